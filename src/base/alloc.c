@@ -1,0 +1,99 @@
+#include "base/alloc.h"
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/banned.h"
+
+static atomic_ulong alloc_count;
+static atomic_ulong fail_at;   /* absolute count at which to fail; 0 = never */
+static atomic_int fail_sticky;
+static atomic_int fail_fired;
+
+static int should_fail(void)
+{
+	unsigned long n = atomic_fetch_add(&alloc_count, 1) + 1;
+	unsigned long at = atomic_load(&fail_at);
+
+	if (at == 0)
+		return 0;
+	if (n == at || (atomic_load(&fail_sticky) && n > at)) {
+		atomic_store(&fail_fired, 1);
+		return 1;
+	}
+	return 0;
+}
+
+void *sr_malloc(size_t size)
+{
+	if (should_fail())
+		return NULL;
+	return malloc(size ? size : 1);
+}
+
+void *sr_calloc(size_t count, size_t size)
+{
+	if (should_fail())
+		return NULL;
+	if (count == 0 || size == 0)
+		count = size = 1;
+	return calloc(count, size);
+}
+
+void *sr_realloc(void *ptr, size_t size)
+{
+	if (should_fail())
+		return NULL;
+	return realloc(ptr, size ? size : 1);
+}
+
+char *sr_strndup(const char *s, size_t len)
+{
+	char *copy = sr_malloc(len + 1);
+
+	if (!copy)
+		return NULL;
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	return copy;
+}
+
+char *sr_strdup(const char *s)
+{
+	return sr_strndup(s, strlen(s));
+}
+
+void sr_free(void *ptr)
+{
+	free(ptr);
+}
+
+void sr_alloc_fail_at(unsigned long n, int sticky)
+{
+	atomic_store(&fail_fired, 0);
+	atomic_store(&fail_sticky, sticky);
+	atomic_store(&fail_at, n ? atomic_load(&alloc_count) + n : 0);
+}
+
+unsigned long sr_alloc_count(void)
+{
+	return atomic_load(&alloc_count);
+}
+
+void sr_alloc_count_reset(void)
+{
+	atomic_store(&alloc_count, 0);
+	atomic_store(&fail_at, 0);
+}
+
+int sr_alloc_failed(void)
+{
+	return atomic_load(&fail_fired);
+}
+
+void sr_alloc_setup_json(void)
+{
+	json_set_alloc_funcs(sr_malloc, sr_free);
+}

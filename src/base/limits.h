@@ -1,0 +1,37 @@
+/*
+ * limits.h - every limit on untrusted input, in one place (after SQLite's
+ * sqliteLimit.h).  Parsers check against these and fail with SR_ELIMIT and a
+ * message that names the limit.
+ */
+#ifndef SR_LIMITS_H
+#define SR_LIMITS_H
+
+/* CSV */
+#define SR_CSV_FIELD_MAX (1u << 20)        /* bytes in one field */
+#define SR_CSV_ROW_MAX (16u << 20)         /* bytes in one record */
+#define SR_DATASET_COLUMNS_MAX 1024        /* columns per dataset */
+#define SR_COLUMN_NAME_MAX 128             /* bytes in a column name */
+#define SR_DATASET_NAME_MAX 64             /* bytes in a dataset name */
+#define SR_DATASET_ROWS_MAX (1ull << 40)   /* rows per dataset version */
+
+/* Store */
+#define SR_CHUNK_ROWS 65536                /* values per chunk */
+#define SR_CHUNK_STORED_MAX (256u << 20)   /* bytes in one stored chunk */
+
+/* JSON and policies */
+#define SR_JSON_DEPTH_MAX 32               /* nesting of any JSON document */
+#define SR_POLICY_BYTES_MAX (1u << 20)     /* bytes in a policy file */
+#define SR_POLICY_DOMAIN_MAX 65536         /* values in one column domain */
+#define SR_POLICY_LIST_MAX 1024            /* entries in receivers/jobs lists */
+#define SR_MANIFEST_BYTES_MAX (64u << 20)  /* bytes in a dataset manifest */
+
+/* Network (used by the transport layer) */
+#define SR_HTTP_BODY_MAX (8u << 20)        /* bytes in one HTTP body */
+#define SR_FRAME_MAX (16u << 20)           /* bytes in one binary frame */
+#define SR_SQL_TEXT_MAX (64u << 10)        /* bytes in one SQL query */
+#define SR_SQL_EXPR_DEPTH_MAX 64           /* nesting of SQL expressions */
+
+/* Files read whole (keys, small configs) */
+#define SR_SMALL_FILE_MAX (1u << 20)
+
+#endif

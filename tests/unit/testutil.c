@@ -1,0 +1,90 @@
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/err.h"
+#include "base/file.h"
+
+char *sr_test_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *path;
+	size_t n;
+
+	if (!base || !*base)
+		base = "/tmp";
+	n = strlen(base) + 32;
+	path = malloc(n);
+	assert_non_null(path);
+	snprintf(path, n, "%s/sr-test-XXXXXX", base);
+	assert_non_null(mkdtemp(path));
+	return path;
+}
+
+void sr_test_tmpdir_free(char *dir)
+{
+	struct sr_err err;
+
+	if (!dir)
+		return;
+	sr_err_clear(&err);
+	assert_int_equal(sr_rm_rf(dir, &err), SR_OK);
+	free(dir);
+}
+
+void sr_test_write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+char *sr_test_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data;
+	long size;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	size = ftell(f);
+	assert_true(size >= 0);
+	rewind(f);
+	data = malloc((size_t)size + 1);
+	assert_non_null(data);
+	assert_int_equal(fread(data, 1, (size_t)size, f), (size_t)size);
+	data[size] = '\0';
+	fclose(f);
+	if (len)
+		*len = (size_t)size;
+	return data;
+}
+
+char *sr_test_source_path(const char *rel)
+{
+	const char *root = getenv("SR_SOURCE_DIR");
+	char *path;
+	size_t n;
+
+	if (!root)
+		root = ".";
+	n = strlen(root) + strlen(rel) + 2;
+	path = malloc(n);
+	assert_non_null(path);
+	snprintf(path, n, "%s/%s", root, rel);
+	return path;
+}
+
+uint64_t sr_test_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}

@@ -1,0 +1,32 @@
+/*
+ * testutil.h - helpers shared by the unit tests (cmocka).
+ */
+#ifndef SR_TESTUTIL_H
+#define SR_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "base/buf.h"
+
+/* Make a fresh temp directory (removed by sr_test_tmpdir_free); aborts the
+ * test on failure.  Returns a heap string. */
+char *sr_test_tmpdir(void);
+void sr_test_tmpdir_free(char *dir);
+
+/* Write a whole file (test helper; fails the test on error). */
+void sr_test_write_file(const char *path, const void *data, size_t len);
+
+/* Read a whole file into a NUL-terminated heap string; *len optional. */
+char *sr_test_read_file(const char *path, size_t *len);
+
+/* Source tree path (from SR_SOURCE_DIR) joined with rel; heap string. */
+char *sr_test_source_path(const char *rel);
+
+/* Deterministic generator for test data (splitmix64). */
+uint64_t sr_test_rand(uint64_t *state);
+
+#endif
