@@ -1,0 +1,91 @@
+/*
+ * cli.h - shared plumbing of the sealroom command: option parsing, the node
+ * home, opening keys and the store, output and exit codes (DESIGN §12).
+ *
+ * Exit codes: 0 success, 1 user error (one-line reason on stderr), 2 usage
+ * error, 3 internal error.
+ */
+#ifndef SR_CLI_H
+#define SR_CLI_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "base/err.h"
+#include "crypto/masterkey.h"
+#include "store/store.h"
+
+#define SR_EXIT_OK 0
+#define SR_EXIT_USER 1
+#define SR_EXIT_USAGE 2
+#define SR_EXIT_INTERNAL 3
+
+struct sr_cli {
+	const char *home;     /* --home, SEALROOM_HOME or ~/.sealroom */
+	int json;             /* --json */
+	int quiet;            /* --quiet: no progress */
+	struct sr_masterkey mk;
+	int mk_open;
+	struct sr_store *store;
+};
+
+/* Map a status to an exit code. */
+int sr_cli_exit_code(int status);
+
+/* Print "sealroom: MESSAGE" for err and return the exit code. */
+int sr_cli_report(const struct sr_err *err);
+
+/* Print a usage error for cmd ("sealroom: CMD: MESSAGE; see 'sealroom CMD
+ * --help'") and return SR_EXIT_USAGE. */
+int sr_cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Resolve the home directory (flag, env, default). */
+int sr_cli_resolve_home(struct sr_cli *cli, struct sr_err *err) SR_WUR;
+
+/*
+ * Get the passphrase: SEALROOM_PASSPHRASE, else a prompt on the terminal
+ * (twice when confirm is set).  The result is in sodium_malloc memory, freed
+ * with sr_cli_passphrase_free.
+ */
+int sr_cli_passphrase(const char *prompt, int confirm, char **out,
+		      struct sr_err *err) SR_WUR;
+void sr_cli_passphrase_free(char *pass);
+
+/* Open the master key of cli->home (prompting if needed). */
+int sr_cli_open_key(struct sr_cli *cli, struct sr_err *err) SR_WUR;
+/* Open the store; with_key opens the master key first. */
+int sr_cli_open_store(struct sr_cli *cli, int with_key,
+		      struct sr_err *err) SR_WUR;
+void sr_cli_release(struct sr_cli *cli);
+
+/* Progress on stderr for work that lasts over a second (off with --quiet
+ * or SEALROOM_PROGRESS=0). */
+struct sr_progress {
+	const char *what;
+	double started;
+	double last;
+	int shown;
+	int enabled;
+	int tty;
+};
+void sr_progress_init(struct sr_progress *p, const char *what, int quiet);
+void sr_progress_update(struct sr_progress *p, double fraction,
+			const char *detail);
+void sr_progress_done(struct sr_progress *p);
+
+double sr_now_seconds(void);
+
+/* Print a JSON value (pretty) on stdout and drop the reference; NULL
+ * (failed construction) is reported as out of memory. */
+int sr_cli_print_json(json_t *value, struct sr_err *err) SR_WUR;
+
+/* Human-readable byte size into buf. */
+const char *sr_cli_bytes(char buf[32], unsigned long long bytes);
+
+/* Commands. argv[0] is the command word. */
+int sr_cmd_init(int argc, char **argv);
+int sr_cmd_dataset(int argc, char **argv);
+int sr_cmd_demo(int argc, char **argv);
+
+#endif

@@ -1,0 +1,557 @@
+/*
+ * cmd_dataset.c - `sealroom dataset import|list|show|export|verify|rm`.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/json.h"
+#include "cli/cli.h"
+#include "store/store.h"
+#include "base/banned.h"
+
+static const char dataset_usage[] =
+	"usage: sealroom dataset <command> [options]\n"
+	"\n"
+	"Manage this node's encrypted datasets.\n"
+	"\n"
+	"commands:\n"
+	"  import NAME FILE.csv [--policy P.json | --classify-by-name]\n"
+	"                      import a CSV file as a new version of NAME\n"
+	"  list [--json]       list datasets\n"
+	"  show NAME [--json]  schema, classes, policy, rows, version id, sizes\n"
+	"  export NAME [--columns A,B] [--output FILE]\n"
+	"                      decrypt to CSV (stdout by default); owner only\n"
+	"  verify NAME         decrypt and check every chunk\n"
+	"  rm NAME             delete NAME: shred its keys, then its files\n"
+	"\n"
+	"common options:\n"
+	"  --home DIR          node home (default: $SEALROOM_HOME, then ~/.sealroom)\n"
+	"  --json              machine-readable output (list, show, import)\n"
+	"  --quiet             no progress on stderr\n"
+	"  --help              this text\n"
+	"\n"
+	"The passphrase comes from $SEALROOM_PASSPHRASE or the terminal.\n"
+	"Every column must be classified (id, qi, sa or public) by the policy\n"
+	"file, or by name with --classify-by-name; see docs/policy.md.\n";
+
+struct dataset_args {
+	struct sr_cli cli;
+	const char *policy;
+	const char *columns;
+	const char *output;
+	int classify_by_name;
+	char **pos;
+	int npos;
+};
+
+static int parse_args(const char *cmd, int argc, char **argv,
+		      struct dataset_args *a, int *exit_code)
+{
+	static const struct option opts[] = {
+		{ "home", required_argument, NULL, 'H' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "classify-by-name", no_argument, NULL, 'n' },
+		{ "columns", required_argument, NULL, 'c' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "hqo:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'H': a->cli.home = optarg; break;
+		case 'j': a->cli.json = 1; break;
+		case 'q': a->cli.quiet = 1; break;
+		case 'p': a->policy = optarg; break;
+		case 'n': a->classify_by_name = 1; break;
+		case 'c': a->columns = optarg; break;
+		case 'o': a->output = optarg; break;
+		case 'h':
+			fputs(dataset_usage, stdout);
+			*exit_code = SR_EXIT_OK;
+			return 1;
+		default:
+			*exit_code = sr_cli_usage_error(cmd, "bad option");
+			return 1;
+		}
+	}
+	a->pos = argv + optind;
+	a->npos = argc - optind;
+	return 0;
+}
+
+static void import_progress(void *ctx, int pass, uint64_t done,
+			    uint64_t total)
+{
+	struct sr_progress *p = ctx;
+	char detail[64];
+	double fraction = total ? (double)done / (double)total : 0;
+
+	snprintf(detail, sizeof(detail), "(pass %d of 2: %s)", pass,
+		 pass == 1 ? "checking" : "encrypting");
+	sr_progress_update(p, (pass - 1 + fraction) / 2.0, detail);
+}
+
+static json_t *columns_json(const struct sr_dataset_info *info)
+{
+	json_t *cols = json_array();
+
+	for (size_t i = 0; cols && i < info->ncolumns; i++) {
+		const struct sr_column_info *c = &info->columns[i];
+		if (json_array_append_new(cols, json_pack("{s:s,s:s,s:s}",
+				"name", c->name, "type", sr_type_name(c->type),
+				"class", sr_class_name(c->cls)))) {
+			json_decref(cols);
+			return NULL;
+		}
+	}
+	return cols;
+}
+
+static json_t *info_json(const struct sr_dataset_info *info, int full)
+{
+	json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I}",
+			      "name", info->name,
+			      "version_id", info->version_id,
+			      "rows", (json_int_t)info->rows,
+			      "columns", (json_int_t)info->column_count,
+			      "plain_bytes", (json_int_t)info->plain_bytes,
+			      "stored_bytes", (json_int_t)info->stored_bytes,
+			      "created", (json_int_t)info->created);
+
+	if (j && full) {
+		if (json_object_set_new(j, "schema", columns_json(info)) ||
+		    json_object_set(j, "policy", info->policy) ||
+		    json_object_set_new(j, "chunks_per_column",
+					json_integer((json_int_t)info->chunks))) {
+			json_decref(j);
+			return NULL;
+		}
+	}
+	return j;
+}
+
+static const char *time_text(char buf[32], int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, 32, "%Y-%m-%d %H:%M:%SZ", &tm);
+	return buf;
+}
+
+static int cmd_import(struct dataset_args *a, struct sr_err *err)
+{
+	struct sr_import_options opts = { 0 };
+	struct sr_dataset_info info;
+	struct sr_progress progress;
+	char b1[32], b2[32];
+	int rc;
+
+	if (a->npos != 2)
+		return sr_fail(err, SR_EUSAGE,
+			       "dataset import: expected NAME and FILE.csv");
+	if (a->policy && a->classify_by_name)
+		return sr_fail(err, SR_EUSAGE,
+			       "dataset import: give --policy or --classify-by-name, not both");
+	rc = sr_cli_open_store(&a->cli, 1, err);
+	if (rc)
+		return rc;
+	sr_dataset_info_init(&info);
+	sr_progress_init(&progress, "import", a->cli.quiet);
+	opts.policy_path = a->policy;
+	opts.classify_by_name = a->classify_by_name;
+	opts.progress = import_progress;
+	opts.progress_ctx = &progress;
+	rc = sr_store_import(a->cli.store, a->pos[0], a->pos[1], &opts, &info,
+			     err);
+	sr_progress_done(&progress);
+	if (rc)
+		return rc;
+	if (a->cli.json) {
+		rc = sr_cli_print_json(info_json(&info, 0), err);
+	} else {
+		printf("imported %s: %" PRIu64 " rows, %zu columns, version %s\n",
+		       info.name, info.rows, info.column_count,
+		       info.version_id);
+		printf("  %s of data stored as %s (compressed, encrypted)\n",
+		       sr_cli_bytes(b1, info.plain_bytes),
+		       sr_cli_bytes(b2, info.stored_bytes));
+	}
+	sr_dataset_info_release(&info);
+	return rc;
+}
+
+static int cmd_list(struct dataset_args *a, struct sr_err *err)
+{
+	struct sr_dataset_info *list = NULL;
+	size_t n = 0;
+	char b1[32], t[32];
+	int rc;
+
+	if (a->npos != 0)
+		return sr_fail(err, SR_EUSAGE,
+			       "dataset list: unexpected argument '%s'", a->pos[0]);
+	rc = sr_cli_open_store(&a->cli, 0, err);
+	if (rc == SR_OK)
+		rc = sr_store_list(a->cli.store, &list, &n, err);
+	if (rc)
+		return rc;
+	if (a->cli.json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; arr && i < n; i++)
+			if (json_array_append_new(arr, info_json(&list[i], 0))) {
+				json_decref(arr);
+				arr = NULL;
+			}
+		rc = sr_cli_print_json(arr, err);
+	} else if (n == 0) {
+		printf("no datasets (import one with 'sealroom dataset import NAME FILE.csv')\n");
+	} else {
+		printf("%-24s %12s %7s %10s  %-20s  %s\n", "NAME", "ROWS",
+		       "COLUMNS", "STORED", "CREATED", "VERSION");
+		for (size_t i = 0; i < n; i++)
+			printf("%-24s %12" PRIu64 " %7zu %10s  %-20s  %.16s\n",
+			       list[i].name, list[i].rows,
+			       list[i].column_count,
+			       sr_cli_bytes(b1, list[i].stored_bytes),
+			       time_text(t, list[i].created),
+			       list[i].version_id);
+	}
+	sr_dataset_info_list_free(list, n);
+	return rc;
+}
+
+static void print_policy_summary(const json_t *policy)
+{
+	const json_t *v;
+	size_t i;
+
+	v = json_object_get(policy, "min_group_size");
+	printf("  min group size: %" JSON_INTEGER_FORMAT "\n",
+	       json_integer_value(v));
+	v = json_object_get(policy, "dp");
+	if (json_is_object(v)) {
+		printf("  differential privacy: epsilon_total %s, per job %s, delta %s\n",
+		       json_string_value(json_object_get(v, "epsilon_total")) ?
+		       json_string_value(json_object_get(v, "epsilon_total")) : "?",
+		       json_string_value(json_object_get(v, "epsilon_max_per_job")) ?
+		       json_string_value(json_object_get(v, "epsilon_max_per_job")) : "?",
+		       json_string_value(json_object_get(v, "delta")) ?
+		       json_string_value(json_object_get(v, "delta")) : "?");
+	}
+	v = json_object_get(policy, "jobs");
+	if (json_is_array(v)) {
+		json_t *k;
+		printf("  job kinds:");
+		json_array_foreach(v, i, k)
+			printf(" %s", json_string_value(k));
+		printf("\n");
+	}
+	v = json_object_get(policy, "receivers");
+	if (json_is_array(v)) {
+		json_t *k;
+		printf("  receivers:");
+		if (json_array_size(v) == 0)
+			printf(" (owner only)");
+		json_array_foreach(v, i, k)
+			printf(" %s", json_string_value(k));
+		printf("\n");
+	}
+	v = json_object_get(policy, "row_filter");
+	if (json_is_string(v))
+		printf("  row filter: %s\n", json_string_value(v));
+}
+
+static void print_allow(const json_t *col)
+{
+	const json_t *allow = json_object_get(col, "allow");
+	json_t *u;
+	size_t i;
+
+	json_array_foreach(allow, i, u)
+		printf("%s%s", i ? "," : "", json_string_value(u));
+}
+
+static int cmd_show(struct dataset_args *a, struct sr_err *err)
+{
+	struct sr_dataset_info info;
+	char b1[32], b2[32], t[32];
+	const json_t *pcols;
+	int rc;
+
+	if (a->npos != 1)
+		return sr_fail(err, SR_EUSAGE, "dataset show: expected NAME");
+	rc = sr_cli_open_store(&a->cli, 1, err);
+	if (rc)
+		return rc;
+	sr_dataset_info_init(&info);
+	rc = sr_store_info(a->cli.store, a->pos[0], &info, err);
+	if (rc)
+		return rc;
+	if (a->cli.json) {
+		rc = sr_cli_print_json(info_json(&info, 1), err);
+		sr_dataset_info_release(&info);
+		return rc;
+	}
+	printf("dataset %s\n", info.name);
+	printf("  version:  %s\n", info.version_id);
+	printf("  created:  %s\n", time_text(t, info.created));
+	printf("  rows:     %" PRIu64 "\n", info.rows);
+	printf("  size:     %s plaintext, %s stored, %" PRIu64 " chunks per column\n",
+	       sr_cli_bytes(b1, info.plain_bytes),
+	       sr_cli_bytes(b2, info.stored_bytes), info.chunks);
+	printf("  columns:\n");
+	printf("    %-24s %-8s %-7s %s\n", "NAME", "TYPE", "CLASS", "ALLOWED");
+	pcols = json_object_get(info.policy, "columns");
+	for (size_t i = 0; i < info.ncolumns; i++) {
+		const struct sr_column_info *c = &info.columns[i];
+		printf("    %-24s %-8s %-7s ", c->name, sr_type_name(c->type),
+		       sr_class_name(c->cls));
+		print_allow(json_object_get(pcols, c->name));
+		printf("\n");
+	}
+	printf("  policy:\n");
+	print_policy_summary(info.policy);
+	sr_dataset_info_release(&info);
+	return SR_OK;
+}
+
+/* RFC 4180 output: quote when needed; "" for an empty non-NULL string. */
+static int csv_field(struct sr_buf *line, const char *s, size_t len,
+		     int is_null)
+{
+	int quote = !is_null && len == 0;
+	int rc = SR_OK;
+
+	for (size_t i = 0; i < len && !quote; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r')
+			quote = 1;
+	if (!quote)
+		return sr_buf_add(line, s, len);
+	rc = sr_buf_addch(line, '"');
+	for (size_t i = 0; rc == SR_OK && i < len; i++) {
+		if (s[i] == '"')
+			rc = sr_buf_addch(line, '"');
+		if (rc == SR_OK)
+			rc = sr_buf_addch(line, s[i]);
+	}
+	if (rc == SR_OK)
+		rc = sr_buf_addch(line, '"');
+	return rc;
+}
+
+static int split_columns(const char *list, char ***out, size_t *count,
+			 struct sr_err *err)
+{
+	char **cols = NULL, **grown;
+	size_t n = 0;
+	const char *p = list;
+
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == 0) {
+			for (size_t i = 0; i < n; i++)
+				sr_free(cols[i]);
+			sr_free(cols);
+			return sr_fail(err, SR_EUSAGE,
+				       "--columns: empty column name in '%s'", list);
+		}
+		grown = sr_realloc(cols, (n + 1) * sizeof(*cols));
+		if (grown)
+			cols = grown;
+		if (!grown || !(cols[n] = sr_strndup(p, len))) {
+			for (size_t i = 0; i < n; i++)
+				sr_free(cols[i]);
+			sr_free(cols);
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+		}
+		n++;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	*out = cols;
+	*count = n;
+	return SR_OK;
+}
+
+static int cmd_export(struct dataset_args *a, struct sr_err *err)
+{
+	struct sr_scan *scan = NULL;
+	const struct sr_vec *cols;
+	struct sr_buf line, val;
+	struct sr_progress progress;
+	char **names = NULL;
+	size_t nnames = 0, rows, ncols;
+	uint64_t done = 0;
+	FILE *out = stdout;
+	int eof = 0, rc;
+
+	sr_buf_init(&line, 0);
+	sr_buf_init(&val, 0);
+	if (a->npos != 1)
+		return sr_fail(err, SR_EUSAGE, "dataset export: expected NAME");
+	if (a->columns) {
+		rc = split_columns(a->columns, &names, &nnames, err);
+		if (rc)
+			return rc;
+	}
+	rc = sr_cli_open_store(&a->cli, 1, err);
+	if (rc == SR_OK)
+		rc = sr_scan_open(a->cli.store, a->pos[0],
+				  (const char *const *)names, nnames, &scan, err);
+	if (rc)
+		goto out;
+	if (a->output) {
+		out = fopen(a->output, "wx");
+		if (!out) {
+			rc = sr_fail(err, SR_EIO, "%s: cannot create (it must not exist yet)",
+				     a->output);
+			out = stdout;
+			goto out;
+		}
+	}
+	ncols = sr_scan_columns(scan);
+	sr_progress_init(&progress, "export", a->cli.quiet);
+	for (size_t j = 0; rc == SR_OK && j < ncols; j++) {
+		const char *n = sr_scan_column(scan, j)->name;
+		if (j)
+			rc = sr_buf_addch(&line, ',');
+		if (rc == SR_OK)
+			rc = csv_field(&line, n, strlen(n), 0);
+	}
+	if (rc == SR_OK)
+		rc = sr_buf_addch(&line, '\n');
+	while (rc == SR_OK) {
+		rc = sr_scan_next(scan, &cols, &rows, &eof, err);
+		if (rc || eof)
+			break;
+		for (size_t r = 0; rc == SR_OK && r < rows; r++) {
+			for (size_t j = 0; rc == SR_OK && j < ncols; j++) {
+				int is_null = sr_vec_is_null(&cols[j], r);
+				sr_buf_reset(&val);
+				if (j)
+					rc = sr_buf_addch(&line, ',');
+				if (rc == SR_OK)
+					rc = sr_vec_format(&cols[j], r, &val);
+				if (rc == SR_OK)
+					rc = csv_field(&line, val.data, val.len,
+						       is_null);
+			}
+			if (rc == SR_OK)
+				rc = sr_buf_addch(&line, '\n');
+			if (rc == SR_OK && line.len > (1u << 20)) {
+				fwrite(line.data, 1, line.len, out);
+				sr_buf_reset(&line);
+			}
+		}
+		done += rows;
+		sr_progress_update(&progress,
+				   (double)done / (double)(sr_scan_info(scan)->rows ?
+							   sr_scan_info(scan)->rows : 1),
+				   NULL);
+	}
+	if (rc > 0 || (rc != SR_OK && !err->msg[0]))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	if (rc == SR_OK) {
+		fwrite(line.data, 1, line.len, out);
+		if (fflush(out) != 0 || ferror(out))
+			rc = sr_fail(err, SR_EIO, "%s: write failed",
+				     a->output ? a->output : "stdout");
+	}
+	sr_progress_done(&progress);
+out:
+	if (out != stdout)
+		fclose(out);
+	if (rc && a->output && out != stdout)
+		remove(a->output);
+	sr_scan_free(scan);
+	for (size_t i = 0; i < nnames; i++)
+		sr_free(names[i]);
+	sr_free(names);
+	sr_buf_release(&line);
+	sr_buf_release(&val);
+	return rc;
+}
+
+static int cmd_verify(struct dataset_args *a, struct sr_err *err)
+{
+	uint64_t chunks = 0;
+	int rc;
+
+	if (a->npos != 1)
+		return sr_fail(err, SR_EUSAGE, "dataset verify: expected NAME");
+	rc = sr_cli_open_store(&a->cli, 1, err);
+	if (rc == SR_OK)
+		rc = sr_store_verify(a->cli.store, a->pos[0], &chunks, err);
+	if (rc == SR_OK)
+		printf("dataset %s: ok (%" PRIu64 " chunks decrypted and checked)\n",
+		       a->pos[0], chunks);
+	return rc;
+}
+
+static int cmd_rm(struct dataset_args *a, struct sr_err *err)
+{
+	int rc;
+
+	if (a->npos != 1)
+		return sr_fail(err, SR_EUSAGE, "dataset rm: expected NAME");
+	rc = sr_cli_open_store(&a->cli, 1, err);
+	if (rc == SR_OK)
+		rc = sr_store_remove(a->cli.store, a->pos[0], err);
+	if (rc == SR_OK)
+		printf("removed dataset %s (keys shredded, files deleted)\n",
+		       a->pos[0]);
+	return rc;
+}
+
+int sr_cmd_dataset(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(struct dataset_args *, struct sr_err *);
+	} verbs[] = {
+		{ "import", cmd_import }, { "list", cmd_list },
+		{ "ls", cmd_list }, { "show", cmd_show },
+		{ "export", cmd_export }, { "verify", cmd_verify },
+		{ "rm", cmd_rm },
+	};
+	struct dataset_args a;
+	struct sr_err err;
+	char cmd[64];
+	int code = SR_EXIT_OK, rc = SR_EUSAGE;
+
+	memset(&a, 0, sizeof(a));
+	sr_err_clear(&err);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		fputs(dataset_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? SR_EXIT_USAGE : SR_EXIT_OK;
+	}
+	snprintf(cmd, sizeof(cmd), "dataset %s", argv[1]);
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(*verbs); i++) {
+		if (strcmp(argv[1], verbs[i].name) != 0)
+			continue;
+		if (parse_args(cmd, argc - 1, argv + 1, &a, &code))
+			return code;
+		rc = verbs[i].fn(&a, &err);
+		sr_cli_release(&a.cli);
+		if (rc == SR_EUSAGE)
+			return sr_cli_usage_error("dataset", "%s",
+				err.msg + (strncmp(err.msg, "dataset ", 8) ? 0 : 8));
+		return rc ? sr_cli_report(&err) : SR_EXIT_OK;
+	}
+	return sr_cli_usage_error("dataset", "unknown command '%s'", argv[1]);
+}

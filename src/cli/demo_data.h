@@ -1,0 +1,23 @@
+/*
+ * demo_data.h - deterministic sample data for the demo: customers of a
+ * bank, with the awkward cases real exports have (quoted commas and quotes,
+ * non-ASCII names, NULLs, empty strings, dates, booleans).
+ */
+#ifndef SR_DEMO_DATA_H
+#define SR_DEMO_DATA_H
+
+#include <stddef.h>
+
+#include "base/err.h"
+
+/*
+ * Write rows bank customers to path as canonical CSV (LF line ends, minimal
+ * quoting, values in sealroom's canonical text form), so that an export of
+ * the imported dataset is byte-identical.  Also write the matching policy
+ * file to policy_path.  Same seed, same bytes.
+ */
+int sr_demo_write_bank(const char *path, const char *policy_path,
+		       size_t rows, unsigned long long seed,
+		       struct sr_err *err) SR_WUR;
+
+#endif

@@ -1,0 +1,703 @@
+/*
+ * import.c - CSV import into a new dataset version (DESIGN §5).
+ *
+ * Pass 1 reads the whole file once: CSV structure, UTF-8, field counts,
+ * declared types and type inference, so that every error is found before
+ * anything is written.  Pass 2 reads it again and encodes row groups of
+ * SR_CHUNK_ROWS rows: while the calling thread parses group g+1, the pool
+ * compresses and seals the columns of group g.  Memory is bounded by two
+ * row groups whatever the file size.
+ */
+#include "store/store_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/file.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "crypto/crypto.h"
+#include "store/csv.h"
+#include "base/banned.h"
+
+struct encode_task {
+	struct import *imp;
+	size_t column;
+	uint32_t chunk;
+	struct sr_vec *vec;
+	struct sr_buf out;
+	size_t plain_len;
+	uint8_t digest[SR_HASH_BYTES];
+};
+
+struct row_group {
+	struct sr_vec *vecs;            /* ncols */
+	struct encode_task *tasks;      /* ncols */
+	struct sr_pool_group group;
+	size_t rows;
+	uint64_t index;                 /* chunk index */
+	int submitted;
+};
+
+struct import {
+	struct sr_store *store;
+	const struct sr_import_options *opts;
+	const char *csv_path;
+	const char *name;
+	struct sr_csv *csv;
+	size_t ncols;
+	enum sr_type *types;
+	struct sr_policy policy;
+	uint64_t rows;
+
+	uint8_t uid[SR_DATASET_UID_BYTES];
+	uint8_t *key;                   /* sodium_malloc(32) */
+	char *tmp_dir;                  /* tmp/import-UID */
+	char **seg_paths;               /* ncols */
+	uint64_t *seg_sizes;            /* ncols */
+	struct row_group groups[2];
+	json_t *chunk_rows;             /* array */
+	json_t **chunk_tables;          /* ncols arrays */
+	uint64_t plain_bytes;
+	uint64_t stored_bytes;
+	uint64_t nchunks;
+};
+
+static void progress(struct import *imp, int pass)
+{
+	if (imp->opts && imp->opts->progress)
+		imp->opts->progress(imp->opts->progress_ctx, pass,
+				    sr_csv_offset(imp->csv),
+				    sr_csv_size(imp->csv));
+}
+
+static int field_error(struct import *imp, size_t col, const char *what,
+		       struct sr_err *err)
+{
+	return sr_fail(err, SR_EINVAL, "%s: line %llu, column %zu (%s): %s",
+		       sr_csv_name(imp->csv),
+		       (unsigned long long)sr_csv_line(imp->csv), col + 1,
+		       sr_csv_column_name(imp->csv, col), what);
+}
+
+/* Pass 1: validate every record, infer or check types, count rows. */
+static int first_pass(struct import *imp, struct sr_err *err)
+{
+	struct sr_infer *infer;
+	int *declared;
+	const struct sr_csv_field *f;
+	char msg[160];
+	int eof = 0, rc = SR_OK;
+
+	infer = sr_calloc(imp->ncols, sizeof(*infer));
+	declared = sr_calloc(imp->ncols, sizeof(*declared));
+	if (!infer || !declared) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t j = 0; j < imp->ncols; j++) {
+		sr_infer_init(&infer[j]);
+		declared[j] = sr_policy_type_override(&imp->policy,
+			sr_csv_column_name(imp->csv, j), &imp->types[j]);
+	}
+	for (;;) {
+		rc = sr_csv_next(imp->csv, &f, &eof, err);
+		if (rc || eof)
+			break;
+		if (++imp->rows > SR_DATASET_ROWS_MAX) {
+			rc = sr_fail(err, SR_ELIMIT,
+				     "%s: more rows than the limit of %llu",
+				     sr_csv_name(imp->csv),
+				     (unsigned long long)SR_DATASET_ROWS_MAX);
+			break;
+		}
+		for (size_t j = 0; j < imp->ncols; j++) {
+			if (f[j].is_null)
+				continue;
+			if (!declared[j]) {
+				sr_infer_feed(&infer[j], f[j].data, f[j].len);
+				continue;
+			}
+			if (imp->types[j] == SR_TYPE_STRING)
+				continue;
+			{
+				union { int64_t i; double d; int b; int32_t t; } v;
+				switch (imp->types[j]) {
+				case SR_TYPE_INT64:
+					rc = sr_value_parse_int64(f[j].data, f[j].len, &v.i);
+					break;
+				case SR_TYPE_FLOAT64:
+					rc = sr_value_parse_float64(f[j].data, f[j].len, &v.d);
+					break;
+				case SR_TYPE_BOOL:
+					rc = sr_value_parse_bool(f[j].data, f[j].len, &v.b);
+					break;
+				case SR_TYPE_DATE:
+					rc = sr_value_parse_date(f[j].data, f[j].len, &v.t);
+					break;
+				case SR_TYPE_STRING:
+					break;
+				}
+			}
+			if (rc) {
+				/* The value itself stays out of the message:
+				 * row data never reaches logs. */
+				snprintf(msg, sizeof(msg),
+					 "value does not parse as %s, the type the policy declares",
+					 sr_type_name(imp->types[j]));
+				rc = field_error(imp, j, msg, err);
+				goto out;
+			}
+		}
+		if ((imp->rows & 0xffff) == 0)
+			progress(imp, 1);
+	}
+	if (rc)
+		goto out;
+	for (size_t j = 0; j < imp->ncols; j++)
+		if (!declared[j])
+			imp->types[j] = sr_infer_result(&infer[j]);
+	progress(imp, 1);
+out:
+	sr_free(infer);
+	sr_free(declared);
+	return rc;
+}
+
+static int load_policy(struct import *imp, struct sr_err *err)
+{
+	const struct sr_import_options *o = imp->opts;
+	struct sr_buf text;
+	int rc;
+
+	if (o && o->policy_path) {
+		sr_buf_init(&text, SR_POLICY_BYTES_MAX);
+		rc = sr_file_read_all(o->policy_path, SR_POLICY_BYTES_MAX,
+				      &text, err);
+		if (rc == SR_OK)
+			rc = sr_policy_parse(text.data, text.len,
+					     o->policy_path, &imp->policy, err);
+		sr_buf_release(&text);
+		return rc;
+	}
+	return SR_OK;
+}
+
+static int bind_policy(struct import *imp, struct sr_err *err)
+{
+	const char **names;
+	int rc;
+
+	names = sr_calloc(imp->ncols, sizeof(*names));
+	if (!names)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t j = 0; j < imp->ncols; j++)
+		names[j] = sr_csv_column_name(imp->csv, j);
+	if (imp->opts && imp->opts->policy_path) {
+		rc = sr_policy_bind(&imp->policy, names, imp->types,
+				    imp->ncols, err);
+	} else if (imp->opts && imp->opts->classify_by_name) {
+		rc = sr_policy_from_names(names, imp->ncols, &imp->policy, err);
+		if (rc == SR_OK)
+			rc = sr_policy_bind(&imp->policy, names, imp->types,
+					    imp->ncols, err);
+	} else {
+		rc = sr_fail(err, SR_EPOLICY,
+			     "%s: columns are not classified: give a policy file (--policy) or --classify-by-name",
+			     sr_csv_name(imp->csv));
+	}
+	sr_free(names);
+	return rc;
+}
+
+static int setup_output(struct import *imp, struct sr_err *err)
+{
+	struct sr_buf b;
+	char uid_hex[2 * SR_DATASET_UID_BYTES + 1];
+	int rc;
+
+	sr_random_buf(imp->uid, sizeof(imp->uid));
+	sr_hex(uid_hex, imp->uid, sizeof(imp->uid));
+	imp->key = sodium_malloc(32);
+	imp->seg_paths = sr_calloc(imp->ncols, sizeof(char *));
+	imp->seg_sizes = sr_calloc(imp->ncols, sizeof(uint64_t));
+	imp->chunk_tables = sr_calloc(imp->ncols, sizeof(json_t *));
+	imp->chunk_rows = json_array();
+	if (!imp->key || !imp->seg_paths || !imp->seg_sizes ||
+	    !imp->chunk_tables || !imp->chunk_rows)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	crypto_aead_xchacha20poly1305_ietf_keygen(imp->key);
+	sr_buf_init(&b, 0);
+	if (sr_buf_addf(&b, "%s/import-%s", imp->store->tmp_dir, uid_hex)) {
+		sr_buf_release(&b);
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	imp->tmp_dir = sr_buf_detach(&b, NULL);
+	if (!imp->tmp_dir)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	rc = sr_mkdir_p(imp->tmp_dir, 0700, err);
+	for (size_t j = 0; rc == SR_OK && j < imp->ncols; j++) {
+		int fd;
+		sr_buf_init(&b, 0);
+		if (sr_buf_addf(&b, "%s/col-%04zu.seg", imp->tmp_dir, j)) {
+			sr_buf_release(&b);
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+		}
+		imp->seg_paths[j] = sr_buf_detach(&b, NULL);
+		imp->chunk_tables[j] = json_array();
+		if (!imp->seg_paths[j] || !imp->chunk_tables[j])
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+		fd = open(imp->seg_paths[j],
+			  O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return sr_fail(err, SR_EIO, "%s: cannot create: %s",
+				       imp->seg_paths[j], strerror(errno));
+		close(fd);
+	}
+	for (int g = 0; rc == SR_OK && g < 2; g++) {
+		struct row_group *grp = &imp->groups[g];
+		grp->vecs = sr_calloc(imp->ncols, sizeof(*grp->vecs));
+		grp->tasks = sr_calloc(imp->ncols, sizeof(*grp->tasks));
+		if (!grp->vecs || !grp->tasks)
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+		for (size_t j = 0; j < imp->ncols; j++) {
+			sr_vec_init(&grp->vecs[j], imp->types[j]);
+			sr_buf_init(&grp->tasks[j].out, 0);
+			grp->tasks[j].imp = imp;
+			grp->tasks[j].column = j;
+			grp->tasks[j].vec = &grp->vecs[j];
+		}
+	}
+	return rc;
+}
+
+static int encode_column(void *arg, struct sr_err *err)
+{
+	struct encode_task *t = arg;
+	struct import *imp = t->imp;
+	struct sr_chunk_ref ref;
+	int rc;
+
+	memcpy(ref.uid, imp->uid, sizeof(ref.uid));
+	ref.column = (uint32_t)t->column;
+	ref.chunk = t->chunk;
+	rc = sr_chunk_seal(imp->store->codec, t->vec, imp->key, &ref, &t->out,
+			   &t->plain_len, err);
+	if (rc == SR_OK)
+		sr_hash(t->digest, "sealroom.chunk.digest.v1", t->out.data,
+			t->out.len);
+	return rc;
+}
+
+static int submit_group(struct import *imp, struct row_group *grp,
+			struct sr_err *err)
+{
+	sr_pool_group_init(&grp->group);
+	grp->submitted = 1;
+	for (size_t j = 0; j < imp->ncols; j++) {
+		grp->tasks[j].chunk = (uint32_t)grp->index;
+		if (sr_pool_submit(imp->store->pool, &grp->group,
+				   encode_column, &grp->tasks[j]) != SR_OK)
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	return SR_OK;
+}
+
+/* Wait for a submitted group and append its chunks to the segments. */
+static int finish_group(struct import *imp, struct row_group *grp,
+			struct sr_err *err)
+{
+	char hex[2 * SR_HASH_BYTES + 1];
+	int rc;
+
+	if (!grp->submitted)
+		return SR_OK;
+	rc = sr_pool_group_wait(&grp->group, err);
+	sr_pool_group_release(&grp->group);
+	grp->submitted = 0;
+	if (rc)
+		return rc;
+	if (json_array_append_new(imp->chunk_rows,
+				  json_integer((json_int_t)grp->rows)))
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t j = 0; j < imp->ncols; j++) {
+		struct encode_task *t = &grp->tasks[j];
+		int fd = open(imp->seg_paths[j],
+			      O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (fd < 0)
+			return sr_fail(err, SR_EIO, "%s: cannot open: %s",
+				       imp->seg_paths[j], strerror(errno));
+		rc = sr_write_all(fd, t->out.data, t->out.len,
+				  imp->seg_paths[j], err);
+		close(fd);
+		if (rc)
+			return rc;
+		sr_hex(hex, t->digest, sizeof(t->digest));
+		if (json_array_append_new(imp->chunk_tables[j],
+			json_pack("[I,I,s]", (json_int_t)imp->seg_sizes[j],
+				  (json_int_t)t->out.len, hex)))
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+		imp->seg_sizes[j] += t->out.len;
+		imp->stored_bytes += t->out.len;
+		imp->plain_bytes += t->plain_len;
+		sr_buf_release(&t->out);
+	}
+	imp->nchunks++;
+	return SR_OK;
+}
+
+/* Pass 2: parse row groups and seal them in parallel. */
+static int second_pass(struct import *imp, struct sr_err *err)
+{
+	const struct sr_csv_field *f;
+	uint64_t rows = 0;
+	int cur = 0, eof = 0, rc;
+
+	rc = sr_csv_rewind(imp->csv, err);
+	if (rc)
+		return rc;
+	while (!eof) {
+		struct row_group *grp = &imp->groups[cur];
+
+		for (size_t j = 0; j < imp->ncols; j++)
+			sr_vec_reset(&grp->vecs[j]);
+		grp->rows = 0;
+		while (grp->rows < SR_CHUNK_ROWS) {
+			rc = sr_csv_next(imp->csv, &f, &eof, err);
+			if (rc)
+				return rc;
+			if (eof)
+				break;
+			for (size_t j = 0; j < imp->ncols; j++) {
+				rc = f[j].is_null ?
+					sr_vec_append_null(&grp->vecs[j]) :
+					sr_vec_append_text(&grp->vecs[j],
+							   f[j].data, f[j].len);
+				if (rc == SR_ENOMEM)
+					return sr_fail(err, rc, "out of memory");
+				if (rc)
+					return field_error(imp, j,
+						"value changed since the first pass (was the file modified during import?)",
+						err);
+			}
+			grp->rows++;
+		}
+		rows += grp->rows;
+		rc = finish_group(imp, &imp->groups[1 - cur], err);
+		if (rc)
+			return rc;
+		if (grp->rows) {
+			/* The other group is finished, so nchunks counts
+			 * every chunk before this one. */
+			grp->index = imp->nchunks;
+			rc = submit_group(imp, grp, err);
+			if (rc)
+				return rc;
+		}
+		progress(imp, 2);
+		cur = 1 - cur;
+	}
+	rc = finish_group(imp, &imp->groups[1 - cur], err);
+	if (rc == SR_OK && rows != imp->rows)
+		rc = sr_fail(err, SR_EINVAL,
+			     "%s: file changed during import (%llu rows, then %llu)",
+			     sr_csv_name(imp->csv),
+			     (unsigned long long)imp->rows,
+			     (unsigned long long)rows);
+	return rc;
+}
+
+static int build_manifest(struct import *imp, json_t **out,
+			  struct sr_err *err)
+{
+	char uid_hex[2 * SR_DATASET_UID_BYTES + 1];
+	char vid[65];
+	json_t *m = NULL, *cols, *segs, *pol = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = sr_policy_to_json(&imp->policy, &pol, err);
+	if (rc)
+		return rc;
+	cols = json_array();
+	segs = json_array();
+	for (size_t j = 0; cols && segs && j < imp->ncols; j++) {
+		const struct sr_policy_column *pc = &imp->policy.columns[j];
+		char file[32];
+		if (json_array_append_new(cols, json_pack("{s:s,s:s,s:s}",
+				"name", sr_csv_column_name(imp->csv, j),
+				"type", sr_type_name(imp->types[j]),
+				"class", sr_class_name(pc->cls))))
+			goto nomem;
+		snprintf(file, sizeof(file), "col-%04zu.seg", j);
+		if (json_array_append_new(segs, json_pack("{s:s,s:O}",
+				"file", file, "chunks", imp->chunk_tables[j])))
+			goto nomem;
+	}
+	if (!cols || !segs)
+		goto nomem;
+	sr_hex(uid_hex, imp->uid, sizeof(imp->uid));
+	m = json_pack("{s:i,s:s,s:s,s:I,s:I,s:i,s:s,s:O,s:o,s:o,s:o,s:I,s:I}",
+		      "format", 1, "name", imp->name, "uid", uid_hex,
+		      "created", (json_int_t)time(NULL),
+		      "rows", (json_int_t)imp->rows,
+		      "chunk_size", SR_CHUNK_ROWS,
+		      "codec", "typed1+zstd+xchacha20poly1305",
+		      "chunk_rows", imp->chunk_rows,
+		      "columns", cols, "segments", segs, "policy", pol,
+		      "plain_bytes", (json_int_t)imp->plain_bytes,
+		      "stored_bytes", (json_int_t)imp->stored_bytes);
+	cols = segs = pol = NULL;   /* stolen by "o", even on failure */
+	if (!m)
+		goto nomem;
+	rc = sr_manifest_version_id(m, vid, err);
+	if (rc) {
+		json_decref(m);
+		return rc;
+	}
+	if (json_object_set_new(m, "version_id", json_string(vid))) {
+		json_decref(m);
+		goto nomem;
+	}
+	*out = m;
+	return SR_OK;
+nomem:
+	json_decref(cols);
+	json_decref(segs);
+	json_decref(pol);
+	return sr_fail(err, SR_ENOMEM, "out of memory");
+}
+
+static int sync_segments(struct import *imp, struct sr_err *err)
+{
+	for (size_t j = 0; j < imp->ncols; j++) {
+		int fd = open(imp->seg_paths[j], O_RDONLY | O_CLOEXEC);
+		int rc;
+		if (fd < 0)
+			return sr_fail(err, SR_EIO, "%s: cannot open: %s",
+				       imp->seg_paths[j], strerror(errno));
+		rc = sr_fd_fsync(fd, imp->seg_paths[j], err);
+		close(fd);
+		if (rc)
+			return rc;
+	}
+	return SR_OK;
+}
+
+static int catalog_insert(struct import *imp, const char *vid,
+			  const uint8_t *wrapped, const uint8_t *mac,
+			  struct sr_err *err)
+{
+	sqlite3 *db = imp->store->db;
+	sqlite3_stmt *st = NULL;
+	int64_t now = (int64_t)time(NULL);
+	int ok;
+
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto dberr;
+	ok = sqlite3_prepare_v2(db,
+		"INSERT INTO versions(version_id, dataset, created, rows, columns,"
+		" plain_bytes, stored_bytes, wrapped_key, manifest_mac)"
+		" VALUES (?,?,?,?,?,?,?,?,?)", -1, &st, NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_text(st, 1, vid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, imp->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)imp->rows);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)imp->ncols);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)imp->plain_bytes);
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)imp->stored_bytes);
+		sqlite3_bind_blob(st, 8, wrapped, SR_WRAPPED_KEY_BYTES, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 9, mac, 32, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (ok)
+		ok = sqlite3_prepare_v2(db,
+			"INSERT INTO datasets(name, version_id, created) VALUES (?,?,?)"
+			" ON CONFLICT(name) DO UPDATE SET version_id = excluded.version_id",
+			-1, &st, NULL) == SQLITE_OK;
+	if (ok) {
+		sqlite3_bind_text(st, 1, imp->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, vid, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, now);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+	}
+	sqlite3_finalize(st);
+	if (ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+		return SR_OK;
+dberr:
+	{
+		int code = sqlite3_errcode(db);
+		int rc = sr_fail(err, code == SQLITE_NOMEM ? SR_ENOMEM : SR_EIO,
+				 "catalog %s/node.db: %s", imp->store->home,
+				 sqlite3_errmsg(db));
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+}
+
+/* Move the finished version into place and record it in the catalog. */
+static int commit(struct import *imp, struct sr_dataset_info *info,
+		  struct sr_err *err)
+{
+	uint8_t wrapped[SR_WRAPPED_KEY_BYTES], mac[32], ad[SR_KEY_AD_BYTES];
+	struct sr_buf text, path, final_dir;
+	json_t *manifest = NULL;
+	const char *vid;
+	int rc, moved = 0;
+
+	sr_buf_init(&text, 0);
+	sr_buf_init(&path, 0);
+	sr_buf_init(&final_dir, 0);
+	rc = build_manifest(imp, &manifest, err);
+	if (rc == SR_OK)
+		rc = sr_json_canonical(manifest, &text, err);
+	if (rc)
+		goto out;
+	vid = json_string_value(json_object_get(manifest, "version_id"));
+	if (sr_path_join(&path, imp->tmp_dir, "manifest.json") ||
+	    sr_path_join(&final_dir, imp->store->datasets_dir, vid)) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = sync_segments(imp, err);
+	if (rc == SR_OK)
+		rc = sr_file_write_atomic(path.data, text.data, text.len, 0600,
+					  err);
+	if (rc == SR_OK)
+		rc = sr_dir_fsync(imp->tmp_dir, err);
+	if (rc)
+		goto out;
+	if (rename(imp->tmp_dir, final_dir.data) != 0) {
+		rc = sr_fail(err, SR_EIO, "%s: cannot move into place: %s",
+			     final_dir.data, strerror(errno));
+		goto out;
+	}
+	moved = 1;
+	rc = sr_dir_fsync(imp->store->datasets_dir, err);
+	if (rc)
+		goto out;
+	sr_store_key_ad(imp->uid, ad);
+	sr_key_wrap(wrapped, imp->key, imp->store->wrap_key, ad, sizeof(ad));
+	sr_manifest_mac(imp->store, text.data, text.len, mac);
+	rc = catalog_insert(imp, vid, wrapped, mac, err);
+	if (rc)
+		goto out;
+	if (info) {
+		struct sr_manifest m;
+		sr_manifest_init(&m);
+		rc = sr_manifest_parse(manifest, &m, err);
+		if (rc == SR_OK) {
+			*info = m.info;
+			sr_dataset_info_init(&m.info);
+		}
+		sr_manifest_release(&m);
+		/* The version is committed: a failure to describe it must
+		 * not undo it. */
+		rc = SR_OK;
+	}
+	moved = 0;
+out:
+	if (rc && moved) {
+		struct sr_err ignored;
+		if (sr_rm_rf(final_dir.data, &ignored) != SR_OK)
+			sr_log_warn("store: could not remove %s after a failed import; it will be removed at next open",
+				    final_dir.data);
+	}
+	json_decref(manifest);
+	sr_buf_release(&text);
+	sr_buf_release(&path);
+	sr_buf_release(&final_dir);
+	return rc;
+}
+
+static void import_release(struct import *imp)
+{
+	for (int g = 0; g < 2; g++) {
+		struct row_group *grp = &imp->groups[g];
+		if (grp->submitted) {
+			if (sr_pool_group_wait(&grp->group, NULL) != SR_OK)
+				sr_log_debug("store: encode task failed during cleanup");
+			sr_pool_group_release(&grp->group);
+		}
+		for (size_t j = 0; grp->vecs && j < imp->ncols; j++)
+			sr_vec_release(&grp->vecs[j]);
+		for (size_t j = 0; grp->tasks && j < imp->ncols; j++)
+			sr_buf_release(&grp->tasks[j].out);
+		sr_free(grp->vecs);
+		sr_free(grp->tasks);
+	}
+	if (imp->tmp_dir) {
+		struct sr_err ignored;
+		if (sr_rm_rf(imp->tmp_dir, &ignored) != SR_OK)
+			sr_log_warn("store: could not remove %s", imp->tmp_dir);
+	}
+	for (size_t j = 0; imp->seg_paths && j < imp->ncols; j++)
+		sr_free(imp->seg_paths[j]);
+	for (size_t j = 0; imp->chunk_tables && j < imp->ncols; j++)
+		json_decref(imp->chunk_tables[j]);
+	sr_free(imp->seg_paths);
+	sr_free(imp->seg_sizes);
+	sr_free(imp->chunk_tables);
+	json_decref(imp->chunk_rows);
+	sr_free(imp->tmp_dir);
+	if (imp->key)
+		sodium_free(imp->key);
+	sr_free(imp->types);
+	sr_policy_release(&imp->policy);
+	sr_csv_free(imp->csv);
+}
+
+int sr_store_import(struct sr_store *store, const char *name,
+		    const char *csv_path, const struct sr_import_options *opts,
+		    struct sr_dataset_info *info, struct sr_err *err)
+{
+	struct import imp;
+	int rc, lock_fd = -1;
+
+	memset(&imp, 0, sizeof(imp));
+	imp.store = store;
+	imp.opts = opts;
+	imp.csv_path = csv_path;
+	imp.name = name;
+	sr_policy_init(&imp.policy);
+	rc = sr_store_need_key(store, "import", err);
+	if (rc == SR_OK)
+		rc = sr_dataset_name_check(name, err);
+	if (rc == SR_OK)
+		rc = load_policy(&imp, err);
+	if (rc == SR_OK)
+		rc = sr_csv_open(csv_path, &imp.csv, err);
+	if (rc)
+		goto out;
+	imp.ncols = sr_csv_columns(imp.csv);
+	imp.types = sr_calloc(imp.ncols, sizeof(*imp.types));
+	if (!imp.types) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = first_pass(&imp, err);
+	if (rc == SR_OK)
+		rc = bind_policy(&imp, err);
+	if (rc == SR_OK)
+		rc = sr_store_lock(store, 1, &lock_fd, err);
+	if (rc == SR_OK)
+		rc = setup_output(&imp, err);
+	if (rc == SR_OK)
+		rc = second_pass(&imp, err);
+	if (rc == SR_OK)
+		rc = commit(&imp, info, err);
+out:
+	import_release(&imp);
+	sr_store_unlock(lock_fd);
+	return rc;
+}
