@@ -34,6 +34,9 @@ int sr_json_parse(const char *text, size_t len, const char *what,
 	json_error_t jerr;
 	json_t *value;
 
+	/* jansson may return early under allocation failure without setting
+	 * jerr; start from a known state. */
+	memset(&jerr, 0, sizeof(jerr));
 	*out = NULL;
 	value = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
 			   &jerr);

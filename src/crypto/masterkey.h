@@ -9,7 +9,7 @@
  *               development only: opening it logs a warning every time.
  *
  * HOME/master.json records the provider, its parameters and a check value
- * (an AEAD tag over a fixed string under a key derived from the master key),
+ * (a keyed BLAKE2b MAC of a fixed string under the check sub-key),
  * so a wrong passphrase fails at once with a one-line error and changes
  * nothing.  The key itself is never written for the passphrase provider.
  *
