@@ -11,6 +11,7 @@ static atomic_ulong alloc_count;
 static atomic_ulong fail_at;   /* absolute count at which to fail; 0 = never */
 static atomic_int fail_sticky;
 static atomic_int fail_fired;
+static _Thread_local unsigned long thread_failures;
 
 static int should_fail(void)
 {
@@ -26,27 +27,39 @@ static int should_fail(void)
 	return 0;
 }
 
+static void *counted(void *p)
+{
+	if (!p)
+		thread_failures++;
+	return p;
+}
+
 void *sr_malloc(size_t size)
 {
 	if (should_fail())
-		return NULL;
-	return malloc(size ? size : 1);
+		return counted(NULL);
+	return counted(malloc(size ? size : 1));
 }
 
 void *sr_calloc(size_t count, size_t size)
 {
 	if (should_fail())
-		return NULL;
+		return counted(NULL);
 	if (count == 0 || size == 0)
 		count = size = 1;
-	return calloc(count, size);
+	return counted(calloc(count, size));
 }
 
 void *sr_realloc(void *ptr, size_t size)
 {
 	if (should_fail())
-		return NULL;
-	return realloc(ptr, size ? size : 1);
+		return counted(NULL);
+	return counted(realloc(ptr, size ? size : 1));
+}
+
+unsigned long sr_alloc_thread_failures(void)
+{
+	return thread_failures;
 }
 
 char *sr_strndup(const char *s, size_t len)

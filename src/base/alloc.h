@@ -30,6 +30,14 @@ void sr_alloc_count_reset(void);
 /* Whether an injected failure has fired since the last sr_alloc_fail_at(). */
 int sr_alloc_failed(void);
 
+/*
+ * Allocations that returned NULL on the calling thread since it started
+ * (injected or real).  Lets a caller see that a library which hides
+ * allocation failures (jansson reports some as syntax errors, or truncates
+ * strings) ran out of memory during a call.
+ */
+unsigned long sr_alloc_thread_failures(void);
+
 /* Route jansson's allocations through this wrapper.  Call once at start. */
 void sr_alloc_setup_json(void);
 

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/limits.h"
 #include "base/banned.h"
 
@@ -31,6 +32,7 @@ size_t sr_json_depth(const json_t *value)
 int sr_json_parse(const char *text, size_t len, const char *what,
 		  json_t **out, struct sr_err *err)
 {
+	unsigned long failures = sr_alloc_thread_failures();
 	json_error_t jerr;
 	json_t *value;
 
@@ -40,8 +42,17 @@ int sr_json_parse(const char *text, size_t len, const char *what,
 	*out = NULL;
 	value = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
 			   &jerr);
+	/* jansson reports some allocation failures as syntax errors and may
+	 * even return a document with truncated strings: any failed
+	 * allocation during the parse means out of memory. */
+	if (sr_alloc_thread_failures() != failures) {
+		json_decref(value);
+		return sr_fail(err, SR_ENOMEM, "%s: out of memory", what);
+	}
 	if (!value) {
-		if (strstr(jerr.text, "out of memory") ||
+		/* Under allocation failure jansson may return before it
+		 * records any error: an empty message means out of memory. */
+		if (jerr.text[0] == '\0' || strstr(jerr.text, "out of memory") ||
 		    json_error_code(&jerr) == json_error_out_of_memory)
 			return sr_fail(err, SR_ENOMEM, "%s: out of memory", what);
 		return sr_fail(err, SR_EINVAL, "%s: line %d column %d: %s", what,

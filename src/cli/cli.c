@@ -196,6 +196,10 @@ int sr_cli_open_store(struct sr_cli *cli, int with_key, struct sr_err *err)
 			return sr_failx(err, SR_ENOTFOUND,
 					"%s is not a node home: run 'sealroom init --home %s' first",
 					cli->home, cli->home);
+		/* The file provider needs no prompt; opening it also gives
+		 * its development-only warning at every start. */
+		if (rc == SR_OK && provider == SR_KEY_FILE)
+			rc = sr_cli_open_key(cli, err);
 	}
 	if (rc == SR_OK)
 		rc = sr_store_open(cli->home, cli->mk_open ? &cli->mk : NULL,

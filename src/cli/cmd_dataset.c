@@ -232,6 +232,18 @@ static int cmd_list(struct dataset_args *a, struct sr_err *err)
 	return rc;
 }
 
+/* A policy number: an integer, or a decimal string in canonical form. */
+static const char *number_text(char buf[32], const json_t *v)
+{
+	if (json_is_integer(v))
+		snprintf(buf, 32, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_string(v))
+		snprintf(buf, 32, "%s", json_string_value(v));
+	else
+		snprintf(buf, 32, "?");
+	return buf;
+}
+
 static void print_policy_summary(const json_t *policy)
 {
 	const json_t *v;
@@ -242,13 +254,11 @@ static void print_policy_summary(const json_t *policy)
 	       json_integer_value(v));
 	v = json_object_get(policy, "dp");
 	if (json_is_object(v)) {
+		char e1[32], e2[32], d[32];
 		printf("  differential privacy: epsilon_total %s, per job %s, delta %s\n",
-		       json_string_value(json_object_get(v, "epsilon_total")) ?
-		       json_string_value(json_object_get(v, "epsilon_total")) : "?",
-		       json_string_value(json_object_get(v, "epsilon_max_per_job")) ?
-		       json_string_value(json_object_get(v, "epsilon_max_per_job")) : "?",
-		       json_string_value(json_object_get(v, "delta")) ?
-		       json_string_value(json_object_get(v, "delta")) : "?");
+		       number_text(e1, json_object_get(v, "epsilon_total")),
+		       number_text(e2, json_object_get(v, "epsilon_max_per_job")),
+		       number_text(d, json_object_get(v, "delta")));
 	}
 	v = json_object_get(policy, "jobs");
 	if (json_is_array(v)) {

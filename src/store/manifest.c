@@ -17,14 +17,11 @@ void sr_manifest_init(struct sr_manifest *m)
 
 void sr_manifest_release(struct sr_manifest *m)
 {
-	size_t ncols = m->info.ncolumns;
-
 	json_decref(m->json);
 	sr_free(m->chunk_rows);
 	sr_free(m->locs);
-	if (m->files)
-		for (size_t i = 0; i < ncols; i++)
-			sr_free(m->files[i]);
+	for (size_t i = 0; i < m->nfiles; i++)
+		sr_free(m->files[i]);
 	sr_free(m->files);
 	sr_dataset_info_release(&m->info);
 	sr_manifest_init(m);
@@ -84,6 +81,7 @@ static int parse_columns(const json_t *cols, struct sr_manifest *m,
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	m->info.ncolumns = n;
 	m->info.column_count = n;
+	m->nfiles = n;
 	json_array_foreach(cols, i, c) {
 		const char *name = json_string_value(json_object_get(c, "name"));
 		const char *type = json_string_value(json_object_get(c, "type"));

@@ -36,7 +36,8 @@ struct sr_manifest {
 	uint64_t nchunks;
 	uint32_t *chunk_rows;          /* nchunks */
 	struct sr_chunk_loc *locs;     /* ncolumns * nchunks, column-major */
-	char **files;                  /* ncolumns segment file names */
+	char **files;                  /* nfiles segment file names */
+	size_t nfiles;
 };
 
 void sr_manifest_init(struct sr_manifest *m);

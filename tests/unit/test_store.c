@@ -537,11 +537,13 @@ static void test_damage_is_detected(void **state)
 		m = sr_test_read_file(mpath, NULL);
 		{
 			char *p = strstr(m, "\"rows\":140000");
+			char saved;
 			assert_non_null(p);
+			saved = p[8];
 			p[8] = '2';
 			sr_test_write_file(mpath, m, strlen(m));
 			expect_damage(f, "d", "manifest");
-			p[8] = '1';
+			p[8] = saved;
 			sr_test_write_file(mpath, m, strlen(m));
 		}
 		free(m);
