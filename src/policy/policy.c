@@ -847,14 +847,15 @@ static json_t *names_json(unsigned bits, const char *const *table, size_t n)
 	return arr;
 }
 
-static json_t *column_json(const struct sr_policy_column *c, int bound)
+/* A column's normalized form; the type appears once declared or bound. */
+static json_t *column_json(const struct sr_policy_column *c)
 {
 	json_t *o = json_pack("{s:s,s:o}", "class", sr_class_name(c->cls),
 			      "allow", names_json(c->allow, usage_names, NUSAGES));
 
 	if (!o)
 		return NULL;
-	if ((c->has_type || bound) &&
+	if (c->type != 0 &&
 	    json_object_set_new(o, "type", json_string(sr_type_name(c->type))))
 		goto fail;
 	if (c->has_bounds &&
@@ -898,7 +899,7 @@ int sr_policy_to_json(const struct sr_policy *pol, json_t **out,
 	recv = json_array();
 	for (size_t i = 0; cols && recv && i < pol->ncolumns; i++)
 		if (json_object_set_new(cols, pol->columns[i].name,
-					column_json(&pol->columns[i], 1)))
+					column_json(&pol->columns[i])))
 			goto fail;
 	for (size_t i = 0; cols && recv && i < pol->nreceivers; i++)
 		if (json_array_append_new(recv, json_string(pol->receivers[i])))

@@ -40,8 +40,9 @@ struct sr_csv {
 	uint64_t record_line;
 	uint64_t data_offset;    /* input offset of the first record */
 	uint64_t data_line;
-	size_t ncols;
+	size_t ncols;            /* header columns (capacity while reading it) */
 	char **names;
+	size_t nnames;           /* entries of names (NULL until set) */
 	struct sr_csv_field *fields;
 	size_t *scratch_at;      /* per field: offset in scratch, or SIZE_MAX */
 	struct sr_buf scratch;
@@ -53,7 +54,7 @@ enum { PARSED = 0, NEED_MORE = 1 };
 static int fail_at(struct sr_csv *csv, uint64_t line, size_t col,
 		   struct sr_err *err, int code, const char *what)
 {
-	if (csv->names && col < csv->ncols)
+	if (col < csv->nnames && csv->names[col])
 		return sr_fail(err, code, "%s: line %llu, column %zu (%s): %s",
 			       csv->name, (unsigned long long)line, col + 1,
 			       csv->names[col], what);
@@ -358,6 +359,7 @@ static int read_header(struct sr_csv *csv, struct sr_err *err)
 	csv->names = sr_calloc(count, sizeof(char *));
 	if (!csv->names)
 		return sr_fail(err, SR_ENOMEM, "%s: out of memory", csv->name);
+	csv->nnames = count;
 	for (size_t i = 0; i < count; i++) {
 		const struct sr_csv_field *f = &csv->fields[i];
 		if (f->len == 0)
@@ -374,13 +376,10 @@ static int read_header(struct sr_csv *csv, struct sr_err *err)
 				       "%s: line %llu: column %zu name contains a NUL byte",
 				       csv->name, (unsigned long long)csv->record_line, i + 1);
 		csv->names[i] = sr_strndup(f->data, f->len);
-		if (!csv->names[i]) {
-			csv->ncols = i;
+		if (!csv->names[i])
 			return sr_fail(err, SR_ENOMEM, "%s: out of memory", csv->name);
-		}
 		for (size_t k = 0; k < i; k++)
 			if (strcmp(csv->names[k], csv->names[i]) == 0) {
-				csv->ncols = i + 1;
 				return sr_fail(err, SR_EINVAL,
 					       "%s: line %llu: duplicate column name '%s' in header",
 					       csv->name,
@@ -486,9 +485,8 @@ void sr_csv_free(struct sr_csv *csv)
 		close(csv->fd);
 	if (!csv->mem)
 		sr_free(csv->buf);
-	if (csv->names)
-		for (size_t i = 0; i < csv->ncols; i++)
-			sr_free(csv->names[i]);
+	for (size_t i = 0; i < csv->nnames; i++)
+		sr_free(csv->names[i]);
 	sr_free(csv->names);
 	sr_free(csv->fields);
 	sr_free(csv->scratch_at);
