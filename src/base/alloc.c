@@ -106,7 +106,18 @@ int sr_alloc_failed(void)
 	return atomic_load(&fail_fired);
 }
 
+/*
+ * jansson's allocations are counted (so sr_json_parse can see a real
+ * out-of-memory) but never made to fail by the test hook: jansson 2.14
+ * frees a value twice when an allocation fails inside its object parser,
+ * so injected failures there would test jansson's bug, not our code.
+ */
+static void *json_malloc(size_t size)
+{
+	return counted(malloc(size ? size : 1));
+}
+
 void sr_alloc_setup_json(void)
 {
-	json_set_alloc_funcs(sr_malloc, sr_free);
+	json_set_alloc_funcs(json_malloc, sr_free);
 }

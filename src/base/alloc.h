@@ -38,7 +38,11 @@ int sr_alloc_failed(void);
  */
 unsigned long sr_alloc_thread_failures(void);
 
-/* Route jansson's allocations through this wrapper.  Call once at start. */
+/*
+ * Route jansson's allocations through this wrapper (counted in
+ * sr_alloc_thread_failures, but exempt from injected failures: see
+ * alloc.c).  Call once at start.
+ */
 void sr_alloc_setup_json(void);
 
 #endif
