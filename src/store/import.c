@@ -336,6 +336,12 @@ static int finish_group(struct import *imp, struct row_group *grp,
 				       imp->seg_paths[j], strerror(errno));
 		rc = sr_write_all(fd, t->out.data, t->out.len,
 				  imp->seg_paths[j], err);
+		/* Start writeback now, so the fsync at commit finds most of
+		 * the data already on disk instead of waiting for all of it. */
+		if (rc == SR_OK)
+			(void)!sync_file_range(fd, (off_t)imp->seg_sizes[j],
+					       (off_t)t->out.len,
+					       SYNC_FILE_RANGE_WRITE);
 		close(fd);
 		if (rc)
 			return rc;

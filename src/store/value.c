@@ -64,6 +64,53 @@ int sr_value_parse_int64(const char *s, size_t len, int64_t *out)
 	return SR_OK;
 }
 
+/*
+ * Fast path for plain decimals ("-123.45"): with at most 15 significant
+ * digits the digits form an integer m < 2^53 and 10^k (k <= 22) is exact,
+ * so m / 10^k is one correctly rounded IEEE division, the same double
+ * strtod returns (Clinger's fast path).  Returns 0 when it does not apply.
+ */
+static int parse_plain_decimal(const char *s, size_t len, double *out)
+{
+	static const double pow10[] = {
+		1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+		1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+	};
+	uint64_t m = 0;
+	size_t i = 0, digits = 0, frac = 0;
+	int neg = 0, dot = 0;
+
+	if (len && (s[0] == '-' || s[0] == '+')) {
+		neg = s[0] == '-';
+		i = 1;
+	}
+	for (; i < len; i++) {
+		unsigned d = (unsigned char)s[i] - '0';
+		if (d <= 9) {
+			if (m == 0 && d == 0 && !dot) {
+				digits++;   /* leading zeros are not significant */
+				continue;
+			}
+			m = m * 10 + d;
+			digits++;
+			if (dot)
+				frac++;
+			if (m > (1ull << 53) || frac > 22)
+				return 0;
+		} else if (s[i] == '.' && !dot) {
+			dot = 1;
+		} else {
+			return 0;   /* exponent or anything unusual: strtod */
+		}
+	}
+	if (digits == 0)
+		return 0;
+	*out = (double)m / pow10[frac];
+	if (neg)
+		*out = -*out;
+	return 1;
+}
+
 int sr_value_parse_float64(const char *s, size_t len, double *out)
 {
 	char tmp[64];
@@ -73,6 +120,8 @@ int sr_value_parse_float64(const char *s, size_t len, double *out)
 
 	if (len == 0 || len >= sizeof(tmp))
 		return SR_EINVAL;
+	if (parse_plain_decimal(s, len, out))
+		return SR_OK;
 	/* Only plain decimal/exponent syntax: strtod alone would accept
 	 * "inf", "nan", hex floats and leading white space. */
 	for (size_t i = 0; i < len; i++) {
