@@ -138,9 +138,9 @@ int sr_value_parse_float64(const char *s, size_t len, double *out)
 	tmp[len] = '\0';
 	errno = 0;
 	v = strtod(tmp, &end);
+	/* Overflow gives inf and is refused; underflow to a subnormal or to
+	 * zero (ERANGE too) is a finite value and accepted. */
 	if (end != tmp + len || !isfinite(v))
-		return SR_EINVAL;
-	if (errno == ERANGE && v != 0.0)
 		return SR_EINVAL;
 	*out = v;
 	return SR_OK;
@@ -235,6 +235,12 @@ int sr_value_format_float64(struct sr_buf *out, double v)
 {
 	char tmp[40];
 
+	/* Whole numbers in plain digits ("100", not "1e+02"); they print
+	 * exactly below 1e17. */
+	if (v == floor(v) && fabs(v) < 1e17) {
+		snprintf(tmp, sizeof(tmp), "%.0f", v);
+		return sr_buf_addstr(out, tmp);
+	}
 	for (int prec = 1; prec <= 17; prec++) {
 		snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
 		if (strtod(tmp, NULL) == v)
