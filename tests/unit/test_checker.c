@@ -1,0 +1,237 @@
+/*
+ * test_checker.c - the security checker on PSI specs: accepted specs,
+ * every rule's violation naming dataset, column, usage and rule, and
+ * malformed specs.
+ */
+#include "testutil.h"
+
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/err.h"
+#include "base/json.h"
+#include "policy/checker.h"
+
+#define BANK "org_00000000000000000000000000000001"
+#define SHOP "org_00000000000000000000000000000002"
+#define INSURER "org_00000000000000000000000000000003"
+
+struct world {
+	struct sr_policy bank, shop;
+	struct sr_check_dataset ds[2];
+};
+
+static void make_policy(struct sr_policy *pol, const char *text,
+			const char *const *names, const enum sr_type *types,
+			size_t n)
+{
+	struct sr_err err;
+
+	sr_err_clear(&err);
+	sr_policy_init(pol);
+	assert_int_equal(sr_policy_parse(text, strlen(text), "p", pol, &err), SR_OK);
+	assert_int_equal(sr_policy_bind(pol, names, types, n, &err), SR_OK);
+}
+
+static int setup(void **state)
+{
+	static const char *const bank_cols[] = { "customer_id", "email", "balance" };
+	static const enum sr_type bank_types[] = { SR_TYPE_STRING, SR_TYPE_STRING, SR_TYPE_FLOAT64 };
+	static const char *const shop_cols[] = { "email", "spend" };
+	static const enum sr_type shop_types[] = { SR_TYPE_STRING, SR_TYPE_FLOAT64 };
+	struct world *w = calloc(1, sizeof(*w));
+
+	assert_non_null(w);
+	make_policy(&w->bank,
+		    "{\"columns\": {\"customer_id\": {\"class\": \"id\"},"
+		    " \"email\": {\"class\": \"id\"}, \"balance\": {\"class\": \"sa\"}},"
+		    " \"receivers\": [\"" SHOP "\"], \"jobs\": [\"psi\", \"query\"]}",
+		    bank_cols, bank_types, 3);
+	make_policy(&w->shop,
+		    "{\"columns\": {\"email\": {\"class\": \"id\"}, \"spend\": {\"class\": \"sa\"}},"
+		    " \"receivers\": [\"" BANK "\"], \"expires\": 2000000000}",
+		    shop_cols, shop_types, 2);
+	w->ds[0].name = "bank.customers";
+	w->ds[0].owner = BANK;
+	w->ds[0].policy = &w->bank;
+	w->ds[1].name = "shop.members";
+	w->ds[1].owner = SHOP;
+	w->ds[1].policy = &w->shop;
+	*state = w;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct world *w = *state;
+
+	sr_policy_release(&w->bank);
+	sr_policy_release(&w->shop);
+	free(w);
+	return 0;
+}
+
+static int check(struct world *w, const char *spec_text, int64_t now,
+		 struct sr_verdict *v, struct sr_err *err)
+{
+	json_t *spec;
+	int rc;
+
+	sr_err_clear(err);
+	assert_int_equal(sr_json_parse(spec_text, strlen(spec_text), "spec", &spec, err), SR_OK);
+	rc = sr_check_job(spec, w->ds, 2, now, v, err);
+	json_decref(spec);
+	return rc;
+}
+
+#define SPEC(bank_col, shop_col, receivers) \
+	"{\"kind\": \"psi\", \"mode\": \"intersection\", \"inputs\": [" \
+	"{\"dataset\": \"bank.customers\", \"column\": \"" bank_col "\"}," \
+	"{\"dataset\": \"shop.members\", \"column\": \"" shop_col "\"}]," \
+	"\"receivers\": [" receivers "]}"
+
+static void test_accept(void **state)
+{
+	struct world *w = *state;
+	struct sr_verdict v;
+	struct sr_err err;
+	json_t *j;
+
+	assert_int_equal(check(w, SPEC("email", "email", "\"" BANK "\", \"" SHOP "\""),
+			       1700000000, &v, &err), SR_OK);
+	assert_true(v.accept);
+	assert_int_equal(v.count, 0);
+	j = sr_verdict_to_json(&v);
+	assert_true(json_is_true(json_object_get(j, "accept")));
+	json_decref(j);
+	sr_verdict_release(&v);
+}
+
+struct rule_case {
+	const char *spec;
+	int64_t now;
+	const char *rule;
+	const char *dataset;
+	const char *column;
+	const char *message;
+};
+
+static void test_violations(void **state)
+{
+	static const struct rule_case cases[] = {
+		{ SPEC("balance", "email", "\"" BANK "\""), 1700000000, "usage-not-allowed",
+		  "bank.customers", "balance",
+		  "bank.customers.balance (class sa) does not allow 'join'" },
+		{ SPEC("phone", "email", "\"" BANK "\""), 1700000000, "unknown-column",
+		  "bank.customers", "phone", "bank.customers has no column 'phone'" },
+		{ SPEC("email", "email", "\"" INSURER "\""), 1700000000, "receiver-not-allowed",
+		  "bank.customers", NULL, INSURER " may not receive outputs of bank.customers (not in its receivers)" },
+		{ SPEC("email", "email", "\"" BANK "\""), 2100000000, "expired",
+		  "shop.members", NULL, "the policy of shop.members has expired" },
+		{ "{\"kind\": \"psi\", \"mode\": \"cardinality\", \"inputs\": ["
+		  "{\"dataset\": \"bank.customers\", \"column\": \"email\"},"
+		  "{\"dataset\": \"ghost.table\", \"column\": \"id\"}],"
+		  "\"receivers\": [\"" BANK "\"]}", 1700000000, "unknown-dataset",
+		  "ghost.table", NULL, "dataset ghost.table is not published in this project" },
+	};
+	struct world *w = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct sr_verdict v;
+		struct sr_err err;
+		int found = 0;
+
+		assert_int_equal(check(w, cases[i].spec, cases[i].now, &v, &err), SR_OK);
+		assert_false(v.accept);
+		for (size_t k = 0; k < v.count; k++) {
+			const struct sr_violation *x = &v.violations[k];
+			if (strcmp(x->rule, cases[i].rule) != 0 ||
+			    strcmp(x->dataset, cases[i].dataset) != 0)
+				continue;
+			found = 1;
+			assert_string_equal(x->dataset, cases[i].dataset);
+			if (cases[i].column)
+				assert_string_equal(x->column, cases[i].column);
+			assert_string_equal(x->message, cases[i].message);
+		}
+		if (!found)
+			fail_msg("case %zu: no '%s' violation", i, cases[i].rule);
+		sr_verdict_release(&v);
+	}
+}
+
+static void test_kind_not_allowed(void **state)
+{
+	struct world *w = *state;
+	struct sr_verdict v;
+	struct sr_err err;
+
+	w->bank.jobs = SR_JOB_QUERY;
+	assert_int_equal(check(w, SPEC("email", "email", "\"" BANK "\""), 1700000000,
+			       &v, &err), SR_OK);
+	assert_false(v.accept);
+	assert_int_equal(v.count, 1);
+	assert_string_equal(v.violations[0].rule, "kind-not-allowed");
+	assert_string_equal(v.violations[0].message, "bank.customers does not allow psi jobs");
+	sr_verdict_release(&v);
+}
+
+static void test_malformed(void **state)
+{
+	static const struct {
+		const char *spec;
+		const char *message;
+	} cases[] = {
+		{ "[]", "spec: expected a JSON object" },
+		{ "{}", "spec.kind: required key is missing" },
+		{ "{\"kind\": \"mine\"}", "spec.kind: unknown or not yet supported job kind 'mine'" },
+		{ "{\"kind\": \"psi\", \"inputs\": [], \"receivers\": []}", "spec.inputs: expected a non-empty array" },
+		{ "{\"kind\": \"psi\", \"inputs\": [{\"dataset\": \"bank.customers\", \"column\": \"email\"}],"
+		  " \"receivers\": [], \"mode\": \"intersection\"}", "spec.receivers" },
+		{ "{\"kind\": \"psi\", \"inputs\": [{\"dataset\": \"bank.customers\", \"column\": \"email\"}],"
+		  " \"receivers\": [\"" BANK "\"], \"mode\": \"intersection\"}", "psi needs at least two inputs" },
+		{ SPEC("email", "email", "\"" BANK "\"") , NULL },
+		{ "{\"kind\": \"psi\", \"mode\": \"all\", \"inputs\": [{\"dataset\": \"bank.customers\", \"column\": \"email\"},"
+		  "{\"dataset\": \"shop.members\", \"column\": \"email\"}], \"receivers\": [\"" BANK "\"]}",
+		  "spec.mode: unknown mode 'all'" },
+		{ "{\"kind\": \"psi\", \"mode\": \"intersection\", \"colour\": 1, \"inputs\": [{\"dataset\": \"bank.customers\", \"column\": \"email\"},"
+		  "{\"dataset\": \"shop.members\", \"column\": \"email\"}], \"receivers\": [\"" BANK "\"]}",
+		  "spec.colour: unknown key" },
+		{ "{\"kind\": \"psi\", \"mode\": \"intersection\", \"inputs\": [{\"dataset\": \"bank.customers\"},"
+		  "{\"dataset\": \"shop.members\", \"column\": \"email\"}], \"receivers\": [\"" BANK "\"]}",
+		  "spec.inputs[0].column: required key is missing" },
+		{ "{\"kind\": \"psi\", \"mode\": \"intersection\", \"normalize\": [\"upper\"], \"inputs\": [{\"dataset\": \"bank.customers\", \"column\": \"email\"},"
+		  "{\"dataset\": \"shop.members\", \"column\": \"email\"}], \"receivers\": [\"" BANK "\"]}",
+		  "spec.normalize[0]: expected trim, lower or digits" },
+	};
+	struct world *w = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct sr_verdict v;
+		struct sr_err err;
+		int rc = check(w, cases[i].spec, 1700000000, &v, &err);
+
+		if (!cases[i].message) {
+			assert_int_equal(rc, SR_OK);
+			sr_verdict_release(&v);
+			continue;
+		}
+		if (rc != SR_EINVAL || !strstr(err.msg, cases[i].message))
+			fail_msg("case %zu: got %d '%s', want '%s'", i, rc, err.msg,
+				 cases[i].message);
+		assert_int_equal(v.count, 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_accept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_violations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_kind_not_allowed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+	};
+
+	sr_alloc_setup_json();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
