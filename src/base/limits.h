@@ -31,6 +31,16 @@
 #define SR_SQL_TEXT_MAX (64u << 10)        /* bytes in one SQL query */
 #define SR_SQL_EXPR_DEPTH_MAX 64           /* nesting of SQL expressions */
 
+/* PSI (src/psi, docs/protocols/psi.md) */
+#define SR_PSI_SET_MAX (1u << 26)          /* non-empty keys per party */
+#define SR_PSI_KEY_MAX (64u << 10)         /* bytes in one join key */
+#define SR_PSI_BATCH_MAX 65536             /* points, tags or positions per message */
+#define SR_PSI_SESSION_ID_MAX 256          /* bytes in a PSI session id */
+#define SR_PSI_PARTIES_MAX 64              /* parties in one multi-party PSI */
+
+/* Secure channel (src/net/channel.c) */
+#define SR_CHANNEL_HANDSHAKE_MAX 1024      /* bytes in one handshake message */
+
 /* Files read whole (keys, small configs) */
 #define SR_SMALL_FILE_MAX (1u << 20)
 

@@ -87,5 +87,6 @@ const char *sr_cli_bytes(char buf[32], unsigned long long bytes);
 int sr_cmd_init(int argc, char **argv);
 int sr_cmd_dataset(int argc, char **argv);
 int sr_cmd_demo(int argc, char **argv);
+int sr_cmd_psi(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const char main_usage[] =
 	"  init       create a node home: master key, identity, dataset store\n"
 	"  dataset    import, list, show, export, verify and remove datasets\n"
 	"  demo       run the whole story in a temporary directory\n"
+	"  psi        private set intersection with another organization\n"
 	"  version    print the version\n"
 	"\n"
 	"Run 'sealroom <command> --help' for the options of a command.\n"
@@ -35,6 +36,7 @@ int main(int argc, char **argv)
 		{ "init", sr_cmd_init },
 		{ "dataset", sr_cmd_dataset },
 		{ "demo", sr_cmd_demo },
+		{ "psi", sr_cmd_psi },
 	};
 
 	sr_log_init_from_env();

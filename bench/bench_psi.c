@@ -1,0 +1,313 @@
+/*
+ * bench_psi.c - PSI benchmark (driven by bench/psi; not a timed test).
+ *
+ *   bench_psi run N      two processes on 127.0.0.1 (receiver and sender,
+ *                        each with a thread per CPU) run PSI over the
+ *                        authenticated channel on N x N keys, half common;
+ *                        prints one line per party and one for the run
+ *   bench_psi bound N    times 4N ristretto255 scalar multiplications and
+ *                        2N hash-to-group operations on a pool with the
+ *                        same number of threads: the raw cost of PSI
+ *
+ * Output: one line per figure, "name key=value ...".
+ */
+#include <inttypes.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/pool.h"
+#include "crypto/crypto.h"
+#include "crypto/identity.h"
+#include "net/channel.h"
+#include "net/tcp.h"
+#include "psi/psi.h"
+#include "base/banned.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static long peak_rss_kib(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/* ---- bound ------------------------------------------------------------- */
+
+struct bound_ctx {
+	uint8_t scalar[SR_SCALAR_BYTES];
+	struct sr_h2g h2g;
+	size_t n;
+};
+
+#define BOUND_CHUNK 64
+
+static int bound_task(void *ctx, size_t index, struct sr_err *err)
+{
+	struct bound_ctx *b = ctx;
+	uint8_t p[SR_POINT_BYTES], q[SR_POINT_BYTES], msg[16];
+
+	(void)err;
+	for (size_t i = index * BOUND_CHUNK; i < (index + 1) * BOUND_CHUNK && i < b->n; i++) {
+		/* Per i: 2 hash-to-group + 4 multiplications, so n of them
+		 * are the raw work of PSI on two sets of n keys. */
+		sr_store_u64le(msg, i);
+		sr_store_u64le(msg + 8, i ^ 0x5555);
+		sr_h2g_hash(&b->h2g, msg, sizeof(msg), p);
+		sr_h2g_hash(&b->h2g, msg + 4, 12, q);
+		for (int k = 0; k < 2; k++) {
+			if (crypto_scalarmult_ristretto255(p, b->scalar, p) != 0 ||
+			    crypto_scalarmult_ristretto255(q, b->scalar, q) != 0)
+				return SR_EINTERNAL;
+		}
+	}
+	return SR_OK;
+}
+
+static int cmd_bound(size_t n)
+{
+	struct bound_ctx b;
+	struct sr_pool *pool;
+	struct sr_err err;
+	double t0, t1;
+
+	if (sr_pool_new(0, &pool) != SR_OK)
+		return 1;
+	crypto_core_ristretto255_scalar_random(b.scalar);
+	sr_h2g_init(&b.h2g, "bench", 5);
+	b.n = n;
+	sr_err_clear(&err);
+	t0 = now();
+	if (sr_pool_run(pool, (n + BOUND_CHUNK - 1) / BOUND_CHUNK, bound_task, &b, &err)) {
+		fprintf(stderr, "bench_psi: bound failed\n");
+		return 1;
+	}
+	t1 = now();
+	printf("bound n=%zu threads=%zu wall_s=%.3f ops=\"%zu mult + %zu h2g\"\n", n,
+	       sr_pool_threads(pool), t1 - t0, 4 * n, 2 * n);
+	sr_pool_free(pool);
+	return 0;
+}
+
+/* ---- run --------------------------------------------------------------- */
+
+/* BENCH_PSI_THREADS: pool threads per party (default: one per CPU). */
+static size_t threads_per_party(void)
+{
+	const char *env = getenv("BENCH_PSI_THREADS");
+
+	return env ? (size_t)strtoul(env, NULL, 10) : 0;
+}
+
+/* A deterministic identity for each party (benchmark only). */
+static void bench_identity(struct sr_identity *id, uint8_t tag)
+{
+	uint8_t seed[crypto_sign_SEEDBYTES];
+
+	memset(seed, tag, sizeof(seed));
+	sr_identity_init(id);
+	id->sign_sk = sodium_malloc(SR_SIGN_SECRETKEYBYTES);
+	if (!id->sign_sk)
+		abort();
+	crypto_sign_seed_keypair(id->sign_pk, id->sign_sk, seed);
+	sr_identity_org_id(id->org_id, id->sign_pk);
+}
+
+static int ch_send(void *ctx, const uint8_t *msg, size_t len, struct sr_err *err)
+{
+	return sr_channel_send(ctx, msg, len, err);
+}
+
+static int ch_recv(void *ctx, struct sr_buf *msg, size_t max, struct sr_err *err)
+{
+	return sr_channel_recv(ctx, msg, max, err);
+}
+
+struct party_report {
+	double wall_s;
+	double cpu_s;
+	long rss_kib;
+	uint64_t bytes_sent;
+	uint64_t intersection;
+	int rc;
+};
+
+/* One party in its own process: fd is connected (sender) or listening. */
+static int party(int receiver, int fd, size_t n, int report_fd)
+{
+	struct sr_identity me, peer;
+	struct sr_channel *ch = NULL;
+	struct sr_pool *pool = NULL;
+	struct sr_psi_params p;
+	struct sr_psi_source src;
+	struct sr_psi_array arr;
+	struct sr_psi_result res;
+	struct sr_psi_key *keys;
+	struct party_report rep;
+	char *text;
+	struct sr_err err;
+	uint8_t sid[SR_CHANNEL_SID_BYTES];
+	struct sr_psi_io io;
+	double t0, c0;
+
+	memset(&rep, 0, sizeof(rep));
+	sr_err_clear(&err);
+	bench_identity(&me, receiver ? 1 : 2);
+	bench_identity(&peer, receiver ? 2 : 1);
+	keys = calloc(n ? n : 1, sizeof(*keys));
+	text = calloc(n ? n : 1, 24);
+	if (!keys || !text)
+		return 1;
+	/* Keys 0 .. n/2-1 are common; the rest are each party's own. */
+	for (size_t i = 0; i < n; i++) {
+		char *k = text + 24 * i;
+		snprintf(k, 24, "%s%015zx", i < n / 2 ? "c" : receiver ? "r" : "s", i);
+		keys[i].data = k;
+		keys[i].len = strlen(k);
+		keys[i].row = i;
+	}
+	if (sr_pool_new(threads_per_party(), &pool) != SR_OK)
+		return 1;
+	if (receiver) {
+		int conn;
+		if (sr_tcp_accept(fd, 60000, &conn, &err))
+			goto fail;
+		close(fd);
+		fd = conn;
+	}
+	if (sr_channel_handshake(fd, receiver ? SR_CHANNEL_RESPONDER : SR_CHANNEL_INITIATOR,
+				 &me, peer.sign_pk, 600000, &ch, &err))
+		goto fail;
+	sr_channel_session_id(ch, sid);
+	sr_psi_params_init(&p);
+	p.session_id = sid;
+	p.session_id_len = sizeof(sid);
+	p.pool = pool;
+	sr_psi_source_array(&src, &arr, keys, n);
+	io.ctx = ch;
+	io.send = ch_send;
+	io.recv = ch_recv;
+	t0 = now();
+	c0 = cpu_seconds();
+	rep.rc = sr_psi_run(receiver ? SR_PSI_RECEIVER : SR_PSI_SENDER, &p, &src,
+			    &io, &res, &err);
+	rep.wall_s = now() - t0;
+	rep.cpu_s = cpu_seconds() - c0;
+	if (rep.rc)
+		goto fail;
+	{
+		uint64_t received;
+		sr_channel_bytes(ch, &rep.bytes_sent, &received);
+	}
+	rep.intersection = res.stats.intersection_size;
+	rep.rss_kib = peak_rss_kib();
+	sr_psi_result_release(&res);
+	sr_channel_free(ch);
+	sr_pool_free(pool);
+	if (write(report_fd, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+		return 1;
+	return 0;
+fail:
+	fprintf(stderr, "bench_psi: %s: %s\n", receiver ? "receiver" : "sender", err.msg);
+	rep.rc = err.code ? err.code : SR_EINTERNAL;
+	if (write(report_fd, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
+		return 1;
+	return 1;
+}
+
+static int cmd_run(size_t n)
+{
+	int lfd, cfd, pipes[2][2];
+	char addr[SR_TCP_ADDR_MAX];
+	pid_t pids[2];
+	struct party_report rep[2];
+	struct sr_err err;
+	double wall;
+
+	sr_err_clear(&err);
+	if (sr_tcp_listen("127.0.0.1:0", &lfd, &err) ||
+	    sr_tcp_local_addr(lfd, addr, &err)) {
+		fprintf(stderr, "bench_psi: %s\n", err.msg);
+		return 1;
+	}
+	for (int r = 0; r < 2; r++) {
+		if (pipe(pipes[r]) != 0)
+			return 1;
+		pids[r] = fork();
+		if (pids[r] < 0)
+			return 1;
+		if (pids[r] == 0) {
+			close(pipes[r][0]);
+			if (r == 0)
+				_exit(party(1, lfd, n, pipes[r][1]));
+			close(lfd);
+			if (sr_tcp_connect(addr, 10000, &cfd, &err)) {
+				fprintf(stderr, "bench_psi: %s\n", err.msg);
+				_exit(1);
+			}
+			_exit(party(0, cfd, n, pipes[r][1]));
+		}
+		close(pipes[r][1]);
+	}
+	close(lfd);
+	for (int r = 0; r < 2; r++) {
+		int status;
+		if (read(pipes[r][0], &rep[r], sizeof(rep[r])) != (ssize_t)sizeof(rep[r]))
+			rep[r].rc = SR_EIO;
+		waitpid(pids[r], &status, 0);
+		if (rep[r].rc)
+			return 1;
+	}
+	for (int r = 0; r < 2; r++)
+		printf("psi_party n=%zu party=%s wall_s=%.3f cpu_s=%.3f bytes_sent=%" PRIu64
+		       " bytes_per_element=%.1f peak_rss_mib=%.1f\n", n,
+		       r == 0 ? "receiver" : "sender", rep[r].wall_s, rep[r].cpu_s,
+		       rep[r].bytes_sent, n ? (double)rep[r].bytes_sent / (double)n : 0,
+		       (double)rep[r].rss_kib / 1024.0);
+	wall = rep[0].wall_s > rep[1].wall_s ? rep[0].wall_s : rep[1].wall_s;
+	printf("psi n=%zu wall_s=%.3f cpu_s=%.3f intersection=%" PRIu64 " expected=%zu\n",
+	       n, wall, rep[0].cpu_s + rep[1].cpu_s, rep[0].intersection, n / 2);
+	return rep[0].intersection == n / 2 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	size_t n;
+
+	if (sr_crypto_init() != SR_OK)
+		return 1;
+	if (argc != 3) {
+		fprintf(stderr, "usage: bench_psi run|bound N\n");
+		return 2;
+	}
+	n = (size_t)strtoull(argv[2], NULL, 0);
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(n);
+	if (strcmp(argv[1], "bound") == 0)
+		return cmd_bound(n);
+	fprintf(stderr, "usage: bench_psi run|bound N\n");
+	return 2;
+}
