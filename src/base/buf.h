@@ -39,7 +39,8 @@ int sr_buf_addstr(struct sr_buf *buf, const char *s) SR_WUR;
 int sr_buf_addch(struct sr_buf *buf, char c) SR_WUR;
 int sr_buf_addf(struct sr_buf *buf, const char *fmt, ...) SR_WUR
 	__attribute__((format(printf, 2, 3)));
-int sr_buf_vaddf(struct sr_buf *buf, const char *fmt, va_list ap) SR_WUR;
+int sr_buf_vaddf(struct sr_buf *buf, const char *fmt, va_list ap) SR_WUR
+	__attribute__((format(printf, 2, 0)));
 /* Little-endian fixed-width integers. */
 int sr_buf_add_u32le(struct sr_buf *buf, uint32_t v) SR_WUR;
 int sr_buf_add_u64le(struct sr_buf *buf, uint64_t v) SR_WUR;
