@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "crypto/crypto.h"
+#include "net/http.h"
 #include "base/banned.h"
 
 static const char main_usage[] =
@@ -41,8 +42,8 @@ int main(int argc, char **argv)
 
 	sr_log_init_from_env();
 	sr_alloc_setup_json();
-	if (sr_crypto_init() != SR_OK) {
-		fprintf(stderr, "sealroom: cannot initialize libsodium\n");
+	if (sr_crypto_init() != SR_OK || sr_http_global_init() != SR_OK) {
+		fprintf(stderr, "sealroom: cannot initialize libsodium or libcurl\n");
 		return SR_EXIT_INTERNAL;
 	}
 	if (argc < 2) {

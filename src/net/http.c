@@ -1,0 +1,400 @@
+/*
+ * http.c - HTTP/1.1 + JSON server (libmicrohttpd) and client (libcurl).
+ */
+#include "net/http.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "base/banned.h"
+
+struct sr_http_server {
+	struct MHD_Daemon *daemon;
+	sr_http_handler handler;
+	void *ctx;
+	uint16_t port;
+};
+
+/* Per-request state, kept by libmicrohttpd between callbacks. */
+struct request_state {
+	struct sr_buf body;
+	int too_large;
+};
+
+int sr_http_status_for(int code)
+{
+	switch (code) {
+	case SR_OK: return 200;
+	case SR_EINVAL:
+	case SR_EPROTO:
+	case SR_EUSAGE: return 400;
+	case SR_EPERM:
+	case SR_EPOLICY:
+	case SR_ECRYPTO: return 403;
+	case SR_ENOTFOUND: return 404;
+	case SR_EEXIST:
+	case SR_EBUSY: return 409;
+	case SR_ELIMIT: return 413;
+	case SR_ETIMEOUT: return 504;
+	default: return 500;
+	}
+}
+
+int sr_http_error(struct sr_http_response *resp, int status,
+		  const char *fmt, ...)
+{
+	char msg[SR_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_decref(resp->body);
+	resp->status = status;
+	resp->body = json_pack("{s:s}", "error", msg);
+	return SR_OK;
+}
+
+int sr_http_json_body(const struct sr_http_request *req,
+		      struct sr_http_response *resp, json_t **out)
+{
+	struct sr_err err;
+	int rc;
+
+	*out = NULL;
+	sr_err_clear(&err);
+	if (req->body_len == 0) {
+		sr_http_error(resp, 400, "request body: expected a JSON object");
+		return SR_EINVAL;
+	}
+	rc = sr_json_parse(req->body, req->body_len, "request body", out, &err);
+	if (rc) {
+		sr_http_error(resp, sr_http_status_for(rc), "%s", err.msg);
+		return rc;
+	}
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		sr_http_error(resp, 400, "request body: expected a JSON object");
+		return SR_EINVAL;
+	}
+	return SR_OK;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *conn, int status,
+				 json_t *body)
+{
+	struct MHD_Response *response;
+	struct sr_buf out;
+	enum MHD_Result ret;
+	size_t len = 0;
+	char *data;
+
+	sr_buf_init(&out, 0);
+	if (body && (sr_json_dump(body, 0, &out) != SR_OK ||
+		     sr_buf_addch(&out, '\n') != SR_OK)) {
+		sr_buf_release(&out);
+		status = 500;
+	}
+	data = sr_buf_detach(&out, &len);
+	if (!data)
+		return MHD_NO;
+	/* sr_malloc memory is malloc memory: libmicrohttpd frees it. */
+	response = MHD_create_response_from_buffer(len, data,
+						   MHD_RESPMEM_MUST_FREE);
+	if (!response) {
+		sr_free(data);
+		return MHD_NO;
+	}
+	if (len)
+		MHD_add_response_header(response, "Content-Type",
+					"application/json");
+	ret = MHD_queue_response(conn, (unsigned)status, response);
+	MHD_destroy_response(response);
+	return ret;
+}
+
+static void client_text(struct MHD_Connection *conn, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+	snprintf(buf, len, "?");
+	if (!info || !info->client_addr)
+		return;
+	if (info->client_addr->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)info->client_addr)->sin_addr,
+			  buf, (socklen_t)len);
+	else if (info->client_addr->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)info->client_addr)->sin6_addr,
+			  buf, (socklen_t)len);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct sr_http_server *server = cls;
+	struct request_state *st = *con_cls;
+	struct sr_http_request req;
+	struct sr_http_response resp = { 0, NULL };
+	char client[64];
+	enum MHD_Result ret;
+	int rc;
+
+	(void)version;
+	if (!st) {
+		st = sr_calloc(1, sizeof(*st));
+		if (!st)
+			return MHD_NO;
+		sr_buf_init(&st->body, SR_HTTP_BODY_MAX);
+		*con_cls = st;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!st->too_large &&
+		    sr_buf_add(&st->body, upload, *upload_size) != SR_OK) {
+			st->too_large = 1;
+			sr_buf_release(&st->body);
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (st->too_large) {
+		json_t *e = json_pack("{s:s}", "error",
+				      "request body is larger than the limit of 8 MiB");
+		ret = send_json(conn, 413, e);
+		json_decref(e);
+		return ret;
+	}
+	client_text(conn, client, sizeof(client));
+	req.method = method;
+	req.path = url;
+	req.body = st->body.data;
+	req.body_len = st->body.len;
+	req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							"Authorization");
+	req.client = client;
+	rc = server->handler(server->ctx, &req, &resp);
+	if (rc < 0 && resp.status == 0)
+		sr_http_error(&resp, 500, "internal error: %s", sr_strerror(rc));
+	if (resp.status == 0)
+		resp.status = 200;
+	sr_log_debug("http: %s %s from %s -> %d", method, url, client,
+		     resp.status);
+	ret = send_json(conn, resp.status, resp.body);
+	json_decref(resp.body);
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct request_state *st = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (!st)
+		return;
+	sr_buf_release(&st->body);
+	sr_free(st);
+	*con_cls = NULL;
+}
+
+static int parse_addr(const char *addr, struct sockaddr_in *sa,
+		      struct sr_err *err)
+{
+	const char *colon = strrchr(addr, ':');
+	char host[64];
+	long port;
+	char *end;
+
+	memset(sa, 0, sizeof(*sa));
+	if (!colon || (size_t)(colon - addr) >= sizeof(host))
+		return sr_fail(err, SR_EINVAL,
+			       "listen address '%s': expected HOST:PORT", addr);
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || port < 0 || port > 65535)
+		return sr_fail(err, SR_EINVAL,
+			       "listen address '%s': bad port", addr);
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	if (strcmp(host, "localhost") == 0)
+		snprintf(host, sizeof(host), "127.0.0.1");
+	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+		return sr_fail(err, SR_EINVAL,
+			       "listen address '%s': expected an IPv4 address", addr);
+	return SR_OK;
+}
+
+int sr_http_server_start(const char *addr, unsigned threads,
+			 sr_http_handler handler, void *ctx,
+			 struct sr_http_server **out, struct sr_err *err)
+{
+	struct sr_http_server *server;
+	const union MHD_DaemonInfo *info;
+	struct sockaddr_in sa;
+	int rc;
+
+	*out = NULL;
+	rc = parse_addr(addr, &sa, err);
+	if (rc)
+		return rc;
+	server = sr_calloc(1, sizeof(*server));
+	if (!server)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	server->handler = handler;
+	server->ctx = ctx;
+	server->daemon = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
+		0, NULL, NULL, on_request, server,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads ? threads : 2),
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+		MHD_OPTION_END);
+	if (!server->daemon) {
+		sr_free(server);
+		return sr_fail(err, SR_EIO, "cannot listen on %s", addr);
+	}
+	info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	server->port = info ? info->port : ntohs(sa.sin_port);
+	*out = server;
+	return SR_OK;
+}
+
+uint16_t sr_http_server_port(const struct sr_http_server *server)
+{
+	return server->port;
+}
+
+void sr_http_server_stop(struct sr_http_server *server)
+{
+	if (!server)
+		return;
+	MHD_stop_daemon(server->daemon);
+	sr_free(server);
+}
+
+int sr_http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ?
+		SR_OK : SR_EINTERNAL;
+}
+
+struct sink {
+	struct sr_buf buf;
+	int too_large;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct sink *s = userdata;
+	size_t n = size * nmemb;
+
+	if (sr_buf_add(&s->buf, ptr, n) != SR_OK) {
+		s->too_large = 1;
+		return 0;   /* makes curl fail with CURLE_WRITE_ERROR */
+	}
+	return n;
+}
+
+int sr_http_call(const char *method, const char *url, const json_t *body,
+		 const char *token, long timeout_ms, int *status,
+		 json_t **answer, struct sr_err *err)
+{
+	struct curl_slist *headers = NULL, *h;
+	struct sr_buf req, auth;
+	struct sink sink;
+	CURLcode cc;
+	CURL *curl;
+	long code = 0;
+	int rc = SR_OK;
+
+	*status = 0;
+	*answer = NULL;
+	sr_buf_init(&req, 0);
+	sr_buf_init(&auth, 0);
+	sr_buf_init(&sink.buf, SR_HTTP_BODY_MAX);
+	sink.too_large = 0;
+	curl = curl_easy_init();
+	if (!curl)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	if (body && sr_json_dump(body, 0, &req) != SR_OK) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	h = curl_slist_append(headers, "Content-Type: application/json");
+	if (h)
+		headers = h;
+	if (token) {
+		if (sr_buf_addf(&auth, "Authorization: Bearer %s", token)) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		h = curl_slist_append(headers, auth.data);
+		if (h)
+			headers = h;
+	}
+	if (!headers) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (body) {
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req.data);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)req.len);
+	}
+	cc = curl_easy_perform(curl);
+	if (cc != CURLE_OK) {
+		if (sink.too_large)
+			rc = sr_fail(err, SR_ELIMIT,
+				     "%s %s: answer is larger than the limit of %u bytes",
+				     method, url, SR_HTTP_BODY_MAX);
+		else if (cc == CURLE_OPERATION_TIMEDOUT)
+			rc = sr_fail(err, SR_ETIMEOUT, "%s %s: timed out after %ld ms",
+				     method, url, timeout_ms);
+		else
+			rc = sr_fail(err, SR_EIO, "%s %s: %s", method, url,
+				     curl_easy_strerror(cc));
+		goto out;
+	}
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+	*status = (int)code;
+	if (sink.buf.len) {
+		rc = sr_json_parse(sink.buf.data, sink.buf.len, url, answer, err);
+		if (rc == SR_EINVAL || rc == SR_ELIMIT)
+			rc = sr_failx(err, SR_EPROTO, "%s %s: the answer is not JSON",
+				      method, url);
+	}
+out:
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(curl);
+	sr_buf_wipe(&auth);
+	sr_buf_release(&req);
+	sr_buf_release(&sink.buf);
+	return rc;
+}

@@ -1,0 +1,92 @@
+/*
+ * http.h - the control plane's HTTP/1.1 + JSON layer (DESIGN §7): a small
+ * server on libmicrohttpd and a client on libcurl.
+ *
+ * Server: one handler receives every request whose body was read in full
+ * (bodies over SR_HTTP_BODY_MAX are refused with 413 before they are
+ * buffered), and answers with a status and a JSON body.  Helpers parse a
+ * JSON body with the usual limits and build {"error": "..."} answers, so
+ * every malformed request gets a clear 4xx and changes nothing.
+ * Requests are served on libmicrohttpd's thread pool: the handler must be
+ * thread-safe.
+ *
+ * Client: one call sends a JSON request and returns the status and the
+ * parsed JSON answer, with a cap on the answer's size and a timeout.
+ *
+ * TLS and request signatures come with the coordinator (issue 4); this
+ * layer carries an Authorization header through to the handler.
+ */
+#ifndef SR_HTTP_H
+#define SR_HTTP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+struct sr_http_request {
+	const char *method;        /* "GET", "POST", ... */
+	const char *path;          /* URL path, without the query */
+	const char *body;          /* NUL-terminated; "" when none */
+	size_t body_len;
+	const char *authorization; /* Authorization header, or NULL */
+	const char *client;        /* peer address as text */
+};
+
+struct sr_http_response {
+	int status;                /* HTTP status; 200 if left 0 */
+	json_t *body;              /* owned by the response; NULL = empty */
+};
+
+/* Fill resp with {"error": MESSAGE} and status; returns SR_OK. */
+int sr_http_error(struct sr_http_response *resp, int status,
+		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * Parse the request body as a JSON object.  On failure fills resp with a
+ * 400 naming the problem (line and column) and returns SR_EINVAL; the
+ * handler then just returns.  *out is a new reference on success.
+ */
+int sr_http_json_body(const struct sr_http_request *req,
+		      struct sr_http_response *resp, json_t **out) SR_WUR;
+
+/* Map a status code to an HTTP status (EINVAL 400, EPERM 403, ENOTFOUND
+ * 404, EEXIST 409, ELIMIT 413, ENOMEM/EINTERNAL 500, ...). */
+int sr_http_status_for(int code);
+
+/* The handler: fill resp.  Its return value is ignored except that a
+ * negative status with resp->status unset gives a 500. */
+typedef int (*sr_http_handler)(void *ctx, const struct sr_http_request *req,
+			       struct sr_http_response *resp);
+
+struct sr_http_server;
+
+/*
+ * Listen on addr ("127.0.0.1:8080"; port 0 picks a free port) and serve
+ * with handler until sr_http_server_stop.  threads: worker threads (0 = 2).
+ */
+int sr_http_server_start(const char *addr, unsigned threads,
+			 sr_http_handler handler, void *ctx,
+			 struct sr_http_server **out, struct sr_err *err) SR_WUR;
+/* The port actually listened on. */
+uint16_t sr_http_server_port(const struct sr_http_server *server);
+/* Stop, wait for requests in progress, free.  NULL is fine. */
+void sr_http_server_stop(struct sr_http_server *server);
+
+/*
+ * Send method url with body (may be NULL: no body) as JSON and an optional
+ * bearer token; wait at most timeout_ms.  *status gets the HTTP status and
+ * *answer the parsed JSON answer (NULL for an empty body).  A connection
+ * failure is SR_EIO, a timeout SR_ETIMEOUT, an answer over
+ * SR_HTTP_BODY_MAX SR_ELIMIT, an answer that is not JSON SR_EPROTO; an
+ * HTTP error status is not a failure (check *status).
+ */
+int sr_http_call(const char *method, const char *url, const json_t *body,
+		 const char *token, long timeout_ms, int *status,
+		 json_t **answer, struct sr_err *err) SR_WUR;
+
+/* Call once at program start (libcurl's global init). */
+int sr_http_global_init(void) SR_WUR;
+
+#endif
