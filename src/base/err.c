@@ -20,8 +20,10 @@ static int vfail(struct sr_err *err, int code, int overwrite,
 {
 	if (!err)
 		return code;
+	/* The first, innermost message is the most precise: keep it, but
+	 * always return the code this caller asked for. */
 	if (!overwrite && err->code != SR_OK && err->msg[0])
-		return err->code;
+		return code;
 	err->code = code;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	return code;

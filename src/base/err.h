@@ -45,8 +45,10 @@ void sr_err_clear(struct sr_err *err);
  * Record a failure and return code, so callers can write
  *     return sr_fail(err, SR_EINVAL, "line %zu: expected %d fields", ...);
  * err may be NULL, in which case only the code is returned.  The first
- * failure wins: a message already set is kept, so the innermost, most precise
- * reason reaches the user.  Use sr_failx() to overwrite.
+ * failure wins: a message (and code) already in err is kept, so the
+ * innermost, most precise reason reaches the user; the return value is
+ * always code.  Clear err (sr_err_clear) before reusing it for an
+ * independent call, or use sr_failx() to overwrite.
  */
 int sr_fail(struct sr_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -88,5 +88,6 @@ int sr_cmd_init(int argc, char **argv);
 int sr_cmd_dataset(int argc, char **argv);
 int sr_cmd_demo(int argc, char **argv);
 int sr_cmd_psi(int argc, char **argv);
+int sr_cmd_token(int argc, char **argv);
 
 #endif

@@ -22,6 +22,7 @@ static const char main_usage[] =
 	"  dataset    import, list, show, export, verify and remove datasets\n"
 	"  demo       run the whole story in a temporary directory\n"
 	"  psi        private set intersection with another organization\n"
+	"  token      API tokens with roles (admin, steward, analyst)\n"
 	"  version    print the version\n"
 	"\n"
 	"Run 'sealroom <command> --help' for the options of a command.\n"
@@ -38,6 +39,7 @@ int main(int argc, char **argv)
 		{ "dataset", sr_cmd_dataset },
 		{ "demo", sr_cmd_demo },
 		{ "psi", sr_cmd_psi },
+		{ "token", sr_cmd_token },
 	};
 
 	sr_log_init_from_env();

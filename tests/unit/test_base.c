@@ -32,8 +32,9 @@ static void test_err(void **state)
 	assert_int_equal(sr_fail(&err, SR_EINVAL, "line %d: bad", 3), SR_EINVAL);
 	assert_string_equal(err.msg, "line 3: bad");
 	/* The first, innermost failure wins. */
-	assert_int_equal(sr_fail(&err, SR_EIO, "outer"), SR_EINVAL);
+	assert_int_equal(sr_fail(&err, SR_EIO, "outer"), SR_EIO);
 	assert_string_equal(err.msg, "line 3: bad");
+	assert_int_equal(err.code, SR_EINVAL);
 	assert_int_equal(sr_failx(&err, SR_EIO, "replaced"), SR_EIO);
 	assert_string_equal(err.msg, "replaced");
 	assert_int_equal(sr_err_prefix(&err, "file %s", "x.csv"), SR_EIO);
