@@ -3,16 +3,27 @@
  *
  * The reader keeps a window buf[start, end) of unread input.  A record is
  * parsed in place; when it runs past the end of the window, the unread part
- * is moved to the front, the window grows if one record needs more room
- * (up to SR_CSV_ROW_MAX), more input is read, and the record is parsed again
- * from its start.  Unquoted fields and quoted fields without doubled quotes
- * point straight into the window; only fields with doubled quotes are
- * copied, unescaped, into a scratch buffer.
+ * is moved to the front, the window grows if one record needs more room (up
+ * to SR_CSV_ROW_MAX plus some slack), more input is read, and the record is
+ * parsed again from its start.  Re-parsing keeps the parser free of resume
+ * state and costs little: each retry brings at least a quarter window of
+ * new input, and the window doubles once a record fills three quarters of
+ * it, so a long record is parsed a few times per doubling, linear overall.
+ *
+ * Unquoted fields and quoted fields without doubled quotes point straight
+ * into the window; only fields with doubled quotes are copied, unescaped,
+ * into a scratch buffer.  Memory input is parsed where it lies, without a
+ * copy.
+ *
+ * Every field is checked against SR_CSV_FIELD_MAX while it is scanned, so a
+ * runaway field (a stray quote, a file without line ends) fails after at
+ * most two field-lengths of input instead of filling the whole window.
  */
 #include "store/csv.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,37 +35,121 @@
 #include "store/value.h"
 #include "base/banned.h"
 
-#define READ_CHUNK (1u << 20)
+/* First window size, and the least free space a read is given. */
+#define WINDOW_BYTES (1u << 20)
+/* Room for the longest record, its line end and a full read behind it. */
+#define WINDOW_MAX (SR_CSV_ROW_MAX + WINDOW_BYTES)
+
+/* parse_record() outcome besides SR_OK and errors (which are negative). */
+#define NEED_MORE 1
 
 struct sr_csv {
-	int fd;                  /* -1 for memory input */
+	int fd;                      /* -1 for memory input */
 	char *name;
-	const char *mem;         /* memory input, or NULL */
-	size_t mem_len;
-	char *buf;               /* window (owned unless memory input) */
-	size_t cap, start, end;
-	int input_done;          /* no more input to read */
-	uint64_t buf_offset;     /* input offset of buf[0] */
-	uint64_t size;
-	uint64_t line;           /* line of buf[start] */
-	uint64_t record_line;
-	uint64_t data_offset;    /* input offset of the first record */
+	const char *buf;             /* the window, or the memory input */
+	char *window;                /* owned window (file input), or NULL */
+	size_t cap;                  /* bytes allocated for window */
+	size_t start, end;           /* unread input is buf[start, end) */
+	int input_done;              /* buf[end] is the end of input */
+	uint64_t buf_offset;         /* input offset of buf[0] */
+	uint64_t size;               /* input size (0 if unknown) */
+	uint64_t line;               /* physical line of buf[start] */
+	uint64_t record_line;        /* line of the last record returned */
+	uint64_t data_offset;        /* input offset of the first record */
 	uint64_t data_line;
-	size_t ncols;            /* header columns (capacity while reading it) */
-	char **names;
-	size_t nnames;           /* entries of names (NULL until set) */
-	struct sr_csv_field *fields;
-	size_t *scratch_at;      /* per field: offset in scratch, or SIZE_MAX */
-	struct sr_buf scratch;
+	size_t ncols;                /* header columns; 0 while reading it */
+	char **names;                /* header names, NUL-terminated */
+	size_t nnames;               /* entries of names */
+	struct sr_csv_field *fields; /* fields_cap entries */
+	size_t *scratch_at;          /* per field: offset of unescaped text */
+	size_t fields_cap;
+	struct sr_buf scratch;       /* unescaped fields of the current record */
 };
 
-/* Outcome of one parse attempt. */
-enum { PARSED = 0, NEED_MORE = 1 };
+/* Bytes that end an unquoted field, or must not appear in one. */
+static const unsigned char plain_stop[256] = {
+	[','] = 1, ['\n'] = 1, ['\r'] = 1, ['"'] = 1,
+};
+/* Bytes a quoted field's scan stops at: the quote and line ends (which
+ * are counted). */
+static const unsigned char quoted_stop[256] = {
+	['\n'] = 1, ['\r'] = 1, ['"'] = 1,
+};
 
-static int fail_at(struct sr_csv *csv, uint64_t line, size_t col,
-		   struct sr_err *err, int code, const char *what)
+#define BYTES_01 0x0101010101010101ull
+#define BYTES_80 0x8080808080808080ull
+
+/* High bit set in each zero byte of w, and maybe in bytes above the first
+ * zero byte (borrows); the lowest bit set is always exact. */
+static inline uint64_t zero_bytes(uint64_t w)
 {
-	if (col < csv->nnames && csv->names[col])
+	return (w - BYTES_01) & ~w & BYTES_80;
+}
+
+/*
+ * The hot loop of every import: return the position of the first byte of
+ * b[p, limit) that stops a field (plain_stop, or quoted_stop if quoted), or
+ * limit, and OR the bytes before it into *bits (to tell ASCII fields).
+ * Eight bytes at a time on little-endian machines, since most fields are
+ * short and a byte loop costs a branch per byte.  quoted is a constant at
+ * each call, so each caller gets its own loop.
+ */
+static inline size_t scan_run(const char *b, size_t p, size_t limit,
+			      int quoted, uint64_t *bits)
+{
+	const unsigned char *stop = quoted ? quoted_stop : plain_stop;
+	uint64_t acc = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (limit - p >= 8) {
+		uint64_t w, hit;
+
+		memcpy(&w, b + p, 8);
+		hit = zero_bytes(w ^ (BYTES_01 * '\n')) |
+		      zero_bytes(w ^ (BYTES_01 * '\r')) |
+		      zero_bytes(w ^ (BYTES_01 * '"'));
+		if (!quoted)
+			hit |= zero_bytes(w ^ (BYTES_01 * ','));
+		if (hit) {
+			unsigned n = (unsigned)__builtin_ctzll(hit) / 8;
+			if (n)
+				acc |= w & ((1ull << (8 * n)) - 1);
+			*bits |= acc;
+			return p + n;
+		}
+		acc |= w;
+		p += 8;
+	}
+#endif
+	while (p < limit) {
+		unsigned char c = (unsigned char)b[p];
+		if (stop[c])
+			break;
+		acc |= c;
+		p++;
+	}
+	*bits |= acc;
+	return p;
+}
+
+/*
+ * Fail with "NAME: line L, column C (COLNAME): message".  col is 0-based;
+ * the column name is known once the header has been read.
+ */
+static int fail_at(const struct sr_csv *csv, uint64_t line, size_t col,
+		   struct sr_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+static int fail_at(const struct sr_csv *csv, uint64_t line, size_t col,
+		   struct sr_err *err, int code, const char *fmt, ...)
+{
+	char what[SR_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (col < csv->ncols)
 		return sr_fail(err, code, "%s: line %llu, column %zu (%s): %s",
 			       csv->name, (unsigned long long)line, col + 1,
 			       csv->names[col], what);
@@ -62,207 +157,306 @@ static int fail_at(struct sr_csv *csv, uint64_t line, size_t col,
 		       (unsigned long long)line, col + 1, what);
 }
 
-static int is_ascii(const char *s, size_t len)
+static int fail_nomem(const struct sr_csv *csv, struct sr_err *err)
 {
-	size_t i = 0;
-	uint64_t acc = 0;
-
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-		memcpy(&w, s + i, 8);
-		acc |= w;
-	}
-	for (; i < len; i++)
-		acc |= (unsigned char)s[i];
-	return (acc & 0x8080808080808080ull) == 0;
+	return sr_fail(err, SR_ENOMEM, "%s: out of memory", csv->name);
 }
 
-/* Read more input into the window, compacting and growing it. */
+static int fail_row_limit(const struct sr_csv *csv, size_t col,
+			  struct sr_err *err)
+{
+	return fail_at(csv, csv->line, col, err, SR_ELIMIT,
+		       "record is longer than the limit of %u bytes",
+		       SR_CSV_ROW_MAX);
+}
+
+/*
+ * Read more input behind buf[end], first moving the unread part to the
+ * front and growing the window when a record fills most of it.  Reads until
+ * the free space is full or the input ends, so that short reads (pipes) do
+ * not make a long record be parsed again for every few kilobytes.
+ */
 static int fill(struct sr_csv *csv, struct sr_err *err)
 {
 	size_t unread = csv->end - csv->start;
-	ssize_t n;
 
 	if (csv->input_done)
 		return SR_OK;
 	if (csv->start > 0) {
-		memmove(csv->buf, csv->buf + csv->start, unread);
+		memmove(csv->window, csv->window + csv->start, unread);
 		csv->buf_offset += csv->start;
 		csv->start = 0;
 		csv->end = unread;
 	}
-	if (csv->cap - csv->end < READ_CHUNK / 2) {
-		size_t cap = csv->cap * 2;
-		char *grown;
-		if (cap > SR_CSV_ROW_MAX + 2 * READ_CHUNK)
-			cap = SR_CSV_ROW_MAX + 2 * READ_CHUNK;
-		if (cap <= csv->cap)
-			return SR_OK;   /* the row limit check will fire */
-		grown = sr_realloc(csv->buf, cap);
+	if (csv->cap - csv->end < csv->cap / 4 && csv->cap < WINDOW_MAX) {
+		size_t cap = csv->cap * 2 < WINDOW_MAX ? csv->cap * 2 : WINDOW_MAX;
+		char *grown = sr_realloc(csv->window, cap);
+
 		if (!grown)
-			return sr_fail(err, SR_ENOMEM, "%s: out of memory",
-				       csv->name);
+			return fail_nomem(csv, err);
+		csv->window = grown;
 		csv->buf = grown;
 		csv->cap = cap;
 	}
-	for (;;) {
-		n = read(csv->fd, csv->buf + csv->end, csv->cap - csv->end);
+	/* Callers keep unread <= SR_CSV_ROW_MAX + 1, so there is always room;
+	 * a read of 0 bytes would be taken for the end of input. */
+	if (csv->end == csv->cap)
+		SR_BUG("csv window full");
+	while (csv->end < csv->cap) {
+		ssize_t n = read(csv->fd, csv->window + csv->end,
+				 csv->cap - csv->end);
 		if (n < 0 && errno == EINTR)
 			continue;
-		break;
+		if (n < 0)
+			return sr_fail(err, SR_EIO, "%s: read failed: %s",
+				       csv->name, strerror(errno));
+		if (n == 0) {
+			csv->input_done = 1;
+			break;
+		}
+		csv->end += (size_t)n;
 	}
-	if (n < 0)
-		return sr_fail(err, SR_EIO, "%s: read failed: %s", csv->name,
-			       strerror(errno));
-	if (n == 0)
-		csv->input_done = 1;
-	csv->end += (size_t)n;
+	return SR_OK;
+}
+
+/* Where a quoted field lies in the window. */
+struct quoted {
+	size_t raw;        /* first byte after the opening quote */
+	size_t raw_len;    /* bytes up to the closing quote */
+	size_t doubled;    /* doubled quotes inside */
+	size_t after;      /* first byte after the closing quote */
+	uint64_t lines;    /* line ends inside */
+	int ascii;
+};
+
+/*
+ * Scan the quoted field whose opening quote is at buf[p] (field col of a
+ * record starting at buf[start], on line csv->line + lines_before).
+ * Returns SR_OK, NEED_MORE or an error.
+ */
+static int scan_quoted(const struct sr_csv *csv, size_t p, size_t col,
+		       uint64_t lines_before, struct quoted *out,
+		       struct sr_err *err)
+{
+	const char *b = csv->buf;
+	size_t q = p + 1, end = csv->end, limit_at;
+	size_t doubled = 0;
+	uint64_t lines = 0, bits = 0;
+
+	/* A value over the limit takes more than 2 * limit raw bytes,
+	 * whatever the number of doubled quotes. */
+	limit_at = end - q > 2 * (size_t)SR_CSV_FIELD_MAX + 1 ?
+		   q + 2 * (size_t)SR_CSV_FIELD_MAX + 1 : end;
+	for (;;) {
+		q = scan_run(b, q, limit_at, 1, &bits);
+		if (q >= limit_at) {
+			uint64_t open_line = csv->line + lines_before;
+			if (q >= end && csv->input_done)
+				return fail_at(csv, open_line, col, err, SR_EINVAL,
+					       "unterminated quoted field (opened on line %llu)",
+					       (unsigned long long)open_line);
+			/* Most likely a stray quote: say where it is. */
+			if (q - (p + 1) - doubled > SR_CSV_FIELD_MAX)
+				return fail_at(csv, csv->line, col, err, SR_ELIMIT,
+					       "field is longer than the limit of %u bytes (quote opened on line %llu)",
+					       SR_CSV_FIELD_MAX,
+					       (unsigned long long)open_line);
+			return NEED_MORE;
+		}
+		if (b[q] != '"') {
+			/* A CR is a line end unless a LF follows; a CR last in
+			 * the window is settled when the scan comes back with
+			 * more input, as the closing quote is still ahead. */
+			if (b[q] == '\n' ||
+			    (q + 1 < end && b[q + 1] != '\n'))
+				lines++;
+			q++;
+			continue;
+		}
+		if (q + 1 >= end) {
+			if (!csv->input_done)
+				return NEED_MORE;
+			break;
+		}
+		if (b[q + 1] != '"')
+			break;
+		doubled++;
+		q += 2;
+	}
+	out->raw = p + 1;
+	out->raw_len = q - (p + 1);
+	out->doubled = doubled;
+	out->after = q + 1;
+	out->lines = lines;
+	out->ascii = !(bits & BYTES_80);
+	if (out->raw_len - doubled > SR_CSV_FIELD_MAX)
+		return fail_at(csv, csv->line, col, err, SR_ELIMIT,
+			       "field is longer than the limit of %u bytes",
+			       SR_CSV_FIELD_MAX);
+	if (out->after < end) {
+		char c = b[out->after];
+		if (c != ',' && c != '\n' && c != '\r')
+			return fail_at(csv, csv->line, col, err, SR_EINVAL,
+				       "unexpected character after closing quote");
+	}
+	return SR_OK;
+}
+
+/* Make room for more fields while reading the header. */
+static int grow_fields(struct sr_csv *csv, struct sr_err *err)
+{
+	size_t cap = csv->fields_cap ? csv->fields_cap * 2 : 16;
+	struct sr_csv_field *fields;
+	size_t *scratch_at;
+
+	if (cap > SR_DATASET_COLUMNS_MAX)
+		cap = SR_DATASET_COLUMNS_MAX;
+	fields = sr_realloc(csv->fields, cap * sizeof(*fields));
+	if (!fields)
+		return fail_nomem(csv, err);
+	csv->fields = fields;
+	scratch_at = sr_realloc(csv->scratch_at, cap * sizeof(*scratch_at));
+	if (!scratch_at)
+		return fail_nomem(csv, err);
+	csv->scratch_at = scratch_at;
+	csv->fields_cap = cap;
+	return SR_OK;
+}
+
+/* Copy the inside of a quoted field into scratch with each doubled quote
+ * made single; *at receives its offset there. */
+static int unescape(struct sr_csv *csv, const char *s, size_t len,
+		    size_t doubled, size_t *at, struct sr_err *err)
+{
+	const char *end = s + len;
+
+	*at = csv->scratch.len;
+	/* Not SR_ELIMIT: the record, checked already, is longer than all
+	 * of its unescaped fields together. */
+	if (sr_buf_grow(&csv->scratch, len - doubled) != SR_OK)
+		return fail_nomem(csv, err);
+	while (s < end) {
+		const char *quote = memchr(s, '"', (size_t)(end - s));
+		size_t n = quote ? (size_t)(quote - s) + 1 : (size_t)(end - s);
+
+		memcpy(csv->scratch.data + csv->scratch.len, s, n);
+		csv->scratch.len += n;
+		s += n + (quote != NULL);
+	}
+	csv->scratch.data[csv->scratch.len] = '\0';
 	return SR_OK;
 }
 
 /*
- * Parse one record starting at buf[start].  header: collect any number of
- * fields (into csv->fields, grown); otherwise exactly ncols.  Returns
- * PARSED with *count fields and *next the position after the record,
- * NEED_MORE when the window ends inside the record and more input may come,
- * or a negative status.
+ * Parse one record starting at buf[start].  Reading the header, keep up to
+ * SR_DATASET_COLUMNS_MAX fields; otherwise keep ncols and only count the
+ * rest.  Returns SR_OK with *count fields, *next the position after the
+ * record's line end and *lines the line ends it spans; NEED_MORE when the
+ * window ends inside the record and more input may come; or an error.
  */
-static int parse_record(struct sr_csv *csv, int header, size_t *count,
-			size_t *next, uint64_t *lines, struct sr_err *err)
+static int parse_record(struct sr_csv *csv, size_t *count, size_t *next,
+			uint64_t *lines, struct sr_err *err)
 {
 	const char *b = csv->buf;
-	size_t p = csv->start, end = csv->end;
-	size_t nf = 0;
+	const size_t rec = csv->start, end = csv->end;
+	const int header = csv->ncols == 0;
+	const size_t keep = header ? SR_DATASET_COLUMNS_MAX : csv->ncols;
+	size_t p = rec, nf = 0;
 	uint64_t nl = 0;
-	int done = csv->input_done;
+	int any_escaped = 0;
 
 	sr_buf_reset(&csv->scratch);
 	for (;;) {
-		size_t fstart, flen;
-		int quoted = 0, escaped = 0;
-		const char *fdata;
+		const char *data;
+		size_t len, doubled = 0;
+		int quoted = 0, ascii;
 
-		if (p - csv->start > SR_CSV_ROW_MAX)
-			return fail_at(csv, csv->line, nf, err, SR_ELIMIT,
-				       "record is longer than the limit of 16777216 bytes");
 		if (p < end && b[p] == '"') {
-			uint64_t open_line = csv->line + nl;
-			size_t q = p + 1;
+			struct quoted qf = { 0 };
+			int rc = scan_quoted(csv, p, nf, nl, &qf, err);
+
+			if (rc == NEED_MORE)
+				goto need_more;
+			if (rc)
+				return rc;
 			quoted = 1;
-			fstart = q;
-			for (;;) {
-				const char *hit = memchr(b + q, '"', end - q);
-				if (!hit) {
-					if (!done)
-						return NEED_MORE;
-					{
-						char msg[96];
-						snprintf(msg, sizeof(msg),
-							 "unterminated quoted field (opened on line %llu)",
-							 (unsigned long long)open_line);
-						return fail_at(csv, open_line, nf, err,
-							       SR_EINVAL, msg);
-					}
-				}
-				q = (size_t)(hit - b);
-				if (q + 1 >= end && !done)
-					return NEED_MORE;
-				if (q + 1 < end && b[q + 1] == '"') {
-					escaped = 1;
-					q += 2;
-					continue;
-				}
-				break;
-			}
-			flen = q - fstart;
-			for (size_t i = fstart; i < q; i++)
-				if (b[i] == '\n' ||
-				    (b[i] == '\r' && (i + 1 >= q || b[i + 1] != '\n')))
-					nl++;
-			p = q + 1;
-			if (p < end && b[p] != ',' && b[p] != '\n' && b[p] != '\r')
-				return fail_at(csv, csv->line + nl, nf, err,
-					       SR_EINVAL,
-					       "unexpected character after closing quote");
+			data = b + qf.raw;
+			len = qf.raw_len;
+			doubled = qf.doubled;
+			ascii = qf.ascii;
+			nl += qf.lines;
+			p = qf.after;
 		} else {
-			size_t q = p;
-			fstart = p;
-			while (q < end) {
-				char c = b[q];
-				if (c == ',' || c == '\n' || c == '\r')
-					break;
-				if (c == '"')
-					return fail_at(csv, csv->line + nl, nf,
-						       err, SR_EINVAL,
-						       "quote inside an unquoted field (quote the whole field)");
-				q++;
+			size_t q, limit_at;
+			uint64_t bits = 0;
+
+			limit_at = end - p > SR_CSV_FIELD_MAX ?
+				   p + SR_CSV_FIELD_MAX + 1 : end;
+			q = scan_run(b, p, limit_at, 0, &bits);
+			if (q == limit_at) {
+				if (q - p > SR_CSV_FIELD_MAX)
+					return fail_at(csv, csv->line, nf, err,
+						       SR_ELIMIT,
+						       "field is longer than the limit of %u bytes",
+						       SR_CSV_FIELD_MAX);
+				if (!csv->input_done)
+					goto need_more;
+			} else if (b[q] == '"') {
+				return fail_at(csv, csv->line, nf, err, SR_EINVAL,
+					       "quote inside an unquoted field (quote the whole field and double the quote)");
 			}
-			if (q >= end && !done)
-				return NEED_MORE;
-			flen = q - fstart;
+			data = b + p;
+			len = q - p;
+			ascii = !(bits & BYTES_80);
 			p = q;
 		}
-		if (flen > SR_CSV_FIELD_MAX)
-			return fail_at(csv, csv->line + nl, nf, err, SR_ELIMIT,
-				       "field is longer than the limit of 1048576 bytes");
-		fdata = b + fstart;
-		if (!is_ascii(fdata, flen) && !sr_utf8_valid(fdata, flen))
-			return fail_at(csv, csv->line + nl, nf, err, SR_EINVAL,
+		if (p - rec > SR_CSV_ROW_MAX)
+			return fail_row_limit(csv, nf, err);
+		/* A field of ASCII bytes is valid UTF-8; doubled quotes do not
+		 * change the validity of the text around them. */
+		if (!ascii && !sr_utf8_valid(data, len))
+			return fail_at(csv, csv->line, nf, err, SR_EINVAL,
 				       "invalid UTF-8");
-		if (header && nf >= SR_DATASET_COLUMNS_MAX)
-			return sr_fail(err, SR_ELIMIT,
-				       "%s: line %llu: header has more than the limit of %d columns",
-				       csv->name, (unsigned long long)csv->line,
-				       SR_DATASET_COLUMNS_MAX);
-		if (nf < csv->ncols || header) {
+		if (nf < keep) {
 			struct sr_csv_field *f;
-			if (header && nf >= csv->ncols) {
-				size_t cap = csv->ncols ? csv->ncols * 2 : 16;
-				struct sr_csv_field *gf = sr_realloc(csv->fields,
-					cap * sizeof(*gf));
-				size_t *gs;
-				if (!gf)
-					return sr_fail(err, SR_ENOMEM, "%s: out of memory", csv->name);
-				csv->fields = gf;
-				gs = sr_realloc(csv->scratch_at, cap * sizeof(*gs));
-				if (!gs)
-					return sr_fail(err, SR_ENOMEM, "%s: out of memory", csv->name);
-				csv->scratch_at = gs;
-				csv->ncols = cap;
+
+			if (nf == csv->fields_cap) {
+				int rc = grow_fields(csv, err);
+				if (rc)
+					return rc;
 			}
 			f = &csv->fields[nf];
-			f->is_null = !quoted && flen == 0;
-			csv->scratch_at[nf] = SIZE_MAX;
-			if (escaped) {
-				/* Unescape "" into the scratch buffer. */
-				size_t at = csv->scratch.len;
-				for (size_t i = 0; i < flen; i++) {
-					if (sr_buf_addch(&csv->scratch, fdata[i]))
-						return sr_fail(err, SR_ENOMEM, "%s: out of memory", csv->name);
-					if (fdata[i] == '"')
-						i++;
-				}
-				csv->scratch_at[nf] = at;
-				f->len = csv->scratch.len - at;
+			f->is_null = !quoted && len == 0;
+			if (doubled) {
+				int rc = unescape(csv, data, len, doubled,
+						  &csv->scratch_at[nf], err);
+				if (rc)
+					return rc;
+				/* Scratch may move as it grows: point the field
+				 * at it once the record is complete. */
 				f->data = NULL;
+				f->len = len - doubled;
+				any_escaped = 1;
 			} else {
-				f->data = fdata;
-				f->len = flen;
+				f->data = data;
+				f->len = len;
 			}
+		} else if (header) {
+			return fail_at(csv, csv->line, nf, err, SR_ELIMIT,
+				       "header has more than the limit of %d columns",
+				       SR_DATASET_COLUMNS_MAX);
 		}
 		nf++;
-		if (p >= end) {
-			/* End of input ends the record. */
-			break;
-		}
+		if (p == end)
+			break;     /* end of input ends the record */
 		if (b[p] == ',') {
 			p++;
 			continue;
 		}
-		/* Line end: \n, \r\n or a lone \r. */
+		/* Line end: LF, CRLF or a lone CR. */
 		if (b[p] == '\r') {
-			if (p + 1 >= end && !done)
-				return NEED_MORE;
+			if (p + 1 == end && !csv->input_done)
+				goto need_more;
 			p += (p + 1 < end && b[p + 1] == '\n') ? 2 : 1;
 		} else {
 			p++;
@@ -270,28 +464,39 @@ static int parse_record(struct sr_csv *csv, int header, size_t *count,
 		nl++;
 		break;
 	}
-	/* Scratch may have moved while growing: fix pointers now. */
-	for (size_t i = 0; i < nf && i < (header ? nf : csv->ncols); i++)
-		if (csv->scratch_at[i] != SIZE_MAX)
-			csv->fields[i].data = csv->scratch.data + csv->scratch_at[i];
+	if (any_escaped)
+		for (size_t i = 0; i < nf && i < keep; i++)
+			if (!csv->fields[i].data)
+				csv->fields[i].data = csv->scratch.data +
+						      csv->scratch_at[i];
 	*count = nf;
 	*next = p;
 	*lines = nl;
-	return PARSED;
+	return SR_OK;
+
+need_more:
+	/* No line end within a whole record's worth of input (the last byte
+	 * may be a CR waiting for its LF). */
+	if (end - rec > SR_CSV_ROW_MAX + 1)
+		return fail_row_limit(csv, nf, err);
+	return NEED_MORE;
 }
 
-/* Parse the next non-blank record, reading more input as needed.
- * *eof set at the end of input. */
-static int next_record(struct sr_csv *csv, int header, size_t *count,
-		       int *eof, struct sr_err *err)
+/* Parse the next non-blank record, reading more input as needed; *eof is
+ * set at the end of input. */
+static int next_record(struct sr_csv *csv, size_t *count, int *eof,
+		       struct sr_err *err)
 {
+	int rc;
+
 	*eof = 0;
+	*count = 0;
 	for (;;) {
 		size_t next = 0;
 		uint64_t lines = 0;
-		int rc;
+		char c;
 
-		if (csv->start >= csv->end) {
+		if (csv->start == csv->end) {
 			if (csv->input_done) {
 				*eof = 1;
 				return SR_OK;
@@ -301,35 +506,33 @@ static int next_record(struct sr_csv *csv, int header, size_t *count,
 				return rc;
 			continue;
 		}
-		/* Blank line: skip. */
-		if (csv->buf[csv->start] == '\n' || csv->buf[csv->start] == '\r') {
-			size_t p = csv->start;
-			if (csv->buf[p] == '\r' && p + 1 >= csv->end &&
-			    !csv->input_done) {
-				rc = fill(csv, err);
-				if (rc)
-					return rc;
-				continue;
+		c = csv->buf[csv->start];
+		if (c == '\n' || c == '\r') {
+			/* Blank line: skip it, keeping the line count. */
+			size_t p = csv->start + 1;
+			if (c == '\r') {
+				if (p == csv->end && !csv->input_done) {
+					rc = fill(csv, err);
+					if (rc)
+						return rc;
+					continue;
+				}
+				if (p < csv->end && csv->buf[p] == '\n')
+					p++;
 			}
-			p += (csv->buf[p] == '\r' && p + 1 < csv->end &&
-			      csv->buf[p + 1] == '\n') ? 2 : 1;
 			csv->start = p;
 			csv->line++;
 			continue;
 		}
-		rc = parse_record(csv, header, count, &next, &lines, err);
-		if (rc < 0)
-			return rc;
+		rc = parse_record(csv, count, &next, &lines, err);
 		if (rc == NEED_MORE) {
-			size_t before = csv->end - csv->start;
-			if (before > SR_CSV_ROW_MAX)
-				return fail_at(csv, csv->line, 0, err, SR_ELIMIT,
-					       "record is longer than the limit of 16777216 bytes");
 			rc = fill(csv, err);
 			if (rc)
 				return rc;
 			continue;
 		}
+		if (rc)
+			return rc;
 		csv->record_line = csv->line;
 		csv->line += lines;
 		csv->start = next;
@@ -339,54 +542,62 @@ static int next_record(struct sr_csv *csv, int header, size_t *count,
 
 static int read_header(struct sr_csv *csv, struct sr_err *err)
 {
+	uint64_t line;
 	size_t count = 0;
 	int eof = 0, rc;
 
-	/* UTF-8 byte-order mark. */
-	rc = fill(csv, err);
-	if (rc)
-		return rc;
+	while (csv->end - csv->start < 3 && !csv->input_done) {
+		rc = fill(csv, err);
+		if (rc)
+			return rc;
+	}
 	if (csv->end - csv->start >= 3 &&
 	    memcmp(csv->buf + csv->start, "\xef\xbb\xbf", 3) == 0)
 		csv->start += 3;
-	rc = next_record(csv, 1, &count, &eof, err);
+	rc = next_record(csv, &count, &eof, err);
 	if (rc)
 		return rc;
 	if (eof)
 		return sr_fail(err, SR_EINVAL,
 			       "%s: file is empty: a header row is required",
 			       csv->name);
-	csv->names = sr_calloc(count, sizeof(char *));
-	if (!csv->names)
-		return sr_fail(err, SR_ENOMEM, "%s: out of memory", csv->name);
-	csv->nnames = count;
+	line = csv->record_line;
 	for (size_t i = 0; i < count; i++) {
 		const struct sr_csv_field *f = &csv->fields[i];
 		if (f->len == 0)
-			return sr_fail(err, SR_EINVAL,
-				       "%s: line %llu: empty column name in header (column %zu)",
-				       csv->name, (unsigned long long)csv->record_line, i + 1);
+			return fail_at(csv, line, i, err, SR_EINVAL,
+				       "empty column name in header");
 		if (f->len > SR_COLUMN_NAME_MAX)
-			return sr_fail(err, SR_ELIMIT,
-				       "%s: line %llu: column %zu name is longer than the limit of %d bytes",
-				       csv->name, (unsigned long long)csv->record_line, i + 1,
+			return fail_at(csv, line, i, err, SR_ELIMIT,
+				       "column name is longer than the limit of %d bytes",
 				       SR_COLUMN_NAME_MAX);
+		/* Names are C strings from here on. */
 		if (memchr(f->data, '\0', f->len))
-			return sr_fail(err, SR_EINVAL,
-				       "%s: line %llu: column %zu name contains a NUL byte",
-				       csv->name, (unsigned long long)csv->record_line, i + 1);
-		csv->names[i] = sr_strndup(f->data, f->len);
-		if (!csv->names[i])
-			return sr_fail(err, SR_ENOMEM, "%s: out of memory", csv->name);
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(csv->names[k], csv->names[i]) == 0) {
-				return sr_fail(err, SR_EINVAL,
-					       "%s: line %llu: duplicate column name '%s' in header",
-					       csv->name,
-					       (unsigned long long)csv->record_line,
-					       csv->names[i]);
-			}
+			return fail_at(csv, line, i, err, SR_EINVAL,
+				       "column name contains a NUL byte");
 	}
+	/* At most 1024 names of at most 128 bytes: a quadratic search costs
+	 * less than setting up a hash table would. */
+	for (size_t i = 1; i < count; i++) {
+		const struct sr_csv_field *f = &csv->fields[i];
+		for (size_t k = 0; k < i; k++)
+			if (csv->fields[k].len == f->len &&
+			    memcmp(csv->fields[k].data, f->data, f->len) == 0)
+				return fail_at(csv, line, i, err, SR_EINVAL,
+					       "duplicate column name '%.*s' in header (also column %zu)",
+					       (int)f->len, f->data, k + 1);
+	}
+	csv->names = sr_calloc(count, sizeof(*csv->names));
+	if (!csv->names)
+		return fail_nomem(csv, err);
+	csv->nnames = count;
+	for (size_t i = 0; i < count; i++) {
+		csv->names[i] = sr_strndup(csv->fields[i].data,
+					   csv->fields[i].len);
+		if (!csv->names[i])
+			return fail_nomem(csv, err);
+	}
+	/* From here on messages name the columns. */
 	csv->ncols = count;
 	csv->data_offset = csv->buf_offset + csv->start;
 	csv->data_line = csv->line;
@@ -395,13 +606,17 @@ static int read_header(struct sr_csv *csv, struct sr_err *err)
 
 static int csv_new(const char *name, struct sr_csv **out, struct sr_err *err)
 {
-	struct sr_csv *csv = sr_calloc(1, sizeof(*csv));
+	struct sr_csv *csv;
 
 	*out = NULL;
+	if (!name)
+		name = "<memory>";
+	csv = sr_calloc(1, sizeof(*csv));
 	if (!csv)
 		return sr_fail(err, SR_ENOMEM, "%s: out of memory", name);
 	csv->fd = -1;
 	csv->line = 1;
+	/* Unescaped text never exceeds its record. */
 	sr_buf_init(&csv->scratch, SR_CSV_ROW_MAX);
 	csv->name = sr_strdup(name);
 	if (!csv->name) {
@@ -424,23 +639,29 @@ int sr_csv_open(const char *path, struct sr_csv **out, struct sr_err *err)
 		return rc;
 	csv->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (csv->fd < 0) {
-		rc = sr_fail(err, errno == ENOENT ? SR_ENOTFOUND : SR_EIO,
-			     "%s: cannot open: %s", path, strerror(errno));
+		int e = errno;
+		rc = sr_fail(err, e == ENOENT ? SR_ENOTFOUND : SR_EIO,
+			     "%s: cannot open: %s", path, strerror(e));
 		goto fail;
 	}
-	if (fstat(csv->fd, &st) == 0) {
-		if (S_ISDIR(st.st_mode)) {
-			rc = sr_fail(err, SR_EINVAL, "%s: is a directory", path);
-			goto fail;
-		}
+	if (fstat(csv->fd, &st) < 0) {
+		rc = sr_fail(err, SR_EIO, "%s: cannot stat: %s", path,
+			     strerror(errno));
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		rc = sr_fail(err, SR_EINVAL, "%s: is a directory", path);
+		goto fail;
+	}
+	if (S_ISREG(st.st_mode))
 		csv->size = (uint64_t)st.st_size;
-	}
-	csv->cap = 2 * READ_CHUNK;
-	csv->buf = sr_malloc(csv->cap);
-	if (!csv->buf) {
-		rc = sr_fail(err, SR_ENOMEM, "%s: out of memory", path);
+	csv->cap = WINDOW_BYTES;
+	csv->window = sr_malloc(csv->cap);
+	if (!csv->window) {
+		rc = fail_nomem(csv, err);
 		goto fail;
 	}
+	csv->buf = csv->window;
 	rc = read_header(csv, err);
 	if (rc)
 		goto fail;
@@ -461,10 +682,8 @@ int sr_csv_open_mem(const void *data, size_t len, const char *name,
 	rc = csv_new(name, &csv, err);
 	if (rc)
 		return rc;
-	csv->mem = data;
-	csv->mem_len = len;
-	csv->buf = (char *)data;   /* never written: fill() returns early */
-	csv->cap = len;
+	/* The whole input is the window and never needs a fill. */
+	csv->buf = len ? data : "";
 	csv->end = len;
 	csv->size = len;
 	csv->input_done = 1;
@@ -483,8 +702,7 @@ void sr_csv_free(struct sr_csv *csv)
 		return;
 	if (csv->fd >= 0)
 		close(csv->fd);
-	if (!csv->mem)
-		sr_free(csv->buf);
+	sr_free(csv->window);
 	for (size_t i = 0; i < csv->nnames; i++)
 		sr_free(csv->names[i]);
 	sr_free(csv->names);
@@ -502,40 +720,43 @@ size_t sr_csv_columns(const struct sr_csv *csv)
 
 const char *sr_csv_column_name(const struct sr_csv *csv, size_t index)
 {
-	return csv->names[index];
+	return index < csv->ncols ? csv->names[index] : NULL;
 }
 
 int sr_csv_next(struct sr_csv *csv, const struct sr_csv_field **fields,
 		int *eof, struct sr_err *err)
 {
 	size_t count = 0;
-	int rc = next_record(csv, 0, &count, eof, err);
+	int rc = next_record(csv, &count, eof, err);
 
 	*fields = csv->fields;
 	if (rc || *eof)
 		return rc;
-	if (count != csv->ncols)
-		return sr_fail(err, SR_EINVAL,
-			       "%s: line %llu: expected %zu fields, got %zu",
-			       csv->name, (unsigned long long)csv->record_line,
-			       csv->ncols, count);
+	if (count != csv->ncols) {
+		/* Name the first missing or the first extra column. */
+		size_t col = count < csv->ncols ? count : csv->ncols;
+		return fail_at(csv, csv->record_line, col, err, SR_EINVAL,
+			       "expected %zu fields, got %zu", csv->ncols,
+			       count);
+	}
 	return SR_OK;
 }
 
 int sr_csv_rewind(struct sr_csv *csv, struct sr_err *err)
 {
-	if (csv->mem) {
+	csv->record_line = 0;
+	csv->line = csv->data_line;
+	if (csv->fd < 0) {
 		csv->start = (size_t)csv->data_offset;
-		csv->line = csv->data_line;
 		return SR_OK;
 	}
 	if (lseek(csv->fd, (off_t)csv->data_offset, SEEK_SET) < 0)
 		return sr_fail(err, SR_EIO, "%s: cannot seek: %s", csv->name,
 			       strerror(errno));
 	csv->buf_offset = csv->data_offset;
-	csv->start = csv->end = 0;
+	csv->start = 0;
+	csv->end = 0;
 	csv->input_done = 0;
-	csv->line = csv->data_line;
 	return SR_OK;
 }
 
