@@ -16,6 +16,9 @@ void sr_err_clear(struct sr_err *err)
 }
 
 static int vfail(struct sr_err *err, int code, int overwrite,
+		 const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+static int vfail(struct sr_err *err, int code, int overwrite,
 		 const char *fmt, va_list ap)
 {
 	if (!err)

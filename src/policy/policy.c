@@ -1,9 +1,22 @@
 /*
- * policy.c - the dataset policy model: parsing, binding to a dataset,
- * classification by name and the normalized JSON form (see policy.h and
- * docs/policy.md).
+ * policy.c - the dataset policy model: names, life cycle and parsing of
+ * the steward's JSON document (see policy.h and docs/policy.md).  Binding
+ * to a dataset and classification by name are in policy_bind.c, the
+ * normalized JSON form in policy_json.c, message helpers in policy_msg.c.
+ *
+ * Parsing is strict: every key, class, usage, type, mask and job kind is
+ * checked against a closed list, and every message names the source, the
+ * key path and what was expected.  Text that came from the user is shown
+ * in messages through sr_policy_shown(), which replaces control bytes and
+ * cuts long strings, so a message stays one readable line.
+ *
+ * Memory: the policy owns its column names, domains (json_t references),
+ * receivers and row filter; sr_policy_release frees them.  A failed
+ * sr_policy_parse or sr_policy_from_names leaves the policy empty; a
+ * failed sr_policy_bind leaves it as it was.
  */
 #include "policy/policy.h"
+#include "policy/policy_int.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -16,7 +29,9 @@
 #include "base/limits.h"
 #include "base/banned.h"
 
+/* Bytes in row_filter (the SQL module bounds the parse of it further). */
 #define ROW_FILTER_MAX 4096
+/* Characters kept by a truncate:N mask. */
 #define TRUNCATE_MAX 1024
 
 static const char *const class_names[] = {
@@ -31,6 +46,10 @@ static const char *const job_names[] = {
 };
 #define NUSAGES (sizeof(usage_names) / sizeof(*usage_names))
 #define NJOBS (sizeof(job_names) / sizeof(*job_names))
+
+#define TYPE_LIST "int64, float64, string, bool or date"
+#define MASK_LIST "hash, truncate:N or range:W"
+#define ORG_ID_TEXT "org_ and 32 lowercase hex digits"
 
 const char *sr_class_name(enum sr_class cls)
 {
@@ -54,7 +73,7 @@ unsigned sr_class_default_allow(enum sr_class cls)
 const char *sr_usage_name(enum sr_usage usage)
 {
 	for (size_t i = 0; i < NUSAGES; i++)
-		if (usage == (1u << i))
+		if ((unsigned)usage == (1u << i))
 			return usage_names[i];
 	return "unknown";
 }
@@ -62,7 +81,7 @@ const char *sr_usage_name(enum sr_usage usage)
 const char *sr_job_kind_name(enum sr_job_kind kind)
 {
 	for (size_t i = 0; i < NJOBS; i++)
-		if (kind == (1u << i))
+		if ((unsigned)kind == (1u << i))
 			return job_names[i];
 	return "unknown";
 }
@@ -93,15 +112,72 @@ void sr_policy_release(struct sr_policy *pol)
 	sr_policy_init(pol);
 }
 
-static int nomem(struct sr_err *err, const char *what)
+/* ---- parsing -------------------------------------------------------- */
+
+/* "a, b, c or d" from table[0..n). */
+static const char *join_names(const char *const *table, size_t n, char *out,
+			      size_t size)
 {
-	return sr_fail(err, SR_ENOMEM, "%s: out of memory", what);
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t k = 0; k < n; k++) {
+		const char *sep = k == 0 ? "" : k + 1 == n ? " or " : ", ";
+		int w = snprintf(out + len, size - len, "%s%s", sep, table[k]);
+		if (w < 0 || (size_t)w >= size - len)
+			break;
+		len += (size_t)w;
+	}
+	return out;
 }
 
-/* A number given as a JSON integer, real or decimal string. */
+/* Index of the JSON string v in table[0..n) (NUL bytes never match), or
+ * -1 for anything else. */
+static int lookup(const json_t *v, const char *const *table, size_t n)
+{
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
+
+	if (!s)
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		if (strlen(table[k]) == len && memcmp(s, table[k], len) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* Fail on any key of obj (at path) outside the NULL-terminated allowed. */
+static int check_keys(const json_t *obj, const char *what, const char *path,
+		      const char *const *allowed, struct sr_err *err)
+{
+	const char *key;
+	json_t *child;
+
+	json_object_foreach((json_t *)obj, key, child) {
+		char list[128], s[SR_POLICY_SHOWN_SIZE];
+		size_t n = 0;
+		int known = 0;
+
+		(void)child;
+		for (; allowed[n]; n++)
+			if (strcmp(key, allowed[n]) == 0)
+				known = 1;
+		if (known)
+			continue;
+		return sr_fail(err, SR_EINVAL, "%s: %s%s%s: unknown key (expected %s)",
+			       what, path, *path ? "." : "",
+			       sr_policy_shown(key, strlen(key), s),
+			       join_names(allowed, n, list, sizeof(list)));
+	}
+	return SR_OK;
+}
+
+/* A finite number given as a JSON integer, real or decimal string. */
 static int get_number(const json_t *v, const char *what, const char *path,
 		      double *out, struct sr_err *err)
 {
+	char got[SR_POLICY_VALUE_SIZE];
+
 	if (json_is_integer(v)) {
 		*out = (double)json_integer_value(v);
 		return SR_OK;
@@ -114,143 +190,151 @@ static int get_number(const json_t *v, const char *what, const char *path,
 	    sr_value_parse_float64(json_string_value(v), json_string_length(v),
 				   out) == SR_OK)
 		return SR_OK;
-	return sr_fail(err, SR_EINVAL, "%s: %s: expected a finite number",
-		       what, path);
+	return sr_fail(err, SR_EINVAL,
+		       "%s: %s: expected a finite number or decimal string, got %s",
+		       what, path, sr_policy_show_value(v, got));
 }
 
 static int parse_class(const json_t *v, const char *what, const char *col,
 		       enum sr_class *out, struct sr_err *err)
 {
-	const char *s = json_string_value(v);
+	char s[SR_POLICY_SHOWN_SIZE];
+	int k;
 
 	if (!v)
 		return sr_fail(err, SR_EINVAL,
-			       "%s: columns.%s.class: required key is missing (expected id, qi, sa or public)",
+			       "%s: columns.%s.class: required key is missing (expected " SR_POLICY_CLASS_LIST ")",
 			       what, col);
-	for (int k = SR_CLASS_ID; s && k <= SR_CLASS_PUBLIC; k++) {
-		if (strcmp(s, class_names[k]) == 0) {
-			*out = (enum sr_class)k;
-			return SR_OK;
-		}
+	k = lookup(v, class_names + 1, 4);
+	if (k >= 0) {
+		*out = (enum sr_class)(k + 1);
+		return SR_OK;
 	}
-	if (!s)
+	if (!json_is_string(v))
 		return sr_fail(err, SR_EINVAL,
-			       "%s: columns.%s.class: expected a string (id, qi, sa or public)",
-			       what, col);
+			       "%s: columns.%s.class: expected a string (" SR_POLICY_CLASS_LIST "), got %s",
+			       what, col, sr_policy_json_kind(v));
 	return sr_fail(err, SR_EINVAL,
-		       "%s: columns.%s.class: unknown class '%.64s' (expected id, qi, sa or public)",
-		       what, col, s);
+		       "%s: columns.%s.class: unknown class '%s' (expected " SR_POLICY_CLASS_LIST ")",
+		       what, col,
+		       sr_policy_shown(json_string_value(v), json_string_length(v), s));
 }
 
-/* Parse an array of names from table into a bit set. */
+/* An array of distinct names from table, as a bit set. */
 static int parse_name_set(const json_t *arr, const char *what,
 			  const char *path, const char *const *table,
 			  size_t ntable, const char *kind, unsigned *out,
 			  struct sr_err *err)
 {
+	char list[96], s[SR_POLICY_SHOWN_SIZE];
 	unsigned bits = 0;
 	size_t i;
 	json_t *v;
 
+	join_names(table, ntable, list, sizeof(list));
 	if (!json_is_array(arr))
-		return sr_fail(err, SR_EINVAL, "%s: %s: expected an array of %s names",
-			       what, path, kind);
+		return sr_fail(err, SR_EINVAL,
+			       "%s: %s: expected an array of %s names (%s), got %s",
+			       what, path, kind, list, sr_policy_json_kind(arr));
 	json_array_foreach(arr, i, v) {
-		const char *s = json_string_value(v);
-		size_t k;
-		for (k = 0; s && k < ntable; k++)
-			if (strcmp(s, table[k]) == 0)
-				break;
-		if (!s || k == ntable) {
-			struct sr_buf list;
-			int rc;
-			sr_buf_init(&list, 0);
-			for (size_t m = 0; m < ntable; m++)
-				if (sr_buf_addf(&list, "%s%s", m ? ", " : "", table[m]))
-					break;
-			rc = sr_fail(err, SR_EINVAL,
-				     "%s: %s[%zu]: unknown %s '%.64s' (expected %s)",
-				     what, path, i, kind, s ? s : "(not a string)",
-				     list.data);
-			sr_buf_release(&list);
-			return rc;
-		}
+		int k = lookup(v, table, ntable);
+
+		if (k < 0 && !json_is_string(v))
+			return sr_fail(err, SR_EINVAL,
+				       "%s: %s[%zu]: expected a %s name (%s), got %s",
+				       what, path, i, kind, list, sr_policy_json_kind(v));
+		if (k < 0)
+			return sr_fail(err, SR_EINVAL,
+				       "%s: %s[%zu]: unknown %s '%s' (expected %s)",
+				       what, path, i, kind,
+				       sr_policy_shown(json_string_value(v),
+					     json_string_length(v), s), list);
 		if (bits & (1u << k))
-			return sr_fail(err, SR_EINVAL, "%s: %s[%zu]: duplicate %s '%s'",
-				       what, path, i, kind, s);
+			return sr_fail(err, SR_EINVAL,
+				       "%s: %s[%zu]: duplicate %s '%s'",
+				       what, path, i, kind, table[k]);
 		bits |= 1u << k;
 	}
 	*out = bits;
 	return SR_OK;
 }
 
-static int parse_mask(const json_t *v, const char *what, const char *col,
-		      struct sr_policy_column *c, struct sr_err *err)
+static int parse_type(const json_t *v, const char *what, const char *col,
+		      enum sr_type *out, struct sr_err *err)
 {
-	const char *s = json_string_value(v);
-	int64_t n;
-	double w;
+	const char *name = json_string_value(v);
+	char s[SR_POLICY_SHOWN_SIZE];
 
-	if (!s)
+	if (!name)
 		return sr_fail(err, SR_EINVAL,
-			       "%s: columns.%s.mask: expected a string (hash, truncate:N or range:W)",
-			       what, col);
-	if (strcmp(s, "hash") == 0) {
-		c->mask = SR_MASK_HASH;
+			       "%s: columns.%s.type: expected a string (" TYPE_LIST "), got %s",
+			       what, col, sr_policy_json_kind(v));
+	if (strlen(name) == json_string_length(v) &&
+	    sr_type_parse(name, out) == SR_OK)
 		return SR_OK;
-	}
-	if (strncmp(s, "truncate:", 9) == 0) {
-		if (sr_value_parse_int64(s + 9, strlen(s + 9), &n) != SR_OK ||
-		    n < 1 || n > TRUNCATE_MAX)
-			return sr_fail(err, SR_EINVAL,
-				       "%s: columns.%s.mask: truncate:N needs N from 1 to %d",
-				       what, col, TRUNCATE_MAX);
-		c->mask = SR_MASK_TRUNCATE;
-		c->mask_param = (double)n;
-		return SR_OK;
-	}
-	if (strncmp(s, "range:", 6) == 0) {
-		if (sr_value_parse_float64(s + 6, strlen(s + 6), &w) != SR_OK ||
-		    !(w > 0))
-			return sr_fail(err, SR_EINVAL,
-				       "%s: columns.%s.mask: range:W needs a positive number W",
-				       what, col);
-		c->mask = SR_MASK_RANGE;
-		c->mask_param = w;
-		return SR_OK;
-	}
 	return sr_fail(err, SR_EINVAL,
-		       "%s: columns.%s.mask: unknown mask '%.64s' (expected hash, truncate:N or range:W)",
-		       what, col, s);
+		       "%s: columns.%s.type: unknown type '%s' (expected " TYPE_LIST ")",
+		       what, col, sr_policy_shown(name, json_string_length(v), s));
 }
 
-/* Domain values must be distinct: a set of their JSON encodings. */
+static int parse_bounds(const json_t *v, const char *what, const char *col,
+			struct sr_policy_column *c, struct sr_err *err)
+{
+	char path[SR_POLICY_SHOWN_SIZE + 32], lo[SR_POLICY_NUM_SIZE], hi[SR_POLICY_NUM_SIZE];
+	int rc;
+
+	if (!json_is_array(v) || json_array_size(v) != 2)
+		return sr_fail(err, SR_EINVAL,
+			       "%s: columns.%s.bounds: expected [lo, hi], got %s%s",
+			       what, col, json_is_array(v) ? "an array of " : "",
+			       json_is_array(v) ? (json_array_size(v) < 2 ?
+				       "fewer than 2 values" : "more than 2 values") :
+				       sr_policy_json_kind(v));
+	snprintf(path, sizeof(path), "columns.%s.bounds[0]", col);
+	rc = get_number(json_array_get(v, 0), what, path, &c->lo, err);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "columns.%s.bounds[1]", col);
+	rc = get_number(json_array_get(v, 1), what, path, &c->hi, err);
+	if (rc)
+		return rc;
+	if (c->lo > c->hi)
+		return sr_fail(err, SR_EINVAL,
+			       "%s: columns.%s.bounds: lower bound %s is above upper bound %s",
+			       what, col, sr_policy_num(c->lo, lo), sr_policy_num(c->hi, hi));
+	c->has_bounds = 1;
+	return SR_OK;
+}
+
+/* Domain values must be distinct: a set of their JSON encodings (which
+ * escape NUL bytes, so any string can be a key). */
 static int check_distinct(const json_t *arr, const char *what,
 			  const char *col, struct sr_err *err)
 {
 	json_t *seen = json_object();
 	struct sr_buf key;
+	char got[SR_POLICY_VALUE_SIZE];
 	size_t i;
 	json_t *v;
 	int rc = SR_OK;
 
 	if (!seen)
-		return nomem(err, what);
+		return sr_policy_nomem(err, what);
 	sr_buf_init(&key, 0);
 	json_array_foreach(arr, i, v) {
 		sr_buf_reset(&key);
 		if (sr_json_dump(v, 0, &key)) {
-			rc = nomem(err, what);
+			rc = sr_policy_nomem(err, what);
 			break;
 		}
 		if (json_object_get(seen, key.data)) {
 			rc = sr_fail(err, SR_EINVAL,
-				     "%s: columns.%s.domain[%zu]: duplicate value",
-				     what, col, i);
+				     "%s: columns.%s.domain[%zu]: duplicate value %s",
+				     what, col, i, sr_policy_show_value(v, got));
 			break;
 		}
 		if (json_object_set_new(seen, key.data, json_true())) {
-			rc = nomem(err, what);
+			rc = sr_policy_nomem(err, what);
 			break;
 		}
 	}
@@ -259,122 +343,207 @@ static int check_distinct(const json_t *arr, const char *what,
 	return rc;
 }
 
-static int parse_column(const char *what, const char *name, const json_t *obj,
+static int parse_domain(json_t *v, const char *what, const char *col,
+			struct sr_policy_column *c, struct sr_err *err)
+{
+	size_t i, n = json_array_size(v);
+	json_t *d;
+	int rc;
+
+	if (!json_is_array(v))
+		return sr_fail(err, SR_EINVAL,
+			       "%s: columns.%s.domain: expected an array of values, got %s",
+			       what, col, sr_policy_json_kind(v));
+	if (n == 0)
+		return sr_fail(err, SR_EINVAL,
+			       "%s: columns.%s.domain: expected 1 to %d values, got none",
+			       what, col, SR_POLICY_DOMAIN_MAX);
+	if (n > SR_POLICY_DOMAIN_MAX)
+		return sr_fail(err, SR_ELIMIT,
+			       "%s: columns.%s.domain: %zu values, more than the limit of %d",
+			       what, col, n, SR_POLICY_DOMAIN_MAX);
+	json_array_foreach(v, i, d) {
+		if (!json_is_string(d) && !json_is_integer(d) &&
+		    !json_is_boolean(d))
+			return sr_fail(err, SR_EINVAL,
+				       "%s: columns.%s.domain[%zu]: expected a string, integer or boolean, got %s",
+				       what, col, i, sr_policy_json_kind(d));
+	}
+	rc = check_distinct(v, what, col, err);
+	if (rc)
+		return rc;
+	c->domain = json_incref(v);
+	return SR_OK;
+}
+
+static int parse_mask(const json_t *v, const char *what, const char *col,
+		      struct sr_policy_column *c, struct sr_err *err)
+{
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
+	char got[SR_POLICY_SHOWN_SIZE];
+	int64_t n;
+	double w;
+
+	if (!s)
+		return sr_fail(err, SR_EINVAL,
+			       "%s: columns.%s.mask: expected a string (" MASK_LIST "), got %s",
+			       what, col, sr_policy_json_kind(v));
+	sr_policy_shown(s, len, got);
+	if (len == 4 && memcmp(s, "hash", 4) == 0) {
+		c->mask = SR_MASK_HASH;
+		return SR_OK;
+	}
+	if (len >= 9 && memcmp(s, "truncate:", 9) == 0) {
+		if (len == 9 || !isdigit((unsigned char)s[9]) ||
+		    sr_value_parse_int64(s + 9, len - 9, &n) != SR_OK ||
+		    n < 1 || n > TRUNCATE_MAX)
+			return sr_fail(err, SR_EINVAL,
+				       "%s: columns.%s.mask: truncate:N needs a whole number N from 1 to %d, got '%s'",
+				       what, col, TRUNCATE_MAX, got);
+		c->mask = SR_MASK_TRUNCATE;
+		c->mask_param = (double)n;
+		return SR_OK;
+	}
+	if (len >= 6 && memcmp(s, "range:", 6) == 0) {
+		if (sr_value_parse_float64(s + 6, len - 6, &w) != SR_OK ||
+		    !(w > 0))
+			return sr_fail(err, SR_EINVAL,
+				       "%s: columns.%s.mask: range:W needs a positive number W, got '%s'",
+				       what, col, got);
+		c->mask = SR_MASK_RANGE;
+		c->mask_param = w;
+		return SR_OK;
+	}
+	return sr_fail(err, SR_EINVAL,
+		       "%s: columns.%s.mask: unknown mask '%s' (expected " MASK_LIST ")",
+		       what, col, got);
+}
+
+static int parse_column(const char *what, const char *name, json_t *obj,
 			struct sr_policy_column *c, struct sr_err *err)
 {
 	static const char *const keys[] = { "class", "allow", "type", "bounds",
 					    "domain", "mask", NULL };
-	char path[SR_COLUMN_NAME_MAX + 32];
+	char col[SR_POLICY_SHOWN_SIZE], path[SR_POLICY_SHOWN_SIZE + 32];
 	json_t *v;
 	int rc;
 
-	snprintf(path, sizeof(path), "columns.%s", name);
+	sr_policy_shown(name, strlen(name), col);
+	snprintf(path, sizeof(path), "columns.%s", col);
 	if (!json_is_object(obj))
-		return sr_fail(err, SR_EINVAL, "%s: %s: expected an object", what,
-			       path);
-	rc = sr_json_check_keys(obj, path, keys, err);
+		return sr_fail(err, SR_EINVAL,
+			       "%s: %s: expected an object with a class, got %s",
+			       what, path, sr_policy_json_kind(obj));
+	rc = check_keys(obj, what, path, keys, err);
 	if (rc)
-		return sr_err_prefix(err, "%s", what);
+		return rc;
 	c->name = sr_strdup(name);
 	if (!c->name)
-		return nomem(err, what);
-	rc = parse_class(json_object_get(obj, "class"), what, name, &c->cls, err);
+		return sr_policy_nomem(err, what);
+	rc = parse_class(json_object_get(obj, "class"), what, col, &c->cls, err);
 	if (rc)
 		return rc;
 	c->allow = sr_class_default_allow(c->cls);
 	if ((v = json_object_get(obj, "allow")) != NULL) {
-		snprintf(path, sizeof(path), "columns.%s.allow", name);
+		snprintf(path, sizeof(path), "columns.%s.allow", col);
 		rc = parse_name_set(v, what, path, usage_names, NUSAGES, "usage",
 				    &c->allow, err);
 		if (rc)
 			return rc;
 	}
 	if ((v = json_object_get(obj, "type")) != NULL) {
-		if (!json_is_string(v) ||
-		    sr_type_parse(json_string_value(v), &c->type) != SR_OK)
-			return sr_fail(err, SR_EINVAL,
-				       "%s: columns.%s.type: unknown type (expected int64, float64, string, bool or date)",
-				       what, name);
+		rc = parse_type(v, what, col, &c->type, err);
+		if (rc)
+			return rc;
 		c->has_type = 1;
 	}
 	if ((v = json_object_get(obj, "bounds")) != NULL) {
-		if (!json_is_array(v) || json_array_size(v) != 2)
-			return sr_fail(err, SR_EINVAL,
-				       "%s: columns.%s.bounds: expected [lo, hi]",
-				       what, name);
-		snprintf(path, sizeof(path), "columns.%s.bounds[0]", name);
-		rc = get_number(json_array_get(v, 0), what, path, &c->lo, err);
-		snprintf(path, sizeof(path), "columns.%s.bounds[1]", name);
-		if (rc == SR_OK)
-			rc = get_number(json_array_get(v, 1), what, path, &c->hi, err);
+		rc = parse_bounds(v, what, col, c, err);
 		if (rc)
 			return rc;
-		if (c->lo > c->hi)
-			return sr_fail(err, SR_EINVAL,
-				       "%s: columns.%s.bounds: lower bound %g is above upper bound %g",
-				       what, name, c->lo, c->hi);
-		c->has_bounds = 1;
 	}
 	if ((v = json_object_get(obj, "domain")) != NULL) {
-		size_t i, n = json_array_size(v);
-		json_t *d;
-		if (!json_is_array(v) || n == 0 || n > SR_POLICY_DOMAIN_MAX)
-			return sr_fail(err, SR_EINVAL,
-				       "%s: columns.%s.domain: expected an array of 1 to %d values",
-				       what, name, SR_POLICY_DOMAIN_MAX);
-		json_array_foreach(v, i, d) {
-			if (!json_is_string(d) && !json_is_integer(d) &&
-			    !json_is_boolean(d))
-				return sr_fail(err, SR_EINVAL,
-					       "%s: columns.%s.domain[%zu]: expected a string, integer or boolean",
-					       what, name, i);
-		}
-		rc = check_distinct(v, what, name, err);
+		rc = parse_domain(v, what, col, c, err);
 		if (rc)
 			return rc;
-		c->domain = json_incref(v);
 	}
-	if ((v = json_object_get(obj, "mask")) != NULL) {
-		rc = parse_mask(v, what, name, c, err);
+	if ((v = json_object_get(obj, "mask")) != NULL)
+		return parse_mask(v, what, col, c, err);
+	return SR_OK;
+}
+
+static int parse_columns(const json_t *cols, const char *what,
+			 struct sr_policy *pol, struct sr_err *err)
+{
+	const char *name;
+	size_t n = json_object_size(cols);
+	char s[SR_POLICY_SHOWN_SIZE];
+	json_t *v;
+	int rc;
+
+	if (!cols)
+		return sr_fail(err, SR_EINVAL,
+			       "%s: columns: required key is missing (expected an object with an entry per dataset column)",
+			       what);
+	if (!json_is_object(cols))
+		return sr_fail(err, SR_EINVAL,
+			       "%s: columns: expected an object with an entry per dataset column, got %s",
+			       what, sr_policy_json_kind(cols));
+	if (n > SR_DATASET_COLUMNS_MAX)
+		return sr_fail(err, SR_ELIMIT,
+			       "%s: columns: %zu columns, more than the limit of %d",
+			       what, n, SR_DATASET_COLUMNS_MAX);
+	pol->columns = sr_calloc(n ? n : 1, sizeof(*pol->columns));
+	if (!pol->columns)
+		return sr_policy_nomem(err, what);
+	json_object_foreach((json_t *)cols, name, v) {
+		size_t len = strlen(name);
+		if (len == 0)
+			return sr_fail(err, SR_EINVAL,
+				       "%s: columns: a column name is empty",
+				       what);
+		if (len > SR_COLUMN_NAME_MAX)
+			return sr_fail(err, SR_ELIMIT,
+				       "%s: columns.%s: column name longer than the limit of %d bytes",
+				       what, sr_policy_shown(name, len, s), SR_COLUMN_NAME_MAX);
+		/* Counted first so that release frees a half-parsed column. */
+		rc = parse_column(what, name, v, &pol->columns[pol->ncolumns++],
+				  err);
 		if (rc)
 			return rc;
 	}
 	return SR_OK;
 }
 
-static int is_org_id(const char *s)
-{
-	if (strlen(s) != 36 || strncmp(s, "org_", 4) != 0)
-		return 0;
-	for (size_t i = 4; i < 36; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
 static int parse_dp(const json_t *dp, const char *what,
 		    struct sr_policy_dp *out, struct sr_err *err)
 {
 	static const char *const keys[] = { "epsilon_total",
-					    "epsilon_max_per_job", "delta", NULL };
+		"epsilon_max_per_job", "delta", NULL };
+	char a[SR_POLICY_NUM_SIZE], b[SR_POLICY_NUM_SIZE];
 	json_t *v;
 	int rc;
 
 	if (!json_is_object(dp))
-		return sr_fail(err, SR_EINVAL, "%s: dp: expected an object", what);
-	rc = sr_json_check_keys(dp, "dp", keys, err);
+		return sr_fail(err, SR_EINVAL,
+			       "%s: dp: expected an object with epsilon_total, epsilon_max_per_job and delta, got %s",
+			       what, sr_policy_json_kind(dp));
+	rc = check_keys(dp, what, "dp", keys, err);
 	if (rc)
-		return sr_err_prefix(err, "%s", what);
+		return rc;
 	v = json_object_get(dp, "epsilon_total");
 	if (!v)
 		return sr_fail(err, SR_EINVAL,
-			       "%s: dp.epsilon_total: required key is missing", what);
+			       "%s: dp.epsilon_total: required key is missing (expected a number above 0)",
+			       what);
 	rc = get_number(v, what, "dp.epsilon_total", &out->epsilon_total, err);
 	if (rc)
 		return rc;
 	if (!(out->epsilon_total > 0))
-		return sr_fail(err, SR_EINVAL, "%s: dp.epsilon_total: must be above 0, got %g",
-			       what, out->epsilon_total);
+		return sr_fail(err, SR_EINVAL,
+			       "%s: dp.epsilon_total: must be above 0, got %s",
+			       what, sr_policy_num(out->epsilon_total, a));
 	out->epsilon_max_per_job = out->epsilon_total;
 	if ((v = json_object_get(dp, "epsilon_max_per_job")) != NULL) {
 		rc = get_number(v, what, "dp.epsilon_max_per_job",
@@ -383,12 +552,13 @@ static int parse_dp(const json_t *dp, const char *what,
 			return rc;
 		if (!(out->epsilon_max_per_job > 0))
 			return sr_fail(err, SR_EINVAL,
-				       "%s: dp.epsilon_max_per_job: must be above 0, got %g",
-				       what, out->epsilon_max_per_job);
+				       "%s: dp.epsilon_max_per_job: must be above 0, got %s",
+				       what, sr_policy_num(out->epsilon_max_per_job, a));
 		if (out->epsilon_max_per_job > out->epsilon_total)
 			return sr_fail(err, SR_EINVAL,
-				       "%s: dp.epsilon_max_per_job: %g is above epsilon_total %g",
-				       what, out->epsilon_max_per_job, out->epsilon_total);
+				       "%s: dp.epsilon_max_per_job: %s is above epsilon_total %s",
+				       what, sr_policy_num(out->epsilon_max_per_job, a),
+				       sr_policy_num(out->epsilon_total, b));
 	}
 	out->delta = 0;
 	if ((v = json_object_get(dp, "delta")) != NULL) {
@@ -396,54 +566,102 @@ static int parse_dp(const json_t *dp, const char *what,
 		if (rc)
 			return rc;
 		if (!(out->delta >= 0 && out->delta < 1))
-			return sr_fail(err, SR_EINVAL, "%s: dp.delta: must be in [0, 1), got %g",
-				       what, out->delta);
+			return sr_fail(err, SR_EINVAL,
+				       "%s: dp.delta: must be in [0, 1), got %s",
+				       what, sr_policy_num(out->delta, a));
 	}
 	out->enabled = 1;
 	return SR_OK;
+}
+
+static int is_org_id(const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	if (!s || json_string_length(v) != 36 || memcmp(s, "org_", 4) != 0)
+		return 0;
+	for (size_t i = 4; i < 36; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
 }
 
 static int parse_receivers(const json_t *arr, const char *what,
 			   struct sr_policy *pol, struct sr_err *err)
 {
 	size_t i, n = json_array_size(arr);
+	char got[SR_POLICY_VALUE_SIZE];
 	json_t *v;
 
-	if (!json_is_array(arr) || n > SR_POLICY_LIST_MAX)
+	if (!json_is_array(arr))
 		return sr_fail(err, SR_EINVAL,
-			       "%s: receivers: expected an array of at most %d organization ids",
-			       what, SR_POLICY_LIST_MAX);
+			       "%s: receivers: expected an array of organization ids (" ORG_ID_TEXT "), got %s",
+			       what, sr_policy_json_kind(arr));
+	if (n > SR_POLICY_LIST_MAX)
+		return sr_fail(err, SR_ELIMIT,
+			       "%s: receivers: %zu organization ids, more than the limit of %d",
+			       what, n, SR_POLICY_LIST_MAX);
 	pol->receivers = sr_calloc(n ? n : 1, sizeof(char *));
 	if (!pol->receivers)
-		return nomem(err, what);
+		return sr_policy_nomem(err, what);
 	json_array_foreach(arr, i, v) {
 		const char *s = json_string_value(v);
-		if (!s || !is_org_id(s))
+		if (!is_org_id(v))
 			return sr_fail(err, SR_EINVAL,
-				       "%s: receivers[%zu]: expected an organization id (org_ and 32 lowercase hex digits)",
-				       what, i);
+				       "%s: receivers[%zu]: expected an organization id (" ORG_ID_TEXT "), got %s",
+				       what, i, sr_policy_show_value(v, got));
 		for (size_t k = 0; k < pol->nreceivers; k++)
 			if (strcmp(pol->receivers[k], s) == 0)
 				return sr_fail(err, SR_EINVAL,
-					       "%s: receivers[%zu]: duplicate organization id %s",
-					       what, i, s);
+					       "%s: receivers[%zu]: duplicate organization id %s (also receivers[%zu])",
+					       what, i, s, k);
 		pol->receivers[i] = sr_strdup(s);
 		if (!pol->receivers[i])
-			return nomem(err, what);
+			return sr_policy_nomem(err, what);
 		pol->nreceivers++;
 	}
+	return SR_OK;
+}
+
+static int parse_row_filter(const json_t *v, const char *what,
+			    struct sr_policy *pol, struct sr_err *err)
+{
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
+
+	if (!s)
+		return sr_fail(err, SR_EINVAL,
+			       "%s: row_filter: expected a string (a predicate such as \"age >= 18\"), got %s",
+			       what, sr_policy_json_kind(v));
+	if (len == 0)
+		return sr_fail(err, SR_EINVAL,
+			       "%s: row_filter: expected a predicate, got an empty string",
+			       what);
+	if (len > ROW_FILTER_MAX)
+		return sr_fail(err, SR_ELIMIT,
+			       "%s: row_filter: %zu bytes, more than the limit of %d",
+			       what, len, ROW_FILTER_MAX);
+	if (strlen(s) != len)
+		return sr_fail(err, SR_EINVAL,
+			       "%s: row_filter: expected a predicate, got a string with a NUL byte",
+			       what);
+	pol->row_filter = sr_strdup(s);
+	if (!pol->row_filter)
+		return sr_policy_nomem(err, what);
 	return SR_OK;
 }
 
 static int parse_expires(const json_t *v, const char *what, int64_t *out,
 			 struct sr_err *err)
 {
+	char got[SR_POLICY_VALUE_SIZE];
 	int32_t days;
 
 	if (json_is_integer(v) && json_integer_value(v) > 0) {
 		*out = (int64_t)json_integer_value(v);
 		return SR_OK;
 	}
+	/* Dates are whole days since the epoch, so a date is midnight UTC. */
 	if (json_is_string(v) &&
 	    sr_value_parse_date(json_string_value(v), json_string_length(v),
 				&days) == SR_OK && days > 0) {
@@ -451,8 +669,8 @@ static int parse_expires(const json_t *v, const char *what, int64_t *out,
 		return SR_OK;
 	}
 	return sr_fail(err, SR_EINVAL,
-		       "%s: expires: expected a date YYYY-MM-DD after 1970-01-01 or a positive unix time",
-		       what);
+		       "%s: expires: expected a date \"YYYY-MM-DD\" after 1970-01-01 or unix seconds above 0, got %s",
+		       what, sr_policy_show_value(v, got));
 }
 
 static int parse_doc(const json_t *doc, const char *what,
@@ -461,47 +679,30 @@ static int parse_doc(const json_t *doc, const char *what,
 	static const char *const keys[] = { "version", "columns",
 		"min_group_size", "dp", "receivers", "jobs", "row_filter",
 		"expires", NULL };
-	const char *name;
-	json_t *v, *cols;
-	size_t n;
+	char got[SR_POLICY_VALUE_SIZE];
+	json_t *v;
 	int rc;
 
 	if (!json_is_object(doc))
-		return sr_fail(err, SR_EINVAL, "%s: expected a JSON object", what);
-	rc = sr_json_check_keys(doc, "", keys, err);
+		return sr_fail(err, SR_EINVAL,
+			       "%s: expected a JSON object with \"columns\", got %s",
+			       what, sr_policy_json_kind(doc));
+	rc = check_keys(doc, what, "", keys, err);
 	if (rc)
-		return sr_err_prefix(err, "%s", what);
+		return rc;
 	if ((v = json_object_get(doc, "version")) != NULL &&
 	    !(json_is_integer(v) && json_integer_value(v) == 1))
-		return sr_fail(err, SR_EINVAL, "%s: version: only version 1 is known",
-			       what);
-	cols = json_object_get(doc, "columns");
-	if (!cols)
-		return sr_fail(err, SR_EINVAL, "%s: columns: required key is missing",
-			       what);
-	n = json_object_size(cols);
-	if (!json_is_object(cols) || n > SR_DATASET_COLUMNS_MAX)
 		return sr_fail(err, SR_EINVAL,
-			       "%s: columns: expected an object with at most %d columns",
-			       what, SR_DATASET_COLUMNS_MAX);
-	pol->columns = sr_calloc(n ? n : 1, sizeof(*pol->columns));
-	if (!pol->columns)
-		return nomem(err, what);
-	json_object_foreach(cols, name, v) {
-		if (strlen(name) == 0 || strlen(name) > SR_COLUMN_NAME_MAX)
-			return sr_fail(err, SR_EINVAL,
-				       "%s: columns: column names must be 1 to %d bytes",
-				       what, SR_COLUMN_NAME_MAX);
-		rc = parse_column(what, name, v, &pol->columns[pol->ncolumns], err);
-		pol->ncolumns++;
-		if (rc)
-			return rc;
-	}
+			       "%s: version: expected 1 (the only version), got %s",
+			       what, sr_policy_show_value(v, got));
+	rc = parse_columns(json_object_get(doc, "columns"), what, pol, err);
+	if (rc)
+		return rc;
 	if ((v = json_object_get(doc, "min_group_size")) != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1)
 			return sr_fail(err, SR_EINVAL,
-				       "%s: min_group_size: expected an integer of at least 1",
-				       what);
+				       "%s: min_group_size: expected an integer of at least 1, got %s",
+				       what, sr_policy_show_value(v, got));
 		pol->min_group_size = (int64_t)json_integer_value(v);
 	}
 	if ((v = json_object_get(doc, "dp")) != NULL) {
@@ -521,21 +722,12 @@ static int parse_doc(const json_t *doc, const char *what,
 			return rc;
 	}
 	if ((v = json_object_get(doc, "row_filter")) != NULL) {
-		if (!json_is_string(v) || json_string_length(v) == 0 ||
-		    json_string_length(v) > ROW_FILTER_MAX ||
-		    strlen(json_string_value(v)) != json_string_length(v))
-			return sr_fail(err, SR_EINVAL,
-				       "%s: row_filter: expected a predicate of 1 to %d bytes",
-				       what, ROW_FILTER_MAX);
-		pol->row_filter = sr_strdup(json_string_value(v));
-		if (!pol->row_filter)
-			return nomem(err, what);
-	}
-	if ((v = json_object_get(doc, "expires")) != NULL) {
-		rc = parse_expires(v, what, &pol->expires, err);
+		rc = parse_row_filter(v, what, pol, err);
 		if (rc)
 			return rc;
 	}
+	if ((v = json_object_get(doc, "expires")) != NULL)
+		return parse_expires(v, what, &pol->expires, err);
 	return SR_OK;
 }
 
@@ -548,8 +740,8 @@ int sr_policy_parse(const char *text, size_t len, const char *what,
 	sr_policy_release(pol);
 	if (len > SR_POLICY_BYTES_MAX)
 		return sr_fail(err, SR_ELIMIT,
-			       "%s: policy is larger than the limit of %u bytes",
-			       what, SR_POLICY_BYTES_MAX);
+			       "%s: %zu bytes, more than the limit of %u for a policy",
+			       what, len, SR_POLICY_BYTES_MAX);
 	rc = sr_json_parse(text, len, what, &doc, err);
 	if (rc == SR_OK)
 		rc = parse_doc(doc, what, pol, err);
@@ -557,380 +749,4 @@ int sr_policy_parse(const char *text, size_t len, const char *what,
 	if (rc)
 		sr_policy_release(pol);
 	return rc;
-}
-
-/*
- * Words that classify a column by name.  A name is split into lowercase
- * words at '_', '-', ' ', '.' and lower-to-upper camelCase boundaries; the
- * first list with a matching word wins, in the order ID, SA, QI (an
- * identifier anywhere makes the column an identifier).
- */
-static const char *const id_words[] = {
-	"id", "uuid", "guid", "email", "mail", "phone", "mobile", "tel",
-	"ssn", "passport", "account", "iban", "card", "name", "firstname",
-	"lastname", "surname", "fullname", "address", "ip", "nhs", "mrn",
-	"patient", "customer", "key", NULL,
-};
-static const char *const sa_words[] = {
-	"salary", "income", "wage", "balance", "amount", "spend", "spending",
-	"revenue", "price", "debt", "loan", "credit", "score", "diagnosis",
-	"disease", "condition", "treatment", "medication", "drug", "claim",
-	"premium", "risk", "label", "target", "value", "total", "cost",
-	"purchases", "purchase", "sales", NULL,
-};
-static const char *const qi_words[] = {
-	"age", "birth", "birthday", "dob", "birthdate", "zip", "zipcode",
-	"postcode", "postal", "gender", "sex", "city", "region", "state",
-	"country", "county", "district", "nationality", "race", "ethnicity",
-	"occupation", "job", "education", "marital", "year", "date",
-	"opened", "joined", "segment", NULL,
-};
-
-static int word_in(const char *word, const char *const *list)
-{
-	for (size_t i = 0; list[i]; i++)
-		if (strcmp(word, list[i]) == 0)
-			return 1;
-	return 0;
-}
-
-enum sr_class sr_policy_classify_by_name(const char *name)
-{
-	char buf[2 * SR_COLUMN_NAME_MAX + 2];
-	size_t n = 0, len = strlen(name);
-	int found_id = 0, found_sa = 0, found_qi = 0;
-
-	if (len > SR_COLUMN_NAME_MAX)
-		return SR_CLASS_NONE;
-	/* Lowercase copy with a space at every word boundary. */
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-		if (c == '_' || c == '-' || c == ' ' || c == '.') {
-			buf[n++] = ' ';
-			continue;
-		}
-		if (isupper(c) && i > 0 && islower((unsigned char)name[i - 1]))
-			buf[n++] = ' ';
-		buf[n++] = (char)tolower(c);
-	}
-	buf[n] = '\0';
-	for (char *p = buf; *p;) {
-		char *end = strchr(p, ' ');
-		if (end)
-			*end = '\0';
-		if (*p) {
-			found_id |= word_in(p, id_words);
-			found_sa |= word_in(p, sa_words);
-			found_qi |= word_in(p, qi_words);
-		}
-		if (!end)
-			break;
-		p = end + 1;
-	}
-	if (found_id)
-		return SR_CLASS_ID;
-	if (found_sa)
-		return SR_CLASS_SA;
-	if (found_qi)
-		return SR_CLASS_QI;
-	return SR_CLASS_NONE;
-}
-
-/* Append "a, b, c" (up to a sensible length) to out. */
-static int add_list(struct sr_buf *out, const char *name)
-{
-	if (out->len > 160)
-		return out->data[out->len - 1] == '.' ? SR_OK :
-			sr_buf_addstr(out, ", ...");
-	return sr_buf_addf(out, "%s%s", out->len ? ", " : "", name);
-}
-
-int sr_policy_from_names(const char *const *names, size_t count,
-			 struct sr_policy *pol, struct sr_err *err)
-{
-	struct sr_buf missing;
-	int rc = SR_OK;
-
-	sr_policy_release(pol);
-	sr_buf_init(&missing, 0);
-	pol->columns = sr_calloc(count ? count : 1, sizeof(*pol->columns));
-	if (!pol->columns)
-		return nomem(err, "policy");
-	for (size_t i = 0; i < count && rc == SR_OK; i++) {
-		struct sr_policy_column *c = &pol->columns[i];
-		c->cls = sr_policy_classify_by_name(names[i]);
-		if (c->cls == SR_CLASS_NONE) {
-			if (add_list(&missing, names[i]))
-				rc = nomem(err, "policy");
-			continue;
-		}
-		c->allow = sr_class_default_allow(c->cls);
-		c->name = sr_strdup(names[i]);
-		if (!c->name)
-			rc = nomem(err, "policy");
-		else
-			pol->ncolumns++;
-	}
-	if (rc == SR_OK && missing.len)
-		rc = sr_fail(err, SR_EPOLICY,
-			     "columns not classified by name: %s: give a policy file that classifies every column (id, qi, sa or public)",
-			     missing.data);
-	/* Compact: unclassified slots were skipped. */
-	if (rc == SR_OK) {
-		size_t k = 0;
-		for (size_t i = 0; i < count; i++)
-			if (pol->columns[i].name)
-				pol->columns[k++] = pol->columns[i];
-		pol->ncolumns = k;
-	} else {
-		for (size_t i = 0; i < count; i++)
-			column_release(&pol->columns[i]);
-		pol->ncolumns = 0;
-		sr_policy_release(pol);
-	}
-	sr_buf_release(&missing);
-	return rc;
-}
-
-static int domain_value_ok(const json_t *v, enum sr_type type)
-{
-	int32_t d;
-
-	switch (type) {
-	case SR_TYPE_STRING: return json_is_string(v);
-	case SR_TYPE_INT64: return json_is_integer(v);
-	case SR_TYPE_FLOAT64: return json_is_integer(v) ||
-		(json_is_string(v) && sr_value_parse_float64(json_string_value(v),
-			json_string_length(v), &(double){ 0 }) == SR_OK);
-	case SR_TYPE_BOOL: return json_is_boolean(v);
-	case SR_TYPE_DATE: return json_is_string(v) &&
-		sr_value_parse_date(json_string_value(v), json_string_length(v),
-				    &d) == SR_OK;
-	}
-	return 0;
-}
-
-static int check_column_type(const struct sr_policy_column *c,
-			     struct sr_err *err)
-{
-	int numeric = c->type == SR_TYPE_INT64 || c->type == SR_TYPE_FLOAT64;
-	size_t i;
-	json_t *v;
-
-	if (c->has_bounds && !numeric)
-		return sr_fail(err, SR_EINVAL,
-			       "policy: columns.%s.bounds: bounds need a numeric column, '%s' is %s",
-			       c->name, c->name, sr_type_name(c->type));
-	if (c->mask == SR_MASK_RANGE && !numeric)
-		return sr_fail(err, SR_EINVAL,
-			       "policy: columns.%s.mask: range masks need a numeric column, '%s' is %s",
-			       c->name, c->name, sr_type_name(c->type));
-	if (c->mask == SR_MASK_TRUNCATE && c->type != SR_TYPE_STRING)
-		return sr_fail(err, SR_EINVAL,
-			       "policy: columns.%s.mask: truncate masks need a string column, '%s' is %s",
-			       c->name, c->name, sr_type_name(c->type));
-	json_array_foreach(c->domain, i, v)
-		if (!domain_value_ok(v, c->type))
-			return sr_fail(err, SR_EINVAL,
-				       "policy: columns.%s.domain[%zu]: value is not a valid %s",
-				       c->name, i, sr_type_name(c->type));
-	return SR_OK;
-}
-
-int sr_policy_bind(struct sr_policy *pol, const char *const *names,
-		   const enum sr_type *types, size_t count, struct sr_err *err)
-{
-	struct sr_policy_column *ordered;
-	struct sr_buf missing, list;
-	int rc = SR_OK;
-
-	for (size_t i = 0; i < pol->ncolumns; i++) {
-		size_t k;
-		for (k = 0; k < count; k++)
-			if (strcmp(pol->columns[i].name, names[k]) == 0)
-				break;
-		if (k == count) {
-			sr_buf_init(&list, 0);
-			for (k = 0; k < count; k++)
-				if (add_list(&list, names[k]))
-					break;
-			rc = sr_fail(err, SR_EINVAL,
-				     "policy: column '%s' is not in the dataset (columns: %s)",
-				     pol->columns[i].name, list.data);
-			sr_buf_release(&list);
-			return rc;
-		}
-	}
-	ordered = sr_calloc(count ? count : 1, sizeof(*ordered));
-	if (!ordered)
-		return nomem(err, "policy");
-	sr_buf_init(&missing, 0);
-	for (size_t k = 0; k < count && rc == SR_OK; k++) {
-		size_t i;
-		for (i = 0; i < pol->ncolumns; i++)
-			if (strcmp(pol->columns[i].name, names[k]) == 0)
-				break;
-		if (i == pol->ncolumns || pol->columns[i].cls == SR_CLASS_NONE) {
-			if (add_list(&missing, names[k]))
-				rc = nomem(err, "policy");
-			continue;
-		}
-		ordered[k] = pol->columns[i];
-		ordered[k].type = types[k];
-		rc = check_column_type(&ordered[k], err);
-	}
-	if (rc == SR_OK && missing.len)
-		rc = sr_fail(err, SR_EPOLICY,
-			     "policy: columns not classified: %s: every column needs a class (id, qi, sa or public)",
-			     missing.data);
-	sr_buf_release(&missing);
-	if (rc) {
-		sr_free(ordered);
-		return rc;
-	}
-	/* Ownership of names and domains moves to ordered. */
-	sr_free(pol->columns);
-	pol->columns = ordered;
-	pol->ncolumns = count;
-	return SR_OK;
-}
-
-int sr_policy_type_override(const struct sr_policy *pol, const char *name,
-			    enum sr_type *type)
-{
-	const struct sr_policy_column *c = sr_policy_column(pol, name);
-
-	if (!c || !c->has_type)
-		return 0;
-	*type = c->type;
-	return 1;
-}
-
-const struct sr_policy_column *sr_policy_column(const struct sr_policy *pol,
-						const char *name)
-{
-	for (size_t i = 0; i < pol->ncolumns; i++)
-		if (pol->columns[i].name && strcmp(pol->columns[i].name, name) == 0)
-			return &pol->columns[i];
-	return NULL;
-}
-
-/* Integral values that doubles hold exactly become JSON integers; others
- * shortest round-trip decimal strings (canonical JSON has no reals). */
-static json_t *number_json(double v)
-{
-	struct sr_buf b;
-	json_t *j;
-
-	if (v == floor(v) && fabs(v) < 9007199254740992.0)
-		return json_integer((json_int_t)v);
-	sr_buf_init(&b, 0);
-	if (sr_value_format_float64(&b, v)) {
-		sr_buf_release(&b);
-		return NULL;
-	}
-	j = json_string(b.data);
-	sr_buf_release(&b);
-	return j;
-}
-
-static json_t *names_json(unsigned bits, const char *const *table, size_t n)
-{
-	json_t *arr = json_array();
-
-	for (size_t i = 0; arr && i < n; i++)
-		if ((bits & (1u << i)) &&
-		    json_array_append_new(arr, json_string(table[i]))) {
-			json_decref(arr);
-			return NULL;
-		}
-	return arr;
-}
-
-/* A column's normalized form; the type appears once declared or bound. */
-static json_t *column_json(const struct sr_policy_column *c)
-{
-	json_t *o = json_pack("{s:s,s:o}", "class", sr_class_name(c->cls),
-			      "allow", names_json(c->allow, usage_names, NUSAGES));
-
-	if (!o)
-		return NULL;
-	if (c->type != 0 &&
-	    json_object_set_new(o, "type", json_string(sr_type_name(c->type))))
-		goto fail;
-	if (c->has_bounds &&
-	    json_object_set_new(o, "bounds", json_pack("[o,o]",
-				number_json(c->lo), number_json(c->hi))))
-		goto fail;
-	if (c->domain && json_object_set(o, "domain", c->domain))
-		goto fail;
-	if (c->mask != SR_MASK_NONE) {
-		struct sr_buf m;
-		int rc;
-		sr_buf_init(&m, 0);
-		if (c->mask == SR_MASK_HASH)
-			rc = sr_buf_addstr(&m, "hash");
-		else if (c->mask == SR_MASK_TRUNCATE)
-			rc = sr_buf_addf(&m, "truncate:%d", (int)c->mask_param);
-		else {
-			rc = sr_buf_addstr(&m, "range:");
-			if (rc == SR_OK)
-				rc = sr_value_format_float64(&m, c->mask_param);
-		}
-		if (rc || json_object_set_new(o, "mask", json_string(m.data))) {
-			sr_buf_release(&m);
-			goto fail;
-		}
-		sr_buf_release(&m);
-	}
-	return o;
-fail:
-	json_decref(o);
-	return NULL;
-}
-
-int sr_policy_to_json(const struct sr_policy *pol, json_t **out,
-		      struct sr_err *err)
-{
-	json_t *doc, *cols, *recv;
-
-	*out = NULL;
-	cols = json_object();
-	recv = json_array();
-	for (size_t i = 0; cols && recv && i < pol->ncolumns; i++)
-		if (json_object_set_new(cols, pol->columns[i].name,
-					column_json(&pol->columns[i])))
-			goto fail;
-	for (size_t i = 0; cols && recv && i < pol->nreceivers; i++)
-		if (json_array_append_new(recv, json_string(pol->receivers[i])))
-			goto fail;
-	if (!cols || !recv)
-		goto fail;
-	doc = json_pack("{s:i,s:o,s:I,s:o,s:o}", "version", 1, "columns", cols,
-			"min_group_size", (json_int_t)pol->min_group_size,
-			"receivers", recv,
-			"jobs", names_json(pol->jobs, job_names, NJOBS));
-	cols = recv = NULL;
-	if (!doc)
-		goto fail;
-	if (pol->dp.enabled &&
-	    json_object_set_new(doc, "dp", json_pack("{s:o,s:o,s:o}",
-			"epsilon_total", number_json(pol->dp.epsilon_total),
-			"epsilon_max_per_job", number_json(pol->dp.epsilon_max_per_job),
-			"delta", number_json(pol->dp.delta))))
-		goto fail_doc;
-	if (pol->row_filter &&
-	    json_object_set_new(doc, "row_filter", json_string(pol->row_filter)))
-		goto fail_doc;
-	if (pol->expires &&
-	    json_object_set_new(doc, "expires", json_integer((json_int_t)pol->expires)))
-		goto fail_doc;
-	*out = doc;
-	return SR_OK;
-fail_doc:
-	json_decref(doc);
-fail:
-	json_decref(cols);
-	json_decref(recv);
-	return nomem(err, "policy");
 }

@@ -1,0 +1,71 @@
+/*
+ * policy_int.h - internals shared by the policy*.c files (not part of the
+ * API): the helpers that keep error messages one readable line.
+ *
+ * Text that came from the user (names, values) reaches a message only
+ * through sr_policy_shown() or sr_policy_show_value(): control bytes and
+ * NULs become '?', long text is cut.  None of these allocate, so an error
+ * path can never fail for want of memory.
+ */
+#ifndef SR_POLICY_INT_H
+#define SR_POLICY_INT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "base/err.h"
+#include "policy/policy.h"
+
+/* Bytes of user text quoted in one message, and the buffers for it. */
+#define SR_POLICY_SHOWN_MAX 48
+#define SR_POLICY_SHOWN_SIZE (SR_POLICY_SHOWN_MAX + 4)
+/* A JSON value in a message: a quoted shown string or a number. */
+#define SR_POLICY_VALUE_SIZE (SR_POLICY_SHOWN_SIZE + 8)
+/* The shortest round-trip text of a double. */
+#define SR_POLICY_NUM_SIZE 32
+/* Bytes of a list of column names in one message (sr_err holds 256). */
+#define SR_POLICY_LIST_TEXT_MAX 110
+
+#define SR_POLICY_CLASS_LIST "id, qi, sa or public"
+
+/* "WHAT: out of memory" with SR_ENOMEM. */
+int sr_policy_nomem(struct sr_err *err, const char *what);
+
+/*
+ * [s, s + len) made safe for a message in out (SR_POLICY_SHOWN_SIZE
+ * bytes): control bytes and NULs become '?', and text longer than
+ * SR_POLICY_SHOWN_MAX is cut at a UTF-8 character boundary and ends in
+ * "...".  Returns out.
+ */
+const char *sr_policy_shown(const char *s, size_t len, char *out);
+
+/* What a JSON value is, for "expected X, got Y": "an array", "null", ... */
+const char *sr_policy_json_kind(const json_t *v);
+
+/* The shortest text that reads back as v, in out (SR_POLICY_NUM_SIZE). */
+const char *sr_policy_num(double v, char *out);
+
+/* A scalar as the user wrote it ("x", 12, 0.5), else its kind, in out
+ * (SR_POLICY_VALUE_SIZE bytes). */
+const char *sr_policy_show_value(const json_t *v, char *out);
+
+/*
+ * Column names collected for one message without allocating: as many as
+ * fit in SR_POLICY_LIST_TEXT_MAX, then ", ...", and the total count.
+ */
+struct sr_policy_names {
+	char text[SR_POLICY_LIST_TEXT_MAX];
+	size_t len;
+	size_t count;    /* names added */
+	size_t listed;   /* names in text */
+	int ellipsis;    /* ", ..." appended */
+};
+
+void sr_policy_names_init(struct sr_policy_names *l);
+/* Add a name, in single quotes if quote is set. */
+void sr_policy_names_add(struct sr_policy_names *l, const char *name,
+			 int quote);
+/* The text: "a, b" or "a, b, ..." when names were left out. */
+const char *sr_policy_names_text(struct sr_policy_names *l);
+
+#endif
