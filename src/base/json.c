@@ -162,18 +162,40 @@ static int has_real(const json_t *value)
 	return 0;
 }
 
+/* jansson ignores a failing callback when it writes object keys, so a
+ * failure must be remembered here and checked after the dump: otherwise an
+ * out-of-memory could yield wrong bytes with success (and so a signature
+ * over the wrong canonical form). */
+struct dump_ctx {
+	struct sr_buf *out;
+	int failed;
+};
+
 static int dump_cb(const char *buffer, size_t size, void *data)
 {
-	return sr_buf_add(data, buffer, size) == SR_OK ? 0 : -1;
+	struct dump_ctx *ctx = data;
+
+	if (ctx->failed)
+		return -1;
+	if (sr_buf_add(ctx->out, buffer, size) != SR_OK) {
+		ctx->failed = 1;
+		return -1;
+	}
+	return 0;
 }
 
 int sr_json_dump(const json_t *value, int pretty, struct sr_buf *out)
 {
 	size_t flags = JSON_SORT_KEYS | JSON_ENCODE_ANY;
+	struct dump_ctx ctx = { out, 0 };
+	size_t start = out->len;
 
 	flags |= pretty ? JSON_INDENT(2) : JSON_COMPACT;
-	if (json_dump_callback(value, dump_cb, out, flags) != 0)
+	if (json_dump_callback(value, dump_cb, &ctx, flags) != 0 || ctx.failed) {
+		if (out->cap)
+			sr_buf_setlen(out, start);
 		return SR_ENOMEM;
+	}
 	return SR_OK;
 }
 

@@ -44,4 +44,19 @@
 /* Files read whole (keys, small configs) */
 #define SR_SMALL_FILE_MAX (1u << 20)
 
+/* Ledger (src/ledger, docs/ledger.md) */
+#define SR_EVENT_BYTES_MAX (2u << 20)      /* bytes in one event's wire JSON */
+#define SR_EVENT_BODY_DEPTH_MAX 16         /* nesting of an event body */
+#define SR_EVENT_TEXT_MAX 1024             /* bytes in a free-text field (reason) */
+#define SR_EVENT_TIME_MAX 253402300799ll   /* latest event time: 9999-12-31 */
+#define SR_PROJECT_ID_MAX 64               /* bytes in a project id */
+#define SR_PROJECT_NAME_MAX 128            /* bytes in a project name */
+#define SR_ORG_NAME_MAX 64                 /* bytes in an organization name */
+#define SR_JOB_SPEC_BYTES_MAX (256u << 10) /* canonical bytes of one job spec */
+#define SR_JOB_INPUTS_MAX 64               /* input datasets of one job */
+#define SR_JOB_SIZES_MAX 32                /* entries in job.finish sizes */
+#define SR_LEDGER_MEMBERS_MAX 256          /* organizations ever in a project */
+#define SR_LEDGER_DATASETS_MAX 4096        /* datasets ever published in a project */
+#define SR_LEDGER_EVENTS_MAX (1u << 24)    /* events in one project */
+
 #endif
