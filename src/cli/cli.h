@@ -89,5 +89,6 @@ int sr_cmd_dataset(int argc, char **argv);
 int sr_cmd_demo(int argc, char **argv);
 int sr_cmd_psi(int argc, char **argv);
 int sr_cmd_token(int argc, char **argv);
+int sr_cmd_coordinator(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const char main_usage[] =
 	"\n"
 	"commands:\n"
 	"  init       create a node home: master key, identity, dataset store\n"
+	"  coordinator  run the coordinator (signed project event logs)\n"
 	"  dataset    import, list, show, export, verify and remove datasets\n"
 	"  demo       run the whole story in a temporary directory\n"
 	"  psi        private set intersection with another organization\n"
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
 		{ "demo", sr_cmd_demo },
 		{ "psi", sr_cmd_psi },
 		{ "token", sr_cmd_token },
+		{ "coordinator", sr_cmd_coordinator },
 	};
 
 	sr_log_init_from_env();
