@@ -59,4 +59,12 @@
 #define SR_LEDGER_DATASETS_MAX 4096        /* datasets ever published in a project */
 #define SR_LEDGER_EVENTS_MAX (1u << 24)    /* events in one project */
 
+/* Coordinator mailboxes (end-to-end encrypted job messages) */
+#define SR_MAILBOX_MSG_MAX (4u << 20)      /* bytes in one message */
+#define SR_MAILBOX_JOB_BYTES_MAX (256u << 20) /* bytes held for one job */
+#define SR_MAILBOX_JOB_MSGS_MAX 4096       /* messages held for one job */
+#define SR_MAILBOX_RETENTION_S 3600        /* seconds a message is kept */
+#define SR_MAILBOX_WAIT_MS 2000            /* longest wait of one fetch */
+#define SR_ORGS_MAX 100000                 /* organizations registered */
+
 #endif

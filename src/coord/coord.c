@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <sodium.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -29,6 +32,8 @@ struct project {
 
 struct sr_coord {
 	pthread_mutex_t lock;
+	pthread_cond_t mail_cond;   /* signalled when a message is deposited */
+	struct sr_coord_fault fault;
 	sqlite3 *db;
 	char *path;
 	struct project *projects;
@@ -116,7 +121,22 @@ int sr_coord_open(const char *dir, struct sr_coord **out, struct sr_err *err)
 		"  seq INTEGER NOT NULL,"
 		"  id TEXT NOT NULL,"
 		"  wire TEXT NOT NULL,"
-		"  PRIMARY KEY (project, seq));";
+		"  PRIMARY KEY (project, seq));"
+		"CREATE TABLE IF NOT EXISTS orgs ("
+		"  org_id TEXT PRIMARY KEY,"
+		"  name TEXT NOT NULL,"
+		"  sign_pk BLOB NOT NULL,"
+		"  kx_pk BLOB NOT NULL,"
+		"  registered INTEGER NOT NULL);"
+		"CREATE TABLE IF NOT EXISTS mailbox ("
+		"  project TEXT NOT NULL,"
+		"  job TEXT NOT NULL,"
+		"  sender TEXT NOT NULL,"
+		"  recipient TEXT NOT NULL,"
+		"  seq INTEGER NOT NULL,"
+		"  data BLOB NOT NULL,"
+		"  time INTEGER NOT NULL,"
+		"  PRIMARY KEY (project, job, sender, recipient, seq));";
 	struct sr_coord *c;
 	struct sr_buf path;
 	int rc;
@@ -129,6 +149,7 @@ int sr_coord_open(const char *dir, struct sr_coord **out, struct sr_err *err)
 	if (!c)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->mail_cond, NULL);
 	sr_buf_init(&path, 0);
 	if (sr_path_join(&path, dir, "coord.db") != SR_OK ||
 	    !(c->path = sr_buf_detach(&path, NULL))) {
@@ -170,6 +191,7 @@ void sr_coord_free(struct sr_coord *c)
 	if (c->db)
 		sqlite3_close_v2(c->db);
 	sr_free(c->path);
+	pthread_cond_destroy(&c->mail_cond);
 	pthread_mutex_destroy(&c->lock);
 	sr_free(c);
 }
@@ -341,88 +363,431 @@ out:
 	return rc;
 }
 
-/* "/v1/projects/P/REST": copy P (bounded) and point *rest at REST. */
-static int split_project_path(const char *path, char *project, size_t size,
-			      const char **rest)
-{
-	const char *p = path + strlen("/v1/projects/");
-	const char *slash = strchr(p, '/');
+/* ---- organizations ---------------------------------------------------- */
 
-	if (!slash || slash == p || (size_t)(slash - p) >= size)
-		return 0;
-	memcpy(project, p, (size_t)(slash - p));
-	project[slash - p] = '\0';
-	*rest = slash + 1;
-	return 1;
+int sr_coord_register(struct sr_coord *c, const char *org_id, const char *name,
+		      const uint8_t sign_pk[SR_SIGN_PUBLICKEYBYTES],
+		      const uint8_t kx_pk[SR_BOX_PUBLICKEYBYTES],
+		      struct sr_err *err)
+{
+	char derived[SR_ORG_ID_LEN + 1];
+	sqlite3_stmt *st = NULL;
+	int rc = SR_OK;
+
+	sr_identity_org_id(derived, sign_pk);
+	if (strcmp(derived, org_id) != 0)
+		return sr_fail(err, SR_EPERM,
+			       "org_id %.40s is not the id of sign_pk (that is %s)",
+			       org_id, derived);
+	pthread_mutex_lock(&c->lock);
+	if (sqlite3_prepare_v2(c->db, "SELECT sign_pk FROM orgs WHERE org_id = ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(c, err, "prepare");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, org_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		/* The id derives from the key, so the stored key is this key. */
+		sqlite3_finalize(st);
+		st = NULL;
+		if (sqlite3_prepare_v2(c->db, "UPDATE orgs SET name = ?, kx_pk = ?"
+				       " WHERE org_id = ?", -1, &st, NULL) != SQLITE_OK) {
+			rc = db_fail(c, err, "prepare");
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 2, kx_pk, SR_BOX_PUBLICKEYBYTES, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, org_id, -1, SQLITE_STATIC);
+	} else {
+		sqlite3_finalize(st);
+		st = NULL;
+		if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM orgs", -1, &st,
+				       NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+			rc = db_fail(c, err, "count");
+			goto out;
+		}
+		if (sqlite3_column_int64(st, 0) >= SR_ORGS_MAX) {
+			rc = sr_fail(err, SR_ELIMIT,
+				     "the coordinator has %d organizations (SR_ORGS_MAX)",
+				     SR_ORGS_MAX);
+			goto out;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		if (sqlite3_prepare_v2(c->db, "INSERT INTO orgs(org_id, name, sign_pk,"
+				       " kx_pk, registered) VALUES (?, ?, ?, ?, ?)",
+				       -1, &st, NULL) != SQLITE_OK) {
+			rc = db_fail(c, err, "prepare");
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, org_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, sign_pk, SR_SIGN_PUBLICKEYBYTES, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 4, kx_pk, SR_BOX_PUBLICKEYBYTES, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+	}
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_fail(c, err, "register");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
 }
 
-int sr_coord_http(void *ctx, const struct sr_http_request *req,
-		  struct sr_http_response *resp)
+int sr_coord_org(struct sr_coord *c, const char *org_id, json_t **out,
+		 uint8_t sign_pk[SR_SIGN_PUBLICKEYBYTES], struct sr_err *err)
 {
-	struct sr_coord *c = ctx;
-	char project[SR_PROJECT_ID_MAX + 1];
-	char id_hex[SR_EVENT_ID_HEX_LEN + 1], head[SR_EVENT_ID_HEX_LEN + 1];
-	const char *rest;
-	struct sr_err err;
-	uint64_t seq = 0, next = 0;
+	sqlite3_stmt *st = NULL;
+	int rc = SR_OK;
+
+	if (out)
+		*out = NULL;
+	pthread_mutex_lock(&c->lock);
+	if (sqlite3_prepare_v2(c->db, "SELECT name, sign_pk, kx_pk FROM orgs"
+			       " WHERE org_id = ?", -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(c, err, "prepare");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, org_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW ||
+	    sqlite3_column_bytes(st, 1) != SR_SIGN_PUBLICKEYBYTES ||
+	    sqlite3_column_bytes(st, 2) != SR_BOX_PUBLICKEYBYTES) {
+		rc = sr_fail(err, SR_ENOTFOUND,
+			     "organization %.40s is not registered with this coordinator",
+			     org_id);
+		goto out;
+	}
+	if (sign_pk)
+		memcpy(sign_pk, sqlite3_column_blob(st, 1), SR_SIGN_PUBLICKEYBYTES);
+	if (out) {
+		char spk[2 * SR_SIGN_PUBLICKEYBYTES + 1], kpk[2 * SR_BOX_PUBLICKEYBYTES + 1];
+		sr_hex(spk, sqlite3_column_blob(st, 1), SR_SIGN_PUBLICKEYBYTES);
+		sr_hex(kpk, sqlite3_column_blob(st, 2), SR_BOX_PUBLICKEYBYTES);
+		*out = json_pack("{s:s,s:s,s:s,s:s}", "org_id", org_id, "name",
+				 (const char *)sqlite3_column_text(st, 0),
+				 "sign_pk", spk, "kx_pk", kpk);
+		if (!*out)
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int sr_coord_invitations(struct sr_coord *c, const char *org_id, json_t **out,
+			 struct sr_err *err)
+{
+	json_t *arr = json_array();
+	int rc = SR_OK;
+
+	*out = NULL;
+	if (!arr)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; rc == SR_OK && i < c->nprojects; i++) {
+		const struct sr_ledger *l = &c->projects[i].ledger;
+		const struct sr_ledger_member *m = sr_ledger_member_find(l, org_id);
+
+		if (!m || m->status != SR_MEMBER_INVITED)
+			continue;
+		if (json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I}",
+				"project", l->project, "name", l->name ? l->name : "",
+				"invited_by", m->invited_by,
+				"seq", (json_int_t)m->invited_seq)))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (rc)
+		json_decref(arr);
+	else
+		*out = arr;
+	return rc;
+}
+
+int sr_coord_can_read(struct sr_coord *c, const char *project,
+		      const char *org_id, struct sr_err *err)
+{
+	struct project *p;
+	int rc = SR_OK;
+
+	pthread_mutex_lock(&c->lock);
+	p = find_project(c, project);
+	if (!p)
+		rc = sr_fail(err, SR_ENOTFOUND, "project %.80s does not exist", project);
+	else if (!sr_ledger_member_find(&p->ledger, org_id))
+		rc = sr_fail(err, SR_EPERM,
+			     "%s is not a member of project %s and is not invited to it",
+			     org_id, project);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* ---- mailboxes -------------------------------------------------------- */
+
+/* Caller holds the lock.  The job must be approved or running and both
+ * orgs its participants. */
+static int mail_check(struct sr_coord *c, const char *project,
+		      const char *job_hex, const char *a, const char *b,
+		      struct sr_err *err)
+{
+	struct project *p = find_project(c, project);
+	const struct sr_ledger_job *job;
+
+	if (!p)
+		return sr_fail(err, SR_ENOTFOUND, "project %.80s does not exist", project);
+	job = sr_ledger_job_find_hex(&p->ledger, job_hex);
+	if (!job)
+		return sr_fail(err, SR_ENOTFOUND, "project %s has no job %.64s",
+			       project, job_hex);
+	if (!sr_ledger_job_participant(job, a))
+		return sr_fail(err, SR_EPERM, "%s is not a participant of job %.16s",
+			       a, job_hex);
+	if (!sr_ledger_job_participant(job, b))
+		return sr_fail(err, SR_EPERM, "%s is not a participant of job %.16s",
+			       b, job_hex);
+	if (strcmp(a, b) == 0)
+		return sr_fail(err, SR_EINVAL, "a participant cannot write to itself");
+	if (job->state != SR_JOB_APPROVED && job->state != SR_JOB_RUNNING)
+		return sr_fail(err, SR_EPERM,
+			       "job %.16s is %s: its mailboxes are closed", job_hex,
+			       sr_ledger_job_state_name(job->state));
+	return SR_OK;
+}
+
+static void mail_expire(struct sr_coord *c)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(c->db, "DELETE FROM mailbox WHERE time < ?", -1,
+			       &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL) -
+				   SR_MAILBOX_RETENTION_S);
+		(void)sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+}
+
+int sr_coord_mail_post(struct sr_coord *c, const char *project,
+		       const char *job_hex, const char *from, const char *to,
+		       uint64_t seq, const uint8_t *data, size_t len,
+		       struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL;
 	int rc;
 
-	sr_err_clear(&err);
-	if (strcmp(req->path, "/v1/health") == 0) {
-		resp->body = json_pack("{s:b}", "ok", 1);
-		return SR_OK;
+	if (len > SR_MAILBOX_MSG_MAX)
+		return sr_fail(err, SR_ELIMIT,
+			       "message of %zu bytes is over the mailbox limit of %u bytes",
+			       len, SR_MAILBOX_MSG_MAX);
+	if (seq > (uint64_t)INT64_MAX)
+		return sr_fail(err, SR_EINVAL, "seq: out of range");
+	pthread_mutex_lock(&c->lock);
+	rc = mail_check(c, project, job_hex, from, to, err);
+	if (rc)
+		goto out;
+	mail_expire(c);
+	if (sqlite3_prepare_v2(c->db, "SELECT count(*), coalesce(sum(length(data)), 0)"
+			       " FROM mailbox WHERE project = ? AND job = ?", -1,
+			       &st, NULL) != SQLITE_OK) {
+		rc = db_fail(c, err, "prepare");
+		goto out;
 	}
-	if (strcmp(req->path, "/v1/events") == 0) {
-		if (strcmp(req->method, "POST") != 0)
-			return sr_http_error(resp, 405, "/v1/events: use POST");
-		if (req->body_len == 0)
-			return sr_http_error(resp, 400, "request body: expected a wire event");
-		head[0] = '\0';
-		rc = sr_coord_append(c, req->body, req->body_len, &seq, id_hex,
-				     head, &next, &err);
-		if (rc == SR_EPROTO || rc == SR_EEXIST) {
-			sr_http_error(resp, 409, "%s", err.msg);
-			if (head[0] && resp->body) {
-				json_object_set_new(resp->body, "head", json_string(head));
-				json_object_set_new(resp->body, "next_seq",
-						    json_integer((json_int_t)next));
-			}
-			return SR_OK;
-		}
-		if (rc)
-			return sr_http_error(resp, sr_http_status_for(rc), "%s", err.msg);
-		resp->status = 201;
-		resp->body = json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "id", id_hex);
-		return SR_OK;
+	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = db_fail(c, err, "count");
+		goto out;
 	}
-	if (strncmp(req->path, "/v1/projects/", 13) == 0 &&
-	    split_project_path(req->path, project, sizeof(project), &rest)) {
-		if (strcmp(req->method, "GET") != 0)
-			return sr_http_error(resp, 405, "%s: use GET", req->path);
-		if (strcmp(rest, "head") == 0) {
-			rc = sr_coord_head(c, project, &next, head, &err);
-			if (rc)
-				return sr_http_error(resp, sr_http_status_for(rc), "%s", err.msg);
-			resp->body = json_pack("{s:s,s:I,s:s}", "project", project,
-					       "next_seq", (json_int_t)next, "head", head);
-			return SR_OK;
-		}
-		if (strncmp(rest, "events/", 7) == 0) {
-			int64_t from;
-			json_t *events;
-			if (sr_value_parse_int64(rest + 7, strlen(rest + 7), &from) != SR_OK ||
-			    from < 0)
-				return sr_http_error(resp, 400,
-						     "%s: expected /v1/projects/P/events/FROM with FROM >= 0",
-						     req->path);
-			rc = sr_coord_events(c, project, (uint64_t)from,
-					     EVENTS_PER_PAGE, &events, &err);
-			if (rc)
-				return sr_http_error(resp, sr_http_status_for(rc), "%s", err.msg);
-			resp->body = events;
-			return SR_OK;
-		}
+	if (sqlite3_column_int64(st, 0) >= SR_MAILBOX_JOB_MSGS_MAX ||
+	    (uint64_t)sqlite3_column_int64(st, 1) + len > SR_MAILBOX_JOB_BYTES_MAX) {
+		rc = sr_fail(err, SR_ELIMIT,
+			     "the mailboxes of job %.16s are full (%d messages or %u bytes)",
+			     job_hex, SR_MAILBOX_JOB_MSGS_MAX, SR_MAILBOX_JOB_BYTES_MAX);
+		goto out;
 	}
-	return sr_http_error(resp, 404, "no such endpoint: %s %s", req->method,
-			     req->path);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(c->db, "INSERT INTO mailbox(project, job, sender,"
+			       " recipient, seq, data, time) VALUES (?,?,?,?,?,?,?)",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(c, err, "prepare");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)seq);
+	sqlite3_bind_blob(st, 6, len ? (const void *)data : "", (int)len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_PRIMARYKEY ?
+			sr_fail(err, SR_EEXIST, "message %llu from %s to %s was already deposited",
+				(unsigned long long)seq, from, to) :
+			db_fail(c, err, "insert");
+		goto out;
+	}
+	pthread_cond_broadcast(&c->mail_cond);
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* Messages from -> to with seq > after, oldest first, at most about
+ * SR_MAILBOX_MSG_MAX bytes (always one if any).  Caller holds the lock. */
+static int mail_select(struct sr_coord *c, const char *project,
+		       const char *job_hex, const char *from, const char *to,
+		       uint64_t after, json_t *arr, struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t total = 0;
+	int rc = SR_OK, step;
+
+	if (sqlite3_prepare_v2(c->db, "SELECT seq, data FROM mailbox WHERE project = ?"
+			       " AND job = ? AND sender = ? AND recipient = ? AND seq > ?"
+			       " ORDER BY seq LIMIT 64", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(c, err, "prepare");
+	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, after > (uint64_t)INT64_MAX ? INT64_MAX :
+			   (sqlite3_int64)after);
+	while (rc == SR_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+		const void *data = sqlite3_column_blob(st, 1);
+		size_t b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+		char *b64;
+		json_t *m;
+
+		if (total && total + len > SR_MAILBOX_MSG_MAX)
+			break;
+		total += len;
+		b64 = sr_malloc(b64len);
+		if (!b64) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			break;
+		}
+		sodium_bin2base64(b64, b64len, data ? data : (const void *)"", len,
+				  sodium_base64_VARIANT_ORIGINAL);
+		m = json_pack("{s:I,s:s}", "seq", (json_int_t)sqlite3_column_int64(st, 0),
+			      "data", b64);
+		sr_free(b64);
+		if (!m || json_array_append_new(arr, m))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sr_coord_mail_fetch(struct sr_coord *c, const char *project,
+			const char *job_hex, const char *from, const char *to,
+			uint64_t after, int wait_ms, json_t **out,
+			struct sr_err *err)
+{
+	json_t *arr = json_array();
+	sqlite3_stmt *st = NULL;
+	struct timespec deadline;
+	int rc;
+
+	*out = NULL;
+	if (!arr)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += wait_ms / 1000;
+	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->lock);
+	/* Reading is allowed while the job has ended too, so that a
+	 * participant can drain what was sent before the end. */
+	rc = mail_check(c, project, job_hex, to, from, err);
+	if (rc == SR_EPERM && strstr(err->msg, "mailboxes are closed")) {
+		sr_err_clear(err);
+		rc = SR_OK;
+	}
+	if (rc)
+		goto out;
+	/* The caller has every message up to after: drop them. */
+	if (sqlite3_prepare_v2(c->db, "DELETE FROM mailbox WHERE project = ? AND"
+			       " job = ? AND sender = ? AND recipient = ? AND seq <= ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(c, err, "prepare");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, after > (uint64_t)INT64_MAX ? INT64_MAX :
+			   (sqlite3_int64)after);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = db_fail(c, err, "delete");
+		goto out;
+	}
+	for (;;) {
+		rc = mail_select(c, project, job_hex, from, to, after, arr, err);
+		if (rc || json_array_size(arr) > 0 || wait_ms <= 0)
+			break;
+		if (pthread_cond_timedwait(&c->mail_cond, &c->lock, &deadline) != 0)
+			wait_ms = 0;   /* one last look */
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&c->lock);
+	if (rc)
+		json_decref(arr);
+	else
+		*out = arr;
+	return rc;
+}
+
+/* ---- faults (testing only) ----------------------------------------------- */
+
+void sr_coord_set_fault(struct sr_coord *c, const struct sr_coord_fault *fault)
+{
+	pthread_mutex_lock(&c->lock);
+	c->fault = *fault;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void sr_coord_get_fault(struct sr_coord *c, struct sr_coord_fault *fault)
+{
+	pthread_mutex_lock(&c->lock);
+	*fault = c->fault;
+	pthread_mutex_unlock(&c->lock);
+}
+
+int sr_coord_fault_parse(const char *spec, struct sr_coord_fault *out,
+			 struct sr_err *err)
+{
+	static const char *const names[] = { NULL, "drop", "alter", "forge",
+		"reorder", "replay-mail", "drop-mail" };
+	const char *colon = strchr(spec, ':');
+	size_t nl = colon ? (size_t)(colon - spec) : strlen(spec);
+	int64_t seq = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (int k = SR_FAULT_DROP; k <= SR_FAULT_DROP_MAIL; k++)
+		if (strlen(names[k]) == nl && strncmp(spec, names[k], nl) == 0)
+			out->kind = (enum sr_fault_kind)k;
+	if (out->kind == SR_FAULT_NONE)
+		return sr_fail(err, SR_EINVAL,
+			       "--fault: unknown fault '%.*s' (drop:SEQ, alter:SEQ, forge:SEQ, reorder:SEQ, replay-mail, drop-mail)",
+			       (int)nl, spec);
+	if (out->kind <= SR_FAULT_REORDER) {
+		if (!colon || sr_value_parse_int64(colon + 1, strlen(colon + 1), &seq) != SR_OK ||
+		    seq < 0)
+			return sr_fail(err, SR_EINVAL, "--fault %s: expected %s:SEQ",
+				       spec, names[out->kind]);
+	} else if (colon) {
+		return sr_fail(err, SR_EINVAL, "--fault %s: takes no argument",
+			       names[out->kind]);
+	}
+	out->seq = (uint64_t)seq;
+	return SR_OK;
 }

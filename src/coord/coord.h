@@ -20,10 +20,34 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "crypto/identity.h"
 #include "ledger/event.h"
 #include "net/http.h"
 
 struct sr_coord;
+
+/*
+ * Deliberate misbehaviour, for the tests that show nodes catch a faulty
+ * coordinator (`sealroom coordinator --fault`, docs/threat-model.md).  The
+ * stored log stays correct; only what is served is wrong.
+ */
+enum sr_fault_kind {
+	SR_FAULT_NONE = 0,
+	SR_FAULT_DROP = 1,         /* leave event seq out of what is served */
+	SR_FAULT_ALTER = 2,        /* serve event seq with a changed time (id no longer matches) */
+	SR_FAULT_FORGE = 3,        /* the same with a recomputed id (the signature no longer verifies) */
+	SR_FAULT_REORDER = 4,      /* serve events seq and seq+1 swapped */
+	SR_FAULT_REPLAY_MAIL = 5,  /* serve a mailbox message again under the next seq */
+	SR_FAULT_DROP_MAIL = 6,    /* deliver only the first message of each mailbox */
+};
+struct sr_coord_fault {
+	enum sr_fault_kind kind;
+	uint64_t seq;
+};
+int sr_coord_fault_parse(const char *spec, struct sr_coord_fault *out,
+			 struct sr_err *err) SR_WUR;
+void sr_coord_set_fault(struct sr_coord *coord, const struct sr_coord_fault *fault);
+void sr_coord_get_fault(struct sr_coord *coord, struct sr_coord_fault *fault);
 
 /* Open (or create) DIR/coord.db and replay every project. */
 int sr_coord_open(const char *dir, struct sr_coord **out,
@@ -54,14 +78,51 @@ int sr_coord_head(struct sr_coord *coord, const char *project,
 		  uint64_t *next_seq, char head_hex[SR_EVENT_ID_HEX_LEN + 1],
 		  struct sr_err *err) SR_WUR;
 
+/* Register (or rename) an organization.  org_id must derive from sign_pk
+ * (SR_EPERM otherwise). */
+int sr_coord_register(struct sr_coord *coord, const char *org_id,
+		      const char *name,
+		      const uint8_t sign_pk[SR_SIGN_PUBLICKEYBYTES],
+		      const uint8_t kx_pk[SR_BOX_PUBLICKEYBYTES],
+		      struct sr_err *err) SR_WUR;
+
+/* A registered organization: its public record as JSON in *out and/or its
+ * signing key (either may be NULL).  SR_ENOTFOUND if not registered. */
+int sr_coord_org(struct sr_coord *coord, const char *org_id, json_t **out,
+		 uint8_t sign_pk[SR_SIGN_PUBLICKEYBYTES], struct sr_err *err) SR_WUR;
+
+/* Projects org_id is invited to and has not joined, as a JSON array. */
+int sr_coord_invitations(struct sr_coord *coord, const char *org_id,
+			 json_t **out, struct sr_err *err) SR_WUR;
+
+/* SR_OK if org_id may read project (invited, member or former member);
+ * SR_ENOTFOUND / SR_EPERM otherwise. */
+int sr_coord_can_read(struct sr_coord *coord, const char *project,
+		      const char *org_id, struct sr_err *err) SR_WUR;
+
+/*
+ * Mailboxes of a job: from and to must both be participants of the job
+ * (owners of an input or receivers), per the coordinator's fold, and the
+ * job approved or running.  A seq already deposited is SR_EEXIST; a full
+ * mailbox SR_ELIMIT (limits.h, "Coordinator mailboxes").
+ */
+int sr_coord_mail_post(struct sr_coord *coord, const char *project,
+		       const char *job_hex, const char *from, const char *to,
+		       uint64_t seq, const uint8_t *data, size_t len,
+		       struct sr_err *err) SR_WUR;
+
+/* Messages from -> to with seq > after as [{"seq", "data" (base64)}],
+ * waiting up to wait_ms for the first; deletes those with seq <= after. */
+int sr_coord_mail_fetch(struct sr_coord *coord, const char *project,
+			const char *job_hex, const char *from, const char *to,
+			uint64_t after, int wait_ms, json_t **out,
+			struct sr_err *err) SR_WUR;
+
 /*
  * The coordinator's HTTP API (docs/api.md), for sr_http_server_start with
  * ctx = the coordinator:
- *   GET  /v1/health                          {"ok": true}
- *   POST /v1/events                          wire event -> 201 {"seq", "id"}
- *                                            409 {"error", "head", "next_seq"}
- *   GET  /v1/projects/P/head                 {"project", "next_seq", "head"}
- *   GET  /v1/projects/P/events/FROM          [wire events from seq FROM]
+ * every endpoint of docs/api.md "Coordinator API", with signed requests
+ * (net/reqsig.h) checked against the registered keys.
  */
 int sr_coord_http(void *ctx, const struct sr_http_request *req,
 		  struct sr_http_response *resp);

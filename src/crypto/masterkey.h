@@ -34,7 +34,8 @@ enum sr_subkey {
 	SR_SUBKEY_WRAP = 2,       /* wraps dataset data keys */
 	SR_SUBKEY_MANIFEST = 3,   /* MACs dataset manifests */
 	SR_SUBKEY_CHECK = 4,      /* master.json check value */
-	SR_SUBKEY_TOKENS = 5,     /* hashes API tokens (later issues) */
+	SR_SUBKEY_TOKENS = 5,     /* hashes API tokens */
+	SR_SUBKEY_RESULTS = 6,    /* seals job results kept by the node */
 };
 
 struct sr_masterkey {

@@ -13,8 +13,13 @@
  * Client: one call sends a JSON request and returns the status and the
  * parsed JSON answer, with a cap on the answer's size and a timeout.
  *
- * TLS and request signatures come with the coordinator (issue 4); this
- * layer carries an Authorization header through to the handler.
+ * TLS (docs/internals/tls.md): the server serves HTTPS when given a
+ * certificate and key (net/tls.h makes them); the client talks to an
+ * https:// URL only with a pin, the SHA-256 hash of the server's public
+ * key, which is the whole trust anchor: there is no CA, so certificate
+ * chains and host names are not checked, the pin is.  Request signatures
+ * come with the coordinator; this layer carries an Authorization header
+ * through to the handler.
  */
 #ifndef SR_HTTP_H
 #define SR_HTTP_H
@@ -62,10 +67,29 @@ typedef int (*sr_http_handler)(void *ctx, const struct sr_http_request *req,
 
 struct sr_http_server;
 
+struct sr_http_server_opts {
+	unsigned threads;           /* worker threads; 0 = 2 */
+	const char *tls_cert_file;  /* PEM certificate; with tls_key_file: HTTPS */
+	const char *tls_key_file;   /* PEM private key */
+};
+
 /*
  * Listen on addr ("127.0.0.1:8080"; port 0 picks a free port) and serve
- * with handler until sr_http_server_stop.  threads: worker threads (0 = 2).
+ * with handler until sr_http_server_stop.  opts may be NULL (plain HTTP,
+ * two threads).  With both TLS files set the server speaks HTTPS only
+ * (TLS 1.2 or 1.3); the files are read and checked to be a pair before
+ * listening (errors name the file), and a copy of the key is kept, wiped at
+ * stop.  One TLS file without the other is SR_EINVAL; a libmicrohttpd
+ * built without TLS is SR_EINTERNAL.  The strings in opts are only used
+ * during the call.
  */
+int sr_http_server_start_opts(const char *addr,
+			      const struct sr_http_server_opts *opts,
+			      sr_http_handler handler, void *ctx,
+			      struct sr_http_server **out,
+			      struct sr_err *err) SR_WUR;
+
+/* Plain HTTP: sr_http_server_start_opts with only threads set. */
 int sr_http_server_start(const char *addr, unsigned threads,
 			 sr_http_handler handler, void *ctx,
 			 struct sr_http_server **out, struct sr_err *err) SR_WUR;
@@ -74,14 +98,36 @@ uint16_t sr_http_server_port(const struct sr_http_server *server);
 /* Stop, wait for requests in progress, free.  NULL is fine. */
 void sr_http_server_stop(struct sr_http_server *server);
 
+struct sr_http_call_opts {
+	const char *pin;           /* "sha256//..." (net/tls.h); required for
+				    * https://, refused for http:// */
+	const char *token;         /* sent as "Authorization: Bearer TOKEN" */
+	const char *authorization; /* if set, sent verbatim as the
+				    * Authorization header instead */
+	long timeout_ms;           /* whole call; 0 = no limit */
+	size_t max_answer;         /* bytes; 0 = SR_HTTP_BODY_MAX */
+};
+
 /*
- * Send method url with body (may be NULL: no body) as JSON and an optional
- * bearer token; wait at most timeout_ms.  *status gets the HTTP status and
- * *answer the parsed JSON answer (NULL for an empty body).  A connection
- * failure is SR_EIO, a timeout SR_ETIMEOUT, an answer over
- * SR_HTTP_BODY_MAX SR_ELIMIT, an answer that is not JSON SR_EPROTO; an
- * HTTP error status is not a failure (check *status).
+ * Send method url with body (may be NULL: no body) as JSON; opts may be
+ * NULL (no pin, no Authorization, no timeout).  *status gets the HTTP
+ * status and *answer the parsed JSON answer (NULL for an empty body; a new
+ * reference otherwise).  The URL must be http:// or https://.
+ *
+ * Failures: a bad URL, an https:// URL without a pin ("URL needs a pinned
+ * key (--pin)"), a pin with an http:// URL, a malformed pin, or a header
+ * value with a line break: SR_EINVAL, before anything is sent.  A server
+ * whose key does not match the pin: SR_ECRYPTO ("TLS key of
+ * https://HOST:PORT does not match the pinned key"), nothing having been
+ * sent.  Other connection or TLS failures SR_EIO, a timeout SR_ETIMEOUT,
+ * an answer over the cap SR_ELIMIT, an answer that is not JSON SR_EPROTO.
+ * An HTTP error status is not a failure (check *status).
  */
+int sr_http_call_opts(const char *method, const char *url, const json_t *body,
+		      const struct sr_http_call_opts *opts, int *status,
+		      json_t **answer, struct sr_err *err) SR_WUR;
+
+/* sr_http_call_opts with only token and timeout_ms set (so http:// only). */
 int sr_http_call(const char *method, const char *url, const json_t *body,
 		 const char *token, long timeout_ms, int *status,
 		 json_t **answer, struct sr_err *err) SR_WUR;

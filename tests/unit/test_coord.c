@@ -9,16 +9,20 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "coord/coord.h"
 #include "crypto/crypto.h"
 #include "crypto/identity.h"
 #include "ledger/ledger.h"
 #include "net/http.h"
+#include "net/reqsig.h"
+#include "policy/policy.h"
 
 #define PROJECT "prj_0123456789abcdef0123456789abcdef"
 
@@ -206,35 +210,233 @@ static void test_restart_and_tamper(void **state)
 	assert_null(w->coord);
 }
 
+
+/* A published one-column dataset of who, named NAME. */
+static void publish(struct world *w, const struct sr_identity *who, const char *name)
+{
+	const char *names[1] = { "customer_id" };
+	enum sr_type types[1] = { SR_TYPE_STRING };
+	struct sr_policy pol;
+	struct sr_err err;
+	json_t *pj = NULL;
+
+	sr_err_clear(&err);
+	sr_policy_init(&pol);
+	assert_int_equal(sr_policy_from_names(names, 1, &pol, &err), SR_OK);
+	assert_int_equal(sr_policy_bind(&pol, names, types, 1, &err), SR_OK);
+	assert_int_equal(sr_policy_to_json(&pol, &pj, &err), SR_OK);
+	sr_policy_release(&pol);
+	extend(w, who, SR_EVENT_DATASET_PUBLISH,
+	       json_pack("{s:s,s:s,s:i,s:[{s:s,s:s,s:s}],s:o}", "dataset", name,
+			 "version_id", "0101010101010101010101010101010101010101010101010101010101010101",
+			 "rows", 10, "schema", "name", "customer_id", "type", "string",
+			 "class", "id", "policy", pj));
+}
+
+static void test_orgs_and_mailboxes(void **state)
+{
+	struct world *w = *state;
+	char job_hex[SR_EVENT_ID_HEX_LEN + 1], sh_hex[SR_HASH_BYTES * 2 + 1];
+	uint8_t job_id[SR_EVENT_ID_BYTES], spec_hash[SR_HASH_BYTES];
+	uint8_t pk[SR_SIGN_PUBLICKEYBYTES], big[64];
+	struct sr_coord_fault fault;
+	struct sr_err err;
+	json_t *spec, *out;
+
+	sr_err_clear(&err);
+	/* Registration: the org id must be the id of the key. */
+	assert_int_equal(sr_coord_register(w->coord, w->bank.org_id, "bank", w->bank.sign_pk,
+					   w->bank.kx_pk, &err), SR_OK);
+	assert_int_equal(sr_coord_register(w->coord, w->bank.org_id, "bank2", w->bank.sign_pk,
+					   w->bank.kx_pk, &err), SR_OK);
+	sr_err_clear(&err);
+	assert_int_equal(sr_coord_register(w->coord, w->shop.org_id, "shop", w->bank.sign_pk,
+					   w->bank.kx_pk, &err), SR_EPERM);
+	assert_non_null(strstr(err.msg, "is not the id of sign_pk"));
+	assert_int_equal(sr_coord_org(w->coord, w->bank.org_id, &out, pk, &err), SR_OK);
+	assert_memory_equal(pk, w->bank.sign_pk, sizeof(pk));
+	assert_string_equal(json_string_value(json_object_get(out, "name")), "bank2");
+	json_decref(out);
+	sr_err_clear(&err);
+	assert_int_equal(sr_coord_org(w->coord, w->shop.org_id, NULL, pk, &err), SR_ENOTFOUND);
+	/* Reading a project: members and invited orgs only. */
+	assert_int_equal(sr_coord_can_read(w->coord, PROJECT, w->shop.org_id, &err), SR_OK);
+	assert_int_equal(sr_coord_can_read(w->coord, PROJECT, w->outsider.org_id, &err), SR_EPERM);
+	assert_int_equal(sr_coord_invitations(w->coord, w->outsider.org_id, &out, &err), SR_OK);
+	assert_int_equal(json_array_size(out), 0);
+	json_decref(out);
+	extend(w, &w->bank, SR_EVENT_MEMBER_INVITE, json_pack("{s:s}", "org_id", w->outsider.org_id));
+	assert_int_equal(sr_coord_invitations(w->coord, w->outsider.org_id, &out, &err), SR_OK);
+	assert_int_equal(json_array_size(out), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 0), "project")),
+			    PROJECT);
+	json_decref(out);
+	assert_int_equal(sr_coord_can_read(w->coord, PROJECT, w->outsider.org_id, &err), SR_OK);
+	extend(w, &w->outsider, SR_EVENT_MEMBER_JOIN, keys_body(&w->outsider, "outsider"));
+
+	/* A job between bank and shop; the outsider is a member, not a participant. */
+	publish(w, &w->bank, "c");
+	publish(w, &w->shop, "c");
+	spec = json_pack("{s:s,s:s,s:[{s:s,s:s},{s:s,s:s}],s:[s]}", "kind", "psi",
+			 "mode", "intersection", "inputs", "dataset", "bank.c", "column",
+			 "customer_id", "dataset", "shop.c", "column", "customer_id",
+			 "receivers", w->bank.org_id);
+	assert_int_equal(sr_event_spec_hash(spec, spec_hash, &err), SR_OK);
+	sr_hex(sh_hex, spec_hash, sizeof(spec_hash));
+	extend(w, &w->bank, SR_EVENT_JOB_PROPOSE, json_pack("{s:o,s:{s:b,s:[]}}", "spec", spec,
+	       "verdict", "accept", 1, "violations"));
+	memcpy(job_id, w->head, sizeof(job_id));
+	sr_hex(job_hex, job_id, sizeof(job_id));
+	/* Not approved yet: the mailboxes are closed. */
+	sr_err_clear(&err);
+	assert_int_equal(sr_coord_mail_post(w->coord, PROJECT, job_hex, w->bank.org_id,
+					    w->shop.org_id, 0, (const uint8_t *)"x", 1, &err), SR_EPERM);
+	assert_non_null(strstr(err.msg, "closed"));
+	extend(w, &w->bank, SR_EVENT_JOB_APPROVE, json_pack("{s:s,s:s}", "job_id", job_hex,
+	       "spec_hash", sh_hex));
+	extend(w, &w->shop, SR_EVENT_JOB_APPROVE, json_pack("{s:s,s:s}", "job_id", job_hex,
+	       "spec_hash", sh_hex));
+	sr_err_clear(&err);
+	assert_int_equal(sr_coord_mail_post(w->coord, PROJECT, job_hex, w->bank.org_id,
+					    w->shop.org_id, 0, (const uint8_t *)"hello", 5, &err), SR_OK);
+	assert_int_equal(sr_coord_mail_post(w->coord, PROJECT, job_hex, w->bank.org_id,
+					    w->shop.org_id, 1, (const uint8_t *)"again", 5, &err), SR_OK);
+	/* The same seq twice, a non-participant either way, oneself. */
+	assert_int_equal(sr_coord_mail_post(w->coord, PROJECT, job_hex, w->bank.org_id,
+					    w->shop.org_id, 1, (const uint8_t *)"dup", 3, &err), SR_EEXIST);
+	sr_err_clear(&err);
+	assert_int_equal(sr_coord_mail_post(w->coord, PROJECT, job_hex, w->outsider.org_id,
+					    w->shop.org_id, 0, (const uint8_t *)"x", 1, &err), SR_EPERM);
+	assert_non_null(strstr(err.msg, "not a participant"));
+	assert_int_equal(sr_coord_mail_post(w->coord, PROJECT, job_hex, w->bank.org_id,
+					    w->outsider.org_id, 0, (const uint8_t *)"x", 1, &err), SR_EPERM);
+	assert_int_equal(sr_coord_mail_post(w->coord, PROJECT, job_hex, w->bank.org_id,
+					    w->bank.org_id, 0, (const uint8_t *)"x", 1, &err), SR_EINVAL);
+	memset(big, 0, sizeof(big));
+	assert_int_equal(sr_coord_mail_post(w->coord, PROJECT, job_hex, w->bank.org_id,
+					    w->shop.org_id, 9, big, SR_MAILBOX_MSG_MAX + 1u, &err), SR_ELIMIT);
+	assert_int_equal(sr_coord_mail_fetch(w->coord, PROJECT, job_hex, w->bank.org_id,
+					     w->outsider.org_id, 0, 0, &out, &err), SR_EPERM);
+	/* Fetch: oldest first; acknowledged messages are deleted. */
+	assert_int_equal(sr_coord_mail_fetch(w->coord, PROJECT, job_hex, w->bank.org_id,
+					     w->shop.org_id, 0, 0, &out, &err), SR_OK);
+	assert_int_equal(json_array_size(out), 1);   /* seq > 0 */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(out, 0), "seq")), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 0), "data")),
+			    "YWdhaW4=");
+	json_decref(out);
+	assert_int_equal(sr_coord_mail_fetch(w->coord, PROJECT, job_hex, w->bank.org_id,
+					     w->shop.org_id, 1, 50, &out, &err), SR_OK);
+	assert_int_equal(json_array_size(out), 0);   /* waited 50 ms, nothing new */
+	json_decref(out);
+	/* After the job ends, no new messages. */
+	extend(w, &w->shop, SR_EVENT_JOB_FAIL, json_pack("{s:s,s:s}", "job_id", job_hex,
+	       "reason", "test"));
+	assert_int_equal(sr_coord_mail_post(w->coord, PROJECT, job_hex, w->bank.org_id,
+					    w->shop.org_id, 2, (const uint8_t *)"x", 1, &err), SR_EPERM);
+
+	/* Fault specs. */
+	assert_int_equal(sr_coord_fault_parse("drop:3", &fault, &err), SR_OK);
+	assert_int_equal(fault.kind, SR_FAULT_DROP);
+	assert_int_equal(fault.seq, 3);
+	assert_int_equal(sr_coord_fault_parse("replay-mail", &fault, &err), SR_OK);
+	assert_int_equal(fault.kind, SR_FAULT_REPLAY_MAIL);
+	sr_err_clear(&err);
+	assert_int_equal(sr_coord_fault_parse("drop", &fault, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "drop:SEQ"));
+	assert_int_equal(sr_coord_fault_parse("melt:1", &fault, &err), SR_EINVAL);
+	assert_int_equal(sr_coord_fault_parse("drop-mail:2", &fault, &err), SR_EINVAL);
+}
+
+/* Call the coordinator at port as who, with a signed request. */
+static int signed_call(uint16_t port, const struct sr_identity *who,
+		       const char *method, const char *path, const json_t *body,
+		       int *status, json_t **answer)
+{
+	char url[256], auth[SR_REQSIG_MAX];
+	struct sr_http_call_opts opts;
+	struct sr_buf text;
+	struct sr_err err;
+	int rc;
+
+	sr_err_clear(&err);
+	sr_buf_init(&text, 0);
+	if (body)
+		assert_int_equal(sr_json_dump(body, 0, &text), SR_OK);
+	sr_reqsig_make(who, method, path, body ? text.data : NULL, body ? text.len : 0,
+		       (int64_t)time(NULL), auth);
+	memset(&opts, 0, sizeof(opts));
+	opts.authorization = auth;
+	opts.timeout_ms = 5000;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", (unsigned)port, path);
+	rc = sr_http_call_opts(method, url, body, &opts, status, answer, &err);
+	sr_buf_release(&text);
+	return rc;
+}
+
 static void test_http_api(void **state)
 {
 	struct world *w = *state;
 	struct sr_http_server *server;
+	struct sr_http_call_opts opts;
 	struct sr_err err;
-	char url[160], *wire;
+	char url[256], path[160], *wire;
 	json_t *answer, *body;
+	uint16_t port;
 	int status;
 
 	sr_err_clear(&err);
 	assert_int_equal(sr_http_server_start("127.0.0.1:0", 2, sr_coord_http, w->coord,
 					      &server, &err), SR_OK);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/health",
-		 (unsigned)sr_http_server_port(server));
+	port = sr_http_server_port(server);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/health", (unsigned)port);
 	assert_int_equal(sr_http_call("GET", url, NULL, NULL, 5000, &status, &answer, &err), SR_OK);
 	assert_int_equal(status, 200);
+	json_decref(answer);
+	/* Registration: signed with the key in the body. */
+	body = keys_body(&w->bank, "bank");
+	json_object_set_new(body, "org_id", json_string(w->bank.org_id));
+	assert_int_equal(signed_call(port, &w->shop, "POST", "/v1/orgs", body, &status,
+				     &answer), SR_OK);
+	assert_int_equal(status, 401);   /* signed by someone else */
+	json_decref(answer);
+	assert_int_equal(signed_call(port, &w->bank, "POST", "/v1/orgs", body, &status,
+				     &answer), SR_OK);
+	assert_int_equal(status, 201);
+	json_decref(answer);
+	json_decref(body);
+	/* Unsigned, badly signed, unregistered: 401. */
+	snprintf(path, sizeof(path), "/v1/projects/%s/head", PROJECT);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", (unsigned)port, path);
+	assert_int_equal(sr_http_call("GET", url, NULL, NULL, 5000, &status, &answer, &err), SR_OK);
+	assert_int_equal(status, 401);
+	assert_non_null(strstr(json_string_value(json_object_get(answer, "error")), "missing"));
+	json_decref(answer);
+	memset(&opts, 0, sizeof(opts));
+	opts.authorization = "Sealroom org=org_00000000000000000000000000000000,time=1,sig=00";
+	opts.timeout_ms = 5000;
+	assert_int_equal(sr_http_call_opts("GET", url, NULL, &opts, &status, &answer, &err), SR_OK);
+	assert_int_equal(status, 401);
+	json_decref(answer);
+	assert_int_equal(signed_call(port, &w->shop, "GET", path, NULL, &status, &answer), SR_OK);
+	assert_int_equal(status, 401);   /* shop is not registered */
+	json_decref(answer);
+	assert_int_equal(signed_call(port, &w->bank, "GET", path, NULL, &status, &answer), SR_OK);
+	assert_int_equal(status, 200);
+	assert_int_equal(json_integer_value(json_object_get(answer, "next_seq")), 3);
 	json_decref(answer);
 	/* Post the next event as JSON. */
 	wire = make_wire(&w->bank, w->seq, w->head, SR_EVENT_MEMBER_INVITE,
 			 json_pack("{s:s}", "org_id", w->outsider.org_id), NULL);
 	assert_int_equal(sr_json_parse(wire, strlen(wire), "wire", &body, &err), SR_OK);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/events",
-		 (unsigned)sr_http_server_port(server));
-	assert_int_equal(sr_http_call("POST", url, body, NULL, 5000, &status, &answer, &err), SR_OK);
+	assert_int_equal(signed_call(port, &w->bank, "POST", "/v1/events", body, &status,
+				     &answer), SR_OK);
 	assert_int_equal(status, 201);
 	assert_int_equal(json_integer_value(json_object_get(answer, "seq")), 3);
 	json_decref(answer);
 	/* Again: 409 with the head. */
-	assert_int_equal(sr_http_call("POST", url, body, NULL, 5000, &status, &answer, &err), SR_OK);
+	assert_int_equal(signed_call(port, &w->bank, "POST", "/v1/events", body, &status,
+				     &answer), SR_OK);
 	assert_int_equal(status, 409);
 	assert_int_equal(json_integer_value(json_object_get(answer, "next_seq")), 4);
 	assert_true(json_is_string(json_object_get(answer, "head")));
@@ -242,31 +444,36 @@ static void test_http_api(void **state)
 	json_decref(body);
 	sr_free(wire);
 	/* Reads. */
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/projects/%s/events/1",
-		 (unsigned)sr_http_server_port(server), PROJECT);
-	assert_int_equal(sr_http_call("GET", url, NULL, NULL, 5000, &status, &answer, &err), SR_OK);
+	snprintf(path, sizeof(path), "/v1/projects/%s/events/1", PROJECT);
+	assert_int_equal(signed_call(port, &w->bank, "GET", path, NULL, &status, &answer), SR_OK);
 	assert_int_equal(status, 200);
 	assert_int_equal(json_array_size(answer), 3);
 	json_decref(answer);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/projects/%s/events/x",
-		 (unsigned)sr_http_server_port(server), PROJECT);
-	assert_int_equal(sr_http_call("GET", url, NULL, NULL, 5000, &status, &answer, &err), SR_OK);
+	snprintf(path, sizeof(path), "/v1/projects/%s/events/x", PROJECT);
+	assert_int_equal(signed_call(port, &w->bank, "GET", path, NULL, &status, &answer), SR_OK);
 	assert_int_equal(status, 400);
 	json_decref(answer);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/projects/prj_x/head",
-		 (unsigned)sr_http_server_port(server));
-	assert_int_equal(sr_http_call("GET", url, NULL, NULL, 5000, &status, &answer, &err), SR_OK);
+	assert_int_equal(signed_call(port, &w->bank, "GET", "/v1/projects/prj_x/head", NULL,
+				     &status, &answer), SR_OK);
 	assert_int_equal(status, 404);
 	json_decref(answer);
 	/* A malformed event is a 400 that names the problem. */
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/events",
-		 (unsigned)sr_http_server_port(server));
 	body = json_pack("{s:s}", "event", "nope");
-	assert_int_equal(sr_http_call("POST", url, body, NULL, 5000, &status, &answer, &err), SR_OK);
+	assert_int_equal(signed_call(port, &w->bank, "POST", "/v1/events", body, &status,
+				     &answer), SR_OK);
 	assert_int_equal(status, 400);
 	assert_true(json_is_string(json_object_get(answer, "error")));
 	json_decref(answer);
 	json_decref(body);
+	/* Another org's event: 403, even if validly signed by its author. */
+	wire = make_wire(&w->shop, 4, NULL, SR_EVENT_MEMBER_LEAVE, json_object(), NULL);
+	assert_int_equal(sr_json_parse(wire, strlen(wire), "wire", &body, &err), SR_OK);
+	assert_int_equal(signed_call(port, &w->bank, "POST", "/v1/events", body, &status,
+				     &answer), SR_OK);
+	assert_int_equal(status, 403);
+	json_decref(answer);
+	json_decref(body);
+	sr_free(wire);
 	sr_http_server_stop(server);
 }
 
@@ -275,6 +482,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_append_and_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_and_tamper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_orgs_and_mailboxes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_api, setup, teardown),
 	};
 

@@ -1,0 +1,463 @@
+/*
+ * coord_http.c - the coordinator's HTTP API (docs/api.md, "Coordinator
+ * API"): request signatures, routing, and the deliberate faults of
+ * --fault applied to what is served.
+ */
+#include "coord/coord.h"
+
+#include <sodium.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/json.h"
+#include "base/limits.h"
+#include "crypto/crypto.h"
+#include "net/reqsig.h"
+#include "store/value.h"
+#include "base/banned.h"
+
+#define EVENTS_PER_PAGE 1000
+#define SEGMENTS_MAX 8
+
+struct path {
+	char buf[512];
+	const char *seg[SEGMENTS_MAX];
+	size_t n;
+};
+
+/* Split "/v1/a/b" into {"v1", "a", "b"}; 0 if too long or malformed. */
+static int split_path(const char *path, struct path *p)
+{
+	size_t len = strlen(path);
+	char *s;
+
+	p->n = 0;
+	if (len == 0 || path[0] != '/' || len >= sizeof(p->buf))
+		return 0;
+	memcpy(p->buf, path + 1, len);
+	s = p->buf;
+	while (*s) {
+		char *slash = strchr(s, '/');
+		if (p->n == SEGMENTS_MAX || slash == s)
+			return 0;
+		p->seg[p->n++] = s;
+		if (!slash)
+			break;
+		*slash = '\0';
+		s = slash + 1;
+		if (!*s)
+			return 0;   /* trailing slash */
+	}
+	return p->n > 0 && strcmp(p->seg[0], "v1") == 0;
+}
+
+static int is(const struct path *p, size_t n, const char *const *words)
+{
+	if (p->n != n)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (words[i] && strcmp(p->seg[i], words[i]) != 0)
+			return 0;
+	return 1;
+}
+
+static int answer_err(struct sr_http_response *resp, int rc,
+		      const struct sr_err *err)
+{
+	return sr_http_error(resp, sr_http_status_for(rc), "%s", err->msg);
+}
+
+/* Check the request signature against the registered key of its org. */
+static int authenticate(struct sr_coord *c, const struct sr_http_request *req,
+			struct sr_http_response *resp, char org[SR_ORG_ID_LEN + 1])
+{
+	struct sr_reqsig rs;
+	struct sr_err err;
+	uint8_t pk[SR_SIGN_PUBLICKEYBYTES];
+
+	sr_err_clear(&err);
+	if (sr_reqsig_parse(req->authorization, &rs, &err) != SR_OK)
+		return sr_http_error(resp, 401, "%s", err.msg), -1;
+	if (sr_coord_org(c, rs.org_id, NULL, pk, &err) != SR_OK)
+		return sr_http_error(resp, 401, "%s (register with POST /v1/orgs first)",
+				     err.msg), -1;
+	if (sr_reqsig_verify(&rs, pk, req->method, req->path, req->body,
+			     req->body_len, (int64_t)time(NULL), &err) != SR_OK)
+		return sr_http_error(resp, 401, "%s", err.msg), -1;
+	memcpy(org, rs.org_id, SR_ORG_ID_LEN + 1);
+	return 0;
+}
+
+static int valid_org_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > SR_ORG_NAME_MAX || s[0] < 'a' || s[0] > 'z')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static int post_org(struct sr_coord *c, const struct sr_http_request *req,
+		    struct sr_http_response *resp)
+{
+	static const char *const keys[] = { "org_id", "name", "sign_pk", "kx_pk", NULL };
+	uint8_t spk[SR_SIGN_PUBLICKEYBYTES], kpk[SR_BOX_PUBLICKEYBYTES];
+	const char *org_id, *name, *spk_hex, *kpk_hex;
+	struct sr_reqsig rs;
+	struct sr_err err;
+	json_t *body;
+	int rc;
+
+	sr_err_clear(&err);
+	if (sr_http_json_body(req, resp, &body) != SR_OK)
+		return SR_OK;
+	rc = sr_json_check_keys(body, "request", keys, &err);
+	if (rc == SR_OK)
+		rc = sr_json_get_string(body, "request", "org_id", 1, &org_id, &err);
+	if (rc == SR_OK)
+		rc = sr_json_get_string(body, "request", "name", 1, &name, &err);
+	if (rc == SR_OK)
+		rc = sr_json_get_string(body, "request", "sign_pk", 1, &spk_hex, &err);
+	if (rc == SR_OK)
+		rc = sr_json_get_string(body, "request", "kx_pk", 1, &kpk_hex, &err);
+	if (rc) {
+		json_decref(body);
+		return sr_http_error(resp, 400, "%s", err.msg);
+	}
+	if (!valid_org_name(name)) {
+		json_decref(body);
+		return sr_http_error(resp, 400,
+				     "request.name: expected [a-z][a-z0-9_-]*, at most %d characters",
+				     SR_ORG_NAME_MAX);
+	}
+	if (strlen(spk_hex) != 2 * sizeof(spk) || sr_unhex(spk, sizeof(spk), spk_hex) ||
+	    strlen(kpk_hex) != 2 * sizeof(kpk) || sr_unhex(kpk, sizeof(kpk), kpk_hex)) {
+		json_decref(body);
+		return sr_http_error(resp, 400,
+				     "request.sign_pk, request.kx_pk: expected 64 hex digits each");
+	}
+	rc = sr_reqsig_parse(req->authorization, &rs, &err);
+	if (rc == SR_OK && strcmp(rs.org_id, org_id) != 0)
+		rc = sr_fail(&err, SR_EPERM,
+			     "Authorization: an organization registers only itself (signed by %s, registering %.40s)",
+			     rs.org_id, org_id);
+	if (rc == SR_OK)
+		rc = sr_reqsig_verify(&rs, spk, req->method, req->path, req->body,
+				      req->body_len, (int64_t)time(NULL), &err);
+	if (rc) {
+		json_decref(body);
+		return sr_http_error(resp, 401, "%s", err.msg);
+	}
+	rc = sr_coord_register(c, org_id, name, spk, kpk, &err);
+	if (rc == SR_OK) {
+		resp->status = 201;
+		resp->body = json_pack("{s:s}", "org_id", org_id);
+	}
+	json_decref(body);
+	return rc ? answer_err(resp, rc, &err) : SR_OK;
+}
+
+static int post_event(struct sr_coord *c, const struct sr_http_request *req,
+		      struct sr_http_response *resp, const char *caller)
+{
+	char id_hex[SR_EVENT_ID_HEX_LEN + 1], head[SR_EVENT_ID_HEX_LEN + 1];
+	const char *author;
+	struct sr_err err;
+	uint64_t seq = 0, next = 0;
+	json_t *body;
+	int rc;
+
+	sr_err_clear(&err);
+	if (sr_http_json_body(req, resp, &body) != SR_OK)
+		return SR_OK;
+	author = json_string_value(json_object_get(json_object_get(body, "event"),
+						   "author"));
+	if (author && strcmp(author, caller) != 0) {
+		sr_http_error(resp, 403,
+			      "event.author: %.40s, but the request is signed by %s (post your own events)",
+			      author, caller);
+		json_decref(body);
+		return SR_OK;
+	}
+	json_decref(body);
+	head[0] = '\0';
+	rc = sr_coord_append(c, req->body, req->body_len, &seq, id_hex, head,
+			     &next, &err);
+	if (rc == SR_EPROTO || rc == SR_EEXIST) {
+		sr_http_error(resp, 409, "%s", err.msg);
+		if (head[0] && resp->body) {
+			json_object_set_new(resp->body, "head", json_string(head));
+			json_object_set_new(resp->body, "next_seq",
+					    json_integer((json_int_t)next));
+		}
+		return SR_OK;
+	}
+	if (rc)
+		return answer_err(resp, rc, &err);
+	resp->status = 201;
+	resp->body = json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "id", id_hex);
+	return SR_OK;
+}
+
+/* Apply an event fault to a page of served events. */
+static void fault_events(const struct sr_coord_fault *f, json_t *events)
+{
+	size_t n = json_array_size(events);
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *wire = json_array_get(events, i);
+		json_t *ev = json_object_get(wire, "event");
+		json_int_t seq = json_integer_value(json_object_get(ev, "seq"));
+
+		if ((uint64_t)seq != f->seq)
+			continue;
+		switch (f->kind) {
+		case SR_FAULT_DROP:
+			json_array_remove(events, i);
+			return;
+		case SR_FAULT_ALTER:
+			json_object_set_new(ev, "time", json_integer(
+				json_integer_value(json_object_get(ev, "time")) + 1));
+			return;
+		case SR_FAULT_FORGE: {
+			struct sr_event e;
+			struct sr_err err;
+			char hex[SR_EVENT_ID_HEX_LEN + 1];
+
+			sr_event_init(&e);
+			if (sr_event_from_json(wire, &e, &err) == SR_OK) {
+				e.time++;
+				if (sr_event_compute_id(&e, e.id, &err) == SR_OK) {
+					json_object_set_new(ev, "time",
+							    json_integer((json_int_t)e.time));
+					sr_hex(hex, e.id, sizeof(e.id));
+					json_object_set_new(wire, "id", json_string(hex));
+				}
+			}
+			sr_event_release(&e);
+			return;
+		}
+		case SR_FAULT_REORDER:
+			if (i + 1 < n) {
+				json_t *next = json_incref(json_array_get(events, i + 1));
+				json_array_remove(events, i + 1);
+				json_array_insert_new(events, i, next);
+			}
+			return;
+		default:
+			return;
+		}
+	}
+}
+
+static void fault_mail(const struct sr_coord_fault *f, json_t *msgs)
+{
+	json_t *first = json_array_get(msgs, 0);
+
+	if (!first)
+		return;
+	if (f->kind == SR_FAULT_DROP_MAIL) {
+		if (json_integer_value(json_object_get(first, "seq")) > 0)
+			json_array_clear(msgs);
+		else
+			while (json_array_size(msgs) > 1)
+				json_array_remove(msgs, 1);
+	} else if (f->kind == SR_FAULT_REPLAY_MAIL &&
+		   json_integer_value(json_object_get(first, "seq")) > 0) {
+		json_t *copy = json_deep_copy(first);
+		while (json_array_size(msgs) > 1)
+			json_array_remove(msgs, 1);
+		if (copy) {
+			json_object_set_new(copy, "seq", json_integer(
+				json_integer_value(json_object_get(first, "seq")) + 1));
+			json_array_append_new(msgs, copy);
+		}
+	}
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	int64_t v;
+
+	if (sr_value_parse_int64(s, strlen(s), &v) != SR_OK || v < 0)
+		return 0;
+	*out = (uint64_t)v;
+	return 1;
+}
+
+static int mailbox(struct sr_coord *c, const struct sr_http_request *req,
+		   struct sr_http_response *resp, const struct path *p,
+		   const char *caller)
+{
+	const char *project = p->seg[2], *job = p->seg[4], *peer = p->seg[6];
+	struct sr_coord_fault fault;
+	struct sr_err err;
+	int rc;
+
+	sr_err_clear(&err);
+	if (strlen(job) != SR_EVENT_ID_HEX_LEN)
+		return sr_http_error(resp, 400, "%s: expected a 64-hex-digit job id",
+				     req->path);
+	if (p->n == 7) {
+		static const char *const keys[] = { "seq", "data", NULL };
+		const char *b64;
+		uint8_t *data;
+		size_t cap, len;
+		json_int_t seq = 0;
+		json_t *body;
+
+		if (strcmp(req->method, "POST") != 0)
+			return sr_http_error(resp, 405, "%s: use POST", req->path);
+		if (sr_http_json_body(req, resp, &body) != SR_OK)
+			return SR_OK;
+		rc = sr_json_check_keys(body, "request", keys, &err);
+		if (rc == SR_OK)
+			rc = sr_json_get_string(body, "request", "data", 1, &b64, &err);
+		if (rc == SR_OK && (!json_is_integer(json_object_get(body, "seq")) ||
+				    (seq = json_integer_value(json_object_get(body, "seq"))) < 0))
+			rc = sr_fail(&err, SR_EINVAL, "request.seq: expected an integer from 0");
+		if (rc) {
+			json_decref(body);
+			return sr_http_error(resp, 400, "%s", err.msg);
+		}
+		cap = strlen(b64) / 4 * 3 + 3;
+		if (cap > SR_MAILBOX_MSG_MAX + 3) {
+			json_decref(body);
+			return sr_http_error(resp, 413,
+					     "request.data: over the mailbox limit of %u bytes",
+					     SR_MAILBOX_MSG_MAX);
+		}
+		data = sodium_malloc(cap ? cap : 1);
+		if (!data) {
+			json_decref(body);
+			return sr_http_error(resp, 500, "out of memory");
+		}
+		if (sodium_base642bin(data, cap, b64, strlen(b64), NULL, &len, NULL,
+				      sodium_base64_VARIANT_ORIGINAL) != 0) {
+			sodium_free(data);
+			json_decref(body);
+			return sr_http_error(resp, 400, "request.data: expected base64");
+		}
+		rc = sr_coord_mail_post(c, project, job, caller, peer, (uint64_t)seq,
+					data, len, &err);
+		sodium_free(data);
+		json_decref(body);
+		if (rc)
+			return answer_err(resp, rc, &err);
+		resp->status = 201;
+		resp->body = json_pack("{s:I}", "seq", seq);
+		return SR_OK;
+	}
+	if (strcmp(req->method, "GET") != 0)
+		return sr_http_error(resp, 405, "%s: use GET", req->path);
+	{
+		uint64_t after;
+		json_t *msgs;
+
+		if (!parse_u64(p->seg[7], &after))
+			return sr_http_error(resp, 400, "%s: AFTER: expected an integer from 0",
+					     req->path);
+		rc = sr_coord_mail_fetch(c, project, job, peer, caller, after,
+					 SR_MAILBOX_WAIT_MS, &msgs, &err);
+		if (rc)
+			return answer_err(resp, rc, &err);
+		sr_coord_get_fault(c, &fault);
+		fault_mail(&fault, msgs);
+		resp->body = json_pack("{s:o}", "messages", msgs);
+		return SR_OK;
+	}
+}
+
+int sr_coord_http(void *ctx, const struct sr_http_request *req,
+		  struct sr_http_response *resp)
+{
+	static const char *const w_health[] = { "v1", "health" };
+	static const char *const w_orgs[] = { "v1", "orgs" };
+	static const char *const w_org[] = { "v1", "orgs", NULL };
+	static const char *const w_inv[] = { "v1", "invitations" };
+	static const char *const w_events[] = { "v1", "events" };
+	static const char *const w_head[] = { "v1", "projects", NULL, "head" };
+	static const char *const w_evfrom[] = { "v1", "projects", NULL, "events", NULL };
+	static const char *const w_post[] = { "v1", "projects", NULL, "jobs", NULL,
+		"mailbox", NULL };
+	static const char *const w_get[] = { "v1", "projects", NULL, "jobs", NULL,
+		"mailbox", NULL, NULL };
+	struct sr_coord *c = ctx;
+	char caller[SR_ORG_ID_LEN + 1];
+	struct sr_err err;
+	struct path p;
+	int rc;
+
+	sr_err_clear(&err);
+	if (!split_path(req->path, &p))
+		return sr_http_error(resp, 404, "no such endpoint: %s %.200s",
+				     req->method, req->path);
+	if (is(&p, 2, w_health)) {
+		resp->body = json_pack("{s:b}", "ok", 1);
+		return SR_OK;
+	}
+	if (is(&p, 2, w_orgs)) {
+		if (strcmp(req->method, "POST") != 0)
+			return sr_http_error(resp, 405, "%s: use POST", req->path);
+		return post_org(c, req, resp);
+	}
+	if (!is(&p, 3, w_org) && !is(&p, 2, w_inv) && !is(&p, 2, w_events) &&
+	    !is(&p, 4, w_head) && !is(&p, 5, w_evfrom) && !is(&p, 7, w_post) &&
+	    !is(&p, 8, w_get))
+		return sr_http_error(resp, 404, "no such endpoint: %s %.200s",
+				     req->method, req->path);
+	if (authenticate(c, req, resp, caller) != 0)
+		return SR_OK;
+	if (is(&p, 2, w_events)) {
+		if (strcmp(req->method, "POST") != 0)
+			return sr_http_error(resp, 405, "%s: use POST", req->path);
+		return post_event(c, req, resp, caller);
+	}
+	if (is(&p, 7, w_post) || is(&p, 8, w_get))
+		return mailbox(c, req, resp, &p, caller);
+	if (strcmp(req->method, "GET") != 0)
+		return sr_http_error(resp, 405, "%s: use GET", req->path);
+	if (is(&p, 3, w_org)) {
+		rc = sr_coord_org(c, p.seg[2], &resp->body, NULL, &err);
+		return rc ? answer_err(resp, rc, &err) : SR_OK;
+	}
+	if (is(&p, 2, w_inv)) {
+		rc = sr_coord_invitations(c, caller, &resp->body, &err);
+		return rc ? answer_err(resp, rc, &err) : SR_OK;
+	}
+	rc = sr_coord_can_read(c, p.seg[2], caller, &err);
+	if (rc)
+		return answer_err(resp, rc, &err);
+	if (is(&p, 4, w_head)) {
+		char head[SR_EVENT_ID_HEX_LEN + 1];
+		uint64_t next;
+
+		rc = sr_coord_head(c, p.seg[2], &next, head, &err);
+		if (rc)
+			return answer_err(resp, rc, &err);
+		resp->body = json_pack("{s:s,s:I,s:s}", "project", p.seg[2],
+				       "next_seq", (json_int_t)next, "head", head);
+		return SR_OK;
+	}
+	{
+		struct sr_coord_fault fault;
+		uint64_t from;
+		json_t *events;
+
+		if (!parse_u64(p.seg[4], &from))
+			return sr_http_error(resp, 400,
+					     "%s: expected /v1/projects/P/events/FROM with FROM >= 0",
+					     req->path);
+		rc = sr_coord_events(c, p.seg[2], from, EVENTS_PER_PAGE, &events, &err);
+		if (rc)
+			return answer_err(resp, rc, &err);
+		sr_coord_get_fault(c, &fault);
+		fault_events(&fault, events);
+		resp->body = events;
+		return SR_OK;
+	}
+}
