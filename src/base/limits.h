@@ -67,4 +67,11 @@
 #define SR_MAILBOX_WAIT_MS 2000            /* longest wait of one fetch */
 #define SR_ORGS_MAX 100000                 /* organizations registered */
 
+/* ---- job channels (src/net/jobchan.c, docs/protocols/jobchan.md) ---- */
+#define SR_JOBCHAN_HELLO_MAX 512           /* bytes in one hello */
+#define SR_JOBCHAN_FRAGMENT_MAX (SR_MAILBOX_MSG_MAX - 64u) /* plaintext bytes in one sealed mailbox message */
+#define SR_JOBCHAN_PARTIES_MAX 256         /* parties of one job channel */
+#define SR_JOBCHAN_REASON_MAX 256          /* bytes in the reason of an ABORT */
+/* ---- end job channels ---- */
+
 #endif

@@ -90,5 +90,9 @@ int sr_cmd_demo(int argc, char **argv);
 int sr_cmd_psi(int argc, char **argv);
 int sr_cmd_token(int argc, char **argv);
 int sr_cmd_coordinator(int argc, char **argv);
+int sr_cmd_node(int argc, char **argv);
+int sr_cmd_project(int argc, char **argv);
+int sr_cmd_job(int argc, char **argv);
+int sr_cmd_ledger(int argc, char **argv);
 
 #endif

@@ -1,5 +1,7 @@
 /*
- * cmd_dataset.c - `sealroom dataset import|list|show|export|verify|rm`.
+ * cmd_dataset.c - `sealroom dataset import|list|show|export|verify|rm`,
+ * and `dataset publish`, which asks the node to publish a dataset's
+ * metadata to a project (cli/nodeclient.h).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -11,6 +13,7 @@
 #include "base/alloc.h"
 #include "base/json.h"
 #include "cli/cli.h"
+#include "cli/nodeclient.h"
 #include "store/store.h"
 #include "base/banned.h"
 
@@ -28,10 +31,14 @@ static const char dataset_usage[] =
 	"                      decrypt to CSV (stdout by default); owner only\n"
 	"  verify NAME         decrypt and check every chunk\n"
 	"  rm NAME             delete NAME: shred its keys, then its files\n"
+	"  publish NAME --project P [--node URL] [--token T]\n"
+	"                      publish NAME's metadata (schema, classes, policy,\n"
+	"                      version id, row count; never rows) to project P\n"
+	"                      through the running node (steward token)\n"
 	"\n"
 	"common options:\n"
 	"  --home DIR          node home (default: $SEALROOM_HOME, then ~/.sealroom)\n"
-	"  --json              machine-readable output (list, show, import)\n"
+	"  --json              machine-readable output (list, show, import, publish)\n"
 	"  --quiet             no progress on stderr\n"
 	"  --help              this text\n"
 	"\n"
@@ -44,6 +51,9 @@ struct dataset_args {
 	const char *policy;
 	const char *columns;
 	const char *output;
+	const char *project;   /* publish */
+	const char *node;
+	const char *token;
 	int classify_by_name;
 	char **pos;
 	int npos;
@@ -60,6 +70,9 @@ static int parse_args(const char *cmd, int argc, char **argv,
 		{ "classify-by-name", no_argument, NULL, 'n' },
 		{ "columns", required_argument, NULL, 'c' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "project", required_argument, NULL, 'P' },
+		{ "node", required_argument, NULL, 'N' },
+		{ "token", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -75,6 +88,9 @@ static int parse_args(const char *cmd, int argc, char **argv,
 		case 'n': a->classify_by_name = 1; break;
 		case 'c': a->columns = optarg; break;
 		case 'o': a->output = optarg; break;
+		case 'P': a->project = optarg; break;
+		case 'N': a->node = optarg; break;
+		case 'T': a->token = optarg; break;
 		case 'h':
 			fputs(dataset_usage, stdout);
 			*exit_code = SR_EXIT_OK;
@@ -527,6 +543,55 @@ static int cmd_rm(struct dataset_args *a, struct sr_err *err)
 	return rc;
 }
 
+/* Publishing goes through the node, which signs the event: no store and
+ * no master key here. */
+static int cmd_publish(struct dataset_args *a, struct sr_err *err)
+{
+	struct sr_nodeclient nc;
+	json_t *body = NULL, *answer = NULL;
+	char path[128], version[80], name[160];
+	int rc;
+
+	if (a->npos != 1)
+		return sr_fail(err, SR_EUSAGE, "dataset publish: expected NAME");
+	if (!a->project)
+		return sr_fail(err, SR_EUSAGE,
+			       "dataset publish: --project is required");
+	rc = sr_nodeclient_check_project(a->project, err);
+	if (rc)
+		return rc;
+	sr_nodeclient_init(&nc);
+	rc = sr_nodeclient_open(&nc, &a->cli, a->node, a->token, err);
+	if (rc)
+		goto out;
+	body = json_pack("{s:s}", "dataset", a->pos[0]);
+	if (!body) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/v1/projects/%s/datasets", a->project);
+	rc = sr_nodeclient_call(&nc, "POST", path, body, NULL, &answer, err);
+	if (rc)
+		goto out;
+	if (a->cli.json) {
+		rc = sr_cli_print_json(json_incref(answer), err);
+		goto out;
+	}
+	printf("published %s to project %s: %lld rows, version %s (event %lld)\n",
+	       sr_nodeclient_clean(name, sizeof(name),
+				   sr_nodeclient_str(answer, "dataset", a->pos[0])), a->project,
+	       sr_nodeclient_int(answer, "rows", 0),
+	       sr_nodeclient_short(version, sr_nodeclient_str(answer, "version_id",
+								NULL), 16),
+	       sr_nodeclient_int(answer, "seq", 0));
+	printf("  the members see its schema, classes and policy; its rows stay here\n");
+out:
+	json_decref(body);
+	json_decref(answer);
+	sr_nodeclient_release(&nc);
+	return rc;
+}
+
 int sr_cmd_dataset(int argc, char **argv)
 {
 	static const struct {
@@ -536,7 +601,7 @@ int sr_cmd_dataset(int argc, char **argv)
 		{ "import", cmd_import }, { "list", cmd_list },
 		{ "ls", cmd_list }, { "show", cmd_show },
 		{ "export", cmd_export }, { "verify", cmd_verify },
-		{ "rm", cmd_rm },
+		{ "rm", cmd_rm }, { "publish", cmd_publish },
 	};
 	struct dataset_args a;
 	struct sr_err err;

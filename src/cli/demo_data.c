@@ -1,6 +1,7 @@
 #include "cli/demo_data.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "base/buf.h"
@@ -132,5 +133,111 @@ int sr_demo_write_bank(const char *path, const char *policy_path,
 	sr_buf_release(&csv);
 	sr_buf_release(&name);
 	sr_buf_release(&tmp);
+	return rc;
+}
+
+void sr_demo_customer_id(char out[16], size_t index)
+{
+	snprintf(out, 16, "C%07zu", 1000000 + index * 7 % 999983);
+}
+
+/* Partner policies name the receivers they allow (org ids). */
+static int partner_policy(const char *path, const char *columns,
+			  const char *const *receivers, size_t nreceivers,
+			  struct sr_err *err)
+{
+	struct sr_buf p;
+	int rc;
+
+	sr_buf_init(&p, 0);
+	rc = sr_buf_addf(&p, "{\n  \"columns\": {\n%s  },\n"
+			 "  \"min_group_size\": 10,\n"
+			 "  \"jobs\": [\"psi\", \"query\"],\n  \"receivers\": [", columns);
+	for (size_t i = 0; rc == SR_OK && i < nreceivers; i++)
+		rc = sr_buf_addf(&p, "%s\"%s\"", i ? ", " : "", receivers[i]);
+	if (rc == SR_OK)
+		rc = sr_buf_addstr(&p, "]\n}\n");
+	if (rc)
+		rc = sr_fail(err, rc, "generating demo policy: %s", sr_strerror(rc));
+	if (rc == SR_OK)
+		rc = sr_file_write_atomic(path, p.data, p.len, 0600, err);
+	sr_buf_release(&p);
+	return rc;
+}
+
+int sr_demo_write_shop(const char *path, const char *policy_path,
+		       size_t first, size_t rows, unsigned long long seed,
+		       const char *const *receivers, size_t nreceivers,
+		       struct sr_err *err)
+{
+	struct sr_buf csv, tmp;
+	uint64_t s = seed;
+	int rc;
+
+	sr_buf_init(&csv, 0);
+	sr_buf_init(&tmp, 0);
+	rc = sr_buf_addstr(&csv, "customer_id,region,visits,basket_total,last_visit\n");
+	for (size_t i = first; rc == SR_OK && i < first + rows; i++) {
+		uint64_t r = next(&s);
+		char id[16];
+
+		sr_demo_customer_id(id, i);
+		sr_buf_reset(&tmp);
+		rc = sr_value_format_date(&tmp, 19723 + (int32_t)((r >> 20) % 1000));
+		if (rc == SR_OK)
+			rc = sr_buf_addf(&csv, "%s,%s,%d,%d.%02d,%s\n", id,
+					 regions[(r >> 48) % 4], 1 + (int)(r % 60),
+					 (int)((r >> 8) % 5000), (int)((r >> 30) % 100),
+					 tmp.data);
+	}
+	if (rc)
+		rc = sr_fail(err, rc, "generating demo data: %s", sr_strerror(rc));
+	if (rc == SR_OK)
+		rc = sr_file_write_atomic(path, csv.data, csv.len, 0600, err);
+	if (rc == SR_OK)
+		rc = partner_policy(policy_path,
+			"    \"customer_id\":  {\"class\": \"id\", \"allow\": [\"join\"]},\n"
+			"    \"region\":       {\"class\": \"qi\", \"domain\": [\"north\", \"south\", \"east\", \"west\"]},\n"
+			"    \"visits\":       {\"class\": \"sa\", \"bounds\": [0, 1000]},\n"
+			"    \"basket_total\": {\"class\": \"sa\", \"bounds\": [0, 100000]},\n"
+			"    \"last_visit\":   {\"class\": \"qi\"}\n",
+			receivers, nreceivers, err);
+	sr_buf_release(&csv);
+	sr_buf_release(&tmp);
+	return rc;
+}
+
+int sr_demo_write_insurer(const char *path, const char *policy_path,
+			  size_t first, size_t rows, unsigned long long seed,
+			  const char *const *receivers, size_t nreceivers,
+			  struct sr_err *err)
+{
+	static const char *const products[] = { "car", "home", "life", "travel" };
+	struct sr_buf csv;
+	uint64_t s = seed;
+	int rc;
+
+	sr_buf_init(&csv, 0);
+	rc = sr_buf_addstr(&csv, "customer_id,product,premium,claims\n");
+	for (size_t i = first; rc == SR_OK && i < first + rows; i++) {
+		uint64_t r = next(&s);
+		char id[16];
+
+		sr_demo_customer_id(id, i);
+		rc = sr_buf_addf(&csv, "%s,%s,%d,%d\n", id, products[r % 4],
+				 120 + (int)((r >> 8) % 3000), (int)((r >> 40) % 4));
+	}
+	if (rc)
+		rc = sr_fail(err, rc, "generating demo data: %s", sr_strerror(rc));
+	if (rc == SR_OK)
+		rc = sr_file_write_atomic(path, csv.data, csv.len, 0600, err);
+	if (rc == SR_OK)
+		rc = partner_policy(policy_path,
+			"    \"customer_id\": {\"class\": \"id\", \"allow\": [\"join\"]},\n"
+			"    \"product\":     {\"class\": \"qi\", \"domain\": [\"car\", \"home\", \"life\", \"travel\"]},\n"
+			"    \"premium\":     {\"class\": \"sa\", \"bounds\": [0, 10000]},\n"
+			"    \"claims\":      {\"class\": \"sa\", \"bounds\": [0, 100]}\n",
+			receivers, nreceivers, err);
+	sr_buf_release(&csv);
 	return rc;
 }

@@ -20,4 +20,22 @@ int sr_demo_write_bank(const char *path, const char *policy_path,
 		       size_t rows, unsigned long long seed,
 		       struct sr_err *err) SR_WUR;
 
+/* The demo's customer id of index (all three organizations use it, so
+ * their customer lists overlap on known index ranges). */
+void sr_demo_customer_id(char out[16], size_t index);
+
+/*
+ * A shop's purchase summary and an insurer's policies for the customers of
+ * indexes [first, first + rows), with policies that allow the org ids in
+ * receivers to receive outputs.
+ */
+int sr_demo_write_shop(const char *path, const char *policy_path,
+		       size_t first, size_t rows, unsigned long long seed,
+		       const char *const *receivers, size_t nreceivers,
+		       struct sr_err *err) SR_WUR;
+int sr_demo_write_insurer(const char *path, const char *policy_path,
+			  size_t first, size_t rows, unsigned long long seed,
+			  const char *const *receivers, size_t nreceivers,
+			  struct sr_err *err) SR_WUR;
+
 #endif

@@ -20,7 +20,11 @@ static const char main_usage[] =
 	"commands:\n"
 	"  init       create a node home: master key, identity, dataset store\n"
 	"  coordinator  run the coordinator (signed project event logs)\n"
-	"  dataset    import, list, show, export, verify and remove datasets\n"
+	"  node         run this organization's node (follows projects, runs jobs)\n"
+	"  project    create, join and inspect projects (through the node)\n"
+	"  dataset    import, list, show, export, verify, remove and publish datasets\n"
+	"  job        propose, approve, follow jobs and read their results\n"
+	"  ledger     verify and read a project's signed event log\n"
 	"  demo       run the whole story in a temporary directory\n"
 	"  psi        private set intersection with another organization\n"
 	"  token      API tokens with roles (admin, steward, analyst)\n"
@@ -28,6 +32,7 @@ static const char main_usage[] =
 	"\n"
 	"Run 'sealroom <command> --help' for the options of a command.\n"
 	"Environment: SEALROOM_HOME (node home), SEALROOM_PASSPHRASE,\n"
+	"SEALROOM_NODE (node URL), SEALROOM_TOKEN (API token),\n"
 	"SEALROOM_LOG (error|warn|info|debug), SEALROOM_PROGRESS=0.\n";
 
 int main(int argc, char **argv)
@@ -42,6 +47,10 @@ int main(int argc, char **argv)
 		{ "psi", sr_cmd_psi },
 		{ "token", sr_cmd_token },
 		{ "coordinator", sr_cmd_coordinator },
+		{ "node", sr_cmd_node },
+		{ "project", sr_cmd_project },
+		{ "job", sr_cmd_job },
+		{ "ledger", sr_cmd_ledger },
 	};
 
 	sr_log_init_from_env();

@@ -136,7 +136,12 @@ int sr_coord_open(const char *dir, struct sr_coord **out, struct sr_err *err)
 		"  seq INTEGER NOT NULL,"
 		"  data BLOB NOT NULL,"
 		"  time INTEGER NOT NULL,"
-		"  PRIMARY KEY (project, job, sender, recipient, seq));";
+		"  PRIMARY KEY (project, job, sender, recipient, seq));"
+		"CREATE TABLE IF NOT EXISTS verdicts ("
+		"  project TEXT NOT NULL,"
+		"  job TEXT NOT NULL,"
+		"  verdict TEXT NOT NULL,"
+		"  PRIMARY KEY (project, job));";
 	struct sr_coord *c;
 	struct sr_buf path;
 	int rc;
@@ -223,6 +228,72 @@ static int store_event(struct sr_coord *c, const struct sr_event *ev,
 	return rc;
 }
 
+/*
+ * The coordinator's own security-checker verdict on a proposal, against
+ * the policies published when it was proposed (DESIGN §6): public notice
+ * for every member, beside the proposer's verdict inside the event.  The
+ * owners' nodes decide for themselves.  A failure here loses only this
+ * notice, never the event.
+ */
+static void store_verdict(struct sr_coord *c, struct project *p,
+			  const struct sr_event *ev, const char *job_hex)
+{
+	const json_t *spec = json_object_get(ev->body, "spec");
+	json_t *verdict = NULL;
+	struct sr_err err;
+	sqlite3_stmt *st = NULL;
+	struct sr_buf text;
+	int accept;
+
+	sr_err_clear(&err);
+	sr_buf_init(&text, 0);
+	if (sr_ledger_check_job(&p->ledger, spec, (int64_t)time(NULL), &verdict,
+				&accept, &err) != SR_OK)
+		verdict = json_pack("{s:b,s:[{s:s,s:s}]}", "accept", 0, "violations",
+				    "rule", "malformed-spec", "message", err.msg);
+	if (verdict && sr_json_dump(verdict, 0, &text) == SR_OK &&
+	    sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO verdicts(project, job,"
+			       " verdict) VALUES (?, ?, ?)", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, text.data, (int)text.len, SQLITE_STATIC);
+		(void)sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	sr_buf_release(&text);
+	json_decref(verdict);
+}
+
+int sr_coord_verdict(struct sr_coord *c, const char *project, const char *job_hex,
+		     json_t **out, struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SR_OK;
+
+	*out = NULL;
+	pthread_mutex_lock(&c->lock);
+	if (sqlite3_prepare_v2(c->db, "SELECT verdict FROM verdicts WHERE project = ?"
+			       " AND job = ?", -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(c, err, "prepare");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = sr_fail(err, SR_ENOTFOUND, "no verdict for job %.16s of project %.80s",
+			     job_hex, project);
+		goto out;
+	}
+	{
+		const char *text = (const char *)sqlite3_column_text(st, 0);
+		rc = sr_json_parse(text, strlen(text), "stored verdict", out, err);
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
 /* Rebuild the projects from the database after a failed store: the
  * ledger already folded an event the database does not have.  Replaying
  * everything is simple and this path is rare. */
@@ -282,6 +353,8 @@ int sr_coord_append(struct sr_coord *c, const char *wire, size_t len,
 		p = NULL;
 		goto out;
 	}
+	if (ev.type == SR_EVENT_JOB_PROPOSE)
+		store_verdict(c, p, &ev, hex);
 	*seq = ev.seq;
 	if (id_hex)
 		memcpy(id_hex, hex, sizeof(hex));
@@ -635,26 +708,26 @@ out:
 	return rc;
 }
 
-/* Messages from -> to with seq > after, oldest first, at most about
+/* Messages from -> to with seq >= next, oldest first, at most about
  * SR_MAILBOX_MSG_MAX bytes (always one if any).  Caller holds the lock. */
 static int mail_select(struct sr_coord *c, const char *project,
 		       const char *job_hex, const char *from, const char *to,
-		       uint64_t after, json_t *arr, struct sr_err *err)
+		       uint64_t next, json_t *arr, struct sr_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	size_t total = 0;
 	int rc = SR_OK, step;
 
 	if (sqlite3_prepare_v2(c->db, "SELECT seq, data FROM mailbox WHERE project = ?"
-			       " AND job = ? AND sender = ? AND recipient = ? AND seq > ?"
+			       " AND job = ? AND sender = ? AND recipient = ? AND seq >= ?"
 			       " ORDER BY seq LIMIT 64", -1, &st, NULL) != SQLITE_OK)
 		return db_fail(c, err, "prepare");
 	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, after > (uint64_t)INT64_MAX ? INT64_MAX :
-			   (sqlite3_int64)after);
+	sqlite3_bind_int64(st, 5, next > (uint64_t)INT64_MAX ? INT64_MAX :
+			   (sqlite3_int64)next);
 	while (rc == SR_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t len = (size_t)sqlite3_column_bytes(st, 1);
 		const void *data = sqlite3_column_blob(st, 1);
@@ -684,7 +757,7 @@ static int mail_select(struct sr_coord *c, const char *project,
 
 int sr_coord_mail_fetch(struct sr_coord *c, const char *project,
 			const char *job_hex, const char *from, const char *to,
-			uint64_t after, int wait_ms, json_t **out,
+			uint64_t next, int wait_ms, json_t **out,
 			struct sr_err *err)
 {
 	json_t *arr = json_array();
@@ -712,9 +785,9 @@ int sr_coord_mail_fetch(struct sr_coord *c, const char *project,
 	}
 	if (rc)
 		goto out;
-	/* The caller has every message up to after: drop them. */
+	/* The caller has every message before next: drop them. */
 	if (sqlite3_prepare_v2(c->db, "DELETE FROM mailbox WHERE project = ? AND"
-			       " job = ? AND sender = ? AND recipient = ? AND seq <= ?",
+			       " job = ? AND sender = ? AND recipient = ? AND seq < ?",
 			       -1, &st, NULL) != SQLITE_OK) {
 		rc = db_fail(c, err, "prepare");
 		goto out;
@@ -723,14 +796,14 @@ int sr_coord_mail_fetch(struct sr_coord *c, const char *project,
 	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, after > (uint64_t)INT64_MAX ? INT64_MAX :
-			   (sqlite3_int64)after);
+	sqlite3_bind_int64(st, 5, next > (uint64_t)INT64_MAX ? INT64_MAX :
+			   (sqlite3_int64)next);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = db_fail(c, err, "delete");
 		goto out;
 	}
 	for (;;) {
-		rc = mail_select(c, project, job_hex, from, to, after, arr, err);
+		rc = mail_select(c, project, job_hex, from, to, next, arr, err);
 		if (rc || json_array_size(arr) > 0 || wait_ms <= 0)
 			break;
 		if (pthread_cond_timedwait(&c->mail_cond, &c->lock, &deadline) != 0)

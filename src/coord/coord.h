@@ -78,6 +78,11 @@ int sr_coord_head(struct sr_coord *coord, const char *project,
 		  uint64_t *next_seq, char head_hex[SR_EVENT_ID_HEX_LEN + 1],
 		  struct sr_err *err) SR_WUR;
 
+/* The coordinator's security-checker verdict on job job_hex, computed when
+ * the proposal was appended (SR_ENOTFOUND if none). */
+int sr_coord_verdict(struct sr_coord *coord, const char *project,
+		     const char *job_hex, json_t **out, struct sr_err *err) SR_WUR;
+
 /* Register (or rename) an organization.  org_id must derive from sign_pk
  * (SR_EPERM otherwise). */
 int sr_coord_register(struct sr_coord *coord, const char *org_id,
@@ -111,11 +116,12 @@ int sr_coord_mail_post(struct sr_coord *coord, const char *project,
 		       uint64_t seq, const uint8_t *data, size_t len,
 		       struct sr_err *err) SR_WUR;
 
-/* Messages from -> to with seq > after as [{"seq", "data" (base64)}],
- * waiting up to wait_ms for the first; deletes those with seq <= after. */
+/* Messages from -> to with seq >= next as [{"seq", "data" (base64)}],
+ * waiting up to wait_ms for the first; deletes those with seq < next (the
+ * caller has them). */
 int sr_coord_mail_fetch(struct sr_coord *coord, const char *project,
 			const char *job_hex, const char *from, const char *to,
-			uint64_t after, int wait_ms, json_t **out,
+			uint64_t next, int wait_ms, json_t **out,
 			struct sr_err *err) SR_WUR;
 
 /*

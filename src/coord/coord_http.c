@@ -200,6 +200,21 @@ static int post_event(struct sr_coord *c, const struct sr_http_request *req,
 		return answer_err(resp, rc, &err);
 	resp->status = 201;
 	resp->body = json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "id", id_hex);
+	{
+		/* A proposal: add the coordinator's own checker verdict. */
+		json_t *wire = NULL, *verdict = NULL;
+		const char *project;
+		struct sr_err e;
+
+		sr_err_clear(&e);
+		if (resp->body && sr_json_parse(req->body, req->body_len, "event",
+						&wire, &e) == SR_OK &&
+		    (project = json_string_value(json_object_get(
+			    json_object_get(wire, "event"), "project"))) &&
+		    sr_coord_verdict(c, project, id_hex, &verdict, &e) == SR_OK)
+			json_object_set_new(resp->body, "verdict", verdict);
+		json_decref(wire);
+	}
 	return SR_OK;
 }
 
@@ -355,13 +370,13 @@ static int mailbox(struct sr_coord *c, const struct sr_http_request *req,
 	if (strcmp(req->method, "GET") != 0)
 		return sr_http_error(resp, 405, "%s: use GET", req->path);
 	{
-		uint64_t after;
+		uint64_t next;
 		json_t *msgs;
 
-		if (!parse_u64(p->seg[7], &after))
-			return sr_http_error(resp, 400, "%s: AFTER: expected an integer from 0",
+		if (!parse_u64(p->seg[7], &next))
+			return sr_http_error(resp, 400, "%s: NEXT: expected an integer from 0",
 					     req->path);
-		rc = sr_coord_mail_fetch(c, project, job, peer, caller, after,
+		rc = sr_coord_mail_fetch(c, project, job, peer, caller, next,
 					 SR_MAILBOX_WAIT_MS, &msgs, &err);
 		if (rc)
 			return answer_err(resp, rc, &err);
@@ -386,6 +401,8 @@ int sr_coord_http(void *ctx, const struct sr_http_request *req,
 		"mailbox", NULL };
 	static const char *const w_get[] = { "v1", "projects", NULL, "jobs", NULL,
 		"mailbox", NULL, NULL };
+	static const char *const w_verdict[] = { "v1", "projects", NULL, "jobs", NULL,
+		"verdict" };
 	struct sr_coord *c = ctx;
 	char caller[SR_ORG_ID_LEN + 1];
 	struct sr_err err;
@@ -407,7 +424,7 @@ int sr_coord_http(void *ctx, const struct sr_http_request *req,
 	}
 	if (!is(&p, 3, w_org) && !is(&p, 2, w_inv) && !is(&p, 2, w_events) &&
 	    !is(&p, 4, w_head) && !is(&p, 5, w_evfrom) && !is(&p, 7, w_post) &&
-	    !is(&p, 8, w_get))
+	    !is(&p, 8, w_get) && !is(&p, 6, w_verdict))
 		return sr_http_error(resp, 404, "no such endpoint: %s %.200s",
 				     req->method, req->path);
 	if (authenticate(c, req, resp, caller) != 0)
@@ -432,6 +449,10 @@ int sr_coord_http(void *ctx, const struct sr_http_request *req,
 	rc = sr_coord_can_read(c, p.seg[2], caller, &err);
 	if (rc)
 		return answer_err(resp, rc, &err);
+	if (is(&p, 6, w_verdict)) {
+		rc = sr_coord_verdict(c, p.seg[2], p.seg[4], &resp->body, &err);
+		return rc ? answer_err(resp, rc, &err) : SR_OK;
+	}
 	if (is(&p, 4, w_head)) {
 		char head[SR_EVENT_ID_HEX_LEN + 1];
 		uint64_t next;

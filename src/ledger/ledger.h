@@ -210,6 +210,17 @@ int sr_ledger_to_json(const struct sr_ledger *ledger, json_t **out,
 int sr_ledger_summary_to_json(const struct sr_ledger_summary *summary,
 			      json_t **out, struct sr_err *err) SR_WUR;
 
+/*
+ * Run the security checker on spec against the policies of the published
+ * (not withdrawn) datasets it names, bound to their published schemas; now
+ * is unix seconds (expiry).  *verdict_json gets sr_verdict_to_json's form
+ * and *accept whether it accepts.  SR_EINVAL for a malformed spec (the
+ * message names the key).
+ */
+int sr_ledger_check_job(const struct sr_ledger *ledger, const json_t *spec,
+			int64_t now, json_t **verdict_json, int *accept,
+			struct sr_err *err) SR_WUR;
+
 /* A fresh random project id: "prj_" and 32 lowercase hex digits. */
 #define SR_PROJECT_ID_GEN_LEN 36
 void sr_ledger_project_id_generate(char out[SR_PROJECT_ID_GEN_LEN + 1]);

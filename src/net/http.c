@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/text.h"
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/json.h"
@@ -69,6 +70,10 @@ int sr_http_error(struct sr_http_response *resp, int status,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Messages quote request bytes (paths, headers): make them valid
+	 * UTF-8 without control characters, or the answer could not be
+	 * encoded (or would rewrite a terminal). */
+	sr_text_clean(msg, sizeof(msg) - 1);
 	json_decref(resp->body);
 	resp->status = status;
 	resp->body = json_pack("{s:s}", "error", msg);
@@ -271,7 +276,11 @@ int sr_http_server_start_opts(const char *addr,
 	struct MHD_OptionItem tls_options[4];
 	struct sr_http_server *server;
 	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	/* A thread per connection: a handler may wait (the coordinator's
+	 * mailbox fetches do, up to SR_MAILBOX_WAIT_MS) without holding up
+	 * other connections, which a shared pool thread would. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+		MHD_USE_POLL;
 	struct sockaddr_in sa;
 	size_t n = 0;
 	int rc;
@@ -318,8 +327,8 @@ int sr_http_server_start_opts(const char *addr,
 	server->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, on_request, server,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		MHD_OPTION_THREAD_POOL_SIZE,
-		(unsigned)(opts->threads ? opts->threads : 2),
+		MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)(opts->threads ? 8 * opts->threads : 16),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,

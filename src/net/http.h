@@ -68,7 +68,7 @@ typedef int (*sr_http_handler)(void *ctx, const struct sr_http_request *req,
 struct sr_http_server;
 
 struct sr_http_server_opts {
-	unsigned threads;           /* worker threads; 0 = 2 */
+	unsigned threads;           /* connections served at once = 8 x threads (a thread each); 0 = 16 */
 	const char *tls_cert_file;  /* PEM certificate; with tls_key_file: HTTPS */
 	const char *tls_key_file;   /* PEM private key */
 };

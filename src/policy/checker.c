@@ -8,6 +8,8 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/json.h"
+#include "base/limits.h"
+#include "base/text.h"
 #include "base/banned.h"
 
 /* A column usage that a spec asks for. */
@@ -329,21 +331,41 @@ out:
 	return rc;
 }
 
+/*
+ * A verdict is recorded in the ledger, whose free text is 1 to
+ * SR_EVENT_TEXT_MAX bytes of UTF-8 without control characters; the
+ * messages quote names from the spec, which may be anything.  Clean them
+ * so that every verdict can be recorded.
+ */
+static json_t *clean_string(const char *s)
+{
+	char buf[SR_EVENT_TEXT_MAX + 1];
+	size_t len = strlen(s);
+
+	if (len > SR_EVENT_TEXT_MAX)
+		len = SR_EVENT_TEXT_MAX;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (sr_text_clean(buf, SR_EVENT_TEXT_MAX) == 0)
+		memcpy(buf, "?", 2);
+	return json_string(buf);
+}
+
 json_t *sr_verdict_to_json(const struct sr_verdict *v)
 {
 	json_t *arr = json_array();
 
 	for (size_t i = 0; arr && i < v->count; i++) {
 		const struct sr_violation *x = &v->violations[i];
-		json_t *o = json_pack("{s:s,s:s}", "rule", x->rule,
-				      "message", x->message);
+		json_t *o = json_pack("{s:s,s:o}", "rule", x->rule,
+				      "message", clean_string(x->message));
 		int bad = !o;
 		if (o && x->dataset)
-			bad |= json_object_set_new(o, "dataset", json_string(x->dataset));
+			bad |= json_object_set_new(o, "dataset", clean_string(x->dataset));
 		if (o && x->column)
-			bad |= json_object_set_new(o, "column", json_string(x->column));
+			bad |= json_object_set_new(o, "column", clean_string(x->column));
 		if (o && x->usage)
-			bad |= json_object_set_new(o, "usage", json_string(x->usage));
+			bad |= json_object_set_new(o, "usage", clean_string(x->usage));
 		if (bad) {
 			json_decref(o);
 			json_decref(arr);

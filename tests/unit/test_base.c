@@ -25,6 +25,7 @@
 #include "base/json.h"
 #include "base/limits.h"
 #include "base/pool.h"
+#include "base/text.h"
 #include "store/value.h"
 #include "base/banned.h"
 
@@ -1547,6 +1548,36 @@ static void test_infer(void **state)
 	}
 }
 
+
+/* sr_text_clean: invalid UTF-8 and control characters become '?', the cut
+ * never splits a character. */
+static void test_text_clean(void **state)
+{
+	char s[64];
+
+	(void)state;
+	snprintf(s, sizeof(s), "%s", "plain text");
+	assert_int_equal(sr_text_clean(s, 63), 10);
+	assert_string_equal(s, "plain text");
+	snprintf(s, sizeof(s), "%s", "a\x1b[2Jb\nc\x7f");
+	sr_text_clean(s, 63);
+	assert_string_equal(s, "a?[2Jb?c?");
+	snprintf(s, sizeof(s), "%s", "/\x81v1/\xff\xfe");
+	sr_text_clean(s, 63);
+	assert_string_equal(s, "/?v1/??");
+	snprintf(s, sizeof(s), "%s", "\xc3\xa9t\xc3\xa9");      /* "été" */
+	sr_text_clean(s, 63);
+	assert_string_equal(s, "\xc3\xa9t\xc3\xa9");
+	assert_int_equal(sr_text_clean(s, 4), 3);   /* would split the last é */
+	assert_string_equal(s, "\xc3\xa9t");
+	snprintf(s, sizeof(s), "%s", "\xed\xa0\x80 \xc0\xaf \xf4\x90\x80\x80");   /* surrogate, overlong, > U+10FFFF */
+	sr_text_clean(s, 63);
+	assert_string_equal(s, "??? ?? ????");
+	snprintf(s, sizeof(s), "%s", "ab\xe2\x82");   /* truncated sequence at the end */
+	sr_text_clean(s, 63);
+	assert_string_equal(s, "ab??");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1577,6 +1608,7 @@ int main(void)
 		cmocka_unit_test(test_value_float_format),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_infer),
+		cmocka_unit_test(test_text_clean),
 	};
 
 	sr_alloc_setup_json();

@@ -287,6 +287,15 @@ static void test_orgs_and_mailboxes(void **state)
 	       "verdict", "accept", 1, "violations"));
 	memcpy(job_id, w->head, sizeof(job_id));
 	sr_hex(job_hex, job_id, sizeof(job_id));
+	/* The coordinator's own checker verdict was recorded with it: the
+	 * shop's policy lets only the shop receive outputs. */
+	assert_int_equal(sr_coord_verdict(w->coord, PROJECT, job_hex, &out, &err), SR_OK);
+	assert_true(json_is_false(json_object_get(out, "accept")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+		json_object_get(out, "violations"), 0), "rule")), "receiver-not-allowed");
+	json_decref(out);
+	sr_err_clear(&err);
+	assert_int_equal(sr_coord_verdict(w->coord, PROJECT, "00", &out, &err), SR_ENOTFOUND);
 	/* Not approved yet: the mailboxes are closed. */
 	sr_err_clear(&err);
 	assert_int_equal(sr_coord_mail_post(w->coord, PROJECT, job_hex, w->bank.org_id,
@@ -319,14 +328,14 @@ static void test_orgs_and_mailboxes(void **state)
 					     w->outsider.org_id, 0, 0, &out, &err), SR_EPERM);
 	/* Fetch: oldest first; acknowledged messages are deleted. */
 	assert_int_equal(sr_coord_mail_fetch(w->coord, PROJECT, job_hex, w->bank.org_id,
-					     w->shop.org_id, 0, 0, &out, &err), SR_OK);
-	assert_int_equal(json_array_size(out), 1);   /* seq > 0 */
+					     w->shop.org_id, 1, 0, &out, &err), SR_OK);
+	assert_int_equal(json_array_size(out), 1);   /* seq >= 1 */
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(out, 0), "seq")), 1);
 	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 0), "data")),
 			    "YWdhaW4=");
 	json_decref(out);
 	assert_int_equal(sr_coord_mail_fetch(w->coord, PROJECT, job_hex, w->bank.org_id,
-					     w->shop.org_id, 1, 50, &out, &err), SR_OK);
+					     w->shop.org_id, 2, 50, &out, &err), SR_OK);
 	assert_int_equal(json_array_size(out), 0);   /* waited 50 ms, nothing new */
 	json_decref(out);
 	/* After the job ends, no new messages. */

@@ -1,0 +1,762 @@
+/*
+ * node.c - the node service: state and persistence, the signed
+ * coordinator client, following projects, appending events (node.h).
+ */
+#include "node/node_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "base/alloc.h"
+#include "base/file.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "base/log.h"
+#include "crypto/crypto.h"
+#include "net/reqsig.h"
+#include "policy/checker.h"
+#include "store/value.h"
+#include "base/banned.h"
+
+#define SYNC_INTERVAL_MS 250
+#define APPEND_TRIES 8
+
+static int db_fail(struct sr_node *n, struct sr_err *err, const char *what)
+{
+	return sr_fail(err, sqlite3_errcode(n->db) == SQLITE_NOMEM ? SR_ENOMEM :
+		       SR_EIO, "%s: %s: %s", n->db_path, what, sqlite3_errmsg(n->db));
+}
+
+/* ---- coordinator client ---------------------------------------------- */
+
+static int status_code(int status)
+{
+	switch (status) {
+	case 400: return SR_EINVAL;
+	case 401: case 403: return SR_EPERM;
+	case 404: return SR_ENOTFOUND;
+	case 409: return SR_EEXIST;
+	case 413: return SR_ELIMIT;
+	default: return SR_EIO;
+	}
+}
+
+int node_coord_call(struct sr_node *n, const char *method, const char *path,
+		    const json_t *body, int timeout_ms, int *status,
+		    json_t **answer, struct sr_err *err)
+{
+	char auth[SR_REQSIG_MAX];
+	struct sr_http_call_opts opts;
+	struct sr_buf url, text;
+	json_t *ans = NULL;
+	int rc;
+
+	*status = 0;
+	if (answer)
+		*answer = NULL;
+	sr_buf_init(&url, 0);
+	sr_buf_init(&text, 0);
+	/* The signature covers the exact bytes the HTTP client sends: it
+	 * serializes the body with sr_json_dump(body, 0). */
+	if (sr_buf_addf(&url, "%s%s", n->coord_url, path) != SR_OK ||
+	    (body && sr_json_dump(body, 0, &text) != SR_OK)) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	sr_reqsig_make(&n->id, method, path, body ? text.data : NULL,
+		       body ? text.len : 0, (int64_t)time(NULL), auth);
+	memset(&opts, 0, sizeof(opts));
+	opts.pin = n->pin;
+	opts.authorization = auth;
+	opts.timeout_ms = timeout_ms;
+	rc = sr_http_call_opts(method, url.data, body, &opts, status, &ans, err);
+	if (rc)
+		goto out;
+	if (*status >= 400) {
+		const char *msg = json_string_value(json_object_get(ans, "error"));
+		rc = sr_fail(err, status_code(*status), "coordinator: %s",
+			     msg ? msg : "HTTP error without a message");
+	}
+out:
+	if (answer)
+		*answer = ans;
+	else
+		json_decref(ans);
+	sr_buf_release(&url);
+	sr_buf_release(&text);
+	return rc;
+}
+
+/* ---- persistence ------------------------------------------------------ */
+
+static int db_open(struct sr_node *n, struct sr_err *err)
+{
+	static const char schema[] =
+		"CREATE TABLE IF NOT EXISTS node_config (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+		"CREATE TABLE IF NOT EXISTS node_projects (project TEXT PRIMARY KEY, error TEXT);"
+		"CREATE TABLE IF NOT EXISTS node_events (project TEXT NOT NULL, seq INTEGER NOT NULL,"
+		"  id TEXT NOT NULL, wire TEXT NOT NULL, PRIMARY KEY (project, seq));"
+		"CREATE TABLE IF NOT EXISTS node_jobs (job_id TEXT PRIMARY KEY, project TEXT NOT NULL,"
+		"  state TEXT NOT NULL, progress TEXT, error TEXT, updated INTEGER NOT NULL);"
+		"CREATE TABLE IF NOT EXISTS node_results (job_id TEXT PRIMARY KEY, project TEXT NOT NULL,"
+		"  sealed BLOB NOT NULL, output_hash TEXT NOT NULL, created INTEGER NOT NULL);"
+		"CREATE TABLE IF NOT EXISTS node_access_log (id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+		"  job_id TEXT NOT NULL, project TEXT NOT NULL, dataset TEXT NOT NULL,"
+		"  version_id TEXT NOT NULL, columns TEXT NOT NULL, rows INTEGER NOT NULL,"
+		"  output_hash TEXT);";
+	struct sr_buf path;
+
+	sr_buf_init(&path, 0);
+	if (sr_path_join(&path, n->home, "node.db") != SR_OK ||
+	    !(n->db_path = sr_buf_detach(&path, NULL))) {
+		sr_buf_release(&path);
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	if (sqlite3_open_v2(n->db_path, &n->db, SQLITE_OPEN_READWRITE |
+			    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
+		return n->db ? db_fail(n, err, "open") :
+			sr_fail(err, SR_ENOMEM, "out of memory");
+	sqlite3_busy_timeout(n->db, 10000);
+	if (sqlite3_exec(n->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+			 NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(n->db, schema, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(n, err, "schema");
+	return SR_OK;
+}
+
+static int config_get(struct sr_node *n, const char *key, char **out,
+		      struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SR_OK;
+
+	*out = NULL;
+	if (sqlite3_prepare_v2(n->db, "SELECT value FROM node_config WHERE key = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(n, err, "config");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    !(*out = sr_strdup((const char *)sqlite3_column_text(st, 0))))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int config_set(struct sr_node *n, const char *key, const char *value,
+		      struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SR_OK;
+
+	if (sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO node_config(key, value)"
+			       " VALUES (?, ?)", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(n, err, "config");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		rc = db_fail(n, err, "config");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int store_event(struct sr_node *n, const struct sr_event *ev,
+		       struct sr_err *err)
+{
+	char hex[SR_EVENT_ID_HEX_LEN + 1];
+	struct sr_buf wire;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	sr_buf_init(&wire, 0);
+	rc = sr_event_encode(ev, &wire, err);
+	if (rc)
+		return rc;
+	sr_hex(hex, ev->id, sizeof(ev->id));
+	if (sqlite3_prepare_v2(n->db, "INSERT INTO node_events(project, seq, id, wire)"
+			       " VALUES (?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(n, err, "prepare");
+	} else {
+		sqlite3_bind_text(st, 1, ev->project, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)ev->seq);
+		sqlite3_bind_text(st, 3, hex, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, wire.data, (int)wire.len, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_fail(n, err, "store event");
+	}
+	sqlite3_finalize(st);
+	sr_buf_release(&wire);
+	return rc;
+}
+
+static void set_error(struct sr_node *n, struct node_project *p, const char *msg)
+{
+	sqlite3_stmt *st = NULL;
+
+	sr_free(p->error);
+	p->error = sr_strdup(msg);
+	sr_log_error("project %s: stopped following: %s", p->id, msg);
+	if (sqlite3_prepare_v2(n->db, "UPDATE node_projects SET error = ? WHERE project = ?",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, msg, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, p->id, -1, SQLITE_STATIC);
+		(void)sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+}
+
+struct node_project *node_project_find(struct sr_node *n, const char *id)
+{
+	for (size_t i = 0; i < n->nprojects; i++)
+		if (strcmp(n->projects[i].id, id) == 0)
+			return &n->projects[i];
+	return NULL;
+}
+
+static struct node_project *add_project(struct sr_node *n, const char *id)
+{
+	struct node_project *grown;
+	char *copy = sr_strdup(id);
+
+	if (!copy)
+		return NULL;
+	grown = sr_realloc(n->projects, (n->nprojects + 1) * sizeof(*grown));
+	if (!grown) {
+		sr_free(copy);
+		return NULL;
+	}
+	n->projects = grown;
+	memset(&grown[n->nprojects], 0, sizeof(*grown));
+	grown[n->nprojects].id = copy;
+	sr_ledger_init(&grown[n->nprojects].ledger);
+	return &grown[n->nprojects++];
+}
+
+/* Load followed projects and replay their stored events. */
+static int load_projects(struct sr_node *n, struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL, *ev_st = NULL;
+	int rc = SR_OK;
+
+	if (sqlite3_prepare_v2(n->db, "SELECT project, error FROM node_projects ORDER BY rowid",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(n->db, "SELECT wire FROM node_events WHERE project = ?"
+			       " ORDER BY seq", -1, &ev_st, NULL) != SQLITE_OK) {
+		rc = db_fail(n, err, "load");
+		goto out;
+	}
+	while (rc == SR_OK && sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		const char *error = (const char *)sqlite3_column_text(st, 1);
+		struct node_project *p = add_project(n, id);
+		struct sr_event ev;
+		struct sr_err e;
+
+		if (!p) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			break;
+		}
+		if (error && !(p->error = sr_strdup(error))) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			break;
+		}
+		sqlite3_reset(ev_st);
+		sqlite3_bind_text(ev_st, 1, id, -1, SQLITE_TRANSIENT);
+		sr_event_init(&ev);
+		sr_err_clear(&e);
+		while (sqlite3_step(ev_st) == SQLITE_ROW) {
+			const char *wire = (const char *)sqlite3_column_text(ev_st, 0);
+			int r = sr_event_parse(wire, strlen(wire), &ev, &e);
+			if (r == SR_OK)
+				r = sr_ledger_apply(&p->ledger, &ev, &e);
+			sr_event_release(&ev);
+			if (r == SR_ENOMEM) {
+				rc = sr_fail(err, SR_ENOMEM, "out of memory");
+				break;
+			}
+			if (r) {
+				char msg[2 * SR_ERR_MSG_MAX];
+				snprintf(msg, sizeof(msg), "stored event does not verify (node.db edited?): %s",
+					 e.msg);
+				set_error(n, p, msg);
+				break;
+			}
+		}
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(ev_st);
+	return rc;
+}
+
+int node_follow(struct sr_node *n, const char *project,
+		struct node_project **out, struct sr_err *err)
+{
+	struct node_project *p = node_project_find(n, project);
+	sqlite3_stmt *st = NULL;
+	int rc = SR_OK;
+
+	if (p) {
+		*out = p;
+		return SR_OK;
+	}
+	p = add_project(n, project);
+	if (!p)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	if (sqlite3_prepare_v2(n->db, "INSERT OR IGNORE INTO node_projects(project)"
+			       " VALUES (?)", -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(n, err, "follow");
+	} else {
+		sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = db_fail(n, err, "follow");
+	}
+	sqlite3_finalize(st);
+	if (rc) {
+		node_unfollow_empty(n, p);
+		return rc;
+	}
+	*out = p;
+	return SR_OK;
+}
+
+void node_unfollow_empty(struct sr_node *n, struct node_project *p)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i = (size_t)(p - n->projects);
+
+	if (p->ledger.next_seq != 0)
+		return;
+	if (sqlite3_prepare_v2(n->db, "DELETE FROM node_projects WHERE project = ?",
+			       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
+		(void)sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	sr_ledger_release(&p->ledger);
+	sr_free(p->id);
+	sr_free(p->error);
+	memmove(&n->projects[i], &n->projects[i + 1],
+		(n->nprojects - i - 1) * sizeof(*p));
+	n->nprojects--;
+}
+
+/* ---- following ---------------------------------------------------------- */
+
+/* Verify and fold one served event; a refusal stops following p. */
+static int fold_one(struct sr_node *n, struct node_project *p,
+		    const json_t *wire, struct sr_err *err)
+{
+	struct sr_event ev;
+	struct sr_err e;
+	int rc;
+
+	sr_event_init(&ev);
+	sr_err_clear(&e);
+	rc = sr_event_from_json(wire, &ev, &e);
+	if (rc == SR_OK && strcmp(ev.project, p->id) != 0)
+		rc = sr_fail(&e, SR_EPROTO, "event %llu belongs to project %s",
+			     (unsigned long long)ev.seq, ev.project);
+	if (rc == SR_OK)
+		rc = sr_ledger_apply(&p->ledger, &ev, &e);
+	if (rc == SR_OK) {
+		rc = store_event(n, &ev, err);
+		if (rc) {
+			/* The fold has it, the disk does not: reload next start. */
+			set_error(n, p, err->msg);
+		} else if (ev.type == SR_EVENT_JOB_FINISH) {
+			const struct sr_ledger_job *job = sr_ledger_job_find_hex(&p->ledger,
+				json_string_value(json_object_get(ev.body, "job_id")));
+			if (job)
+				node_job_finished(n, job);
+		}
+	} else if (rc == SR_ENOMEM) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	} else {
+		char msg[2 * SR_ERR_MSG_MAX];
+		snprintf(msg, sizeof(msg), "the coordinator served an event this node refuses: %s",
+			 e.msg);
+		set_error(n, p, msg);
+		rc = sr_fail(err, SR_EPROTO, "project %s: %s", p->id, msg);
+	}
+	sr_event_release(&ev);
+	return rc;
+}
+
+int node_sync(struct sr_node *n, struct node_project *p, struct sr_err *err)
+{
+	char path[256], local_head[SR_EVENT_ID_HEX_LEN + 1];
+	const char *head;
+	json_t *ans = NULL;
+	json_int_t next;
+	int status, rc;
+
+	if (p->error)
+		return sr_fail(err, SR_EPROTO, "project %s: this node stopped following it: %s",
+			       p->id, p->error);
+	snprintf(path, sizeof(path), "/v1/projects/%s/head", p->id);
+	rc = node_coord_call(n, "GET", path, NULL, 10000, &status, &ans, err);
+	if (rc)
+		goto out;
+	next = json_integer_value(json_object_get(ans, "next_seq"));
+	head = json_string_value(json_object_get(ans, "head"));
+	if (!head || next < 0) {
+		rc = sr_fail(err, SR_EPROTO, "coordinator: malformed head answer");
+		goto out;
+	}
+	sr_hex(local_head, p->ledger.head, sizeof(p->ledger.head));
+	if ((uint64_t)next < p->ledger.next_seq) {
+		char msg[2 * SR_ERR_MSG_MAX];
+		snprintf(msg, sizeof(msg),
+			 "the coordinator's chain has %lld events but this node verified %llu: it dropped or rolled back events",
+			 (long long)next, (unsigned long long)p->ledger.next_seq);
+		set_error(n, p, msg);
+		rc = sr_fail(err, SR_EPROTO, "project %s: %s", p->id, msg);
+		goto out;
+	}
+	if ((uint64_t)next == p->ledger.next_seq && strcmp(head, local_head) != 0) {
+		char msg[2 * SR_ERR_MSG_MAX];
+		snprintf(msg, sizeof(msg),
+			 "fork: the coordinator's head after %lld events is %.16s but this node's is %.16s (it shows members different histories)",
+			 (long long)next, head, local_head);
+		set_error(n, p, msg);
+		rc = sr_fail(err, SR_EPROTO, "project %s: %s", p->id, msg);
+		goto out;
+	}
+	while (rc == SR_OK && p->ledger.next_seq < (uint64_t)next) {
+		json_t *events = NULL;
+		size_t count;
+
+		snprintf(path, sizeof(path), "/v1/projects/%s/events/%llu", p->id,
+			 (unsigned long long)p->ledger.next_seq);
+		rc = node_coord_call(n, "GET", path, NULL, 30000, &status, &events, err);
+		if (rc == SR_OK && !json_is_array(events))
+			rc = sr_fail(err, SR_EPROTO, "coordinator: events: expected an array");
+		count = json_array_size(events);
+		if (rc == SR_OK && count == 0) {
+			char msg[2 * SR_ERR_MSG_MAX];
+			snprintf(msg, sizeof(msg),
+				 "the coordinator claims %lld events but serves none from %llu",
+				 (long long)next, (unsigned long long)p->ledger.next_seq);
+			set_error(n, p, msg);
+			rc = sr_fail(err, SR_EPROTO, "project %s: %s", p->id, msg);
+		}
+		if (rc == SR_OK && sqlite3_exec(n->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+			rc = db_fail(n, err, "begin");
+		for (size_t i = 0; rc == SR_OK && i < count; i++)
+			rc = fold_one(n, p, json_array_get(events, i), err);
+		if (count)
+			(void)sqlite3_exec(n->db, "COMMIT", NULL, NULL, NULL);
+		json_decref(events);
+	}
+out:
+	json_decref(ans);
+	return rc;
+}
+
+/* ---- appending ------------------------------------------------------------ */
+
+int node_append(struct sr_node *n, struct node_project *p,
+		enum sr_event_type type, json_t *body, uint64_t *seq,
+		uint8_t id[SR_EVENT_ID_BYTES], struct sr_err *err)
+{
+	struct sr_event ev;
+	int rc = SR_OK;
+
+	sr_event_init(&ev);
+	if (!body)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	if (p->error) {
+		json_decref(body);
+		return sr_fail(err, SR_EPROTO,
+			       "project %s: this node stopped following it: %s",
+			       p->id, p->error);
+	}
+	for (int attempt = 0; attempt < APPEND_TRIES; attempt++) {
+		json_t *wire = NULL, *ans = NULL;
+		int status;
+
+		rc = sr_event_create(&ev, &n->id, p->id, p->ledger.next_seq,
+				     p->ledger.next_seq ? p->ledger.head : NULL, type,
+				     (int64_t)time(NULL), body, err);
+		if (rc)
+			break;
+		rc = sr_event_to_json(&ev, &wire, err);
+		if (rc == SR_OK)
+			rc = node_coord_call(n, "POST", "/v1/events", wire, 30000,
+					     &status, &ans, err);
+		json_decref(wire);
+		json_decref(ans);
+		if (rc == SR_EEXIST && status == 409 && p->ledger.next_seq > 0) {
+			/* Another event got in first: catch up and try again. */
+			sr_err_clear(err);
+			rc = node_sync(n, p, err);
+			if (rc)
+				break;
+			rc = SR_EEXIST;
+			continue;
+		}
+		if (rc)
+			break;
+		rc = sr_ledger_apply(&p->ledger, &ev, err);
+		if (rc == SR_OK)
+			rc = store_event(n, &ev, err);
+		if (rc) {
+			set_error(n, p, err->msg);
+			break;
+		}
+		if (type == SR_EVENT_JOB_FINISH) {
+			const struct sr_ledger_job *job = sr_ledger_job_find_hex(&p->ledger,
+				json_string_value(json_object_get(ev.body, "job_id")));
+			if (job)
+				node_job_finished(n, job);
+		}
+		if (seq)
+			*seq = ev.seq;
+		if (id)
+			memcpy(id, ev.id, SR_EVENT_ID_BYTES);
+		break;
+	}
+	if (rc == SR_EEXIST)
+		sr_err_prefix(err, "gave up after %d tries (the chain kept moving)",
+			      APPEND_TRIES);
+	sr_event_release(&ev);
+	json_decref(body);
+	return rc;
+}
+
+/* ---- checker ------------------------------------------------------------- */
+
+int node_check(struct sr_node *n, struct node_project *p, const json_t *spec,
+	       json_t **verdict_json, int *accept, struct sr_err *err)
+{
+	(void)n;
+	return sr_ledger_check_job(&p->ledger, spec, (int64_t)time(NULL),
+				   verdict_json, accept, err);
+}
+
+int node_job_lookup(struct sr_node *n, const char *hex, struct node_project **pp,
+		    const struct sr_ledger_job **jobp, struct sr_err *err)
+{
+	size_t len = strlen(hex), matches = 0;
+
+	*pp = NULL;
+	*jobp = NULL;
+	if (len < 8 || len > SR_EVENT_ID_HEX_LEN)
+		return sr_fail(err, SR_EINVAL,
+			       "job id: expected 8 to 64 hex digits (a unique prefix)");
+	for (size_t i = 0; i < len; i++)
+		if (!((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f')))
+			return sr_fail(err, SR_EINVAL, "job id: expected lowercase hex digits");
+	for (size_t i = 0; i < n->nprojects; i++) {
+		const struct sr_ledger *l = &n->projects[i].ledger;
+		for (size_t j = 0; j < l->njobs; j++)
+			if (strncmp(l->jobs[j]->id_hex, hex, len) == 0) {
+				*pp = &n->projects[i];
+				*jobp = l->jobs[j];
+				matches++;
+			}
+	}
+	if (matches == 0)
+		return sr_fail(err, SR_ENOTFOUND, "no job %s in the projects this node follows",
+			       hex);
+	if (matches > 1)
+		return sr_fail(err, SR_EINVAL, "job id %s is ambiguous (%zu jobs); give more digits",
+			       hex, matches);
+	return SR_OK;
+}
+
+/* ---- service ------------------------------------------------------------- */
+
+static void *follower_main(void *arg)
+{
+	struct sr_node *n = arg;
+
+	pthread_mutex_lock(&n->lock);
+	while (!n->stopping) {
+		struct timespec until;
+
+		for (size_t i = 0; i < n->nprojects && !n->stopping; i++) {
+			struct node_project *p = &n->projects[i];
+			struct sr_err err;
+
+			sr_err_clear(&err);
+			if (p->error || p->ledger.next_seq == 0)
+				continue;
+			if (node_sync(n, p, &err) != SR_OK && !p->error)
+				sr_log_debug("project %s: sync: %s", p->id, err.msg);
+		}
+		if (!n->stopping)
+			node_jobs_kick(n);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += SYNC_INTERVAL_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (!n->stopping)
+			pthread_cond_timedwait(&n->wake, &n->lock, &until);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+static int register_org(struct sr_node *n, struct sr_err *err)
+{
+	char spk[2 * SR_SIGN_PUBLICKEYBYTES + 1], kpk[2 * SR_BOX_PUBLICKEYBYTES + 1];
+	json_t *body;
+	int status, rc;
+
+	sr_hex(spk, n->id.sign_pk, sizeof(n->id.sign_pk));
+	sr_hex(kpk, n->id.kx_pk, sizeof(n->id.kx_pk));
+	body = json_pack("{s:s,s:s,s:s,s:s}", "org_id", n->id.org_id, "name", n->name,
+			 "sign_pk", spk, "kx_pk", kpk);
+	if (!body)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	rc = node_coord_call(n, "POST", "/v1/orgs", body, 10000, &status, NULL, err);
+	json_decref(body);
+	if (rc)
+		sr_err_prefix(err, "registering with the coordinator at %s", n->coord_url);
+	return rc;
+}
+
+int sr_node_start(const struct sr_node_config *cfg, const struct sr_masterkey *mk,
+		  struct sr_node **out, struct sr_err *err)
+{
+	struct sr_node *n;
+	char *stored_name = NULL;
+	int rc;
+
+	*out = NULL;
+	n = sr_calloc(1, sizeof(*n));
+	if (!n)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_mutex_init(&n->store_lock, NULL);
+	pthread_mutex_init(&n->token_lock, NULL);
+	pthread_cond_init(&n->wake, NULL);
+	sr_identity_init(&n->id);
+	n->mk = mk;
+	n->job_timeout_ms = cfg->job_timeout_ms > 0 ? cfg->job_timeout_ms : 60000;
+	if (!(n->home = sr_strdup(cfg->home)) ||
+	    !(n->coord_url = sr_strdup(cfg->coordinator)) ||
+	    (cfg->pin && !(n->pin = sr_strdup(cfg->pin)))) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto fail;
+	}
+	/* No trailing slash: paths start with one. */
+	while (strlen(n->coord_url) > 0 && n->coord_url[strlen(n->coord_url) - 1] == '/')
+		n->coord_url[strlen(n->coord_url) - 1] = '\0';
+	{
+		uint8_t key_enc[32];
+		sr_masterkey_subkey(mk, SR_SUBKEY_IDENTITY, key_enc);
+		rc = sr_identity_load(&n->id, n->home, key_enc, err);
+		sodium_memzero(key_enc, sizeof(key_enc));
+	}
+	if (rc == SR_OK)
+		rc = sr_store_open(n->home, mk, &n->store, err);
+	if (rc == SR_OK)
+		rc = sr_tokens_open(n->home, mk, &n->tokens, err);
+	if (rc == SR_OK)
+		rc = db_open(n, err);
+	if (rc == SR_OK)
+		rc = config_get(n, "name", &stored_name, err);
+	if (rc)
+		goto fail;
+	if (cfg->name) {
+		if (stored_name && strcmp(stored_name, cfg->name) != 0) {
+			rc = sr_fail(err, SR_EINVAL,
+				     "--name %s: this node is already named %s (names appear in dataset names; they do not change)",
+				     cfg->name, stored_name);
+			goto fail;
+		}
+		if (!(n->name = sr_strdup(cfg->name))) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto fail;
+		}
+	} else if (stored_name) {
+		n->name = stored_name;
+		stored_name = NULL;
+	} else {
+		rc = sr_fail(err, SR_EINVAL,
+			     "the first start needs --name NAME (the organization's name, e.g. bank)");
+		goto fail;
+	}
+	rc = register_org(n, err);
+	if (rc == SR_OK)
+		rc = config_set(n, "name", n->name, err);
+	if (rc == SR_OK)
+		rc = load_projects(n, err);
+	if (rc)
+		goto fail;
+	if (pthread_create(&n->follower, NULL, follower_main, n) != 0) {
+		rc = sr_fail(err, SR_EINTERNAL, "cannot start the follower thread");
+		goto fail;
+	}
+	n->follower_started = 1;
+	rc = sr_http_server_start(cfg->listen, cfg->threads ? cfg->threads : 4,
+				  node_api_http, n, &n->server, err);
+	if (rc)
+		goto fail;
+	sr_free(stored_name);
+	*out = n;
+	return SR_OK;
+fail:
+	sr_free(stored_name);
+	sr_node_stop(n);
+	return rc;
+}
+
+uint16_t sr_node_port(const struct sr_node *n)
+{
+	return sr_http_server_port(n->server);
+}
+
+const char *sr_node_org_id(const struct sr_node *n)
+{
+	return n->id.org_id;
+}
+
+const char *sr_node_name(const struct sr_node *n)
+{
+	return n->name;
+}
+
+void sr_node_stop(struct sr_node *n)
+{
+	if (!n)
+		return;
+	sr_http_server_stop(n->server);
+	pthread_mutex_lock(&n->lock);
+	n->stopping = 1;
+	pthread_cond_broadcast(&n->wake);
+	pthread_mutex_unlock(&n->lock);
+	if (n->follower_started)
+		pthread_join(n->follower, NULL);
+	node_jobs_join(n);
+	for (size_t i = 0; i < n->nprojects; i++) {
+		sr_ledger_release(&n->projects[i].ledger);
+		sr_free(n->projects[i].id);
+		sr_free(n->projects[i].error);
+	}
+	sr_free(n->projects);
+	if (n->db)
+		sqlite3_close_v2(n->db);
+	sr_tokens_free(n->tokens);
+	sr_store_free(n->store);
+	sr_identity_release(&n->id);
+	sr_free(n->db_path);
+	sr_free(n->home);
+	sr_free(n->coord_url);
+	sr_free(n->pin);
+	sr_free(n->name);
+	pthread_cond_destroy(&n->wake);
+	pthread_mutex_destroy(&n->token_lock);
+	pthread_mutex_destroy(&n->store_lock);
+	pthread_mutex_destroy(&n->lock);
+	sr_free(n);
+}

@@ -1,0 +1,45 @@
+/*
+ * node.h - the node service (DESIGN §2, §3): the only place an
+ * organization's data is decrypted.  It registers the organization with
+ * the coordinator, follows every project it belongs to (downloads the
+ * events, verifies each one's link, contents, signature and rights, folds
+ * them, and stops following a project whose coordinator served a bad or
+ * forked event, reporting why), serves the local API of docs/api.md to the
+ * sealroom command, and runs the jobs its own fold says every owner
+ * approved (node_job.c).
+ */
+#ifndef SR_NODE_H
+#define SR_NODE_H
+
+#include <stdint.h>
+
+#include "base/err.h"
+#include "crypto/masterkey.h"
+
+struct sr_node_config {
+	const char *home;          /* node home (sealroom init) */
+	const char *listen;        /* local API, HOST:PORT (port 0: any) */
+	const char *coordinator;   /* https://HOST:PORT or http://... */
+	const char *pin;           /* coordinator's key pin (https) */
+	const char *name;          /* organization name; NULL: the stored one */
+	unsigned threads;          /* API threads (0: 4) */
+	int job_timeout_ms;        /* longest wait for one job message (0: 60 s) */
+};
+
+struct sr_node;
+
+/* Open the home (mk borrowed, must outlive the node), register with the
+ * coordinator, start following and serving.  The organization name is
+ * required the first time and stored. */
+int sr_node_start(const struct sr_node_config *cfg, const struct sr_masterkey *mk,
+		  struct sr_node **out, struct sr_err *err) SR_WUR;
+
+/* The local API's port. */
+uint16_t sr_node_port(const struct sr_node *node);
+const char *sr_node_org_id(const struct sr_node *node);
+const char *sr_node_name(const struct sr_node *node);
+
+/* Stop serving, wait for running jobs, free. */
+void sr_node_stop(struct sr_node *node);
+
+#endif

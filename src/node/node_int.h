@@ -1,0 +1,138 @@
+/*
+ * node_int.h - internals shared by the node's files: node.c (state,
+ * persistence, the coordinator client, following projects, appending
+ * events), node_api.c (the local API) and node_job.c (the job runner).
+ *
+ * Locking: node->lock guards the projects (their ledgers and errors), the
+ * node database connection and the runner table.  HTTP calls to the
+ * coordinator for the ledger are made under it (they are short); mailbox
+ * traffic and data scans are not.  node->store_lock serializes the store.
+ */
+#ifndef SR_NODE_INT_H
+#define SR_NODE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "base/buf.h"
+#include "base/limits.h"
+#include "crypto/identity.h"
+#include "crypto/masterkey.h"
+#include "ledger/ledger.h"
+#include "net/http.h"
+#include "node/node.h"
+#include "node/token.h"
+#include "store/store.h"
+
+struct node_project {
+	char *id;
+	struct sr_ledger ledger;
+	char *error;        /* why following stopped (persisted), or NULL */
+};
+
+struct node_runner {
+	uint8_t job_id[SR_EVENT_ID_BYTES];
+	char project[SR_PROJECT_ID_MAX + 1];
+	pthread_t thread;
+	int done;            /* set by the thread as it exits */
+	char progress[128];
+	struct node_runner *next;
+};
+
+struct sr_node {
+	char *home;
+	char *coord_url;
+	char *pin;
+	char *name;
+	const struct sr_masterkey *mk;
+	struct sr_identity id;
+	struct sr_store *store;
+	struct sr_tokens *tokens;
+	sqlite3 *db;
+	char *db_path;
+
+	pthread_mutex_t lock;
+	pthread_mutex_t store_lock;
+	pthread_mutex_t token_lock;
+	pthread_cond_t wake;       /* follower: stop requested or sync wanted */
+	struct node_project *projects;
+	size_t nprojects;
+	struct node_runner *runners;
+	int stopping;
+	int recovered;             /* restart recovery done */
+	pthread_t follower;
+	int follower_started;
+	struct sr_http_server *server;
+	int job_timeout_ms;
+};
+
+/* ---- node.c ---- */
+
+/* Call the coordinator with a signed request.  body may be NULL.  On an
+ * HTTP error status the coordinator's message becomes err (mapped to a
+ * status code: 400 EINVAL, 401/403 EPERM, 404 ENOTFOUND, 409 EEXIST,
+ * 413 ELIMIT, else EIO) and *answer still holds the answer (may be NULL
+ * when the caller does not want it). */
+int node_coord_call(struct sr_node *n, const char *method, const char *path,
+		    const json_t *body, int timeout_ms, int *status,
+		    json_t **answer, struct sr_err *err) SR_WUR;
+
+/* Lock held.  Project by id, or NULL. */
+struct node_project *node_project_find(struct sr_node *n, const char *id);
+
+/* Lock held.  Fetch, verify and fold new events of p. */
+int node_sync(struct sr_node *n, struct node_project *p,
+	      struct sr_err *err) SR_WUR;
+
+/* Lock held.  Build, sign and append one event to p (created for
+ * project.create by the caller), retrying after syncing when another
+ * event got in first.  body is stolen.  *seq gets its seq, id its id. */
+int node_append(struct sr_node *n, struct node_project *p,
+		enum sr_event_type type, json_t *body, uint64_t *seq,
+		uint8_t id[SR_EVENT_ID_BYTES], struct sr_err *err) SR_WUR;
+
+/* Lock held.  Start following a project (adds it, persisted). */
+int node_follow(struct sr_node *n, const char *project,
+		struct node_project **out, struct sr_err *err) SR_WUR;
+
+/* Lock held.  Drop a project added by node_follow that never got an
+ * event (a failed create or join). */
+void node_unfollow_empty(struct sr_node *n, struct node_project *p);
+
+/* Lock held.  Build the checker inputs for spec from p's published
+ * datasets, check, and return the verdict as JSON (*verdict_json) and
+ * whether it accepts.  SR_EINVAL for a malformed spec. */
+int node_check(struct sr_node *n, struct node_project *p, const json_t *spec,
+	       json_t **verdict_json, int *accept, struct sr_err *err) SR_WUR;
+
+/* Lock held.  Find a job by id or unique hex prefix (>= 8 digits) over
+ * every project. */
+int node_job_lookup(struct sr_node *n, const char *hex,
+		    struct node_project **p, const struct sr_ledger_job **job,
+		    struct sr_err *err) SR_WUR;
+
+/* ---- node_api.c ---- */
+int node_api_http(void *ctx, const struct sr_http_request *req,
+		  struct sr_http_response *resp);
+
+/* ---- node_job.c ---- */
+
+/* Lock held.  Start runners for jobs this node takes part in that its own
+ * fold says may run; at the first call after start, end with job.fail the
+ * jobs a previous run of the node left half done. */
+void node_jobs_kick(struct sr_node *n);
+
+/* Lock held.  Local runner state of a job as JSON (or NULL). */
+json_t *node_job_local(struct sr_node *n, const uint8_t job_id[SR_EVENT_ID_BYTES]);
+
+/* Wait for every runner (at stop). */
+void node_jobs_join(struct sr_node *n);
+
+/* The stored result of a job for this organization, decrypted. */
+int node_job_result(struct sr_node *n, const char *job_hex, json_t **out,
+		    struct sr_err *err) SR_WUR;
+
+/* Lock held.  A job.finish was folded: complete the access log. */
+void node_job_finished(struct sr_node *n, const struct sr_ledger_job *job);
+
+#endif
