@@ -383,7 +383,7 @@ static int story(struct demo *d, unsigned long rows)
 		}
 	note("9 tokens created");
 
-	say(d, "Start the three nodes; each registers with the coordinator, which pins nothing but their keys");
+	say(d, "Start the three nodes: each registers its public keys with the coordinator and pins the coordinator's TLS key");
 	for (int i = 0; i < ORGS; i++) {
 		const char *args[16];
 		size_t n = 0;

@@ -359,7 +359,7 @@ int sr_coord_append(struct sr_coord *c, const char *wire, size_t len,
 	if (id_hex)
 		memcpy(id_hex, hex, sizeof(hex));
 out:
-	if (rc && (rc == SR_EPROTO || rc == SR_EEXIST) && p && !created) {
+	if (rc && p && !created) {
 		if (head_hex)
 			sr_hex(head_hex, p->ledger.head, sizeof(p->ledger.head));
 		if (next_seq)

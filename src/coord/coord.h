@@ -60,7 +60,8 @@ void sr_coord_free(struct sr_coord *coord);
  * with SR_EPROTO (a duplicate with SR_EEXIST); head_hex (65 bytes,
  * optional) and *next_seq then tell the caller where the chain is, so it
  * can fetch, re-fold and retry.  Other refusals: the codes of
- * sr_ledger_apply and sr_event_parse.  Nothing is stored on failure.
+ * sr_ledger_apply and sr_event_parse, also with the head when the project
+ * exists.  Nothing is stored on failure.
  */
 int sr_coord_append(struct sr_coord *coord, const char *wire, size_t len,
 		    uint64_t *seq, char id_hex[SR_EVENT_ID_HEX_LEN + 1],

@@ -196,8 +196,16 @@ static int post_event(struct sr_coord *c, const struct sr_http_request *req,
 		}
 		return SR_OK;
 	}
-	if (rc)
-		return answer_err(resp, rc, &err);
+	if (rc) {
+		/* Every refusal tells the caller where the chain is. */
+		answer_err(resp, rc, &err);
+		if (head[0] && resp->body) {
+			json_object_set_new(resp->body, "head", json_string(head));
+			json_object_set_new(resp->body, "next_seq",
+					    json_integer((json_int_t)next));
+		}
+		return SR_OK;
+	}
 	resp->status = 201;
 	resp->body = json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "id", id_hex);
 	{

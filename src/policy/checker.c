@@ -172,8 +172,46 @@ static int psi_usages(struct check *c, struct sr_err *err)
 		if (rc)
 			return rc;
 	}
-	/* Every input owner learns something in both modes, but only the
-	 * receivers get output: nothing kind-specific beyond the usages. */
+	/* The shapes the protocol runs (docs/protocols/psi.md): one input per
+	 * party, receivers that take part with a set of their own, one
+	 * receiver for three or more parties, two parties for cardinality. */
+	for (size_t a = 0; a < c->ninputs; a++)
+		for (size_t b = a + 1; b < c->ninputs; b++)
+			if (c->inputs[a] && c->inputs[b] &&
+			    strcmp(c->inputs[a]->owner, c->inputs[b]->owner) == 0) {
+				rc = violation(c, c->inputs[b]->name, NULL, NULL,
+					       "psi-one-input-per-party", err,
+					       "%s and %s have the same owner: psi takes one input per organization",
+					       c->inputs[a]->name, c->inputs[b]->name);
+				if (rc)
+					return rc;
+			}
+	for (size_t r = 0; r < c->nreceivers; r++) {
+		int party = 0;
+		for (size_t k = 0; k < c->ninputs; k++)
+			party |= c->inputs[k] && strcmp(c->inputs[k]->owner, c->receivers[r]) == 0;
+		if (!party) {
+			rc = violation(c, NULL, NULL, NULL, "psi-receiver-not-a-party", err,
+				       "receiver %.40s owns none of the inputs: a psi receiver takes part with its own set",
+				       c->receivers[r]);
+			if (rc)
+				return rc;
+		}
+	}
+	if (c->ninputs > 2 && c->nreceivers != 1) {
+		rc = violation(c, NULL, NULL, NULL, "psi-multi-party-one-receiver", err,
+			       "psi with %zu parties delivers to exactly one receiver (the spec names %zu)",
+			       c->ninputs, c->nreceivers);
+		if (rc)
+			return rc;
+	}
+	if (c->ninputs > 2 && strcmp(mode, "cardinality") == 0) {
+		rc = violation(c, NULL, NULL, NULL, "psi-cardinality-two-parties", err,
+			       "psi cardinality mode takes exactly two parties (the spec names %zu)",
+			       c->ninputs);
+		if (rc)
+			return rc;
+	}
 	return SR_OK;
 }
 

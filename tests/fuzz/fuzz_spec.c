@@ -30,6 +30,9 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "base/text.h"
+#include "base/limits.h"
+#include "store/value.h"
 #include "policy/checker.h"
 #include "policy/policy.h"
 
@@ -110,8 +113,30 @@ static char *verdict_text(const struct sr_verdict *v)
 		bug("the verdict's JSON says something else than the verdict", NULL);
 	json_array_foreach(list, i, x) {
 		const struct sr_violation *y = &v->violations[i];
+		char want[SR_EVENT_TEXT_MAX + 1];
+		size_t wl = strlen(y->message);
+		const char *k;
+		const json_t *val;
+
+		/* The JSON carries the message cleaned for the ledger:
+		 * valid UTF-8, no control characters, 1..SR_EVENT_TEXT_MAX. */
+		if (wl > SR_EVENT_TEXT_MAX)
+			wl = SR_EVENT_TEXT_MAX;
+		memcpy(want, y->message, wl);
+		want[wl] = '\0';
+		if (sr_text_clean(want, SR_EVENT_TEXT_MAX) == 0)
+			memcpy(want, "?", 2);
+		json_object_foreach((json_t *)x, k, val) {
+			const char *t = json_string_value(val);
+			size_t tl = t ? strlen(t) : 0;
+			if (!t || tl == 0 || tl > SR_EVENT_TEXT_MAX || !sr_utf8_valid(t, tl))
+				bug("a violation's JSON holds text the ledger refuses", NULL);
+			for (size_t c = 0; c < tl; c++)
+				if ((unsigned char)t[c] < 0x20 || t[c] == 0x7f)
+					bug("a violation's JSON holds a control character", NULL);
+		}
 		if (strcmp(json_string_value(json_object_get(x, "rule")), y->rule) ||
-		    strcmp(json_string_value(json_object_get(x, "message")), y->message) ||
+		    strcmp(json_string_value(json_object_get(x, "message")), want) ||
 		    (json_object_get(x, "dataset") != NULL) != (y->dataset != NULL) ||
 		    (json_object_get(x, "column") != NULL) != (y->column != NULL) ||
 		    (json_object_get(x, "usage") != NULL) != (y->usage != NULL))

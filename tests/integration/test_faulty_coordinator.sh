@@ -39,7 +39,7 @@ event_fault() {   # event_fault FAULT EXPECTED
 	as bank admin project invite "$PROJECT" org_0123456789abcdef0123456789abcdef >/dev/null
 	node_start shop
 	local i
-	for i in $(seq 1 50); do
+	for i in $(seq 1 150); do
 		as shop admin project show "$PROJECT" --json >"$WORK/show.json"
 		grep -q "$2" "$WORK/show.json" && break
 		sleep 0.2
@@ -86,7 +86,7 @@ as shop steward dataset publish visitors --project "$PROJECT" >/dev/null
 node_stop shop
 # The shop's node now talks to the coordinator that has the bank's history.
 NODE_COORD_URL=$URL_A node_start shop
-for i in $(seq 1 50); do
+for i in $(seq 1 150); do
 	as shop admin project show "$PROJECT" --json >"$WORK/show.json"
 	grep -q "fork" "$WORK/show.json" && break
 	sleep 0.2
@@ -118,7 +118,7 @@ JSON
 	sleep 0.6
 	as bank steward job approve "$JOB" >/dev/null
 	as shop steward job approve "$JOB" >/dev/null
-	wait_state bank "$JOB" failed 40
+	wait_state bank "$JOB" failed 90
 	as bank analyst job show "$JOB" --json >"$WORK/j.json"
 	contains "$(cat "$WORK/j.json")" "$2"
 	run_expect 1 as bank analyst job result "$JOB"

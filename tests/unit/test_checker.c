@@ -223,6 +223,70 @@ static void test_malformed(void **state)
 	}
 }
 
+
+/* The shapes the PSI protocol runs: one input per party, receivers that
+ * are parties, one receiver for three parties, two for cardinality; and a
+ * verdict whose messages quote hostile names can still be recorded. */
+static void test_psi_shapes(void **state)
+{
+	struct world *w = *state;
+	struct sr_verdict v;
+	struct sr_err err;
+	json_t *j;
+	const char *msg;
+
+	/* Same owner twice. */
+	assert_int_equal(check(w, "{\"kind\": \"psi\", \"mode\": \"intersection\", \"inputs\": ["
+			       "{\"dataset\": \"bank.customers\", \"column\": \"email\"},"
+			       "{\"dataset\": \"bank.customers\", \"column\": \"customer_id\"}],"
+			       "\"receivers\": [\"" BANK "\"]}", 1700000000, &v, &err), SR_OK);
+	assert_false(v.accept);
+	assert_int_equal(v.count, 1);
+	assert_string_equal(v.violations[0].rule, "psi-one-input-per-party");
+	sr_verdict_release(&v);
+	/* A receiver with no input. */
+	assert_int_equal(check(w, SPEC("email", "email", "\"" BANK "\", \"org_00000000000000000000000000000000\""),
+			       1700000000, &v, &err), SR_OK);
+	assert_false(v.accept);
+	{
+		int found = 0;
+		for (size_t i = 0; i < v.count; i++)
+			found |= strcmp(v.violations[i].rule, "psi-receiver-not-a-party") == 0;
+		assert_true(found);
+	}
+	sr_verdict_release(&v);
+	/* Three inputs (one unknown), two receivers, cardinality. */
+	assert_int_equal(check(w, "{\"kind\": \"psi\", \"mode\": \"cardinality\", \"inputs\": ["
+			       "{\"dataset\": \"bank.customers\", \"column\": \"email\"},"
+			       "{\"dataset\": \"shop.members\", \"column\": \"email\"},"
+			       "{\"dataset\": \"x.y\", \"column\": \"z\"}],"
+			       "\"receivers\": [\"" BANK "\", \"" SHOP "\"]}", 1700000000, &v, &err), SR_OK);
+	{
+		int one = 0, two = 0, unknown = 0;
+		for (size_t i = 0; i < v.count; i++) {
+			one |= strcmp(v.violations[i].rule, "psi-multi-party-one-receiver") == 0;
+			two |= strcmp(v.violations[i].rule, "psi-cardinality-two-parties") == 0;
+			unknown |= strcmp(v.violations[i].rule, "unknown-dataset") == 0;
+		}
+		assert_true(one && two && unknown);
+	}
+	sr_verdict_release(&v);
+	/* A column name with a control character and invalid UTF-8: the
+	 * verdict's text is cleaned so the ledger can record it. */
+	assert_int_equal(check(w, SPEC("ph\\u007fone\\n", "email", "\"" BANK "\""),
+			       1700000000, &v, &err), SR_OK);
+	assert_false(v.accept);
+	j = sr_verdict_to_json(&v);
+	assert_non_null(j);
+	msg = json_string_value(json_object_get(json_array_get(json_object_get(j, "violations"), 0),
+						"message"));
+	assert_non_null(msg);
+	for (const char *p = msg; *p; p++)
+		assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+	json_decref(j);
+	sr_verdict_release(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -230,6 +294,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_violations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kind_not_allowed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_psi_shapes, setup, teardown),
 	};
 
 	sr_alloc_setup_json();
