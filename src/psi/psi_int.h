@@ -10,6 +10,7 @@
 
 #include "base/err.h"
 #include "crypto/crypto.h"
+#include "crypto/r255.h"
 #include "psi/psi.h"
 
 #define SR_PSI_VERSION 1
@@ -46,12 +47,18 @@ enum sr_psi_abort_reason {
 /* ---- psi_set.c ---------------------------------------------------------- */
 
 /*
- * One party's prepared input: H(normalized key) for each distinct key, in
- * a uniformly random order, with the caller's row of each.  points are
- * wiped on release (they allow testing guesses of the keys).
+ * One party's prepared input: for each distinct key, the 64-byte digest
+ * that the one-way map turns into H(normalized key)
+ * (sr_r255_h2g_digest), in a uniformly random order, with the caller's row
+ * of each.  Keeping the digest rather than the encoded point lets the
+ * blinding compute a*H(x) in one step (sr_r255_hash_mul), without encoding
+ * H(x) and decoding it again.  hashes are wiped on release (they allow
+ * testing guesses of the keys).
  */
+#define SR_PSI_HASH_BYTES SR_R255_HASHBYTES
+
 struct sr_psi_set {
-	uint8_t *points;   /* n * SR_POINT_BYTES */
+	uint8_t *hashes;   /* n * SR_PSI_HASH_BYTES */
 	uint64_t *rows;    /* n */
 	size_t n;
 	size_t cap;        /* allocated entries (all wiped on release) */
@@ -59,13 +66,13 @@ struct sr_psi_set {
 
 void sr_psi_set_init(struct sr_psi_set *set);
 void sr_psi_set_release(struct sr_psi_set *set);
-/* Wipe and free the points once they are sent; rows stay. */
+/* Wipe and free the hashes once our points are sent; rows stay. */
 void sr_psi_set_drop_points(struct sr_psi_set *set);
 
 /*
- * Read all keys from src, normalize, hash to the group under the session
- * context (in parallel on params->pool), drop empty and duplicate keys
- * (keeping the first row of each key) and shuffle.  Fills the key counts
+ * Read all keys from src, normalize, hash under the session's h2g context
+ * (in parallel on params->pool), drop empty and duplicate keys (keeping
+ * the first row of each key) and shuffle.  Fills the key counts
  * of stats.  SR_ELIMIT over SR_PSI_SET_MAX keys or SR_PSI_KEY_MAX bytes.
  */
 int sr_psi_set_build(struct sr_psi_set *set, const struct sr_psi_params *params,

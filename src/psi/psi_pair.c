@@ -111,7 +111,7 @@ static const char *output_name(int output)
 
 struct crypto_job {
 	const uint8_t *scalar;
-	const uint8_t *in;       /* count points */
+	const uint8_t *in;       /* blind: count hashes; double-blind: points */
 	uint8_t *out;            /* blind: count points */
 	uint8_t *tags;           /* double-blind: count tags */
 	unsigned tag_bytes;
@@ -129,8 +129,9 @@ static void tag_of(uint8_t *tag, unsigned tag_bytes,
 	memcpy(tag, h, tag_bytes);
 }
 
-/* Our own points: a*H(x).  They come from sr_h2g_hash, so a failure is a
- * bug (or a 2^-250 event). */
+/* Our own points: a*H(x), straight from the digests (sr_r255_hash_mul,
+ * the same bytes as crypto_scalarmult_ristretto255 of sr_h2g_hash's
+ * point).  a is non-zero, so a failure is a bug (or a 2^-250 event). */
 static int blind_chunk(void *ctx, size_t index, struct sr_err *err)
 {
 	const struct crypto_job *job = ctx;
@@ -138,17 +139,17 @@ static int blind_chunk(void *ctx, size_t index, struct sr_err *err)
 	size_t hi = lo + CRYPTO_CHUNK < job->count ? lo + CRYPTO_CHUNK : job->count;
 
 	for (size_t i = lo; i < hi; i++)
-		if (crypto_scalarmult_ristretto255(job->out + i * SR_POINT_BYTES,
-						   job->scalar,
-						   job->in + i * SR_POINT_BYTES) != 0)
+		if (sr_r255_hash_mul(job->out + i * SR_POINT_BYTES, job->scalar,
+				     job->in + i * SR_PSI_HASH_BYTES) != SR_OK)
 			return sr_fail(err, SR_EINTERNAL,
 				       "psi: blinding our point %zu failed", i);
 	return SR_OK;
 }
 
-/* The peer's points: tag(b*P).  crypto_scalarmult_ristretto255 decodes P
- * and rejects non-canonical encodings and the identity (result zero), so
- * it is the validation; is_valid_point only refines the message. */
+/* The peer's points: tag(b*P).  sr_r255_mul decodes P and rejects what
+ * crypto_scalarmult_ristretto255 rejects: a non-canonical encoding
+ * (SR_EINVAL) and the identity (the product is zero: SR_ECRYPTO), so it
+ * is the validation. */
 static int double_blind_chunk(void *ctx, size_t index, struct sr_err *err)
 {
 	const struct crypto_job *job = ctx;
@@ -158,12 +159,12 @@ static int double_blind_chunk(void *ctx, size_t index, struct sr_err *err)
 
 	for (size_t i = lo; i < hi; i++) {
 		const uint8_t *p = job->in + i * SR_POINT_BYTES;
-		if (crypto_scalarmult_ristretto255(q, job->scalar, p) != 0)
+		int rc = sr_r255_mul(q, job->scalar, p);
+		if (rc != SR_OK)
 			return sr_fail(err, SR_EPROTO,
 				       "psi: points message %zu of %zu: point %zu is %s",
 				       job->batch_index + 1, job->batches, i,
-				       crypto_core_ristretto255_is_valid_point(p) ?
-				       "the identity element" :
+				       rc == SR_ECRYPTO ? "the identity element" :
 				       "not a canonical ristretto255 encoding");
 		tag_of(job->tags + i * job->tag_bytes, job->tag_bytes, q);
 	}
@@ -325,7 +326,7 @@ static int prepare_points(struct sr_psi_pair *pr, const struct sr_psi_set *set,
 			   (uint32_t)count);
 	memset(&job, 0, sizeof(job));
 	job.scalar = pr->scalar;
-	job.in = set->points + (size_t)k * batch * SR_POINT_BYTES;
+	job.in = set->hashes + (size_t)k * batch * SR_PSI_HASH_BYTES;
 	job.out = (uint8_t *)pr->link.out.data + SR_PSI_HEAD_BYTES;
 	job.count = count;
 	rc = sr_pool_run(p->pool, (count + CRYPTO_CHUNK - 1) / CRYPTO_CHUNK,

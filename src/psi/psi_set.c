@@ -1,8 +1,8 @@
 /*
- * psi_set.c - a party's PSI input: normalization, hashing to ristretto255
- * on the thread pool, removal of empty and duplicate keys, and a uniformly
- * random order (so that positions in PSI messages say nothing about the
- * rows they come from).
+ * psi_set.c - a party's PSI input: normalization, hashing (the digests
+ * that map to ristretto255, see psi_int.h) on the thread pool, removal of
+ * empty and duplicate keys, and a uniformly random order (so that
+ * positions in PSI messages say nothing about the rows they come from).
  */
 #include <sodium.h>
 #include <string.h>
@@ -164,23 +164,23 @@ void sr_psi_rng_release(struct sr_psi_rng *rng)
 /* Empty set, nothing allocated. */
 void sr_psi_set_init(struct sr_psi_set *set)
 {
-	set->points = NULL;
+	set->hashes = NULL;
 	set->rows = NULL;
 	set->n = 0;
 	set->cap = 0;
 }
 
-/* Wipe and free the points (all cap entries); rows stay. */
+/* Wipe and free the hashes (all cap entries); rows stay. */
 void sr_psi_set_drop_points(struct sr_psi_set *set)
 {
-	if (set->points) {
-		sodium_memzero(set->points, set->cap * SR_POINT_BYTES);
-		sr_free(set->points);
+	if (set->hashes) {
+		sodium_memzero(set->hashes, set->cap * SR_PSI_HASH_BYTES);
+		sr_free(set->hashes);
 	}
-	set->points = NULL;
+	set->hashes = NULL;
 }
 
-/* Wipe the points, free everything, back to empty. */
+/* Wipe the hashes, free everything, back to empty. */
 void sr_psi_set_release(struct sr_psi_set *set)
 {
 	sr_psi_set_drop_points(set);
@@ -193,7 +193,7 @@ struct hash_job {
 	const uint8_t *arena;
 	const size_t *off;
 	const size_t *len;
-	uint8_t *points;     /* where key 0 of this batch goes */
+	uint8_t *hashes;     /* where key 0 of this batch goes */
 	size_t count;
 };
 
@@ -204,16 +204,17 @@ static int hash_chunk(void *ctx, size_t index, struct sr_err *err)
 	size_t hi = lo + HASH_CHUNK < job->count ? lo + HASH_CHUNK : job->count;
 
 	(void)err;
+	/* The digest only: sr_r255_hash_mul maps it when blinding. */
 	for (size_t i = lo; i < hi; i++)
-		sr_h2g_hash(job->h2g, job->arena + job->off[i], job->len[i],
-			    job->points + i * SR_POINT_BYTES);
+		sr_r255_h2g_digest(job->h2g, job->arena + job->off[i], job->len[i],
+				   job->hashes + i * SR_PSI_HASH_BYTES);
 	return SR_OK;
 }
 
 static int grow_set(struct sr_psi_set *set, size_t need)
 {
 	size_t ncap = set->cap ? set->cap : READ_BATCH;
-	uint8_t *points;
+	uint8_t *hashes;
 	uint64_t *rows;
 
 	if (need <= set->cap)
@@ -222,10 +223,10 @@ static int grow_set(struct sr_psi_set *set, size_t need)
 		ncap *= 2;
 	if (ncap > SR_PSI_SET_MAX)
 		ncap = SR_PSI_SET_MAX;
-	points = sr_realloc(set->points, ncap * SR_POINT_BYTES);
-	if (!points)
+	hashes = sr_realloc(set->hashes, ncap * SR_PSI_HASH_BYTES);
+	if (!hashes)
 		return SR_ENOMEM;
-	set->points = points;
+	set->hashes = hashes;
 	rows = sr_realloc(set->rows, ncap * sizeof(*rows));
 	if (!rows)
 		return SR_ENOMEM;
@@ -235,9 +236,11 @@ static int grow_set(struct sr_psi_set *set, size_t need)
 }
 
 /*
- * Drop repeated points, keeping the first (lowest position, i.e. first
- * row read).  Points are uniform, so their first 8 bytes index an
- * open-addressing table directly.
+ * Drop repeated keys, keeping the first (lowest position, i.e. first row
+ * read).  Equal digests are equal keys (BLAKE2b-512 is collision
+ * resistant), and a repeated digest is exactly a repeated point H(x) but
+ * for a 2^-250 chance.  Digests are uniform, so their first 8 bytes index
+ * an open-addressing table directly.
  */
 static int dedup(struct sr_psi_set *set, uint64_t *duplicates)
 {
@@ -251,13 +254,13 @@ static int dedup(struct sr_psi_set *set, uint64_t *duplicates)
 	if (!table)
 		return SR_ENOMEM;
 	for (size_t i = 0; i < set->n; i++) {
-		const uint8_t *p = set->points + i * SR_POINT_BYTES;
+		const uint8_t *p = set->hashes + i * SR_PSI_HASH_BYTES;
 		size_t slot = (size_t)sr_load_u64le(p) & mask;
 		int dup = 0;
 		while (table[slot]) {
 			size_t k = table[slot] - 1;
-			if (memcmp(set->points + k * SR_POINT_BYTES, p,
-				   SR_POINT_BYTES) == 0) {
+			if (memcmp(set->hashes + k * SR_PSI_HASH_BYTES, p,
+				   SR_PSI_HASH_BYTES) == 0) {
 				dup = 1;
 				break;
 			}
@@ -268,8 +271,8 @@ static int dedup(struct sr_psi_set *set, uint64_t *duplicates)
 			continue;
 		}
 		if (kept != i) {
-			memcpy(set->points + kept * SR_POINT_BYTES, p,
-			       SR_POINT_BYTES);
+			memcpy(set->hashes + kept * SR_PSI_HASH_BYTES, p,
+			       SR_PSI_HASH_BYTES);
 			set->rows[kept] = set->rows[i];
 		}
 		table[slot] = (uint32_t)(kept + 1);
@@ -284,7 +287,7 @@ static int dedup(struct sr_psi_set *set, uint64_t *duplicates)
 static void shuffle(struct sr_psi_set *set)
 {
 	struct sr_psi_rng rng;
-	uint8_t tmp[SR_POINT_BYTES];
+	uint8_t tmp[SR_PSI_HASH_BYTES];
 
 	sr_psi_rng_init(&rng);
 	for (size_t i = set->n; i > 1; i--) {
@@ -293,10 +296,10 @@ static void shuffle(struct sr_psi_set *set)
 		uint64_t row;
 		if (j == k)
 			continue;
-		memcpy(tmp, set->points + k * SR_POINT_BYTES, SR_POINT_BYTES);
-		memcpy(set->points + k * SR_POINT_BYTES,
-		       set->points + j * SR_POINT_BYTES, SR_POINT_BYTES);
-		memcpy(set->points + j * SR_POINT_BYTES, tmp, SR_POINT_BYTES);
+		memcpy(tmp, set->hashes + k * SR_PSI_HASH_BYTES, SR_PSI_HASH_BYTES);
+		memcpy(set->hashes + k * SR_PSI_HASH_BYTES,
+		       set->hashes + j * SR_PSI_HASH_BYTES, SR_PSI_HASH_BYTES);
+		memcpy(set->hashes + j * SR_PSI_HASH_BYTES, tmp, SR_PSI_HASH_BYTES);
 		row = set->rows[k];
 		set->rows[k] = set->rows[j];
 		set->rows[j] = row;
@@ -408,7 +411,7 @@ int sr_psi_set_build(struct sr_psi_set *set, const struct sr_psi_params *params,
 		job.arena = (const uint8_t *)arena.data;
 		job.off = off;
 		job.len = len;
-		job.points = set->points + set->n * SR_POINT_BYTES;
+		job.hashes = set->hashes + set->n * SR_PSI_HASH_BYTES;
 		job.count = kept;
 		rc = sr_pool_run(params->pool, (kept + HASH_CHUNK - 1) / HASH_CHUNK,
 				 hash_chunk, &job, err);
