@@ -960,6 +960,15 @@ static int recv_message(struct sr_jobchan *ch, struct peer *p, uint32_t channel,
 				return sr_fail(err, SR_ELIMIT,
 					       "job channel: message %llu from %s is %u bytes, over the limit of %zu bytes",
 					       (unsigned long long)h.seq, p->org_id, h.total, max_len);
+			/* Senders cut messages into full fragments: a first
+			 * fragment of any other size is not theirs.  Checking
+			 * it before reserving total bytes means a forger must
+			 * send a fragment-sized message to make us reserve. */
+			if (frag != (h.total < SR_JOBCHAN_FRAGMENT_MAX ? h.total :
+				     SR_JOBCHAN_FRAGMENT_MAX))
+				return sr_fail(err, SR_EPROTO,
+					       "job channel: message %llu from %s: a first fragment of %zu bytes for a message of %u bytes",
+					       (unsigned long long)h.seq, p->org_id, frag, h.total);
 			rc = sr_buf_grow(msg, h.total);
 			if (rc == SR_ELIMIT)
 				return sr_fail(err, SR_ELIMIT,

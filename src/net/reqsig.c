@@ -51,8 +51,10 @@ void sr_reqsig_make(const struct sr_identity *id, const char *method,
 		 id->org_id, now, sig_hex);
 }
 
-/* Take "NAME=" at *p and the value up to ',' or the end. */
-static int field(const char **p, const char *name, char *val, size_t size)
+/* Take "NAME=" at *p and the value up to ',' (consumed, unless last) or
+ * the end.  Only lowercase hex digits, digits and '_' may appear. */
+static int field(const char **p, const char *name, char *val, size_t size,
+		 int last)
 {
 	size_t nl = strlen(name), i = 0;
 
@@ -60,14 +62,26 @@ static int field(const char **p, const char *name, char *val, size_t size)
 		return 0;
 	*p += nl + 1;
 	while (**p && **p != ',') {
-		if (i + 1 >= size)
+		char c = **p;
+		if (i + 1 >= size || !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+				       c == '_'))
 			return 0;
 		val[i++] = *(*p)++;
 	}
 	val[i] = '\0';
+	if (last)
+		return i > 0 && **p == '\0';
 	if (**p == ',')
-		(*p)++;
+		(*p)++;   /* a missing next field is named by its own check */
 	return i > 0;
+}
+
+static int is_hex(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
 }
 
 int sr_reqsig_parse(const char *header, struct sr_reqsig *out,
@@ -85,15 +99,18 @@ int sr_reqsig_parse(const char *header, struct sr_reqsig *out,
 		return sr_fail(err, SR_EINVAL,
 			       "Authorization: expected the 'Sealroom' scheme");
 	p = header + 9;
-	if (!field(&p, "org", org, sizeof(org)) || strlen(org) != SR_ORG_ID_LEN ||
-	    strncmp(org, "org_", 4) != 0)
+	if (!field(&p, "org", org, sizeof(org), 0) || strlen(org) != SR_ORG_ID_LEN ||
+	    strncmp(org, "org_", 4) != 0 || !is_hex(org + 4, SR_ORG_ID_LEN - 4))
 		return sr_fail(err, SR_EINVAL, "Authorization: org: expected an org id");
-	if (!field(&p, "time", time_s, sizeof(time_s)) ||
+	/* Plain digits, no sign, no leading zero: one text per time. */
+	if (!field(&p, "time", time_s, sizeof(time_s), 0) ||
+	    !is_hex(time_s, strlen(time_s)) || strpbrk(time_s, "abcdef") ||
+	    (time_s[0] == '0' && time_s[1]) ||
 	    sr_value_parse_int64(time_s, strlen(time_s), &t) != SR_OK || t < 0)
 		return sr_fail(err, SR_EINVAL,
 			       "Authorization: time: expected unix seconds");
-	if (!field(&p, "sig", sig, sizeof(sig)) || *p ||
-	    strlen(sig) != 2 * SR_SIGN_BYTES ||
+	if (!field(&p, "sig", sig, sizeof(sig), 1) ||
+	    strlen(sig) != 2 * SR_SIGN_BYTES || !is_hex(sig, strlen(sig)) ||
 	    sr_unhex(out->sig, SR_SIGN_BYTES, sig) != SR_OK)
 		return sr_fail(err, SR_EINVAL,
 			       "Authorization: sig: expected 128 hex digits at the end");

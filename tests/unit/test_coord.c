@@ -486,6 +486,141 @@ static void test_http_api(void **state)
 	sr_http_server_stop(server);
 }
 
+/* Register who over HTTP (POST /v1/orgs, signed with its own key). */
+static void register_http(uint16_t port, const struct sr_identity *who, const char *name)
+{
+	json_t *body = keys_body(who, name), *answer = NULL;
+	int status = 0;
+
+	json_object_set_new(body, "org_id", json_string(who->org_id));
+	assert_int_equal(signed_call(port, who, "POST", "/v1/orgs", body, &status, &answer),
+			 SR_OK);
+	if (status != 201)
+		fail_msg("registering %s: %d %s", name, status,
+			 json_string_value(json_object_get(answer, "error")));
+	json_decref(answer);
+	json_decref(body);
+}
+
+/*
+ * Mailboxes and the verdict through the HTTP API, with signed requests:
+ * only a job's participants may use its mailboxes, a signature is
+ * required, a message posted by one participant reaches the other (base64)
+ * and its seq cannot be reused, and the coordinator serves the verdict it
+ * recorded for the job.
+ */
+static void test_http_mailboxes(void **state)
+{
+	struct world *w = *state;
+	struct sr_http_server *server;
+	char job_hex[SR_EVENT_ID_HEX_LEN + 1], sh_hex[SR_HASH_BYTES * 2 + 1];
+	char path[320], url[400];
+	uint8_t spec_hash[SR_HASH_BYTES];
+	struct sr_err err;
+	json_t *spec, *body, *answer, *msgs, *want;
+	const char *msg;
+	uint16_t port;
+	int status;
+
+	sr_err_clear(&err);
+	assert_int_equal(sr_http_server_start("127.0.0.1:0", 2, sr_coord_http, w->coord,
+					      &server, &err), SR_OK);
+	port = sr_http_server_port(server);
+	register_http(port, &w->bank, "bank");
+	register_http(port, &w->shop, "shop");
+	register_http(port, &w->outsider, "outsider");
+
+	/* An approved job between bank and shop; the outsider is a member of
+	 * the project but no participant of the job. */
+	extend(w, &w->bank, SR_EVENT_MEMBER_INVITE, json_pack("{s:s}", "org_id", w->outsider.org_id));
+	extend(w, &w->outsider, SR_EVENT_MEMBER_JOIN, keys_body(&w->outsider, "outsider"));
+	publish(w, &w->bank, "c");
+	publish(w, &w->shop, "c");
+	spec = json_pack("{s:s,s:s,s:[{s:s,s:s},{s:s,s:s}],s:[s]}", "kind", "psi",
+			 "mode", "intersection", "inputs", "dataset", "bank.c", "column",
+			 "customer_id", "dataset", "shop.c", "column", "customer_id",
+			 "receivers", w->bank.org_id);
+	assert_int_equal(sr_event_spec_hash(spec, spec_hash, &err), SR_OK);
+	sr_hex(sh_hex, spec_hash, sizeof(spec_hash));
+	extend(w, &w->bank, SR_EVENT_JOB_PROPOSE, json_pack("{s:o,s:{s:b,s:[]}}", "spec", spec,
+	       "verdict", "accept", 1, "violations"));
+	sr_hex(job_hex, w->head, SR_EVENT_ID_BYTES);
+	extend(w, &w->bank, SR_EVENT_JOB_APPROVE, json_pack("{s:s,s:s}", "job_id", job_hex,
+	       "spec_hash", sh_hex));
+	extend(w, &w->shop, SR_EVENT_JOB_APPROVE, json_pack("{s:s,s:s}", "job_id", job_hex,
+	       "spec_hash", sh_hex));
+
+	/* A member who is not a participant may not post: 403. */
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s", PROJECT, job_hex,
+		 w->shop.org_id);
+	body = json_pack("{s:i,s:s}", "seq", 0, "data", "eA==");
+	assert_int_equal(signed_call(port, &w->outsider, "POST", path, body, &status, &answer),
+			 SR_OK);
+	assert_int_equal(status, 403);
+	msg = json_string_value(json_object_get(answer, "error"));
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "not a participant"));
+	assert_non_null(strstr(msg, w->outsider.org_id));
+	json_decref(answer);
+	json_decref(body);
+
+	/* An unsigned fetch: 401. */
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/0", PROJECT, job_hex,
+		 w->bank.org_id);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", (unsigned)port, path);
+	assert_int_equal(sr_http_call("GET", url, NULL, NULL, 5000, &status, &answer, &err), SR_OK);
+	assert_int_equal(status, 401);
+	assert_non_null(strstr(json_string_value(json_object_get(answer, "error")), "missing"));
+	json_decref(answer);
+
+	/* bank -> shop, seq 0: deposited, and the shop fetches it from NEXT=0. */
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s", PROJECT, job_hex,
+		 w->shop.org_id);
+	body = json_pack("{s:i,s:s}", "seq", 0, "data", "aGVsbG8=");   /* "hello" */
+	assert_int_equal(signed_call(port, &w->bank, "POST", path, body, &status, &answer),
+			 SR_OK);
+	assert_int_equal(status, 201);
+	assert_int_equal(json_integer_value(json_object_get(answer, "seq")), 0);
+	json_decref(answer);
+	json_decref(body);
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/0", PROJECT, job_hex,
+		 w->bank.org_id);
+	assert_int_equal(signed_call(port, &w->shop, "GET", path, NULL, &status, &answer), SR_OK);
+	assert_int_equal(status, 200);
+	msgs = json_object_get(answer, "messages");
+	assert_int_equal(json_array_size(msgs), 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(msgs, 0), "seq")), 0);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 0), "data")),
+			    "aGVsbG8=");
+	json_decref(answer);
+
+	/* The same seq again, other bytes: 409. */
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s", PROJECT, job_hex,
+		 w->shop.org_id);
+	body = json_pack("{s:i,s:s}", "seq", 0, "data", "b3RoZXI=");   /* "other" */
+	assert_int_equal(signed_call(port, &w->bank, "POST", path, body, &status, &answer),
+			 SR_OK);
+	assert_int_equal(status, 409);
+	assert_non_null(strstr(json_string_value(json_object_get(answer, "error")),
+			       "already deposited"));
+	json_decref(answer);
+	json_decref(body);
+
+	/* The verdict the coordinator recorded with the proposal. */
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/verdict", PROJECT, job_hex);
+	assert_int_equal(signed_call(port, &w->shop, "GET", path, NULL, &status, &answer), SR_OK);
+	assert_int_equal(status, 200);
+	assert_int_equal(sr_coord_verdict(w->coord, PROJECT, job_hex, &want, &err), SR_OK);
+	assert_true(json_equal(answer, want));
+	/* The shop's policy lets only the shop receive outputs. */
+	assert_true(json_is_false(json_object_get(answer, "accept")));
+	assert_string_equal(json_string_value(json_object_get(json_array_get(
+		json_object_get(answer, "violations"), 0), "rule")), "receiver-not-allowed");
+	json_decref(want);
+	json_decref(answer);
+	sr_http_server_stop(server);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -493,6 +628,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_and_tamper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orgs_and_mailboxes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_api, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_mailboxes, setup, teardown),
 	};
 
 	sr_alloc_setup_json();
