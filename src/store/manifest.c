@@ -158,7 +158,7 @@ int sr_manifest_parse(json_t *json, struct sr_manifest *m,
 {
 	const char *name, *uid, *vid;
 	json_t *rows_arr, *v;
-	uint64_t format, total = 0;
+	uint64_t format = 0, total = 0;
 	size_t k;
 	int rc;
 
