@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <sodium.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,4 +299,29 @@ int sr_cli_print_json(json_t *value, struct sr_err *err)
 	}
 	sr_buf_release(&out);
 	return rc;
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+void sr_cli_catch_stop(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+void sr_cli_wait_stop(void)
+{
+	while (!stop_requested)
+		pause();
 }

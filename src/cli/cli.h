@@ -83,6 +83,11 @@ int sr_cli_print_json(json_t *value, struct sr_err *err) SR_WUR;
 /* Human-readable byte size into buf. */
 const char *sr_cli_bytes(char buf[32], unsigned long long bytes);
 
+/* For long-running commands: catch SIGINT and SIGTERM (and ignore
+ * SIGPIPE) before announcing readiness, then wait until one arrives. */
+void sr_cli_catch_stop(void);
+void sr_cli_wait_stop(void);
+
 /* Commands. argv[0] is the command word. */
 int sr_cmd_init(int argc, char **argv);
 int sr_cmd_dataset(int argc, char **argv);

@@ -3,7 +3,6 @@
  * API until SIGINT or SIGTERM.
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,14 +35,6 @@ static const char coordinator_usage[] =
 	"                  alter:SEQ, forge:SEQ, reorder:SEQ (events served),\n"
 	"                  replay-mail, drop-mail (job mailboxes)\n";
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
 int sr_cmd_coordinator(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -57,7 +48,6 @@ int sr_cmd_coordinator(int argc, char **argv)
 	const char *listen_addr = "127.0.0.1:7700", *data = NULL;
 	struct sr_http_server *server = NULL;
 	struct sr_coord *coord = NULL;
-	struct sigaction sa;
 	struct sr_err err;
 	struct sr_coord_fault fault = { SR_FAULT_NONE, 0 };
 	struct sr_http_server_opts sopts;
@@ -120,18 +110,13 @@ int sr_cmd_coordinator(int argc, char **argv)
 		sr_coord_free(coord);
 		return sr_cli_report(&err);
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	sr_cli_catch_stop();
 	printf("coordinator listening on https://%.*s:%u (pin %s)\n",
 	       (int)(strrchr(listen_addr, ':') - listen_addr), listen_addr,
 	       (unsigned)sr_http_server_port(server), pin);
 	printf("data in %s; give nodes the URL and: --pin %s\n", data, pin);
 	fflush(stdout);
-	while (!stop_requested)
-		pause();
+	sr_cli_wait_stop();
 	sr_http_server_stop(server);
 	sr_coord_free(coord);
 	fprintf(stderr, "coordinator stopped\n");

@@ -3,7 +3,6 @@
  * or SIGTERM.
  */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,14 +40,6 @@ static const char node_usage[] =
 	"The master key is opened as for every command (SEALROOM_PASSPHRASE or\n"
 	"a prompt).\n";
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_requested = 1;
-}
-
 int sr_cmd_node(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -65,7 +56,6 @@ int sr_cmd_node(int argc, char **argv)
 	struct sr_cli cli;
 	struct sr_node *node = NULL;
 	struct sr_buf url, path;
-	struct sigaction sa;
 	struct sr_err err;
 	const char *listen_addr = "127.0.0.1:7701";
 	int c, rc;
@@ -129,17 +119,12 @@ int sr_cmd_node(int argc, char **argv)
 		sr_cli_release(&cli);
 		return sr_cli_report(&err);
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	sr_cli_catch_stop();
 	printf("node %s (%s) listening on %.*s, coordinator %s\n",
 	       sr_node_name(node), sr_node_org_id(node), (int)url.len - 1, url.data,
 	       cfg.coordinator);
 	fflush(stdout);
-	while (!stop_requested)
-		pause();
+	sr_cli_wait_stop();
 	sr_node_stop(node);
 	(void)unlink(path.data);
 	sr_buf_release(&url);

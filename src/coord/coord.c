@@ -628,6 +628,18 @@ static int mail_check(struct sr_coord *c, const char *project,
 	return SR_OK;
 }
 
+/* Bind (project, job, sender, recipient, seq) as ?1..?5 of st. */
+static void bind_queue(sqlite3_stmt *st, const char *project, const char *job_hex,
+		       const char *from, const char *to, uint64_t seq)
+{
+	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, seq > (uint64_t)INT64_MAX ? INT64_MAX :
+			   (sqlite3_int64)seq);
+}
+
 static void mail_expire(struct sr_coord *c)
 {
 	sqlite3_stmt *st = NULL;
@@ -687,11 +699,7 @@ int sr_coord_mail_post(struct sr_coord *c, const char *project,
 		rc = db_fail(c, err, "prepare");
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, (sqlite3_int64)seq);
+	bind_queue(st, project, job_hex, from, to, seq);
 	sqlite3_bind_blob(st, 6, len ? (const void *)data : "", (int)len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
 	if (sqlite3_step(st) != SQLITE_DONE) {
@@ -722,12 +730,7 @@ static int mail_select(struct sr_coord *c, const char *project,
 			       " AND job = ? AND sender = ? AND recipient = ? AND seq >= ?"
 			       " ORDER BY seq LIMIT 64", -1, &st, NULL) != SQLITE_OK)
 		return db_fail(c, err, "prepare");
-	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, next > (uint64_t)INT64_MAX ? INT64_MAX :
-			   (sqlite3_int64)next);
+	bind_queue(st, project, job_hex, from, to, next);
 	while (rc == SR_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t len = (size_t)sqlite3_column_bytes(st, 1);
 		const void *data = sqlite3_column_blob(st, 1);
@@ -792,12 +795,7 @@ int sr_coord_mail_fetch(struct sr_coord *c, const char *project,
 		rc = db_fail(c, err, "prepare");
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, next > (uint64_t)INT64_MAX ? INT64_MAX :
-			   (sqlite3_int64)next);
+	bind_queue(st, project, job_hex, from, to, next);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		rc = db_fail(c, err, "delete");
 		goto out;

@@ -17,41 +17,7 @@
 #include "base/banned.h"
 
 #define EVENTS_PER_PAGE 1000
-#define SEGMENTS_MAX 8
-
-struct path {
-	char buf[512];
-	const char *seg[SEGMENTS_MAX];
-	size_t n;
-};
-
-/* Split "/v1/a/b" into {"v1", "a", "b"}; 0 if too long or malformed. */
-static int split_path(const char *path, struct path *p)
-{
-	size_t len = strlen(path);
-	char *s;
-
-	p->n = 0;
-	if (len == 0 || path[0] != '/' || len >= sizeof(p->buf))
-		return 0;
-	memcpy(p->buf, path + 1, len);
-	s = p->buf;
-	while (*s) {
-		char *slash = strchr(s, '/');
-		if (p->n == SEGMENTS_MAX || slash == s)
-			return 0;
-		p->seg[p->n++] = s;
-		if (!slash)
-			break;
-		*slash = '\0';
-		s = slash + 1;
-		if (!*s)
-			return 0;   /* trailing slash */
-	}
-	return p->n > 0 && strcmp(p->seg[0], "v1") == 0;
-}
-
-static int is(const struct path *p, size_t n, const char *const *words)
+static int is(const struct sr_http_path *p, size_t n, const char *const *words)
 {
 	if (p->n != n)
 		return 0;
@@ -313,7 +279,7 @@ static int parse_u64(const char *s, uint64_t *out)
 }
 
 static int mailbox(struct sr_coord *c, const struct sr_http_request *req,
-		   struct sr_http_response *resp, const struct path *p,
+		   struct sr_http_response *resp, const struct sr_http_path *p,
 		   const char *caller)
 {
 	const char *project = p->seg[2], *job = p->seg[4], *peer = p->seg[6];
@@ -414,11 +380,11 @@ int sr_coord_http(void *ctx, const struct sr_http_request *req,
 	struct sr_coord *c = ctx;
 	char caller[SR_ORG_ID_LEN + 1];
 	struct sr_err err;
-	struct path p;
+	struct sr_http_path p;
 	int rc;
 
 	sr_err_clear(&err);
-	if (!split_path(req->path, &p))
+	if (!sr_http_path_split(req->path, &p))
 		return sr_http_error(resp, 404, "no such endpoint: %s %.200s",
 				     req->method, req->path);
 	if (is(&p, 2, w_health)) {

@@ -80,6 +80,31 @@ int sr_http_error(struct sr_http_response *resp, int status,
 	return SR_OK;
 }
 
+int sr_http_path_split(const char *path, struct sr_http_path *p)
+{
+	size_t len = strlen(path);
+	char *s;
+
+	p->n = 0;
+	if (len == 0 || path[0] != '/' || len >= sizeof(p->buf))
+		return 0;
+	memcpy(p->buf, path + 1, len);
+	s = p->buf;
+	while (*s) {
+		char *slash = strchr(s, '/');
+		if (p->n == SR_HTTP_SEGMENTS_MAX || slash == s)
+			return 0;
+		p->seg[p->n++] = s;
+		if (!slash)
+			break;
+		*slash = '\0';
+		s = slash + 1;
+		if (!*s)
+			return 0;   /* trailing slash */
+	}
+	return p->n > 0 && strcmp(p->seg[0], "v1") == 0;
+}
+
 int sr_http_json_body(const struct sr_http_request *req,
 		      struct sr_http_response *resp, json_t **out)
 {

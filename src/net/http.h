@@ -56,6 +56,19 @@ int sr_http_error(struct sr_http_response *resp, int status,
 int sr_http_json_body(const struct sr_http_request *req,
 		      struct sr_http_response *resp, json_t **out) SR_WUR;
 
+/* A request path split into segments: "/v1/projects/P" gives
+ * {"v1", "projects", "P"}. */
+#define SR_HTTP_SEGMENTS_MAX 8
+struct sr_http_path {
+	char buf[512];
+	const char *seg[SR_HTTP_SEGMENTS_MAX];
+	size_t n;
+};
+
+/* Split path; 1 if it is "/v1/..." with at most SR_HTTP_SEGMENTS_MAX
+ * non-empty segments and no trailing slash, else 0 (answer 404). */
+int sr_http_path_split(const char *path, struct sr_http_path *p);
+
 /* Map a status code to an HTTP status (EINVAL 400, EPERM 403, ENOTFOUND
  * 404, EEXIST 409, ELIMIT 413, ENOMEM/EINTERNAL 500, ...). */
 int sr_http_status_for(int code);

@@ -18,41 +18,9 @@
 #include "store/value.h"
 #include "base/banned.h"
 
-#define SEGMENTS_MAX 8
 #define EVENTS_PER_PAGE 1000
 
-struct route {
-	char buf[512];
-	const char *seg[SEGMENTS_MAX];
-	size_t n;
-};
-
-static int split(const char *path, struct route *r)
-{
-	size_t len = strlen(path);
-	char *s;
-
-	r->n = 0;
-	if (len < 2 || path[0] != '/' || len >= sizeof(r->buf))
-		return 0;
-	memcpy(r->buf, path + 1, len);
-	s = r->buf;
-	while (*s) {
-		char *slash = strchr(s, '/');
-		if (r->n == SEGMENTS_MAX || slash == s)
-			return 0;
-		r->seg[r->n++] = s;
-		if (!slash)
-			break;
-		*slash = '\0';
-		s = slash + 1;
-		if (!*s)
-			return 0;
-	}
-	return r->n >= 2 && strcmp(r->seg[0], "v1") == 0;
-}
-
-static int match(const struct route *r, const char *method,
+static int match(const struct sr_http_path *r, const char *method,
 		 const struct sr_http_request *req, size_t n, ...)
 {
 	va_list ap;
@@ -574,11 +542,11 @@ static int route(struct sr_node *n, const struct sr_http_request *req,
 	const struct sr_ledger_job *job;
 	struct node_project *p;
 	struct sr_err err;
-	struct route r;
+	struct sr_http_path r;
 	int rc, status;
 
 	sr_err_clear(&err);
-	if (!split(req->path, &r))
+	if (!sr_http_path_split(req->path, &r))
 		return sr_http_error(resp, 404, "no such endpoint: %s %.200s",
 				     req->method, req->path);
 	if (match(&r, "GET", req, 2, "v1", "status")) {

@@ -23,6 +23,7 @@
 #include "base/json.h"
 #include "base/limits.h"
 #include "base/log.h"
+#include "base/text.h"
 #include "crypto/crypto.h"
 #include "net/jobchan.h"
 #include "psi/psi.h"
@@ -316,6 +317,23 @@ static void psi_progress(void *ctx, const char *phase, uint64_t done, uint64_t t
 	run->last_phase = phase;
 	snprintf(text, sizeof(text), "psi: %s", phase);
 	set_progress(run, text);
+}
+
+/* Lock held.  Record job.fail for job_hex with this organization's
+ * reason, made fit for the ledger's free text; a refusal (the job ended
+ * meanwhile) is only logged. */
+static void append_fail(struct sr_node *n, struct node_project *p,
+			const char *job_hex, const char *why)
+{
+	char reason[SR_EVENT_TEXT_MAX + 1];
+	struct sr_err err;
+
+	sr_err_clear(&err);
+	snprintf(reason, sizeof(reason), "%s: %s", n->name, why);
+	sr_text_clean(reason, SR_EVENT_TEXT_MAX);
+	if (node_append(n, p, SR_EVENT_JOB_FAIL, json_pack("{s:s,s:s}", "job_id",
+			job_hex, "reason", reason), NULL, NULL, &err) != SR_OK)
+		sr_log_warn("job %.16s: could not record job.fail: %s", job_hex, err.msg);
 }
 
 /* Append an event about the job (lock taken here). */
@@ -772,27 +790,11 @@ static void *runner_main(void *arg)
 		local_set(n, run->job_hex, run->project, "done",
 			  run->leader ? "finished" : "done: my part is complete", NULL);
 	} else {
-		int ended = job_ended(n, run->project, run->job_id);
+		struct node_project *p = node_project_find(n, run->project);
 		local_set(n, run->job_hex, run->project, "failed", "failed", err.msg);
 		sr_log_warn("job %.16s: %s", run->job_hex, err.msg);
-		pthread_mutex_unlock(&n->lock);
-		if (!ended && !n->stopping) {
-			struct sr_err e2;
-			char reason[SR_EVENT_TEXT_MAX];
-			size_t len;
-			sr_err_clear(&e2);
-			snprintf(reason, sizeof(reason), "%s: %s", n->name, err.msg);
-			/* Free text must have no control characters. */
-			len = strlen(reason);
-			for (size_t i = 0; i < len; i++)
-				if ((unsigned char)reason[i] < 0x20)
-					reason[i] = ' ';
-			if (job_event(run, SR_EVENT_JOB_FAIL, json_pack("{s:s,s:s}",
-					"job_id", run->job_hex, "reason", reason), &e2) != SR_OK)
-				sr_log_warn("job %.16s: could not record job.fail: %s",
-					    run->job_hex, e2.msg);
-		}
-		pthread_mutex_lock(&n->lock);
+		if (p && !job_ended(n, run->project, run->job_id) && !n->stopping)
+			append_fail(n, p, run->job_hex, err.msg);
 	}
 	run->r->done = 1;
 	pthread_mutex_unlock(&n->lock);
@@ -916,20 +918,8 @@ static void reap(struct sr_node *n)
 static void fail_now(struct sr_node *n, struct node_project *p,
 		     const struct sr_ledger_job *job, const char *why)
 {
-	char reason[SR_EVENT_TEXT_MAX];
-	struct sr_err err;
-	size_t len;
-
-	sr_err_clear(&err);
-	snprintf(reason, sizeof(reason), "%s: %s", n->name, why);
-	len = strlen(reason);
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)reason[i] < 0x20)
-			reason[i] = ' ';
 	local_set(n, job->id_hex, p->id, "failed", "failed", why);
-	if (node_append(n, p, SR_EVENT_JOB_FAIL, json_pack("{s:s,s:s}", "job_id",
-			job->id_hex, "reason", reason), NULL, NULL, &err) != SR_OK)
-		sr_log_warn("job %.16s: could not record job.fail: %s", job->id_hex, err.msg);
+	append_fail(n, p, job->id_hex, why);
 }
 
 void node_jobs_kick(struct sr_node *n)
