@@ -217,7 +217,7 @@ static int party(int receiver, int fd, size_t n, int report_fd)
 	char *text;
 	struct sr_err err;
 	uint8_t sid[SR_CHANNEL_SID_BYTES];
-	struct sr_psi_io io;
+	struct sr_pipe io;
 	double t0, c0;
 
 	memset(&rep, 0, sizeof(rep));

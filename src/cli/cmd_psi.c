@@ -536,7 +536,7 @@ int sr_cmd_psi(int argc, char **argv)
 	struct sr_pool *pool = NULL;
 	struct csv_source src_state;
 	struct sr_psi_source src;
-	struct sr_psi_io io;
+	struct sr_pipe io;
 	struct sr_psi_result res;
 	struct psi_progress progress;
 	uint8_t peer_pk[SR_SIGN_PUBLICKEYBYTES], sid[SR_CHANNEL_SID_BYTES];

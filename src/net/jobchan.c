@@ -46,7 +46,7 @@
 
 #include "base/alloc.h"
 #include "crypto/crypto.h"
-#include "psi/psi.h"
+#include "net/pipe.h"
 #include "base/banned.h"
 
 #define MAGIC "SRJC"
@@ -1062,26 +1062,26 @@ void sr_jobchan_bytes(const struct sr_jobchan *ch, uint64_t *sent,
 	*received = atomic_load(&ch->bytes_received);
 }
 
-/* ---- sr_psi_io adapter --------------------------------------------------------- */
+/* ---- sr_pipe adapter --------------------------------------------------------- */
 
-static int psi_send(void *ctx, const uint8_t *msg, size_t len, struct sr_err *err)
+static int pipe_send(void *ctx, const uint8_t *msg, size_t len, struct sr_err *err)
 {
-	struct sr_jobchan_psi_link *l = ctx;
+	struct sr_jobchan_pipe_link *l = ctx;
 
 	return sr_jobchan_send(l->ch, l->peer_org, l->channel, msg, len, err);
 }
 
-static int psi_recv(void *ctx, struct sr_buf *msg, size_t max_len,
+static int pipe_recv(void *ctx, struct sr_buf *msg, size_t max_len,
 		    struct sr_err *err)
 {
-	struct sr_jobchan_psi_link *l = ctx;
+	struct sr_jobchan_pipe_link *l = ctx;
 
 	return sr_jobchan_recv(l->ch, l->peer_org, l->channel, msg, max_len, err);
 }
 
-int sr_jobchan_psi_io(struct sr_jobchan *ch, const char *peer_org,
-		      uint32_t channel, struct sr_jobchan_psi_link *link,
-		      struct sr_psi_io *io, struct sr_err *err)
+int sr_jobchan_pipe(struct sr_jobchan *ch, const char *peer_org,
+		      uint32_t channel, struct sr_jobchan_pipe_link *link,
+		      struct sr_pipe *io, struct sr_err *err)
 {
 	struct peer *p = find_peer(ch, peer_org);
 
@@ -1091,8 +1091,8 @@ int sr_jobchan_psi_io(struct sr_jobchan *ch, const char *peer_org,
 	memcpy(link->peer_org, p->org_id, sizeof(link->peer_org));
 	link->channel = channel;
 	io->ctx = link;
-	io->send = psi_send;
-	io->recv = psi_recv;
+	io->send = pipe_send;
+	io->recv = pipe_recv;
 	return SR_OK;
 }
 

@@ -39,7 +39,7 @@
 #include "base/limits.h"
 #include "crypto/identity.h"
 
-struct sr_psi_io;
+#include "net/pipe.h"
 
 #define SR_JOBCHAN_VERSION 1
 #define SR_JOBCHAN_SID_BYTES 32
@@ -171,18 +171,18 @@ void sr_jobchan_bytes(const struct sr_jobchan *ch, uint64_t *sent,
 		      uint64_t *received);
 
 /*
- * sr_psi_io adapter: send and recv with one peer on one channel.  The
+ * sr_pipe adapter: send and recv with one peer on one channel.  The
  * caller provides the storage for the adapter state (link), which must
  * live as long as io is used.  SR_EINVAL if peer_org is not a peer.
  */
-struct sr_jobchan_psi_link {
+struct sr_jobchan_pipe_link {
 	struct sr_jobchan *ch;
 	char peer_org[SR_ORG_ID_LEN + 1];
 	uint32_t channel;
 };
-int sr_jobchan_psi_io(struct sr_jobchan *ch, const char *peer_org,
-		      uint32_t channel, struct sr_jobchan_psi_link *link,
-		      struct sr_psi_io *io, struct sr_err *err) SR_WUR;
+int sr_jobchan_pipe(struct sr_jobchan *ch, const char *peer_org,
+		      uint32_t channel, struct sr_jobchan_pipe_link *link,
+		      struct sr_pipe *io, struct sr_err *err) SR_WUR;
 
 /* Wipe every key (sodium_memzero) and free.  NULL does nothing.  No call
  * may be in progress. */

@@ -111,6 +111,18 @@ int node_job_lookup(struct sr_node *n, const char *hex,
 		    struct node_project **p, const struct sr_ledger_job **job,
 		    struct sr_err *err) SR_WUR;
 
+/* ---- node_mail.c ---- */
+
+struct node_mail;
+struct sr_mailbox_ops;
+
+/* Mailboxes of one job over the coordinator: fills ops (ops->ctx is the
+ * new *out).  project and job_hex are borrowed and must outlive it. */
+int node_mail_new(struct sr_node *n, const char *project, const char *job_hex,
+		  struct node_mail **out, struct sr_mailbox_ops *ops,
+		  struct sr_err *err) SR_WUR;
+void node_mail_free(struct node_mail *m);
+
 /* ---- node_api.c ---- */
 int node_api_http(void *ctx, const struct sr_http_request *req,
 		  struct sr_http_response *resp);

@@ -32,7 +32,6 @@
 
 #define OUTPUT_DOMAIN "sealroom.output.v1"
 #define RESULT_AD_LABEL "sealroom.result.v1"
-#define COORD_RETRY_MS 30000   /* keep trying an unreachable coordinator */
 
 /* ---- local job table ----------------------------------------------------- */
 
@@ -114,133 +113,6 @@ void node_job_finished(struct sr_node *n, const struct sr_ledger_job *job)
 		(void)sqlite3_step(st);
 	}
 	sqlite3_finalize(st);
-}
-
-/* ---- mailboxes over the coordinator's HTTP API --------------------------- */
-
-struct mail {
-	struct sr_node *n;
-	const char *project;
-	const char *job_hex;
-	/* Messages fetched but not yet taken, per peer (one peer at a time
-	 * is enough: the cache is keyed by the peer it came from). */
-	char cached_from[SR_ORG_ID_LEN + 1];
-	json_t *cached;     /* array of {seq, data} */
-};
-
-static int mail_post(void *ctx, const char *to, uint64_t seq, const uint8_t *msg,
-		     size_t len, struct sr_err *err)
-{
-	struct mail *m = ctx;
-	size_t b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char path[256], *b64 = sr_malloc(b64len);
-	double deadline = (double)time(NULL) + COORD_RETRY_MS / 1000.0;
-	json_t *body;
-	int rc, status;
-
-	if (!b64)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	sodium_bin2base64(b64, b64len, len ? msg : (const uint8_t *)"", len,
-			  sodium_base64_VARIANT_ORIGINAL);
-	body = json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "data", b64);
-	sr_free(b64);
-	if (!body)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s",
-		 m->project, m->job_hex, to);
-	for (;;) {
-		sr_err_clear(err);
-		rc = node_coord_call(m->n, "POST", path, body, 30000, &status, NULL, err);
-		if (rc == SR_EEXIST && status == 409) {
-			rc = SR_OK;   /* a retry after a lost answer */
-			sr_err_clear(err);
-		}
-		if ((rc != SR_EIO && rc != SR_ETIMEOUT) || (double)time(NULL) > deadline)
-			break;
-		usleep(200000);   /* coordinator restarting? */
-	}
-	json_decref(body);
-	return rc;
-}
-
-static int take_cached(struct mail *m, const char *from, uint64_t after,
-		       struct sr_buf *msg, uint64_t *seq, struct sr_err *err)
-{
-	while (m->cached && json_array_size(m->cached) > 0 &&
-	       strcmp(m->cached_from, from) == 0) {
-		json_t *first = json_array_get(m->cached, 0);
-		json_int_t s = json_integer_value(json_object_get(first, "seq"));
-		const char *b64 = json_string_value(json_object_get(first, "data"));
-		size_t cap, len;
-
-		if (s < 0 || (after != UINT64_MAX && (uint64_t)s <= after) || !b64) {
-			json_array_remove(m->cached, 0);
-			continue;
-		}
-		cap = strlen(b64) / 4 * 3 + 3;
-		if (cap > SR_MAILBOX_MSG_MAX + 3)
-			return sr_fail(err, SR_ELIMIT, "mailbox message from %s over the limit",
-				       from);
-		sr_buf_reset(msg);
-		if (sr_buf_grow(msg, cap) != SR_OK)
-			return sr_fail(err, SR_ENOMEM, "out of memory");
-		if (sodium_base642bin((unsigned char *)msg->data, cap, b64, strlen(b64),
-				      NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
-			return sr_fail(err, SR_EPROTO,
-				       "mailbox message from %s: data is not base64", from);
-		sr_buf_setlen(msg, len);
-		*seq = (uint64_t)s;
-		json_array_remove(m->cached, 0);
-		return 1;
-	}
-	return 0;
-}
-
-static int mail_fetch(void *ctx, const char *from, uint64_t after,
-		      struct sr_buf *msg, uint64_t *seq, int timeout_ms,
-		      struct sr_err *err)
-{
-	struct mail *m = ctx;
-	struct timespec t0, t1;
-	char path[256];
-	int rc;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		json_t *ans = NULL, *msgs;
-		int status;
-		long elapsed;
-
-		rc = take_cached(m, from, after, msg, seq, err);
-		if (rc == 1)
-			return SR_OK;
-		if (rc)
-			return rc;
-		/* The mailbox answers seq >= NEXT; after is UINT64_MAX before
-		 * the first message, so NEXT wraps to 0. */
-		snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/%llu",
-			 m->project, m->job_hex, from, (unsigned long long)(after + 1));
-		rc = node_coord_call(m->n, "GET", path, NULL, SR_MAILBOX_WAIT_MS + 10000,
-				     &status, &ans, err);
-		msgs = json_object_get(ans, "messages");
-		if (rc == SR_OK && json_is_array(msgs) && json_array_size(msgs) > 0) {
-			json_decref(m->cached);
-			m->cached = json_incref(msgs);
-			memcpy(m->cached_from, from, sizeof(m->cached_from));
-		} else if (rc && rc != SR_EIO && rc != SR_ETIMEOUT) {
-			json_decref(ans);
-			return rc;
-		} else if (rc) {
-			usleep(200000);   /* coordinator unreachable: retry */
-		}
-		json_decref(ans);
-		sr_err_clear(err);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		elapsed = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
-		if (!(m->cached && json_array_size(m->cached) > 0) && elapsed >= timeout_ms)
-			return sr_fail(err, SR_ETIMEOUT, "no message from %s for %d ms",
-				       from, timeout_ms);
-	}
 }
 
 /* ---- running a job ------------------------------------------------------- */
@@ -606,8 +478,8 @@ static int run_psi(struct run *run, struct sr_jobchan *ch, struct keys *k,
 	struct sr_psi_result res;
 	struct sr_psi_source src;
 	struct sr_psi_array arr;
-	struct sr_jobchan_psi_link *adapters = NULL;
-	struct sr_psi_io *ios = NULL;
+	struct sr_jobchan_pipe_link *adapters = NULL;
+	struct sr_pipe *ios = NULL;
 	size_t leader_idx = 0, nreceivers = json_array_size(receivers);
 	int rc = SR_OK;
 
@@ -650,7 +522,7 @@ static int run_psi(struct run *run, struct sr_jobchan *ch, struct keys *k,
 		size_t h = 0;
 		for (size_t i = 0; rc == SR_OK && i < run->nparties; i++)
 			if (i != run->self)
-				rc = sr_jobchan_psi_io(ch, run->parties[i].org_id, 1,
+				rc = sr_jobchan_pipe(ch, run->parties[i].org_id, 1,
 						       &adapters[h], &ios[h], err), h++;
 		if (rc)
 			goto out;
@@ -659,7 +531,7 @@ static int run_psi(struct run *run, struct sr_jobchan *ch, struct keys *k,
 		else
 			rc = sr_psi_run_multi(&params, &src, ios, h, &res, err);
 	} else {
-		rc = sr_jobchan_psi_io(ch, run->parties[leader_idx].org_id, 1,
+		rc = sr_jobchan_pipe(ch, run->parties[leader_idx].org_id, 1,
 				       &adapters[0], &ios[0], err);
 		if (rc == SR_OK)
 			rc = sr_psi_run(SR_PSI_SENDER, &params, &src, &ios[0], &res, err);
@@ -716,7 +588,7 @@ static void *runner_main(void *arg)
 	struct sr_node *n = run->n;
 	struct sr_jobchan *ch = NULL;
 	struct sr_jobchan_params cp;
-	struct mail mail;
+	struct node_mail *mail = NULL;
 	struct keys k;
 	struct sr_err err;
 	json_t *result = NULL;
@@ -727,16 +599,13 @@ static void *runner_main(void *arg)
 	sr_err_clear(&err);
 	memset(&k, 0, sizeof(k));
 	sr_buf_init(&k.text, 0);
-	memset(&mail, 0, sizeof(mail));
-	mail.n = n;
-	mail.project = run->project;
-	mail.job_hex = run->job_hex;
 	set_progress(run, "reading the input");
 	rc = load_keys(run, &k, &err);
 	if (rc == SR_OK)
 		access_log(run, k.rows_read);
 	if (rc == SR_OK) {
-		struct sr_mailbox_ops ops = { &mail, mail_post, mail_fetch };
+		struct sr_mailbox_ops ops;
+		rc = node_mail_new(n, run->project, run->job_hex, &mail, &ops, &err);
 		set_progress(run, "exchanging keys with the other participants");
 		memset(&cp, 0, sizeof(cp));
 		cp.project = run->project;
@@ -784,7 +653,7 @@ static void *runner_main(void *arg)
 	sr_jobchan_free(ch);
 	keys_release(&k);
 	json_decref(result);
-	json_decref(mail.cached);
+	node_mail_free(mail);
 	pthread_mutex_lock(&n->lock);
 	if (rc == SR_OK) {
 		local_set(n, run->job_hex, run->project, "done",

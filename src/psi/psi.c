@@ -100,7 +100,7 @@ static int check_params(const struct sr_psi_params *p, struct sr_err *err)
 /* ---- sender ------------------------------------------------------------- */
 
 static int run_sender(const struct sr_psi_params *p, struct sr_psi_source *src,
-		      const struct sr_psi_io *io, struct sr_psi_result *res,
+		      const struct sr_pipe *io, struct sr_psi_result *res,
 		      struct sr_err *err)
 {
 	struct sr_psi_set set;
@@ -231,7 +231,7 @@ static int send_to_helper(struct sr_psi_pair *pr, const struct sr_psi_params *p,
 }
 
 static int run_receiver(const struct sr_psi_params *p, struct sr_psi_source *src,
-			const struct sr_psi_io *helpers, size_t nh,
+			const struct sr_pipe *helpers, size_t nh,
 			struct sr_psi_result *res, struct sr_err *err)
 {
 	struct sr_psi_set set;
@@ -342,7 +342,7 @@ static int finish(int rc, struct sr_psi_result *out, struct sr_err *mine,
 
 /* Two-party run (psi.h): no rows or size in out unless it returns SR_OK. */
 int sr_psi_run(enum sr_psi_role role, const struct sr_psi_params *params,
-	       struct sr_psi_source *src, const struct sr_psi_io *io,
+	       struct sr_psi_source *src, const struct sr_pipe *io,
 	       struct sr_psi_result *out, struct sr_err *err)
 {
 	struct sr_err e;
@@ -372,7 +372,7 @@ int sr_psi_run(enum sr_psi_role role, const struct sr_psi_params *params,
 
 /* Multi-party receiver (psi.h): one pair per helper, in order. */
 int sr_psi_run_multi(const struct sr_psi_params *params,
-		     struct sr_psi_source *src, const struct sr_psi_io *helpers,
+		     struct sr_psi_source *src, const struct sr_pipe *helpers,
 		     size_t helpers_len, struct sr_psi_result *out,
 		     struct sr_err *err)
 {

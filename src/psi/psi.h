@@ -27,29 +27,14 @@
 #include "base/err.h"
 #include "base/limits.h"
 #include "base/pool.h"
+#include "net/pipe.h"
 
 /*
- * A framed, reliable, ordered message transport to one peer.
- *
- * send delivers the whole message msg[0..len) as one message (it may block
- * until the peer has room); it returns SR_OK or a negative status with err
- * filled.  recv replaces the contents of msg with the next whole message;
- * a message longer than max_len fails (SR_ELIMIT or SR_EPROTO) and the
- * end of the stream fails too (SR_EPROTO or SR_EIO: a PSI run never ends
- * by EOF).  After a failure of either, the transport is not used again.
- *
- * The protocol never has both parties sending at once (a party sends only
+ * PSI talks to its peer through a struct sr_pipe (net/pipe.h).  The
+ * protocol never has both parties sending at once (a party sends only
  * what its peer is about to read), so a transport with small buffers
- * cannot deadlock.  When sr_psi_run() fails, the caller must close or
- * abort the transport so the peer sees end of stream instead of waiting.
+ * cannot deadlock.
  */
-struct sr_psi_io {
-	void *ctx;
-	int (*send)(void *ctx, const uint8_t *msg, size_t len,
-		    struct sr_err *err);
-	int (*recv)(void *ctx, struct sr_buf *msg, size_t max_len,
-		    struct sr_err *err);
-};
 
 /* One key of the caller's input. data is borrowed (see sr_psi_source). */
 struct sr_psi_key {
@@ -179,7 +164,7 @@ void sr_psi_result_release(struct sr_psi_result *res);
  * source.
  */
 int sr_psi_run(enum sr_psi_role role, const struct sr_psi_params *params,
-	       struct sr_psi_source *src, const struct sr_psi_io *io,
+	       struct sr_psi_source *src, const struct sr_pipe *io,
 	       struct sr_psi_result *out, struct sr_err *err) SR_WUR;
 
 /*
@@ -191,7 +176,7 @@ int sr_psi_run(enum sr_psi_role role, const struct sr_psi_params *params,
  * errors as sr_psi_run.  Leakage: docs/protocols/psi.md, "Multi-party".
  */
 int sr_psi_run_multi(const struct sr_psi_params *params,
-		     struct sr_psi_source *src, const struct sr_psi_io *helpers,
+		     struct sr_psi_source *src, const struct sr_pipe *helpers,
 		     size_t helpers_len, struct sr_psi_result *out,
 		     struct sr_err *err) SR_WUR;
 

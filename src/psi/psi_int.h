@@ -146,7 +146,7 @@ static inline size_t sr_psi_msg_bytes(size_t count, size_t item_bytes)
 
 /* A transport with byte counts and reusable message buffers. */
 struct sr_psi_link {
-	const struct sr_psi_io *io;
+	const struct sr_pipe *io;
 	struct sr_buf in;          /* last message received */
 	struct sr_buf out;         /* message being built */
 	struct sr_psi_stats *stats;   /* bytes_sent / bytes_received */
@@ -167,7 +167,7 @@ struct sr_psi_pair {
 
 /* Draw a fresh non-zero scalar; borrow io and stats (which must outlive
  * the pair). */
-void sr_psi_pair_init(struct sr_psi_pair *pr, const struct sr_psi_io *io,
+void sr_psi_pair_init(struct sr_psi_pair *pr, const struct sr_pipe *io,
 		      struct sr_psi_stats *stats);
 /* Wipe the scalar, free buffers and tags. */
 void sr_psi_pair_release(struct sr_psi_pair *pr);

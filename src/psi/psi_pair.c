@@ -25,7 +25,7 @@
 
 /* ---- links: one peer, with byte counts ---------------------------------- */
 
-static void link_init(struct sr_psi_link *l, const struct sr_psi_io *io,
+static void link_init(struct sr_psi_link *l, const struct sr_pipe *io,
 		      struct sr_psi_stats *stats)
 {
 	l->io = io;
@@ -174,7 +174,7 @@ static int double_blind_chunk(void *ctx, size_t index, struct sr_err *err)
 /* ---- one pair ------------------------------------------------------------ */
 
 /* A pair with a fresh scalar; io and stats are borrowed (psi_int.h). */
-void sr_psi_pair_init(struct sr_psi_pair *pr, const struct sr_psi_io *io,
+void sr_psi_pair_init(struct sr_psi_pair *pr, const struct sr_pipe *io,
 		      struct sr_psi_stats *stats)
 {
 	memset(pr, 0, sizeof(*pr));

@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sr_psi_source src;
 	struct sr_psi_params params;
 	struct sr_psi_result res;
-	struct sr_psi_io io;
+	struct sr_pipe io;
 	struct sr_err err;
 	struct feed f;
 	uint8_t flags;

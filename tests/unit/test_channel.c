@@ -449,7 +449,7 @@ static void *psi_main(void *arg)
 	struct sr_psi_params p;
 	struct sr_psi_source src;
 	struct sr_psi_array arr;
-	struct sr_psi_io io = { s->ch, ch_send, ch_recv };
+	struct sr_pipe io = { s->ch, ch_send, ch_recv };
 
 	sr_psi_params_init(&p);
 	p.session_id = s->sid;

@@ -671,8 +671,8 @@ static int script_psi(struct party *p, struct sr_err *err)
 	struct sr_psi_params prm;
 	struct sr_psi_source src;
 	struct sr_psi_array arr;
-	struct sr_jobchan_psi_link links[NIDS];
-	struct sr_psi_io ios[NIDS];
+	struct sr_jobchan_pipe_link links[NIDS];
+	struct sr_pipe ios[NIDS];
 	size_t nio = 0;
 	int rc;
 
@@ -688,7 +688,7 @@ static int script_psi(struct party *p, struct sr_err *err)
 		for (size_t i = 0; i < p->nlist; i++) {
 			if (strcmp(p->list[i].org_id, org(p->id)) == 0)
 				continue;
-			rc = sr_jobchan_psi_io(p->ch, p->list[i].org_id, 7, &links[nio],
+			rc = sr_jobchan_pipe(p->ch, p->list[i].org_id, 7, &links[nio],
 					       &ios[nio], err);
 			if (rc)
 				return rc;
@@ -699,7 +699,7 @@ static int script_psi(struct party *p, struct sr_err *err)
 		else
 			rc = sr_psi_run_multi(&prm, &src, ios, nio, &o->res, err);
 	} else {
-		rc = sr_jobchan_psi_io(p->ch, org(A), 7, &links[0], &ios[0], err);
+		rc = sr_jobchan_pipe(p->ch, org(A), 7, &links[0], &ios[0], err);
 		if (rc == SR_OK)
 			rc = sr_psi_run(SR_PSI_SENDER, &prm, &src, &ios[0], &o->res, err);
 	}
@@ -1184,10 +1184,10 @@ static void test_params(void **state)
 		sr_err_clear(&err);
 		assert_int_equal(sr_jobchan_recv(ps[0].ch, "nobody", 0, &msg, 10, &err), SR_EINVAL);
 		{
-			struct sr_jobchan_psi_link link;
-			struct sr_psi_io io;
+			struct sr_jobchan_pipe_link link;
+			struct sr_pipe io;
 			sr_err_clear(&err);
-			assert_int_equal(sr_jobchan_psi_io(ps[0].ch, org(O), 0, &link, &io, &err),
+			assert_int_equal(sr_jobchan_pipe(ps[0].ch, org(O), 0, &link, &io, &err),
 					 SR_EINVAL);
 		}
 		/* Those were the caller's mistakes: the channel still works. */

@@ -224,9 +224,9 @@ static void link_close(struct link *l)
 	queue_free(l->ba);
 }
 
-static struct sr_psi_io io_of(struct endpoint *ep)
+static struct sr_pipe io_of(struct endpoint *ep)
 {
-	struct sr_psi_io io = { ep, ep_send, ep_recv };
+	struct sr_pipe io = { ep, ep_send, ep_recv };
 	return io;
 }
 
@@ -251,7 +251,7 @@ static void *party_main(void *arg)
 	struct party *p = arg;
 	struct sr_psi_source src;
 	struct sr_psi_array arr;
-	struct sr_psi_io ios[16];
+	struct sr_pipe ios[16];
 
 	sr_psi_source_array(&src, &arr, p->keys, p->nkeys);
 	sr_err_clear(&p->err);
@@ -664,7 +664,7 @@ static void test_cardinality(void **state)
 		struct sr_psi_source src;
 		struct sr_psi_array arr;
 		struct sr_psi_result res;
-		struct sr_psi_io ios[2] = { { NULL, ep_send, ep_recv },
+		struct sr_pipe ios[2] = { { NULL, ep_send, ep_recv },
 					    { NULL, ep_send, ep_recv } };
 		struct sr_err err;
 		sr_psi_source_array(&src, &arr, NULL, 0);
@@ -826,7 +826,7 @@ static void test_bad_params(void **state)
 	struct sr_psi_array arr;
 	struct sr_psi_result res;
 	struct link l;
-	struct sr_psi_io io;
+	struct sr_pipe io;
 	struct sr_err err;
 
 	(void)state;
@@ -866,7 +866,7 @@ static void test_key_limit(void **state)
 	struct sr_psi_result res;
 	struct sr_psi_key key;
 	struct link l;
-	struct sr_psi_io io;
+	struct sr_pipe io;
 	struct sr_err err;
 	char *big = calloc(1, SR_PSI_KEY_MAX + 1);
 
