@@ -23,6 +23,10 @@ struct sr_buf {
 	size_t max;   /* 0 = no cap */
 };
 
+/* max for a buffer that is unbounded on purpose (its producer is bounded
+ * elsewhere, e.g. by a store scan): say so rather than pass a bare 0. */
+#define SR_BUF_UNBOUNDED 0
+
 /* Empty buffer with a cap of max bytes (0 = none). Never allocates. */
 void sr_buf_init(struct sr_buf *buf, size_t max);
 /* Free the memory and return to the empty state (the cap is kept). */

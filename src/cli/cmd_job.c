@@ -238,17 +238,24 @@ out:
 
 static void print_inputs(const json_t *spec)
 {
-	const json_t *in;
-	char name[140], col[140], version[80];
+	const json_t *in, *v;
+	char name[140], col[180], version[80];
+	const char *key;
 	size_t i;
 
 	json_array_foreach(json_object_get(spec, "inputs"), i, in) {
 		printf("%s%s", i ? "             " : "  inputs:    ",
 		       sr_nodeclient_clean(name, sizeof(name),
 					   sr_nodeclient_str(in, "dataset", "?")));
-		if (sr_nodeclient_str(in, "column", NULL))
-			printf(" (column %s)", sr_nodeclient_clean(col, sizeof(col),
-			       sr_nodeclient_str(in, "column", NULL)));
+		/* The kind's own keys (psi: column), as key value. */
+		json_object_foreach((json_t *)in, key, v) {
+			if (!json_is_string(v) || strcmp(key, "dataset") == 0 ||
+			    strcmp(key, "version_id") == 0)
+				continue;
+			printf(" (%s %s)", sr_nodeclient_clean(col, 40, key),
+			       sr_nodeclient_clean(col + 40, sizeof(col) - 40,
+						   json_string_value(v)));
+		}
 		if (sr_nodeclient_str(in, "version_id", NULL))
 			printf(", version %s", sr_nodeclient_short(version,
 			       sr_nodeclient_str(in, "version_id", NULL), 16));
@@ -557,9 +564,7 @@ static int cmd_result(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 {
 	json_t *result = NULL, *columns = NULL, *rows = NULL;
 	char id[65], path[128], hash[80];
-	const char *mode;
-	long long size;
-	int cardinality, rc;
+	int rc;
 
 	rc = job_arg(a, nc, id, err);
 	if (rc)
@@ -572,27 +577,11 @@ static int cmd_result(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 		rc = sr_fail(err, SR_EPROTO, "the node's result is not a JSON object");
 		goto out;
 	}
-	mode = sr_nodeclient_str(result, "mode", "");
-	cardinality = strcmp(mode, "cardinality") == 0;
-	size = sr_nodeclient_int(result, "size", -1);
-	if (cardinality && size < 0) {
-		rc = sr_fail(err, SR_EPROTO, "the node's cardinality result has no size");
-		goto out;
-	}
-	if (cardinality) {
-		columns = json_pack("[s]", "intersection_size");
-		rows = json_pack("[[I]]", (json_int_t)size);
-	} else {
-		columns = json_incref(json_object_get(result, "columns"));
-		rows = json_incref(json_object_get(result, "rows"));
-		if (!json_is_array(columns) || !json_is_array(rows)) {
-			rc = sr_fail(err, SR_EPROTO,
-				     "the node's result has no columns and rows");
-			goto out;
-		}
-	}
-	if (!columns || !rows) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	/* Every kind's result is one envelope: {"columns", "rows", "meta"}. */
+	columns = json_incref(json_object_get(result, "columns"));
+	rows = json_incref(json_object_get(result, "rows"));
+	if (!json_is_array(columns) || !json_is_array(rows)) {
+		rc = sr_fail(err, SR_EPROTO, "the node's result has no columns and rows");
 		goto out;
 	}
 	if (a->output) {
@@ -605,14 +594,14 @@ static int cmd_result(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 	} else if (a->output) {
 		printf("wrote %zu row%s to %s\n", json_array_size(rows),
 		       json_array_size(rows) == 1 ? "" : "s", a->output);
-	} else if (cardinality) {
-		printf("intersection size: %lld\n", size);
 	} else {
 		print_table(columns, rows);
-		printf("(%zu rows", json_array_size(rows));
-		if (sr_nodeclient_str(result, "output_hash", NULL))
+		printf("(%zu row%s", json_array_size(rows),
+		       json_array_size(rows) == 1 ? "" : "s");
+		if (sr_nodeclient_str(json_object_get(result, "meta"), "output_hash", NULL))
 			printf("; output hash %s", sr_nodeclient_short(hash,
-			       sr_nodeclient_str(result, "output_hash", NULL), 16));
+			       sr_nodeclient_str(json_object_get(result, "meta"),
+						 "output_hash", NULL), 16));
 		printf(")\n");
 	}
 out:

@@ -17,9 +17,8 @@
 #include "store/value.h"
 #include "base/banned.h"
 
-/* A published dataset's policy, parsed and bound to its schema. */
-static int dataset_policy(const struct sr_ledger_dataset *d, struct sr_policy *pol,
-			  struct sr_err *err)
+int sr_ledger_dataset_policy(const struct sr_ledger_dataset *d,
+			     struct sr_policy *pol, struct sr_err *err)
 {
 	size_t ncols = json_array_size(d->schema);
 	const char **names = NULL;
@@ -90,12 +89,13 @@ int sr_ledger_check_job(const struct sr_ledger *ledger, const json_t *spec,
 
 		if (!d || d->withdrawn)
 			continue;   /* the checker names unknown datasets */
-		rc = dataset_policy(d, &pols[nds], err);
+		rc = sr_ledger_dataset_policy(d, &pols[nds], err);
 		if (rc)
 			break;
 		ds[nds].name = d->name;
 		ds[nds].owner = d->owner;
 		ds[nds].policy = &pols[nds];
+		ds[nds].rows = d->rows;
 		nds++;
 	}
 	if (rc == SR_OK)

@@ -210,6 +210,12 @@ int sr_ledger_to_json(const struct sr_ledger *ledger, json_t **out,
 int sr_ledger_summary_to_json(const struct sr_ledger_summary *summary,
 			      json_t **out, struct sr_err *err) SR_WUR;
 
+/* The published policy of d, parsed and bound to its published schema
+ * (pol initialized by the caller; released by the caller). */
+struct sr_policy;
+int sr_ledger_dataset_policy(const struct sr_ledger_dataset *d,
+			     struct sr_policy *pol, struct sr_err *err) SR_WUR;
+
 /*
  * Run the security checker on spec against the policies of the published
  * (not withdrawn) datasets it names, bound to their published schemas; now

@@ -460,26 +460,53 @@ out:
 
 /* ---- appending ------------------------------------------------------------ */
 
+static int fixed_body(void *ctx, struct node_project *p, json_t **body,
+		      struct sr_err *err)
+{
+	(void)p;
+	(void)err;
+	*body = json_incref(ctx);
+	return SR_OK;
+}
+
 int node_append(struct sr_node *n, struct node_project *p,
 		enum sr_event_type type, json_t *body, uint64_t *seq,
 		uint8_t id[SR_EVENT_ID_BYTES], struct sr_err *err)
 {
+	int rc;
+
+	if (!body)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	rc = node_append_built(n, p, type, fixed_body, body, seq, id, err);
+	json_decref(body);
+	return rc;
+}
+
+int node_append_built(struct sr_node *n, struct node_project *p,
+		      enum sr_event_type type,
+		      int (*build)(void *ctx, struct node_project *p,
+				   json_t **body, struct sr_err *err),
+		      void *ctx, uint64_t *seq, uint8_t id[SR_EVENT_ID_BYTES],
+		      struct sr_err *err)
+{
 	struct sr_event ev;
+	json_t *body = NULL;
 	int rc = SR_OK;
 
 	sr_event_init(&ev);
-	if (!body)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	if (p->error) {
-		json_decref(body);
+	if (p->error)
 		return sr_fail(err, SR_EPROTO,
 			       "project %s: this node stopped following it: %s",
 			       p->id, p->error);
-	}
 	for (int attempt = 0; attempt < APPEND_TRIES; attempt++) {
 		json_t *wire = NULL, *ans = NULL;
 		int status;
 
+		json_decref(body);
+		body = NULL;
+		rc = build(ctx, p, &body, err);
+		if (rc)
+			break;
 		rc = sr_event_create(&ev, &n->id, p->id, p->ledger.next_seq,
 				     p->ledger.next_seq ? p->ledger.head : NULL, type,
 				     (int64_t)time(NULL), body, err);

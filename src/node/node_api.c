@@ -294,42 +294,137 @@ static int api_publish(struct sr_node *n, struct node_project *p,
 	return SR_OK;
 }
 
+/* What a proposal is made of, made again before every try to append. */
+struct proposal {
+	struct sr_node *n;
+	const json_t *asked;      /* the analyst's spec */
+	json_t *spec;             /* with the versions filled in */
+	json_t *verdict;
+};
+
+/*
+ * Approvals bind data versions (DESIGN §8): every input the analyst named
+ * without a version_id gets the version this node's fold says is
+ * published, before the spec is checked and signed.  A dataset the fold
+ * does not know is left as it is (the checker names it).
+ */
+static int fill_versions(const struct node_project *p, json_t *spec,
+			 struct sr_err *err)
+{
+	json_t *in;
+	size_t i;
+
+	json_array_foreach(json_object_get(spec, "inputs"), i, in) {
+		const char *name = json_string_value(json_object_get(in, "dataset"));
+		const struct sr_ledger_dataset *d = name ?
+			sr_ledger_dataset_find(&p->ledger, name) : NULL;
+
+		if (!json_is_object(in) || json_object_get(in, "version_id") ||
+		    !d || d->withdrawn)
+			continue;
+		if (json_object_set_new(in, "version_id", json_string(d->version_id)))
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	return SR_OK;
+}
+
+static int build_proposal(void *ctx, struct node_project *p, json_t **body,
+			  struct sr_err *err)
+{
+	struct proposal *pr = ctx;
+	int accept = 0, rc;
+
+	*body = NULL;
+	json_decref(pr->spec);
+	json_decref(pr->verdict);
+	pr->verdict = NULL;
+	pr->spec = json_deep_copy(pr->asked);
+	if (!pr->spec)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	rc = fill_versions(p, pr->spec, err);
+	if (rc == SR_OK)
+		rc = node_check(pr->n, p, pr->spec, &pr->verdict, &accept, err);
+	if (rc)
+		return rc;
+	*body = json_pack("{s:O,s:O}", "spec", pr->spec, "verdict", pr->verdict);
+	return *body ? SR_OK : sr_fail(err, SR_ENOMEM, "out of memory");
+}
+
 static int api_propose(struct sr_node *n, struct node_project *p,
 		       const struct sr_http_request *req,
 		       struct sr_http_response *resp)
 {
 	static const char *const keys[] = { "spec", NULL };
+	struct proposal pr = { n, NULL, NULL, NULL };
 	uint8_t id[SR_EVENT_ID_BYTES];
 	char hex[SR_EVENT_ID_HEX_LEN + 1];
-	json_t *body, *spec, *verdict = NULL;
+	json_t *body;
 	struct sr_err err;
 	uint64_t seq = 0;
-	int rc, accept = 0;
+	int rc;
 
 	sr_err_clear(&err);
 	if (sr_http_json_body(req, resp, &body) != SR_OK)
 		return SR_OK;
 	rc = sr_json_check_keys(body, "request", keys, &err);
-	spec = json_object_get(body, "spec");
-	if (rc == SR_OK && !json_is_object(spec))
+	pr.asked = json_object_get(body, "spec");
+	if (rc == SR_OK && !json_is_object(pr.asked))
 		rc = sr_fail(&err, SR_EINVAL, "request.spec: expected an object");
+	/* Check against the coordinator's head, not a view a sync period
+	 * old: a dataset published a moment ago must be seen. */
 	if (rc == SR_OK)
-		rc = node_check(n, p, spec, &verdict, &accept, &err);
-	if (rc) {
-		json_decref(body);
-		return sr_http_error(resp, rc == SR_ENOMEM ? 500 : 400, "%s", err.msg);
+		rc = node_sync(n, p, &err);
+	if (rc == SR_OK) {
+		json_t *probe = NULL;
+		/* A malformed spec is the analyst's 400, before any append. */
+		rc = build_proposal(&pr, p, &probe, &err);
+		json_decref(probe);
+		if (rc) {
+			json_decref(body);
+			json_decref(pr.spec);
+			json_decref(pr.verdict);
+			return sr_http_error(resp, rc == SR_ENOMEM ? 500 : 400, "%s", err.msg);
+		}
 	}
-	rc = node_append(n, p, SR_EVENT_JOB_PROPOSE,
-			 json_pack("{s:O,s:O}", "spec", spec, "verdict", verdict),
-			 &seq, id, &err);
+	if (rc == SR_OK)
+		rc = node_append_built(n, p, SR_EVENT_JOB_PROPOSE, build_proposal, &pr,
+				       &seq, id, &err);
 	json_decref(body);
+	json_decref(pr.spec);
 	if (rc) {
-		json_decref(verdict);
+		json_decref(pr.verdict);
 		return fail(resp, rc, &err);
 	}
 	sr_hex(hex, id, sizeof(id));
 	return created(resp, json_pack("{s:s,s:I,s:o}", "job_id", hex, "seq",
-				       (json_int_t)seq, "verdict", verdict));
+				       (json_int_t)seq, "verdict", pr.verdict));
+}
+
+/*
+ * An approval is of the exact versions the spec names.  A steward who has
+ * republished one of its datasets since the proposal is not asked to
+ * approve the old data by accident: the approval is refused, and the job
+ * must be proposed again for the new version.
+ */
+static int own_versions_current(struct sr_node *n, const struct node_project *p,
+				const struct sr_ledger_job *job, struct sr_err *err)
+{
+	json_t *in;
+	size_t i;
+
+	json_array_foreach(json_object_get(job->spec, "inputs"), i, in) {
+		const char *name = json_string_value(json_object_get(in, "dataset"));
+		const char *version = json_string_value(json_object_get(in, "version_id"));
+		const struct sr_ledger_dataset *d = name ?
+			sr_ledger_dataset_find(&p->ledger, name) : NULL;
+
+		if (d && version && strcmp(d->owner, n->id.org_id) == 0 &&
+		    strcmp(d->version_id, version) != 0)
+			return sr_fail(err, SR_EEXIST,
+				       "job %.16s reads version %.16s of %s, which was republished since (now %.16s): approvals do not carry over; propose the job again",
+				       job->id_hex, version, name, d->version_id);
+	}
+	return SR_OK;
 }
 
 /* approve / reject / cancel */
@@ -389,6 +484,11 @@ static int api_vote(struct sr_node *n, const char *hex, const char *verb,
 			return SR_OK;
 		}
 		json_decref(verdict);
+		rc = own_versions_current(n, p, job, &err);
+		if (rc) {
+			json_decref(body);
+			return sr_http_error(resp, 409, "%s", err.msg);
+		}
 		type = SR_EVENT_JOB_APPROVE;
 		ev_body = json_pack("{s:s,s:s}", "job_id", job->id_hex, "spec_hash", sh);
 	} else if (strcmp(verb, "reject") == 0) {

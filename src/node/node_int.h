@@ -91,6 +91,16 @@ int node_append(struct sr_node *n, struct node_project *p,
 		enum sr_event_type type, json_t *body, uint64_t *seq,
 		uint8_t id[SR_EVENT_ID_BYTES], struct sr_err *err) SR_WUR;
 
+/* Lock held.  node_append with the body built by build(ctx, p, &body)
+ * before each try, so that a body that depends on the project's state
+ * (a proposal's versions and verdict) is made again after a sync. */
+int node_append_built(struct sr_node *n, struct node_project *p,
+		      enum sr_event_type type,
+		      int (*build)(void *ctx, struct node_project *p,
+				   json_t **body, struct sr_err *err),
+		      void *ctx, uint64_t *seq, uint8_t id[SR_EVENT_ID_BYTES],
+		      struct sr_err *err) SR_WUR;
+
 /* Lock held.  Start following a project (adds it, persisted). */
 int node_follow(struct sr_node *n, const char *project,
 		struct node_project **out, struct sr_err *err) SR_WUR;

@@ -26,7 +26,8 @@
 #include "base/text.h"
 #include "crypto/crypto.h"
 #include "net/jobchan.h"
-#include "psi/psi.h"
+#include "kinds/kind.h"
+#include "kinds/rows.h"
 #include "store/vec.h"
 #include "base/banned.h"
 
@@ -120,21 +121,30 @@ void node_job_finished(struct sr_node *n, const struct sr_ledger_job *job)
 struct run {
 	struct sr_node *n;
 	struct node_runner *r;
+	const struct sr_job_kind *kind;
 	char project[SR_PROJECT_ID_MAX + 1];
 	char job_hex[SR_EVENT_ID_HEX_LEN + 1];
 	uint8_t job_id[SR_EVENT_ID_BYTES];
 	uint8_t head[SR_EVENT_ID_BYTES];
 	json_t *spec;
-	struct sr_jobchan_party *parties;   /* owners in input order */
+	/* Participants: owners of the inputs in input order, then receivers
+	 * that own none. */
+	struct sr_jobchan_party *parties;
+	const char **party_ids;             /* parties[i].org_id */
 	size_t nparties;
 	size_t self;                        /* index of this org */
-	char *dataset;                      /* own input, local name */
-	char *full_dataset;                 /* own input, org.name */
-	char *column;
-	char published_version[SR_EVENT_ID_HEX_LEN + 1];
+	const char **receivers;             /* borrowed from spec */
+	size_t nreceivers;
+	struct sr_kind_input *inputs;
+	size_t ninputs;
+	struct sr_policy *policies;         /* per input, bound */
+	char **local_names;                 /* per input: local dataset name, or NULL */
+	char (*versions)[SR_EVENT_ID_HEX_LEN + 1];  /* per input: the version to read */
 	int leader;                         /* first receiver: starts, finishes */
 	int receiver;
-	const char *last_phase;             /* of the PSI progress reports */
+	struct sr_jobchan *ch;
+	struct sr_jobchan_pipe_link *links; /* one per pipe handed out */
+	size_t nlinks, links_cap;
 	uint8_t session_id[SR_JOBCHAN_SID_BYTES];
 };
 
@@ -142,9 +152,17 @@ static void run_free(struct run *run)
 {
 	json_decref(run->spec);
 	sr_free(run->parties);
-	sr_free(run->dataset);
-	sr_free(run->full_dataset);
-	sr_free(run->column);
+	sr_free(run->party_ids);
+	sr_free(run->receivers);
+	for (size_t i = 0; run->policies && i < run->ninputs; i++)
+		sr_policy_release(&run->policies[i]);
+	sr_free(run->policies);
+	for (size_t i = 0; run->local_names && i < run->ninputs; i++)
+		sr_free(run->local_names[i]);
+	sr_free(run->local_names);
+	sr_free(run->versions);
+	sr_free(run->inputs);
+	sr_free(run->links);
 	sr_free(run);
 }
 
@@ -175,20 +193,6 @@ static void set_progress(struct run *run, const char *text)
 	snprintf(run->r->progress, sizeof(run->r->progress), "%s", text);
 	local_set(run->n, run->job_hex, run->project, "running", text, NULL);
 	pthread_mutex_unlock(&run->n->lock);
-}
-
-static void psi_progress(void *ctx, const char *phase, uint64_t done, uint64_t total)
-{
-	struct run *run = ctx;
-	char text[96];
-
-	(void)done;
-	(void)total;
-	if (phase == run->last_phase)
-		return;
-	run->last_phase = phase;
-	snprintf(text, sizeof(text), "psi: %s", phase);
-	set_progress(run, text);
 }
 
 /* Lock held.  Record job.fail for job_hex with this organization's
@@ -223,98 +227,38 @@ static int job_event(struct run *run, enum sr_event_type type, json_t *body,
 	return rc;
 }
 
-/* Read this party's keys: the text of every non-null value of the key
- * column, with its row number. */
-struct keys {
-	struct sr_buf text;
-	size_t *offsets;
-	uint64_t *rows;
-	size_t count, cap;
-	uint64_t rows_read;
-	struct sr_psi_key *keys;
+/* ---- the kind's context: scans, pipes, progress, abort ------------------ */
+
+/* A scan of a local input that writes the access log when it closes: the
+ * columns the kind asked for and the rows it read. */
+struct logged_rows {
+	struct sr_rows inner;
+	struct run *run;
+	size_t input;
+	json_t *columns;
+	uint64_t rows;
 };
 
-static int load_keys(struct run *run, struct keys *k, struct sr_err *err)
+static int logged_next(void *impl, const struct sr_vec **cols,
+		       const uint64_t **row_ids, size_t *rows, int *eof,
+		       struct sr_err *err)
 {
-	const char *cols[1] = { run->column };
-	struct sr_scan *scan = NULL;
-	uint64_t row = 0;
-	int rc, eof = 0;
+	struct logged_rows *l = impl;
+	int rc = sr_rows_next(&l->inner, cols, row_ids, rows, eof, err);
 
-	pthread_mutex_lock(&run->n->store_lock);
-	rc = sr_scan_open(run->n->store, run->dataset, cols, 1, &scan, err);
-	if (rc == SR_OK && strcmp(sr_scan_info(scan)->version_id,
-				  run->published_version) != 0)
-		rc = sr_fail(err, SR_EPERM,
-			     "%s: the local version %.16s is not the published version %.16s the job was approved for",
-			     run->full_dataset, sr_scan_info(scan)->version_id,
-			     run->published_version);
-	while (rc == SR_OK && !eof) {
-		const struct sr_vec *vec;
-		size_t rows;
-
-		rc = sr_scan_next(scan, &vec, &rows, &eof, err);
-		for (size_t i = 0; rc == SR_OK && !eof && i < rows; i++, row++) {
-			if (sr_vec_is_null(vec, i))
-				continue;
-			if (k->count == k->cap) {
-				size_t ncap = k->cap ? 2 * k->cap : 4096;
-				size_t *o = sr_realloc(k->offsets, (ncap + 1) * sizeof(*o));
-				uint64_t *r = o ? sr_realloc(k->rows, ncap * sizeof(*r)) : NULL;
-				if (o)
-					k->offsets = o;
-				if (!r) {
-					rc = sr_fail(err, SR_ENOMEM, "out of memory");
-					break;
-				}
-				k->rows = r;
-				k->cap = ncap;
-			}
-			k->offsets[k->count] = k->text.len;
-			k->rows[k->count] = row;
-			rc = sr_vec_format(vec, i, &k->text);
-			if (rc)
-				rc = sr_fail(err, rc, "out of memory");
-			k->count++;
-		}
-	}
-	k->rows_read = row;
-	sr_scan_free(scan);
-	pthread_mutex_unlock(&run->n->store_lock);
-	if (rc)
-		return rc;
-	if (k->count)
-		k->offsets[k->count] = k->text.len;
-	k->keys = sr_calloc(k->count ? k->count : 1, sizeof(*k->keys));
-	if (!k->keys)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	for (size_t i = 0; i < k->count; i++) {
-		k->keys[i].data = k->text.data + k->offsets[i];
-		k->keys[i].len = k->offsets[i + 1] - k->offsets[i];
-		k->keys[i].row = k->rows[i];
-	}
-	return SR_OK;
+	if (rc == SR_OK)
+		l->rows += *rows;
+	return rc;
 }
 
-static void keys_release(struct keys *k)
+static void logged_close(void *impl)
 {
-	sr_buf_wipe(&k->text);
-	sr_buf_release(&k->text);
-	sr_free(k->offsets);
-	sr_free(k->rows);
-	sr_free(k->keys);
-}
-
-static void access_log(struct run *run, uint64_t rows)
-{
-	char cols[SR_COLUMN_NAME_MAX * 2 + 8];
-	json_t *arr = json_pack("[s]", run->column);
-	char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+	struct logged_rows *l = impl;
+	struct run *run = l->run;
+	char *cols = json_dumps(l->columns, JSON_COMPACT);
 	sqlite3_stmt *st = NULL;
 
-	snprintf(cols, sizeof(cols), "%s", text ? text : "[]");
-	free(text);
-	json_decref(arr);
+	sr_rows_close(&l->inner);
 	pthread_mutex_lock(&run->n->lock);
 	if (sqlite3_prepare_v2(run->n->db, "INSERT INTO node_access_log(time, job_id,"
 			       " project, dataset, version_id, columns, rows) VALUES"
@@ -322,18 +266,84 @@ static void access_log(struct run *run, uint64_t rows)
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
 		sqlite3_bind_text(st, 2, run->job_hex, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, run->project, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, run->full_dataset, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, run->published_version, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, cols, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, (sqlite3_int64)rows);
+		sqlite3_bind_text(st, 4, run->inputs[l->input].dataset, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, run->versions[l->input], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, cols ? cols : "[]", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)l->rows);
 		if (sqlite3_step(st) != SQLITE_DONE)
 			sr_log_error("node.db: access log: %s", sqlite3_errmsg(run->n->db));
 	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&run->n->lock);
+	free(cols);
+	json_decref(l->columns);
+	sr_free(l);
 }
 
-/* Seal and keep this organization's result; *hash_hex its output hash. */
+static int ctx_scan(void *impl, size_t input, const char *const *columns,
+		    size_t ncolumns, struct sr_rows *out, struct sr_err *err)
+{
+	struct run *run = impl;
+	struct logged_rows *l;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!run->local_names[input])
+		return sr_fail(err, SR_EPERM, "%s is not this organization's",
+			       run->inputs[input].dataset);
+	l = sr_calloc(1, sizeof(*l));
+	if (!l || !(l->columns = json_array())) {
+		sr_free(l);
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < ncolumns; i++)
+		if (json_array_append_new(l->columns, json_string(columns[i]))) {
+			json_decref(l->columns);
+			sr_free(l);
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+		}
+	rc = sr_rows_open_store(run->n->store, &run->n->store_lock,
+				run->local_names[input], run->versions[input],
+				run->policies[input].row_filter, columns, ncolumns,
+				&l->inner, err);
+	if (rc) {
+		if (rc == SR_ENOTFOUND)
+			sr_err_prefix(err, "%s: the job was approved for version %.16s",
+				      run->inputs[input].dataset, run->versions[input]);
+		json_decref(l->columns);
+		sr_free(l);
+		return rc;
+	}
+	l->run = run;
+	l->input = input;
+	out->impl = l;
+	out->ncols = ncolumns;
+	out->next = logged_next;
+	out->close = logged_close;
+	return SR_OK;
+}
+
+static int ctx_pipe(void *impl, const char *peer, uint32_t channel,
+		    struct sr_pipe *out, struct sr_err *err)
+{
+	struct run *run = impl;
+
+	if (run->nlinks == run->links_cap) {
+		/* Links are pointed to by the pipes handed out: never move them. */
+		return sr_fail(err, SR_ELIMIT, "job %.16s: more than %zu pipes",
+			       run->job_hex, run->links_cap);
+	}
+	return sr_jobchan_pipe(run->ch, peer, channel, &run->links[run->nlinks++],
+			       out, err);
+}
+
+static void ctx_progress(void *impl, const char *phase, uint64_t done, uint64_t total)
+{
+	(void)done;
+	(void)total;
+	set_progress(impl, phase);
+}
+
 static int keep_result(struct run *run, json_t *result,
 		       char hash_hex[2 * SR_HASH_BYTES + 1], struct sr_err *err)
 {
@@ -407,7 +417,7 @@ int node_job_result(struct sr_node *n, const char *job_hex, json_t **out,
 	int rc = SR_OK;
 
 	*out = NULL;
-	if (sqlite3_prepare_v2(n->db, "SELECT sealed FROM node_results WHERE job_id = ?",
+	if (sqlite3_prepare_v2(n->db, "SELECT sealed, output_hash FROM node_results WHERE job_id = ?",
 			       -1, &st, NULL) != SQLITE_OK)
 		return sr_fail(err, SR_EIO, "node.db: %s", sqlite3_errmsg(n->db));
 	sqlite3_bind_text(st, 1, job_hex, -1, SQLITE_STATIC);
@@ -445,6 +455,14 @@ int node_job_result(struct sr_node *n, const char *job_hex, json_t **out,
 		rc = sr_json_parse((const char *)plain, len - SR_AEAD_NONCEBYTES - SR_AEAD_ABYTES,
 				   "stored result", out, err);
 		sodium_memzero(plain, len);
+		/* The hash job.finish recorded, for the receiver to compare. */
+		if (rc == SR_OK && json_is_object(json_object_get(*out, "meta")) &&
+		    json_object_set_new(json_object_get(*out, "meta"), "output_hash",
+					json_string((const char *)sqlite3_column_text(st, 1)))) {
+			json_decref(*out);
+			*out = NULL;
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		}
 	}
 out:
 	sr_free(plain);
@@ -452,133 +470,46 @@ out:
 	return rc;
 }
 
-static unsigned spec_normalize(const json_t *spec)
+/* The kind's context for this party. */
+static void fill_ctx(struct run *run, struct sr_kind_ctx *c)
 {
-	const json_t *list = json_object_get(spec, "normalize");
-	unsigned flags = 0;
-
-	for (size_t i = 0; i < json_array_size(list); i++) {
-		const char *s = json_string_value(json_array_get(list, i));
-		if (!s)
-			continue;
-		if (strcmp(s, "trim") == 0) flags |= SR_PSI_NORM_TRIM;
-		if (strcmp(s, "lower") == 0) flags |= SR_PSI_NORM_LOWER;
-		if (strcmp(s, "digits") == 0) flags |= SR_PSI_NORM_DIGITS;
-	}
-	return flags;
+	memset(c, 0, sizeof(*c));
+	c->spec = run->spec;
+	c->self = run->n->id.org_id;
+	c->parties = run->party_ids;
+	c->nparties = run->nparties;
+	c->self_index = run->self;
+	c->inputs = run->inputs;
+	c->ninputs = run->ninputs;
+	c->receivers = run->receivers;
+	c->nreceivers = run->nreceivers;
+	c->receiver = run->receiver;
+	c->session_id = run->session_id;
+	c->session_id_len = sizeof(run->session_id);
+	c->pool = sr_store_pool(run->n->store);
+	c->impl = run;
+	c->scan = ctx_scan;
+	c->pipe = ctx_pipe;
+	c->progress = ctx_progress;
+	c->should_abort = should_abort;
 }
 
-/* Run PSI over the open channel; fills result for a receiver. */
-static int run_psi(struct run *run, struct sr_jobchan *ch, struct keys *k,
-		   json_t **result, uint64_t *size_out, struct sr_err *err)
+/* meta.job_id and meta.kind of a result, then the kind's release checks. */
+static int release_result(struct run *run, const struct sr_kind_ctx *c,
+			  json_t *result, struct sr_err *err)
 {
-	const char *mode = json_string_value(json_object_get(run->spec, "mode"));
-	const json_t *receivers = json_object_get(run->spec, "receivers");
-	struct sr_psi_params params;
-	struct sr_psi_result res;
-	struct sr_psi_source src;
-	struct sr_psi_array arr;
-	struct sr_jobchan_pipe_link *adapters = NULL;
-	struct sr_pipe *ios = NULL;
-	size_t leader_idx = 0, nreceivers = json_array_size(receivers);
-	int rc = SR_OK;
+	json_t *meta = json_object_get(result, "meta");
+	int rc;
 
-	*result = NULL;
-	sr_psi_params_init(&params);
-	/* Fresh for this run and the same at every party (it hashes both
-	 * hellos): hashing to the group is separated per run. */
-	sr_jobchan_session_id(ch, run->session_id);
-	params.session_id = run->session_id;
-	params.session_id_len = sizeof(run->session_id);
-	params.mode = mode && strcmp(mode, "cardinality") == 0 ? SR_PSI_CARDINALITY :
-		SR_PSI_INTERSECTION;
-	params.normalize = spec_normalize(run->spec);
-	params.parties = (uint32_t)run->nparties;
-	params.pool = sr_store_pool(run->n->store);
-	params.progress = psi_progress;
-	params.progress_ctx = run;
-	params.output = nreceivers == 2 ? SR_PSI_TO_BOTH : SR_PSI_TO_RECEIVER;
-	if (run->nparties > 2 && nreceivers != 1)
-		return sr_fail(err, SR_EINVAL,
-			       "psi with %zu parties delivers to exactly one receiver (the spec names %zu)",
-			       run->nparties, nreceivers);
-	if (run->nparties > 2 && params.mode == SR_PSI_CARDINALITY)
-		return sr_fail(err, SR_EINVAL,
-			       "psi cardinality mode takes two parties (the spec names %zu)",
-			       run->nparties);
-	for (size_t i = 0; i < run->nparties; i++)
-		if (strcmp(run->parties[i].org_id,
-			   json_string_value(json_array_get(receivers, 0))) == 0)
-			leader_idx = i;
-	sr_psi_result_init(&res);
-	sr_psi_source_array(&src, &arr, k->keys, k->count);
-	adapters = sr_calloc(run->nparties, sizeof(*adapters));
-	ios = sr_calloc(run->nparties, sizeof(*ios));
-	if (!adapters || !ios) {
+	if (!json_is_array(json_object_get(result, "columns")) ||
+	    !json_is_array(json_object_get(result, "rows")) || !json_is_object(meta))
+		return sr_fail(err, SR_EINTERNAL, "%s: the result is not an envelope",
+			       run->kind->name);
+	rc = run->kind->release ? run->kind->release(c, result, err) : SR_OK;
+	if (rc == SR_OK &&
+	    (json_object_set_new(meta, "job_id", json_string(run->job_hex)) ||
+	     json_object_set_new(meta, "kind", json_string(run->kind->name))))
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
-	if (run->leader) {
-		size_t h = 0;
-		for (size_t i = 0; rc == SR_OK && i < run->nparties; i++)
-			if (i != run->self)
-				rc = sr_jobchan_pipe(ch, run->parties[i].org_id, 1,
-						       &adapters[h], &ios[h], err), h++;
-		if (rc)
-			goto out;
-		if (run->nparties == 2)
-			rc = sr_psi_run(SR_PSI_RECEIVER, &params, &src, &ios[0], &res, err);
-		else
-			rc = sr_psi_run_multi(&params, &src, ios, h, &res, err);
-	} else {
-		rc = sr_jobchan_pipe(ch, run->parties[leader_idx].org_id, 1,
-				       &adapters[0], &ios[0], err);
-		if (rc == SR_OK)
-			rc = sr_psi_run(SR_PSI_SENDER, &params, &src, &ios[0], &res, err);
-	}
-	if (rc)
-		goto out;
-	*size_out = res.stats.intersection_size;
-	if (run->receiver) {
-		json_t *rows = json_array();
-		if (params.mode == SR_PSI_CARDINALITY) {
-			*result = json_pack("{s:s,s:s,s:s,s:I,s:[s],s:[[I]]}", "job_id",
-					    run->job_hex, "kind", "psi", "mode", "cardinality",
-					    "size", (json_int_t)res.stats.intersection_size,
-					    "columns", "intersection_size", "rows",
-					    (json_int_t)res.stats.intersection_size);
-			json_decref(rows);
-		} else {
-			/* res.rows are row numbers; find each one's key. */
-			size_t j = 0;
-			for (size_t i = 0; rows && i < res.rows_len; i++) {
-				uint64_t row = res.rows[i];
-				size_t lo = 0, hi = k->count;
-				while (lo < hi) {
-					size_t mid = lo + (hi - lo) / 2;
-					if (k->rows[mid] < row) lo = mid + 1; else hi = mid;
-				}
-				j = lo;
-				if (j < k->count && k->rows[j] == row)
-					json_array_append_new(rows, json_pack("[I,s%]",
-						(json_int_t)row, (const char *)k->keys[j].data,
-						k->keys[j].len));
-			}
-			*result = rows ? json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:[s,s],s:o,s:I,s:I}",
-				"job_id", run->job_hex, "kind", "psi", "mode", "intersection",
-				"dataset", run->full_dataset, "column", run->column,
-				"size", (json_int_t)res.rows_len, "columns", "row", run->column,
-				"rows", rows, "duplicates_removed",
-				(json_int_t)res.stats.duplicate_keys, "input_rows",
-				(json_int_t)k->rows_read) : NULL;
-		}
-		if (!*result)
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-	}
-out:
-	sr_psi_result_release(&res);
-	sr_free(adapters);
-	sr_free(ios);
 	return rc;
 }
 
@@ -586,27 +517,19 @@ static void *runner_main(void *arg)
 {
 	struct run *run = arg;
 	struct sr_node *n = run->n;
-	struct sr_jobchan *ch = NULL;
-	struct sr_jobchan_params cp;
 	struct node_mail *mail = NULL;
-	struct keys k;
+	struct sr_jobchan_params cp;
+	struct sr_kind_ctx kc;
 	struct sr_err err;
 	json_t *result = NULL;
 	char hash_hex[2 * SR_HASH_BYTES + 1] = "";
-	uint64_t size = 0;
 	int rc;
 
 	sr_err_clear(&err);
-	memset(&k, 0, sizeof(k));
-	sr_buf_init(&k.text, 0);
-	set_progress(run, "reading the input");
-	rc = load_keys(run, &k, &err);
-	if (rc == SR_OK)
-		access_log(run, k.rows_read);
-	if (rc == SR_OK) {
+	{
 		struct sr_mailbox_ops ops;
-		rc = node_mail_new(n, run->project, run->job_hex, &mail, &ops, &err);
 		set_progress(run, "exchanging keys with the other participants");
+		rc = node_mail_new(n, run->project, run->job_hex, &mail, &ops, &err);
 		memset(&cp, 0, sizeof(cp));
 		cp.project = run->project;
 		cp.job_id = run->job_id;
@@ -618,7 +541,8 @@ static void *runner_main(void *arg)
 		cp.timeout_ms = n->job_timeout_ms;
 		cp.should_abort = should_abort;
 		cp.abort_ctx = run;
-		rc = sr_jobchan_open(&cp, &ch, &err);
+		if (rc == SR_OK)
+			rc = sr_jobchan_open(&cp, &run->ch, &err);
 	}
 	if (rc == SR_OK && run->leader) {
 		char head_hex[SR_EVENT_ID_HEX_LEN + 1];
@@ -628,30 +552,36 @@ static void *runner_main(void *arg)
 			       &err);
 	}
 	if (rc == SR_OK) {
-		set_progress(run, "psi: running");
-		rc = run_psi(run, ch, &k, &result, &size, &err);
+		/* Fresh for this run and the same at every party (it hashes
+		 * every hello): protocols separate their domains by it. */
+		sr_jobchan_session_id(run->ch, run->session_id);
+		fill_ctx(run, &kc);
+		rc = run->kind->run(&kc, &result, &err);
+		if (rc == SR_OK && run->receiver && !result)
+			rc = sr_fail(&err, SR_EINTERNAL, "%s: no result at a receiver",
+				     run->kind->name);
 	}
+	if (rc == SR_OK && result)
+		rc = release_result(run, &kc, result, &err);
 	if (rc == SR_OK && result)
 		rc = keep_result(run, result, hash_hex, &err);
 	if (rc == SR_OK && run->leader) {
 		/* The receipt is public to every member and the coordinator:
-		 * no output sizes (the intersection's size is the receivers'
-		 * to know, docs/protocols/psi.md). */
-		(void)size;
+		 * no output sizes (they are the receivers' to know). */
 		rc = job_event(run, SR_EVENT_JOB_FINISH,
 			       json_pack("{s:s,s:s,s:{s:I},s:I}", "job_id", run->job_hex,
 					 "output_hash", hash_hex, "sizes", "parties",
 					 (json_int_t)run->nparties, "epsilon_spent",
 					 (json_int_t)0), &err);
 	}
-	if (rc && ch) {
+	if (rc && run->ch) {
 		/* Tell the peers at once rather than let them time out. */
 		char reason[SR_JOBCHAN_REASON_MAX];
 		snprintf(reason, sizeof(reason), "%s", err.msg);
-		sr_jobchan_abort(ch, reason);
+		sr_jobchan_abort(run->ch, reason);
 	}
-	sr_jobchan_free(ch);
-	keys_release(&k);
+	sr_jobchan_free(run->ch);
+	run->ch = NULL;
 	json_decref(result);
 	node_mail_free(mail);
 	pthread_mutex_lock(&n->lock);
@@ -671,6 +601,23 @@ static void *runner_main(void *arg)
 	return NULL;
 }
 
+/* Add org (with its key) to the participants unless it is there. */
+static int add_party(struct run *run, const struct sr_ledger *l, const char *org,
+		     struct sr_err *err)
+{
+	const struct sr_ledger_member *m = sr_ledger_member_find(l, org);
+
+	for (size_t i = 0; i < run->nparties; i++)
+		if (strcmp(run->parties[i].org_id, org) == 0)
+			return SR_OK;
+	if (!m)
+		return sr_fail(err, SR_EINVAL, "%s is not a member of the project", org);
+	memcpy(run->parties[run->nparties].org_id, m->org_id, sizeof(m->org_id));
+	memcpy(run->parties[run->nparties].sign_pk, m->sign_pk, sizeof(m->sign_pk));
+	run->nparties++;
+	return SR_OK;
+}
+
 /* Lock held.  Prepare a run of job (which this node's fold says may run)
  * or fail it with a reason. */
 static int run_prepare(struct sr_node *n, struct node_project *p,
@@ -680,15 +627,14 @@ static int run_prepare(struct sr_node *n, struct node_project *p,
 	const json_t *inputs = json_object_get(job->spec, "inputs");
 	const json_t *receivers = json_object_get(job->spec, "receivers");
 	const char *kind = json_string_value(json_object_get(job->spec, "kind"));
+	size_t ninputs = json_array_size(inputs), nreceivers = json_array_size(receivers);
 	struct run *run;
 	json_t *verdict = NULL;
 	int accept = 0, rc;
 
 	*out = NULL;
-	if (!kind || strcmp(kind, "psi") != 0)
-		return sr_fail(err, SR_EINVAL, "job kind '%s' cannot run on this node",
-			       kind ? kind : "?");
-	/* Authoritative check with this node's own checker. */
+	/* Authoritative check with this node's own checker (it knows the
+	 * kinds this node runs, and their shapes). */
 	rc = node_check(n, p, job->spec, &verdict, &accept, err);
 	json_decref(verdict);
 	if (rc)
@@ -699,6 +645,7 @@ static int run_prepare(struct sr_node *n, struct node_project *p,
 	if (!run)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	run->n = n;
+	run->kind = sr_kind_find(kind);
 	snprintf(run->project, sizeof(run->project), "%s", p->id);
 	memcpy(run->job_hex, job->id_hex, sizeof(run->job_hex));
 	memcpy(run->job_id, job->id, sizeof(run->job_id));
@@ -706,65 +653,96 @@ static int run_prepare(struct sr_node *n, struct node_project *p,
 	 * runnable, whose id covers the whole history before it. */
 	memcpy(run->head, p->ledger.ids[job->approved_seq], sizeof(run->head));
 	run->spec = json_deep_copy(job->spec);
-	run->nparties = json_array_size(inputs);
-	run->parties = sr_calloc(run->nparties ? run->nparties : 1, sizeof(*run->parties));
-	if (!run->spec || !run->parties) {
-		run_free(run);
-		return sr_fail(err, SR_ENOMEM, "out of memory");
+	run->ninputs = ninputs;
+	run->nreceivers = nreceivers;
+	run->parties = sr_calloc(ninputs + nreceivers, sizeof(*run->parties));
+	run->party_ids = sr_calloc(ninputs + nreceivers, sizeof(*run->party_ids));
+	run->receivers = sr_calloc(nreceivers ? nreceivers : 1, sizeof(*run->receivers));
+	run->inputs = sr_calloc(ninputs ? ninputs : 1, sizeof(*run->inputs));
+	run->policies = sr_calloc(ninputs ? ninputs : 1, sizeof(*run->policies));
+	run->local_names = sr_calloc(ninputs ? ninputs : 1, sizeof(*run->local_names));
+	run->versions = sr_calloc(ninputs ? ninputs : 1, sizeof(*run->versions));
+	run->links_cap = 2 * (ninputs + nreceivers) + 8;
+	run->links = sr_calloc(run->links_cap, sizeof(*run->links));
+	if (!run->kind || !run->spec || !run->parties || !run->party_ids ||
+	    !run->receivers || !run->inputs || !run->policies ||
+	    !run->local_names || !run->versions || !run->links) {
+		rc = run->kind ? sr_fail(err, SR_ENOMEM, "out of memory") :
+			sr_fail(err, SR_EINVAL, "job kind '%s' cannot run on this node", kind);
+		goto fail;
 	}
-	run->self = SIZE_MAX;
-	for (size_t i = 0; i < run->nparties; i++) {
+	for (size_t i = 0; i < ninputs; i++)
+		sr_policy_init(&run->policies[i]);
+	inputs = json_object_get(run->spec, "inputs");
+	receivers = json_object_get(run->spec, "receivers");
+	for (size_t i = 0; i < ninputs; i++) {
 		const json_t *in = json_array_get(inputs, i);
 		const char *ds = json_string_value(json_object_get(in, "dataset"));
+		const char *version = json_string_value(json_object_get(in, "version_id"));
 		const struct sr_ledger_dataset *d = ds ? sr_ledger_dataset_find(&p->ledger, ds) : NULL;
-		const struct sr_ledger_member *m = d ? sr_ledger_member_find(&p->ledger, d->owner) : NULL;
 
-		if (!d || !m) {
-			run_free(run);
-			return sr_fail(err, SR_EINVAL, "spec.inputs[%zu]: unknown dataset", i);
+		if (!d) {
+			rc = sr_fail(err, SR_EINVAL, "spec.inputs[%zu]: unknown dataset", i);
+			goto fail;
 		}
-		for (size_t j = 0; j < i; j++)
-			if (strcmp(run->parties[j].org_id, d->owner) == 0) {
-				run_free(run);
-				return sr_fail(err, SR_EINVAL,
-					       "psi: %s gives two inputs (one input per party)", m->name);
-			}
-		memcpy(run->parties[i].org_id, d->owner, sizeof(run->parties[i].org_id));
-		memcpy(run->parties[i].sign_pk, m->sign_pk, sizeof(m->sign_pk));
+		rc = add_party(run, &p->ledger, d->owner, err);
+		if (rc == SR_OK)
+			rc = sr_ledger_dataset_policy(d, &run->policies[i], err);
+		if (rc)
+			goto fail;
+		run->inputs[i].dataset = d->name;
+		run->inputs[i].owner = d->owner;
+		run->inputs[i].spec = in;
+		run->inputs[i].policy = &run->policies[i];
+		/* Approvals bind the version the spec names (filled in by the
+		 * proposing node); a proposal from before versions were bound
+		 * names none and reads the published one. */
+		snprintf(run->versions[i], sizeof(run->versions[i]), "%s",
+			 version ? version : d->version_id);
 		if (strcmp(d->owner, n->id.org_id) == 0) {
 			const char *dot = strchr(ds, '.');
-			run->self = i;
-			run->dataset = sr_strdup(dot ? dot + 1 : ds);
-			run->full_dataset = sr_strdup(ds);
-			run->column = sr_strdup(json_string_value(json_object_get(in, "column")));
-			memcpy(run->published_version, d->version_id, sizeof(run->published_version));
-			if (!run->dataset || !run->full_dataset || !run->column) {
-				run_free(run);
-				return sr_fail(err, SR_ENOMEM, "out of memory");
+			run->inputs[i].local = 1;
+			if (!(run->local_names[i] = sr_strdup(dot ? dot + 1 : ds))) {
+				rc = sr_fail(err, SR_ENOMEM, "out of memory");
+				goto fail;
 			}
 		}
 	}
-	for (size_t i = 0; i < json_array_size(receivers); i++) {
+	for (size_t i = 0; i < nreceivers; i++) {
 		const char *r = json_string_value(json_array_get(receivers, i));
-		int owner = 0;
-		for (size_t j = 0; j < run->nparties; j++)
-			owner |= strcmp(run->parties[j].org_id, r) == 0;
-		if (!owner) {
-			run_free(run);
-			return sr_fail(err, SR_EINVAL,
-				       "psi: receiver %s holds none of the inputs (a receiver takes part with its own set)", r);
-		}
+		run->receivers[i] = r;
+		rc = add_party(run, &p->ledger, r, err);
+		if (rc)
+			goto fail;
 		if (strcmp(r, n->id.org_id) == 0) {
 			run->receiver = 1;
 			run->leader = i == 0;
 		}
 	}
+	/* The fold's own records (run->inputs points into it) may move as
+	 * events are folded: keep copies of what the run needs. */
+	run->self = SIZE_MAX;
+	for (size_t i = 0; i < run->nparties; i++) {
+		run->party_ids[i] = run->parties[i].org_id;
+		if (strcmp(run->parties[i].org_id, n->id.org_id) == 0)
+			run->self = i;
+	}
+	for (size_t i = 0; i < ninputs; i++) {
+		const json_t *in = json_array_get(inputs, i);
+		run->inputs[i].dataset = json_string_value(json_object_get(in, "dataset"));
+		for (size_t k = 0; k < run->nparties; k++)
+			if (strcmp(run->parties[k].org_id, run->inputs[i].owner) == 0)
+				run->inputs[i].owner = run->parties[k].org_id;
+	}
 	if (run->self == SIZE_MAX) {
-		run_free(run);
-		return sr_fail(err, SR_EINVAL, "this node owns none of the job's inputs");
+		rc = sr_fail(err, SR_EINVAL, "this node takes no part in the job");
+		goto fail;
 	}
 	*out = run;
 	return SR_OK;
+fail:
+	run_free(run);
+	return rc;
 }
 
 static void reap(struct sr_node *n)

@@ -10,7 +10,11 @@
 #include "base/json.h"
 #include "base/limits.h"
 #include "base/text.h"
+#include "kinds/kind.h"
 #include "base/banned.h"
+
+/* A dataset version id: hex BLAKE2b-256 (store/store.h). */
+#define VERSION_HEX_LEN 64
 
 /* A column usage that a spec asks for. */
 struct usage {
@@ -19,15 +23,15 @@ struct usage {
 	enum sr_usage usage;
 };
 
-struct check {
+struct sr_check {
 	const json_t *spec;
+	const struct sr_job_kind *kind;
 	const struct sr_check_dataset **inputs;   /* resolved, per spec input */
 	size_t ninputs;
 	struct usage *usages;
 	size_t nusages;
 	const char *const *receivers;
 	size_t nreceivers;
-	enum sr_job_kind kind;
 	struct sr_verdict *out;
 };
 
@@ -57,13 +61,9 @@ static char *dup_or_null(const char *s)
 	return s ? sr_strdup(s) : NULL;
 }
 
-static int violation(struct check *c, const char *dataset, const char *column,
-		     const char *usage, const char *rule, struct sr_err *err,
-		     const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-
-static int violation(struct check *c, const char *dataset, const char *column,
-		     const char *usage, const char *rule, struct sr_err *err,
-		     const char *fmt, ...)
+int sr_check_violation(struct sr_check *c, const char *dataset,
+		       const char *column, const char *usage, const char *rule,
+		       struct sr_err *err, const char *fmt, ...)
 {
 	struct sr_verdict *v = c->out;
 	struct sr_violation *grown, *x;
@@ -95,12 +95,14 @@ static int violation(struct check *c, const char *dataset, const char *column,
 	return SR_OK;
 }
 
-static int add_usage(struct check *c, size_t input, const char *column,
-		     enum sr_usage usage, struct sr_err *err)
+int sr_check_use(struct sr_check *c, size_t input, const char *column,
+		 enum sr_usage usage, struct sr_err *err)
 {
-	struct usage *grown = sr_realloc(c->usages,
-					 (c->nusages + 1) * sizeof(*grown));
+	struct usage *grown;
 
+	if (input >= c->ninputs)
+		return sr_fail(err, SR_EINVAL, "checker: input %zu out of range", input);
+	grown = sr_realloc(c->usages, (c->nusages + 1) * sizeof(*grown));
 	if (!grown)
 		return sr_fail(err, SR_ENOMEM, "checker: out of memory");
 	c->usages = grown;
@@ -109,6 +111,31 @@ static int add_usage(struct check *c, size_t input, const char *column,
 	grown[c->nusages].usage = usage;
 	c->nusages++;
 	return SR_OK;
+}
+
+const json_t *sr_check_spec(const struct sr_check *c)
+{
+	return c->spec;
+}
+
+size_t sr_check_ninputs(const struct sr_check *c)
+{
+	return c->ninputs;
+}
+
+const struct sr_check_dataset *sr_check_input(const struct sr_check *c, size_t i)
+{
+	return i < c->ninputs ? c->inputs[i] : NULL;
+}
+
+size_t sr_check_nreceivers(const struct sr_check *c)
+{
+	return c->nreceivers;
+}
+
+const char *sr_check_receiver(const struct sr_check *c, size_t i)
+{
+	return i < c->nreceivers ? c->receivers[i] : NULL;
 }
 
 static const struct sr_check_dataset *
@@ -120,102 +147,61 @@ find_dataset(const struct sr_check_dataset *ds, size_t n, const char *name)
 	return NULL;
 }
 
-/* PSI: every input contributes one key column, used to join. */
-static int psi_usages(struct check *c, struct sr_err *err)
+static const char *const spec_keys[] = { "kind", "inputs", "receivers", NULL };
+static const char *const input_keys[] = { "dataset", "version_id", NULL };
+
+/* Unknown keys of obj: those in neither the generic nor the kind's list. */
+static int check_keys(const json_t *obj, const char *path,
+		      const char *const *generic, const char *const *own,
+		      struct sr_err *err)
 {
-	const json_t *inputs = json_object_get(c->spec, "inputs");
-	const char *mode = NULL;
-	json_t *in, *norm;
-	size_t i;
+	const char *all[48];
+	size_t n = 0;
 	int rc;
 
-	static const char *const keys[] = { "kind", "inputs", "mode",
-		"receivers", "normalize", NULL };
-	rc = sr_json_check_keys(c->spec, "spec", keys, err);
-	if (rc)
-		return rc;
-	rc = sr_json_get_string(c->spec, "spec", "mode", 1, &mode, err);
-	if (rc)
-		return rc;
-	if (strcmp(mode, "intersection") != 0 && strcmp(mode, "cardinality") != 0)
-		return sr_fail(err, SR_EINVAL,
-			       "spec.mode: unknown mode '%.40s' (expected intersection or cardinality)",
-			       mode);
-	if (json_array_size(inputs) < 2)
-		return sr_fail(err, SR_EINVAL,
-			       "spec.inputs: psi needs at least two inputs");
-	norm = json_object_get(c->spec, "normalize");
-	if (norm) {
-		json_t *n;
-		if (!json_is_array(norm))
-			return sr_fail(err, SR_EINVAL,
-				       "spec.normalize: expected an array of trim, lower, digits");
-		json_array_foreach(norm, i, n) {
-			const char *s = json_string_value(n);
-			if (!s || (strcmp(s, "trim") && strcmp(s, "lower") &&
-				   strcmp(s, "digits")))
-				return sr_fail(err, SR_EINVAL,
-					       "spec.normalize[%zu]: expected trim, lower or digits", i);
+	for (size_t i = 0; generic[i] && n + 1 < sizeof(all) / sizeof(*all); i++)
+		all[n++] = generic[i];
+	for (size_t i = 0; own && own[i] && n + 1 < sizeof(all) / sizeof(*all); i++)
+		all[n++] = own[i];
+	all[n] = NULL;
+	rc = sr_json_check_keys(obj, path, all, err);
+	if (rc == SR_EINVAL && err) {
+		/* Specs are written by hand: say what the kind takes. */
+		size_t len = strlen(err->msg);
+		for (size_t i = 0; i < n; i++) {
+			int w = snprintf(err->msg + len, sizeof(err->msg) - len, "%s%s",
+					 i == 0 ? " (expected " : i + 1 == n ? " or " : ", ",
+					 all[i]);
+			if (w < 0 || (size_t)w >= sizeof(err->msg) - len)
+				break;
+			len += (size_t)w;
 		}
+		if (len + 2 <= sizeof(err->msg))
+			memcpy(err->msg + len, ")", 2);
 	}
-	json_array_foreach(inputs, i, in) {
-		const char *column = NULL;
-		char path[48];
-		static const char *const in_keys[] = { "dataset", "column", NULL };
-		snprintf(path, sizeof(path), "spec.inputs[%zu]", i);
-		rc = sr_json_check_keys(in, path, in_keys, err);
-		if (rc == SR_OK)
-			rc = sr_json_get_string(in, path, "column", 1, &column, err);
-		if (rc)
-			return rc;
-		rc = add_usage(c, i, column, SR_USE_JOIN, err);
-		if (rc)
-			return rc;
-	}
-	/* The shapes the protocol runs (docs/protocols/psi.md): one input per
-	 * party, receivers that take part with a set of their own, one
-	 * receiver for three or more parties, two parties for cardinality. */
-	for (size_t a = 0; a < c->ninputs; a++)
-		for (size_t b = a + 1; b < c->ninputs; b++)
-			if (c->inputs[a] && c->inputs[b] &&
-			    strcmp(c->inputs[a]->owner, c->inputs[b]->owner) == 0) {
-				rc = violation(c, c->inputs[b]->name, NULL, NULL,
-					       "psi-one-input-per-party", err,
-					       "%s and %s have the same owner: psi takes one input per organization",
-					       c->inputs[a]->name, c->inputs[b]->name);
-				if (rc)
-					return rc;
-			}
-	for (size_t r = 0; r < c->nreceivers; r++) {
-		int party = 0;
-		for (size_t k = 0; k < c->ninputs; k++)
-			party |= c->inputs[k] && strcmp(c->inputs[k]->owner, c->receivers[r]) == 0;
-		if (!party) {
-			rc = violation(c, NULL, NULL, NULL, "psi-receiver-not-a-party", err,
-				       "receiver %.40s owns none of the inputs: a psi receiver takes part with its own set",
-				       c->receivers[r]);
-			if (rc)
-				return rc;
-		}
-	}
-	if (c->ninputs > 2 && c->nreceivers != 1) {
-		rc = violation(c, NULL, NULL, NULL, "psi-multi-party-one-receiver", err,
-			       "psi with %zu parties delivers to exactly one receiver (the spec names %zu)",
-			       c->ninputs, c->nreceivers);
-		if (rc)
-			return rc;
-	}
-	if (c->ninputs > 2 && strcmp(mode, "cardinality") == 0) {
-		rc = violation(c, NULL, NULL, NULL, "psi-cardinality-two-parties", err,
-			       "psi cardinality mode takes exactly two parties (the spec names %zu)",
-			       c->ninputs);
-		if (rc)
-			return rc;
-	}
+	return rc;
+}
+
+/* inputs[i].version_id, when given: 64 lowercase hex digits. */
+static int check_version(const json_t *in, const char *path, struct sr_err *err)
+{
+	const json_t *v = json_object_get(in, "version_id");
+	const char *s = json_string_value(v);
+	size_t len = s ? strlen(s) : 0;
+	int ok = len == VERSION_HEX_LEN;
+
+	if (!v)
+		return SR_OK;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f');
+	if (!ok)
+		return sr_fail(err, SR_EINVAL,
+			       "%s.version_id: expected the dataset version's id (%d lowercase hex digits)",
+			       path, VERSION_HEX_LEN);
 	return SR_OK;
 }
 
-static int resolve_inputs(struct check *c, const struct sr_check_dataset *ds,
+static int resolve_inputs(struct sr_check *c, const struct sr_check_dataset *ds,
 			  size_t nds, struct sr_err *err)
 {
 	const json_t *inputs = json_object_get(c->spec, "inputs");
@@ -235,12 +221,16 @@ static int resolve_inputs(struct check *c, const struct sr_check_dataset *ds,
 		snprintf(path, sizeof(path), "spec.inputs[%zu]", i);
 		if (!json_is_object(in))
 			return sr_fail(err, SR_EINVAL, "%s: expected an object", path);
-		rc = sr_json_get_string(in, path, "dataset", 1, &name, err);
+		rc = check_keys(in, path, input_keys, c->kind->input_keys, err);
+		if (rc == SR_OK)
+			rc = sr_json_get_string(in, path, "dataset", 1, &name, err);
+		if (rc == SR_OK)
+			rc = check_version(in, path, err);
 		if (rc)
 			return rc;
 		c->inputs[i] = find_dataset(ds, nds, name);
 		if (!c->inputs[i]) {
-			rc = violation(c, name, NULL, NULL, "unknown-dataset", err,
+			rc = sr_check_violation(c, name, NULL, NULL, "unknown-dataset", err,
 				       "dataset %s is not published in this project", name);
 			if (rc)
 				return rc;
@@ -249,7 +239,7 @@ static int resolve_inputs(struct check *c, const struct sr_check_dataset *ds,
 	return SR_OK;
 }
 
-static int resolve_receivers(struct check *c, struct sr_err *err)
+static int resolve_receivers(struct sr_check *c, struct sr_err *err)
 {
 	const json_t *recv = json_object_get(c->spec, "receivers");
 	json_t *r;
@@ -272,7 +262,7 @@ static int resolve_receivers(struct check *c, struct sr_err *err)
 }
 
 /* Generic rules: usages, receivers, kinds, expiry. */
-static int generic_rules(struct check *c, int64_t now, struct sr_err *err)
+static int generic_rules(struct sr_check *c, int64_t now, struct sr_err *err)
 {
 	int rc = SR_OK;
 
@@ -286,10 +276,10 @@ static int generic_rules(struct check *c, int64_t now, struct sr_err *err)
 			continue;   /* already reported as unknown */
 		col = sr_policy_column(d->policy, us->column);
 		if (!col)
-			rc = violation(c, d->name, us->column, uname, "unknown-column",
+			rc = sr_check_violation(c, d->name, us->column, uname, "unknown-column",
 				       err, "%s has no column '%s'", d->name, us->column);
 		else if (!(col->allow & us->usage))
-			rc = violation(c, d->name, us->column, uname,
+			rc = sr_check_violation(c, d->name, us->column, uname,
 				       "usage-not-allowed", err,
 				       "%s.%s (class %s) does not allow '%s'",
 				       d->name, us->column, sr_class_name(col->cls),
@@ -306,12 +296,19 @@ static int generic_rules(struct check *c, int64_t now, struct sr_err *err)
 				dup = 1;
 		if (dup)
 			continue;
-		if (!(d->policy->jobs & c->kind))
-			rc = violation(c, d->name, NULL, NULL, "kind-not-allowed", err,
+		if (c->kind->policy_bit ? !(d->policy->jobs & c->kind->policy_bit) :
+		    d->policy->jobs != SR_JOB_ALL)
+			rc = sr_check_violation(c, d->name, NULL, NULL, "kind-not-allowed", err,
 				       "%s does not allow %s jobs", d->name,
-				       sr_job_kind_name(c->kind));
+				       c->kind->name);
+		if (rc == SR_OK && d->policy->row_filter &&
+		    !(c->kind->flags & SR_KIND_ROW_FILTER))
+			rc = sr_check_violation(c, d->name, NULL, NULL,
+				       "row-filter-not-applied", err,
+				       "%s has a row_filter, which %s jobs cannot apply yet",
+				       d->name, c->kind->name);
 		if (rc == SR_OK && d->policy->expires && now >= d->policy->expires)
-			rc = violation(c, d->name, NULL, NULL, "expired", err,
+			rc = sr_check_violation(c, d->name, NULL, NULL, "expired", err,
 				       "the policy of %s has expired", d->name);
 		for (size_t r = 0; rc == SR_OK && r < c->nreceivers; r++) {
 			const char *who = c->receivers[r];
@@ -319,7 +316,7 @@ static int generic_rules(struct check *c, int64_t now, struct sr_err *err)
 			for (size_t k = 0; !allowed && k < d->policy->nreceivers; k++)
 				allowed = strcmp(who, d->policy->receivers[k]) == 0;
 			if (!allowed)
-				rc = violation(c, d->name, NULL, NULL,
+				rc = sr_check_violation(c, d->name, NULL, NULL,
 					       "receiver-not-allowed", err,
 					       "%s may not receive outputs of %s (not in its receivers)",
 					       who, d->name);
@@ -332,7 +329,7 @@ int sr_check_job(const json_t *spec, const struct sr_check_dataset *datasets,
 		 size_t ndatasets, int64_t now, struct sr_verdict *out,
 		 struct sr_err *err)
 {
-	struct check c;
+	struct sr_check c;
 	const char *kind = NULL;
 	int rc;
 
@@ -345,19 +342,20 @@ int sr_check_job(const json_t *spec, const struct sr_check_dataset *datasets,
 	rc = sr_json_get_string(spec, "spec", "kind", 1, &kind, err);
 	if (rc)
 		goto out;
-	if (strcmp(kind, "psi") == 0) {
-		c.kind = SR_JOB_PSI;
-	} else {
+	c.kind = sr_kind_find(kind);
+	if (!c.kind) {
 		rc = sr_fail(err, SR_EINVAL,
-			     "spec.kind: unknown or not yet supported job kind '%.40s' (supported: psi)",
-			     kind);
+			     "spec.kind: unknown job kind '%.40s' (this node runs: %s)",
+			     kind, sr_kind_names());
 		goto out;
 	}
-	rc = resolve_inputs(&c, datasets, ndatasets, err);
+	rc = check_keys(spec, "spec", spec_keys, c.kind->spec_keys, err);
+	if (rc == SR_OK)
+		rc = resolve_inputs(&c, datasets, ndatasets, err);
 	if (rc == SR_OK)
 		rc = resolve_receivers(&c, err);
 	if (rc == SR_OK)
-		rc = psi_usages(&c, err);
+		rc = c.kind->check(&c, err);
 	if (rc == SR_OK)
 		rc = generic_rules(&c, now, err);
 out:

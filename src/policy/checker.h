@@ -5,20 +5,21 @@
  * rule.  The coordinator runs it to show a verdict on every proposal; every
  * node runs it again, authoritatively, before it touches its data.
  *
- * The mechanism is general: each job kind turns its spec into a list of
- * column usages (this column is used to join, that one to aggregate, ...),
- * its receivers and its kind; generic rules then check each usage against
- * the column's policy, each receiver against each input's receivers, the
- * kind against each input's allowed kinds, and expiry.  Kind-specific rules
- * follow.  Today's kinds: psi.
+ * The mechanism is general: the job's kind (kinds/kind.h) validates its own
+ * spec keys, declares the column usages it makes (this column is used to
+ * join, that one to aggregate, ...) and adds its own rules; generic rules
+ * then check each usage against the column's policy, each receiver against
+ * each input's receivers, the kind against each input's allowed kinds,
+ * expiry, version ids and row filters.
  *
- * PSI spec (JSON):
+ * Generic spec keys (each kind adds its own: docs/internals/kinds.md):
  *   { "kind": "psi",
- *     "inputs": [ { "dataset": "bank.customers", "column": "customer_id" },
- *                 { "dataset": "shop.members",   "column": "email" } ],
- *     "mode": "intersection" | "cardinality",
- *     "receivers": [ "org_…" ],
- *     "normalize": [ "trim", "lower", "digits" ] }     (optional)
+ *     "inputs": [ { "dataset": "bank.customers", "version_id": "…64 hex…",
+ *                   ...kind's input keys... } ],
+ *     "receivers": [ "org_…" ], ...kind's keys... }
+ * version_id is optional here: the proposing node fills it in from its
+ * fold before it signs, and the ledger refuses a proposal whose version is
+ * not the one published.
  */
 #ifndef SR_CHECKER_H
 #define SR_CHECKER_H
@@ -35,6 +36,7 @@ struct sr_check_dataset {
 	const char *name;              /* "orgname.dataset" as in the spec */
 	const char *owner;             /* owning org id */
 	const struct sr_policy *policy; /* bound policy: columns with types */
+	uint64_t rows;                 /* published row count */
 };
 
 struct sr_violation {
@@ -65,6 +67,28 @@ void sr_verdict_release(struct sr_verdict *v);
 int sr_check_job(const json_t *spec, const struct sr_check_dataset *datasets,
 		 size_t ndatasets, int64_t now, struct sr_verdict *out,
 		 struct sr_err *err) SR_WUR;
+
+/*
+ * For kinds' check functions: the check in progress.  Pointers returned
+ * are valid for the duration of the check.
+ */
+struct sr_check;
+const json_t *sr_check_spec(const struct sr_check *c);
+size_t sr_check_ninputs(const struct sr_check *c);
+/* Input i's dataset, or NULL when it is not published (already reported). */
+const struct sr_check_dataset *sr_check_input(const struct sr_check *c, size_t i);
+size_t sr_check_nreceivers(const struct sr_check *c);
+const char *sr_check_receiver(const struct sr_check *c, size_t i);
+/* Declare that the job uses column of input i for usage (SR_USE_*); the
+ * generic rules check it against the column's policy.  column is
+ * borrowed and must live as long as the spec. */
+int sr_check_use(struct sr_check *c, size_t input, const char *column,
+		 enum sr_usage usage, struct sr_err *err) SR_WUR;
+/* Record a violation (dataset, column, usage may be NULL). */
+int sr_check_violation(struct sr_check *c, const char *dataset,
+		       const char *column, const char *usage, const char *rule,
+		       struct sr_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8))) SR_WUR;
 
 /* The verdict as JSON: {"accept": bool, "violations": [{...}]}. */
 json_t *sr_verdict_to_json(const struct sr_verdict *v);

@@ -78,7 +78,7 @@ const char *sr_usage_name(enum sr_usage usage)
 	return "unknown";
 }
 
-const char *sr_job_kind_name(enum sr_job_kind kind)
+const char *sr_job_kind_name(enum sr_job_bit kind)
 {
 	for (size_t i = 0; i < NJOBS; i++)
 		if ((unsigned)kind == (1u << i))

@@ -42,7 +42,7 @@ enum sr_usage {
 	SR_USE_ALL = (1u << 7) - 1,
 };
 
-enum sr_job_kind {
+enum sr_job_bit {
 	SR_JOB_PSI = 1u << 0,
 	SR_JOB_QUERY = 1u << 1,
 	SR_JOB_TRAIN = 1u << 2,
@@ -158,6 +158,6 @@ int sr_policy_to_json(const struct sr_policy *pol, json_t **out,
 const char *sr_class_name(enum sr_class cls);
 unsigned sr_class_default_allow(enum sr_class cls);
 const char *sr_usage_name(enum sr_usage usage);
-const char *sr_job_kind_name(enum sr_job_kind kind);
+const char *sr_job_kind_name(enum sr_job_bit kind);
 
 #endif

@@ -67,7 +67,7 @@ static const char *usage_name(unsigned bit)
 
 static const char *job_name(unsigned bit)
 {
-	return sr_job_kind_name((enum sr_job_kind)bit);
+	return sr_job_kind_name((enum sr_job_bit)bit);
 }
 
 static json_t *pair_json(double a, double b)

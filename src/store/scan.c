@@ -70,6 +70,7 @@ static int find_column(const struct sr_manifest *m, const char *name,
 }
 
 static int scan_open(struct sr_store *store, const char *name,
+		     const char *version_id,
 		     const char *const *columns, size_t ncolumns,
 		     int check_digests, struct sr_scan **out,
 		     struct sr_err *err)
@@ -91,7 +92,7 @@ static int scan_open(struct sr_store *store, const char *name,
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto fail;
 	}
-	rc = sr_store_load_version(store, name, NULL, &scan->m, scan->key,
+	rc = sr_store_load_version(store, name, version_id, &scan->m, scan->key,
 				   &scan->dir, err);
 	if (rc)
 		goto fail;
@@ -166,7 +167,15 @@ int sr_scan_open(struct sr_store *store, const char *name,
 		 const char *const *columns, size_t ncolumns,
 		 struct sr_scan **out, struct sr_err *err)
 {
-	return scan_open(store, name, columns, ncolumns, 0, out, err);
+	return scan_open(store, name, NULL, columns, ncolumns, 0, out, err);
+}
+
+int sr_scan_open_version(struct sr_store *store, const char *name,
+			 const char *version_id, const char *const *columns,
+			 size_t ncolumns, struct sr_scan **out,
+			 struct sr_err *err)
+{
+	return scan_open(store, name, version_id, columns, ncolumns, 0, out, err);
 }
 
 size_t sr_scan_columns(const struct sr_scan *scan)
@@ -278,7 +287,7 @@ int sr_store_verify(struct sr_store *store, const char *name,
 	size_t rows;
 	int eof = 0, rc;
 
-	rc = scan_open(store, name, NULL, 0, 1, &scan, err);
+	rc = scan_open(store, name, NULL, NULL, 0, 1, &scan, err);
 	while (rc == SR_OK) {
 		rc = sr_scan_next(scan, &cols, &rows, &eof, err);
 		if (rc || eof)

@@ -323,22 +323,33 @@ void sr_manifest_mac(const struct sr_store *store, const void *data,
 	crypto_generichash(mac, 32, data, len, store->mac_key, 32);
 }
 
+/* The current version of name, or (want non-NULL) exactly version want of
+ * name, which may be an older one. */
 static int lookup_version(struct sr_store *store, const char *name,
-			  char version_id[65], uint8_t wrapped[SR_WRAPPED_KEY_BYTES],
+			  const char *want, char version_id[65],
+			  uint8_t wrapped[SR_WRAPPED_KEY_BYTES],
 			  uint8_t mac[32], struct sr_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(store->db,
+	if (sqlite3_prepare_v2(store->db, want ?
+			       "SELECT version_id, wrapped_key, manifest_mac "
+			       "FROM versions WHERE dataset = ?1 AND version_id = ?2" :
 			       "SELECT v.version_id, v.wrapped_key, v.manifest_mac "
 			       "FROM datasets d JOIN versions v "
-			       "ON v.version_id = d.version_id WHERE d.name = ?",
+			       "ON v.version_id = d.version_id WHERE d.name = ?1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(store, err, "prepare");
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (want)
+		sqlite3_bind_text(st, 2, want, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
+	if (rc == SQLITE_DONE && want) {
+		rc = sr_fail(err, SR_ENOTFOUND,
+			     "dataset '%s' has no version %.16s on this node (removed since?)",
+			     name, want);
+	} else if (rc == SQLITE_DONE) {
 		rc = sr_fail(err, SR_ENOTFOUND, "dataset '%s' does not exist",
 			     name);
 	} else if (rc != SQLITE_ROW) {
@@ -370,7 +381,6 @@ int sr_store_load_version(struct sr_store *store, const char *name,
 	json_t *json = NULL;
 	int rc;
 
-	(void)version_id;
 	*dir = NULL;
 	sr_buf_init(&path, 0);
 	sr_buf_init(&text, SR_MANIFEST_BYTES_MAX);
@@ -378,7 +388,7 @@ int sr_store_load_version(struct sr_store *store, const char *name,
 	if (rc == SR_OK)
 		rc = sr_dataset_name_check(name, err);
 	if (rc == SR_OK)
-		rc = lookup_version(store, name, vid, wrapped, want_mac, err);
+		rc = lookup_version(store, name, version_id, vid, wrapped, want_mac, err);
 	if (rc)
 		goto out;
 	if (sr_buf_addf(&path, "%s/%s/manifest.json", store->datasets_dir,

@@ -130,6 +130,13 @@ struct sr_scan;
 int sr_scan_open(struct sr_store *store, const char *name,
 		 const char *const *columns, size_t ncolumns,
 		 struct sr_scan **out, struct sr_err *err) SR_WUR;
+/* The same for exactly version_id (64 hex digits) of name, current or
+ * older: what a job was approved for.  SR_ENOTFOUND, naming the version,
+ * when this store no longer has it. */
+int sr_scan_open_version(struct sr_store *store, const char *name,
+			 const char *version_id, const char *const *columns,
+			 size_t ncolumns, struct sr_scan **out,
+			 struct sr_err *err) SR_WUR;
 size_t sr_scan_columns(const struct sr_scan *scan);
 const struct sr_column_info *sr_scan_column(const struct sr_scan *scan,
 					    size_t index);

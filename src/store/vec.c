@@ -139,6 +139,35 @@ int sr_vec_append_text(struct sr_vec *vec, const char *s, size_t len)
 	return SR_OK;
 }
 
+int sr_vec_append_from(struct sr_vec *dst, const struct sr_vec *src, size_t row)
+{
+	size_t at = dst->rows;
+	int rc;
+
+	if (dst->type != src->type || row >= src->rows)
+		return SR_EINVAL;
+	if (sr_vec_is_null(src, row))
+		return sr_vec_append_null(dst);
+	rc = sr_vec_reserve(dst, 1);
+	if (rc)
+		return rc;
+	switch (dst->type) {
+	case SR_TYPE_INT64: dst->v.i64[at] = src->v.i64[row]; break;
+	case SR_TYPE_FLOAT64: dst->v.f64[at] = src->v.f64[row]; break;
+	case SR_TYPE_DATE: dst->v.date[at] = src->v.date[row]; break;
+	case SR_TYPE_BOOL: dst->v.b[at] = src->v.b[row]; break;
+	case SR_TYPE_STRING:
+		rc = sr_buf_add(&dst->bytes, src->bytes.data + src->offsets[row],
+				src->offsets[row + 1] - src->offsets[row]);
+		if (rc)
+			return rc;
+		dst->offsets[at + 1] = (uint32_t)dst->bytes.len;
+		break;
+	}
+	dst->rows++;
+	return SR_OK;
+}
+
 int sr_vec_format(const struct sr_vec *vec, size_t row, struct sr_buf *out)
 {
 	if (sr_vec_is_null(vec, row))

@@ -57,6 +57,10 @@ static inline int sr_vec_is_null(const struct sr_vec *vec, size_t row)
 	return (vec->nulls[row >> 3] >> (row & 7)) & 1;
 }
 
+/* Append row `row` of src (same type) to dst, NULL included.  SR_EINVAL
+ * for another type or a row past the end, SR_ENOMEM. */
+int sr_vec_append_from(struct sr_vec *dst, const struct sr_vec *src,
+		       size_t row) SR_WUR;
 /* Append value row of vec as text (NULL appends nothing). */
 int sr_vec_format(const struct sr_vec *vec, size_t row, struct sr_buf *out) SR_WUR;
 

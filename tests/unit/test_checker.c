@@ -15,6 +15,7 @@
 #define BANK "org_00000000000000000000000000000001"
 #define SHOP "org_00000000000000000000000000000002"
 #define INSURER "org_00000000000000000000000000000003"
+#define VERSION "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 struct world {
 	struct sr_policy bank, shop;
@@ -184,7 +185,7 @@ static void test_malformed(void **state)
 	} cases[] = {
 		{ "[]", "spec: expected a JSON object" },
 		{ "{}", "spec.kind: required key is missing" },
-		{ "{\"kind\": \"mine\"}", "spec.kind: unknown or not yet supported job kind 'mine'" },
+		{ "{\"kind\": \"mine\"}", "spec.kind: unknown job kind 'mine' (this node runs: psi" },
 		{ "{\"kind\": \"psi\", \"inputs\": [], \"receivers\": []}", "spec.inputs: expected a non-empty array" },
 		{ "{\"kind\": \"psi\", \"inputs\": [{\"dataset\": \"bank.customers\", \"column\": \"email\"}],"
 		  " \"receivers\": [], \"mode\": \"intersection\"}", "spec.receivers" },
@@ -203,6 +204,19 @@ static void test_malformed(void **state)
 		{ "{\"kind\": \"psi\", \"mode\": \"intersection\", \"normalize\": [\"upper\"], \"inputs\": [{\"dataset\": \"bank.customers\", \"column\": \"email\"},"
 		  "{\"dataset\": \"shop.members\", \"column\": \"email\"}], \"receivers\": [\"" BANK "\"]}",
 		  "spec.normalize[0]: expected trim, lower or digits" },
+		{ "{\"kind\": \"psi\", \"mode\": \"intersection\", \"inputs\": [{\"dataset\": \"bank.customers\", \"column\": \"email\", \"colour\": 2},"
+		  "{\"dataset\": \"shop.members\", \"column\": \"email\"}], \"receivers\": [\"" BANK "\"]}",
+		  "spec.inputs[0].colour: unknown key (expected dataset, version_id or column)" },
+		/* Approvals bind versions: version_id is accepted, and must be one. */
+		{ "{\"kind\": \"psi\", \"mode\": \"intersection\", \"inputs\": [{\"dataset\": \"bank.customers\", \"column\": \"email\","
+		  " \"version_id\": \"" VERSION "\"}, {\"dataset\": \"shop.members\", \"column\": \"email\"}], \"receivers\": [\"" BANK "\"]}",
+		  NULL },
+		{ "{\"kind\": \"psi\", \"mode\": \"intersection\", \"inputs\": [{\"dataset\": \"bank.customers\", \"column\": \"email\","
+		  " \"version_id\": \"ABC\"}, {\"dataset\": \"shop.members\", \"column\": \"email\"}], \"receivers\": [\"" BANK "\"]}",
+		  "spec.inputs[0].version_id: expected the dataset version's id (64 lowercase hex digits)" },
+		{ "{\"kind\": \"psi\", \"mode\": \"intersection\", \"inputs\": [{\"dataset\": \"bank.customers\", \"column\": \"email\","
+		  " \"version_id\": 7}, {\"dataset\": \"shop.members\", \"column\": \"email\"}], \"receivers\": [\"" BANK "\"]}",
+		  "spec.inputs[0].version_id: expected the dataset version's id" },
 	};
 	struct world *w = *state;
 
@@ -287,6 +301,63 @@ static void test_psi_shapes(void **state)
 	sr_verdict_release(&v);
 }
 
+/* Rules the checker applies to every kind: a row_filter a kind cannot
+ * apply is refused (never fails open), and a PSI input smaller than the
+ * strictest min_group_size is refused before anything runs. */
+static void test_filter_and_group_size(void **state)
+{
+	static const char *const cols[] = { "email", "spend" };
+	static const enum sr_type types[] = { SR_TYPE_STRING, SR_TYPE_FLOAT64 };
+	struct world *w = *state;
+	struct sr_policy filtered;
+	struct sr_verdict v;
+	struct sr_err err;
+
+	make_policy(&filtered,
+		    "{\"columns\": {\"email\": {\"class\": \"id\"}, \"spend\": {\"class\": \"sa\"}},"
+		    " \"receivers\": [\"" BANK "\"], \"row_filter\": \"spend > 10\","
+		    " \"min_group_size\": 50}", cols, types, 2);
+	w->ds[1].policy = &filtered;
+	w->ds[0].rows = 1000;
+	w->ds[1].rows = 49;
+	assert_int_equal(check(w, SPEC("email", "email", "\"" BANK "\""), 1700000000, &v, &err),
+			 SR_OK);
+	assert_false(v.accept);
+	{
+		int filter = 0, small = 0;
+		for (size_t i = 0; i < v.count; i++) {
+			if (strcmp(v.violations[i].rule, "row-filter-not-applied") == 0) {
+				filter = 1;
+				assert_string_equal(v.violations[i].message,
+					"shop.members has a row_filter, which psi jobs cannot apply yet");
+			}
+			if (strcmp(v.violations[i].rule, "psi-input-below-min-group-size") == 0) {
+				small = 1;
+				assert_string_equal(v.violations[i].message,
+					"shop.members has 49 rows, fewer than the min_group_size 50 of the job's inputs");
+			}
+		}
+		assert_true(filter && small);
+	}
+	sr_verdict_release(&v);
+	/* The bank's 1000 rows pass; the threshold is the strictest one, so
+	 * a bank input of 49 rows is refused too. */
+	w->ds[1].rows = 50;
+	w->ds[0].rows = 49;
+	assert_int_equal(check(w, SPEC("email", "email", "\"" BANK "\""), 1700000000, &v, &err),
+			 SR_OK);
+	{
+		int small = 0;
+		for (size_t i = 0; i < v.count; i++)
+			small |= strcmp(v.violations[i].rule, "psi-input-below-min-group-size") == 0 &&
+				strcmp(v.violations[i].dataset, "bank.customers") == 0;
+		assert_true(small);
+	}
+	sr_verdict_release(&v);
+	w->ds[1].policy = &w->shop;
+	sr_policy_release(&filtered);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +366,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_kind_not_allowed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_psi_shapes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_filter_and_group_size, setup, teardown),
 	};
 
 	sr_alloc_setup_json();

@@ -668,12 +668,13 @@ static void test_job_result(void **state)
 
 	(void)state;
 	route("GET", "/v1/jobs/635effc9/result", 200,
-	      "{\"job_id\": \"635e\", \"kind\": \"psi\", \"mode\": \"intersection\","
-	      " \"output_hash\": \"77aa88bb\", \"size\": 3, \"columns\": [\"email\", \"n\"],"
+	      "{\"meta\": {\"job_id\": \"635e\", \"kind\": \"psi\", \"mode\": \"intersection\","
+	      " \"output_hash\": \"77aa88bb\", \"size\": 3}, \"columns\": [\"email\", \"n\"],"
 	      " \"rows\": [[\"a@x.org\", 1], [\"b,c\\\"d\", null], [\"\", 22]]}", -1);
 	route("GET", "/v1/jobs/9a1e0000/result", 200,
-	      "{\"job_id\": \"9a1e\", \"kind\": \"psi\", \"mode\": \"cardinality\","
-	      " \"output_hash\": \"55\", \"size\": 42, \"columns\": [], \"rows\": []}", -1);
+	      "{\"meta\": {\"job_id\": \"9a1e\", \"kind\": \"psi\", \"mode\": \"cardinality\","
+	      " \"output_hash\": \"55\", \"size\": 42}, \"columns\": [\"intersection_size\"],"
+	      " \"rows\": [[42]]}", -1);
 	route("GET", "/v1/jobs/deadbeef/result", 404,
 	      "{\"error\": \"job deadbeef: no result for this organization yet\"}", -1);
 	assert_int_equal(RUN(sr_cmd_job, "job", "result", "635effc9"), SR_EXIT_OK);
@@ -686,7 +687,12 @@ static void test_job_result(void **state)
 		"         22\n"
 		"(3 rows; output hash 77aa88bb)\n");
 	assert_int_equal(RUN(sr_cmd_job, "job", "result", "9a1e0000"), SR_EXIT_OK);
-	assert_string_equal(g.out, "intersection size: 42\n");
+	/* Every kind's envelope renders the same way. */
+	assert_string_equal(g.out,
+		"intersection_size\n"
+		"-----------------\n"
+		"42\n"
+		"(1 row; output hash 55)\n");
 	assert_int_equal(RUN(sr_cmd_job, "job", "result", "deadbeef"), SR_EXIT_USER);
 	assert_string_equal(g.err, "sealroom: job deadbeef: no result for this organization yet\n");
 

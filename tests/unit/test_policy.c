@@ -559,7 +559,7 @@ static void test_class_defaults(void **state)
 	assert_string_equal(sr_usage_name(SR_USE_ALL), "unknown");
 	assert_string_equal(sr_job_kind_name(SR_JOB_PSI), "psi");
 	assert_string_equal(sr_job_kind_name(SR_JOB_ANONYMIZE), "anonymize");
-	assert_string_equal(sr_job_kind_name((enum sr_job_kind)0), "unknown");
+	assert_string_equal(sr_job_kind_name((enum sr_job_bit)0), "unknown");
 }
 
 static const char *const full_names[] = { "flag", "amount", "region", "age", "id" };
