@@ -55,6 +55,10 @@
 #define SR_JOB_SPEC_BYTES_MAX (256u << 10) /* canonical bytes of one job spec */
 #define SR_JOB_INPUTS_MAX 64               /* input datasets of one job */
 #define SR_JOB_SIZES_MAX 32                /* entries in job.finish sizes */
+/* A job's sealed result as this node reads it back (a file it wrote itself
+ * under HOME/results when past a SQLite blob's size); bounds the memory of
+ * one `job result`. */
+#define SR_RESULT_BYTES_MAX (4ull << 30)
 #define SR_LEDGER_MEMBERS_MAX 256          /* organizations ever in a project */
 #define SR_LEDGER_DATASETS_MAX 4096        /* datasets ever published in a project */
 #define SR_LEDGER_EVENTS_MAX (1u << 24)    /* events in one project */

@@ -570,6 +570,7 @@ static int cmd_result(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 	if (rc)
 		return rc;
 	snprintf(path, sizeof(path), "/v1/jobs/%s/result", id);
+	nc->max_answer = SR_RESULT_BYTES_MAX;   /* results may be large */
 	rc = sr_nodeclient_call(nc, "GET", path, NULL, NULL, &result, err);
 	if (rc)
 		goto out;

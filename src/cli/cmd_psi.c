@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <sodium.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,11 +147,17 @@ static int parse_args(int argc, char **argv, struct psi_args *a, int *exit_code)
 				return 0;
 			}
 			break;
-		case 't':
-			a->timeout_s = (int)strtol(optarg, &end, 10);
-			if (*end || a->timeout_s < 0 || a->timeout_s > 86400)
+		case 't': {
+			/* Parse wide, then range-check: a value past int range
+			 * must not wrap into the accepted range. */
+			long long t;
+			errno = 0;
+			t = strtoll(optarg, &end, 10);
+			if (errno || end == optarg || *end || t < 0 || t > 86400)
 				goto bad_value;
+			a->timeout_s = (int)t;
 			break;
+		}
 		case 'b': {
 			unsigned long b = strtoul(optarg, &end, 10);
 			if (*end || b == 0 || b > SR_PSI_BATCH_MAX)

@@ -26,6 +26,7 @@ void sr_nodeclient_init(struct sr_nodeclient *nc)
 	nc->url = NULL;
 	nc->token = NULL;
 	nc->timeout_ms = SR_NODECLIENT_TIMEOUT_MS;
+	nc->max_answer = 0;
 }
 
 void sr_nodeclient_release(struct sr_nodeclient *nc)
@@ -168,8 +169,15 @@ int sr_nodeclient_call(struct sr_nodeclient *nc, const char *method,
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	}
 	sr_err_clear(&call_err);
-	rc = sr_http_call(method, url.data, body, nc->token, nc->timeout_ms,
-			  &http_status, answer, &call_err);
+	{
+		struct sr_http_call_opts opts;
+		memset(&opts, 0, sizeof(opts));
+		opts.token = nc->token;
+		opts.timeout_ms = nc->timeout_ms;
+		opts.max_answer = nc->max_answer;
+		rc = sr_http_call_opts(method, url.data, body, &opts, &http_status,
+				       answer, &call_err);
+	}
 	if (status)
 		*status = http_status;
 	if (rc == SR_EIO && unreachable(call_err.msg)) {

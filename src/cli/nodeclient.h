@@ -32,6 +32,7 @@ struct sr_nodeclient {
 	char *url;        /* base URL without a trailing '/'; heap */
 	char *token;      /* bearer token; heap, wiped at release */
 	long timeout_ms;  /* per call */
+	size_t max_answer; /* bytes of one answer; 0 = SR_HTTP_BODY_MAX */
 };
 
 /* Empty client (no allocation). */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/file.h"
 #include "base/json.h"
 #include "base/limits.h"
 #include "base/log.h"
@@ -33,6 +34,9 @@
 
 #define OUTPUT_DOMAIN "sealroom.output.v1"
 #define RESULT_AD_LABEL "sealroom.result.v1"
+/* Sealed results larger than this are kept as files, not SQLite blobs
+ * (whose length is an int and whose default limit is 10^9 bytes). */
+#define RESULT_INLINE_MAX (64u << 20)
 
 /* ---- local job table ----------------------------------------------------- */
 
@@ -344,15 +348,28 @@ static void ctx_progress(void *impl, const char *phase, uint64_t done, uint64_t 
 	set_progress(impl, phase);
 }
 
+/* HOME/results/JOBHEX.sealed: a result too large for a SQLite blob.  With
+ * name 0 the directory only. */
+static int result_file(struct sr_node *n, const char *job_hex, int name,
+		       struct sr_buf *out, struct sr_err *err)
+{
+	sr_buf_reset(out);
+	if (sr_buf_addf(out, "%s/results", n->home) != SR_OK ||
+	    (name && sr_buf_addf(out, "/%s.sealed", job_hex) != SR_OK))
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	return SR_OK;
+}
+
 static int keep_result(struct run *run, json_t *result,
 		       char hash_hex[2 * SR_HASH_BYTES + 1], struct sr_err *err)
 {
 	uint8_t key[32], nonce[SR_AEAD_NONCEBYTES], hash[SR_HASH_BYTES];
 	char ad[sizeof(RESULT_AD_LABEL) + SR_EVENT_ID_HEX_LEN + 1];
-	struct sr_buf text;
+	struct sr_buf text, path;
 	uint8_t *sealed;
+	size_t sealed_len;
 	sqlite3_stmt *st = NULL;
-	int rc;
+	int rc = SR_OK, in_file = 0;
 
 	/* A random salt in the result makes the hash in job.finish reveal
 	 * nothing about the output (a cardinality or a small result could
@@ -366,10 +383,13 @@ static int keep_result(struct run *run, json_t *result,
 		if (json_object_set_new(result, "salt", json_string(salt_hex)))
 			return sr_fail(err, SR_ENOMEM, "out of memory");
 	}
-	sr_buf_init(&text, 0);
-	rc = sr_json_canonical(result, &text, err);
-	if (rc)
-		return rc;
+	/* Sorted keys, compact: the receiver hashes the bytes it is given
+	 * (results may hold real numbers, which the ledger's canonical form
+	 * refuses). */
+	sr_buf_init(&path, 0);
+	sr_buf_init(&text, SR_BUF_UNBOUNDED);
+	if (sr_json_dump(result, 0, &text) != SR_OK)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
 	sr_hash(hash, OUTPUT_DOMAIN, text.data, text.len);
 	sr_hex(hash_hex, hash, sizeof(hash));
 	sealed = sr_malloc(SR_AEAD_NONCEBYTES + text.len + SR_AEAD_ABYTES);
@@ -384,16 +404,30 @@ static int keep_result(struct run *run, json_t *result,
 	sr_aead_seal(sealed + sizeof(nonce), (const uint8_t *)text.data, text.len,
 		     (const uint8_t *)ad, strlen(ad), nonce, key);
 	sodium_memzero(key, sizeof(key));
+	sealed_len = sizeof(nonce) + text.len + SR_AEAD_ABYTES;
+	if (sealed_len > RESULT_INLINE_MAX) {
+		/* Past SQLite's blob limits: a sealed file, and an empty blob
+		 * (never a valid sealed result) in the row says so. */
+		rc = result_file(run->n, run->job_hex, 0, &path, err);
+		if (rc == SR_OK)
+			rc = sr_mkdir_p(path.data, 0700, err);
+		if (rc == SR_OK)
+			rc = result_file(run->n, run->job_hex, 1, &path, err);
+		if (rc == SR_OK)
+			rc = sr_file_write_atomic(path.data, sealed, sealed_len, 0600, err);
+		in_file = 1;
+	}
 	pthread_mutex_lock(&run->n->lock);
-	if (sqlite3_prepare_v2(run->n->db, "INSERT OR REPLACE INTO node_results(job_id,"
+	if (rc) {
+		/* reported below */
+	} else if (sqlite3_prepare_v2(run->n->db, "INSERT OR REPLACE INTO node_results(job_id,"
 			       " project, sealed, output_hash, created) VALUES (?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		rc = sr_fail(err, SR_EIO, "node.db: %s", sqlite3_errmsg(run->n->db));
 	} else {
 		sqlite3_bind_text(st, 1, run->job_hex, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, run->project, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, sealed, (int)(sizeof(nonce) + text.len + SR_AEAD_ABYTES),
-				  SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, sealed, in_file ? 0 : (int)sealed_len, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, hash_hex, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
 		if (sqlite3_step(st) != SQLITE_DONE)
@@ -403,6 +437,7 @@ static int keep_result(struct run *run, json_t *result,
 	pthread_mutex_unlock(&run->n->lock);
 	sr_buf_wipe(&text);
 	sr_buf_release(&text);
+	sr_buf_release(&path);
 	sr_free(sealed);
 	return rc;
 }
@@ -414,9 +449,12 @@ int node_job_result(struct sr_node *n, const char *job_hex, json_t **out,
 	uint8_t key[32];
 	sqlite3_stmt *st = NULL;
 	uint8_t *plain = NULL;
+	struct sr_buf file, file_data;
 	int rc = SR_OK;
 
 	*out = NULL;
+	sr_buf_init(&file, 0);
+	sr_buf_init(&file_data, SR_RESULT_BYTES_MAX);
 	if (sqlite3_prepare_v2(n->db, "SELECT sealed, output_hash FROM node_results WHERE job_id = ?",
 			       -1, &st, NULL) != SQLITE_OK)
 		return sr_fail(err, SR_EIO, "node.db: %s", sqlite3_errmsg(n->db));
@@ -431,6 +469,16 @@ int node_job_result(struct sr_node *n, const char *job_hex, json_t **out,
 		const uint8_t *sealed = sqlite3_column_blob(st, 0);
 		size_t len = (size_t)sqlite3_column_bytes(st, 0);
 
+		if (len == 0) {
+			/* Kept as a sealed file (keep_result). */
+			rc = result_file(n, job_hex, 1, &file, err);
+			if (rc == SR_OK)
+				rc = sr_file_read_all(file.data, SR_RESULT_BYTES_MAX, &file_data, err);
+			if (rc)
+				goto out;
+			sealed = (const uint8_t *)file_data.data;
+			len = file_data.len;
+		}
 		if (len < SR_AEAD_NONCEBYTES + SR_AEAD_ABYTES) {
 			rc = sr_fail(err, SR_ECORRUPT, "job %.16s: stored result is damaged", job_hex);
 			goto out;
@@ -466,6 +514,8 @@ int node_job_result(struct sr_node *n, const char *job_hex, json_t **out,
 	}
 out:
 	sr_free(plain);
+	sr_buf_release(&file);
+	sr_buf_release(&file_data);
 	sqlite3_finalize(st);
 	return rc;
 }

@@ -1,0 +1,408 @@
+/*
+ * kindtest.c - see kindtest.h.
+ */
+#include "testutil.h"
+#include "kindtest.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/json.h"
+
+/* ---- in-memory pipes ------------------------------------------------------ */
+
+struct msg {
+	struct msg *next;
+	uint32_t channel;
+	size_t len;
+	uint8_t data[];
+};
+
+/* Messages from party a to party b. */
+struct queue {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct msg *head, *tail;
+	int closed;
+};
+
+struct harness;
+
+struct pipe_end {
+	struct harness *h;
+	size_t from, to;
+	uint32_t channel;
+};
+
+struct party {
+	struct harness *h;
+	size_t index;
+	struct sr_kind_ctx ctx;
+	struct sr_kind_input inputs[KT_MAX];
+	struct pipe_end ends[KT_MAX * 4];
+	size_t nends;
+	json_t *result;
+	int rc;
+	struct sr_err err;
+};
+
+struct harness {
+	const struct kt_job *job;
+	const struct sr_job_kind *kind;
+	const char *parties[KT_MAX * 2];
+	size_t nparties;
+	const char *receivers[KT_MAX];
+	size_t nreceivers;
+	struct queue q[KT_MAX * 2][KT_MAX * 2];
+	struct party party[KT_MAX * 2];
+	uint8_t session_id[32];
+};
+
+static int end_send(void *ctx, const uint8_t *data, size_t len, struct sr_err *err)
+{
+	struct pipe_end *e = ctx;
+	struct queue *q = &e->h->q[e->from][e->to];
+	struct msg *m = malloc(sizeof(*m) + len + 1);
+
+	if (!m)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	m->next = NULL;
+	m->channel = e->channel;
+	m->len = len;
+	memcpy(m->data, data, len);
+	pthread_mutex_lock(&q->lock);
+	if (q->closed) {
+		pthread_mutex_unlock(&q->lock);
+		free(m);
+		return sr_fail(err, SR_EIO, "test pipe: peer gone");
+	}
+	if (q->tail)
+		q->tail->next = m;
+	else
+		q->head = m;
+	q->tail = m;
+	pthread_cond_broadcast(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+	return SR_OK;
+}
+
+static int end_recv(void *ctx, struct sr_buf *out, size_t max_len, struct sr_err *err)
+{
+	struct pipe_end *e = ctx;
+	struct queue *q = &e->h->q[e->to][e->from];
+	struct msg *m;
+	int rc = SR_OK;
+
+	pthread_mutex_lock(&q->lock);
+	while (!q->head && !q->closed)
+		pthread_cond_wait(&q->cond, &q->lock);
+	m = q->head;
+	if (m) {
+		q->head = m->next;
+		if (!q->head)
+			q->tail = NULL;
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (!m)
+		return sr_fail(err, SR_EIO, "test pipe: %s gave up", e->h->parties[e->to]);
+	if (m->channel != e->channel)
+		rc = sr_fail(err, SR_EPROTO, "test pipe: message on channel %u, expected %u",
+			     m->channel, e->channel);
+	else if (m->len > max_len)
+		rc = sr_fail(err, SR_ELIMIT, "test pipe: %zu bytes over %zu", m->len, max_len);
+	sr_buf_reset(out);
+	if (rc == SR_OK && sr_buf_add(out, m->data, m->len))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	free(m);
+	return rc;
+}
+
+/* A party that fails closes its queues so its peers stop waiting. */
+static void close_party(struct harness *h, size_t p)
+{
+	for (size_t o = 0; o < h->nparties; o++) {
+		struct queue *qs[2] = { &h->q[p][o], &h->q[o][p] };
+		for (int k = 0; k < 2; k++) {
+			pthread_mutex_lock(&qs[k]->lock);
+			qs[k]->closed = 1;
+			pthread_cond_broadcast(&qs[k]->cond);
+			pthread_mutex_unlock(&qs[k]->lock);
+		}
+	}
+}
+
+/* ---- the context ------------------------------------------------------------ */
+
+static int ctx_scan(void *impl, size_t input, const char *const *columns,
+		    size_t ncolumns, struct sr_rows *out, struct sr_err *err)
+{
+	struct harness *h = impl;
+	const struct kt_input *in = &h->job->inputs[input];
+
+	return sr_rows_open_table(&in->table, in->policy->row_filter, columns,
+				  ncolumns, out, err);
+}
+
+static int party_pipe(void *impl, const char *peer, uint32_t channel,
+		      struct sr_pipe *out, struct sr_err *err)
+{
+	struct party *me = impl;
+	struct harness *h = me->h;
+	struct pipe_end *e;
+	size_t to = SIZE_MAX;
+
+	for (size_t i = 0; i < h->nparties; i++)
+		if (strcmp(h->parties[i], peer) == 0)
+			to = i;
+	if (to == SIZE_MAX || to == me->index)
+		return sr_fail(err, SR_EINVAL, "test pipe: %s is not a peer", peer);
+	if (me->nends == sizeof(me->ends) / sizeof(*me->ends))
+		return sr_fail(err, SR_ELIMIT, "test pipe: too many pipes");
+	e = &me->ends[me->nends++];
+	e->h = h;
+	e->from = me->index;
+	e->to = to;
+	e->channel = channel;
+	out->ctx = e;
+	out->send = end_send;
+	out->recv = end_recv;
+	return SR_OK;
+}
+
+static int party_scan(void *impl, size_t input, const char *const *columns,
+		      size_t ncolumns, struct sr_rows *out, struct sr_err *err)
+{
+	struct party *me = impl;
+
+	return ctx_scan(me->h, input, columns, ncolumns, out, err);
+}
+
+static void base_ctx(struct harness *h, struct sr_kind_ctx *c,
+		     struct sr_kind_input *inputs, const char *self)
+{
+	memset(c, 0, sizeof(*c));
+	c->spec = h->job->spec;
+	c->self = self;
+	c->parties = h->parties;
+	c->nparties = h->nparties;
+	for (size_t i = 0; i < h->nparties; i++)
+		if (strcmp(h->parties[i], self) == 0)
+			c->self_index = i;
+	for (size_t i = 0; i < h->job->ninputs; i++) {
+		inputs[i].dataset = h->job->inputs[i].dataset;
+		inputs[i].owner = h->job->inputs[i].owner;
+		inputs[i].spec = json_array_get(json_object_get(h->job->spec, "inputs"), i);
+		inputs[i].policy = h->job->inputs[i].policy;
+		inputs[i].local = strcmp(inputs[i].owner, self) == 0;
+	}
+	c->inputs = inputs;
+	c->ninputs = h->job->ninputs;
+	c->receivers = h->receivers;
+	c->nreceivers = h->nreceivers;
+	for (size_t i = 0; i < h->nreceivers; i++)
+		c->receiver |= strcmp(h->receivers[i], self) == 0;
+	c->session_id = h->session_id;
+	c->session_id_len = sizeof(h->session_id);
+}
+
+static void *party_main(void *arg)
+{
+	struct party *me = arg;
+	struct harness *h = me->h;
+
+	sr_err_clear(&me->err);
+	me->rc = h->kind->run(&me->ctx, &me->result, &me->err);
+	if (me->rc == SR_OK && me->result && h->kind->release)
+		me->rc = h->kind->release(&me->ctx, me->result, &me->err);
+	if (me->rc)
+		close_party(h, me->index);
+	return NULL;
+}
+
+static void add_party(struct harness *h, const char *org)
+{
+	for (size_t i = 0; i < h->nparties; i++)
+		if (strcmp(h->parties[i], org) == 0)
+			return;
+	assert_true(h->nparties < KT_MAX * 2);
+	h->parties[h->nparties++] = org;
+}
+
+void kt_run(const struct kt_job *job, struct kt_outcome *out)
+{
+	struct harness *h = calloc(1, sizeof(*h));
+	const json_t *recv = json_object_get(job->spec, "receivers");
+	pthread_t threads[KT_MAX * 2];
+
+	assert_non_null(h);
+	memset(out, 0, sizeof(*out));
+	h->job = job;
+	h->kind = sr_kind_find(json_string_value(json_object_get(job->spec, "kind")));
+	assert_non_null(h->kind);
+	for (size_t i = 0; i < 32; i++)
+		h->session_id[i] = (uint8_t)(i * 7 + 1);
+	for (size_t i = 0; i < job->ninputs; i++)
+		add_party(h, job->inputs[i].owner);
+	for (size_t i = 0; i < json_array_size(recv) && i < KT_MAX; i++) {
+		h->receivers[h->nreceivers++] = json_string_value(json_array_get(recv, i));
+		add_party(h, h->receivers[i]);
+	}
+	for (size_t a = 0; a < KT_MAX * 2; a++)
+		for (size_t b = 0; b < KT_MAX * 2; b++) {
+			pthread_mutex_init(&h->q[a][b].lock, NULL);
+			pthread_cond_init(&h->q[a][b].cond, NULL);
+		}
+	/* Federated: one thread per party, each seeing only its tables. */
+	for (size_t p = 0; p < h->nparties; p++) {
+		struct party *me = &h->party[p];
+		me->h = h;
+		me->index = p;
+		base_ctx(h, &me->ctx, me->inputs, h->parties[p]);
+		me->ctx.impl = me;
+		me->ctx.scan = party_scan;
+		me->ctx.pipe = party_pipe;
+		assert_int_equal(pthread_create(&threads[p], NULL, party_main, me), 0);
+	}
+	for (size_t p = 0; p < h->nparties; p++)
+		pthread_join(threads[p], NULL);
+	out->nreceivers = h->nreceivers;
+	for (size_t p = 0; p < h->nparties; p++) {
+		struct party *me = &h->party[p];
+		/* The first failure is the cause; others are peers giving up. */
+		if (me->rc && (!out->federated_rc || out->federated_rc == SR_EIO))
+			out->federated_rc = me->rc;
+		out->party_rc[p] = me->rc;
+		snprintf(out->federated_msg[p], sizeof(out->federated_msg[p]), "%s",
+			 me->rc ? me->err.msg : "");
+	}
+	/* Central: run_central for each receiver on the pooled tables. */
+	for (size_t r = 0; r < h->nreceivers; r++) {
+		struct sr_kind_input inputs[KT_MAX];
+		struct sr_kind_ctx c;
+		struct sr_err err;
+
+		out->receiver[r] = h->receivers[r];
+		for (size_t p = 0; p < h->nparties; p++)
+			if (strcmp(h->parties[p], h->receivers[r]) == 0) {
+				out->federated[r] = h->party[p].rc ? NULL : h->party[p].result;
+				if (h->party[p].rc)
+					json_decref(h->party[p].result);
+				h->party[p].result = NULL;
+			}
+		base_ctx(h, &c, inputs, h->receivers[r]);
+		for (size_t i = 0; i < job->ninputs; i++)
+			inputs[i].local = 1;
+		c.impl = h;
+		c.scan = ctx_scan;
+		sr_err_clear(&err);
+		out->central_rc[r] = h->kind->run_central(&c, &out->central[r], &err);
+		if (out->central_rc[r] == SR_OK && h->kind->release)
+			out->central_rc[r] = h->kind->release(&c, out->central[r], &err);
+		if (out->central_rc[r]) {
+			json_decref(out->central[r]);
+			out->central[r] = NULL;
+		}
+		snprintf(out->central_msg[r], sizeof(out->central_msg[r]), "%s",
+			 out->central_rc[r] ? err.msg : "");
+	}
+	for (size_t p = 0; p < h->nparties; p++)
+		json_decref(h->party[p].result);
+	for (size_t a = 0; a < KT_MAX * 2; a++)
+		for (size_t b = 0; b < KT_MAX * 2; b++) {
+			struct msg *m = h->q[a][b].head;
+			while (m) {
+				struct msg *next = m->next;
+				free(m);
+				m = next;
+			}
+			pthread_mutex_destroy(&h->q[a][b].lock);
+			pthread_cond_destroy(&h->q[a][b].cond);
+		}
+	free(h);
+}
+
+void kt_outcome_release(struct kt_outcome *out)
+{
+	for (size_t r = 0; r < KT_MAX; r++) {
+		json_decref(out->federated[r]);
+		json_decref(out->central[r]);
+	}
+	memset(out, 0, sizeof(*out));
+}
+
+/* ---- comparing results --------------------------------------------------------- */
+
+static int cmp_rows(const void *a, const void *b)
+{
+	char *x = json_dumps(*(json_t *const *)a, JSON_COMPACT | JSON_SORT_KEYS);
+	char *y = json_dumps(*(json_t *const *)b, JSON_COMPACT | JSON_SORT_KEYS);
+	int c = strcmp(x ? x : "", y ? y : "");
+
+	free(x);
+	free(y);
+	return c;
+}
+
+static int same_rows(const json_t *a, const json_t *b)
+{
+	size_t n = json_array_size(a);
+	json_t **x, **y;
+	int same = 1;
+
+	if (!json_is_array(a) || !json_is_array(b) || n != json_array_size(b))
+		return 0;
+	x = calloc(n + 1, sizeof(*x));
+	y = calloc(n + 1, sizeof(*y));
+	assert_true(x && y);
+	for (size_t i = 0; i < n; i++) {
+		x[i] = json_array_get(a, i);
+		y[i] = json_array_get(b, i);
+	}
+	qsort(x, n, sizeof(*x), cmp_rows);
+	qsort(y, n, sizeof(*y), cmp_rows);
+	for (size_t i = 0; same && i < n; i++)
+		same = json_equal(x[i], y[i]);
+	free(x);
+	free(y);
+	return same;
+}
+
+int kt_same_result(const json_t *a, const json_t *b, const char *const *meta_keys)
+{
+	if (!a || !b)
+		return 0;
+	if (!json_equal(json_object_get(a, "columns"), json_object_get(b, "columns")) ||
+	    !same_rows(json_object_get(a, "rows"), json_object_get(b, "rows")))
+		return 0;
+	for (size_t i = 0; meta_keys && meta_keys[i]; i++) {
+		const json_t *x = json_object_get(json_object_get(a, "meta"), meta_keys[i]);
+		const json_t *y = json_object_get(json_object_get(b, "meta"), meta_keys[i]);
+		if ((x || y) && !json_equal(x, y))
+			return 0;
+	}
+	return 1;
+}
+
+struct sr_policy *kt_policy(const char *text, const char *const *names,
+			    const enum sr_type *types, size_t n)
+{
+	struct sr_policy *p = calloc(1, sizeof(*p));
+	struct sr_err err;
+
+	assert_non_null(p);
+	sr_err_clear(&err);
+	sr_policy_init(p);
+	if (sr_policy_parse(text, strlen(text), "test policy", p, &err) != SR_OK ||
+	    sr_policy_bind(p, names, types, n, &err) != SR_OK)
+		fail_msg("policy: %s", err.msg);
+	return p;
+}
+
+void kt_policy_free(struct sr_policy *p)
+{
+	if (!p)
+		return;
+	sr_policy_release(p);
+	free(p);
+}

@@ -1,0 +1,63 @@
+/*
+ * kindtest.h - a harness that runs a job kind the two ways DESIGN §8 asks
+ * to compare: federated (every party's `run` in a thread of its own, with
+ * in-memory pipes between the parties and scans of that party's tables
+ * only) and central (`run_central` on the pooled tables), then applies
+ * `release` to each, so a test can assert that every receiver's federated
+ * result equals the plaintext answer.  Row filters of the inputs' policies
+ * are applied by the same scans as in the node (kinds/rows.h).
+ */
+#ifndef SR_KINDTEST_H
+#define SR_KINDTEST_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "kinds/kind.h"
+#include "kinds/rows.h"
+#include "policy/policy.h"
+
+#define KT_MAX 8
+
+/* One input: its owner (an org id), the table and its bound policy. */
+struct kt_input {
+	const char *dataset;
+	const char *owner;
+	struct sr_table table;
+	struct sr_policy *policy;
+};
+
+struct kt_job {
+	const json_t *spec;
+	struct kt_input inputs[KT_MAX];
+	size_t ninputs;
+};
+
+/* Per receiver (in spec order): the federated and the central result
+ * (after release) or the failure of each. */
+struct kt_outcome {
+	size_t nreceivers;
+	const char *receiver[KT_MAX];
+	json_t *federated[KT_MAX];
+	json_t *central[KT_MAX];
+	int federated_rc, central_rc[KT_MAX];
+	int party_rc[KT_MAX * 2];          /* per party, in kt_job input order of owners */
+	char federated_msg[KT_MAX * 2][256];
+	char central_msg[KT_MAX][256];
+};
+
+/* Run job both ways; fails the test only on harness errors (the kind's
+ * own failures are in the outcome). */
+void kt_run(const struct kt_job *job, struct kt_outcome *out);
+void kt_outcome_release(struct kt_outcome *out);
+
+/* Results equal with rows compared as sets and meta ignored except the
+ * keys listed (NULL-terminated, may be NULL). */
+int kt_same_result(const json_t *a, const json_t *b, const char *const *meta_keys);
+
+/* A bound policy from JSON text for names/types (fails the test on error). */
+struct sr_policy *kt_policy(const char *text, const char *const *names,
+			    const enum sr_type *types, size_t n);
+void kt_policy_free(struct sr_policy *p);
+
+#endif
