@@ -14,7 +14,6 @@
 #include "expr/expr_int.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -40,13 +39,12 @@ static int fail(struct binder *b, size_t at, int code, const char *fmt, ...)
 
 static int fail(struct binder *b, size_t at, int code, const char *fmt, ...)
 {
-	char msg[SR_ERR_MSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	code = sr_lex_vfail(b->text, b->len, at, b->err, code, fmt, ap);
 	va_end(ap);
-	return sr_lex_fail(b->text, b->len, at, b->err, code, "%s", msg);
+	return code;
 }
 
 static const char *type_name(enum sr_type t)

@@ -82,7 +82,10 @@ static void load_const(struct run *run, const struct sr_expr_node *n,
 
 	memset(out->null, n->is_null, m);
 	if (n->is_null) {
-		/* A NULL string still points somewhere. */
+		/* No kernel depends on the value under a NULL, but none
+		 * reads uninitialized scratch either, and a NULL string
+		 * still points somewhere. */
+		memset(out->v, 0, m * sizeof(*out->v));
 		if (out->s)
 			for (size_t r = 0; r < m; r++)
 				out->s[r] = (struct sr_expr_str){ "", 0 };
@@ -470,6 +473,10 @@ static void eval(struct run *run, const struct sr_expr_node *n, unsigned d)
 static int check_batch(const struct sr_expr *e, const struct sr_vec *const *cols,
 		       size_t rows, struct sr_err *err)
 {
+	if (e->nused && !cols)
+		return sr_fail(err, SR_EINVAL,
+			       "expression: column '%s' is read but the batch has no columns",
+			       e->used_names[0]);
 	for (size_t k = 0; k < e->nused; k++) {
 		const struct sr_vec *v = cols[e->used[k]];
 		const char *name = e->used_names[k];

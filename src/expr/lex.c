@@ -75,20 +75,28 @@ void sr_lex_where(const char *text, size_t len, size_t offset,
 	*col = c;
 }
 
-int sr_lex_fail(const char *text, size_t len, size_t offset,
-		struct sr_err *err, int code, const char *fmt, ...)
+int sr_lex_vfail(const char *text, size_t len, size_t offset,
+		 struct sr_err *err, int code, const char *fmt, va_list ap)
 {
 	char msg[SR_ERR_MSG_MAX];
 	unsigned long line, col;
-	va_list ap;
 
 	if (!err)
 		return code;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	sr_lex_where(text, len, offset, &line, &col);
 	return sr_fail(err, code, "%lu:%lu: %s", line, col, msg);
+}
+
+int sr_lex_fail(const char *text, size_t len, size_t offset,
+		struct sr_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	code = sr_lex_vfail(text, len, offset, err, code, fmt, ap);
+	va_end(ap);
+	return code;
 }
 
 const char *sr_lex_shown(const char *s, size_t len, char *out)

@@ -22,6 +22,7 @@
 #ifndef SR_LEX_H
 #define SR_LEX_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "base/err.h"
@@ -121,6 +122,9 @@ void sr_lex_where(const char *text, size_t len, size_t offset,
 int sr_lex_fail(const char *text, size_t len, size_t offset,
 		struct sr_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+int sr_lex_vfail(const char *text, size_t len, size_t offset,
+		 struct sr_err *err, int code, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
 
 /* Bytes of user text quoted in one message, and the buffer for it. */
 #define SR_LEX_SHOWN_MAX 40

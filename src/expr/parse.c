@@ -10,7 +10,6 @@
 #include "expr/ast.h"
 
 #include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "base/limits.h"
@@ -29,13 +28,12 @@ static int fail(struct parser *p, size_t at, int code, const char *fmt, ...)
 
 static int fail(struct parser *p, size_t at, int code, const char *fmt, ...)
 {
-	char msg[SR_ERR_MSG_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	code = sr_lex_vfail(p->lex->text, p->lex->len, at, p->err, code, fmt, ap);
 	va_end(ap);
-	return sr_lex_fail(p->lex->text, p->lex->len, at, p->err, code, "%s", msg);
+	return code;
 }
 
 /* "expected WHAT, got TOKEN" at the token. */
@@ -44,12 +42,20 @@ static int fail_expected(struct parser *p, const struct sr_token *tok,
 {
 	char got[SR_LEX_TOKEN_SIZE];
 
-	sr_lex_show(p->lex->text, tok, got);
-	if (tok->kind == SR_TOK_KEYWORD && strcmp(what, "an expression") == 0)
-		return fail(p, tok->start, SR_EINVAL,
-			    "expected an expression, got %s (a column named like a keyword goes in double quotes)",
-			    got);
-	return fail(p, tok->start, SR_EINVAL, "expected %s, got %s", what, got);
+	return fail(p, tok->start, SR_EINVAL, "expected %s, got %s", what,
+		    sr_lex_show(p->lex->text, tok, got));
+}
+
+/* No expression can start with tok; a keyword may be a column's name. */
+static int fail_no_expression(struct parser *p, const struct sr_token *tok)
+{
+	char got[SR_LEX_TOKEN_SIZE];
+
+	if (tok->kind != SR_TOK_KEYWORD)
+		return fail_expected(p, tok, "an expression");
+	return fail(p, tok->start, SR_EINVAL,
+		    "expected an expression, got %s (a column named like a keyword goes in double quotes)",
+		    sr_lex_show(p->lex->text, tok, got));
 }
 
 static int too_deep(struct parser *p, size_t at)
@@ -261,7 +267,7 @@ static int parse_primary(struct parser *p, int minus, size_t minus_at,
 	case SR_TOK_KEYWORD:
 		if (tok.kw != SR_KW_TRUE && tok.kw != SR_KW_FALSE &&
 		    tok.kw != SR_KW_NULL)
-			return fail_expected(p, &tok, "an expression");
+			return fail_no_expression(p, &tok);
 		rc = node_new(p, tok.kw == SR_KW_NULL ? SR_AST_NULL : SR_AST_BOOL,
 			      0, tok.start, &n);
 		if (rc == SR_OK)
@@ -310,7 +316,7 @@ static int parse_primary(struct parser *p, int minus, size_t minus_at,
 		*out = n;
 		return SR_OK;
 	default:
-		return fail_expected(p, &tok, "an expression");
+		return fail_no_expression(p, &tok);
 	}
 	if (rc)
 		return rc;

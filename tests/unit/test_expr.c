@@ -465,6 +465,7 @@ static void test_syntax_errors(void **state)
 		{ "(age > 1", SR_EINVAL, "1:9: expected ')', got end of input" },
 		{ "(age > 1 AND", SR_EINVAL, "1:13: expected an expression, got end of input" },
 		{ "(age > 1 AND p", SR_EINVAL, "1:15: expected ')', got end of input" },
+		{ "(age > 1 name", SR_EINVAL, "1:10: expected ')', got 'name'" },
 		{ "age > 1)", SR_EINVAL, "1:8: expected an operator or the end of the expression, got ')'" },
 		{ "age 18", SR_EINVAL, "1:5: expected an operator or the end of the expression, got '18'" },
 		{ "age = 1 name", SR_EINVAL, "1:9: expected an operator or the end of the expression, got 'name'" },
@@ -976,6 +977,9 @@ static void test_batch_misuse(void **state)
 	(void)state;
 	memcpy(cols, batch, sizeof(cols));
 	assert_int_equal(compile("age > 1", &e, &err), SR_OK);
+	sr_err_clear(&err);
+	assert_int_equal(sr_expr_filter(e, NULL, ROWS, keep, &err), SR_EINVAL);
+	assert_string_equal(err.msg, "expression: column 'age' is read but the batch has no columns");
 	cols[C_AGE] = NULL;
 	sr_err_clear(&err);
 	assert_int_equal(sr_expr_filter(e, cols, ROWS, keep, &err), SR_EINVAL);
