@@ -860,6 +860,8 @@ int sr_expr_compile(const char *text, size_t len,
 	int rc;
 
 	*out = NULL;
+	if (!text && len == 0)
+		text = "";
 	if (len > SR_EXPR_TEXT_MAX)
 		return sr_lex_fail(text, len, SR_EXPR_TEXT_MAX, err, SR_ELIMIT,
 				   "expression longer than the limit of %u bytes",

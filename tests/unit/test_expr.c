@@ -527,6 +527,7 @@ static void test_syntax_errors(void **state)
 
 	(void)state;
 	check_errors(cases, ARRAY_SIZE(cases));
+	check_error(NULL, 0, SR_EINVAL, "1:1: expected an expression, got end of input");
 	/* NUL bytes, which C strings cannot show: everywhere refused. */
 	check_error("age = 1\0", 8, SR_EINVAL, "1:8: unexpected NUL byte");
 	check_error("name = 'a\0b'", 12, SR_EINVAL, "1:10: unexpected NUL byte");
