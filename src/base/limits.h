@@ -23,6 +23,7 @@
 #define SR_POLICY_BYTES_MAX (1u << 20)     /* bytes in a policy file */
 #define SR_POLICY_DOMAIN_MAX 65536         /* values in one column domain */
 #define SR_POLICY_LIST_MAX 1024            /* entries in receivers/jobs lists */
+#define SR_POLICY_ROW_FILTER_MAX 4096      /* bytes in a row_filter predicate */
 #define SR_MANIFEST_BYTES_MAX (64u << 20)  /* bytes in a dataset manifest */
 
 /* Network (used by the transport layer) */
@@ -30,6 +31,32 @@
 #define SR_FRAME_MAX (16u << 20)           /* bytes in one binary frame */
 #define SR_SQL_TEXT_MAX (64u << 10)        /* bytes in one SQL query */
 #define SR_SQL_EXPR_DEPTH_MAX 64           /* nesting of SQL expressions */
+
+/*
+ * Expressions (src/expr, docs/internals/expr.md): row filters now, WHERE
+ * and HAVING of the SQL front end later, so the SQL limits apply.
+ *   TEXT_MAX   the expression is at most a whole query.
+ *   DEPTH_MAX  the parser recurses once per parenthesis and every pass over
+ *              the tree (binding, evaluation) once per level; each level of
+ *              evaluation holds up to two vectors of SR_EXPR_BATCH_ROWS
+ *              values (expr_int.h), so 64 levels keep the C stack to a few
+ *              KiB and evaluation scratch to about 6 MiB.  AND and OR chains
+ *              are flat (one level for any number of terms), so only real
+ *              nesting counts.  SQLite allows 1000; nothing hand-written
+ *              comes near 64.
+ *   IN_LIST_MAX  items of one IN list, sorted at compile time and searched
+ *              per row (10 comparisons at 1024); a longer list is a join.
+ *   TREE_BYTES_MAX  parse tree or compiled program of one expression: at
+ *              most one node per token of a TEXT_MAX text, about 8 MiB;
+ *              the cap only stops a bug from growing without bound.
+ */
+#define SR_EXPR_TEXT_MAX SR_SQL_TEXT_MAX
+#define SR_EXPR_DEPTH_MAX SR_SQL_EXPR_DEPTH_MAX
+#define SR_EXPR_IN_LIST_MAX 1024
+#define SR_EXPR_TREE_BYTES_MAX (32u << 20)
+/* A row filter is one expression. */
+_Static_assert(SR_POLICY_ROW_FILTER_MAX <= SR_EXPR_TEXT_MAX,
+	       "a row_filter must fit the expression text limit");
 
 /* PSI (src/psi, docs/protocols/psi.md) */
 #define SR_PSI_SET_MAX (1u << 26)          /* non-empty keys per party */

@@ -29,8 +29,6 @@
 #include "base/limits.h"
 #include "base/banned.h"
 
-/* Bytes in row_filter (the SQL module bounds the parse of it further). */
-#define ROW_FILTER_MAX 4096
 /* Characters kept by a truncate:N mask. */
 #define TRUNCATE_MAX 1024
 
@@ -637,10 +635,10 @@ static int parse_row_filter(const json_t *v, const char *what,
 		return sr_fail(err, SR_EINVAL,
 			       "%s: row_filter: expected a predicate, got an empty string",
 			       what);
-	if (len > ROW_FILTER_MAX)
+	if (len > SR_POLICY_ROW_FILTER_MAX)
 		return sr_fail(err, SR_ELIMIT,
 			       "%s: row_filter: %zu bytes, more than the limit of %d",
-			       what, len, ROW_FILTER_MAX);
+			       what, len, SR_POLICY_ROW_FILTER_MAX);
 	if (strlen(s) != len)
 		return sr_fail(err, SR_EINVAL,
 			       "%s: row_filter: expected a predicate, got a string with a NUL byte",

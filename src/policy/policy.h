@@ -86,7 +86,7 @@ struct sr_policy {
 	char **receivers;         /* org ids; none = only the owner */
 	size_t nreceivers;
 	unsigned jobs;            /* SR_JOB_* bits; default SR_JOB_ALL */
-	char *row_filter;         /* predicate text or NULL */
+	char *row_filter;         /* predicate text (docs/internals/expr.md) or NULL */
 	int64_t expires;          /* unix seconds, 0 = never */
 };
 
@@ -128,8 +128,9 @@ enum sr_class sr_policy_classify_by_name(const char *name);
  * policy; see sr_policy_type_override).  Fails if the policy names a column
  * the dataset lacks, if a dataset column is not classified, if bounds or a
  * range mask are given on a non-numeric column, a truncate mask on a
- * non-string column, or if a domain value does not match the column type.
- * On success the policy's columns are reordered to the dataset's order and
+ * non-string column, if a domain value does not match the column type, or
+ * if the row_filter does not compile against the columns (src/expr; the
+ * message is "policy: row_filter: LINE:COL: ...").  On success the policy's columns are reordered to the dataset's order and
  * each carries its type.
  */
 int sr_policy_bind(struct sr_policy *pol, const char *const *names,

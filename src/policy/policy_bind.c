@@ -16,6 +16,7 @@
 
 #include "base/alloc.h"
 #include "base/limits.h"
+#include "expr/expr.h"
 #include "base/banned.h"
 
 /* ---- classification by name ----------------------------------------- */
@@ -307,6 +308,35 @@ static int check_column_type(const struct sr_policy_column *c,
 	return check_domain(c, type, col, err);
 }
 
+/*
+ * The row filter must compile against the dataset's columns, so that a
+ * filter that could never run (or would silently match nothing) is refused
+ * when the dataset is imported or published, not when a job scans it.  The
+ * compiled form is dropped: the runner compiles the text again.
+ */
+static int check_row_filter(const char *filter, const char *const *names,
+			    const enum sr_type *types, size_t count,
+			    struct sr_err *err)
+{
+	struct sr_expr_column *cols;
+	struct sr_expr *e = NULL;
+	int rc;
+
+	cols = sr_calloc(count ? count : 1, sizeof(*cols));
+	if (!cols)
+		return sr_policy_nomem(err, "policy");
+	for (size_t k = 0; k < count; k++) {
+		cols[k].name = names[k];
+		cols[k].type = types[k];
+	}
+	rc = sr_expr_compile(filter, strlen(filter), cols, count, &e, err);
+	if (rc)
+		sr_err_prefix(err, "policy: row_filter");
+	sr_expr_free(e);
+	sr_free(cols);
+	return rc;
+}
+
 int sr_policy_bind(struct sr_policy *pol, const char *const *names,
 		   const enum sr_type *types, size_t count, struct sr_err *err)
 {
@@ -369,6 +399,11 @@ int sr_policy_bind(struct sr_policy *pol, const char *const *names,
 	}
 	for (size_t k = 0; k < count; k++) {
 		rc = check_column_type(&pol->columns[from[k]], types[k], err);
+		if (rc)
+			goto out;
+	}
+	if (pol->row_filter) {
+		rc = check_row_filter(pol->row_filter, names, types, count, err);
 		if (rc)
 			goto out;
 	}

@@ -83,6 +83,21 @@ run_expect 0 sr dataset list --json --home "$H"
 case "$OUT" in *'"bad"'*) fail "half-imported dataset listed" ;; esac
 ok
 
+# A row filter is compiled against the columns at import: one that cannot
+# run is refused, naming its position; one that can is stored and shown.
+sed 's/"min_group_size": 5}/"min_group_size": 5, "row_filter": "agee >= 18"}/' "$WORK/p.json" >"$WORK/pf.json"
+run_expect 1 sr dataset import f "$WORK/t.csv" --policy "$WORK/pf.json" --home "$H"
+contains "$ERR" "policy: row_filter: 1:1: unknown column 'agee'"
+sed 's/"min_group_size": 5}/"min_group_size": 5, "row_filter": "joined > 5"}/' "$WORK/p.json" >"$WORK/pf.json"
+run_expect 1 sr dataset import f "$WORK/t.csv" --policy "$WORK/pf.json" --home "$H"
+contains "$ERR" "policy: row_filter: 1:8: cannot compare date with int64"
+sed 's/"min_group_size": 5}/"min_group_size": 5, "row_filter": "age >= 18 AND joined >= DATE '"'"'2020-01-01'"'"'"}/' "$WORK/p.json" >"$WORK/pf.json"
+run_expect 0 sr dataset import f "$WORK/t.csv" --policy "$WORK/pf.json" --home "$H"
+run_expect 0 sr dataset show f --home "$H"
+contains "$OUT" "row filter: age >= 18 AND joined >= DATE '2020-01-01'"
+run_expect 0 sr dataset rm f --home "$H"
+ok
+
 # Wrong passphrase: one line, exit 1, nothing changed.
 SEALROOM_PASSPHRASE=wrong run_expect 1 sr dataset show t --home "$H"
 contains "$ERR" "wrong passphrase"

@@ -610,6 +610,79 @@ static void test_bind(void **state)
 	sr_policy_release(&pol);
 }
 
+/*
+ * The row filter is compiled against the dataset's columns at bind, so a
+ * filter that cannot run is refused at import and publication, with the
+ * expression module's position and reason behind "policy: row_filter: ".
+ */
+static void test_bind_row_filter(void **state)
+{
+#define FILTERED(f) "{\"columns\": {\"id\": {\"class\": \"id\"}, \"age\": {\"class\": \"qi\"}," \
+	"\"region\": {\"class\": \"qi\"}, \"Order Date\": {\"class\": \"qi\"}}, \"row_filter\": \"" f "\"}"
+	static const char *const names[] = { "id", "age", "region", "Order Date" };
+	static const enum sr_type types[] = { SR_TYPE_STRING, SR_TYPE_INT64,
+		SR_TYPE_STRING, SR_TYPE_DATE };
+	static const char *const good[] = {
+		FILTERED("age >= 18"),
+		FILTERED("age BETWEEN 18 AND 65 AND region IN ('north', 'south') OR region IS NULL"),
+		FILTERED("\\\"Order Date\\\" >= DATE '2020-01-01' AND NOT id LIKE 'test-%'"),
+		FILTERED("AGE > 17 -- case-insensitive names and keywords\\n and Region <> 'x'"),
+	};
+	static const struct bad_case bad[] = {
+		{ FILTERED("agee >= 18"), SR_EINVAL, "policy: row_filter: 1:1: unknown column 'agee'" },
+		{ FILTERED("NOT agee"), SR_EINVAL, "policy: row_filter: 1:5: unknown column 'agee'" },
+		{ FILTERED("age >= '18'"), SR_EINVAL, "policy: row_filter: 1:5: cannot compare int64 with string" },
+		{ FILTERED("age"), SR_EINVAL, "policy: row_filter: 1:1: expected a boolean predicate, got a value of type int64" },
+		{ FILTERED("age >= 18 AND (region = 'x'"), SR_EINVAL, "policy: row_filter: 1:28: expected ')', got end of input" },
+		{ FILTERED("age >= 18 region = 'x'"), SR_EINVAL,
+		  "policy: row_filter: 1:11: expected an operator or the end of the expression, got 'region'" },
+		{ FILTERED("region LIKE '%th'"), SR_EINVAL,
+		  "policy: row_filter: 1:14: LIKE pattern '%th': '%' is supported only at the end, as in 'abc%'" },
+		{ FILTERED("\\\"Order Date\\\" > '2020-01-01'"), SR_EINVAL,
+		  "policy: row_filter: 1:14: cannot compare date with string (write a date as DATE 'YYYY-MM-DD')" },
+		{ FILTERED("((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((("
+			   "age > 1)))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))"), SR_ELIMIT,
+		  "policy: row_filter: 1:65: expression nested more than 64 levels deep" },
+	};
+	struct sr_policy pol;
+	struct sr_err err;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+		sr_policy_init(&pol);
+		assert_int_equal(parse(good[i], &pol, &err), SR_OK);
+		sr_err_clear(&err);
+		if (sr_policy_bind(&pol, names, types, 4, &err) != SR_OK)
+			fail_msg("%s: %s", good[i], err.msg);
+		sr_policy_release(&pol);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		int rc;
+		sr_policy_init(&pol);
+		assert_int_equal(parse(bad[i].text, &pol, &err), SR_OK);
+		sr_err_clear(&err);
+		rc = sr_policy_bind(&pol, names, types, 4, &err);
+		if (rc != bad[i].code || strcmp(err.msg, bad[i].message) != 0)
+			fail_msg("%s: got %d '%s', expected %d '%s'", bad[i].text, rc,
+				 err.msg, bad[i].code, bad[i].message);
+		/* A failed bind leaves the policy as it was. */
+		assert_string_equal(pol.columns[0].name, "id");
+		assert_int_equal(pol.columns[1].type, 0);
+		sr_policy_release(&pol);
+	}
+	/* The filter is checked against this dataset's types: the same text
+	 * binds to one dataset and not to another. */
+	sr_policy_init(&pol);
+	assert_int_equal(parse(FILTERED("age >= 18"), &pol, &err), SR_OK);
+	sr_err_clear(&err);
+	assert_int_equal(sr_policy_bind(&pol, names,
+		(const enum sr_type[]){ SR_TYPE_STRING, SR_TYPE_STRING, SR_TYPE_STRING, SR_TYPE_DATE },
+		4, &err), SR_EINVAL);
+	assert_string_equal(err.msg, "policy: row_filter: 1:5: cannot compare string with int64");
+	sr_policy_release(&pol);
+#undef FILTERED
+}
+
 static void test_bind_unclassified(void **state)
 {
 	static const char *const one[] = { "id", "x" };
@@ -1187,6 +1260,7 @@ int main(void)
 		cmocka_unit_test(test_class_defaults),
 		cmocka_unit_test(test_bind),
 		cmocka_unit_test(test_bind_unclassified),
+		cmocka_unit_test(test_bind_row_filter),
 		cmocka_unit_test(test_bind_type_rules),
 		cmocka_unit_test(test_bind_duplicates),
 		cmocka_unit_test(test_type_override),
