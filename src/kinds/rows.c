@@ -11,39 +11,9 @@
 
 #include "base/alloc.h"
 #include "base/limits.h"
+#include "expr/expr.h"
 #include "store/store.h"
 #include "base/banned.h"
-
-/*
- * Row filters are compiled and evaluated by src/expr/.  Until that module
- * is in, a dataset with a filter cannot be read at all: a filter never
- * fails open (and the checker refuses such datasets for every kind that
- * does not declare SR_KIND_ROW_FILTER).
- */
-struct sr_expr;
-struct sr_expr_column {
-	const char *name;
-	enum sr_type type;
-};
-
-static int sr_expr_compile(const char *text, size_t len,
-			   const struct sr_expr_column *cols, size_t ncols,
-			   struct sr_expr **out, struct sr_err *err)
-{
-	(void)text; (void)len; (void)cols; (void)ncols;
-	*out = NULL;
-	return sr_fail(err, SR_EPOLICY, "row filters cannot be applied by this build");
-}
-
-static size_t sr_expr_ncolumns_used(const struct sr_expr *e) { (void)e; return 0; }
-static size_t sr_expr_column_used(const struct sr_expr *e, size_t i) { (void)e; return i; }
-static int sr_expr_filter(const struct sr_expr *e, const struct sr_vec *const *cols,
-			  size_t rows, uint8_t *keep, struct sr_err *err)
-{
-	(void)e; (void)cols; (void)rows; (void)keep;
-	return sr_fail(err, SR_EPOLICY, "row filters cannot be applied by this build");
-}
-static void sr_expr_free(struct sr_expr *e) { (void)e; }
 
 /* Shared by both sources: the selected columns and the filter. */
 struct rows_base {

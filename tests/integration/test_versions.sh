@@ -10,7 +10,11 @@
 #    names the old version);
 #  - a job whose approved version is gone from the node fails with a reason
 #    that names the version;
-#  - a PSI job whose intersection is below min_group_size is not released.
+#  - a PSI job whose intersection is below min_group_size is not released;
+#  - a dataset's row_filter is applied in the scans: rows it drops take no
+#    part (the result is the intersection of the kept rows only, and the
+#    access log counts only them); a filter that does not compile is
+#    refused at import.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mp.sh"
 
@@ -140,5 +144,42 @@ as bank analyst job show "$JOB3" --json >"$WORK/j3.json"
 contains "$(cat "$WORK/j3.json")" "smaller than the min_group_size 20"
 run_expect 1 as bank analyst job result "$JOB3"
 contains "$ERR" "no result"
+
+# --- the row filter of a published policy is enforced --------------------------
+cat >"$WORK/filtered.pol" <<JSON
+{"columns": {"customer_id": {"class": "id", "allow": ["join"]},
+             "score": {"class": "sa", "bounds": [0, 100]}},
+ "jobs": ["psi"], "receivers": ["${ORG_ID[bank]}"], "row_filter": "score >= 50"}
+JSON
+sed 's/score >= 50/scor >= 50/' "$WORK/filtered.pol" >"$WORK/badfilter.pol"
+run_expect 1 sr dataset import adults "$WORK/shop.csv" --policy "$WORK/badfilter.pol" --home "$WORK/shop"
+contains "$ERR" "row_filter: 1:1: unknown column 'scor'"
+sr dataset import adults "$WORK/shop.csv" --policy "$WORK/filtered.pol" --home "$WORK/shop" >/dev/null
+as shop steward dataset publish adults --project "$PROJECT" >/dev/null
+sed 's/shop.visitors/shop.adults/' "$WORK/spec.json" >"$WORK/spec5.json"
+for i in $(seq 1 50); do
+	as bank analyst job propose --project "$PROJECT" --spec "$WORK/spec5.json" --json \
+		>"$WORK/prop5.json" 2>/dev/null && break
+	sleep 0.2
+done
+JOB5=$(json_get "$WORK/prop5.json" job_id)
+as bank steward job approve "$JOB5" >/dev/null
+known shop "$JOB5"
+as shop steward job approve "$JOB5" >/dev/null
+wait_state bank "$JOB5" finished
+as bank analyst job result "$JOB5" --output "$WORK/result5.csv" >/dev/null
+tail -n +2 "$WORK/result5.csv" | cut -d, -f2 | sort >"$WORK/got5"
+comm -12 <(tail -n +2 "$WORK/bank1.csv" | cut -d, -f1 | sort) \
+	<(tail -n +2 "$WORK/shop.csv" | awk -F, '$2 >= 50 {print $1}' | sort) >"$WORK/want5"
+[ "$(wc -l <"$WORK/want5")" -gt 300 ] || fail "test data: too few filtered common ids"
+cmp -s "$WORK/got5" "$WORK/want5" || fail "the row filter was not applied"
+KEPT=$(tail -n +2 "$WORK/shop.csv" | awk -F, '$2 >= 50' | wc -l)
+node_api shop steward GET /v1/access-log
+/usr/bin/python3 - "$BODY_OUT" "$JOB5" "$KEPT" <<'PY' || fail "access log does not count the kept rows"
+import json, sys
+log = [e for e in json.loads(sys.argv[1]) if e["job_id"] == sys.argv[2]]
+assert len(log) == 1 and log[0]["rows"] == int(sys.argv[3]), (log, sys.argv[3])
+PY
+ok
 
 finish

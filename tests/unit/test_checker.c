@@ -10,6 +10,7 @@
 #include "base/alloc.h"
 #include "base/err.h"
 #include "base/json.h"
+#include "kinds/kind.h"
 #include "policy/checker.h"
 
 #define BANK "org_00000000000000000000000000000001"
@@ -301,6 +302,19 @@ static void test_psi_shapes(void **state)
 	sr_verdict_release(&v);
 }
 
+/* A kind whose runner could not apply row filters (none of the real ones). */
+static int nofilter_check(struct sr_check *c, struct sr_err *err)
+{
+	(void)c;
+	(void)err;
+	return SR_OK;
+}
+
+static const struct sr_job_kind nofilter_kind = {
+	.name = "test_nofilter", .policy_bit = 0, .flags = SR_KIND_TEST,
+	.summary = "test only", .check = nofilter_check,
+};
+
 /* Rules the checker applies to every kind: a row_filter a kind cannot
  * apply is refused (never fails open), and a PSI input smaller than the
  * strictest min_group_size is refused before anything runs. */
@@ -320,24 +334,35 @@ static void test_filter_and_group_size(void **state)
 	w->ds[1].policy = &filtered;
 	w->ds[0].rows = 1000;
 	w->ds[1].rows = 49;
+	/* psi applies filters (its scans do): only the size rule fires. */
 	assert_int_equal(check(w, SPEC("email", "email", "\"" BANK "\""), 1700000000, &v, &err),
 			 SR_OK);
 	assert_false(v.accept);
+	assert_int_equal(v.count, 1);
+	assert_string_equal(v.violations[0].rule, "psi-input-below-min-group-size");
+	assert_string_equal(v.violations[0].message,
+		"shop.members has 49 rows, fewer than the min_group_size 50 of the job's inputs");
+	sr_verdict_release(&v);
+	/* A kind that cannot apply filters is refused the filtered dataset. */
+	assert_int_equal(check(w, "{\"kind\": \"test_nofilter\", \"inputs\": ["
+			       "{\"dataset\": \"bank.customers\"}, {\"dataset\": \"shop.members\"}],"
+			       " \"receivers\": [\"" BANK "\"]}", 1700000000, &v, &err), SR_OK);
+	assert_false(v.accept);
+	/* (and bank.customers, whose policy names its kinds, does not allow a
+	 * test kind: kind-not-allowed) */
+	assert_int_equal(v.count, 2);
 	{
-		int filter = 0, small = 0;
+		int filter = 0, kind = 0;
 		for (size_t i = 0; i < v.count; i++) {
+			kind |= strcmp(v.violations[i].rule, "kind-not-allowed") == 0 &&
+				strcmp(v.violations[i].dataset, "bank.customers") == 0;
 			if (strcmp(v.violations[i].rule, "row-filter-not-applied") == 0) {
 				filter = 1;
 				assert_string_equal(v.violations[i].message,
-					"shop.members has a row_filter, which psi jobs cannot apply yet");
-			}
-			if (strcmp(v.violations[i].rule, "psi-input-below-min-group-size") == 0) {
-				small = 1;
-				assert_string_equal(v.violations[i].message,
-					"shop.members has 49 rows, fewer than the min_group_size 50 of the job's inputs");
+					"shop.members has a row_filter, which test_nofilter jobs cannot apply yet");
 			}
 		}
-		assert_true(filter && small);
+		assert_true(filter && kind);
 	}
 	sr_verdict_release(&v);
 	/* The bank's 1000 rows pass; the threshold is the strictest one, so
@@ -370,5 +395,7 @@ int main(void)
 	};
 
 	sr_alloc_setup_json();
+	if (sr_kind_register(&nofilter_kind) != SR_OK)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

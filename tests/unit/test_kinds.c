@@ -292,6 +292,61 @@ static void test_sum(void **state)
 	kt_policy_free(strict);
 }
 
+/* Row filters: applied by the scans of both runs, so federated equals
+ * central, and the filtered rows are really gone (the answer differs from
+ * the unfiltered one). */
+static void test_row_filter(void **state)
+{
+	struct table a, b;
+	struct sr_policy *pa = policy(NULL);
+	struct sr_policy *pb = policy("\"row_filter\": \"amount >= 400 AND key LIKE 'K%'\"");
+	struct sr_policy *pn = policy(NULL);
+	struct kt_outcome o, plain;
+	struct kt_job job;
+	const char *specs[] = {
+		"{\"kind\": \"psi\", \"mode\": \"intersection\","
+		" \"inputs\": [{\"dataset\": \"bank.c\", \"column\": \"key\"},"
+		" {\"dataset\": \"shop.c\", \"column\": \"key\"}], \"receivers\": [\"" BANK "\", \"" SHOP "\"]}",
+		"{\"kind\": \"test_sum\","
+		" \"inputs\": [{\"dataset\": \"bank.c\", \"column\": \"amount\"},"
+		" {\"dataset\": \"shop.c\", \"column\": \"amount\"}], \"receivers\": [\"" BANK "\"]}",
+	};
+
+	(void)state;
+	table_make(&a, 12, 3000, 3000, 1);
+	table_make(&b, 13, 3000, 3000, 1);
+	for (size_t k = 0; k < 2; k++) {
+		memset(&job, 0, sizeof(job));
+		job.spec = parse(specs[k]);
+		add_input(&job, "bank.c", BANK, &a, pa);
+		add_input(&job, "shop.c", SHOP, &b, pb);
+		expect_oracle(&job, &o);
+		job.inputs[1].policy = pn;
+		expect_oracle(&job, &plain);
+		assert_false(kt_same_result(o.central[0], plain.central[0], NULL));
+		if (k == 0) {
+			/* Every key the bank got is one the shop kept. */
+			const json_t *rows = json_object_get(o.federated[1], "rows");
+			const json_t *row;
+			size_t i;
+			assert_true(json_array_size(rows) > 50);
+			json_array_foreach(rows, i, row) {
+				uint64_t r = (uint64_t)json_integer_value(json_array_get(row, 0));
+				assert_true(b.cols[1].v.i64[r] >= 400);
+				assert_true(json_string_value(json_array_get(row, 1))[0] == 'K');
+			}
+		}
+		kt_outcome_release(&o);
+		kt_outcome_release(&plain);
+		json_decref((json_t *)job.spec);
+	}
+	table_release(&a);
+	table_release(&b);
+	kt_policy_free(pa);
+	kt_policy_free(pb);
+	kt_policy_free(pn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_psi_three_parties),
 		cmocka_unit_test(test_psi_min_group_size),
 		cmocka_unit_test(test_sum),
+		cmocka_unit_test(test_row_filter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
