@@ -466,6 +466,8 @@ static int story(struct demo *d, unsigned long rows)
 	json_decref(j);
 	job[16] = '\0';   /* a unique prefix is enough from here on */
 	usleep(600000);
+	note("the bank's node filled in the published version of each input before signing:");
+	note("approvals bind exactly these versions, and a republished dataset does not inherit them");
 	if (run(d, NULL, d->org[1].token[STEWARD], (const char *const[]){ "job", "show",
 		job, "--home", d->org[1].home, NULL }))
 		return 0;
