@@ -101,8 +101,10 @@ node_stop shop
 mail_fault() {   # mail_fault FAULT EXPECTED
 	COORD_DIR="$WORK/coord-$1" coord_start --fault "$1"
 	fresh_orgs
-	node_start bank --job-timeout 3
-	node_start shop --job-timeout 3
+	# Long enough for a loaded machine under ASan to send the first
+	# messages, short enough that a dropped message fails the job soon.
+	node_start bank --job-timeout 8
+	node_start shop --job-timeout 8
 	project_setup bank shop
 	as bank steward dataset publish customers --project "$PROJECT" >/dev/null
 	as shop steward dataset publish visitors --project "$PROJECT" >/dev/null
