@@ -5,11 +5,12 @@
  * the data's policy, opens end-to-end encrypted channels to the other
  * participants through the coordinator's mailboxes (the hello of each
  * channel carries the ledger head, so participants that were shown
- * different histories stop there), runs the protocol, keeps the output
+ * different histories stop there), runs the job's kind (kinds/kind.h)
+ * with a context of filtered scans of exactly the approved versions and
+ * pipes to the peers, applies the kind's release checks, keeps the output
  * sealed for this organization's analysts, and records job.start,
- * job.finish (with the output's hash) or job.fail.
- *
- * Job kinds: psi (the PSI library, unchanged).
+ * job.finish (with the output's hash) or job.fail.  Nothing here names a
+ * kind: docs/internals/kinds.md.
  */
 #include "node/node_int.h"
 
