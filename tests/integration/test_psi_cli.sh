@@ -53,7 +53,7 @@ start_server() {
 		>"$WORK/serve.out" 2>"$WORK/serve.err" &
 	SERVER=$!
 	PORT=
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 600); do   # the key derivation of a loaded machine may take seconds
 		PORT=$(sed -n 's/^psi: listening on 127\.0\.0\.1:\([0-9][0-9]*\) .*/\1/p' "$WORK/serve.err")
 		[ -n "$PORT" ] && return 0
 		kill -0 "$SERVER" 2>/dev/null || break
@@ -128,7 +128,7 @@ run_norm() {
 	"$SEALROOM" psi serve --listen 127.0.0.1:0 --home "$WORK/b" --input "$WORK/n2.csv" \
 		--column name --peer "$PUB_A" "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 	SERVER=$!
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 600); do   # the key derivation of a loaded machine may take seconds
 		PORT=$(sed -n 's/^psi: listening on 127\.0\.0\.1:\([0-9][0-9]*\) .*/\1/p' "$WORK/serve.err")
 		[ -n "$PORT" ] && break
 		sleep 0.1
