@@ -78,4 +78,18 @@
 #define SR_JOBCHAN_REASON_MAX 256          /* bytes in the reason of an ABORT */
 /* ---- end job channels ---- */
 
+/* ---- data import (src/store: csv.c, import.c, source_pg.c; src/policy
+ * for null tokens; docs/data.md) ---- */
+/* Physical lines --skip-lines may skip before the header: metadata lines
+ * are a handful; a larger count is a mistake, and each skipped line is
+ * read (up to SR_CSV_ROW_MAX bytes) like any other. */
+#define SR_CSV_SKIP_LINES_MAX 1000000ull
+/* Null tokens in one list (per dataset, per column, or --null): every
+ * field of a column is compared with each, so the list stays short. */
+#define SR_NULL_TOKENS_MAX 16
+/* Bytes in one null token: real ones are "NA", "NULL", "-999"; a long
+ * one is a value, not a marker. */
+#define SR_NULL_TOKEN_MAX 64
+/* ---- end data import ---- */
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "base/alloc.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "cli/cli.h"
 #include "cli/nodeclient.h"
 #include "store/store.h"
@@ -49,6 +50,13 @@ static const char dataset_usage[] =
 struct dataset_args {
 	struct sr_cli cli;
 	const char *policy;
+	struct sr_csv_options csv;  /* --delimiter, --quote, --encoding, ... */
+	const char *header;         /* --header a,b,c */
+	char **header_names;        /* split header; heap */
+	size_t header_count;
+	const char *nulls[SR_NULL_TOKENS_MAX];   /* --null, repeatable */
+	size_t nnulls;
+	int shape_given;            /* a CSV shape option was given */
 	const char *columns;
 	const char *output;
 	const char *project;   /* publish */
@@ -58,6 +66,50 @@ struct dataset_args {
 	char **pos;
 	int npos;
 };
+
+/* Split "a,b,c" into heap strings (free with free_names). */
+static int split_columns(const char *list, char ***out, size_t *count,
+			 struct sr_err *err)
+{
+	char **cols = NULL, **grown;
+	size_t n = 0;
+	const char *p = list;
+
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == 0) {
+			for (size_t i = 0; i < n; i++)
+				sr_free(cols[i]);
+			sr_free(cols);
+			return sr_fail(err, SR_EUSAGE,
+				       "empty column name in '%s'", list);
+		}
+		grown = sr_realloc(cols, (n + 1) * sizeof(*cols));
+		if (grown)
+			cols = grown;
+		if (!grown || !(cols[n] = sr_strndup(p, len))) {
+			for (size_t i = 0; i < n; i++)
+				sr_free(cols[i]);
+			sr_free(cols);
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+		}
+		n++;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	*out = cols;
+	*count = n;
+	return SR_OK;
+}
+
+static void free_names(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sr_free(names[i]);
+	sr_free(names);
+}
 
 static int parse_args(const char *cmd, int argc, char **argv,
 		      struct dataset_args *a, int *exit_code)
@@ -74,13 +126,66 @@ static int parse_args(const char *cmd, int argc, char **argv,
 		{ "node", required_argument, NULL, 'N' },
 		{ "token", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "null", required_argument, NULL, 'u' },
+		{ "skip-lines", required_argument, NULL, 'S' },
+		{ "header", required_argument, NULL, 'e' },
+		{ "delimiter", required_argument, NULL, 'd' },
+		{ "quote", required_argument, NULL, 'Q' },
+		{ "encoding", required_argument, NULL, 'E' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct sr_err err;
 	int c;
 
+	sr_err_clear(&err);
+	sr_csv_options_init(&a->csv);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "hqo:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'u':
+			if (a->nnulls == SR_NULL_TOKENS_MAX) {
+				*exit_code = sr_cli_usage_error(cmd,
+					"--null: more tokens than the limit of %d",
+					SR_NULL_TOKENS_MAX);
+				return 1;
+			}
+			a->nulls[a->nnulls++] = optarg;
+			break;
+		case 'S':
+			if (sr_cli_parse_count(optarg, SR_CSV_SKIP_LINES_MAX,
+					       &a->csv.skip_lines) != SR_OK) {
+				*exit_code = sr_cli_usage_error(cmd,
+					"--skip-lines: expected a number of lines from 0 to %llu, got '%s'",
+					(unsigned long long)SR_CSV_SKIP_LINES_MAX, optarg);
+				return 1;
+			}
+			a->shape_given = 1;
+			break;
+		case 'e': a->header = optarg; a->shape_given = 1; break;
+		case 'd':
+		case 'Q':
+			/* One character; "tab" and "\t" for a tab. */
+			if (strcmp(optarg, "tab") == 0 || strcmp(optarg, "\\t") == 0)
+				optarg = "\t";
+			if (strlen(optarg) != 1) {
+				*exit_code = sr_cli_usage_error(cmd,
+					"%s: expected one character (or 'tab'), got '%s'",
+					c == 'd' ? "--delimiter" : "--quote", optarg);
+				return 1;
+			}
+			if (c == 'd')
+				a->csv.delimiter = optarg[0];
+			else
+				a->csv.quote = optarg[0];
+			a->shape_given = 1;
+			break;
+		case 'E':
+			if (sr_csv_encoding_parse(optarg, &a->csv.encoding, &err)) {
+				*exit_code = sr_cli_usage_error(cmd, "%s", err.msg);
+				return 1;
+			}
+			a->shape_given = 1;
+			break;
 		case 'H': a->cli.home = optarg; break;
 		case 'j': a->cli.json = 1; break;
 		case 'q': a->cli.quiet = 1; break;
@@ -102,6 +207,20 @@ static int parse_args(const char *cmd, int argc, char **argv,
 	}
 	a->pos = argv + optind;
 	a->npos = argc - optind;
+	if (sr_csv_options_check(&a->csv, &err) != SR_OK) {
+		*exit_code = sr_cli_usage_error(cmd, "%s", err.msg);
+		return 1;
+	}
+	if (a->header) {
+		if (split_columns(a->header, &a->header_names, &a->header_count,
+				  &err) != SR_OK) {
+			*exit_code = err.code == SR_ENOMEM ? sr_cli_report(&err) :
+				     sr_cli_usage_error(cmd, "--header: %s", err.msg);
+			return 1;
+		}
+		a->csv.header = (const char *const *)a->header_names;
+		a->csv.header_count = a->header_count;
+	}
 	return 0;
 }
 
@@ -115,6 +234,21 @@ static void import_progress(void *ctx, int pass, uint64_t done,
 	snprintf(detail, sizeof(detail), "(pass %d of 2: %s)", pass,
 		 pass == 1 ? "checking" : "encrypting");
 	sr_progress_update(p, (pass - 1 + fraction) / 2.0, detail);
+}
+
+static void import_warn(void *ctx, const char *text)
+{
+	(void)ctx;
+	fprintf(stderr, "sealroom: warning: %s\n", text);
+}
+
+static void import_unclassified(void *ctx, const char *column)
+{
+	int *listed = ctx;
+
+	if (!(*listed)++)
+		fprintf(stderr, "sealroom: columns that no word of --classify-by-name classifies:\n");
+	fprintf(stderr, "  %s\n", column);
 }
 
 static json_t *columns_json(const struct sr_dataset_info *info)
@@ -172,7 +306,7 @@ static int cmd_import(struct dataset_args *a, struct sr_err *err)
 	struct sr_dataset_info info;
 	struct sr_progress progress;
 	char b1[32], b2[32];
-	int rc;
+	int rc, listed = 0;
 
 	if (a->npos != 2)
 		return sr_fail(err, SR_EUSAGE,
@@ -187,6 +321,12 @@ static int cmd_import(struct dataset_args *a, struct sr_err *err)
 	sr_progress_init(&progress, "import", a->cli.quiet);
 	opts.policy_path = a->policy;
 	opts.classify_by_name = a->classify_by_name;
+	opts.csv = a->csv;
+	opts.nulls = a->nulls;
+	opts.nnulls = a->nnulls;
+	opts.warn = import_warn;
+	opts.unclassified = import_unclassified;
+	opts.warn_ctx = &listed;
 	opts.progress = import_progress;
 	opts.progress_ctx = &progress;
 	rc = sr_store_import(a->cli.store, a->pos[0], a->pos[1], &opts, &info,
@@ -377,42 +517,6 @@ static int csv_field(struct sr_buf *line, const char *s, size_t len,
 	return rc;
 }
 
-static int split_columns(const char *list, char ***out, size_t *count,
-			 struct sr_err *err)
-{
-	char **cols = NULL, **grown;
-	size_t n = 0;
-	const char *p = list;
-
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		if (len == 0) {
-			for (size_t i = 0; i < n; i++)
-				sr_free(cols[i]);
-			sr_free(cols);
-			return sr_fail(err, SR_EUSAGE,
-				       "--columns: empty column name in '%s'", list);
-		}
-		grown = sr_realloc(cols, (n + 1) * sizeof(*cols));
-		if (grown)
-			cols = grown;
-		if (!grown || !(cols[n] = sr_strndup(p, len))) {
-			for (size_t i = 0; i < n; i++)
-				sr_free(cols[i]);
-			sr_free(cols);
-			return sr_fail(err, SR_ENOMEM, "out of memory");
-		}
-		n++;
-		if (!comma)
-			break;
-		p = comma + 1;
-	}
-	*out = cols;
-	*count = n;
-	return SR_OK;
-}
-
 static int cmd_export(struct dataset_args *a, struct sr_err *err)
 {
 	struct sr_scan *scan = NULL;
@@ -431,8 +535,10 @@ static int cmd_export(struct dataset_args *a, struct sr_err *err)
 		return sr_fail(err, SR_EUSAGE, "dataset export: expected NAME");
 	if (a->columns) {
 		rc = split_columns(a->columns, &names, &nnames, err);
-		if (rc)
+		if (rc) {
+			sr_err_prefix(err, "--columns");
 			return rc;
+		}
 	}
 	rc = sr_cli_open_store(&a->cli, 1, err);
 	if (rc == SR_OK)
@@ -504,9 +610,7 @@ out:
 	if (rc && a->output && out != stdout)
 		remove(a->output);
 	sr_scan_free(scan);
-	for (size_t i = 0; i < nnames; i++)
-		sr_free(names[i]);
-	sr_free(names);
+	free_names(names, nnames);
 	sr_buf_release(&line);
 	sr_buf_release(&val);
 	return rc;
@@ -623,6 +727,7 @@ int sr_cmd_dataset(int argc, char **argv)
 			return code;
 		rc = verbs[i].fn(&a, &err);
 		sr_cli_release(&a.cli);
+		free_names(a.header_names, a.header_count);
 		if (rc == SR_EUSAGE)
 			return sr_cli_usage_error("dataset", "%s",
 				err.msg + (strncmp(err.msg, "dataset ", 8) ? 0 : 8));

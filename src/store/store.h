@@ -33,6 +33,7 @@
 #include "base/pool.h"
 #include "crypto/masterkey.h"
 #include "policy/policy.h"
+#include "store/csv.h"
 #include "store/vec.h"
 
 struct sr_store;
@@ -80,6 +81,20 @@ int sr_dataset_name_check(const char *name, struct sr_err *err) SR_WUR;
 struct sr_import_options {
 	const char *policy_path;   /* policy file, or NULL */
 	int classify_by_name;      /* classify columns by name if no policy */
+	struct sr_csv_options csv; /* shape of the file; all zero = defaults */
+	/* --null: tokens read as NULL in every column without its own
+	 * "nulls", added to the policy's "nulls" (and so recorded in the
+	 * stored policy).  Borrowed for the call. */
+	const char *const *nulls;
+	size_t nnulls;
+	/* Called with a one-line warning (a column that became a string
+	 * because of tokens such as NA).  May be NULL. */
+	void (*warn)(void *ctx, const char *text);
+	/* With classify_by_name: called with each column that no word
+	 * classifies, before the import fails (its message cannot hold
+	 * them all).  May be NULL. */
+	void (*unclassified)(void *ctx, const char *column);
+	void *warn_ctx;            /* for warn and unclassified */
 	/* Called now and then with bytes read of the pass (1 or 2) and the
 	 * file size.  May be NULL. */
 	void (*progress)(void *ctx, int pass, uint64_t done, uint64_t total);

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Bringing real files in: CSV shape options on sklearn's bundled CSVs (a
+# metadata line, no header, space-delimited), Latin-1, declared null
+# tokens and the warning about undeclared ones, values named in type
+# errors; every bad option a one-line error that imports nothing.
+. "$(dirname "$0")/lib.sh"
+
+SK=/usr/lib/python3/dist-packages/sklearn/datasets/data
+[ -f "$SK/iris.csv" ] || fail "$SK/iris.csv is missing: scripts/install-deps installs python3-sklearn"
+
+H="$WORK/home"
+run_expect 0 sr init --home "$H" --kdf test
+
+nothing_imported() {
+	run_expect 0 sr dataset list --json --home "$H"
+	case "$OUT" in *"\"$1\""*) fail "dataset $1 was imported" ;; esac
+	ok
+}
+one_line() {
+	[ "$(printf '%s\n' "$ERR" | wc -l)" -eq 1 ] || fail "not one line: $ERR"
+	ok
+}
+
+# breast_cancer.csv: a metadata line (4 fields), no header, 31 fields.
+run_expect 1 sr dataset import bc "$SK/breast_cancer.csv" --classify-by-name --home "$H"
+contains "$ERR" "breast_cancer.csv: line 2, column 5: expected 4 fields, got 31; if line 1 is not the header, skip it with --skip-lines"
+one_line
+nothing_imported bc
+
+# iris.csv: skip the metadata line, name the columns.
+cat >"$WORK/iris.json" <<'JSON'
+{"columns": {"sepal_length": {"class": "sa", "bounds": [0, 10]},
+             "sepal_width": {"class": "sa"}, "petal_length": {"class": "sa"},
+             "petal_width": {"class": "sa"}, "species": {"class": "qi", "domain": [0, 1, 2]}}}
+JSON
+run_expect 0 sr dataset import iris "$SK/iris.csv" --skip-lines 1 \
+	--header sepal_length,sepal_width,petal_length,petal_width,species --policy "$WORK/iris.json" --home "$H"
+contains "$OUT" "imported iris: 150 rows, 5 columns"
+run_expect 0 sr dataset export iris --columns species --home "$H"
+[ "$(grep -c '^2$' "$WORK/out")" -eq 50 ] || fail "iris: expected 50 rows of species 2"
+ok
+# A wrong --header count: one line, nothing imported.
+run_expect 1 sr dataset import iris2 "$SK/iris.csv" --skip-lines 1 --header a,b,c --policy "$WORK/iris.json" --home "$H"
+contains "$ERR" "iris.csv: line 2, column 4: expected 3 fields (the names in --header), got 5"
+one_line
+nothing_imported iris2
+
+# boston_house_prices.csv: a metadata line, then a quoted header.
+run_expect 1 sr dataset import boston "$SK/boston_house_prices.csv" --skip-lines 1 --classify-by-name --home "$H"
+contains "$ERR" "  CRIM"
+contains "$ERR" "  MEDV"
+contains "$ERR" "columns are not classified by name: classify them in a policy file; 'sealroom policy init' writes one to start from"
+
+# linnerud: space-delimited with a header.
+cat >"$WORK/lin.json" <<'JSON'
+{"columns": {"Chins": {"class": "sa"}, "Situps": {"class": "sa"}, "Jumps": {"class": "sa"}}}
+JSON
+run_expect 0 sr dataset import lin "$SK/linnerud_exercise.csv" --delimiter ' ' --policy "$WORK/lin.json" --home "$H"
+contains "$OUT" "imported lin: 20 rows, 3 columns"
+
+# Semicolons, single quotes and Latin-1 (a European spreadsheet export).
+printf 'customer_id;city;amount\nC1;K\xf6ln;3\nC2;'"'"'Saint; Denis'"'"';4\n' >"$WORK/eu.csv"
+run_expect 1 sr dataset import eu "$WORK/eu.csv" --delimiter ';' --classify-by-name --home "$H"
+contains "$ERR" "invalid UTF-8"
+run_expect 0 sr dataset import eu "$WORK/eu.csv" --delimiter ';' --quote "'" --encoding latin1 --classify-by-name --home "$H"
+run_expect 0 sr dataset export eu --columns city --home "$H"
+contains "$OUT" "Köln"
+contains "$OUT" "Saint; Denis"
+run_expect 2 sr dataset import eu2 "$WORK/eu.csv" --encoding ebcdic --classify-by-name --home "$H"
+contains "$ERR" "--encoding: unknown encoding 'ebcdic' (expected utf8 or latin1)"
+nothing_imported eu2
+run_expect 2 sr dataset import eu2 "$WORK/eu.csv" --delimiter ';;' --classify-by-name --home "$H"
+contains "$ERR" "--delimiter: expected one character"
+
+# An R export: NA for missing.  Undeclared, it turns numbers into strings
+# and a warning names the column and the count; declared, it is NULL.
+printf 'customer_id,age,income\n1,34,1200.5\n2,NA,NA\n3,NA,800\n4,51,"NA"\n' >"$WORK/r.csv"
+run_expect 0 sr dataset import r "$WORK/r.csv" --classify-by-name --home "$H"
+contains "$ERR" "warning: $WORK/r.csv: column age: read as string, not int64, because of 2 values 'NA'; if they mean missing, declare them: --null 'NA', or \"nulls\" in the policy"
+run_expect 0 sr dataset import r "$WORK/r.csv" --classify-by-name --null NA --home "$H"
+[ -z "$ERR" ] || fail "warnings with NA declared: $ERR"
+ok
+run_expect 0 sr dataset show r --json --home "$H"
+contains "$OUT" '"nulls": ['
+run_expect 0 sr dataset export r --home "$H"
+contains "$OUT" "2,,"
+# income has a quoted "NA": a value, so the column stays a string.
+contains "$OUT" '4,51,NA'
+run_expect 1 sr dataset import r2 "$WORK/r.csv" --classify-by-name --null 'N,A' --home "$H"
+contains "$ERR" "--null: null token 'N,A' holds the delimiter ','"
+one_line
+nothing_imported r2
+run_expect 1 sr dataset import r2 "$WORK/r.csv" --classify-by-name --null '' --home "$H"
+contains "$ERR" "--null: a null token cannot be empty"
+nothing_imported r2
+
+# A declared type names the failing value.
+cat >"$WORK/r.json" <<'JSON'
+{"columns": {"customer_id": {"class": "id"}, "age": {"class": "qi", "type": "int64"},
+             "income": {"class": "sa"}}}
+JSON
+run_expect 1 sr dataset import r2 "$WORK/r.csv" --policy "$WORK/r.json" --home "$H"
+contains "$ERR" "r.csv: line 3, column 2 (age): value 'NA' does not parse as int64, the type the policy declares; if it means missing, declare it: --null 'NA'"
+one_line
+nothing_imported r2
+
+finish
