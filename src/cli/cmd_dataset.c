@@ -57,6 +57,7 @@ struct dataset_args {
 	const char *nulls[SR_NULL_TOKENS_MAX];   /* --null, repeatable */
 	size_t nnulls;
 	int shape_given;            /* a CSV shape option was given */
+	int clamp;                  /* --clamp */
 	const char *columns;
 	const char *output;
 	const char *project;   /* publish */
@@ -132,6 +133,7 @@ static int parse_args(const char *cmd, int argc, char **argv,
 		{ "delimiter", required_argument, NULL, 'd' },
 		{ "quote", required_argument, NULL, 'Q' },
 		{ "encoding", required_argument, NULL, 'E' },
+		{ "clamp", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sr_err err;
@@ -162,6 +164,7 @@ static int parse_args(const char *cmd, int argc, char **argv,
 			a->shape_given = 1;
 			break;
 		case 'e': a->header = optarg; a->shape_given = 1; break;
+		case 'C': a->clamp = 1; break;
 		case 'd':
 		case 'Q':
 			/* One character; "tab" and "\t" for a tab. */
@@ -240,6 +243,12 @@ static void import_warn(void *ctx, const char *text)
 {
 	(void)ctx;
 	fprintf(stderr, "sealroom: warning: %s\n", text);
+}
+
+static void import_note(void *ctx, const char *text)
+{
+	(void)ctx;
+	fprintf(stderr, "sealroom: %s\n", text);
 }
 
 static void import_unclassified(void *ctx, const char *column)
@@ -325,6 +334,8 @@ static int cmd_import(struct dataset_args *a, struct sr_err *err)
 	opts.nulls = a->nulls;
 	opts.nnulls = a->nnulls;
 	opts.warn = import_warn;
+	opts.note = import_note;
+	opts.clamp = a->clamp;
 	opts.unclassified = import_unclassified;
 	opts.warn_ctx = &listed;
 	opts.progress = import_progress;
@@ -400,6 +411,78 @@ static const char *number_text(char buf[32], const json_t *v)
 	return buf;
 }
 
+/* A JSON scalar of a policy as a terminal may show it: strings quoted
+ * and cut, control bytes replaced. */
+static void print_scalar(const json_t *v)
+{
+	char shown[SR_VALUE_SHOWN_SIZE], num[32];
+
+	if (json_is_string(v))
+		printf("'%s'", sr_value_shown(json_string_value(v),
+					      json_string_length(v), shown));
+	else if (json_is_boolean(v))
+		printf("%s", json_is_true(v) ? "true" : "false");
+	else
+		printf("%s", number_text(num, v));
+}
+
+/* "NA, '-'" for a list of null tokens. */
+static void print_tokens(const json_t *arr)
+{
+	const json_t *t;
+	size_t i;
+
+	if (json_array_size(arr) == 0)
+		printf("none but the empty unquoted field");
+	json_array_foreach(arr, i, t) {
+		if (i)
+			printf(", ");
+		print_scalar(t);
+	}
+}
+
+/* Bounds, domain (the first 10 values and the count), mask and nulls of
+ * one column, one line each. */
+static void print_column_rules(const json_t *col)
+{
+	const json_t *v, *d;
+	char lo[32], hi[32];
+	size_t i, n;
+
+	v = json_object_get(col, "bounds");
+	if (json_is_array(v))
+		printf("        bounds  [%s, %s]\n",
+		       number_text(lo, json_array_get(v, 0)),
+		       number_text(hi, json_array_get(v, 1)));
+	v = json_object_get(col, "domain");
+	if (json_is_array(v)) {
+		n = json_array_size(v);
+		printf("        domain  %zu value%s: ", n, n == 1 ? "" : "s");
+		json_array_foreach(v, i, d) {
+			if (i == 10) {
+				printf(", ...");
+				break;
+			}
+			if (i)
+				printf(", ");
+			print_scalar(d);
+		}
+		printf("\n");
+	}
+	v = json_object_get(col, "mask");
+	if (json_is_string(v)) {
+		printf("        mask    ");
+		print_scalar(v);
+		printf("\n");
+	}
+	v = json_object_get(col, "nulls");
+	if (json_is_array(v)) {
+		printf("        nulls   ");
+		print_tokens(v);
+		printf(" (this column's own)\n");
+	}
+}
+
 static void print_policy_summary(const json_t *policy)
 {
 	const json_t *v;
@@ -408,13 +491,20 @@ static void print_policy_summary(const json_t *policy)
 	v = json_object_get(policy, "min_group_size");
 	printf("  min group size: %" JSON_INTEGER_FORMAT "\n",
 	       json_integer_value(v));
+	printf("  nulls: ");
+	print_tokens(json_object_get(policy, "nulls"));
+	printf("\n");
 	v = json_object_get(policy, "dp");
 	if (json_is_object(v)) {
 		char e1[32], e2[32], d[32];
-		printf("  differential privacy: epsilon_total %s, per job %s, delta %s\n",
+		/* Nothing charges the budget yet (no DP job kind runs), so
+		 * all of it is left. */
+		printf("  differential privacy: epsilon_total %s, per job %s, delta %s; budget left: epsilon %s\n",
 		       number_text(e1, json_object_get(v, "epsilon_total")),
 		       number_text(e2, json_object_get(v, "epsilon_max_per_job")),
-		       number_text(d, json_object_get(v, "delta")));
+		       number_text(d, json_object_get(v, "delta")), e1);
+	} else {
+		printf("  differential privacy: none\n");
 	}
 	v = json_object_get(policy, "jobs");
 	if (json_is_array(v)) {
@@ -435,8 +525,14 @@ static void print_policy_summary(const json_t *policy)
 		printf("\n");
 	}
 	v = json_object_get(policy, "row_filter");
-	if (json_is_string(v))
-		printf("  row filter: %s\n", json_string_value(v));
+	if (json_is_string(v)) {
+		char shown[SR_ERR_MSG_MAX];
+		/* A filter is short (limits.h) but may hold any byte. */
+		sr_nodeclient_clean(shown, sizeof(shown), json_string_value(v));
+		printf("  row filter: %s\n", shown);
+	} else {
+		printf("  row filter: none (every row takes part)\n");
+	}
 }
 
 static void print_allow(const json_t *col)
@@ -486,6 +582,7 @@ static int cmd_show(struct dataset_args *a, struct sr_err *err)
 		       sr_class_name(c->cls));
 		print_allow(json_object_get(pcols, c->name));
 		printf("\n");
+		print_column_rules(json_object_get(pcols, c->name));
 	}
 	printf("  policy:\n");
 	print_policy_summary(info.policy);

@@ -8,7 +8,11 @@
  * column's null tokens (its own "nulls", else the dataset's and --null).
  * The usual tokens of exports (NA, NULL, -, ?) that were not declared are
  * only counted, so that a column they turned into a string is named in a
- * warning that says how to declare them.  Pass 2 reads it again and encodes row groups of
+ * warning that says how to declare them.
+ *
+ * Bounds and domains need the final types, so pass 2 checks them as it
+ * parses each value (colcheck.h); a value outside them fails the import,
+ * whose output is then removed, or with --clamp is clamped to the bounds.  Pass 2 reads it again and encodes row groups of
  * SR_CHUNK_ROWS rows: while the calling thread parses group g+1, the pool
  * compresses and seals the columns of group g.  Memory is bounded by two
  * row groups whatever the file size.
@@ -29,6 +33,7 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "crypto/crypto.h"
+#include "store/colcheck.h"
 #include "store/csv.h"
 #include "base/banned.h"
 
@@ -71,6 +76,7 @@ struct import {
 	const struct sr_import_options *opts;
 	struct sr_csv_options csv_opts;
 	struct col_nulls *nulls;        /* ncols */
+	struct sr_colcheck *checks;     /* ncols, once the policy is bound */
 	uint64_t *usual;                /* ncols * NUSUAL counts */
 	const char *csv_path;
 	const char *name;
@@ -562,10 +568,60 @@ static int finish_group(struct import *imp, struct row_group *grp,
 	return SR_OK;
 }
 
+/* Checks of every column, from the bound policy. */
+static int setup_checks(struct import *imp, struct sr_err *err)
+{
+	imp->checks = sr_calloc(imp->ncols, sizeof(*imp->checks));
+	if (!imp->checks)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t j = 0; j < imp->ncols; j++) {
+		int rc = sr_colcheck_init(&imp->checks[j], &imp->policy.columns[j],
+					  imp->types[j], err);
+		if (rc)
+			return rc;
+	}
+	return SR_OK;
+}
+
+static int check_error(struct import *imp, size_t col,
+		       const struct sr_csv_field *f, int kind,
+		       struct sr_err *err)
+{
+	char msg[SR_ERR_MSG_MAX], shown[SR_VALUE_SHOWN_SIZE], what[128];
+
+	sr_colcheck_describe(&imp->checks[col], kind, what, sizeof(what));
+	snprintf(msg, sizeof(msg), "value '%s' is %s %s of the policy%s",
+		 sr_value_shown(f->data, f->len, shown),
+		 kind == SR_COLCHECK_BOUNDS ? "outside" : "not in", what,
+		 kind == SR_COLCHECK_BOUNDS ?
+		 " (--clamp clamps such values to the bounds)" : "");
+	return field_error(imp, col, msg, err);
+}
+
+/* Notes for the values clamped, after a successful import. */
+static void note_clamped(struct import *imp)
+{
+	char msg[SR_ERR_MSG_MAX], what[128];
+
+	if (!imp->opts || !imp->opts->note)
+		return;
+	for (size_t j = 0; j < imp->ncols; j++) {
+		const struct sr_colcheck *c = &imp->checks[j];
+		if (!c->clamped)
+			continue;
+		snprintf(msg, sizeof(msg), "column %s: %llu value%s clamped to %s",
+			 sr_csv_column_name(imp->csv, j),
+			 (unsigned long long)c->clamped, c->clamped == 1 ? "" : "s",
+			 sr_colcheck_describe(c, SR_COLCHECK_BOUNDS, what, sizeof(what)));
+		imp->opts->note(imp->opts->warn_ctx, msg);
+	}
+}
+
 /* Pass 2: parse row groups and seal them in parallel. */
 static int second_pass(struct import *imp, struct sr_err *err)
 {
 	const struct sr_csv_field *f;
+	const int clamp = imp->opts && imp->opts->clamp;
 	uint64_t rows = 0;
 	int cur = 0, eof = 0, rc;
 
@@ -595,6 +651,13 @@ static int second_pass(struct import *imp, struct sr_err *err)
 					return field_error(imp, j,
 						"value changed since the first pass (was the file modified during import?)",
 						err);
+				if (sr_colcheck_active(&imp->checks[j]) &&
+				    !sr_vec_is_null(&grp->vecs[j], grp->vecs[j].rows - 1)) {
+					int kind = sr_colcheck_value(&imp->checks[j],
+						&grp->vecs[j], grp->vecs[j].rows - 1, clamp);
+					if (kind)
+						return check_error(imp, j, &f[j], kind, err);
+				}
 			}
 			grp->rows++;
 		}
@@ -864,6 +927,9 @@ static void import_release(struct import *imp)
 	sr_free(imp->types);
 	sr_free(imp->nulls);
 	sr_free(imp->usual);
+	for (size_t j = 0; imp->checks && j < imp->ncols; j++)
+		sr_colcheck_release(&imp->checks[j]);
+	sr_free(imp->checks);
 	sr_policy_release(&imp->policy);
 	sr_csv_free(imp->csv);
 }
@@ -909,6 +975,8 @@ int sr_store_import(struct sr_store *store, const char *name,
 	if (rc == SR_OK)
 		rc = bind_policy(&imp, err);
 	if (rc == SR_OK)
+		rc = setup_checks(&imp, err);
+	if (rc == SR_OK)
 		rc = sr_store_lock(store, 1, &lock_fd, err);
 	if (rc == SR_OK)
 		rc = setup_output(&imp, err);
@@ -916,6 +984,8 @@ int sr_store_import(struct sr_store *store, const char *name,
 		rc = second_pass(&imp, err);
 	if (rc == SR_OK)
 		rc = commit(&imp, info, err);
+	if (rc == SR_OK)
+		note_clamped(&imp);
 out:
 	import_release(&imp);
 	sr_store_unlock(lock_fd);

@@ -94,7 +94,13 @@ struct sr_import_options {
 	 * classifies, before the import fails (its message cannot hold
 	 * them all).  May be NULL. */
 	void (*unclassified)(void *ctx, const char *column);
-	void *warn_ctx;            /* for warn and unclassified */
+	/* Called with a one-line note (values clamped).  May be NULL. */
+	void (*note)(void *ctx, const char *text);
+	void *warn_ctx;            /* for warn, unclassified and note */
+	/* --clamp: a numeric value outside its column's bounds is set to
+	 * the nearest bound (and counted in a note) instead of failing the
+	 * import.  Values outside a domain always fail. */
+	int clamp;
 	/* Called now and then with bytes read of the pass (1 or 2) and the
 	 * file size.  May be NULL. */
 	void (*progress)(void *ctx, int pass, uint64_t done, uint64_t total);
@@ -104,7 +110,8 @@ struct sr_import_options {
 /*
  * Import a CSV file as a new version of dataset name (which becomes the
  * current version).  Two streaming passes: the first validates every record
- * and infers types, the second encodes, compresses and seals chunks in
+ * and infers types, the second checks every value against its column's
+ * bounds and domain and encodes, compresses and seals chunks in
  * parallel.  Nothing is visible and nothing is left on disk unless the
  * whole import succeeds.  On success info (optional) describes the version.
  */

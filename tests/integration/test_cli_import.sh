@@ -104,4 +104,38 @@ contains "$ERR" "r.csv: line 3, column 2 (age): value 'NA' does not parse as int
 one_line
 nothing_imported r2
 
+# Bounds and domains hold: an error naming line, column, value and bound;
+# --clamp clamps and says how many; dataset show prints them all.
+printf 'customer_id,age,cut,income\n1,22,Good,10\n2,31,Fair,\n3,45,Good,5\n4,29,Ideal,7\n' >"$WORK/d.csv"
+cat >"$WORK/d.json" <<'JSON'
+{"columns": {"customer_id": {"class": "id", "mask": "hash"},
+             "age": {"class": "qi", "bounds": [15, 30]},
+             "cut": {"class": "qi", "domain": ["Fair", "Good", "Very Good", "Premium"]},
+             "income": {"class": "sa", "bounds": [0, 100], "nulls": ["-"]}},
+ "nulls": ["NA"], "min_group_size": 5, "row_filter": "age >= 18",
+ "dp": {"epsilon_total": 3, "epsilon_max_per_job": 1}}
+JSON
+run_expect 1 sr dataset import d "$WORK/d.csv" --policy "$WORK/d.json" --home "$H"
+contains "$ERR" "d.csv: line 3, column 2 (age): value '31' is outside the bounds [15, 30] of the policy (--clamp clamps such values to the bounds)"
+one_line
+nothing_imported d
+run_expect 1 sr dataset import d "$WORK/d.csv" --policy "$WORK/d.json" --clamp --home "$H"
+contains "$ERR" "d.csv: line 5, column 3 (cut): value 'Ideal' is not in the domain (4 values: 'Fair', 'Good', 'Premium', 'Very Good') of the policy"
+nothing_imported d
+sed -i 's/"Premium"\]/"Premium", "Ideal"]/' "$WORK/d.json"
+run_expect 0 sr dataset import d "$WORK/d.csv" --policy "$WORK/d.json" --clamp --home "$H"
+contains "$ERR" "column age: 2 values clamped to the bounds [15, 30]"
+run_expect 0 sr dataset export d --columns age --home "$H"
+[ "$(tr '\n' ' ' <"$WORK/out")" = "age 22 30 30 29 " ] || fail "clamped ages: $OUT"
+ok
+run_expect 0 sr dataset show d --home "$H"
+contains "$OUT" "bounds  [15, 30]"
+contains "$OUT" "domain  5 values: 'Fair', 'Good', 'Very Good', 'Premium', 'Ideal'"
+contains "$OUT" "mask    'hash'"
+contains "$OUT" "nulls   '-' (this column's own)"
+contains "$OUT" "nulls: 'NA'"
+contains "$OUT" "min group size: 5"
+contains "$OUT" "differential privacy: epsilon_total 3, per job 1, delta 0; budget left: epsilon 3"
+contains "$OUT" "row filter: age >= 18"
+
 finish

@@ -729,6 +729,73 @@ static void test_type_error_shows_value(void **state)
 	assert_store_empty(f);
 }
 
+/* Bounds and domains hold at import: an error naming line, column, value
+ * and bound, nothing imported; --clamp clamps to the bounds and says how
+ * many; a domain is never clamped. */
+static void test_bounds_and_domains(void **state)
+{
+	struct fixture *f = *state;
+	struct sr_import_options opts = { 0 };
+	struct warnings notes = { .count = 0 };
+	struct sr_err err;
+	char csv[600], pol[600], *text;
+
+	write_text(f, "b.csv",
+		   "id,age,score,cut,day,ok\n"
+		   "1,15,0.5,Good,2020-01-01,true\n"
+		   "2,131,2.5,Fair,2020-01-02,true\n"
+		   "3,-4,-1,Good,2020-01-01,true\n");
+	path_in(f, csv, sizeof(csv), "b.csv");
+	path_in(f, pol, sizeof(pol), "p.json");
+	opts.policy_path = pol;
+	opts.note = collect_warning;
+	opts.warn_ctx = &notes;
+	write_text(f, "p.json",
+		   "{\"columns\":{\"id\":{\"class\":\"id\"},\"age\":{\"class\":\"qi\",\"bounds\":[0,\"30.5\"]},"
+		   "\"score\":{\"class\":\"sa\",\"bounds\":[0,1]},\"cut\":{\"class\":\"qi\",\"domain\":[\"Fair\",\"Good\"]},"
+		   "\"day\":{\"class\":\"qi\",\"domain\":[\"2020-01-01\",\"2020-01-02\"]},"
+		   "\"ok\":{\"class\":\"public\",\"domain\":[true]}}}");
+	sr_err_clear(&err);
+	assert_int_equal(sr_store_import(f->store, "b", csv, &opts, NULL, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "b.csv: line 3, column 2 (age): value '131' is outside the bounds [0, 30.5] of the policy (--clamp clamps such values to the bounds)"));
+	assert_store_empty(f);
+	opts.clamp = 1;
+	sr_err_clear(&err);
+	assert_int_equal(sr_store_import(f->store, "b", csv, &opts, NULL, &err), SR_OK);
+	text = scan_to_text(f, "b");
+	assert_string_equal(text,
+			    "[1],[15],[0.5],[Good],[2020-01-01],[true]\n"
+			    "[2],[30],[1],[Fair],[2020-01-02],[true]\n"
+			    "[3],[0],[0],[Good],[2020-01-01],[true]\n");
+	free(text);
+	assert_int_equal(notes.count, 2);
+	assert_string_equal(notes.text[0], "column age: 2 values clamped to the bounds [0, 30.5]");
+	assert_string_equal(notes.text[1], "column score: 2 values clamped to the bounds [0, 1]");
+
+	/* Domains of every type. */
+	write_text(f, "b.csv", "id,age,score,cut,day,ok\n1,15,0.5,Ideal,2020-01-01,true\n");
+	sr_err_clear(&err);
+	assert_int_equal(sr_store_import(f->store, "c", csv, &opts, NULL, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "b.csv: line 2, column 4 (cut): value 'Ideal' is not in the domain (2 values: 'Fair', 'Good') of the policy"));
+	write_text(f, "b.csv", "id,age,score,cut,day,ok\n1,15,0.5,Fair,2020-01-03,true\n");
+	assert_int_equal(sr_store_import(f->store, "c", csv, &opts, NULL, &err), SR_EINVAL);
+	write_text(f, "b.csv", "id,age,score,cut,day,ok\n1,15,0.5,Fair,2020-01-01,false\n");
+	sr_err_clear(&err);
+	assert_int_equal(sr_store_import(f->store, "c", csv, &opts, NULL, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "value 'false' is not in the domain (1 value: true)"));
+	/* NULLs are not values: no bound or domain applies. */
+	write_text(f, "b.csv", "id,age,score,cut,day,ok\n1,,,,,\n2,3,0.5,Fair,2020-01-01,true\n");
+	sr_err_clear(&err);
+	assert_int_equal(sr_store_import(f->store, "c", csv, &opts, NULL, &err), SR_OK);
+	/* An int64 column whose bounds hold no whole number. */
+	write_text(f, "p.json",
+		   "{\"columns\":{\"id\":{\"class\":\"id\",\"bounds\":[\"0.2\",\"0.8\"]},\"age\":{\"class\":\"qi\"},"
+		   "\"score\":{\"class\":\"sa\"},\"cut\":{\"class\":\"qi\"},\"day\":{\"class\":\"qi\"},\"ok\":{\"class\":\"qi\"}}}");
+	sr_err_clear(&err);
+	assert_int_equal(sr_store_import(f->store, "d", csv, &opts, NULL, &err), SR_EINVAL);
+	assert_string_equal(err.msg, "policy: columns.id.bounds: no whole number lies within them, and 'id' is int64");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -742,6 +809,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_allocation_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_type_error_shows_value, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bounds_and_domains, setup, teardown),
 	};
 
 	sr_alloc_setup_json();
