@@ -90,6 +90,11 @@
 /* Bytes in one null token: real ones are "NA", "NULL", "-999"; a long
  * one is a value, not a marker. */
 #define SR_NULL_TOKEN_MAX 64
+/* Distinct values `sealroom policy init` tracks over all columns of a
+ * file (64-bit hashes, 16 bytes each at half load: 64 MiB at most); a
+ * column with more than its share is reported as "many distinct values"
+ * rather than counted. */
+#define SR_PROFILE_DISTINCT_MAX (1u << 22)
 /* ---- end data import ---- */
 
 #endif

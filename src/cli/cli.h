@@ -105,5 +105,6 @@ int sr_cmd_node(int argc, char **argv);
 int sr_cmd_project(int argc, char **argv);
 int sr_cmd_job(int argc, char **argv);
 int sr_cmd_ledger(int argc, char **argv);
+int sr_cmd_policy(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@
 #include "base/json.h"
 #include "base/limits.h"
 #include "cli/cli.h"
+#include "cli/csvopts.h"
 #include "cli/nodeclient.h"
 #include "store/store.h"
 #include "base/banned.h"
@@ -50,13 +51,7 @@ static const char dataset_usage[] =
 struct dataset_args {
 	struct sr_cli cli;
 	const char *policy;
-	struct sr_csv_options csv;  /* --delimiter, --quote, --encoding, ... */
-	const char *header;         /* --header a,b,c */
-	char **header_names;        /* split header; heap */
-	size_t header_count;
-	const char *nulls[SR_NULL_TOKENS_MAX];   /* --null, repeatable */
-	size_t nnulls;
-	int shape_given;            /* a CSV shape option was given */
+	struct sr_csvopts data;     /* --null, --skip-lines, --header, ... */
 	int clamp;                  /* --clamp */
 	const char *columns;
 	const char *output;
@@ -67,50 +62,6 @@ struct dataset_args {
 	char **pos;
 	int npos;
 };
-
-/* Split "a,b,c" into heap strings (free with free_names). */
-static int split_columns(const char *list, char ***out, size_t *count,
-			 struct sr_err *err)
-{
-	char **cols = NULL, **grown;
-	size_t n = 0;
-	const char *p = list;
-
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		if (len == 0) {
-			for (size_t i = 0; i < n; i++)
-				sr_free(cols[i]);
-			sr_free(cols);
-			return sr_fail(err, SR_EUSAGE,
-				       "empty column name in '%s'", list);
-		}
-		grown = sr_realloc(cols, (n + 1) * sizeof(*cols));
-		if (grown)
-			cols = grown;
-		if (!grown || !(cols[n] = sr_strndup(p, len))) {
-			for (size_t i = 0; i < n; i++)
-				sr_free(cols[i]);
-			sr_free(cols);
-			return sr_fail(err, SR_ENOMEM, "out of memory");
-		}
-		n++;
-		if (!comma)
-			break;
-		p = comma + 1;
-	}
-	*out = cols;
-	*count = n;
-	return SR_OK;
-}
-
-static void free_names(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		sr_free(names[i]);
-	sr_free(names);
-}
 
 static int parse_args(const char *cmd, int argc, char **argv,
 		      struct dataset_args *a, int *exit_code)
@@ -127,68 +78,22 @@ static int parse_args(const char *cmd, int argc, char **argv,
 		{ "node", required_argument, NULL, 'N' },
 		{ "token", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
-		{ "null", required_argument, NULL, 'u' },
-		{ "skip-lines", required_argument, NULL, 'S' },
-		{ "header", required_argument, NULL, 'e' },
-		{ "delimiter", required_argument, NULL, 'd' },
-		{ "quote", required_argument, NULL, 'Q' },
-		{ "encoding", required_argument, NULL, 'E' },
+		SR_CSVOPTS_LONG,
 		{ "clamp", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct sr_err err;
 	int c;
 
-	sr_err_clear(&err);
-	sr_csv_options_init(&a->csv);
+	sr_csvopts_init(&a->data);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "hqo:", opts, NULL)) != -1) {
+		if (c >= SR_CSVOPT_FIRST && c <= SR_CSVOPT_LAST) {
+			if (sr_csvopts_take(&a->data, c, optarg, cmd, exit_code))
+				return 1;
+			continue;
+		}
 		switch (c) {
-		case 'u':
-			if (a->nnulls == SR_NULL_TOKENS_MAX) {
-				*exit_code = sr_cli_usage_error(cmd,
-					"--null: more tokens than the limit of %d",
-					SR_NULL_TOKENS_MAX);
-				return 1;
-			}
-			a->nulls[a->nnulls++] = optarg;
-			break;
-		case 'S':
-			if (sr_cli_parse_count(optarg, SR_CSV_SKIP_LINES_MAX,
-					       &a->csv.skip_lines) != SR_OK) {
-				*exit_code = sr_cli_usage_error(cmd,
-					"--skip-lines: expected a number of lines from 0 to %llu, got '%s'",
-					(unsigned long long)SR_CSV_SKIP_LINES_MAX, optarg);
-				return 1;
-			}
-			a->shape_given = 1;
-			break;
-		case 'e': a->header = optarg; a->shape_given = 1; break;
 		case 'C': a->clamp = 1; break;
-		case 'd':
-		case 'Q':
-			/* One character; "tab" and "\t" for a tab. */
-			if (strcmp(optarg, "tab") == 0 || strcmp(optarg, "\\t") == 0)
-				optarg = "\t";
-			if (strlen(optarg) != 1) {
-				*exit_code = sr_cli_usage_error(cmd,
-					"%s: expected one character (or 'tab'), got '%s'",
-					c == 'd' ? "--delimiter" : "--quote", optarg);
-				return 1;
-			}
-			if (c == 'd')
-				a->csv.delimiter = optarg[0];
-			else
-				a->csv.quote = optarg[0];
-			a->shape_given = 1;
-			break;
-		case 'E':
-			if (sr_csv_encoding_parse(optarg, &a->csv.encoding, &err)) {
-				*exit_code = sr_cli_usage_error(cmd, "%s", err.msg);
-				return 1;
-			}
-			a->shape_given = 1;
-			break;
 		case 'H': a->cli.home = optarg; break;
 		case 'j': a->cli.json = 1; break;
 		case 'q': a->cli.quiet = 1; break;
@@ -210,20 +115,8 @@ static int parse_args(const char *cmd, int argc, char **argv,
 	}
 	a->pos = argv + optind;
 	a->npos = argc - optind;
-	if (sr_csv_options_check(&a->csv, &err) != SR_OK) {
-		*exit_code = sr_cli_usage_error(cmd, "%s", err.msg);
+	if (sr_csvopts_finish(&a->data, cmd, exit_code))
 		return 1;
-	}
-	if (a->header) {
-		if (split_columns(a->header, &a->header_names, &a->header_count,
-				  &err) != SR_OK) {
-			*exit_code = err.code == SR_ENOMEM ? sr_cli_report(&err) :
-				     sr_cli_usage_error(cmd, "--header: %s", err.msg);
-			return 1;
-		}
-		a->csv.header = (const char *const *)a->header_names;
-		a->csv.header_count = a->header_count;
-	}
 	return 0;
 }
 
@@ -330,9 +223,9 @@ static int cmd_import(struct dataset_args *a, struct sr_err *err)
 	sr_progress_init(&progress, "import", a->cli.quiet);
 	opts.policy_path = a->policy;
 	opts.classify_by_name = a->classify_by_name;
-	opts.csv = a->csv;
-	opts.nulls = a->nulls;
-	opts.nnulls = a->nnulls;
+	opts.csv = a->data.csv;
+	opts.nulls = a->data.nulls;
+	opts.nnulls = a->data.nnulls;
 	opts.warn = import_warn;
 	opts.note = import_note;
 	opts.clamp = a->clamp;
@@ -631,7 +524,7 @@ static int cmd_export(struct dataset_args *a, struct sr_err *err)
 	if (a->npos != 1)
 		return sr_fail(err, SR_EUSAGE, "dataset export: expected NAME");
 	if (a->columns) {
-		rc = split_columns(a->columns, &names, &nnames, err);
+		rc = sr_csvopts_split(a->columns, &names, &nnames, err);
 		if (rc) {
 			sr_err_prefix(err, "--columns");
 			return rc;
@@ -707,7 +600,7 @@ out:
 	if (rc && a->output && out != stdout)
 		remove(a->output);
 	sr_scan_free(scan);
-	free_names(names, nnames);
+	sr_csvopts_free_names(names, nnames);
 	sr_buf_release(&line);
 	sr_buf_release(&val);
 	return rc;
@@ -824,7 +717,7 @@ int sr_cmd_dataset(int argc, char **argv)
 			return code;
 		rc = verbs[i].fn(&a, &err);
 		sr_cli_release(&a.cli);
-		free_names(a.header_names, a.header_count);
+		sr_csvopts_release(&a.data);
 		if (rc == SR_EUSAGE)
 			return sr_cli_usage_error("dataset", "%s",
 				err.msg + (strncmp(err.msg, "dataset ", 8) ? 0 : 8));

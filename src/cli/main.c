@@ -23,6 +23,7 @@ static const char main_usage[] =
 	"  node         run this organization's node (follows projects, runs jobs)\n"
 	"  project    create, join and inspect projects (through the node)\n"
 	"  dataset    import, list, show, export, verify, remove and publish datasets\n"
+	"  policy     write a starter policy for a data file (policy init)\n"
 	"  job        propose, approve, follow jobs and read their results\n"
 	"  ledger     verify and read a project's signed event log\n"
 	"  demo       run the whole story in a temporary directory\n"
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
 		{ "project", sr_cmd_project },
 		{ "job", sr_cmd_job },
 		{ "ledger", sr_cmd_ledger },
+		{ "policy", sr_cmd_policy },
 	};
 
 	sr_log_init_from_env();

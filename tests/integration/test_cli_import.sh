@@ -104,6 +104,37 @@ contains "$ERR" "r.csv: line 3, column 2 (age): value 'NA' does not parse as int
 one_line
 nothing_imported r2
 
+# policy init: a draft for a steward, refused until reviewed, then valid
+# for the file it was made from (bounds rounded outward hold its values).
+run_expect 0 sr policy init "$SK/iris.csv" --skip-lines 1 \
+	--header sepal_length,sepal_width,petal_length,petal_width,species --output "$WORK/draft.json"
+contains "$ERR" "wrote $WORK/draft.json"
+contains "$(cat "$WORK/draft.json")" '"_review"'
+contains "$(cat "$WORK/draft.json")" '"bounds"'
+run_expect 1 sr dataset import iris3 "$SK/iris.csv" --skip-lines 1 \
+	--header sepal_length,sepal_width,petal_length,petal_width,species --policy "$WORK/draft.json" --home "$H"
+contains "$ERR" "draft.json: _review: this policy is a draft written by 'sealroom policy init'"
+one_line
+nothing_imported iris3
+/usr/bin/python3 - "$WORK/draft.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+del p["_review"]
+json.dump(p, open(sys.argv[1], "w"))
+PY
+run_expect 0 sr dataset import iris3 "$SK/iris.csv" --skip-lines 1 \
+	--header sepal_length,sepal_width,petal_length,petal_width,species --policy "$WORK/draft.json" --home "$H"
+run_expect 0 sr policy init "$WORK/r.csv" --null NA
+contains "$OUT" '"nulls": ['
+contains "$OUT" '"customer_id": {'
+run_expect 0 sr policy init "$WORK/r.csv"
+contains "$ERR" "column age holds 2 values such as NA or NULL that are not declared as nulls"
+run_expect 1 sr policy init "$WORK/missing.csv"
+contains "$ERR" "missing.csv: cannot open"
+run_expect 2 sr policy init
+run_expect 0 sr policy init --help
+contains "$OUT" "example:"
+
 # Bounds and domains hold: an error naming line, column, value and bound;
 # --clamp clamps and says how many; dataset show prints them all.
 printf 'customer_id,age,cut,income\n1,22,Good,10\n2,31,Fair,\n3,45,Good,5\n4,29,Ideal,7\n' >"$WORK/d.csv"
