@@ -106,5 +106,7 @@ int sr_cmd_project(int argc, char **argv);
 int sr_cmd_job(int argc, char **argv);
 int sr_cmd_ledger(int argc, char **argv);
 int sr_cmd_policy(int argc, char **argv);
+int sr_cmd_id(int argc, char **argv);
+int sr_cmd_completion(int argc, char **argv);
 
 #endif
