@@ -3,7 +3,10 @@
  * and `dataset publish`, which asks the node to publish a dataset's
  * metadata to a project (cli/nodeclient.h).
  */
+#include <errno.h>
 #include <getopt.h>
+#include <sodium.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/file.h"
 #include "base/json.h"
 #include "base/limits.h"
 #include "cli/cli.h"
@@ -53,6 +57,11 @@ struct dataset_args {
 	const char *policy;
 	struct sr_csvopts data;     /* --null, --skip-lines, --header, ... */
 	int clamp;                  /* --clamp */
+	const char *from;           /* --from URL */
+	const char *from_env;       /* --from-env VAR */
+	const char *from_file;      /* --from-file FILE */
+	const char *query;          /* --query SQL */
+	const char *table;          /* --table T */
 	const char *columns;
 	const char *output;
 	const char *project;   /* publish */
@@ -80,6 +89,11 @@ static int parse_args(const char *cmd, int argc, char **argv,
 		{ "help", no_argument, NULL, 'h' },
 		SR_CSVOPTS_LONG,
 		{ "clamp", no_argument, NULL, 'C' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "from-env", required_argument, NULL, 'V' },
+		{ "from-file", required_argument, NULL, 'W' },
+		{ "query", required_argument, NULL, 'Y' },
+		{ "table", required_argument, NULL, 'Z' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -94,6 +108,11 @@ static int parse_args(const char *cmd, int argc, char **argv,
 		}
 		switch (c) {
 		case 'C': a->clamp = 1; break;
+		case 'F': a->from = optarg; break;
+		case 'V': a->from_env = optarg; break;
+		case 'W': a->from_file = optarg; break;
+		case 'Y': a->query = optarg; break;
+		case 'Z': a->table = optarg; break;
 		case 'H': a->cli.home = optarg; break;
 		case 'j': a->cli.json = 1; break;
 		case 'q': a->cli.quiet = 1; break;
@@ -127,6 +146,13 @@ static void import_progress(void *ctx, int pass, uint64_t done,
 	char detail[64];
 	double fraction = total ? (double)done / (double)total : 0;
 
+	if (total == 0) {
+		/* A database query: rows so far, no total. */
+		snprintf(detail, sizeof(detail), "(%llu rows read and encrypted)",
+			 (unsigned long long)done);
+		sr_progress_update(p, 0, detail);
+		return;
+	}
 	snprintf(detail, sizeof(detail), "(pass %d of 2: %s)", pass,
 		 pass == 1 ? "checking" : "encrypting");
 	sr_progress_update(p, (pass - 1 + fraction) / 2.0, detail);
@@ -202,25 +228,103 @@ static const char *time_text(char buf[32], int64_t t)
 	return buf;
 }
 
+/*
+ * The connection string, from --from, or kept out of argv and shell
+ * history: an environment variable (--from-env) or the first line of a
+ * file only its owner can read (--from-file).  *out is a heap string the
+ * caller wipes (it may hold a password) and frees.
+ */
+static int connection_string(const struct dataset_args *a, char **out,
+			     struct sr_err *err)
+{
+	const char *text = a->from;
+	struct sr_buf file;
+	struct stat st;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if (!!a->from + !!a->from_env + !!a->from_file > 1)
+		return sr_fail(err, SR_EUSAGE,
+			       "dataset import: give one of --from, --from-env and --from-file");
+	if (a->from_env) {
+		text = getenv(a->from_env);
+		if (!text || !*text)
+			return sr_fail(err, SR_EINVAL,
+				       "--from-env: $%.64s is not set", a->from_env);
+	}
+	sr_buf_init(&file, SR_SMALL_FILE_MAX);
+	if (a->from_file) {
+		if (stat(a->from_file, &st) != 0)
+			return sr_fail(err, SR_ENOTFOUND, "%s: cannot read: %s",
+				       a->from_file, strerror(errno));
+		if (st.st_mode & 077)
+			return sr_fail(err, SR_EPERM,
+				       "%s: others may read it (mode %04o): it holds a connection string, so 'chmod 600' it",
+				       a->from_file, (unsigned)(st.st_mode & 07777));
+		rc = sr_file_read_all(a->from_file, SR_SMALL_FILE_MAX, &file, err);
+		if (rc)
+			return rc;
+		text = file.data;
+	}
+	len = strcspn(text, "\r\n");
+	while (len && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+		len--;
+	*out = sr_strndup(text, len);
+	sr_buf_wipe(&file);
+	if (!*out)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	if (strncmp(*out, "postgresql://", 13) != 0 &&
+	    strncmp(*out, "postgres://", 11) != 0) {
+		sodium_memzero(*out, len);
+		sr_free(*out);
+		*out = NULL;
+		return sr_fail(err, SR_EINVAL,
+			       "--from: expected a postgresql:// URL (the only database source so far)");
+	}
+	return SR_OK;
+}
+
 static int cmd_import(struct dataset_args *a, struct sr_err *err)
 {
 	struct sr_import_options opts = { 0 };
 	struct sr_dataset_info info;
 	struct sr_progress progress;
-	char b1[32], b2[32];
+	char b1[32], b2[32], *conninfo = NULL;
 	int rc, listed = 0;
+	int from_db = a->from || a->from_env || a->from_file;
 
-	if (a->npos != 2)
+	if (from_db && a->npos != 1)
+		return sr_fail(err, SR_EUSAGE,
+			       "dataset import: expected NAME alone with --from (no FILE.csv)");
+	if (!from_db && (a->query || a->table))
+		return sr_fail(err, SR_EUSAGE,
+			       "dataset import: --query and --table need --from");
+	if (from_db && !a->query == !a->table)
+		return sr_fail(err, SR_EUSAGE,
+			       "dataset import: with --from, give --query SQL or --table T");
+	if (from_db && a->data.given)
+		return sr_fail(err, SR_EUSAGE,
+			       "dataset import: CSV options (--skip-lines, --header, --delimiter, --quote, --encoding) do not apply to --from");
+	if (!from_db && a->npos != 2)
 		return sr_fail(err, SR_EUSAGE,
 			       "dataset import: expected NAME and FILE.csv");
 	if (a->policy && a->classify_by_name)
 		return sr_fail(err, SR_EUSAGE,
 			       "dataset import: give --policy or --classify-by-name, not both");
+	if (from_db) {
+		rc = connection_string(a, &conninfo, err);
+		if (rc)
+			return rc;
+	}
+	sr_dataset_info_init(&info);
 	rc = sr_cli_open_store(&a->cli, 1, err);
 	if (rc)
-		return rc;
-	sr_dataset_info_init(&info);
+		goto out;
 	sr_progress_init(&progress, "import", a->cli.quiet);
+	opts.pg_conninfo = conninfo;
+	opts.pg_query = a->query;
+	opts.pg_table = a->table;
 	opts.policy_path = a->policy;
 	opts.classify_by_name = a->classify_by_name;
 	opts.csv = a->data.csv;
@@ -233,11 +337,11 @@ static int cmd_import(struct dataset_args *a, struct sr_err *err)
 	opts.warn_ctx = &listed;
 	opts.progress = import_progress;
 	opts.progress_ctx = &progress;
-	rc = sr_store_import(a->cli.store, a->pos[0], a->pos[1], &opts, &info,
-			     err);
+	rc = sr_store_import(a->cli.store, a->pos[0], from_db ? NULL : a->pos[1],
+			     &opts, &info, err);
 	sr_progress_done(&progress);
 	if (rc)
-		return rc;
+		goto out;
 	if (a->cli.json) {
 		rc = sr_cli_print_json(info_json(&info, 0), err);
 	} else {
@@ -248,7 +352,12 @@ static int cmd_import(struct dataset_args *a, struct sr_err *err)
 		       sr_cli_bytes(b1, info.plain_bytes),
 		       sr_cli_bytes(b2, info.stored_bytes));
 	}
+out:
 	sr_dataset_info_release(&info);
+	if (conninfo) {
+		sodium_memzero(conninfo, strlen(conninfo));
+		sr_free(conninfo);
+	}
 	return rc;
 }
 

@@ -70,8 +70,10 @@ static const struct sr_help_entry entries[] = {
 	  "example:\n"
 	  "  sealroom token revoke bob\n" },
 	{ "dataset", "import", NODE_GLOBALS,
-	  "--policy= --classify-by-name --clamp " DATA_OPTS, NULL,
+	  "--policy= --classify-by-name --clamp --from= --from-env= --from-file= --query= --table= "
+	  DATA_OPTS, NULL,
 	  "usage: sealroom dataset import NAME FILE.csv [--policy P.json | --classify-by-name] [options]\n"
+	  "       sealroom dataset import NAME --from postgresql://... --query SQL | --table T [options]\n"
 	  "\n"
 	  "Import a CSV file as a new version of dataset NAME, encrypted in this\n"
 	  "node's store.  Every column must be classified (id, qi, sa, public) by\n"
@@ -89,9 +91,16 @@ static const struct sr_help_entry entries[] = {
 	  "  --delimiter C        field separator (default ','; 'tab' for a tab)\n"
 	  "  --quote C            quote character (default '\"')\n"
 	  "  --encoding E         utf8 (default) or latin1 (converted to UTF-8)\n"
+	  "  --from URL           read a PostgreSQL query instead of a file, streamed\n"
+	  "                       (types from PostgreSQL's, SQL NULL as NULL; docs/data.md)\n"
+	  "  --from-env VAR       the connection string from $VAR (out of shell history)\n"
+	  "  --from-file FILE     the connection string from FILE (mode 0600)\n"
+	  "  --query SQL          the query (read in a read-only transaction)\n"
+	  "  --table T            all of table T (or SCHEMA.T)\n"
 	  "\n"
 	  "example:\n"
-	  "  sealroom dataset import customers customers.csv --policy customers.policy.json --null NA\n" },
+	  "  sealroom dataset import customers customers.csv --policy customers.policy.json --null NA\n"
+	  "  sealroom dataset import sales --from-env SALES_DB --query 'SELECT * FROM sales' --policy s.json\n" },
 	{ "dataset", "list", NODE_GLOBALS, "", NULL,
 	  "usage: sealroom dataset list [--json]\n"
 	  "\n"

@@ -1,5 +1,7 @@
 /*
- * import.c - CSV import into a new dataset version (DESIGN §5).
+ * import.c - import into a new dataset version (DESIGN §5), from any
+ * source (source.h): a CSV file in two passes as below, or a PostgreSQL
+ * query, whose types are declared, in the second pass alone.
  *
  * Pass 1 reads the whole file once: CSV structure, UTF-8, field counts,
  * declared types and type inference, so that every error is found before
@@ -35,6 +37,7 @@
 #include "crypto/crypto.h"
 #include "store/colcheck.h"
 #include "store/csv.h"
+#include "store/source.h"
 #include "base/banned.h"
 
 struct encode_task {
@@ -75,12 +78,13 @@ struct import {
 	struct sr_store *store;
 	const struct sr_import_options *opts;
 	struct sr_csv_options csv_opts;
+	struct sr_source *src;
+	int one_pass;                   /* the source declares its types */
 	struct col_nulls *nulls;        /* ncols */
 	struct sr_colcheck *checks;     /* ncols, once the policy is bound */
 	uint64_t *usual;                /* ncols * NUSUAL counts */
 	const char *csv_path;
 	const char *name;
-	struct sr_csv *csv;
 	size_t ncols;
 	enum sr_type *types;
 	struct sr_policy policy;
@@ -101,19 +105,31 @@ struct import {
 
 static void progress(struct import *imp, int pass)
 {
-	if (imp->opts && imp->opts->progress)
-		imp->opts->progress(imp->opts->progress_ctx, pass,
-				    sr_csv_offset(imp->csv),
-				    sr_csv_size(imp->csv));
+	uint64_t done, total;
+
+	if (!imp->opts || !imp->opts->progress)
+		return;
+	imp->src->ops->progress(imp->src, &done, &total);
+	imp->opts->progress(imp->opts->progress_ctx, pass, done, total);
+}
+
+static const char *src_name(const struct import *imp)
+{
+	return imp->src->name;
+}
+
+static const char *col_name(const struct import *imp, size_t col)
+{
+	return imp->src->names[col];
 }
 
 static int field_error(struct import *imp, size_t col, const char *what,
 		       struct sr_err *err)
 {
-	return sr_fail(err, SR_EINVAL, "%s: line %llu, column %zu (%s): %s",
-		       sr_csv_name(imp->csv),
-		       (unsigned long long)sr_csv_line(imp->csv), col + 1,
-		       sr_csv_column_name(imp->csv, col), what);
+	return sr_fail(err, SR_EINVAL, "%s: %s %llu, column %zu (%s): %s",
+		       src_name(imp), imp->src->unit,
+		       (unsigned long long)imp->src->ops->position(imp->src),
+		       col + 1, col_name(imp, col), what);
 }
 
 /* Whether field f of column col is NULL. */
@@ -154,7 +170,11 @@ static int type_error(struct import *imp, size_t col,
 	const char *type = sr_type_name(imp->types[col]);
 
 	sr_value_shown(f->data, f->len, shown);
-	if (usual_null(f) >= 0)
+	if (imp->one_pass)
+		snprintf(msg, sizeof(msg),
+			 "value '%s' does not fit %s, the type this column is imported as (docs/data.md)",
+			 shown, type);
+	else if (usual_null(f) >= 0)
 		snprintf(msg, sizeof(msg),
 			 "value '%s' does not parse as %s, the type the policy declares; if it means missing, declare it: --null '%s', or \"nulls\" in the policy",
 			 shown, type, shown);
@@ -178,7 +198,7 @@ static void warn_usual(struct import *imp, size_t col, enum sr_type would_be)
 	sr_buf_init(&what, SR_ERR_MSG_MAX);
 	sr_buf_init(&flags, SR_ERR_MSG_MAX);
 	rc = sr_buf_addf(&what, "%s: column %s: read as string, not %s, because of",
-			 sr_csv_name(imp->csv), sr_csv_column_name(imp->csv, col),
+			 src_name(imp), col_name(imp, col),
 			 sr_type_name(would_be));
 	for (size_t k = 0; rc == SR_OK && k < NUSUAL; k++) {
 		if (!counts[k])
@@ -218,16 +238,16 @@ static int first_pass(struct import *imp, struct sr_err *err)
 	for (size_t j = 0; j < imp->ncols; j++) {
 		sr_infer_init(&infer[j]);
 		declared[j] = sr_policy_type_override(&imp->policy,
-			sr_csv_column_name(imp->csv, j), &imp->types[j]);
+			col_name(imp, j), &imp->types[j]);
 	}
 	for (;;) {
-		rc = sr_csv_next(imp->csv, &f, &eof, err);
+		rc = imp->src->ops->next(imp->src, &f, &eof, err);
 		if (rc || eof)
 			break;
 		if (++imp->rows > SR_DATASET_ROWS_MAX) {
 			rc = sr_fail(err, SR_ELIMIT,
 				     "%s: more rows than the limit of %llu",
-				     sr_csv_name(imp->csv),
+				     src_name(imp),
 				     (unsigned long long)SR_DATASET_ROWS_MAX);
 			break;
 		}
@@ -335,13 +355,14 @@ static int check_tokens(const struct import *imp, char *const *tokens,
 	char shown[SR_VALUE_SHOWN_SIZE];
 
 	for (size_t k = 0; k < count; k++) {
-		if (!strchr(tokens[k], imp->csv_opts.delimiter) &&
-		    !strchr(tokens[k], imp->csv_opts.quote))
+		if ((!imp->src->delimiter ||
+		     !strchr(tokens[k], imp->src->delimiter)) &&
+		    (!imp->src->quote || !strchr(tokens[k], imp->src->quote)))
 			continue;
 		return sr_fail(err, SR_EINVAL,
 			       "%s: null token '%s' holds the delimiter '%c' or the quote '%c', so no unquoted field can be it",
 			       where, sr_value_shown(tokens[k], strlen(tokens[k]), shown),
-			       imp->csv_opts.delimiter, imp->csv_opts.quote);
+			       imp->src->delimiter, imp->src->quote);
 	}
 	return SR_OK;
 }
@@ -356,12 +377,12 @@ static int setup_nulls(struct import *imp, struct sr_err *err)
 
 	for (size_t j = 0; rc == SR_OK && j < imp->ncols; j++) {
 		sr_policy_column_nulls(&imp->policy,
-				       sr_csv_column_name(imp->csv, j),
+				       col_name(imp, j),
 				       &imp->nulls[j].tokens, &imp->nulls[j].count);
 		if (imp->nulls[j].tokens != imp->policy.nulls)
 			rc = check_tokens(imp, imp->nulls[j].tokens,
 					  imp->nulls[j].count,
-					  sr_csv_column_name(imp->csv, j), err);
+					  col_name(imp, j), err);
 	}
 	return rc;
 }
@@ -385,11 +406,11 @@ static int check_names(struct import *imp, const char *const *names,
 	if (missing == 1)
 		return sr_fail(err, SR_EPOLICY,
 			       "%s: column '%.64s' is not classified by name: classify it in a policy file; 'sealroom policy init' writes one to start from",
-			       sr_csv_name(imp->csv), first);
+			       src_name(imp), first);
 	if (missing)
 		return sr_fail(err, SR_EPOLICY,
 			       "%s: %zu columns are not classified by name: classify them in a policy file; 'sealroom policy init' writes one to start from",
-			       sr_csv_name(imp->csv), missing);
+			       src_name(imp), missing);
 	return SR_OK;
 }
 
@@ -402,7 +423,7 @@ static int bind_policy(struct import *imp, struct sr_err *err)
 	if (!names)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	for (size_t j = 0; j < imp->ncols; j++)
-		names[j] = sr_csv_column_name(imp->csv, j);
+		names[j] = col_name(imp, j);
 	if (imp->opts && imp->opts->policy_path) {
 		rc = sr_policy_bind(&imp->policy, names, imp->types,
 				    imp->ncols, err);
@@ -418,7 +439,7 @@ static int bind_policy(struct import *imp, struct sr_err *err)
 	} else {
 		rc = sr_fail(err, SR_EPOLICY,
 			     "%s: columns are not classified: give a policy file (--policy) or --classify-by-name",
-			     sr_csv_name(imp->csv));
+			     src_name(imp));
 	}
 	sr_free(names);
 	if (rc == SR_OK)
@@ -610,7 +631,7 @@ static void note_clamped(struct import *imp)
 		if (!c->clamped)
 			continue;
 		snprintf(msg, sizeof(msg), "column %s: %llu value%s clamped to %s",
-			 sr_csv_column_name(imp->csv, j),
+			 col_name(imp, j),
 			 (unsigned long long)c->clamped, c->clamped == 1 ? "" : "s",
 			 sr_colcheck_describe(c, SR_COLCHECK_BOUNDS, what, sizeof(what)));
 		imp->opts->note(imp->opts->warn_ctx, msg);
@@ -625,7 +646,8 @@ static int second_pass(struct import *imp, struct sr_err *err)
 	uint64_t rows = 0;
 	int cur = 0, eof = 0, rc;
 
-	rc = sr_csv_rewind(imp->csv, err);
+	/* A source read once is still at its first record. */
+	rc = imp->one_pass ? SR_OK : imp->src->ops->rewind(imp->src, err);
 	if (rc)
 		return rc;
 	while (!eof) {
@@ -635,7 +657,7 @@ static int second_pass(struct import *imp, struct sr_err *err)
 			sr_vec_reset(&grp->vecs[j]);
 		grp->rows = 0;
 		while (grp->rows < SR_CHUNK_ROWS) {
-			rc = sr_csv_next(imp->csv, &f, &eof, err);
+			rc = imp->src->ops->next(imp->src, &f, &eof, err);
 			if (rc)
 				return rc;
 			if (eof)
@@ -647,6 +669,8 @@ static int second_pass(struct import *imp, struct sr_err *err)
 							   f[j].data, f[j].len);
 				if (rc == SR_ENOMEM)
 					return sr_fail(err, rc, "out of memory");
+				if (rc && imp->one_pass)
+					return type_error(imp, j, &f[j], err);
 				if (rc)
 					return field_error(imp, j,
 						"value changed since the first pass (was the file modified during import?)",
@@ -662,6 +686,11 @@ static int second_pass(struct import *imp, struct sr_err *err)
 			grp->rows++;
 		}
 		rows += grp->rows;
+		if (rows > SR_DATASET_ROWS_MAX)
+			return sr_fail(err, SR_ELIMIT,
+				       "%s: more rows than the limit of %llu",
+				       src_name(imp),
+				       (unsigned long long)SR_DATASET_ROWS_MAX);
 		rc = finish_group(imp, &imp->groups[1 - cur], err);
 		if (rc)
 			return rc;
@@ -677,10 +706,12 @@ static int second_pass(struct import *imp, struct sr_err *err)
 		cur = 1 - cur;
 	}
 	rc = finish_group(imp, &imp->groups[1 - cur], err);
+	if (imp->one_pass)
+		imp->rows = rows;
 	if (rc == SR_OK && rows != imp->rows)
 		rc = sr_fail(err, SR_EINVAL,
 			     "%s: file changed during import (%llu rows, then %llu)",
-			     sr_csv_name(imp->csv),
+			     src_name(imp),
 			     (unsigned long long)imp->rows,
 			     (unsigned long long)rows);
 	return rc;
@@ -704,7 +735,7 @@ static int build_manifest(struct import *imp, json_t **out,
 		const struct sr_policy_column *pc = &imp->policy.columns[j];
 		char file[32];
 		if (json_array_append_new(cols, json_pack("{s:s,s:s,s:s}",
-				"name", sr_csv_column_name(imp->csv, j),
+				"name", col_name(imp, j),
 				"type", sr_type_name(imp->types[j]),
 				"class", sr_class_name(pc->cls))))
 			goto nomem;
@@ -931,7 +962,7 @@ static void import_release(struct import *imp)
 		sr_colcheck_release(&imp->checks[j]);
 	sr_free(imp->checks);
 	sr_policy_release(&imp->policy);
-	sr_csv_free(imp->csv);
+	sr_source_free(imp->src);
 }
 
 int sr_store_import(struct sr_store *store, const char *name,
@@ -957,11 +988,15 @@ int sr_store_import(struct sr_store *store, const char *name,
 		rc = sr_dataset_name_check(name, err);
 	if (rc == SR_OK)
 		rc = load_policy(&imp, err);
-	if (rc == SR_OK)
-		rc = sr_csv_open_ex(csv_path, &imp.csv_opts, &imp.csv, err);
+	if (rc == SR_OK && opts && opts->pg_conninfo)
+		rc = sr_source_pg(opts->pg_conninfo, opts->pg_query,
+				  opts->pg_table, &imp.src, err);
+	else if (rc == SR_OK)
+		rc = sr_source_csv(csv_path, &imp.csv_opts, &imp.src, err);
 	if (rc)
 		goto out;
-	imp.ncols = sr_csv_columns(imp.csv);
+	imp.ncols = imp.src->ncols;
+	imp.one_pass = imp.src->types != NULL;
 	imp.types = sr_calloc(imp.ncols, sizeof(*imp.types));
 	imp.nulls = sr_calloc(imp.ncols, sizeof(*imp.nulls));
 	imp.usual = sr_calloc(imp.ncols * NUSUAL, sizeof(*imp.usual));
@@ -970,7 +1005,9 @@ int sr_store_import(struct sr_store *store, const char *name,
 		goto out;
 	}
 	rc = setup_nulls(&imp, err);
-	if (rc == SR_OK)
+	if (rc == SR_OK && imp.one_pass)
+		memcpy(imp.types, imp.src->types, imp.ncols * sizeof(*imp.types));
+	else if (rc == SR_OK)
 		rc = first_pass(&imp, err);
 	if (rc == SR_OK)
 		rc = bind_policy(&imp, err);

@@ -101,6 +101,11 @@ struct sr_import_options {
 	 * the nearest bound (and counted in a note) instead of failing the
 	 * import.  Values outside a domain always fail. */
 	int clamp;
+	/* A PostgreSQL source instead of the CSV file (csv_path is then
+	 * NULL): a connection string, and a query or a table. */
+	const char *pg_conninfo;
+	const char *pg_query;
+	const char *pg_table;
 	/* Called now and then with bytes read of the pass (1 or 2) and the
 	 * file size.  May be NULL. */
 	void (*progress)(void *ctx, int pass, uint64_t done, uint64_t total);
@@ -108,8 +113,9 @@ struct sr_import_options {
 };
 
 /*
- * Import a CSV file as a new version of dataset name (which becomes the
- * current version).  Two streaming passes: the first validates every record
+ * Import a CSV file (or, with opts->pg_conninfo, a PostgreSQL query read
+ * in one streaming pass, typed by PostgreSQL; store/source.h) as a new
+ * version of dataset name (which becomes the current version).  Two streaming passes: the first validates every record
  * and infers types, the second checks every value against its column's
  * bounds and domain and encodes, compresses and seals chunks in
  * parallel.  Nothing is visible and nothing is left on disk unless the
