@@ -29,8 +29,10 @@ static const char dataset_usage[] =
 	"Manage this node's encrypted datasets.\n"
 	"\n"
 	"commands:\n"
-	"  import NAME FILE.csv [--policy P.json | --classify-by-name]\n"
+	"  import NAME FILE.csv [--policy P.json | --classify-by-name] [--null T]...\n"
 	"                      import a CSV file as a new version of NAME\n"
+	"  import NAME --from postgresql://... --query SQL | --table T\n"
+	"                      import a PostgreSQL query, streamed\n"
 	"  list [--json]       list datasets\n"
 	"  show NAME [--json]  schema, classes, policy, rows, version id, sizes\n"
 	"  export NAME [--columns A,B] [--output FILE]\n"
@@ -50,7 +52,9 @@ static const char dataset_usage[] =
 	"\n"
 	"The passphrase comes from $SEALROOM_PASSPHRASE or the terminal.\n"
 	"Every column must be classified (id, qi, sa or public) by the policy\n"
-	"file, or by name with --classify-by-name; see docs/policy.md.\n";
+	"file, or by name with --classify-by-name; see docs/policy.md and\n"
+	"docs/data.md.  'sealroom dataset <command> --help' shows a command's\n"
+	"own options and an example.\n";
 
 struct dataset_args {
 	struct sr_cli cli;

@@ -19,6 +19,7 @@
  * server's own message on one line.
  */
 #include "store/source.h"
+#include "store/copytext.h"
 
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -51,10 +52,8 @@ struct pg_source {
 	char **names;
 	enum sr_type *types;
 	int *is_bool;               /* columns whose "t"/"f" become true/false */
-	struct sr_csv_field *fields;
+	struct sr_copytext copy;    /* the fields of the last row */
 	char *row;                  /* the last row from PQgetCopyData */
-	struct sr_buf scratch;      /* unescaped fields of the row */
-	size_t *scratch_at;
 	uint64_t rows;
 	int in_copy;
 	int done;
@@ -177,9 +176,8 @@ static int describe(struct pg_source *s, const char *query, struct sr_err *err)
 	s->names = sr_calloc((size_t)n, sizeof(*s->names));
 	s->types = sr_calloc((size_t)n, sizeof(*s->types));
 	s->is_bool = sr_calloc((size_t)n, sizeof(*s->is_bool));
-	s->fields = sr_calloc((size_t)n, sizeof(*s->fields));
-	s->scratch_at = sr_calloc((size_t)n, sizeof(*s->scratch_at));
-	if (!s->names || !s->types || !s->is_bool || !s->fields || !s->scratch_at) {
+	if (!s->names || !s->types || !s->is_bool ||
+	    sr_copytext_init(&s->copy, (size_t)n, s->is_bool) != SR_OK) {
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -290,103 +288,6 @@ static int make_query(struct pg_source *s, const char *query,
 	return SR_OK;
 }
 
-/* One COPY text row into fields: tab-separated, \N for NULL, backslash
- * escapes (as COPY writes them) undone into scratch. */
-static int split_row(struct pg_source *s, const char *row, size_t len,
-		     struct sr_err *err)
-{
-	size_t col = 0, p = 0;
-	int any_escaped = 0;
-
-	if (len && row[len - 1] == '\n')
-		len--;
-	sr_buf_reset(&s->scratch);
-	for (;;) {
-		size_t start = p, q = p;
-		int escaped = 0;
-		struct sr_csv_field *f;
-
-		while (q < len && row[q] != '\t') {
-			if (row[q] == '\\') {
-				escaped = 1;
-				q++;
-			}
-			q++;
-		}
-		if (q > len)
-			q = len;
-		if (col >= s->base.ncols)
-			return sr_fail(err, SR_EPROTO,
-				       "%s: row %llu: more fields than the %zu columns described",
-				       s->name, (unsigned long long)s->rows, s->base.ncols);
-		f = &s->fields[col];
-		f->quoted = 0;
-		if (q - start == 2 && row[start] == '\\' && row[start + 1] == 'N') {
-			f->data = "";
-			f->len = 0;
-			f->is_null = 1;
-		} else if (escaped) {
-			f->is_null = 0;
-			f->quoted = 1;   /* a value, never a null token */
-			s->scratch_at[col] = s->scratch.len;
-			for (size_t i = start; i < q; i++) {
-				char c = row[i];
-				if (c == '\\' && i + 1 < q) {
-					c = row[++i];
-					switch (c) {
-					case 'b': c = '\b'; break;
-					case 'f': c = '\f'; break;
-					case 'n': c = '\n'; break;
-					case 'r': c = '\r'; break;
-					case 't': c = '\t'; break;
-					case 'v': c = '\v'; break;
-					default: break;     /* \\ and the rest */
-					}
-				}
-				if (sr_buf_addch(&s->scratch, c) != SR_OK)
-					return sr_fail(err, SR_ENOMEM, "out of memory");
-			}
-			f->len = s->scratch.len - s->scratch_at[col];
-			f->data = NULL;
-			any_escaped = 1;
-		} else {
-			f->data = row + start;
-			f->len = q - start;
-			f->is_null = 0;
-		}
-		if (!f->is_null && f->len > SR_CSV_FIELD_MAX)
-			return sr_fail(err, SR_ELIMIT,
-				       "%s: row %llu, column %zu (%s): value is longer than the limit of %u bytes",
-				       s->name, (unsigned long long)s->rows, col + 1,
-				       s->names[col], SR_CSV_FIELD_MAX);
-		/* COPY writes booleans as t and f. */
-		if (s->is_bool[col] && !f->is_null && f->len == 1 &&
-		    (row[start] == 't' || row[start] == 'f')) {
-			f->data = row[start] == 't' ? "true" : "false";
-			f->len = strlen(f->data);
-		}
-		col++;
-		if (q >= len)
-			break;
-		p = q + 1;
-	}
-	if (col != s->base.ncols)
-		return sr_fail(err, SR_EPROTO,
-			       "%s: row %llu: %zu fields, expected the %zu columns described",
-			       s->name, (unsigned long long)s->rows, col, s->base.ncols);
-	for (size_t j = 0; j < col; j++) {
-		struct sr_csv_field *f = &s->fields[j];
-		if (any_escaped && !f->data)
-			f->data = s->scratch.data + s->scratch_at[j];
-		if (!f->is_null && !sr_utf8_valid(f->data, f->len))
-			return sr_fail(err, SR_EINVAL,
-				       "%s: row %llu, column %zu (%s): invalid UTF-8",
-				       s->name, (unsigned long long)s->rows, j + 1,
-				       s->names[j]);
-	}
-	return SR_OK;
-}
-
 static int pg_next(struct sr_source *src, const struct sr_csv_field **fields,
 		   int *eof, struct sr_err *err)
 {
@@ -394,7 +295,7 @@ static int pg_next(struct sr_source *src, const struct sr_csv_field **fields,
 	PGresult *res;
 	int n, rc = SR_OK;
 
-	*fields = s->fields;
+	*fields = s->copy.fields;
 	*eof = 0;
 	if (s->done) {
 		*eof = 1;
@@ -409,7 +310,8 @@ static int pg_next(struct sr_source *src, const struct sr_csv_field **fields,
 			return sr_fail(err, SR_ELIMIT,
 				       "%s: row %llu is longer than the limit of %u bytes",
 				       s->name, (unsigned long long)s->rows, SR_CSV_ROW_MAX);
-		return split_row(s, s->row, (size_t)n, err);
+		return sr_copytext_split(&s->copy, s->row, (size_t)n, s->name,
+					 s->rows, (const char *const *)s->names, err);
 	}
 	s->in_copy = 0;
 	/* The end of the COPY, or the query failed midway, or the
@@ -455,9 +357,7 @@ static void pg_free(struct sr_source *src)
 	sr_free(s->names);
 	sr_free(s->types);
 	sr_free(s->is_bool);
-	sr_free(s->fields);
-	sr_free(s->scratch_at);
-	sr_buf_release(&s->scratch);
+	sr_copytext_release(&s->copy);
 	sr_free(s);
 }
 
@@ -483,7 +383,7 @@ int sr_source_pg(const char *conninfo, const char *query, const char *table,
 	s = sr_calloc(1, sizeof(*s));
 	if (!s)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
-	sr_buf_init(&s->scratch, SR_CSV_ROW_MAX);
+	sr_copytext_release(&s->copy);   /* empty; sized by describe */
 	sr_buf_init(&sql, SR_SQL_TEXT_MAX);
 	sr_buf_init(&copy, SR_SQL_TEXT_MAX + 32);
 	s->base.ops = &pg_ops;
