@@ -12,6 +12,12 @@
  *   4. time `sqlite3 DB .import` of the same file into a fresh database;
  *   5. print one machine-readable line per figure and the targets.
  *
+ * With --pg URL (a PostgreSQL server the caller started; bench/import
+ * starts one), also: load the CSV into table bench (untimed), then time
+ * our import straight from PostgreSQL (COPY streamed into the chunk
+ * writer) against the two-step path, `psql \copy bench TO file CSV` and
+ * our CSV import of that file, and the import's peak RSS.
+ *
  * This is a measurement, not a test: it exits 0 whether the targets are
  * met or not, and non-zero only when something did not run.
  */
@@ -47,6 +53,14 @@
 #define TARGET_RATIO_VS_SQLITE 1.5
 #define TARGET_SCAN_MB_S_PER_CORE 300.0
 #define TARGET_RSS_MB 200.0
+/* Targets of the data-sources issue: faster than psql \copy + CSV import. */
+#define TARGET_PG_RATIO 1.0
+
+/* The bench table in PostgreSQL: the CSV's columns with database types. */
+static const char pg_table_sql[] =
+	"SET client_min_messages = warning; DROP TABLE IF EXISTS bench; CREATE TABLE bench (id bigint, "
+	"customer_id text, age integer, amount numeric(12,2), score double precision, "
+	"city text, diagnosis text, purchases integer)";
 
 /* Names chosen so that --classify-by-name classifies every column:
  * id, customer_id -> id; age, city -> qi; amount, score, diagnosis,
@@ -83,6 +97,8 @@ struct job {
 	const char *home;
 	const char *csv;
 	const char *db;
+	const char *pg_url;   /* --pg, or NULL */
+	const char *pg_csv;   /* where psql \copy writes */
 	int report_fd;   /* children write their counts here */
 };
 
@@ -253,6 +269,70 @@ static int do_import(const struct job *job)
 	return rc ? 1 : 0;
 }
 
+/* Import straight from PostgreSQL (classified by name, as the CSV). */
+static int do_pg_import(const struct job *job)
+{
+	struct sr_import_options opts = { 0 };
+	struct sr_dataset_info info;
+	struct sr_masterkey mk;
+	struct sr_store *store = NULL;
+	struct sr_err err;
+	char line[128];
+	int rc;
+
+	sr_err_clear(&err);
+	sr_dataset_info_init(&info);
+	opts.classify_by_name = 1;
+	opts.pg_conninfo = job->pg_url;
+	opts.pg_table = "bench";
+	rc = open_store(job, &mk, &store, &err);
+	if (rc == SR_OK)
+		rc = sr_store_import(store, DATASET, NULL, &opts, &info, &err);
+	if (rc)
+		fprintf(stderr, "bench_import: pg import: %s\n", err.msg);
+	snprintf(line, sizeof(line), "%" PRIu64 "\n", info.rows);
+	if (rc == SR_OK)
+		rc = report(job, line);
+	sr_dataset_info_release(&info);
+	sr_store_free(store);
+	sr_masterkey_release(&mk);
+	return rc ? 1 : 0;
+}
+
+/* The first step of the peer path: psql's \copy of the table to CSV. */
+static int do_psql_copy(const struct job *job)
+{
+	char cmd[PATH_MAX + 64];
+
+	snprintf(cmd, sizeof(cmd), "\\copy bench TO '%s' CSV HEADER", job->pg_csv);
+	execlp("psql", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+	       job->pg_url, "-c", cmd, (char *)NULL);
+	fprintf(stderr, "bench_import: cannot run psql: %s\n", strerror(errno));
+	return 127;
+}
+
+/* The second step: our CSV import of what psql wrote. */
+static int do_csv_import_of_copy(const struct job *job)
+{
+	struct job j = *job;
+
+	j.csv = job->pg_csv;
+	return do_import(&j);
+}
+
+/* Load the generated CSV into PostgreSQL (not timed). */
+static int do_pg_load(const struct job *job)
+{
+	char cmd[PATH_MAX + 64];
+
+	snprintf(cmd, sizeof(cmd), "\\copy bench FROM '%s' CSV HEADER", job->csv);
+	execlp("psql", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+	       job->pg_url, "-c", pg_table_sql, "-c", cmd, "-c", "VACUUM ANALYZE bench",
+	       (char *)NULL);
+	fprintf(stderr, "bench_import: cannot run psql: %s\n", strerror(errno));
+	return 127;
+}
+
 static int do_scan(const struct job *job)
 {
 	struct sr_masterkey mk;
@@ -369,7 +449,10 @@ static void usage(void)
 		"               the best time (default 3)\n"
 		"  --dir DIR    work in DIR (created; must be new or empty)\n"
 		"               instead of a fresh directory under $TMPDIR\n"
-		"  --keep       keep the working directory (CSV, node home, database)\n");
+		"  --keep       keep the working directory (CSV, node home, database)\n"
+		"  --pg URL     also import from this PostgreSQL server (a table bench\n"
+		"               is created there) against psql \\copy + CSV import\n"
+		"  --pg-only    only the PostgreSQL figures\n");
 }
 
 static const char *verdict(int pass)
@@ -423,6 +506,29 @@ static void make_home(const char *home)
 	sr_masterkey_release(&mk);
 }
 
+/* One PostgreSQL round: import from the server, then psql \copy + CSV
+ * import; out[0] is ours, out[1] and out[2] the two steps. */
+static void run_pg_round(struct job *job, uint64_t rows,
+			 struct child_result out[3])
+{
+	uint64_t got = 0;
+	char line[64];
+
+	make_home(job->home);
+	out[0] = run_reporting(do_pg_import, job, line, sizeof(line));
+	if (out[0].status || sscanf(line, "%" SCNu64, &got) != 1 || got != rows)
+		die("import from PostgreSQL failed or stored %" PRIu64 " rows", got);
+	make_home(job->home);
+	if (unlink(job->pg_csv) != 0 && errno != ENOENT)
+		die("%s: cannot remove: %s", job->pg_csv, strerror(errno));
+	out[1] = in_child(do_psql_copy, job);
+	if (out[1].status)
+		die("%s", "psql \\copy failed");
+	out[2] = run_reporting(do_csv_import_of_copy, job, line, sizeof(line));
+	if (out[2].status || sscanf(line, "%" SCNu64, &got) != 1 || got != rows)
+		die("%s", "CSV import of the psql copy failed");
+}
+
 /* One round: import, scan (checked against exp), sqlite3 .import. */
 static void run_round(struct job *job, uint64_t rows, const struct expect *exp,
 		      struct child_result out[3], uint64_t *scan_bytes,
@@ -470,8 +576,10 @@ int main(int argc, char **argv)
 {
 	uint64_t rows = 1000000, repeat = 3, csv_bytes, scan_bytes = 0;
 	uint64_t stored_bytes = 0;
-	const char *dir_arg = NULL, *tmp = getenv("TMPDIR");
-	int keep = 0;
+	const char *dir_arg = NULL, *tmp = getenv("TMPDIR"), *pg_url = NULL;
+	int keep = 0, pg_only = 0;
+	char pg_csv[PATH_MAX + 16];
+	struct child_result pg = { 0 }, pcopy = { 0 }, pcsv = { 0 };
 	char dir[PATH_MAX], home[PATH_MAX + 16], csv[PATH_MAX + 16];
 	char db[PATH_MAX + 16];
 	struct sr_err err;
@@ -492,6 +600,10 @@ int main(int argc, char **argv)
 			dir_arg = argv[++i];
 		} else if (strcmp(argv[i], "--keep") == 0) {
 			keep = 1;
+		} else if (strcmp(argv[i], "--pg") == 0 && i + 1 < argc) {
+			pg_url = argv[++i];
+		} else if (strcmp(argv[i], "--pg-only") == 0) {
+			pg_only = 1;
 		} else {
 			usage();
 			return 2;
@@ -520,6 +632,9 @@ int main(int argc, char **argv)
 	snprintf(home, sizeof(home), "%s/home", dir);
 	snprintf(csv, sizeof(csv), "%s/input.csv", dir);
 	snprintf(db, sizeof(db), "%s/peer.sqlite", dir);
+	snprintf(pg_csv, sizeof(pg_csv), "%s/psql-copy.csv", dir);
+	if (pg_only && !pg_url)
+		die("%s", "--pg-only needs --pg URL");
 	sr_alloc_setup_json();
 	sr_log_set_level(SR_LOG_ERROR);
 	if (sr_crypto_init() != SR_OK)
@@ -534,10 +649,44 @@ int main(int argc, char **argv)
 	job.home = home;
 	job.csv = csv;
 	job.db = db;
+	job.pg_url = pg_url;
+	job.pg_csv = pg_csv;
 	job.report_fd = -1;
 
 	load = load_average();
-	for (uint64_t r = 0; r < repeat; r++) {
+	if (pg_url) {
+		struct child_result loaded;
+		fprintf(stderr, "bench_import: loading %" PRIu64 " rows into PostgreSQL\n", rows);
+		loaded = in_child(do_pg_load, &job);
+		if (loaded.status)
+			die("%s", "loading the table into PostgreSQL failed");
+		for (uint64_t r = 0; r < repeat; r++) {
+			fprintf(stderr, "bench_import: round %" PRIu64 "/%" PRIu64
+				": import from PostgreSQL, psql \\copy + CSV import\n",
+				r + 1, repeat);
+			run_pg_round(&job, rows, round);
+			keep_best(&pg, &round[0], r == 0);
+			keep_best(&pcopy, &round[1], r == 0);
+			keep_best(&pcsv, &round[2], r == 0);
+		}
+		{
+			double two_step = pcopy.wall_s + pcsv.wall_s;
+			double peer_rss = pcsv.rss_mb;
+			printf("bench env cpus=%zu repeat=%" PRIu64 " load1_before=%.2f load1_after_pg=%.2f\n",
+			       threads, repeat, load, load_average());
+			printf("bench pg_import rows=%" PRIu64 " cols=%d pg_import_s=%.3f pg_import_cpu_s=%.3f pg_import_rss_mb=%.1f rows_per_s=%.0f\n",
+			       rows, BENCH_COLUMNS, pg.wall_s, pg.cpu_s, pg.rss_mb,
+			       (double)rows / pg.wall_s);
+			printf("bench pg_peer psql_copy_s=%.3f csv_import_s=%.3f two_step_s=%.3f csv_import_rss_mb=%.1f ratio_vs_two_step=%.2f\n",
+			       pcopy.wall_s, pcsv.wall_s, two_step, peer_rss,
+			       two_step / pg.wall_s);
+			printf("bench pg_targets faster_than_two_step:%s rss<%.0fMB:%s\n",
+			       verdict(two_step / pg.wall_s > TARGET_PG_RATIO),
+			       TARGET_RSS_MB, verdict(pg.rss_mb < TARGET_RSS_MB));
+			fflush(stdout);
+		}
+	}
+	for (uint64_t r = 0; !pg_only && r < repeat; r++) {
 		fprintf(stderr, "bench_import: round %" PRIu64 "/%" PRIu64
 			": import, scan, sqlite3 .import\n", r + 1, repeat);
 		run_round(&job, rows, &exp, round, &scan_bytes, &stored_bytes);
@@ -546,6 +695,8 @@ int main(int argc, char **argv)
 		keep_best(&sql, &round[2], r == 0);
 	}
 
+	if (pg_only)
+		goto done;
 	plain_mb = (double)scan_bytes / 1e6;
 	ratio = sql.wall_s / imp.wall_s;
 	ratio_cpu = sql.cpu_s / imp.cpu_s;
@@ -567,6 +718,7 @@ int main(int argc, char **argv)
 	       verdict(per_core >= TARGET_SCAN_MB_S_PER_CORE),
 	       TARGET_RSS_MB, verdict(rss_max < TARGET_RSS_MB));
 	fflush(stdout);
+done:
 	if (keep) {
 		fprintf(stderr, "bench_import: kept %s\n", dir);
 	} else if (sr_rm_rf(dir, &err) != SR_OK) {

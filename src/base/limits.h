@@ -105,4 +105,23 @@ _Static_assert(SR_POLICY_ROW_FILTER_MAX <= SR_EXPR_TEXT_MAX,
 #define SR_JOBCHAN_REASON_MAX 256          /* bytes in the reason of an ABORT */
 /* ---- end job channels ---- */
 
+/* ---- data import (src/store: csv.c, import.c, source_pg.c; src/policy
+ * for null tokens; docs/data.md) ---- */
+/* Physical lines --skip-lines may skip before the header: metadata lines
+ * are a handful; a larger count is a mistake, and each skipped line is
+ * read (up to SR_CSV_ROW_MAX bytes) like any other. */
+#define SR_CSV_SKIP_LINES_MAX 1000000ull
+/* Null tokens in one list (per dataset, per column, or --null): every
+ * field of a column is compared with each, so the list stays short. */
+#define SR_NULL_TOKENS_MAX 16
+/* Bytes in one null token: real ones are "NA", "NULL", "-999"; a long
+ * one is a value, not a marker. */
+#define SR_NULL_TOKEN_MAX 64
+/* Distinct values `sealroom policy init` tracks over all columns of a
+ * file (64-bit hashes, 16 bytes each at half load: 64 MiB at most); a
+ * column with more than its share is reported as "many distinct values"
+ * rather than counted. */
+#define SR_PROFILE_DISTINCT_MAX (1u << 22)
+/* ---- end data import ---- */
+
 #endif

@@ -49,6 +49,25 @@ int sr_cli_usage_error(const char *cmd, const char *fmt, ...)
 	return SR_EXIT_USAGE;
 }
 
+int sr_cli_parse_count(const char *text, unsigned long long max,
+		       uint64_t *out)
+{
+	unsigned long long v = 0;
+
+	if (!*text || strlen(text) > 20)
+		return SR_EINVAL;
+	for (const char *p = text; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return SR_EINVAL;
+		if ((unsigned)(*p - '0') > max ||
+		    v > (max - (unsigned)(*p - '0')) / 10)
+			return SR_EINVAL;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	*out = v;
+	return SR_OK;
+}
+
 int sr_cli_resolve_home(struct sr_cli *cli, struct sr_err *err)
 {
 	static char buf[4096];

@@ -9,6 +9,7 @@
 #define SR_CLI_H
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/err.h"
@@ -39,6 +40,11 @@ int sr_cli_report(const struct sr_err *err);
  * --help'") and return SR_EXIT_USAGE. */
 int sr_cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Parse a decimal count from 0 to max (no sign, no spaces); SR_EINVAL
+ * otherwise. */
+int sr_cli_parse_count(const char *text, unsigned long long max,
+		       uint64_t *out) SR_WUR;
 
 /* Resolve the home directory (flag, env, default). */
 int sr_cli_resolve_home(struct sr_cli *cli, struct sr_err *err) SR_WUR;
@@ -99,5 +105,8 @@ int sr_cmd_node(int argc, char **argv);
 int sr_cmd_project(int argc, char **argv);
 int sr_cmd_job(int argc, char **argv);
 int sr_cmd_ledger(int argc, char **argv);
+int sr_cmd_policy(int argc, char **argv);
+int sr_cmd_id(int argc, char **argv);
+int sr_cmd_completion(int argc, char **argv);
 
 #endif

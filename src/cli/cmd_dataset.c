@@ -3,7 +3,10 @@
  * and `dataset publish`, which asks the node to publish a dataset's
  * metadata to a project (cli/nodeclient.h).
  */
+#include <errno.h>
 #include <getopt.h>
+#include <sodium.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +14,11 @@
 #include <time.h>
 
 #include "base/alloc.h"
+#include "base/file.h"
 #include "base/json.h"
+#include "base/limits.h"
 #include "cli/cli.h"
+#include "cli/csvopts.h"
 #include "cli/nodeclient.h"
 #include "store/store.h"
 #include "base/banned.h"
@@ -23,8 +29,10 @@ static const char dataset_usage[] =
 	"Manage this node's encrypted datasets.\n"
 	"\n"
 	"commands:\n"
-	"  import NAME FILE.csv [--policy P.json | --classify-by-name]\n"
+	"  import NAME FILE.csv [--policy P.json | --classify-by-name] [--null T]...\n"
 	"                      import a CSV file as a new version of NAME\n"
+	"  import NAME --from postgresql://... --query SQL | --table T\n"
+	"                      import a PostgreSQL query, streamed\n"
 	"  list [--json]       list datasets\n"
 	"  show NAME [--json]  schema, classes, policy, rows, version id, sizes\n"
 	"  export NAME [--columns A,B] [--output FILE]\n"
@@ -44,11 +52,20 @@ static const char dataset_usage[] =
 	"\n"
 	"The passphrase comes from $SEALROOM_PASSPHRASE or the terminal.\n"
 	"Every column must be classified (id, qi, sa or public) by the policy\n"
-	"file, or by name with --classify-by-name; see docs/policy.md.\n";
+	"file, or by name with --classify-by-name; see docs/policy.md and\n"
+	"docs/data.md.  'sealroom dataset <command> --help' shows a command's\n"
+	"own options and an example.\n";
 
 struct dataset_args {
 	struct sr_cli cli;
 	const char *policy;
+	struct sr_csvopts data;     /* --null, --skip-lines, --header, ... */
+	int clamp;                  /* --clamp */
+	const char *from;           /* --from URL */
+	const char *from_env;       /* --from-env VAR */
+	const char *from_file;      /* --from-file FILE */
+	const char *query;          /* --query SQL */
+	const char *table;          /* --table T */
 	const char *columns;
 	const char *output;
 	const char *project;   /* publish */
@@ -74,13 +91,32 @@ static int parse_args(const char *cmd, int argc, char **argv,
 		{ "node", required_argument, NULL, 'N' },
 		{ "token", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
+		SR_CSVOPTS_LONG,
+		{ "clamp", no_argument, NULL, 'C' },
+		{ "from", required_argument, NULL, 'F' },
+		{ "from-env", required_argument, NULL, 'V' },
+		{ "from-file", required_argument, NULL, 'W' },
+		{ "query", required_argument, NULL, 'Y' },
+		{ "table", required_argument, NULL, 'Z' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
+	sr_csvopts_init(&a->data);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "hqo:", opts, NULL)) != -1) {
+		if (c >= SR_CSVOPT_FIRST && c <= SR_CSVOPT_LAST) {
+			if (sr_csvopts_take(&a->data, c, optarg, cmd, exit_code))
+				return 1;
+			continue;
+		}
 		switch (c) {
+		case 'C': a->clamp = 1; break;
+		case 'F': a->from = optarg; break;
+		case 'V': a->from_env = optarg; break;
+		case 'W': a->from_file = optarg; break;
+		case 'Y': a->query = optarg; break;
+		case 'Z': a->table = optarg; break;
 		case 'H': a->cli.home = optarg; break;
 		case 'j': a->cli.json = 1; break;
 		case 'q': a->cli.quiet = 1; break;
@@ -102,6 +138,8 @@ static int parse_args(const char *cmd, int argc, char **argv,
 	}
 	a->pos = argv + optind;
 	a->npos = argc - optind;
+	if (sr_csvopts_finish(&a->data, cmd, exit_code))
+		return 1;
 	return 0;
 }
 
@@ -112,9 +150,37 @@ static void import_progress(void *ctx, int pass, uint64_t done,
 	char detail[64];
 	double fraction = total ? (double)done / (double)total : 0;
 
+	if (total == 0) {
+		/* A database query: rows so far, no total. */
+		snprintf(detail, sizeof(detail), "(%llu rows read and encrypted)",
+			 (unsigned long long)done);
+		sr_progress_update(p, 0, detail);
+		return;
+	}
 	snprintf(detail, sizeof(detail), "(pass %d of 2: %s)", pass,
 		 pass == 1 ? "checking" : "encrypting");
 	sr_progress_update(p, (pass - 1 + fraction) / 2.0, detail);
+}
+
+static void import_warn(void *ctx, const char *text)
+{
+	(void)ctx;
+	fprintf(stderr, "sealroom: warning: %s\n", text);
+}
+
+static void import_note(void *ctx, const char *text)
+{
+	(void)ctx;
+	fprintf(stderr, "sealroom: %s\n", text);
+}
+
+static void import_unclassified(void *ctx, const char *column)
+{
+	int *listed = ctx;
+
+	if (!(*listed)++)
+		fprintf(stderr, "sealroom: columns that no word of --classify-by-name classifies:\n");
+	fprintf(stderr, "  %s\n", column);
 }
 
 static json_t *columns_json(const struct sr_dataset_info *info)
@@ -166,34 +232,120 @@ static const char *time_text(char buf[32], int64_t t)
 	return buf;
 }
 
+/*
+ * The connection string, from --from, or kept out of argv and shell
+ * history: an environment variable (--from-env) or the first line of a
+ * file only its owner can read (--from-file).  *out is a heap string the
+ * caller wipes (it may hold a password) and frees.
+ */
+static int connection_string(const struct dataset_args *a, char **out,
+			     struct sr_err *err)
+{
+	const char *text = a->from;
+	struct sr_buf file;
+	struct stat st;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if (!!a->from + !!a->from_env + !!a->from_file > 1)
+		return sr_fail(err, SR_EUSAGE,
+			       "dataset import: give one of --from, --from-env and --from-file");
+	if (a->from_env) {
+		text = getenv(a->from_env);
+		if (!text || !*text)
+			return sr_fail(err, SR_EINVAL,
+				       "--from-env: $%.64s is not set", a->from_env);
+	}
+	sr_buf_init(&file, SR_SMALL_FILE_MAX);
+	if (a->from_file) {
+		if (stat(a->from_file, &st) != 0)
+			return sr_fail(err, SR_ENOTFOUND, "%s: cannot read: %s",
+				       a->from_file, strerror(errno));
+		if (st.st_mode & 077)
+			return sr_fail(err, SR_EPERM,
+				       "%s: others may read it (mode %04o): it holds a connection string, so 'chmod 600' it",
+				       a->from_file, (unsigned)(st.st_mode & 07777));
+		rc = sr_file_read_all(a->from_file, SR_SMALL_FILE_MAX, &file, err);
+		if (rc)
+			return rc;
+		text = file.data;
+	}
+	len = strcspn(text, "\r\n");
+	while (len && (text[len - 1] == ' ' || text[len - 1] == '\t'))
+		len--;
+	*out = sr_strndup(text, len);
+	sr_buf_wipe(&file);
+	if (!*out)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	if (strncmp(*out, "postgresql://", 13) != 0 &&
+	    strncmp(*out, "postgres://", 11) != 0) {
+		sodium_memzero(*out, len);
+		sr_free(*out);
+		*out = NULL;
+		return sr_fail(err, SR_EINVAL,
+			       "--from: expected a postgresql:// URL (the only database source so far)");
+	}
+	return SR_OK;
+}
+
 static int cmd_import(struct dataset_args *a, struct sr_err *err)
 {
 	struct sr_import_options opts = { 0 };
 	struct sr_dataset_info info;
 	struct sr_progress progress;
-	char b1[32], b2[32];
-	int rc;
+	char b1[32], b2[32], *conninfo = NULL;
+	int rc, listed = 0;
+	int from_db = a->from || a->from_env || a->from_file;
 
-	if (a->npos != 2)
+	if (from_db && a->npos != 1)
+		return sr_fail(err, SR_EUSAGE,
+			       "dataset import: expected NAME alone with --from (no FILE.csv)");
+	if (!from_db && (a->query || a->table))
+		return sr_fail(err, SR_EUSAGE,
+			       "dataset import: --query and --table need --from");
+	if (from_db && !a->query == !a->table)
+		return sr_fail(err, SR_EUSAGE,
+			       "dataset import: with --from, give --query SQL or --table T");
+	if (from_db && a->data.given)
+		return sr_fail(err, SR_EUSAGE,
+			       "dataset import: CSV options (--skip-lines, --header, --delimiter, --quote, --encoding) do not apply to --from");
+	if (!from_db && a->npos != 2)
 		return sr_fail(err, SR_EUSAGE,
 			       "dataset import: expected NAME and FILE.csv");
 	if (a->policy && a->classify_by_name)
 		return sr_fail(err, SR_EUSAGE,
 			       "dataset import: give --policy or --classify-by-name, not both");
+	if (from_db) {
+		rc = connection_string(a, &conninfo, err);
+		if (rc)
+			return rc;
+	}
+	sr_dataset_info_init(&info);
 	rc = sr_cli_open_store(&a->cli, 1, err);
 	if (rc)
-		return rc;
-	sr_dataset_info_init(&info);
+		goto out;
 	sr_progress_init(&progress, "import", a->cli.quiet);
+	opts.pg_conninfo = conninfo;
+	opts.pg_query = a->query;
+	opts.pg_table = a->table;
 	opts.policy_path = a->policy;
 	opts.classify_by_name = a->classify_by_name;
+	opts.csv = a->data.csv;
+	opts.nulls = a->data.nulls;
+	opts.nnulls = a->data.nnulls;
+	opts.warn = import_warn;
+	opts.note = import_note;
+	opts.clamp = a->clamp;
+	opts.unclassified = import_unclassified;
+	opts.warn_ctx = &listed;
 	opts.progress = import_progress;
 	opts.progress_ctx = &progress;
-	rc = sr_store_import(a->cli.store, a->pos[0], a->pos[1], &opts, &info,
-			     err);
+	rc = sr_store_import(a->cli.store, a->pos[0], from_db ? NULL : a->pos[1],
+			     &opts, &info, err);
 	sr_progress_done(&progress);
 	if (rc)
-		return rc;
+		goto out;
 	if (a->cli.json) {
 		rc = sr_cli_print_json(info_json(&info, 0), err);
 	} else {
@@ -204,7 +356,12 @@ static int cmd_import(struct dataset_args *a, struct sr_err *err)
 		       sr_cli_bytes(b1, info.plain_bytes),
 		       sr_cli_bytes(b2, info.stored_bytes));
 	}
+out:
 	sr_dataset_info_release(&info);
+	if (conninfo) {
+		sodium_memzero(conninfo, strlen(conninfo));
+		sr_free(conninfo);
+	}
 	return rc;
 }
 
@@ -260,6 +417,78 @@ static const char *number_text(char buf[32], const json_t *v)
 	return buf;
 }
 
+/* A JSON scalar of a policy as a terminal may show it: strings quoted
+ * and cut, control bytes replaced. */
+static void print_scalar(const json_t *v)
+{
+	char shown[SR_VALUE_SHOWN_SIZE], num[32];
+
+	if (json_is_string(v))
+		printf("'%s'", sr_value_shown(json_string_value(v),
+					      json_string_length(v), shown));
+	else if (json_is_boolean(v))
+		printf("%s", json_is_true(v) ? "true" : "false");
+	else
+		printf("%s", number_text(num, v));
+}
+
+/* "NA, '-'" for a list of null tokens. */
+static void print_tokens(const json_t *arr)
+{
+	const json_t *t;
+	size_t i;
+
+	if (json_array_size(arr) == 0)
+		printf("none but the empty unquoted field");
+	json_array_foreach(arr, i, t) {
+		if (i)
+			printf(", ");
+		print_scalar(t);
+	}
+}
+
+/* Bounds, domain (the first 10 values and the count), mask and nulls of
+ * one column, one line each. */
+static void print_column_rules(const json_t *col)
+{
+	const json_t *v, *d;
+	char lo[32], hi[32];
+	size_t i, n;
+
+	v = json_object_get(col, "bounds");
+	if (json_is_array(v))
+		printf("        bounds  [%s, %s]\n",
+		       number_text(lo, json_array_get(v, 0)),
+		       number_text(hi, json_array_get(v, 1)));
+	v = json_object_get(col, "domain");
+	if (json_is_array(v)) {
+		n = json_array_size(v);
+		printf("        domain  %zu value%s: ", n, n == 1 ? "" : "s");
+		json_array_foreach(v, i, d) {
+			if (i == 10) {
+				printf(", ...");
+				break;
+			}
+			if (i)
+				printf(", ");
+			print_scalar(d);
+		}
+		printf("\n");
+	}
+	v = json_object_get(col, "mask");
+	if (json_is_string(v)) {
+		printf("        mask    ");
+		print_scalar(v);
+		printf("\n");
+	}
+	v = json_object_get(col, "nulls");
+	if (json_is_array(v)) {
+		printf("        nulls   ");
+		print_tokens(v);
+		printf(" (this column's own)\n");
+	}
+}
+
 static void print_policy_summary(const json_t *policy)
 {
 	const json_t *v;
@@ -268,13 +497,20 @@ static void print_policy_summary(const json_t *policy)
 	v = json_object_get(policy, "min_group_size");
 	printf("  min group size: %" JSON_INTEGER_FORMAT "\n",
 	       json_integer_value(v));
+	printf("  nulls: ");
+	print_tokens(json_object_get(policy, "nulls"));
+	printf("\n");
 	v = json_object_get(policy, "dp");
 	if (json_is_object(v)) {
 		char e1[32], e2[32], d[32];
-		printf("  differential privacy: epsilon_total %s, per job %s, delta %s\n",
+		/* Nothing charges the budget yet (no DP job kind runs), so
+		 * all of it is left. */
+		printf("  differential privacy: epsilon_total %s, per job %s, delta %s; budget left: epsilon %s\n",
 		       number_text(e1, json_object_get(v, "epsilon_total")),
 		       number_text(e2, json_object_get(v, "epsilon_max_per_job")),
-		       number_text(d, json_object_get(v, "delta")));
+		       number_text(d, json_object_get(v, "delta")), e1);
+	} else {
+		printf("  differential privacy: none\n");
 	}
 	v = json_object_get(policy, "jobs");
 	if (json_is_array(v)) {
@@ -295,8 +531,14 @@ static void print_policy_summary(const json_t *policy)
 		printf("\n");
 	}
 	v = json_object_get(policy, "row_filter");
-	if (json_is_string(v))
-		printf("  row filter: %s\n", json_string_value(v));
+	if (json_is_string(v)) {
+		char shown[SR_ERR_MSG_MAX];
+		/* A filter is short (limits.h) but may hold any byte. */
+		sr_nodeclient_clean(shown, sizeof(shown), json_string_value(v));
+		printf("  row filter: %s\n", shown);
+	} else {
+		printf("  row filter: none (every row takes part)\n");
+	}
 }
 
 static void print_allow(const json_t *col)
@@ -346,6 +588,7 @@ static int cmd_show(struct dataset_args *a, struct sr_err *err)
 		       sr_class_name(c->cls));
 		print_allow(json_object_get(pcols, c->name));
 		printf("\n");
+		print_column_rules(json_object_get(pcols, c->name));
 	}
 	printf("  policy:\n");
 	print_policy_summary(info.policy);
@@ -377,42 +620,6 @@ static int csv_field(struct sr_buf *line, const char *s, size_t len,
 	return rc;
 }
 
-static int split_columns(const char *list, char ***out, size_t *count,
-			 struct sr_err *err)
-{
-	char **cols = NULL, **grown;
-	size_t n = 0;
-	const char *p = list;
-
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		if (len == 0) {
-			for (size_t i = 0; i < n; i++)
-				sr_free(cols[i]);
-			sr_free(cols);
-			return sr_fail(err, SR_EUSAGE,
-				       "--columns: empty column name in '%s'", list);
-		}
-		grown = sr_realloc(cols, (n + 1) * sizeof(*cols));
-		if (grown)
-			cols = grown;
-		if (!grown || !(cols[n] = sr_strndup(p, len))) {
-			for (size_t i = 0; i < n; i++)
-				sr_free(cols[i]);
-			sr_free(cols);
-			return sr_fail(err, SR_ENOMEM, "out of memory");
-		}
-		n++;
-		if (!comma)
-			break;
-		p = comma + 1;
-	}
-	*out = cols;
-	*count = n;
-	return SR_OK;
-}
-
 static int cmd_export(struct dataset_args *a, struct sr_err *err)
 {
 	struct sr_scan *scan = NULL;
@@ -430,9 +637,11 @@ static int cmd_export(struct dataset_args *a, struct sr_err *err)
 	if (a->npos != 1)
 		return sr_fail(err, SR_EUSAGE, "dataset export: expected NAME");
 	if (a->columns) {
-		rc = split_columns(a->columns, &names, &nnames, err);
-		if (rc)
+		rc = sr_csvopts_split(a->columns, &names, &nnames, err);
+		if (rc) {
+			sr_err_prefix(err, "--columns");
 			return rc;
+		}
 	}
 	rc = sr_cli_open_store(&a->cli, 1, err);
 	if (rc == SR_OK)
@@ -504,9 +713,7 @@ out:
 	if (rc && a->output && out != stdout)
 		remove(a->output);
 	sr_scan_free(scan);
-	for (size_t i = 0; i < nnames; i++)
-		sr_free(names[i]);
-	sr_free(names);
+	sr_csvopts_free_names(names, nnames);
 	sr_buf_release(&line);
 	sr_buf_release(&val);
 	return rc;
@@ -623,6 +830,7 @@ int sr_cmd_dataset(int argc, char **argv)
 			return code;
 		rc = verbs[i].fn(&a, &err);
 		sr_cli_release(&a.cli);
+		sr_csvopts_release(&a.data);
 		if (rc == SR_EUSAGE)
 			return sr_cli_usage_error("dataset", "%s",
 				err.msg + (strncmp(err.msg, "dataset ", 8) ? 0 : 8));

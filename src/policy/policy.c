@@ -91,10 +91,18 @@ void sr_policy_init(struct sr_policy *pol)
 	pol->jobs = SR_JOB_ALL;
 }
 
+static void free_tokens(char **tokens, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sr_free(tokens[i]);
+	sr_free(tokens);
+}
+
 static void column_release(struct sr_policy_column *c)
 {
 	sr_free(c->name);
 	json_decref(c->domain);
+	free_tokens(c->nulls, c->nnulls);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -107,6 +115,7 @@ void sr_policy_release(struct sr_policy *pol)
 		sr_free(pol->receivers[i]);
 	sr_free(pol->receivers);
 	sr_free(pol->row_filter);
+	free_tokens(pol->nulls, pol->nnulls);
 	sr_policy_init(pol);
 }
 
@@ -418,11 +427,133 @@ static int parse_mask(const json_t *v, const char *what, const char *col,
 		       what, col, got);
 }
 
+int sr_policy_null_token_check(const char *what, const char *path,
+			       const char *s, size_t len, struct sr_err *err)
+{
+	char shown[SR_POLICY_SHOWN_SIZE];
+	const char *sep = *path ? ": " : "";
+
+	if (len == 0)
+		return sr_fail(err, SR_EINVAL,
+			       "%s%s%s: a null token cannot be empty (the empty unquoted field is always NULL)",
+			       what, sep, path);
+	if (len > SR_NULL_TOKEN_MAX)
+		return sr_fail(err, SR_ELIMIT,
+			       "%s%s%s: null token '%s' is longer than the limit of %d bytes",
+			       what, sep, path, sr_policy_shown(s, len, shown),
+			       SR_NULL_TOKEN_MAX);
+	if (memchr(s, '\0', len) || memchr(s, '\n', len) || memchr(s, '\r', len) ||
+	    !sr_utf8_valid(s, len))
+		return sr_fail(err, SR_EINVAL,
+			       "%s%s%s: null token '%s' cannot hold a line end, a NUL byte or invalid UTF-8",
+			       what, sep, path, sr_policy_shown(s, len, shown));
+	return SR_OK;
+}
+
+/* Append token to a list unless it is there; SR_ELIMIT past the limit. */
+static int add_token(char ***list, size_t *n, const char *what,
+		     const char *path, const char *s, size_t len,
+		     struct sr_err *err)
+{
+	char **grown;
+	const char *sep = *path ? ": " : "";
+
+	for (size_t i = 0; i < *n; i++)
+		if (strlen((*list)[i]) == len && memcmp((*list)[i], s, len) == 0)
+			return SR_OK;
+	if (*n == SR_NULL_TOKENS_MAX)
+		return sr_fail(err, SR_ELIMIT,
+			       "%s%s%s: more null tokens than the limit of %d",
+			       what, sep, path, SR_NULL_TOKENS_MAX);
+	grown = sr_realloc(*list, (*n + 1) * sizeof(*grown));
+	if (!grown)
+		return sr_policy_nomem(err, what);
+	*list = grown;
+	grown[*n] = sr_strndup(s, len);
+	if (!grown[*n])
+		return sr_policy_nomem(err, what);
+	(*n)++;
+	return SR_OK;
+}
+
+/* "nulls": an array of distinct tokens. */
+static int parse_nulls(const json_t *arr, const char *what, const char *path,
+		       char ***list, size_t *n, struct sr_err *err)
+{
+	char item[SR_POLICY_SHOWN_SIZE + 48];
+	size_t i;
+	json_t *v;
+	int rc;
+
+	if (!json_is_array(arr))
+		return sr_fail(err, SR_EINVAL,
+			       "%s: %s: expected an array of null tokens such as [\"NA\", \"NULL\"], got %s",
+			       what, path, sr_policy_json_kind(arr));
+	if (json_array_size(arr) > SR_NULL_TOKENS_MAX)
+		return sr_fail(err, SR_ELIMIT,
+			       "%s: %s: %zu null tokens, more than the limit of %d",
+			       what, path, json_array_size(arr), SR_NULL_TOKENS_MAX);
+	json_array_foreach(arr, i, v) {
+		const char *s = json_string_value(v);
+		size_t len = json_string_length(v);
+
+		snprintf(item, sizeof(item), "%s[%zu]", path, i);
+		if (!s)
+			return sr_fail(err, SR_EINVAL,
+				       "%s: %s: expected a string, got %s", what,
+				       item, sr_policy_json_kind(v));
+		rc = sr_policy_null_token_check(what, item, s, len, err);
+		if (rc)
+			return rc;
+		for (size_t k = 0; k < *n; k++)
+			if (strlen((*list)[k]) == len &&
+			    memcmp((*list)[k], s, len) == 0)
+				return sr_fail(err, SR_EINVAL,
+					       "%s: %s: duplicate null token (also %s[%zu])",
+					       what, item, path, k);
+		rc = add_token(list, n, what, path, s, len, err);
+		if (rc)
+			return rc;
+	}
+	return SR_OK;
+}
+
+int sr_policy_add_nulls(struct sr_policy *pol, const char *what,
+			const char *const *tokens, size_t count,
+			struct sr_err *err)
+{
+	for (size_t i = 0; i < count; i++) {
+		size_t len = strlen(tokens[i]);
+		int rc = sr_policy_null_token_check(what, "", tokens[i], len, err);
+
+		if (rc == SR_OK)
+			rc = add_token(&pol->nulls, &pol->nnulls, what, "",
+				       tokens[i], len, err);
+		if (rc)
+			return rc;
+	}
+	return SR_OK;
+}
+
+void sr_policy_column_nulls(const struct sr_policy *pol, const char *name,
+			    char *const **tokens, size_t *count)
+{
+	const struct sr_policy_column *c = sr_policy_column(pol, name);
+
+	if (c && c->has_nulls) {
+		*tokens = c->nulls;
+		*count = c->nnulls;
+		return;
+	}
+	*tokens = pol->nulls;
+	*count = pol->nnulls;
+}
+
 static int parse_column(const char *what, const char *name, json_t *obj,
 			struct sr_policy_column *c, struct sr_err *err)
 {
 	static const char *const keys[] = { "class", "allow", "type", "bounds",
-					    "domain", "mask", NULL };
+					    "domain", "mask", "nulls", NULL };
 	char col[SR_POLICY_SHOWN_SIZE], path[SR_POLICY_SHOWN_SIZE + 32];
 	json_t *v;
 	int rc;
@@ -465,6 +596,13 @@ static int parse_column(const char *what, const char *name, json_t *obj,
 		rc = parse_domain(v, what, col, c, err);
 		if (rc)
 			return rc;
+	}
+	if ((v = json_object_get(obj, "nulls")) != NULL) {
+		snprintf(path, sizeof(path), "columns.%s.nulls", col);
+		rc = parse_nulls(v, what, path, &c->nulls, &c->nnulls, err);
+		if (rc)
+			return rc;
+		c->has_nulls = 1;
 	}
 	if ((v = json_object_get(obj, "mask")) != NULL)
 		return parse_mask(v, what, col, c, err);
@@ -676,7 +814,7 @@ static int parse_doc(const json_t *doc, const char *what,
 {
 	static const char *const keys[] = { "version", "columns",
 		"min_group_size", "dp", "receivers", "jobs", "row_filter",
-		"expires", NULL };
+		"expires", "nulls", NULL };
 	char got[SR_POLICY_VALUE_SIZE];
 	json_t *v;
 	int rc;
@@ -685,9 +823,20 @@ static int parse_doc(const json_t *doc, const char *what,
 		return sr_fail(err, SR_EINVAL,
 			       "%s: expected a JSON object with \"columns\", got %s",
 			       what, sr_policy_json_kind(doc));
+	/* Written by 'sealroom policy init': a draft until a person has
+	 * looked at it. */
+	if (json_object_get(doc, "_review"))
+		return sr_fail(err, SR_EINVAL,
+			       "%s: _review: this policy is a draft written by 'sealroom policy init': check every column's class, bounds and domain, then delete the _review key",
+			       what);
 	rc = check_keys(doc, what, "", keys, err);
 	if (rc)
 		return rc;
+	if ((v = json_object_get(doc, "nulls")) != NULL) {
+		rc = parse_nulls(v, what, "nulls", &pol->nulls, &pol->nnulls, err);
+		if (rc)
+			return rc;
+	}
 	if ((v = json_object_get(doc, "version")) != NULL &&
 	    !(json_is_integer(v) && json_integer_value(v) == 1))
 		return sr_fail(err, SR_EINVAL,

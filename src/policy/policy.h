@@ -69,6 +69,9 @@ struct sr_policy_column {
 	json_t *domain;           /* "domain": array of distinct values, or NULL */
 	enum sr_mask_kind mask;
 	double mask_param;        /* N for truncate, W for range */
+	int has_nulls;            /* "nulls" given: replaces the dataset's */
+	char **nulls;             /* null tokens of this column (nnulls) */
+	size_t nnulls;
 };
 
 struct sr_policy_dp {
@@ -88,6 +91,9 @@ struct sr_policy {
 	unsigned jobs;            /* SR_JOB_* bits; default SR_JOB_ALL */
 	char *row_filter;         /* predicate text (docs/internals/expr.md) or NULL */
 	int64_t expires;          /* unix seconds, 0 = never */
+	char **nulls;             /* "nulls": tokens read as NULL at import,
+				   * besides the empty unquoted field */
+	size_t nnulls;
 };
 
 void sr_policy_init(struct sr_policy *pol);
@@ -141,6 +147,31 @@ int sr_policy_bind(struct sr_policy *pol, const char *const *names,
  * return 1; else return 0. */
 int sr_policy_type_override(const struct sr_policy *pol, const char *name,
 			    enum sr_type *type);
+
+/*
+ * Null tokens (docs/policy.md): "nulls" lists the unquoted field texts
+ * that import reads as NULL, besides the empty unquoted field, which is
+ * always NULL; a quoted field is always a value.  A column's own "nulls"
+ * replaces the dataset's list for that column ("nulls": [] for none).
+ *
+ * Check one token: 1 to SR_NULL_TOKEN_MAX bytes, UTF-8, no NUL, CR or LF.
+ * what and path name the place in messages ("p.json", "nulls[2]";
+ * "--null" and "" for the command line).
+ */
+int sr_policy_null_token_check(const char *what, const char *path,
+			       const char *s, size_t len,
+			       struct sr_err *err) SR_WUR;
+
+/* Add tokens to the dataset's list (those already there are skipped),
+ * checking each; what names their source ("--null"). */
+int sr_policy_add_nulls(struct sr_policy *pol, const char *what,
+			const char *const *tokens, size_t count,
+			struct sr_err *err) SR_WUR;
+
+/* The null tokens that apply to column name: its own, else the
+ * dataset's.  *tokens is borrowed from pol. */
+void sr_policy_column_nulls(const struct sr_policy *pol, const char *name,
+			    char *const **tokens, size_t *count);
 
 /* Column by name, or NULL. */
 const struct sr_policy_column *sr_policy_column(const struct sr_policy *pol,

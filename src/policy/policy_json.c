@@ -111,6 +111,21 @@ static json_t *mask_json(const struct sr_policy_column *c)
 	return j;
 }
 
+/* Null tokens in their given order (the order does not matter to import,
+ * but keeping it keeps the steward's file recognizable). */
+static json_t *tokens_json(char *const *tokens, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < n; i++) {
+		if (json_array_append_new(arr, json_string(tokens[i]))) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 /* A column's normalized form; the type appears once declared or bound.
  * json_object_set_new takes (and on failure frees) the value, and fails on
  * a NULL one, so one check per key covers every allocation. */
@@ -135,6 +150,9 @@ static json_t *column_json(const struct sr_policy_column *c)
 		goto fail;
 	if (c->mask != SR_MASK_NONE &&
 	    json_object_set_new(o, "mask", mask_json(c)))
+		goto fail;
+	if (c->has_nulls &&
+	    json_object_set_new(o, "nulls", tokens_json(c->nulls, c->nnulls)))
 		goto fail;
 	return o;
 fail:
@@ -200,6 +218,18 @@ static int check_policy(const struct sr_policy *pol, struct sr_err *err)
 	if (pol->row_filter &&
 	    !sr_utf8_valid(pol->row_filter, strlen(pol->row_filter)))
 		return sr_fail(err, SR_EINVAL, "policy: row_filter: not UTF-8");
+	for (size_t i = 0; i < pol->nnulls; i++)
+		if (sr_policy_null_token_check("policy", "nulls",
+					       pol->nulls[i],
+					       strlen(pol->nulls[i]), err))
+			return SR_EINVAL;
+	for (size_t i = 0; i < pol->ncolumns; i++)
+		for (size_t k = 0; k < pol->columns[i].nnulls; k++)
+			if (sr_policy_null_token_check("policy", "columns.nulls",
+						       pol->columns[i].nulls[k],
+						       strlen(pol->columns[i].nulls[k]),
+						       err))
+				return SR_EINVAL;
 	return SR_OK;
 }
 
@@ -240,6 +270,9 @@ int sr_policy_to_json(const struct sr_policy *pol, json_t **out,
 	if (pol->expires &&
 	    json_object_set_new(doc, "expires",
 				json_integer((json_int_t)pol->expires)))
+		goto fail;
+	if (pol->nnulls &&
+	    json_object_set_new(doc, "nulls", tokens_json(pol->nulls, pol->nnulls)))
 		goto fail;
 	*out = doc;
 	return SR_OK;

@@ -1,9 +1,20 @@
 /*
- * import.c - CSV import into a new dataset version (DESIGN §5).
+ * import.c - import into a new dataset version (DESIGN §5), from any
+ * source (source.h): a CSV file in two passes as below, or a PostgreSQL
+ * query, whose types are declared, in the second pass alone.
  *
  * Pass 1 reads the whole file once: CSV structure, UTF-8, field counts,
  * declared types and type inference, so that every error is found before
- * anything is written.  Pass 2 reads it again and encodes row groups of
+ * anything is written.  Null tokens are declared, never guessed: a field is
+ * NULL when it is empty and unquoted, or unquoted and equal to one of the
+ * column's null tokens (its own "nulls", else the dataset's and --null).
+ * The usual tokens of exports (NA, NULL, -, ?) that were not declared are
+ * only counted, so that a column they turned into a string is named in a
+ * warning that says how to declare them.
+ *
+ * Bounds and domains need the final types, so pass 2 checks them as it
+ * parses each value (colcheck.h); a value outside them fails the import,
+ * whose output is then removed, or with --clamp is clamped to the bounds.  Pass 2 reads it again and encodes row groups of
  * SR_CHUNK_ROWS rows: while the calling thread parses group g+1, the pool
  * compresses and seals the columns of group g.  Memory is bounded by two
  * row groups whatever the file size.
@@ -24,7 +35,9 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "crypto/crypto.h"
+#include "store/colcheck.h"
 #include "store/csv.h"
+#include "store/source.h"
 #include "base/banned.h"
 
 struct encode_task {
@@ -46,12 +59,32 @@ struct row_group {
 	int submitted;
 };
 
+/* Texts that exports write for a missing value (R and pandas NA, SQL NULL
+ * and \N, weka ?, spreadsheets #N/A).  Counted, never taken as NULL
+ * unless declared. */
+static const char *const usual_nulls[] = {
+	"NA", "N/A", "n/a", "NULL", "null", "NaN", "None", "-", "?", "\\N",
+	"#N/A",
+};
+#define NUSUAL (sizeof(usual_nulls) / sizeof(*usual_nulls))
+
+/* The null tokens of one column (borrowed from the policy). */
+struct col_nulls {
+	char *const *tokens;
+	size_t count;
+};
+
 struct import {
 	struct sr_store *store;
 	const struct sr_import_options *opts;
+	struct sr_csv_options csv_opts;
+	struct sr_source *src;
+	int one_pass;                   /* the source declares its types */
+	struct col_nulls *nulls;        /* ncols */
+	struct sr_colcheck *checks;     /* ncols, once the policy is bound */
+	uint64_t *usual;                /* ncols * NUSUAL counts */
 	const char *csv_path;
 	const char *name;
-	struct sr_csv *csv;
 	size_t ncols;
 	enum sr_type *types;
 	struct sr_policy policy;
@@ -72,19 +105,120 @@ struct import {
 
 static void progress(struct import *imp, int pass)
 {
-	if (imp->opts && imp->opts->progress)
-		imp->opts->progress(imp->opts->progress_ctx, pass,
-				    sr_csv_offset(imp->csv),
-				    sr_csv_size(imp->csv));
+	uint64_t done, total;
+
+	if (!imp->opts || !imp->opts->progress)
+		return;
+	imp->src->ops->progress(imp->src, &done, &total);
+	imp->opts->progress(imp->opts->progress_ctx, pass, done, total);
+}
+
+static const char *src_name(const struct import *imp)
+{
+	return imp->src->name;
+}
+
+static const char *col_name(const struct import *imp, size_t col)
+{
+	return imp->src->names[col];
 }
 
 static int field_error(struct import *imp, size_t col, const char *what,
 		       struct sr_err *err)
 {
-	return sr_fail(err, SR_EINVAL, "%s: line %llu, column %zu (%s): %s",
-		       sr_csv_name(imp->csv),
-		       (unsigned long long)sr_csv_line(imp->csv), col + 1,
-		       sr_csv_column_name(imp->csv, col), what);
+	return sr_fail(err, SR_EINVAL, "%s: %s %llu, column %zu (%s): %s",
+		       src_name(imp), imp->src->unit,
+		       (unsigned long long)imp->src->ops->position(imp->src),
+		       col + 1, col_name(imp, col), what);
+}
+
+/* Whether field f of column col is NULL. */
+static inline int field_is_null(const struct import *imp, size_t col,
+				const struct sr_csv_field *f)
+{
+	const struct col_nulls *n = &imp->nulls[col];
+
+	if (f->is_null)
+		return 1;
+	if (f->quoted)
+		return 0;
+	for (size_t k = 0; k < n->count; k++)
+		if (f->len == strlen(n->tokens[k]) &&
+		    memcmp(f->data, n->tokens[k], f->len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Index of f in usual_nulls, or -1 (quoted fields are values). */
+static int usual_null(const struct sr_csv_field *f)
+{
+	if (f->quoted || f->len > 4)
+		return -1;
+	for (size_t k = 0; k < NUSUAL; k++)
+		if (f->len == strlen(usual_nulls[k]) &&
+		    memcmp(f->data, usual_nulls[k], f->len) == 0)
+			return (int)k;
+	return -1;
+}
+
+/* "value 'x' does not parse as T, ...": the value is shown (cut, with
+ * control bytes replaced) because the steward needs it to find the row. */
+static int type_error(struct import *imp, size_t col,
+		      const struct sr_csv_field *f, struct sr_err *err)
+{
+	char msg[SR_ERR_MSG_MAX], shown[SR_VALUE_SHOWN_SIZE];
+	const char *type = sr_type_name(imp->types[col]);
+
+	sr_value_shown(f->data, f->len, shown);
+	if (imp->one_pass)
+		snprintf(msg, sizeof(msg),
+			 "value '%s' does not fit %s, the type this column is imported as (docs/data.md)",
+			 shown, type);
+	else if (usual_null(f) >= 0)
+		snprintf(msg, sizeof(msg),
+			 "value '%s' does not parse as %s, the type the policy declares; if it means missing, declare it: --null '%s', or \"nulls\" in the policy",
+			 shown, type, shown);
+	else
+		snprintf(msg, sizeof(msg),
+			 "value '%s' does not parse as %s, the type the policy declares",
+			 shown, type);
+	return field_error(imp, col, msg, err);
+}
+
+/* Warn about a column that undeclared usual null tokens made a string
+ * although its other values are all of type would_be. */
+static void warn_usual(struct import *imp, size_t col, enum sr_type would_be)
+{
+	const uint64_t *counts = &imp->usual[col * NUSUAL];
+	struct sr_buf what, flags;
+	int rc;
+
+	if (!imp->opts || !imp->opts->warn)
+		return;
+	sr_buf_init(&what, SR_ERR_MSG_MAX);
+	sr_buf_init(&flags, SR_ERR_MSG_MAX);
+	rc = sr_buf_addf(&what, "%s: column %s: read as string, not %s, because of",
+			 src_name(imp), col_name(imp, col),
+			 sr_type_name(would_be));
+	for (size_t k = 0; rc == SR_OK && k < NUSUAL; k++) {
+		if (!counts[k])
+			continue;
+		rc = sr_buf_addf(&what, "%s %llu value%s '%s'",
+				 flags.len ? "," : "",
+				 (unsigned long long)counts[k],
+				 counts[k] == 1 ? "" : "s", usual_nulls[k]);
+		if (rc == SR_OK)
+			rc = sr_buf_addf(&flags, "%s--null '%s'",
+					 flags.len ? " " : "", usual_nulls[k]);
+	}
+	if (rc == SR_OK)
+		rc = sr_buf_addf(&what, "; if they mean missing, declare them: %s, or \"nulls\" in the policy",
+				 flags.data);
+	/* A warning cut short by the cap is still worth showing. */
+	(void)rc;
+	imp->opts->warn(imp->opts->warn_ctx, what.data);
+	sr_buf_release(&what);
+	sr_buf_release(&flags);
 }
 
 /* Pass 1: validate every record, infer or check types, count rows. */
@@ -93,7 +227,6 @@ static int first_pass(struct import *imp, struct sr_err *err)
 	struct sr_infer *infer;
 	int *declared;
 	const struct sr_csv_field *f;
-	char msg[160];
 	int eof = 0, rc = SR_OK;
 
 	infer = sr_calloc(imp->ncols, sizeof(*infer));
@@ -105,24 +238,30 @@ static int first_pass(struct import *imp, struct sr_err *err)
 	for (size_t j = 0; j < imp->ncols; j++) {
 		sr_infer_init(&infer[j]);
 		declared[j] = sr_policy_type_override(&imp->policy,
-			sr_csv_column_name(imp->csv, j), &imp->types[j]);
+			col_name(imp, j), &imp->types[j]);
 	}
 	for (;;) {
-		rc = sr_csv_next(imp->csv, &f, &eof, err);
+		rc = imp->src->ops->next(imp->src, &f, &eof, err);
 		if (rc || eof)
 			break;
 		if (++imp->rows > SR_DATASET_ROWS_MAX) {
 			rc = sr_fail(err, SR_ELIMIT,
 				     "%s: more rows than the limit of %llu",
-				     sr_csv_name(imp->csv),
+				     src_name(imp),
 				     (unsigned long long)SR_DATASET_ROWS_MAX);
 			break;
 		}
 		for (size_t j = 0; j < imp->ncols; j++) {
-			if (f[j].is_null)
+			if (field_is_null(imp, j, &f[j]))
 				continue;
 			if (!declared[j]) {
-				sr_infer_feed(&infer[j], f[j].data, f[j].len);
+				int k = usual_null(&f[j]);
+				/* The usual tokens parse as no type but
+				 * string: count them instead of feeding. */
+				if (k >= 0)
+					imp->usual[j * NUSUAL + (size_t)k]++;
+				else
+					sr_infer_feed(&infer[j], f[j].data, f[j].len);
 				continue;
 			}
 			if (imp->types[j] == SR_TYPE_STRING)
@@ -147,12 +286,7 @@ static int first_pass(struct import *imp, struct sr_err *err)
 				}
 			}
 			if (rc) {
-				/* The value itself stays out of the message:
-				 * row data never reaches logs. */
-				snprintf(msg, sizeof(msg),
-					 "value does not parse as %s, the type the policy declares",
-					 sr_type_name(imp->types[j]));
-				rc = field_error(imp, j, msg, err);
+				rc = type_error(imp, j, &f[j], err);
 				goto out;
 			}
 		}
@@ -161,14 +295,36 @@ static int first_pass(struct import *imp, struct sr_err *err)
 	}
 	if (rc)
 		goto out;
-	for (size_t j = 0; j < imp->ncols; j++)
-		if (!declared[j])
-			imp->types[j] = sr_infer_result(&infer[j]);
+	for (size_t j = 0; j < imp->ncols; j++) {
+		uint64_t usual = 0;
+
+		if (declared[j])
+			continue;
+		for (size_t k = 0; k < NUSUAL; k++)
+			usual += imp->usual[j * NUSUAL + k];
+		imp->types[j] = sr_infer_result(&infer[j]);
+		if (usual && infer[j].values && imp->types[j] != SR_TYPE_STRING)
+			warn_usual(imp, j, imp->types[j]);
+		if (usual)
+			imp->types[j] = SR_TYPE_STRING;
+	}
 	progress(imp, 1);
 out:
 	sr_free(infer);
 	sr_free(declared);
 	return rc;
+}
+
+/* The --null tokens join the dataset's list, so that the stored policy
+ * records how the data was read. */
+static int add_cli_nulls(struct import *imp, struct sr_err *err)
+{
+	const struct sr_import_options *o = imp->opts;
+
+	if (!o || !o->nnulls)
+		return SR_OK;
+	return sr_policy_add_nulls(&imp->policy, "--null", o->nulls,
+				   o->nnulls, err);
 }
 
 static int load_policy(struct import *imp, struct sr_err *err)
@@ -185,8 +341,76 @@ static int load_policy(struct import *imp, struct sr_err *err)
 			rc = sr_policy_parse(text.data, text.len,
 					     o->policy_path, &imp->policy, err);
 		sr_buf_release(&text);
-		return rc;
+		if (rc)
+			return rc;
 	}
+	return add_cli_nulls(imp, err);
+}
+
+/* A token holding the delimiter or the quote could never be a whole
+ * unquoted field: a mistake to report, not to ignore. */
+static int check_tokens(const struct import *imp, char *const *tokens,
+			size_t count, const char *where, struct sr_err *err)
+{
+	char shown[SR_VALUE_SHOWN_SIZE];
+
+	for (size_t k = 0; k < count; k++) {
+		if ((!imp->src->delimiter ||
+		     !strchr(tokens[k], imp->src->delimiter)) &&
+		    (!imp->src->quote || !strchr(tokens[k], imp->src->quote)))
+			continue;
+		return sr_fail(err, SR_EINVAL,
+			       "%s: null token '%s' holds the delimiter '%c' or the quote '%c', so no unquoted field can be it",
+			       where, sr_value_shown(tokens[k], strlen(tokens[k]), shown),
+			       imp->src->delimiter, imp->src->quote);
+	}
+	return SR_OK;
+}
+
+/* Point every column at its null tokens (again after the policy was
+ * rebuilt or bound). */
+static int setup_nulls(struct import *imp, struct sr_err *err)
+{
+	int rc = check_tokens(imp, imp->policy.nulls, imp->policy.nnulls,
+			      imp->opts && imp->opts->nnulls ? "--null" : "nulls",
+			      err);
+
+	for (size_t j = 0; rc == SR_OK && j < imp->ncols; j++) {
+		sr_policy_column_nulls(&imp->policy,
+				       col_name(imp, j),
+				       &imp->nulls[j].tokens, &imp->nulls[j].count);
+		if (imp->nulls[j].tokens != imp->policy.nulls)
+			rc = check_tokens(imp, imp->nulls[j].tokens,
+					  imp->nulls[j].count,
+					  col_name(imp, j), err);
+	}
+	return rc;
+}
+
+/* --classify-by-name: every column no word classifies is listed through
+ * the callback (one message could not hold them all), then one error. */
+static int check_names(struct import *imp, const char *const *names,
+		       struct sr_err *err)
+{
+	size_t missing = 0;
+	const char *first = NULL;
+
+	for (size_t j = 0; j < imp->ncols; j++) {
+		if (sr_policy_classify_by_name(names[j]) != SR_CLASS_NONE)
+			continue;
+		if (!missing++)
+			first = names[j];
+		if (imp->opts->unclassified)
+			imp->opts->unclassified(imp->opts->warn_ctx, names[j]);
+	}
+	if (missing == 1)
+		return sr_fail(err, SR_EPOLICY,
+			       "%s: column '%.64s' is not classified by name: classify it in a policy file; 'sealroom policy init' writes one to start from",
+			       src_name(imp), first);
+	if (missing)
+		return sr_fail(err, SR_EPOLICY,
+			       "%s: %zu columns are not classified by name: classify them in a policy file; 'sealroom policy init' writes one to start from",
+			       src_name(imp), missing);
 	return SR_OK;
 }
 
@@ -199,21 +423,27 @@ static int bind_policy(struct import *imp, struct sr_err *err)
 	if (!names)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	for (size_t j = 0; j < imp->ncols; j++)
-		names[j] = sr_csv_column_name(imp->csv, j);
+		names[j] = col_name(imp, j);
 	if (imp->opts && imp->opts->policy_path) {
 		rc = sr_policy_bind(&imp->policy, names, imp->types,
 				    imp->ncols, err);
 	} else if (imp->opts && imp->opts->classify_by_name) {
-		rc = sr_policy_from_names(names, imp->ncols, &imp->policy, err);
+		rc = check_names(imp, names, err);
+		if (rc == SR_OK)
+			rc = sr_policy_from_names(names, imp->ncols, &imp->policy, err);
+		if (rc == SR_OK)
+			rc = add_cli_nulls(imp, err);
 		if (rc == SR_OK)
 			rc = sr_policy_bind(&imp->policy, names, imp->types,
 					    imp->ncols, err);
 	} else {
 		rc = sr_fail(err, SR_EPOLICY,
 			     "%s: columns are not classified: give a policy file (--policy) or --classify-by-name",
-			     sr_csv_name(imp->csv));
+			     src_name(imp));
 	}
 	sr_free(names);
+	if (rc == SR_OK)
+		rc = setup_nulls(imp, err);
 	return rc;
 }
 
@@ -359,14 +589,65 @@ static int finish_group(struct import *imp, struct row_group *grp,
 	return SR_OK;
 }
 
+/* Checks of every column, from the bound policy. */
+static int setup_checks(struct import *imp, struct sr_err *err)
+{
+	imp->checks = sr_calloc(imp->ncols, sizeof(*imp->checks));
+	if (!imp->checks)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t j = 0; j < imp->ncols; j++) {
+		int rc = sr_colcheck_init(&imp->checks[j], &imp->policy.columns[j],
+					  imp->types[j], err);
+		if (rc)
+			return rc;
+	}
+	return SR_OK;
+}
+
+static int check_error(struct import *imp, size_t col,
+		       const struct sr_csv_field *f, int kind,
+		       struct sr_err *err)
+{
+	char msg[SR_ERR_MSG_MAX], shown[SR_VALUE_SHOWN_SIZE], what[128];
+
+	sr_colcheck_describe(&imp->checks[col], kind, what, sizeof(what));
+	snprintf(msg, sizeof(msg), "value '%s' is %s %s of the policy%s",
+		 sr_value_shown(f->data, f->len, shown),
+		 kind == SR_COLCHECK_BOUNDS ? "outside" : "not in", what,
+		 kind == SR_COLCHECK_BOUNDS ?
+		 " (--clamp clamps such values to the bounds)" : "");
+	return field_error(imp, col, msg, err);
+}
+
+/* Notes for the values clamped, after a successful import. */
+static void note_clamped(struct import *imp)
+{
+	char msg[SR_ERR_MSG_MAX], what[128];
+
+	if (!imp->opts || !imp->opts->note)
+		return;
+	for (size_t j = 0; j < imp->ncols; j++) {
+		const struct sr_colcheck *c = &imp->checks[j];
+		if (!c->clamped)
+			continue;
+		snprintf(msg, sizeof(msg), "column %s: %llu value%s clamped to %s",
+			 col_name(imp, j),
+			 (unsigned long long)c->clamped, c->clamped == 1 ? "" : "s",
+			 sr_colcheck_describe(c, SR_COLCHECK_BOUNDS, what, sizeof(what)));
+		imp->opts->note(imp->opts->warn_ctx, msg);
+	}
+}
+
 /* Pass 2: parse row groups and seal them in parallel. */
 static int second_pass(struct import *imp, struct sr_err *err)
 {
 	const struct sr_csv_field *f;
+	const int clamp = imp->opts && imp->opts->clamp;
 	uint64_t rows = 0;
 	int cur = 0, eof = 0, rc;
 
-	rc = sr_csv_rewind(imp->csv, err);
+	/* A source read once is still at its first record. */
+	rc = imp->one_pass ? SR_OK : imp->src->ops->rewind(imp->src, err);
 	if (rc)
 		return rc;
 	while (!eof) {
@@ -376,26 +657,40 @@ static int second_pass(struct import *imp, struct sr_err *err)
 			sr_vec_reset(&grp->vecs[j]);
 		grp->rows = 0;
 		while (grp->rows < SR_CHUNK_ROWS) {
-			rc = sr_csv_next(imp->csv, &f, &eof, err);
+			rc = imp->src->ops->next(imp->src, &f, &eof, err);
 			if (rc)
 				return rc;
 			if (eof)
 				break;
 			for (size_t j = 0; j < imp->ncols; j++) {
-				rc = f[j].is_null ?
+				rc = field_is_null(imp, j, &f[j]) ?
 					sr_vec_append_null(&grp->vecs[j]) :
 					sr_vec_append_text(&grp->vecs[j],
 							   f[j].data, f[j].len);
 				if (rc == SR_ENOMEM)
 					return sr_fail(err, rc, "out of memory");
+				if (rc && imp->one_pass)
+					return type_error(imp, j, &f[j], err);
 				if (rc)
 					return field_error(imp, j,
 						"value changed since the first pass (was the file modified during import?)",
 						err);
+				if (sr_colcheck_active(&imp->checks[j]) &&
+				    !sr_vec_is_null(&grp->vecs[j], grp->vecs[j].rows - 1)) {
+					int kind = sr_colcheck_value(&imp->checks[j],
+						&grp->vecs[j], grp->vecs[j].rows - 1, clamp);
+					if (kind)
+						return check_error(imp, j, &f[j], kind, err);
+				}
 			}
 			grp->rows++;
 		}
 		rows += grp->rows;
+		if (rows > SR_DATASET_ROWS_MAX)
+			return sr_fail(err, SR_ELIMIT,
+				       "%s: more rows than the limit of %llu",
+				       src_name(imp),
+				       (unsigned long long)SR_DATASET_ROWS_MAX);
 		rc = finish_group(imp, &imp->groups[1 - cur], err);
 		if (rc)
 			return rc;
@@ -411,10 +706,12 @@ static int second_pass(struct import *imp, struct sr_err *err)
 		cur = 1 - cur;
 	}
 	rc = finish_group(imp, &imp->groups[1 - cur], err);
+	if (imp->one_pass)
+		imp->rows = rows;
 	if (rc == SR_OK && rows != imp->rows)
 		rc = sr_fail(err, SR_EINVAL,
 			     "%s: file changed during import (%llu rows, then %llu)",
-			     sr_csv_name(imp->csv),
+			     src_name(imp),
 			     (unsigned long long)imp->rows,
 			     (unsigned long long)rows);
 	return rc;
@@ -438,7 +735,7 @@ static int build_manifest(struct import *imp, json_t **out,
 		const struct sr_policy_column *pc = &imp->policy.columns[j];
 		char file[32];
 		if (json_array_append_new(cols, json_pack("{s:s,s:s,s:s}",
-				"name", sr_csv_column_name(imp->csv, j),
+				"name", col_name(imp, j),
 				"type", sr_type_name(imp->types[j]),
 				"class", sr_class_name(pc->cls))))
 			goto nomem;
@@ -659,8 +956,13 @@ static void import_release(struct import *imp)
 	if (imp->key)
 		sodium_free(imp->key);
 	sr_free(imp->types);
+	sr_free(imp->nulls);
+	sr_free(imp->usual);
+	for (size_t j = 0; imp->checks && j < imp->ncols; j++)
+		sr_colcheck_release(&imp->checks[j]);
+	sr_free(imp->checks);
 	sr_policy_release(&imp->policy);
-	sr_csv_free(imp->csv);
+	sr_source_free(imp->src);
 }
 
 int sr_store_import(struct sr_store *store, const char *name,
@@ -675,25 +977,42 @@ int sr_store_import(struct sr_store *store, const char *name,
 	imp.opts = opts;
 	imp.csv_path = csv_path;
 	imp.name = name;
+	sr_csv_options_init(&imp.csv_opts);
+	if (opts && opts->csv.delimiter)
+		imp.csv_opts = opts->csv;
+	if (!imp.csv_opts.quote)
+		imp.csv_opts.quote = '"';
 	sr_policy_init(&imp.policy);
 	rc = sr_store_need_key(store, "import", err);
 	if (rc == SR_OK)
 		rc = sr_dataset_name_check(name, err);
 	if (rc == SR_OK)
 		rc = load_policy(&imp, err);
-	if (rc == SR_OK)
-		rc = sr_csv_open(csv_path, &imp.csv, err);
+	if (rc == SR_OK && opts && opts->pg_conninfo)
+		rc = sr_source_pg(opts->pg_conninfo, opts->pg_query,
+				  opts->pg_table, &imp.src, err);
+	else if (rc == SR_OK)
+		rc = sr_source_csv(csv_path, &imp.csv_opts, &imp.src, err);
 	if (rc)
 		goto out;
-	imp.ncols = sr_csv_columns(imp.csv);
+	imp.ncols = imp.src->ncols;
+	imp.one_pass = imp.src->types != NULL;
 	imp.types = sr_calloc(imp.ncols, sizeof(*imp.types));
-	if (!imp.types) {
+	imp.nulls = sr_calloc(imp.ncols, sizeof(*imp.nulls));
+	imp.usual = sr_calloc(imp.ncols * NUSUAL, sizeof(*imp.usual));
+	if (!imp.types || !imp.nulls || !imp.usual) {
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = first_pass(&imp, err);
+	rc = setup_nulls(&imp, err);
+	if (rc == SR_OK && imp.one_pass)
+		memcpy(imp.types, imp.src->types, imp.ncols * sizeof(*imp.types));
+	else if (rc == SR_OK)
+		rc = first_pass(&imp, err);
 	if (rc == SR_OK)
 		rc = bind_policy(&imp, err);
+	if (rc == SR_OK)
+		rc = setup_checks(&imp, err);
 	if (rc == SR_OK)
 		rc = sr_store_lock(store, 1, &lock_fd, err);
 	if (rc == SR_OK)
@@ -702,6 +1021,8 @@ int sr_store_import(struct sr_store *store, const char *name,
 		rc = second_pass(&imp, err);
 	if (rc == SR_OK)
 		rc = commit(&imp, info, err);
+	if (rc == SR_OK)
+		note_clamped(&imp);
 out:
 	import_release(&imp);
 	sr_store_unlock(lock_fd);

@@ -33,6 +33,7 @@
 #include "base/pool.h"
 #include "crypto/masterkey.h"
 #include "policy/policy.h"
+#include "store/csv.h"
 #include "store/vec.h"
 
 struct sr_store;
@@ -80,6 +81,31 @@ int sr_dataset_name_check(const char *name, struct sr_err *err) SR_WUR;
 struct sr_import_options {
 	const char *policy_path;   /* policy file, or NULL */
 	int classify_by_name;      /* classify columns by name if no policy */
+	struct sr_csv_options csv; /* shape of the file; all zero = defaults */
+	/* --null: tokens read as NULL in every column without its own
+	 * "nulls", added to the policy's "nulls" (and so recorded in the
+	 * stored policy).  Borrowed for the call. */
+	const char *const *nulls;
+	size_t nnulls;
+	/* Called with a one-line warning (a column that became a string
+	 * because of tokens such as NA).  May be NULL. */
+	void (*warn)(void *ctx, const char *text);
+	/* With classify_by_name: called with each column that no word
+	 * classifies, before the import fails (its message cannot hold
+	 * them all).  May be NULL. */
+	void (*unclassified)(void *ctx, const char *column);
+	/* Called with a one-line note (values clamped).  May be NULL. */
+	void (*note)(void *ctx, const char *text);
+	void *warn_ctx;            /* for warn, unclassified and note */
+	/* --clamp: a numeric value outside its column's bounds is set to
+	 * the nearest bound (and counted in a note) instead of failing the
+	 * import.  Values outside a domain always fail. */
+	int clamp;
+	/* A PostgreSQL source instead of the CSV file (csv_path is then
+	 * NULL): a connection string, and a query or a table. */
+	const char *pg_conninfo;
+	const char *pg_query;
+	const char *pg_table;
 	/* Called now and then with bytes read of the pass (1 or 2) and the
 	 * file size.  May be NULL. */
 	void (*progress)(void *ctx, int pass, uint64_t done, uint64_t total);
@@ -87,9 +113,11 @@ struct sr_import_options {
 };
 
 /*
- * Import a CSV file as a new version of dataset name (which becomes the
- * current version).  Two streaming passes: the first validates every record
- * and infers types, the second encodes, compresses and seals chunks in
+ * Import a CSV file (or, with opts->pg_conninfo, a PostgreSQL query read
+ * in one streaming pass, typed by PostgreSQL; store/source.h) as a new
+ * version of dataset name (which becomes the current version).  Two streaming passes: the first validates every record
+ * and infers types, the second checks every value against its column's
+ * bounds and domain and encodes, compresses and seals chunks in
  * parallel.  Nothing is visible and nothing is left on disk unless the
  * whole import succeeds.  On success info (optional) describes the version.
  */

@@ -47,6 +47,17 @@ int sr_value_format_float64(struct sr_buf *out, double v) SR_WUR;
 int sr_value_format_bool(struct sr_buf *out, int v) SR_WUR;
 int sr_value_format_date(struct sr_buf *out, int32_t days) SR_WUR;
 
+/*
+ * A value as an error message shows it to the steward who imports it:
+ * control bytes and NULs become '?', and text over SR_VALUE_SHOWN_MAX bytes
+ * is cut at a UTF-8 character boundary and ends in "...".  Such messages
+ * go to the terminal of the person importing their own data, never to a
+ * log.  out has SR_VALUE_SHOWN_SIZE bytes; returns out.
+ */
+#define SR_VALUE_SHOWN_MAX 40
+#define SR_VALUE_SHOWN_SIZE (SR_VALUE_SHOWN_MAX + 4)
+const char *sr_value_shown(const char *s, size_t len, char *out);
+
 /* 1 if [s, s+len) is valid UTF-8 (no overlongs, no surrogates). */
 int sr_utf8_valid(const char *s, size_t len);
 

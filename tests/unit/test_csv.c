@@ -193,11 +193,11 @@ static void test_bad(void **state)
 		{ "a,b\n1,2\n3\n", SR_EINVAL,
 		  "t.csv: line 3, column 2 (b): expected 2 fields, got 1" },
 		{ "a,b,c\n\n\n1\n", SR_EINVAL,
-		  "t.csv: line 4, column 2 (b): expected 3 fields, got 1" },
-		{ "a,b\n1,2,3\n", SR_EINVAL, "t.csv: line 2, column 3: expected 2 fields, got 3" },
-		{ "a,b\n1,2,3,4,5\n", SR_EINVAL, "t.csv: line 2, column 3: expected 2 fields, got 5" },
+		  "t.csv: line 4, column 2 (b): expected 3 fields, got 1; if line 1 is not the header, skip it with --skip-lines (and name the columns with --header if there is no header line)" },
+		{ "a,b\n1,2,3\n", SR_EINVAL, "t.csv: line 2, column 3: expected 2 fields, got 3; if line 1 is not the header, skip it with --skip-lines (and name the columns with --header if there is no header line)" },
+		{ "a,b\n1,2,3,4,5\n", SR_EINVAL, "t.csv: line 2, column 3: expected 2 fields, got 5; if line 1 is not the header, skip it with --skip-lines (and name the columns with --header if there is no header line)" },
 		{ "a,b\n\"x\ny\"\n", SR_EINVAL,
-		  "t.csv: line 2, column 2 (b): expected 2 fields, got 1" },
+		  "t.csv: line 2, column 2 (b): expected 2 fields, got 1; if line 1 is not the header, skip it with --skip-lines (and name the columns with --header if there is no header line)" },
 		/* unterminated quotes name the line of the opening quote */
 		{ "a,b\n1,\"open\n2,3\n", SR_EINVAL,
 		  "t.csv: line 2, column 2 (b): unterminated quoted field (opened on line 2)" },
@@ -899,6 +899,201 @@ static void test_allocation_failures_file(void **state)
 	sr_test_tmpdir_free(dir);
 }
 
+
+/* Read text (from memory, and again through a file) with opts into out. */
+static int read_opts(const char *text, size_t len,
+		     const struct sr_csv_options *opts, struct sr_buf *out,
+		     struct sr_err *err)
+{
+	struct sr_csv *csv;
+	int rc;
+
+	sr_err_clear(err);
+	rc = sr_csv_open_mem_ex(text, len, "t.csv", opts, &csv, err);
+	if (rc) {
+		assert_null(csv);
+		return rc;
+	}
+	rc = dump(csv, out, err);
+	sr_csv_free(csv);
+	return rc;
+}
+
+static void expect_opts(const char *text, const struct sr_csv_options *opts,
+			const char *want)
+{
+	struct sr_buf out;
+	struct sr_err err;
+	char *dir = sr_test_tmpdir(), path[512];
+	struct sr_csv *csv;
+	int rc;
+
+	sr_buf_init(&out, 0);
+	rc = read_opts(text, strlen(text), opts, &out, &err);
+	if (rc || strcmp(out.data, want) != 0)
+		fail_msg("%s: got %d '%s' (%s), want '%s'", text, rc, out.data,
+			 err.msg, want);
+	/* The same from a file, then again after a rewind. */
+	snprintf(path, sizeof(path), "%s/t.csv", dir);
+	sr_test_write_file(path, text, strlen(text));
+	sr_err_clear(&err);
+	assert_int_equal(sr_csv_open_ex(path, opts, &csv, &err), SR_OK);
+	for (int pass = 0; pass < 2; pass++) {
+		sr_buf_reset(&out);
+		assert_int_equal(dump(csv, &out, &err), SR_OK);
+		if (strcmp(out.data, want) != 0)
+			fail_msg("file pass %d: got '%s', want '%s'", pass, out.data, want);
+		assert_int_equal(sr_csv_rewind(csv, &err), SR_OK);
+	}
+	sr_csv_free(csv);
+	sr_test_tmpdir_free(dir);
+	sr_buf_release(&out);
+}
+
+static void expect_opts_fail(const char *text, const struct sr_csv_options *opts,
+			     int code, const char *want)
+{
+	struct sr_buf out;
+	struct sr_err err;
+	int rc;
+
+	sr_buf_init(&out, 0);
+	rc = read_opts(text, strlen(text), opts, &out, &err);
+	if (rc != code || strcmp(err.msg, want) != 0)
+		fail_msg("%s: got %d '%s', want %d '%s'", text, rc, err.msg, code, want);
+	sr_buf_release(&out);
+}
+
+static void test_shape_options(void **state)
+{
+	static const char *const names[] = { "x", "y" };
+	static const char *const dup[] = { "x", "x" };
+	static const char *const empty[] = { "x", "" };
+	struct sr_csv_options o;
+	struct sr_csv *csv;
+	struct sr_err err;
+
+	(void)state;
+	sr_csv_options_init(&o);
+	o.delimiter = ';';
+	expect_opts("a;b\n1,5;\"x;y\"\n", &o, "<a><b>|2:[1,5][x;y]");
+	o.delimiter = '\t';
+	o.quote = '\'';
+	expect_opts("a\tb\n'it''s'\t\"q\"\n", &o, "<a><b>|2:[it's][\"q\"]");
+	o.delimiter = ' ';
+	o.quote = '"';
+	/* sklearn's linnerud files */
+	expect_opts("Chins Situps Jumps\n5 162 60\n", &o,
+		    "<Chins><Situps><Jumps>|2:[5][162][60]");
+
+	/* The metadata line of sklearn's CSVs, then a header. */
+	sr_csv_options_init(&o);
+	o.skip_lines = 1;
+	expect_opts("506,13,,,\n\"CRIM\",\"ZN\"\n0.1,18\n", &o, "<CRIM><ZN>|3:[0.1][18]");
+	/* Skipped lines need not be CSV, and a CR or CRLF ends them too. */
+	o.skip_lines = 3;
+	expect_opts("# \"unbalanced\r\nmeta\rmore\na\n1\n", &o, "<a>|5:[1]");
+	o.skip_lines = 4;
+	expect_opts_fail("m\nm\na\n", &o, SR_EINVAL,
+			 "t.csv: --skip-lines 4 skips the whole file (3 lines)");
+	o.skip_lines = SR_CSV_SKIP_LINES_MAX + 1;
+	expect_opts_fail("a\n", &o, SR_ELIMIT,
+			 "t.csv: --skip-lines: 1000001 is more than the limit of 1000000");
+
+	/* A file without a header: names given. */
+	sr_csv_options_init(&o);
+	o.header = names;
+	o.header_count = 2;
+	expect_opts("1,2\n3,4\n", &o, "<x><y>|1:[1][2]|2:[3][4]");
+	o.skip_lines = 1;
+	expect_opts("150,4,setosa,versicolor\n5.1,0\n", &o, "<x><y>|2:[5.1][0]");
+	expect_opts_fail("150,4\n5.1,3.5,1.4\n", &o, SR_EINVAL,
+			 "t.csv: line 2, column 3: expected 2 fields (the names in --header), got 3");
+	o.skip_lines = 0;
+	o.header = dup;
+	expect_opts_fail("1,2\n", &o, SR_EINVAL,
+			 "t.csv: --header: column 2: duplicate column name 'x' (also column 1)");
+	o.header = empty;
+	expect_opts_fail("1,2\n", &o, SR_EINVAL,
+			 "t.csv: --header: column 2: empty column name");
+	o.header_count = 0;
+	expect_opts_fail("1,2\n", &o, SR_EINVAL,
+			 "t.csv: --header: expected 1 to 1024 column names, got 0");
+
+	/* Bad option values are refused before anything is read. */
+	sr_csv_options_init(&o);
+	o.quote = ',';
+	expect_opts_fail("a\n", &o, SR_EINVAL,
+			 "t.csv: --quote: the quote character cannot be the delimiter ','");
+	o.quote = '\n';
+	expect_opts_fail("a\n", &o, SR_EINVAL,
+			 "t.csv: --quote: expected one ASCII character other than a line end");
+	sr_err_clear(&err);
+	assert_int_equal(sr_csv_encoding_parse("ebcdic", &o.encoding, &err), SR_EINVAL);
+	assert_string_equal(err.msg,
+			    "--encoding: unknown encoding 'ebcdic' (expected utf8 or latin1)");
+	assert_int_equal(sr_csv_encoding_parse("ISO-8859-1", &o.encoding, &err), SR_OK);
+	assert_int_equal(o.encoding, SR_CSV_LATIN1);
+
+	/* Fields say whether they were quoted (a quoted "NA" is a value). */
+	sr_err_clear(&err);
+	assert_int_equal(sr_csv_open_mem("a,b\nNA,\"NA\"\n", 12, "t.csv", &csv, &err), SR_OK);
+	{
+		const struct sr_csv_field *f;
+		int eof;
+		assert_int_equal(sr_csv_next(csv, &f, &eof, &err), SR_OK);
+		assert_false(f[0].quoted);
+		assert_true(f[1].quoted);
+	}
+	sr_csv_free(csv);
+}
+
+/* Latin-1: converted to UTF-8 on read, in memory and through a file much
+ * larger than the window, with a rewind to the first record after a
+ * skipped line and a header that hold high bytes. */
+static void test_latin1(void **state)
+{
+	struct sr_csv_options o;
+	struct sr_buf text, first, second;
+	struct sr_csv *csv;
+	struct sr_err err;
+	char *dir, path[512];
+
+	(void)state;
+	sr_csv_options_init(&o);
+	o.encoding = SR_CSV_LATIN1;
+	expect_opts("nom,ville\nZo\xeb,K\xf6ln\n", &o,
+		    "<nom><ville>|2:[Zo\xc3\xab][K\xc3\xb6ln]");
+	/* Without the option the same bytes are invalid UTF-8. */
+	expect_fail("nom,ville\nZo\xeb,K\xf6ln\n", 20, SR_EINVAL,
+		    "t.csv: line 2, column 1 (nom): invalid UTF-8");
+
+	sr_buf_init(&text, 0);
+	sr_buf_init(&first, 0);
+	sr_buf_init(&second, 0);
+	add(&text, "m\xe9ta\xff\xfe\n\xe9t\xe9,caf\xe9\n");
+	for (int i = 0; i < 200000; i++)
+		assert_int_equal(sr_buf_addf(&text, "%d\xe0\xe9,\xff%d\n", i, i % 7), SR_OK);
+	dir = sr_test_tmpdir();
+	snprintf(path, sizeof(path), "%s/l.csv", dir);
+	sr_test_write_file(path, text.data, text.len);
+	o.skip_lines = 1;
+	sr_err_clear(&err);
+	assert_int_equal(sr_csv_open_ex(path, &o, &csv, &err), SR_OK);
+	assert_string_equal(sr_csv_column_name(csv, 0), "\xc3\xa9t\xc3\xa9");
+	assert_int_equal(dump(csv, &first, &err), SR_OK);
+	assert_true(sr_csv_offset(csv) <= sr_csv_size(csv));
+	assert_int_equal(sr_csv_rewind(csv, &err), SR_OK);
+	assert_int_equal(dump(csv, &second, &err), SR_OK);
+	assert_string_equal(first.data, second.data);
+	assert_non_null(strstr(first.data, "|200002:[199999\xc3\xa0\xc3\xa9][\xc3\xbf" "2]"));
+	sr_csv_free(csv);
+	sr_test_tmpdir_free(dir);
+	sr_buf_release(&text);
+	sr_buf_release(&first);
+	sr_buf_release(&second);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -914,6 +1109,8 @@ int main(void)
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_allocation_failures),
 		cmocka_unit_test(test_allocation_failures_file),
+		cmocka_unit_test(test_shape_options),
+		cmocka_unit_test(test_latin1),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -98,7 +98,7 @@ static void test_parse_errors_document(void **state)
 		{ "3", SR_EINVAL, "p.json: line 1 column 1: '[' or '{' expected" },
 		{ "{}", SR_EINVAL, "p.json: columns: required key is missing" },
 		{ TOP("\"colums\": 1"), SR_EINVAL,
-		  "p.json: colums: unknown key (expected version, columns, min_group_size, dp, receivers, jobs, row_filter or expires)" },
+		  "p.json: colums: unknown key (expected version, columns, min_group_size, dp, receivers, jobs, row_filter, expires or nulls)" },
 		{ TOP("\"a\\u0001b\": 1"), SR_EINVAL, "p.json: a?b: unknown key" },
 		{ "{\"columns\": []}", SR_EINVAL, "p.json: columns: expected an object with an entry per dataset column, got an array" },
 		{ "{\"columns\": {\"\": {\"class\": \"id\"}}}", SR_EINVAL, "p.json: columns: a column name is empty" },
@@ -197,7 +197,7 @@ static void test_parse_errors_columns(void **state)
 		{ COL("\"class\": \"id\\u0000x\""), SR_EINVAL, "columns.x.class: unknown class 'id?x'" },
 		{ COL("\"class\": 3"), SR_EINVAL, "p.json: columns.x.class: expected a string (id, qi, sa or public), got an integer" },
 		{ COL("\"class\": \"id\", \"colour\": 1"), SR_EINVAL,
-		  "p.json: columns.x.colour: unknown key (expected class, allow, type, bounds, domain or mask)" },
+		  "p.json: columns.x.colour: unknown key (expected class, allow, type, bounds, domain, mask or nulls)" },
 		{ COLS("\"a\\nb\": {\"class\": \"id\", \"colour\": 1}"), SR_EINVAL, "p.json: columns.a?b.colour: unknown key" },
 		/* allow */
 		{ COL("\"class\": \"id\", \"allow\": [\"join\", \"sort\"]"), SR_EINVAL,
@@ -884,7 +884,14 @@ static void assert_policy_equal(const struct sr_policy *a, const struct sr_polic
 			assert_true(json_equal(x->domain, y->domain));
 		assert_int_equal(x->mask, y->mask);
 		assert_true(x->mask_param == y->mask_param);
+		assert_int_equal(x->has_nulls, y->has_nulls);
+		assert_int_equal(x->nnulls, y->nnulls);
+		for (size_t k = 0; k < x->nnulls; k++)
+			assert_string_equal(x->nulls[k], y->nulls[k]);
 	}
+	assert_int_equal(a->nnulls, b->nnulls);
+	for (size_t k = 0; k < a->nnulls; k++)
+		assert_string_equal(a->nulls[k], b->nulls[k]);
 	assert_int_equal(a->min_group_size, b->min_group_size);
 	assert_int_equal(a->dp.enabled, b->dp.enabled);
 	assert_true(a->dp.epsilon_total == b->dp.epsilon_total);
@@ -1249,6 +1256,74 @@ static void test_allocation_failures(void **state)
 	}
 }
 
+
+/* "nulls" per dataset and per column, the rules on tokens, the
+ * normalized form, and the _review key of a policy init draft. */
+static void test_nulls(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ TOP("\"nulls\": \"NA\""), SR_EINVAL,
+		  "p.json: nulls: expected an array of null tokens such as [\"NA\", \"NULL\"], got a string" },
+		{ TOP("\"nulls\": [\"NA\", 1]"), SR_EINVAL,
+		  "p.json: nulls[1]: expected a string, got an integer" },
+		{ TOP("\"nulls\": [\"\"]"), SR_EINVAL,
+		  "p.json: nulls[0]: a null token cannot be empty (the empty unquoted field is always NULL)" },
+		{ TOP("\"nulls\": [\"NA\", \"NA\"]"), SR_EINVAL,
+		  "p.json: nulls[1]: duplicate null token (also nulls[0])" },
+		{ TOP("\"nulls\": [\"a\\nb\"]"), SR_EINVAL,
+		  "p.json: nulls[0]: null token 'a?b' cannot hold a line end, a NUL byte or invalid UTF-8" },
+		{ TOP("\"nulls\": [\"0123456789012345678901234567890123456789012345678901234567890123456789\"]"), SR_ELIMIT,
+		  "p.json: nulls[0]: null token '012345678901234567890123456789012345678901234567...' is longer than the limit of 64 bytes" },
+		{ TOP("\"nulls\": [\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\",\"10\",\"11\",\"12\",\"13\",\"14\",\"15\",\"16\",\"17\"]"),
+		  SR_ELIMIT, "p.json: nulls: 17 null tokens, more than the limit of 16" },
+		{ COL("\"class\": \"sa\", \"nulls\": [true]"), SR_EINVAL,
+		  "p.json: columns.x.nulls[0]: expected a string, got true" },
+		{ "{\"_review\": [\"check the classes\"], \"columns\": {}}", SR_EINVAL,
+		  "p.json: _review: this policy is a draft written by 'sealroom policy init': check every column's class, bounds and domain, then delete the _review key" },
+	};
+	struct sr_policy pol;
+	struct sr_err err;
+	char *text;
+
+	(void)state;
+	check_bad_cases(cases, sizeof(cases) / sizeof(*cases));
+	sr_policy_init(&pol);
+	assert_int_equal(parse("{\"nulls\": [\"NA\", \"-\"], \"columns\": {"
+			       "\"a\": {\"class\": \"sa\"}, \"b\": {\"class\": \"sa\", \"nulls\": []},"
+			       "\"c\": {\"class\": \"sa\", \"nulls\": [\"?\"]}}}", &pol, &err), SR_OK);
+	text = round_trip(&pol);
+	assert_non_null(strstr(text, "\"nulls\":[\"NA\",\"-\"]"));
+	assert_non_null(strstr(text, "\"b\":{\"allow\":[\"aggregate\",\"feature\",\"label\"],\"class\":\"sa\",\"nulls\":[]}"));
+	assert_non_null(strstr(text, "\"nulls\":[\"?\"]"));
+	sr_free(text);
+	{
+		char *const *tokens;
+		size_t n;
+		sr_policy_column_nulls(&pol, "a", &tokens, &n);
+		assert_int_equal(n, 2);
+		sr_policy_column_nulls(&pol, "b", &tokens, &n);
+		assert_int_equal(n, 0);
+		sr_policy_column_nulls(&pol, "c", &tokens, &n);
+		assert_int_equal(n, 1);
+		assert_string_equal(tokens[0], "?");
+	}
+	/* --null tokens join the dataset's list, once each. */
+	sr_err_clear(&err);
+	assert_int_equal(sr_policy_add_nulls(&pol, "--null",
+		(const char *const[]){ "NULL", "NA" }, 2, &err), SR_OK);
+	assert_int_equal(pol.nnulls, 3);
+	assert_int_equal(sr_policy_add_nulls(&pol, "--null",
+		(const char *const[]){ "" }, 1, &err), SR_EINVAL);
+	assert_string_equal(err.msg, "--null: a null token cannot be empty (the empty unquoted field is always NULL)");
+	sr_policy_release(&pol);
+	/* No "nulls": none in the normalized form. */
+	assert_int_equal(parse(COLS("\"c\": {\"class\": \"sa\"}"), &pol, &err), SR_OK);
+	text = round_trip(&pol);
+	assert_null(strstr(text, "nulls"));
+	sr_free(text);
+	sr_policy_release(&pol);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1270,6 +1345,7 @@ int main(void)
 		cmocka_unit_test(test_classify_by_name),
 		cmocka_unit_test(test_from_names),
 		cmocka_unit_test(test_allocation_failures),
+		cmocka_unit_test(test_nulls),
 	};
 
 	sr_alloc_setup_json();

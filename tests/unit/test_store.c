@@ -359,7 +359,7 @@ static void test_bad_input_changes_nothing(void **state)
 		{ "id,name\n1,\"open\n", "{\"columns\":{\"id\":{\"class\":\"id\"},\"name\":{\"class\":\"id\"}}}",
 		  SR_EINVAL, "line 2" },
 		{ "id,name\n1,a\nx,b\n", "{\"columns\":{\"id\":{\"class\":\"id\",\"type\":\"int64\"},\"name\":{\"class\":\"id\"}}}",
-		  SR_EINVAL, "line 3, column 1 (id): value does not parse as int64" },
+		  SR_EINVAL, "line 3, column 1 (id): value 'x' does not parse as int64, the type the policy declares" },
 		{ "id,name\n1,\xff\n", "{\"columns\":{\"id\":{\"class\":\"id\"},\"name\":{\"class\":\"id\"}}}",
 		  SR_EINVAL, "column 2 (name)" },
 		{ "id,colour\n1,a\n", "{\"columns\":{\"id\":{\"class\":\"id\"}}}",
@@ -614,6 +614,188 @@ static void test_allocation_failures(void **state)
 	free(csv);
 }
 
+
+struct warnings {
+	char text[4][SR_ERR_MSG_MAX];
+	int count;
+};
+
+static void collect_warning(void *ctx, const char *text)
+{
+	struct warnings *w = ctx;
+
+	if (w->count < 4)
+		snprintf(w->text[w->count], sizeof(w->text[0]), "%s", text);
+	w->count++;
+}
+
+/* Null tokens are declared (policy, per column, --null), never guessed;
+ * the usual ones that were not declared are named in a warning. */
+static void test_null_tokens(void **state)
+{
+	static const char *const cli[] = { "-" };
+	struct fixture *f = *state;
+	struct sr_import_options opts = { 0 };
+	struct sr_dataset_info info;
+	struct warnings w = { .count = 0 };
+	struct sr_err err;
+	char csv[600], pol[600], *text;
+	json_t *nulls;
+
+	write_text(f, "n.csv",
+		   "id,age,score,note\n"
+		   "1,NA,-,NA\n"
+		   "2,40,1.5,\"NA\"\n"
+		   "3,,2.5,x\n");
+	path_in(f, csv, sizeof(csv), "n.csv");
+	/* Undeclared: age and score become strings, with a warning each. */
+	opts.classify_by_name = 0;
+	write_text(f, "p.json",
+		   "{\"columns\":{\"id\":{\"class\":\"id\"},\"age\":{\"class\":\"qi\"},"
+		   "\"score\":{\"class\":\"sa\"},\"note\":{\"class\":\"sa\"}}}");
+	path_in(f, pol, sizeof(pol), "p.json");
+	opts.policy_path = pol;
+	opts.warn = collect_warning;
+	opts.warn_ctx = &w;
+	sr_err_clear(&err);
+	assert_int_equal(sr_store_import(f->store, "n", csv, &opts, NULL, &err), SR_OK);
+	assert_int_equal(w.count, 2);
+	assert_non_null(strstr(w.text[0], "n.csv: column age: read as string, not int64, because of 1 value 'NA'; if they mean missing, declare them: --null 'NA', or \"nulls\" in the policy"));
+	assert_non_null(strstr(w.text[1], "n.csv: column score: read as string, not float64, because of 1 value '-'"));
+
+	/* Declared: "NA" in the policy for every column, "-" on the command
+	 * line; note keeps NA as a value through its own (empty) list; a
+	 * quoted "NA" is always a value. */
+	write_text(f, "p.json",
+		   "{\"nulls\":[\"NA\"],\"columns\":{\"id\":{\"class\":\"id\"},\"age\":{\"class\":\"qi\"},"
+		   "\"score\":{\"class\":\"sa\"},\"note\":{\"class\":\"sa\",\"nulls\":[]}}}");
+	opts.nulls = cli;
+	opts.nnulls = 1;
+	w.count = 0;
+	sr_dataset_info_init(&info);
+	assert_int_equal(sr_store_import(f->store, "n", csv, &opts, &info, &err), SR_OK);
+	assert_int_equal(w.count, 0);
+	assert_int_equal(info.columns[1].type, SR_TYPE_INT64);
+	assert_int_equal(info.columns[2].type, SR_TYPE_FLOAT64);
+	assert_int_equal(info.columns[3].type, SR_TYPE_STRING);
+	sr_dataset_info_release(&info);
+	text = scan_to_text(f, "n");
+	assert_string_equal(text,
+			    "[1],<null>,<null>,[NA]\n"
+			    "[2],[40],[1.5],[NA]\n"
+			    "[3],<null>,[2.5],[x]\n");
+	free(text);
+	/* The stored policy records the tokens, --null ones included. */
+	sr_dataset_info_init(&info);
+	assert_int_equal(sr_store_info(f->store, "n", &info, &err), SR_OK);
+	nulls = json_object_get(info.policy, "nulls");
+	assert_int_equal(json_array_size(nulls), 2);
+	assert_string_equal(json_string_value(json_array_get(nulls, 0)), "NA");
+	assert_string_equal(json_string_value(json_array_get(nulls, 1)), "-");
+	assert_int_equal(json_array_size(json_object_get(json_object_get(
+		json_object_get(info.policy, "columns"), "note"), "nulls")), 0);
+	sr_dataset_info_release(&info);
+
+	/* A token holding the delimiter can match no field: refused. */
+	{
+		static const char *const bad[] = { "a,b" };
+		opts.nulls = bad;
+		sr_err_clear(&err);
+		assert_int_equal(sr_store_import(f->store, "m", csv, &opts, NULL, &err), SR_EINVAL);
+		assert_string_equal(err.msg, "--null: null token 'a,b' holds the delimiter ',' or the quote '\"', so no unquoted field can be it");
+		static const char *const empty[] = { "" };
+		opts.nulls = empty;
+		sr_err_clear(&err);
+		assert_int_equal(sr_store_import(f->store, "m", csv, &opts, NULL, &err), SR_EINVAL);
+		assert_string_equal(err.msg, "--null: a null token cannot be empty (the empty unquoted field is always NULL)");
+	}
+}
+
+/* A value that does not parse as the declared type is shown, cut. */
+static void test_type_error_shows_value(void **state)
+{
+	struct fixture *f = *state;
+	struct sr_err err;
+	const char *policy =
+		"{\"columns\":{\"id\":{\"class\":\"id\",\"type\":\"int64\"},\"age\":{\"class\":\"qi\",\"type\":\"int64\"}}}";
+
+	sr_err_clear(&err);
+	assert_int_equal(do_import(f, "t", "id,age\n1,2\n2,NA\n", policy, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "in.csv: line 3, column 2 (age): value 'NA' does not parse as int64, the type the policy declares; if it means missing, declare it: --null 'NA', or \"nulls\" in the policy"));
+	sr_err_clear(&err);
+	assert_int_equal(do_import(f, "t", "id,age\n1,2\n2,\"0123456789012345678901234567890123456789\x01tail\"\n",
+				   policy, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "value '0123456789012345678901234567890123456789...' does not parse as int64"));
+	assert_store_empty(f);
+}
+
+/* Bounds and domains hold at import: an error naming line, column, value
+ * and bound, nothing imported; --clamp clamps to the bounds and says how
+ * many; a domain is never clamped. */
+static void test_bounds_and_domains(void **state)
+{
+	struct fixture *f = *state;
+	struct sr_import_options opts = { 0 };
+	struct warnings notes = { .count = 0 };
+	struct sr_err err;
+	char csv[600], pol[600], *text;
+
+	write_text(f, "b.csv",
+		   "id,age,score,cut,day,ok\n"
+		   "1,15,0.5,Good,2020-01-01,true\n"
+		   "2,131,2.5,Fair,2020-01-02,true\n"
+		   "3,-4,-1,Good,2020-01-01,true\n");
+	path_in(f, csv, sizeof(csv), "b.csv");
+	path_in(f, pol, sizeof(pol), "p.json");
+	opts.policy_path = pol;
+	opts.note = collect_warning;
+	opts.warn_ctx = &notes;
+	write_text(f, "p.json",
+		   "{\"columns\":{\"id\":{\"class\":\"id\"},\"age\":{\"class\":\"qi\",\"bounds\":[0,\"30.5\"]},"
+		   "\"score\":{\"class\":\"sa\",\"bounds\":[0,1]},\"cut\":{\"class\":\"qi\",\"domain\":[\"Fair\",\"Good\"]},"
+		   "\"day\":{\"class\":\"qi\",\"domain\":[\"2020-01-01\",\"2020-01-02\"]},"
+		   "\"ok\":{\"class\":\"public\",\"domain\":[true]}}}");
+	sr_err_clear(&err);
+	assert_int_equal(sr_store_import(f->store, "b", csv, &opts, NULL, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "b.csv: line 3, column 2 (age): value '131' is outside the bounds [0, 30.5] of the policy (--clamp clamps such values to the bounds)"));
+	assert_store_empty(f);
+	opts.clamp = 1;
+	sr_err_clear(&err);
+	assert_int_equal(sr_store_import(f->store, "b", csv, &opts, NULL, &err), SR_OK);
+	text = scan_to_text(f, "b");
+	assert_string_equal(text,
+			    "[1],[15],[0.5],[Good],[2020-01-01],[true]\n"
+			    "[2],[30],[1],[Fair],[2020-01-02],[true]\n"
+			    "[3],[0],[0],[Good],[2020-01-01],[true]\n");
+	free(text);
+	assert_int_equal(notes.count, 2);
+	assert_string_equal(notes.text[0], "column age: 2 values clamped to the bounds [0, 30.5]");
+	assert_string_equal(notes.text[1], "column score: 2 values clamped to the bounds [0, 1]");
+
+	/* Domains of every type. */
+	write_text(f, "b.csv", "id,age,score,cut,day,ok\n1,15,0.5,Ideal,2020-01-01,true\n");
+	sr_err_clear(&err);
+	assert_int_equal(sr_store_import(f->store, "c", csv, &opts, NULL, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "b.csv: line 2, column 4 (cut): value 'Ideal' is not in the domain (2 values: 'Fair', 'Good') of the policy"));
+	write_text(f, "b.csv", "id,age,score,cut,day,ok\n1,15,0.5,Fair,2020-01-03,true\n");
+	assert_int_equal(sr_store_import(f->store, "c", csv, &opts, NULL, &err), SR_EINVAL);
+	write_text(f, "b.csv", "id,age,score,cut,day,ok\n1,15,0.5,Fair,2020-01-01,false\n");
+	sr_err_clear(&err);
+	assert_int_equal(sr_store_import(f->store, "c", csv, &opts, NULL, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "value 'false' is not in the domain (1 value: true)"));
+	/* NULLs are not values: no bound or domain applies. */
+	write_text(f, "b.csv", "id,age,score,cut,day,ok\n1,,,,,\n2,3,0.5,Fair,2020-01-01,true\n");
+	sr_err_clear(&err);
+	assert_int_equal(sr_store_import(f->store, "c", csv, &opts, NULL, &err), SR_OK);
+	/* An int64 column whose bounds hold no whole number. */
+	write_text(f, "p.json",
+		   "{\"columns\":{\"id\":{\"class\":\"id\",\"bounds\":[\"0.2\",\"0.8\"]},\"age\":{\"class\":\"qi\"},"
+		   "\"score\":{\"class\":\"sa\"},\"cut\":{\"class\":\"qi\"},\"day\":{\"class\":\"qi\"},\"ok\":{\"class\":\"qi\"}}}");
+	sr_err_clear(&err);
+	assert_int_equal(sr_store_import(f->store, "d", csv, &opts, NULL, &err), SR_EINVAL);
+	assert_string_equal(err.msg, "policy: columns.id.bounds: no whole number lies within them, and 'id' is int64");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -625,6 +807,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damage_is_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_master_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allocation_failures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_null_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_type_error_shows_value, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bounds_and_domains, setup, teardown),
 	};
 
 	sr_alloc_setup_json();
