@@ -45,9 +45,9 @@ comm -12 "$WORK/a.keys" "$WORK/b.keys" >"$WORK/expect.keys"
 # start_server ARGS...: run `psi serve` on a free port in the background;
 # sets SERVER (pid) and PORT.
 start_server() {
-	# Remove the last server's output first: the shell truncates it in
+	# Empty the last server's output first: the shell truncates it in
 	# the child, and the loop below could read the old port before that.
-	rm -f "$WORK/serve.err"
+	: >"$WORK/serve.err"
 	"$SEALROOM" psi serve --listen 127.0.0.1:0 --home "$WORK/b" \
 		--input "$WORK/b.csv" --column email "$@" \
 		>"$WORK/serve.out" 2>"$WORK/serve.err" &
@@ -124,7 +124,7 @@ ok
 printf 'name\n Alice \nBOB\ncarol\n+33 6 12 34 56 78\n' >"$WORK/n1.csv"
 printf 'name\nalice\nbob\n Carol\n33-612-345-678\n' >"$WORK/n2.csv"
 run_norm() {
-	rm -f "$WORK/serve.err"   # see start_server
+	: >"$WORK/serve.err"   # see start_server
 	"$SEALROOM" psi serve --listen 127.0.0.1:0 --home "$WORK/b" --input "$WORK/n2.csv" \
 		--column name --peer "$PUB_A" "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
 	SERVER=$!
