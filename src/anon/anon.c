@@ -78,14 +78,17 @@ static int has_model(const struct sr_anon_column *col)
 	       (col->model.ldiv != SR_ANON_LDIV_NONE || col->model.t >= 0);
 }
 
-static const struct sr_vec *sort_vec;
-static const uint32_t *sort_rows;
+struct sort_ctx {
+	const struct sr_vec *vec;
+	const uint32_t *rows;    /* a row of each value */
+};
 
 /* Values in their natural order, NULL first. */
-static int cmp_values(const void *a, const void *b)
+static int cmp_values(const void *a, const void *b, void *arg)
 {
-	size_t x = sort_rows[*(const uint32_t *)a], y = sort_rows[*(const uint32_t *)b];
-	const struct sr_vec *v = sort_vec;
+	const struct sort_ctx *ctx = arg;
+	size_t x = ctx->rows[*(const uint32_t *)a], y = ctx->rows[*(const uint32_t *)b];
+	const struct sr_vec *v = ctx->vec;
 	int nx = sr_vec_is_null(v, x), ny = sr_vec_is_null(v, y);
 
 	if (nx || ny)
@@ -145,9 +148,11 @@ static int sa_build(struct sr_anon_sa *sa, const struct sr_anon_column *col,
 	}
 	for (uint32_t i = 0; i < sa->values; i++)
 		order[i] = i;
-	sort_vec = vec;
-	sort_rows = first;
-	qsort(order, sa->values, sizeof(*order), cmp_values);
+	{
+		struct sort_ctx ctx = { vec, first };
+
+		qsort_r(order, sa->values, sizeof(*order), cmp_values, &ctx);
+	}
 	for (uint32_t i = 0; i < sa->values; i++)
 		rank[order[i]] = i;
 	for (size_t row = 0; row < vec->rows; row++) {
@@ -194,16 +199,14 @@ static int sa_counts_json(const struct sr_vec *vec, json_t **out)
 }
 
 static int build_release(const struct sr_anon_column *cols, size_t ncols,
-			 const struct sr_anon_hier *const *hiers,
+			 const struct sr_anon_dom *doms,
 			 const struct sr_anon_result *res, size_t rows,
 			 struct sr_anon_release *rel, struct sr_err *err)
 {
 	uint32_t *start = NULL, *row_order = NULL;
-	struct sr_buf label;
 	size_t released = rows - res->suppressed;
 	int rc = SR_OK;
 
-	sr_buf_init(&label, SR_BUF_UNBOUNDED);   /* labels are capped at build */
 	rel->names = sr_calloc(ncols, sizeof(*rel->names));
 	rel->cols = sr_calloc(ncols, sizeof(*rel->cols));
 	rel->is_qi = sr_calloc(ncols, 1);
@@ -237,18 +240,18 @@ static int build_release(const struct sr_anon_column *cols, size_t ncols,
 			goto out;
 		for (size_t j = 0; j < released && rc == SR_OK; j++) {
 			size_t row = row_order[j];
-			int is_null;
+			const struct sr_anon_dom *d = &doms[q];
+			const char *text;
 
 			if (cols[i].role != SR_ANON_QI) {
 				rc = sr_vec_append_from(out, cols[i].values, row);
 				continue;
 			}
-			sr_buf_reset(&label);
-			rc = sr_anon_hier_label(hiers[i], cols[i].values, row,
-						res->levels[q], &label, &is_null, err);
-			if (rc == SR_OK)
-				rc = is_null ? sr_vec_append_null(out) :
-				     sr_vec_append_text(out, label.data, label.len);
+			/* The label the search judged, from the bound domain. */
+			text = sr_anon_dom_label(d, res->levels[q],
+						 d->lv[res->levels[q]].group_of_leaf[d->leaf_of_row[row]]);
+			rc = text ? sr_vec_append_text(out, text, strlen(text)) :
+			     sr_vec_append_null(out);
 		}
 		if (rc != SR_OK)
 			goto out;
@@ -257,7 +260,6 @@ static int build_release(const struct sr_anon_column *cols, size_t ncols,
 out:
 	if (rc == SR_ENOMEM)
 		sr_fail(err, rc, "anon: release: out of memory");
-	sr_buf_release(&label);
 	sr_free(start);
 	sr_free(row_order);
 	return rc;
@@ -308,7 +310,6 @@ int sr_anon_run(const struct sr_anon_column *cols, size_t ncols,
 {
 	struct sr_anon_dom *doms = NULL;
 	struct sr_anon_sa *sas = NULL;
-	const struct sr_anon_hier **hiers = NULL;
 	struct sr_anon_problem prob;
 	struct sr_anon_result res;
 	size_t rows, qis = 0, nsa = 0, built = 0;
@@ -360,15 +361,13 @@ int sr_anon_run(const struct sr_anon_column *cols, size_t ncols,
 			       nsa);
 	doms = sr_calloc(qis ? qis : 1, sizeof(*doms));
 	sas = sr_calloc(nsa ? nsa : 1, sizeof(*sas));
-	hiers = sr_calloc(ncols, sizeof(*hiers));
 	rel->report.levels = sr_calloc(qis ? qis : 1, sizeof(size_t));
 	rel->report.heights = sr_calloc(qis ? qis : 1, sizeof(size_t));
-	if (!doms || !sas || !hiers || !rel->report.levels || !rel->report.heights) {
+	if (!doms || !sas || !rel->report.levels || !rel->report.heights) {
 		rc = sr_fail(err, SR_ENOMEM, "anon: out of memory");
 		goto out;
 	}
 	for (size_t i = 0, q = 0, a = 0; i < ncols; i++) {
-		hiers[i] = cols[i].hier;
 		if (cols[i].role == SR_ANON_QI) {
 			rc = sr_anon_dom_build(&doms[q], cols[i].hier, cols[i].values, err);
 			if (rc != SR_OK)
@@ -410,7 +409,7 @@ int sr_anon_run(const struct sr_anon_column *cols, size_t ncols,
 	}
 	fill_report(&rel->report, &res, rows,
 		    (uint64_t)floor(params->max_suppression * (double)rows + 1e-9));
-	rc = build_release(cols, ncols, hiers, &res, rows, rel, err);
+	rc = build_release(cols, ncols, doms, &res, rows, rel, err);
 out:
 	for (size_t q = 0; q < built; q++)
 		sr_anon_dom_release(&doms[q]);
@@ -419,7 +418,6 @@ out:
 	sr_anon_result_release(&res);
 	sr_free(doms);
 	sr_free(sas);
-	sr_free(hiers);
 	return rc;
 }
 

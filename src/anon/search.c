@@ -32,6 +32,9 @@
  * (tables of lower nodes are the big ones; the bottom is always kept). */
 #define CACHE_TABLES 48
 #define CACHE_BYTES (192u << 20)
+/* A source table this small is rolled up from directly, without first
+ * making a waypoint below the node. */
+#define WAYPOINT_CLASSES 2048
 
 enum {
 	NODE_EVALUATED = 1,
@@ -46,6 +49,7 @@ struct ctab {
 	uint32_t *count;
 	uint32_t *hist;     /* [n * width] */
 	size_t bytes;
+	uint64_t used;      /* clock of the last use as a source */
 };
 
 struct verdict {
@@ -67,6 +71,7 @@ struct search {
 	double *bound;                      /* [nodes] lower bound */
 	struct ctab cache[CACHE_TABLES];
 	size_t cached, cache_bytes;
+	uint64_t clock;
 	uint32_t *slots;                    /* hash scratch */
 	size_t slots_cap;
 	uint32_t *sorted;                   /* SA scratch */
@@ -451,53 +456,58 @@ static int node_below(const struct search *s, size_t a, size_t b)
 	return 1;
 }
 
-/* Keep a table for later rollups, dropping the biggest when full. */
+/* Keep a waypoint's table for later rollups; when full, drop the least
+ * recently used (never the bottom, entry 0). */
 static void cache_put(struct search *s, struct ctab *t)
 {
-	while (s->cached == CACHE_TABLES || s->cache_bytes + t->bytes > CACHE_BYTES) {
-		size_t worst = 0;
+	while (s->cached > 1 && (s->cached == CACHE_TABLES ||
+				 s->cache_bytes + t->bytes > CACHE_BYTES)) {
+		size_t old = 1;
 
-		for (size_t i = 1; i < s->cached; i++)
-			if (worst == 0 || s->cache[i].n > s->cache[worst].n)
-				worst = i;
-		if (worst == 0 || s->cache[worst].n <= t->n) {
-			ctab_release(t);
-			return;
-		}
-		s->cache_bytes -= s->cache[worst].bytes;
-		ctab_release(&s->cache[worst]);
-		s->cache[worst] = s->cache[--s->cached];
+		for (size_t i = 2; i < s->cached; i++)
+			if (s->cache[i].used < s->cache[old].used)
+				old = i;
+		s->cache_bytes -= s->cache[old].bytes;
+		ctab_release(&s->cache[old]);
+		s->cache[old] = s->cache[--s->cached];
 	}
+	if (s->cached == CACHE_TABLES || s->cache_bytes + t->bytes > CACHE_BYTES) {
+		ctab_release(t);
+		return;
+	}
+	t->used = ++s->clock;
 	s->cache[s->cached++] = *t;
 	s->cache_bytes += t->bytes;
 	memset(t, 0, sizeof(*t));
 }
 
-static const struct ctab *cache_source(const struct search *s, size_t node)
+static const struct ctab *cache_source(struct search *s, size_t node)
 {
-	const struct ctab *src = &s->cache[0];   /* the bottom */
+	struct ctab *src = &s->cache[0];   /* the bottom */
 
 	for (size_t i = 1; i < s->cached; i++)
 		if (s->cache[i].n < src->n && node_below(s, s->cache[i].node, node))
 			src = &s->cache[i];
+	src->used = ++s->clock;
 	return src;
 }
 
-/* The waypoint below node: every level capped at 1.  Most nodes share a
- * few of them, and level 1 already merges most of the bottom's classes. */
-static size_t waypoint(const struct search *s, size_t node)
+/* The waypoint below node at j: every level capped at j.  Most nodes share
+ * a few of them, and each one merges most of the classes below it, so a
+ * node is rolled up from a small table rather than from the bottom. */
+static size_t waypoint(const struct search *s, size_t node, size_t j)
 {
 	size_t w = 0;
 
 	for (size_t c = 0; c < s->q; c++) {
 		size_t l = node / s->stride[c] % s->heights[c];
 
-		w += (l < 1 ? l : 1) * s->stride[c];
+		w += (l < j ? l : j) * s->stride[c];
 	}
 	return w;
 }
 
-static int cached(const struct search *s, size_t node)
+static int cached(struct search *s, size_t node)
 {
 	for (size_t i = 0; i < s->cached; i++)
 		if (s->cache[i].node == node)
@@ -514,9 +524,12 @@ static int evaluate(struct search *s, size_t node)
 	int rc;
 
 	src = cache_source(s, node);
-	w = waypoint(s, node);
-	if (w != node && w != src->node && !cached(s, w) && node_below(s, src->node, w) &&
-	    src->n > 4096) {
+	for (size_t j = 1; j < SR_ANON_HIER_LEVELS_MAX; j++) {
+		w = waypoint(s, node, j);
+		if (w == node)
+			break;
+		if (src->n <= WAYPOINT_CLASSES || cached(s, w) || !node_below(s, src->node, w))
+			continue;
 		rc = table_rollup(s, src, w, &t);
 		if (rc != SR_OK)
 			return rc;
@@ -533,7 +546,7 @@ static int evaluate(struct search *s, size_t node)
 		s->state[node] |= NODE_KFAIL;
 	else if (v.ok)
 		note_ok(s, node, metric_of(s, &v));
-	cache_put(s, &t);
+	ctab_release(&t);
 	return SR_OK;
 }
 
@@ -578,12 +591,11 @@ static double loss_bound(const struct search *s, size_t node)
 	return loss / ((double)s->p->rows * (double)s->q);
 }
 
-static const struct search *sort_ctx;
-
-static int cmp_candidates(const void *a, const void *b)
+static int cmp_candidates(const void *a, const void *b, void *ctx)
 {
+	const struct search *s = ctx;
 	size_t x = *(const size_t *)a, y = *(const size_t *)b;
-	size_t sx = level_sum(sort_ctx, x), sy = level_sum(sort_ctx, y);
+	size_t sx = level_sum(s, x), sy = level_sum(s, y);
 
 	if (sx != sy)
 		return sx > sy ? -1 : 1;
@@ -637,8 +649,7 @@ static int search_pruned(struct search *s, struct sr_err *err)
 			continue;
 		order[n++] = i;
 	}
-	sort_ctx = s;
-	qsort(order, n, sizeof(*order), cmp_candidates);
+	qsort_r(order, n, sizeof(*order), cmp_candidates, s);
 	for (size_t i = 0; i < n; i++) {
 		size_t node = order[i];
 
@@ -687,12 +698,11 @@ void sr_anon_result_release(struct sr_anon_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-static const struct ctab *order_ctx;
-
-static int cmp_class_keys(const void *a, const void *b)
+static int cmp_class_keys(const void *a, const void *b, void *ctx)
 {
-	uint64_t x = order_ctx->key[*(const uint32_t *)a];
-	uint64_t y = order_ctx->key[*(const uint32_t *)b];
+	const struct ctab *t = ctx;
+	uint64_t x = t->key[*(const uint32_t *)a];
+	uint64_t y = t->key[*(const uint32_t *)b];
 
 	return x < y ? -1 : x > y ? 1 : 0;
 }
@@ -730,8 +740,7 @@ static int materialize(struct search *s, struct sr_anon_result *res)
 	/* Classes numbered in key order, released ones only. */
 	for (uint32_t i = 0; i < t.n; i++)
 		order[i] = i;
-	order_ctx = &t;
-	qsort(order, t.n, sizeof(*order), cmp_class_keys);
+	qsort_r(order, t.n, sizeof(*order), cmp_class_keys, &t);
 	for (uint32_t i = 0; i < t.n; i++) {
 		uint32_t cls = order[i];
 
