@@ -84,9 +84,9 @@ static void levels_text(const struct sr_anon_report *r, char *out, size_t len)
 int main(int argc, char **argv)
 {
 	static const struct criterion criteria[] = {
-		{ "k5_s0", 0, { SR_ANON_LDIV_NONE, 0, 0, -1, SR_ANON_EMD_AUTO } },
-		{ "k5_s5", 0.05, { SR_ANON_LDIV_NONE, 0, 0, -1, SR_ANON_EMD_AUTO } },
-		{ "k5_rl43_s5", 0.05, { SR_ANON_LDIV_RECURSIVE, 3, 4, -1, SR_ANON_EMD_AUTO } },
+		{ "k5_s0", 0, { SR_ANON_LDIV_NONE, 0, 0, 0, SR_ANON_EMD_AUTO } },
+		{ "k5_s5", 0.05, { SR_ANON_LDIV_NONE, 0, 0, 0, SR_ANON_EMD_AUTO } },
+		{ "k5_rl43_s5", 0.05, { SR_ANON_LDIV_RECURSIVE, 3, 4, 0, SR_ANON_EMD_AUTO } },
 		{ "k5_t02_s5", 0.05, { SR_ANON_LDIV_NONE, 0, 0, 0.2, SR_ANON_EMD_EQUAL } },
 	};
 	size_t rows = argc > 1 ? strtoull(argv[1], NULL, 10) : 30000;

@@ -140,7 +140,7 @@ def check_sa(name, model, hist, size, ref, ref_total, ordered_values):
         if len(counts) < l or not counts[0] < c * sum(counts[l - 1:]) + EPS:
             return "%s is not recursive (%g,%d)-diverse" % (name, c, l)
     t = model.get("t")
-    if t is not None and t >= 0:
+    if t is not None and t > 0:
         if model.get("emd", "equal") == "ordered":
             m = len(ordered_values)
             cum, emd = 0.0, 0.0
@@ -202,7 +202,7 @@ def verify(spec, rows, header, report):
                    (report["classes"], len(classes)))
     refs = {}
     for name, model in sas.items():
-        if model.get("t") is not None and model["t"] >= 0:
+        if model.get("t") is not None and model["t"] > 0:
             ref = report.get("sa_input", {}).get(name)
             if ref is None:
                 raise Fail("%s: the report has no input distribution" % name)

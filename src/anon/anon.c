@@ -61,8 +61,8 @@ static int check_model(const struct sr_anon_column *col, struct sr_err *err)
 		return sr_fail(err, SR_EINVAL, "%s: unknown l-diversity variant %d",
 			       col->name, (int)m->ldiv);
 	}
-	if (m->t >= 0 && !(m->t <= 1))
-		return sr_fail(err, SR_EINVAL, "%s: t: expected 0 to 1, got %g", col->name, m->t);
+	if (!(m->t >= 0 && m->t <= 1))
+		return sr_fail(err, SR_EINVAL, "%s: t: expected 0 (off) to 1, got %g", col->name, m->t);
 	if (m->emd != SR_ANON_EMD_AUTO && m->emd != SR_ANON_EMD_EQUAL &&
 	    m->emd != SR_ANON_EMD_ORDERED)
 		return sr_fail(err, SR_EINVAL, "%s: unknown EMD distance %d", col->name, (int)m->emd);
@@ -75,7 +75,7 @@ static int check_model(const struct sr_anon_column *col, struct sr_err *err)
 static int has_model(const struct sr_anon_column *col)
 {
 	return col->role == SR_ANON_SA &&
-	       (col->model.ldiv != SR_ANON_LDIV_NONE || col->model.t >= 0);
+	       (col->model.ldiv != SR_ANON_LDIV_NONE || col->model.t > 0);
 }
 
 struct sort_ctx {
@@ -356,9 +356,9 @@ int sr_anon_run(const struct sr_anon_column *cols, size_t ncols,
 	if (qis > SR_ANON_QI_MAX)
 		return sr_fail(err, SR_ELIMIT, "anon: %zu quasi-identifiers, at most %d",
 			       qis, SR_ANON_QI_MAX);
-	if (nsa > 64)
-		return sr_fail(err, SR_ELIMIT, "anon: %zu sensitive columns with a model, at most 64",
-			       nsa);
+	if (nsa > SR_ANON_SA_MAX)
+		return sr_fail(err, SR_ELIMIT, "anon: %zu sensitive columns with a model, at most %d",
+			       nsa, SR_ANON_SA_MAX);
 	doms = sr_calloc(qis ? qis : 1, sizeof(*doms));
 	sas = sr_calloc(nsa ? nsa : 1, sizeof(*sas));
 	rel->report.levels = sr_calloc(qis ? qis : 1, sizeof(size_t));
@@ -375,7 +375,7 @@ int sr_anon_run(const struct sr_anon_column *cols, size_t ncols,
 			built = ++q;
 		} else if (has_model(&cols[i])) {
 			rc = sa_build(&sas[a], &cols[i], err);
-			if (rc == SR_OK && cols[i].model.t >= 0) {
+			if (rc == SR_OK && cols[i].model.t > 0) {
 				json_t *counts = NULL;
 
 				if (!rel->sa_input && !(rel->sa_input = json_object()))

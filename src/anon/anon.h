@@ -48,7 +48,7 @@ struct sr_anon_sa_model {
 	enum sr_anon_ldiv ldiv;
 	double l;                    /* l >= 1 (distinct: an integer) */
 	double c;                    /* recursive only, c > 0 */
-	double t;                    /* t-closeness when t >= 0; negative = off */
+	double t;                    /* t-closeness when 0 < t <= 1; 0 = off */
 	enum sr_anon_emd emd;
 };
 

@@ -494,7 +494,8 @@ int sr_anon_hier_parse_text(const char *text, size_t len, const char *column,
 
 static int add_number(struct sr_buf *out, double v, int integral)
 {
-	if (integral)
+	/* Integral bounds print as integers while a long long holds them. */
+	if (integral && v > -9.2e18 && v < 9.2e18)
 		return sr_buf_addf(out, "%lld", (long long)v);
 	return sr_value_format_float64(out, v);
 }

@@ -65,7 +65,7 @@ struct search {
 	size_t stride[SR_ANON_QI_MAX];
 	uint64_t max_suppressed;
 	size_t width;                       /* histogram counters per class */
-	size_t hist_off[SR_ANON_QI_MAX + 64];
+	size_t hist_off[SR_ANON_SA_MAX];
 	uint8_t *state;                     /* [nodes] */
 	double *value;                      /* [nodes] metric of OK nodes */
 	double *bound;                      /* [nodes] lower bound */
@@ -338,7 +338,7 @@ static int class_diverse(struct search *s, const uint32_t *hist, uint32_t size)
 			if (!(s->sorted[0] < m->c * tail))
 				return 0;
 		}
-		if (m->t >= 0) {
+		if (m->t > 0) {
 			double emd = 0, cum = 0, total = (double)p->rows;
 
 			for (uint32_t v = 0; v < sa->values; v++) {
@@ -784,9 +784,9 @@ int sr_anon_search(const struct sr_anon_problem *prob, struct sr_anon_result *re
 	if (s.q > SR_ANON_QI_MAX)
 		return sr_fail(err, SR_ELIMIT, "anon: %zu quasi-identifiers, at most %d",
 			       s.q, SR_ANON_QI_MAX);
-	if (prob->sas > 64)
-		return sr_fail(err, SR_ELIMIT, "anon: %zu sensitive columns with a model, at most 64",
-			       prob->sas);
+	if (prob->sas > SR_ANON_SA_MAX)
+		return sr_fail(err, SR_ELIMIT, "anon: %zu sensitive columns with a model, at most %d",
+			       prob->sas, SR_ANON_SA_MAX);
 	s.nodes = 1;
 	for (size_t c = s.q; c-- > 0;) {
 		s.heights[c] = prob->doms[c].levels;

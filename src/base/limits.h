@@ -132,6 +132,9 @@ _Static_assert(SR_POLICY_ROW_FILTER_MAX <= SR_EXPR_TEXT_MAX,
 #define SR_ANON_QI_MAX 32
 #define SR_ANON_LATTICE_MAX (1u << 20)
 #define SR_ANON_SA_VALUES_MAX 4096
+/* Sensitive columns with an l or t model: each adds its values to every
+ * class's histogram. */
+#define SR_ANON_SA_MAX 64
 _Static_assert(SR_ANON_ROWS_MAX < 4294967295ull, "anon row ids are uint32");
 
 #endif

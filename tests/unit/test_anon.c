@@ -298,7 +298,6 @@ static int run(const struct adult *a, const struct spec *sp, int brute,
 		cols[n].values = &a->cols[c];
 		cols[n].role = qi ? SR_ANON_QI : SR_ANON_SA;
 		cols[n].hier = a->hier[c];
-		cols[n].model.t = -1;
 		if ((int)c == sp->sa)
 			cols[n].model = sp->model;
 		n++;
@@ -309,7 +308,7 @@ static int run(const struct adult *a, const struct spec *sp, int brute,
 }
 
 #define ALL_QIS 0xFF    /* columns 0-7 */
-#define NO_T { SR_ANON_LDIV_NONE, 0, 0, -1, SR_ANON_EMD_AUTO }
+#define NO_T { SR_ANON_LDIV_NONE, 0, 0, 0, SR_ANON_EMD_AUTO }
 
 static void print_levels(const char *what, const struct sr_anon_report *r)
 {
@@ -361,9 +360,9 @@ static void agree(const struct adult *a, const struct spec *sp)
 static void test_search_vs_brute_force(void **state)
 {
 	struct sr_anon_sa_model none = NO_T;
-	struct sr_anon_sa_model distinct = { SR_ANON_LDIV_DISTINCT, 3, 0, -1, SR_ANON_EMD_AUTO };
-	struct sr_anon_sa_model entropy = { SR_ANON_LDIV_ENTROPY, 2.5, 0, -1, SR_ANON_EMD_AUTO };
-	struct sr_anon_sa_model recursive = { SR_ANON_LDIV_RECURSIVE, 3, 4, -1, SR_ANON_EMD_AUTO };
+	struct sr_anon_sa_model distinct = { SR_ANON_LDIV_DISTINCT, 3, 0, 0, SR_ANON_EMD_AUTO };
+	struct sr_anon_sa_model entropy = { SR_ANON_LDIV_ENTROPY, 2.5, 0, 0, SR_ANON_EMD_AUTO };
+	struct sr_anon_sa_model recursive = { SR_ANON_LDIV_RECURSIVE, 3, 4, 0, SR_ANON_EMD_AUTO };
 	struct sr_anon_sa_model tclose = { SR_ANON_LDIV_NONE, 0, 0, 0.3, SR_ANON_EMD_EQUAL };
 	struct sr_anon_sa_model both = { SR_ANON_LDIV_DISTINCT, 2, 0, 0.4, SR_ANON_EMD_EQUAL };
 	struct sr_anon_sa_model ordered = { SR_ANON_LDIV_NONE, 0, 0, 0.2, SR_ANON_EMD_AUTO };
@@ -644,6 +643,52 @@ static void test_nulls(void **state)
 	sr_vec_release(&sex);
 }
 
+/* Every allocation of a run made to fail in turn: a status and a message
+ * each time, nothing leaked (ASan), until the run goes through. */
+static void test_alloc_failures(void **state)
+{
+	struct sr_anon_sa_model m = { SR_ANON_LDIV_RECURSIVE, 2, 3, 0.5, SR_ANON_EMD_EQUAL };
+	struct spec sp = { 2, 0.1, 0x13, ADULT_OCCUPATION, m, SR_ANON_METRIC_LOSS };
+	struct sr_anon_release rel;
+	struct sr_err err;
+	struct adult a;
+	unsigned long n;
+
+	(void)state;
+	assert_int_equal(adult_make(&a, 120, 5, &err), SR_OK);
+	for (n = 1; n < 100000; n++) {
+		struct sr_anon_hier *h = NULL;
+		json_t *rep = NULL;
+		struct sr_buf csv;
+		int rc;
+
+		sr_buf_init(&csv, 0);
+		sr_alloc_fail_at(n, 0);
+		sr_err_clear(&err);
+		rc = sr_anon_hier_parse_text(a.hier_json[0], strlen(a.hier_json[0]), "age",
+					     SR_TYPE_INT64, &h, &err);
+		if (rc == SR_OK)
+			rc = run(&a, &sp, 0, &rel, &err);
+		else
+			sr_anon_release_init(&rel);
+		if (rc == SR_OK)
+			rc = sr_anon_release_csv(&rel, &csv);
+		if (rc == SR_OK)
+			rc = sr_anon_report_json(&rel, &rep);
+		sr_alloc_fail_at(0, 0);
+		json_decref(rep);
+		sr_buf_release(&csv);
+		sr_anon_release_release(&rel);
+		sr_anon_hier_free(h);
+		if (rc == SR_OK && !sr_alloc_failed())
+			break;
+		if (rc != SR_OK && rc != SR_ENOMEM)
+			fail_msg("allocation %lu: status %d (%s), expected SR_ENOMEM", n, rc, err.msg);
+	}
+	assert_true(n > 20);
+	adult_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -651,6 +696,7 @@ int main(void)
 		cmocka_unit_test(test_hier_errors),
 		cmocka_unit_test(test_nulls),
 		cmocka_unit_test(test_edges),
+		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_search_vs_brute_force),
 		cmocka_unit_test(test_verifier_l_and_t),
 		cmocka_unit_test(test_adult_and_mutations),
