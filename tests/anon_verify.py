@@ -122,6 +122,37 @@ def check_label(name, col, value, level, height):
             raise Fail(where + ": not a label of this level")
 
 
+RANGE = re.compile(r"^\[(.+), (.+)\]$")
+
+
+def check_local_label(name, col, value):
+    """Mondrian: a value, a range [lo, hi] of the column's type, or a label
+    of some level of the hierarchy."""
+    gen = col["generalize"]
+    typ = col.get("type", "string")
+    where = "%s: value %r" % (name, value)
+    if value in ("", "*"):
+        return
+    if typ in ("int64", "float64", "date"):
+        m = RANGE.match(value)
+        parts = [m.group(1), m.group(2)] if m else [value]
+        conv = (lambda s: s) if typ == "date" else float
+        try:
+            vals = [conv(p) for p in parts]
+        except ValueError:
+            raise Fail(where + ": expected a value or a range [lo, hi]")
+        if len(vals) == 2 and not vals[0] < vals[1]:
+            raise Fail(where + ": an empty range")
+        return
+    if "hierarchy" in gen:
+        if value in gen["hierarchy"]:
+            return
+        for level in range(1, hier_levels(gen) - 1):
+            if value in level_labels_explicit(gen, level):
+                return
+        raise Fail(where + ": not a label of the hierarchy")
+
+
 def entropy(counts, n):
     return -sum(c / n * math.log(c / n) for c in counts if c)
 
@@ -174,8 +205,15 @@ def verify(spec, rows, header, report):
         if name not in header:
             raise Fail("%s: column missing from the release" % name)
     qidx = [header.index(q) for q in qis]
-    # Full-domain: one level per QI, every value a label of it.
+    mondrian = spec.get("algorithm") == "mondrian"
+    if mondrian != (report.get("algorithm") == "mondrian"):
+        raise Fail("the report's algorithm is not the one asked for")
     for name, i in zip(qis, qidx):
+        if mondrian:
+            for r in rows:
+                check_local_label(name, spec["qi"][name], r[i])
+            continue
+        # Full-domain: one level per QI, every value a label of it.
         col = spec["qi"][name]
         height = hier_levels(col["generalize"])
         level = report["levels"][name]

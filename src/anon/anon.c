@@ -199,7 +199,7 @@ static int sa_counts_json(const struct sr_vec *vec, json_t **out)
 }
 
 static int build_release(const struct sr_anon_column *cols, size_t ncols,
-			 const struct sr_anon_dom *doms,
+			 const struct sr_anon_dom *doms, size_t qis,
 			 const struct sr_anon_result *res, size_t rows,
 			 struct sr_anon_release *rel, struct sr_err *err)
 {
@@ -247,9 +247,17 @@ static int build_release(const struct sr_anon_column *cols, size_t ncols,
 				rc = sr_vec_append_from(out, cols[i].values, row);
 				continue;
 			}
-			/* The label the search judged, from the bound domain. */
-			text = sr_anon_dom_label(d, res->levels[q],
-						 d->lv[res->levels[q]].group_of_leaf[d->leaf_of_row[row]]);
+			if (res->label_off) {
+				/* Mondrian: the class's own label. */
+				size_t slot = (size_t)res->class_of_row[row] * qis + q;
+
+				text = res->label_null[slot] ? NULL :
+				       res->labels.data + res->label_off[slot];
+			} else {
+				/* The label the search judged, from the bound domain. */
+				text = sr_anon_dom_label(d, res->levels[q],
+							 d->lv[res->levels[q]].group_of_leaf[d->leaf_of_row[row]]);
+			}
 			rc = text ? sr_vec_append_text(out, text, strlen(text)) :
 			     sr_vec_append_null(out);
 		}
@@ -309,6 +317,7 @@ int sr_anon_run(const struct sr_anon_column *cols, size_t ncols,
 		struct sr_err *err)
 {
 	struct sr_anon_dom *doms = NULL;
+	const struct sr_vec **qi_values = NULL;
 	struct sr_anon_sa *sas = NULL;
 	struct sr_anon_problem prob;
 	struct sr_anon_result res;
@@ -324,6 +333,8 @@ int sr_anon_run(const struct sr_anon_column *cols, size_t ncols,
 	if (!(params->max_suppression >= 0 && params->max_suppression <= 1))
 		return sr_fail(err, SR_EINVAL, "anon: max_suppression: expected 0 to 1, got %g",
 			       params->max_suppression);
+	if (params->algorithm != SR_ANON_FULL_DOMAIN && params->algorithm != SR_ANON_MONDRIAN)
+		return sr_fail(err, SR_EINVAL, "anon: unknown algorithm %d", (int)params->algorithm);
 	if (params->metric != SR_ANON_METRIC_LOSS && params->metric != SR_ANON_METRIC_AECS &&
 	    params->metric != SR_ANON_METRIC_DISCERNIBILITY)
 		return sr_fail(err, SR_EINVAL, "anon: unknown metric %d", (int)params->metric);
@@ -361,14 +372,16 @@ int sr_anon_run(const struct sr_anon_column *cols, size_t ncols,
 			       nsa, SR_ANON_SA_MAX);
 	doms = sr_calloc(qis ? qis : 1, sizeof(*doms));
 	sas = sr_calloc(nsa ? nsa : 1, sizeof(*sas));
+	qi_values = sr_calloc(qis ? qis : 1, sizeof(*qi_values));
 	rel->report.levels = sr_calloc(qis ? qis : 1, sizeof(size_t));
 	rel->report.heights = sr_calloc(qis ? qis : 1, sizeof(size_t));
-	if (!doms || !sas || !rel->report.levels || !rel->report.heights) {
+	if (!doms || !sas || !qi_values || !rel->report.levels || !rel->report.heights) {
 		rc = sr_fail(err, SR_ENOMEM, "anon: out of memory");
 		goto out;
 	}
 	for (size_t i = 0, q = 0, a = 0; i < ncols; i++) {
 		if (cols[i].role == SR_ANON_QI) {
+			qi_values[q] = cols[i].values;
 			rc = sr_anon_dom_build(&doms[q], cols[i].hier, cols[i].values, err);
 			if (rc != SR_OK)
 				goto out;
@@ -398,8 +411,10 @@ int sr_anon_run(const struct sr_anon_column *cols, size_t ncols,
 	prob.doms = doms;
 	prob.sas = nsa;
 	prob.sa = sas;
+	prob.qi_values = qi_values;
 	prob.params = params;
-	rc = sr_anon_search(&prob, &res, err);
+	rc = params->algorithm == SR_ANON_MONDRIAN ? sr_anon_mondrian(&prob, &res, err) :
+	     sr_anon_search(&prob, &res, err);
 	if (rc != SR_OK)
 		goto out;
 	rel->report.qis = qis;
@@ -409,7 +424,9 @@ int sr_anon_run(const struct sr_anon_column *cols, size_t ncols,
 	}
 	fill_report(&rel->report, &res, rows,
 		    (uint64_t)floor(params->max_suppression * (double)rows + 1e-9));
-	rc = build_release(cols, ncols, doms, &res, rows, rel, err);
+	rel->report.mondrian = params->algorithm == SR_ANON_MONDRIAN;
+	rel->report.ncp = res.ncp;
+	rc = build_release(cols, ncols, doms, qis, &res, rows, rel, err);
 out:
 	for (size_t q = 0; q < built; q++)
 		sr_anon_dom_release(&doms[q]);
@@ -417,6 +434,7 @@ out:
 		sa_release(&sas[a]);
 	sr_anon_result_release(&res);
 	sr_free(doms);
+	sr_free(qi_values);
 	sr_free(sas);
 	return rc;
 }
@@ -500,7 +518,11 @@ int sr_anon_report_json(const struct sr_anon_release *rel, json_t **out)
 	if (rc == SR_OK) rc = set(risk, "over_5", json_real(r->risk_over_5));
 	if (rc == SR_OK) rc = set(risk, "over_10", json_real(r->risk_over_10));
 	if (rc == SR_OK) rc = set(risk, "over_20", json_real(r->risk_over_20));
-	if (rc == SR_OK) { rc = set(obj, "levels", levels); levels = NULL; }
+	if (rc == SR_OK)
+		rc = set(obj, "algorithm", json_string(r->mondrian ? "mondrian" : "full-domain"));
+	if (rc == SR_OK && r->mondrian)
+		rc = set(obj, "ncp", json_real(r->ncp));
+	if (rc == SR_OK && !r->mondrian) { rc = set(obj, "levels", levels); levels = NULL; }
 	if (rc == SR_OK) { rc = set(obj, "heights", heights); heights = NULL; }
 	if (rc == SR_OK) { rc = set(obj, "risk", risk); risk = NULL; }
 	if (rc == SR_OK) rc = set(obj, "rows_in", json_integer((json_int_t)r->rows_in));

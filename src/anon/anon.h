@@ -66,12 +66,19 @@ enum sr_anon_metric {
 	SR_ANON_METRIC_AECS = 2,             /* average equivalence class size */
 };
 
+enum sr_anon_algorithm {
+	SR_ANON_FULL_DOMAIN = 0,             /* the optimal lattice node */
+	SR_ANON_MONDRIAN = 1,                /* strict multidimensional local
+					      * recoding; reports NCP */
+};
+
 struct sr_anon_params {
 	uint64_t k;                          /* >= 1 */
 	double max_suppression;              /* share of rows, 0 ... 1 */
 	enum sr_anon_metric metric;
 	int brute_force;                     /* tests: evaluate every lattice
 					      * node from the rows, no pruning */
+	enum sr_anon_algorithm algorithm;
 };
 
 /* Which levels and what they cost. */
@@ -88,6 +95,8 @@ struct sr_anon_report {
 	double risk_max, risk_avg;           /* prosecutor: 1/|E| over released rows */
 	double risk_over_5, risk_over_10, risk_over_20; /* share of released rows */
 	uint64_t lattice_nodes, nodes_evaluated;
+	int mondrian;                        /* levels are then meaningless */
+	double ncp;                          /* Mondrian: normalized certainty penalty */
 };
 
 struct sr_anon_release {

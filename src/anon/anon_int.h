@@ -78,6 +78,7 @@ struct sr_anon_problem {
 	const struct sr_anon_dom *doms;   /* [qis] */
 	size_t sas;
 	const struct sr_anon_sa *sa;      /* [sas] */
+	const struct sr_vec *const *qi_values;  /* [qis] the QI columns */
 	const struct sr_anon_params *params;
 };
 
@@ -92,9 +93,23 @@ struct sr_anon_result {
 	uint64_t suppressed;
 	double loss, discernibility;
 	uint64_t lattice_nodes, nodes_evaluated;
+	/* Mondrian: each class's label per QI, [classes * qis]; label_off is
+	 * NULL after the lattice search (labels come from the domains). */
+	uint32_t *label_off;       /* [classes * qis + 1] into labels */
+	uint8_t *label_null;       /* [classes * qis] */
+	struct sr_buf labels;
+	double ncp;
 };
 
 void sr_anon_result_release(struct sr_anon_result *res);
+
+/*
+ * Whether a class of size rows with SA histograms hist (each SA's values
+ * in turn, prob->sa order) satisfies every SA model; scratch holds the
+ * largest SA's values.  Shared by the search and Mondrian.
+ */
+int sr_anon_models_ok(const struct sr_anon_problem *prob, const uint32_t *hist,
+		      uint32_t size, uint32_t *scratch);
 
 /*
  * The optimal node of the lattice (params->metric, ties: fewer levels in
@@ -103,5 +118,15 @@ void sr_anon_result_release(struct sr_anon_result *res);
  */
 int sr_anon_search(const struct sr_anon_problem *prob, struct sr_anon_result *res,
 		   struct sr_err *err) SR_WUR;
+
+/*
+ * Mondrian (strict multidimensional local recoding): partitions the rows
+ * by median cuts while both halves satisfy every model, and labels each
+ * partition per QI (a value range for int64, float64 and date QIs, the
+ * lowest common label of the hierarchy otherwise).  No row is suppressed.
+ * SR_EPOLICY when the whole table does not satisfy the models.
+ */
+int sr_anon_mondrian(const struct sr_anon_problem *prob, struct sr_anon_result *res,
+		     struct sr_err *err) SR_WUR;
 
 #endif

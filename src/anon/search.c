@@ -299,14 +299,19 @@ static int cmp_desc_u32(const void *a, const void *b)
 /* Whether one class's SA histograms satisfy every SA model. */
 static int class_diverse(struct search *s, const uint32_t *hist, uint32_t size)
 {
-	const struct sr_anon_problem *p = s->p;
+	return sr_anon_models_ok(s->p, hist, size, s->sorted);
+}
 
+int sr_anon_models_ok(const struct sr_anon_problem *p, const uint32_t *hist,
+		      uint32_t size, uint32_t *scratch)
+{
 	for (size_t a = 0; a < p->sas; a++) {
 		const struct sr_anon_sa *sa = &p->sa[a];
 		const struct sr_anon_sa_model *m = &sa->model;
-		const uint32_t *h = hist + s->hist_off[a];
+		const uint32_t *h = hist;
 		double n = size;
 
+		hist += sa->values;
 		if (m->ldiv == SR_ANON_LDIV_DISTINCT) {
 			uint32_t distinct = 0;
 
@@ -329,13 +334,13 @@ static int class_diverse(struct search *s, const uint32_t *hist, uint32_t size)
 
 			for (uint32_t v = 0; v < sa->values; v++)
 				if (h[v])
-					s->sorted[distinct++] = h[v];
+					scratch[distinct++] = h[v];
 			if (distinct < l)
 				return 0;
-			qsort(s->sorted, distinct, sizeof(*s->sorted), cmp_desc_u32);
+			qsort(scratch, distinct, sizeof(*scratch), cmp_desc_u32);
 			for (size_t i = l - 1; i < distinct; i++)
-				tail += s->sorted[i];
-			if (!(s->sorted[0] < m->c * tail))
+				tail += scratch[i];
+			if (!(scratch[0] < m->c * tail))
 				return 0;
 		}
 		if (m->t > 0) {
@@ -695,6 +700,10 @@ void sr_anon_result_release(struct sr_anon_result *res)
 	sr_free(res->released);
 	sr_free(res->class_of_row);
 	sr_free(res->class_size);
+	if (res->label_off)
+		sr_buf_release(&res->labels);
+	sr_free(res->label_off);
+	sr_free(res->label_null);
 	memset(res, 0, sizeof(*res));
 }
 

@@ -189,6 +189,7 @@ struct spec {
 	int sa;                      /* adult column that is the SA, or -1 */
 	struct sr_anon_sa_model model;
 	enum sr_anon_metric metric;
+	enum sr_anon_algorithm algorithm;
 };
 
 static const char *ldiv_name(enum sr_anon_ldiv l)
@@ -202,8 +203,9 @@ static char *spec_json(const struct adult *a, const struct spec *sp)
 	struct sr_buf b;
 
 	sr_buf_init(&b, 0);
-	assert_int_equal(sr_buf_addf(&b, "{\"k\": %llu, \"max_suppression\": %.17g, \"qi\": {",
-				     (unsigned long long)sp->k, sp->supp), SR_OK);
+	assert_int_equal(sr_buf_addf(&b, "{\"k\": %llu, \"max_suppression\": %.17g, \"algorithm\": \"%s\", \"qi\": {",
+				     (unsigned long long)sp->k, sp->supp,
+				     sp->algorithm == SR_ANON_MONDRIAN ? "mondrian" : "full-domain"), SR_OK);
 	for (size_t c = 0, first = 1; c < ADULT_COLUMNS; c++) {
 		if (!(sp->qi_mask & (1 << c)))
 			continue;
@@ -285,7 +287,8 @@ static int run(const struct adult *a, const struct spec *sp, int brute,
 {
 	struct sr_anon_column cols[ADULT_COLUMNS];
 	struct sr_anon_params params = { .k = sp->k, .max_suppression = sp->supp,
-					 .metric = sp->metric, .brute_force = brute };
+					 .metric = sp->metric, .brute_force = brute,
+					 .algorithm = sp->algorithm };
 	size_t n = 0;
 
 	for (size_t c = 0; c < ADULT_COLUMNS; c++) {
@@ -367,20 +370,20 @@ static void test_search_vs_brute_force(void **state)
 	struct sr_anon_sa_model both = { SR_ANON_LDIV_DISTINCT, 2, 0, 0.4, SR_ANON_EMD_EQUAL };
 	struct sr_anon_sa_model ordered = { SR_ANON_LDIV_NONE, 0, 0, 0.2, SR_ANON_EMD_AUTO };
 	const struct spec cases[] = {
-		{ 2, 0, ALL_QIS, -1, none, SR_ANON_METRIC_LOSS },
-		{ 3, 0, ALL_QIS, -1, none, SR_ANON_METRIC_LOSS },
-		{ 5, 0.05, ALL_QIS, -1, none, SR_ANON_METRIC_LOSS },
-		{ 10, 0.02, ALL_QIS, -1, none, SR_ANON_METRIC_LOSS },
-		{ 5, 0.05, ALL_QIS, -1, none, SR_ANON_METRIC_DISCERNIBILITY },
-		{ 5, 0.05, ALL_QIS, -1, none, SR_ANON_METRIC_AECS },
-		{ 2, 0.05, ALL_QIS, ADULT_OCCUPATION, distinct, SR_ANON_METRIC_LOSS },
-		{ 2, 0.10, ALL_QIS, ADULT_OCCUPATION, entropy, SR_ANON_METRIC_LOSS },
-		{ 3, 0.05, ALL_QIS, ADULT_OCCUPATION, recursive, SR_ANON_METRIC_LOSS },
-		{ 3, 0.05, ALL_QIS, ADULT_OCCUPATION, tclose, SR_ANON_METRIC_LOSS },
-		{ 2, 0.08, ALL_QIS, ADULT_OCCUPATION, both, SR_ANON_METRIC_DISCERNIBILITY },
+		{ 2, 0, ALL_QIS, -1, none, SR_ANON_METRIC_LOSS, SR_ANON_FULL_DOMAIN },
+		{ 3, 0, ALL_QIS, -1, none, SR_ANON_METRIC_LOSS, SR_ANON_FULL_DOMAIN },
+		{ 5, 0.05, ALL_QIS, -1, none, SR_ANON_METRIC_LOSS, SR_ANON_FULL_DOMAIN },
+		{ 10, 0.02, ALL_QIS, -1, none, SR_ANON_METRIC_LOSS, SR_ANON_FULL_DOMAIN },
+		{ 5, 0.05, ALL_QIS, -1, none, SR_ANON_METRIC_DISCERNIBILITY, SR_ANON_FULL_DOMAIN },
+		{ 5, 0.05, ALL_QIS, -1, none, SR_ANON_METRIC_AECS, SR_ANON_FULL_DOMAIN },
+		{ 2, 0.05, ALL_QIS, ADULT_OCCUPATION, distinct, SR_ANON_METRIC_LOSS, SR_ANON_FULL_DOMAIN },
+		{ 2, 0.10, ALL_QIS, ADULT_OCCUPATION, entropy, SR_ANON_METRIC_LOSS, SR_ANON_FULL_DOMAIN },
+		{ 3, 0.05, ALL_QIS, ADULT_OCCUPATION, recursive, SR_ANON_METRIC_LOSS, SR_ANON_FULL_DOMAIN },
+		{ 3, 0.05, ALL_QIS, ADULT_OCCUPATION, tclose, SR_ANON_METRIC_LOSS, SR_ANON_FULL_DOMAIN },
+		{ 2, 0.08, ALL_QIS, ADULT_OCCUPATION, both, SR_ANON_METRIC_DISCERNIBILITY, SR_ANON_FULL_DOMAIN },
 		/* age as the SA: ordered distance; the other seven are QIs */
-		{ 3, 0.05, ALL_QIS & ~1, 0, ordered, SR_ANON_METRIC_LOSS },
-		{ 2, 0.05, ALL_QIS & ~1, 0, recursive, SR_ANON_METRIC_AECS },
+		{ 3, 0.05, ALL_QIS & ~1, 0, ordered, SR_ANON_METRIC_LOSS, SR_ANON_FULL_DOMAIN },
+		{ 2, 0.05, ALL_QIS & ~1, 0, recursive, SR_ANON_METRIC_AECS, SR_ANON_FULL_DOMAIN },
 	};
 	const size_t sizes[] = { 400, 1500 };
 	struct adult a;
@@ -399,7 +402,7 @@ static void test_search_vs_brute_force(void **state)
  * releases the verifier must refuse. */
 static void test_adult_and_mutations(void **state)
 {
-	struct spec sp = { 5, 0.05, ALL_QIS, -1, NO_T, SR_ANON_METRIC_LOSS };
+	struct spec sp = { 5, 0.05, ALL_QIS, -1, NO_T, SR_ANON_METRIC_LOSS, SR_ANON_FULL_DOMAIN };
 	struct sr_anon_release rel;
 	struct sr_err err;
 	struct adult a;
@@ -494,7 +497,7 @@ static void test_adult_and_mutations(void **state)
 static void test_verifier_l_and_t(void **state)
 {
 	struct sr_anon_sa_model m = { SR_ANON_LDIV_DISTINCT, 3, 0, 0.35, SR_ANON_EMD_EQUAL };
-	struct spec sp = { 4, 0.05, ALL_QIS, ADULT_OCCUPATION, m, SR_ANON_METRIC_LOSS };
+	struct spec sp = { 4, 0.05, ALL_QIS, ADULT_OCCUPATION, m, SR_ANON_METRIC_LOSS, SR_ANON_FULL_DOMAIN };
 	struct sr_anon_release rel;
 	struct sr_err err;
 	struct adult a;
@@ -551,7 +554,7 @@ static void test_verifier_l_and_t(void **state)
 
 static void test_edges(void **state)
 {
-	struct spec sp = { 500, 0, ALL_QIS, -1, NO_T, SR_ANON_METRIC_LOSS };
+	struct spec sp = { 500, 0, ALL_QIS, -1, NO_T, SR_ANON_METRIC_LOSS, SR_ANON_FULL_DOMAIN };
 	struct sr_anon_release rel;
 	struct sr_err err;
 	struct adult a;
@@ -648,7 +651,7 @@ static void test_nulls(void **state)
 static void test_alloc_failures(void **state)
 {
 	struct sr_anon_sa_model m = { SR_ANON_LDIV_RECURSIVE, 2, 3, 0.5, SR_ANON_EMD_EQUAL };
-	struct spec sp = { 2, 0.1, 0x13, ADULT_OCCUPATION, m, SR_ANON_METRIC_LOSS };
+	struct spec sp = { 2, 0.1, 0x13, ADULT_OCCUPATION, m, SR_ANON_METRIC_LOSS, SR_ANON_FULL_DOMAIN };
 	struct sr_anon_release rel;
 	struct sr_err err;
 	struct adult a;
@@ -689,6 +692,49 @@ static void test_alloc_failures(void **state)
 	adult_free(&a);
 }
 
+/* Mondrian: every class >= k and the models hold (verifier), finer than
+ * the full-domain optimum (lower Loss), and an NCP in the report. */
+static void test_mondrian(void **state)
+{
+	struct sr_anon_sa_model none = NO_T;
+	struct sr_anon_sa_model lt = { SR_ANON_LDIV_DISTINCT, 3, 0, 0.4, SR_ANON_EMD_EQUAL };
+	struct sr_anon_sa_model ordered = { SR_ANON_LDIV_NONE, 0, 0, 0.25, SR_ANON_EMD_AUTO };
+	const struct spec cases[] = {
+		{ 5, 0, ALL_QIS, -1, none, SR_ANON_METRIC_LOSS, SR_ANON_MONDRIAN },
+		{ 10, 0, ALL_QIS, -1, none, SR_ANON_METRIC_LOSS, SR_ANON_MONDRIAN },
+		{ 4, 0, ALL_QIS, ADULT_OCCUPATION, lt, SR_ANON_METRIC_LOSS, SR_ANON_MONDRIAN },
+		{ 3, 0, ALL_QIS & ~1, 0, ordered, SR_ANON_METRIC_LOSS, SR_ANON_MONDRIAN },
+	};
+	struct sr_anon_release rel, full;
+	struct sr_err err;
+	struct adult a;
+
+	(void)state;
+	assert_int_equal(adult_make(&a, 3000, 99, &err), SR_OK);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct spec fd = cases[i];
+
+		if (run(&a, &cases[i], 0, &rel, &err) != SR_OK)
+			fail_msg("case %zu: %s", i, err.msg);
+		assert_true(rel.report.mondrian);
+		assert_int_equal(rel.report.suppressed, 0);
+		assert_true(rel.report.class_min >= cases[i].k);
+		assert_true(rel.report.ncp > 0 && rel.report.ncp < 1);
+		verify_release(&a, &cases[i], &rel);
+		fd.algorithm = SR_ANON_FULL_DOMAIN;
+		assert_int_equal(run(&a, &fd, 0, &full, &err), SR_OK);
+		if (getenv("SR_ANON_VERBOSE"))
+			print_message("mondrian case %zu: loss %.4f ncp %.4f classes %llu; full-domain loss %.4f classes %llu\n",
+				      i, rel.report.loss, rel.report.ncp,
+				      (unsigned long long)rel.report.classes, full.report.loss,
+				      (unsigned long long)full.report.classes);
+		assert_true(rel.report.loss < full.report.loss);
+		sr_anon_release_release(&full);
+		sr_anon_release_release(&rel);
+	}
+	adult_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -700,6 +746,7 @@ int main(void)
 		cmocka_unit_test(test_search_vs_brute_force),
 		cmocka_unit_test(test_verifier_l_and_t),
 		cmocka_unit_test(test_adult_and_mutations),
+		cmocka_unit_test(test_mondrian),
 	};
 
 	sr_alloc_setup_json();
