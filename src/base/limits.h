@@ -111,7 +111,8 @@ _Static_assert(SR_POLICY_ROW_FILTER_MAX <= SR_EXPR_TEXT_MAX,
  *              published hierarchies have at most 6; each level costs a
  *              label table and a map per pair of levels (L^2 / 2 maps).
  *   CUTS_MAX   cut points of one level (a label is found by a linear scan).
- *   LABEL_MAX  bytes of one generalized label (and of a prefix length).
+ *   LABEL_MAX  bytes of one generalized label, so of a QI value too (its
+ *              level-0 label), and the longest prefix length.
  *   HIER_ENTRIES_MAX  values of an explicit hierarchy: the policy's domain.
  *   ROWS_MAX   rows of one release: leaf, class and row ids are uint32.
  *   QI_MAX     quasi-identifiers; a class key packs one group id per QI
