@@ -124,4 +124,37 @@ _Static_assert(SR_POLICY_ROW_FILTER_MAX <= SR_EXPR_TEXT_MAX,
 #define SR_PROFILE_DISTINCT_MAX (1u << 22)
 /* ---- end data import ---- */
 
+/*
+ * Anonymized release (src/anon, docs/internals/anon.md).
+ *   HIER_LEVELS_MAX  levels of one hierarchy, value and "*" included: ARX's
+ *              published hierarchies have at most 6; each level costs a
+ *              label table and a map per pair of levels (L^2 / 2 maps).
+ *   CUTS_MAX   cut points of one level (a label is found by a linear scan).
+ *   LABEL_MAX  bytes of one generalized label, so of a QI value too (its
+ *              level-0 label), and the longest prefix length.
+ *   HIER_ENTRIES_MAX  values of an explicit hierarchy: the policy's domain.
+ *   ROWS_MAX   rows of one release: leaf, class and row ids are uint32.
+ *   QI_MAX     quasi-identifiers; a class key packs one group id per QI
+ *              into 64 bits, so the sum of the bits must also fit 64.
+ *   LATTICE_MAX  nodes of the generalization lattice (product of the
+ *              heights): the search keeps 16 bytes of state per node and
+ *              the brute force visits every one.
+ *   SA_VALUES_MAX  distinct values of one sensitive column: every class
+ *              keeps a dense histogram over them, so classes x values
+ *              counters live at once (4096 x 1M classes would be 16 GiB;
+ *              the class count falls fast above the bottom node).
+ */
+#define SR_ANON_HIER_LEVELS_MAX 16
+#define SR_ANON_CUTS_MAX 1024
+#define SR_ANON_LABEL_MAX 1024
+#define SR_ANON_HIER_ENTRIES_MAX SR_POLICY_DOMAIN_MAX
+#define SR_ANON_ROWS_MAX (1ull << 31)
+#define SR_ANON_QI_MAX 32
+#define SR_ANON_LATTICE_MAX (1u << 20)
+#define SR_ANON_SA_VALUES_MAX 4096
+/* Sensitive columns with an l or t model: each adds its values to every
+ * class's histogram. */
+#define SR_ANON_SA_MAX 64
+_Static_assert(SR_ANON_ROWS_MAX < 4294967295ull, "anon row ids are uint32");
+
 #endif
