@@ -101,7 +101,7 @@ int sr_dpmech_dgauss_calibrate(struct sr_dprat epsilon, double delta,
 
 /*
  * The conservative analytic alternative: the discrete Gaussian is
- * rho-zCDP with rho = D^2 / (2 sigma^2) (CKS 2020, Theorem 4), and
+ * rho-zCDP with rho = D^2 / (2 sigma^2) (CKS 2020, section 2), and
  * rho-zCDP gives (rho + 2 sqrt(rho ln(1/delta)), delta)-DP (Bun-Steinke
  * 2016, Prop. 1.3); solved for sigma^2.  Never smaller than the exact one.
  */
@@ -117,7 +117,7 @@ int sr_dpmech_dgauss_calibrate_zcdp(struct sr_dprat epsilon, double delta,
  * for a scalar l1 = b, l2sq = b^2).  Renyi DP of Agarwal, Kairouz, Liu
  * 2021, the multidimensional Skellam bound with variance V = 2 mu:
  *   eps(a) = a l2sq / (2V) + min(((2a - 1) l2sq + 6 l1) / (4 V^2), 3 l1 / (2V))
- * converted with CKS 2020, Prop. 12, minimised over integer orders
+ * converted as in Balle et al. 2020 and CKS 2020, minimised over orders
  * a in [2, 10^6].  The cells are integers, so |v|_1 <= |v|_2^2 <= |v|_1^2
  * and each bound tightens the other (l1 := min(l1, l2sq), l2sq :=
  * min(l2sq, l1^2)).  SR_EINVAL for delta outside (0, 1), a zero
