@@ -763,6 +763,51 @@ static void test_mismatch(void **state)
 	mesh_free(&m);
 }
 
+/* Every allocation failing in turn: the run fails cleanly (ASan checks
+ * for leaks), never half-succeeds, and the output is zero. */
+static void test_alloc_failures(void **state)
+{
+	unsigned long n, fired = 0;
+
+	(void)state;
+	for (n = 1; n < 200; n++) {
+		struct mesh m;
+		uint64_t seed = 21, *in[3], sum[50];
+		int ok = 0;
+
+		mesh_setup(&m, 3, 1, 50, 16);
+		for (uint32_t i = 0; i < 3; i++) {
+			in[i] = random_vector(50, &seed);
+			m.parties[i].input = in[i];
+		}
+		m.parties[1].sum = sum;
+		sr_alloc_fail_at(n, 0);
+		mesh_run(&m);
+		if (!sr_alloc_failed()) {
+			sr_alloc_fail_at(0, 0);
+			for (uint32_t i = 0; i < 3; i++)
+				assert_int_equal(m.parties[i].rc, SR_OK);
+			for (int e = 0; e < 50; e++)
+				assert_true(sum[e] == in[0][e] + in[1][e] + in[2][e]);
+			ok = 1;
+		}
+		sr_alloc_fail_at(0, 0);
+		if (!ok) {
+			fired++;
+			assert_int_not_equal(m.parties[1].rc, SR_OK);
+			for (int e = 0; e < 50; e++)
+				assert_true(sum[e] == 0);
+		}
+		for (uint32_t i = 0; i < 3; i++)
+			free(in[i]);
+		mesh_free(&m);
+		if (ok)
+			break;
+	}
+	printf("alloc failures: %lu injected, each failed the run cleanly\n", fired);
+	assert_true(fired > 5);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -854,6 +899,7 @@ int main(void)
 		cmocka_unit_test(test_dropout),
 		cmocka_unit_test(test_tamper),
 		cmocka_unit_test(test_mismatch),
+		cmocka_unit_test(test_alloc_failures),
 		cmocka_unit_test(test_throughput),
 	};
 
