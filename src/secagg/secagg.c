@@ -480,8 +480,12 @@ static int contribute(struct run *r, struct sr_secagg_masker *m,
 		sr_store_u32le(out + 4, p->self);
 		sr_store_u64le(out + 8, off);
 		sr_store_u32le(out + 16, (uint32_t)n);
+#if WORDS_SIMD
+		memcpy(out + DATA_HEAD_BYTES, work, n * sizeof(*work));
+#else
 		for (size_t e = 0; e < n; e++)
 			sr_store_u64le(out + DATA_HEAD_BYTES + 8 * e, work[e]);
+#endif
 		rc = send_to(r, p->aggregator, out, DATA_HEAD_BYTES + 8 * n, err);
 		if (rc != SR_OK)
 			return rc;
@@ -539,9 +543,7 @@ static int aggregate(struct run *r, struct sr_secagg_masker *m,
 					       (unsigned long long)sr_load_u64le(b + 8),
 					       sr_load_u32le(b + 16),
 					       (unsigned long long)off, n);
-			b += DATA_HEAD_BYTES;
-			for (size_t e = 0; e < n; e++)
-				work[e] += sr_load_u64le(b + 8 * e);
+			add_words(work, b + DATA_HEAD_BYTES, n);
 		}
 		memcpy(sum + off, work, n * sizeof(*work));
 		off += n;
