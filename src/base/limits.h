@@ -65,6 +65,25 @@ _Static_assert(SR_POLICY_ROW_FILTER_MAX <= SR_EXPR_TEXT_MAX,
 #define SR_PSI_SESSION_ID_MAX 256          /* bytes in a PSI session id */
 #define SR_PSI_PARTIES_MAX 64              /* parties in one multi-party PSI */
 
+/*
+ * Secure aggregation (src/secagg, docs/protocols/secagg.md).
+ *   PARTIES_MAX  every party expands one mask stream per peer, so its
+ *                work grows with n; and a run rides one job channel.
+ *   LENGTH_MAX   entries of the summed vector, which every party holds in
+ *                memory (2^32 entries = 32 GiB, far past any local
+ *                aggregate over public domains); keeps each pair's
+ *                keystream at 2^35 bytes.
+ *   CHUNK_MAX    entries per DATA message: 8 MiB plus the header fits a
+ *                frame.
+ *   RUN_ID_MAX   bytes in a run id (a job channel session id is 32).
+ */
+#define SR_SECAGG_PARTIES_MAX 256
+#define SR_SECAGG_LENGTH_MAX (1ull << 32)
+#define SR_SECAGG_CHUNK_MAX (1u << 20)
+#define SR_SECAGG_RUN_ID_MAX 256
+_Static_assert(24 + 8ull * SR_SECAGG_CHUNK_MAX <= SR_FRAME_MAX,
+	       "a full secagg DATA message fits a frame");
+
 /* Secure channel (src/net/channel.c) */
 #define SR_CHANNEL_HANDSHAKE_MAX 1024      /* bytes in one handshake message */
 
