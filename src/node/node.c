@@ -18,7 +18,7 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "crypto/crypto.h"
-#include "net/reqsig.h"
+#include "net/coordconn.h"
 #include "policy/checker.h"
 #include "store/value.h"
 #include "base/banned.h"
@@ -34,61 +34,17 @@ static int db_fail(struct sr_node *n, struct sr_err *err, const char *what)
 
 /* ---- coordinator client ---------------------------------------------- */
 
-static int status_code(int status)
-{
-	switch (status) {
-	case 400: return SR_EINVAL;
-	case 401: case 403: return SR_EPERM;
-	case 404: return SR_ENOTFOUND;
-	case 409: return SR_EEXIST;
-	case 413: return SR_ELIMIT;
-	default: return SR_EIO;
-	}
-}
-
 int node_coord_call(struct sr_node *n, const char *method, const char *path,
 		    const json_t *body, int timeout_ms, int *status,
 		    json_t **answer, struct sr_err *err)
 {
-	char auth[SR_REQSIG_MAX];
-	struct sr_http_call_opts opts;
-	struct sr_buf url, text;
-	json_t *ans = NULL;
 	int rc;
 
-	*status = 0;
-	if (answer)
-		*answer = NULL;
-	sr_buf_init(&url, 0);
-	sr_buf_init(&text, 0);
-	/* The signature covers the exact bytes the HTTP client sends: it
-	 * serializes the body with sr_json_dump(body, 0). */
-	if (sr_buf_addf(&url, "%s%s", n->coord_url, path) != SR_OK ||
-	    (body && sr_json_dump(body, 0, &text) != SR_OK)) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
-	sr_reqsig_make(&n->id, method, path, body ? text.data : NULL,
-		       body ? text.len : 0, (int64_t)time(NULL), auth);
-	memset(&opts, 0, sizeof(opts));
-	opts.pin = n->pin;
-	opts.authorization = auth;
-	opts.timeout_ms = timeout_ms;
-	rc = sr_http_call_opts(method, url.data, body, &opts, status, &ans, err);
-	if (rc)
-		goto out;
-	if (*status >= 400) {
-		const char *msg = json_string_value(json_object_get(ans, "error"));
-		rc = sr_fail(err, status_code(*status), "coordinator: %s",
-			     msg ? msg : "HTTP error without a message");
-	}
-out:
-	if (answer)
-		*answer = ans;
-	else
-		json_decref(ans);
-	sr_buf_release(&url);
-	sr_buf_release(&text);
+	/* One connection for the control plane, one caller at a time. */
+	pthread_mutex_lock(&n->coord_lock);
+	rc = sr_coordconn_json(n->coord, method, path, body, timeout_ms, status,
+			       answer, err);
+	pthread_mutex_unlock(&n->coord_lock);
 	return rc;
 }
 
@@ -638,6 +594,7 @@ int sr_node_start(const struct sr_node_config *cfg, const struct sr_masterkey *m
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_mutex_init(&n->store_lock, NULL);
 	pthread_mutex_init(&n->token_lock, NULL);
+	pthread_mutex_init(&n->coord_lock, NULL);
 	pthread_cond_init(&n->wake, NULL);
 	sr_identity_init(&n->id);
 	n->mk = mk;
@@ -657,6 +614,8 @@ int sr_node_start(const struct sr_node_config *cfg, const struct sr_masterkey *m
 		rc = sr_identity_load(&n->id, n->home, key_enc, err);
 		sodium_memzero(key_enc, sizeof(key_enc));
 	}
+	if (rc == SR_OK)
+		rc = sr_coordconn_new(n->coord_url, n->pin, &n->id, &n->coord, err);
 	if (rc == SR_OK)
 		rc = sr_store_open(n->home, mk, &n->store, err);
 	if (rc == SR_OK)
@@ -746,6 +705,7 @@ void sr_node_stop(struct sr_node *n)
 	sr_free(n->projects);
 	if (n->db)
 		sqlite3_close_v2(n->db);
+	sr_coordconn_free(n->coord);
 	sr_tokens_free(n->tokens);
 	sr_store_free(n->store);
 	sr_identity_release(&n->id);
@@ -755,6 +715,7 @@ void sr_node_stop(struct sr_node *n)
 	sr_free(n->pin);
 	sr_free(n->name);
 	pthread_cond_destroy(&n->wake);
+	pthread_mutex_destroy(&n->coord_lock);
 	pthread_mutex_destroy(&n->token_lock);
 	pthread_mutex_destroy(&n->store_lock);
 	pthread_mutex_destroy(&n->lock);

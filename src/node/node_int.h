@@ -19,6 +19,7 @@
 #include "crypto/identity.h"
 #include "crypto/masterkey.h"
 #include "ledger/ledger.h"
+#include "net/coordconn.h"
 #include "net/http.h"
 #include "node/node.h"
 #include "node/token.h"
@@ -54,6 +55,8 @@ struct sr_node {
 	pthread_mutex_t lock;
 	pthread_mutex_t store_lock;
 	pthread_mutex_t token_lock;
+	pthread_mutex_t coord_lock;    /* serializes calls on coord */
+	struct sr_coordconn *coord;    /* control-plane connection (node.c) */
 	pthread_cond_t wake;       /* follower: stop requested or sync wanted */
 	struct node_project *projects;
 	size_t nprojects;

@@ -1,0 +1,52 @@
+/*
+ * coordconn.h - signed requests to the coordinator (docs/api.md, "Signed
+ * requests"): every request carries the Authorization header of
+ * net/reqsig.h, made with the caller's identity key over the exact bytes
+ * sent.  Used by the node (its control-plane calls, its follower) and by
+ * the job's mailboxes over HTTP (net/mailclient.h), and by the benches.
+ *
+ * One sr_coordconn is one caller at a time: it is not thread-safe; give
+ * each thread (or each mailbox direction) its own, or serialize.
+ */
+#ifndef SR_COORDCONN_H
+#define SR_COORDCONN_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "base/err.h"
+#include "crypto/identity.h"
+
+struct sr_coordconn;
+
+/*
+ * A connection to the coordinator at url (https://HOST:PORT, or http://
+ * for tests) pinned by pin (required for https://, see net/http.h),
+ * signing as id.  url and pin are copied; id is borrowed and must outlive
+ * the connection.  SR_EINVAL for a malformed URL or pin.
+ */
+int sr_coordconn_new(const char *url, const char *pin,
+		     const struct sr_identity *id, struct sr_coordconn **out,
+		     struct sr_err *err) SR_WUR;
+/* Close and free.  NULL does nothing. */
+void sr_coordconn_free(struct sr_coordconn *cc);
+
+/*
+ * Signed JSON call: method and path ("/v1/..."), body may be NULL (no
+ * body).  *status gets the HTTP status.  On an HTTP error status the
+ * coordinator's message becomes err as "coordinator: MESSAGE", with the
+ * code sr_coordconn_code() gives, and *answer (if answer is not NULL)
+ * still holds the answer, which may be NULL.  Transport failures are
+ * those of sr_http_call_opts (SR_EIO, SR_ETIMEOUT, SR_ECRYPTO for a key
+ * that does not match the pin, ...).
+ */
+int sr_coordconn_json(struct sr_coordconn *cc, const char *method,
+		      const char *path, const json_t *body, int timeout_ms,
+		      int *status, json_t **answer, struct sr_err *err) SR_WUR;
+
+/* The status code for an HTTP error status of the coordinator: 400
+ * SR_EINVAL, 401 and 403 SR_EPERM, 404 SR_ENOTFOUND, 409 SR_EEXIST, 413
+ * SR_ELIMIT, anything else SR_EIO (worth retrying). */
+int sr_coordconn_code(int http_status);
+
+#endif
