@@ -80,21 +80,39 @@ static int take_cached(struct sr_mailclient *m, const char *from, uint64_t after
 		json_t *first = json_array_get(m->cached, 0);
 		json_int_t s = json_integer_value(json_object_get(first, "seq"));
 		const char *b64 = json_string_value(json_object_get(first, "data"));
-		size_t cap, len;
+		size_t cap, len, b64len;
+		int rc;
 
 		if (s < 0 || (after != UINT64_MAX && (uint64_t)s <= after) || !b64) {
 			json_array_remove(m->cached, 0);
 			continue;
 		}
-		cap = strlen(b64) / 4 * 3 + 3;
-		if (cap > SR_MAILBOX_MSG_MAX + 3)
-			return sr_fail(err, SR_ELIMIT, "mailbox message from %s over the limit",
-				       from);
+		/* The decoded length exactly (padded base64): a full
+		 * fragment fills msg to its cap, so "a few bytes more" does
+		 * not fit, and a message over the cap is a limit, not a
+		 * lack of memory. */
+		b64len = strlen(b64);
+		cap = b64len / 4 * 3;
+		if (b64len % 4 != 0)
+			return sr_fail(err, SR_EPROTO,
+				       "mailbox message from %s: data is not base64", from);
+		if (b64len >= 1 && b64[b64len - 1] == '=')
+			cap -= b64len >= 2 && b64[b64len - 2] == '=' ? 2 : 1;
+		if (cap > SR_MAILBOX_MSG_MAX || (msg->max && cap > msg->max))
+			return sr_fail(err, SR_ELIMIT,
+				       "mailbox message from %s is %zu bytes, over the limit of %zu bytes",
+				       from, cap, msg->max && msg->max < SR_MAILBOX_MSG_MAX ?
+				       msg->max : (size_t)SR_MAILBOX_MSG_MAX);
 		sr_buf_reset(msg);
-		if (sr_buf_grow(msg, cap) != SR_OK)
-			return sr_fail(err, SR_ENOMEM, "out of memory");
-		if (sodium_base642bin((unsigned char *)msg->data, cap, b64, strlen(b64),
-				      NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
+		rc = sr_buf_grow(msg, cap);
+		if (rc == SR_ENOMEM)
+			return sr_fail(err, rc, "out of memory");
+		if (rc)
+			return sr_fail(err, rc, "mailbox message from %s: over the buffer's limit",
+				       from);
+		if (sodium_base642bin((unsigned char *)msg->data, cap, b64, b64len,
+				      NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    len != cap)
 			return sr_fail(err, SR_EPROTO,
 				       "mailbox message from %s: data is not base64", from);
 		sr_buf_setlen(msg, len);

@@ -1,0 +1,229 @@
+/*
+ * test_mailclient.c - the job channel over the coordinator's real
+ * mailboxes: a `sealroom coordinator` process over HTTPS, a job world
+ * built on it by signed events (tests/support/world.h), and two parties,
+ * each in its own thread with its own HTTP mailbox client
+ * (net/mailclient.h), running sr_jobchan.  The in-memory mailbox of
+ * test_jobchan.c cannot show what this does: the real bodies, caps,
+ * waits and answers of the coordinator's API.
+ *
+ * Threads only record statuses and messages; the checks run in the main
+ * thread (cmocka cannot fail a test from another thread).
+ */
+#include "testutil.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/alloc.h"
+#include "base/limits.h"
+#include "crypto/crypto.h"
+#include "crypto/identity.h"
+#include "net/http.h"
+#include "net/jobchan.h"
+#include "net/mailclient.h"
+#include "world.h"
+
+#define A 0
+#define B 1
+#define NIDS 2
+#define MIB (1024u * 1024u)
+
+static struct sr_identity ids[NIDS];
+static struct sr_world_coord coord;
+static char *tmp;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Deterministic content of message i. */
+static void fill(uint8_t *buf, size_t len, size_t i)
+{
+	uint64_t state = 0x5eed + i;
+
+	for (size_t k = 0; k < len; k += 8) {
+		uint64_t v = sr_test_rand(&state);
+		size_t n = len - k < 8 ? len - k : 8;
+		memcpy(buf + k, &v, n);
+	}
+}
+
+struct party {
+	int id;
+	const struct sr_world *w;
+	int timeout_ms;
+	int (*script)(struct party *p, struct sr_err *err);
+	int (*should_abort)(void *ctx);
+	void *abort_ctx;
+	struct sr_jobchan *ch;
+	int rc;
+	struct sr_err err;
+	int64_t elapsed_ms;
+	pthread_t thread;
+};
+
+static void *party_main(void *arg)
+{
+	struct party *p = arg;
+	struct sr_mailclient_params mp = {
+		.url = coord.url, .pin = coord.pin, .self = &ids[p->id],
+		.project = p->w->project, .job_hex = p->w->job_hex,
+	};
+	struct sr_jobchan_params prm;
+	struct sr_mailclient *mc = NULL;
+	struct sr_mailbox_ops ops;
+	int64_t start = mono_ms();
+
+	sr_err_clear(&p->err);
+	p->rc = sr_mailclient_new(&mp, &mc, &p->err);
+	if (p->rc == SR_OK) {
+		sr_mailclient_ops(mc, &ops);
+		memset(&prm, 0, sizeof(prm));
+		prm.project = p->w->project;
+		prm.job_id = p->w->job_id;
+		prm.head = p->w->head;
+		prm.self = &ids[p->id];
+		prm.parties = p->w->parties;
+		prm.nparties = p->w->nparties;
+		prm.ops = &ops;
+		prm.timeout_ms = p->timeout_ms;
+		prm.should_abort = p->should_abort;
+		prm.abort_ctx = p->abort_ctx;
+		p->rc = sr_jobchan_open(&prm, &p->ch, &p->err);
+	}
+	if (p->rc == SR_OK && p->script)
+		p->rc = p->script(p, &p->err);
+	p->elapsed_ms = mono_ms() - start;
+	sr_jobchan_free(p->ch);
+	p->ch = NULL;
+	sr_mailclient_free(mc);
+	return NULL;
+}
+
+/* A new approved job between A and B, on the running coordinator. */
+static void new_world(struct sr_world *w)
+{
+	struct sr_err err;
+
+	sr_err_clear(&err);
+	if (sr_world_build(coord.url, coord.pin, ids, NIDS, w, &err) != SR_OK)
+		fail_msg("building the job: %s", err.msg);
+}
+
+static void party_init(struct party *p, int id, const struct sr_world *w)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = id;
+	p->w = w;
+	p->timeout_ms = 30000;
+}
+
+static void run(struct party *ps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(pthread_create(&ps[i].thread, NULL, party_main, &ps[i]), 0);
+	for (size_t i = 0; i < n; i++)
+		pthread_join(ps[i].thread, NULL);
+}
+
+/* ---- message sizes around the mailbox's limits ------------------------------ */
+
+static const size_t sizes[] = {
+	1, 4 * MIB - 1, 4 * MIB, 4 * MIB + 1, 16 * MIB,
+};
+#define NSIZES (sizeof(sizes) / sizeof(*sizes))
+
+static int script_sizes(struct party *p, struct sr_err *err)
+{
+	uint8_t *buf = malloc(16 * MIB), *want = malloc(16 * MIB);
+	struct sr_buf msg;
+	int rc = SR_OK;
+
+	sr_buf_init(&msg, 0);
+	if (!buf || !want)
+		rc = sr_fail(err, SR_ENOMEM, "test: out of memory");
+	for (size_t i = 0; i < NSIZES && rc == SR_OK; i++) {
+		if (p->id == B) {
+			fill(buf, sizes[i], i);
+			rc = sr_jobchan_send(p->ch, ids[A].org_id, 1, buf, sizes[i], err);
+		} else {
+			rc = sr_jobchan_recv(p->ch, ids[B].org_id, 1, &msg, SR_FRAME_MAX, err);
+			if (rc)
+				break;
+			fill(want, sizes[i], i);
+			if (msg.len != sizes[i] || memcmp(msg.data, want, msg.len) != 0)
+				rc = sr_fail(err, SR_EINTERNAL, "message %zu (%zu bytes): got %zu bytes, wrong content",
+					     i, sizes[i], msg.len);
+		}
+	}
+	/* And back: A answers, so both directions carry data. */
+	if (rc == SR_OK && p->id == A)
+		rc = sr_jobchan_send(p->ch, ids[B].org_id, 2, (const uint8_t *)"done", 4, err);
+	else if (rc == SR_OK)
+		rc = sr_jobchan_recv(p->ch, ids[A].org_id, 2, &msg, 4, err);
+	sr_buf_release(&msg);
+	free(buf);
+	free(want);
+	return rc;
+}
+
+/* 1 B, 4 MiB - 1, 4 MiB, 4 MiB + 1 and 16 MiB from B to A arrive intact:
+ * full fragments (SR_JOBCHAN_FRAGMENT_MAX) fill a mailbox message to the
+ * byte, and the client must take them. */
+static void test_sizes(void **state)
+{
+	struct sr_world w;
+	struct party ps[2];
+
+	(void)state;
+	new_world(&w);
+	party_init(&ps[0], A, &w);
+	party_init(&ps[1], B, &w);
+	ps[0].script = ps[1].script = script_sizes;
+	run(ps, 2);
+	if (ps[0].rc || ps[1].rc)
+		fail_msg("A: %d (%s); B: %d (%s)", ps[0].rc, ps[0].err.msg, ps[1].rc,
+			 ps[1].err.msg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sizes),
+	};
+	struct sr_err err;
+	char dir[600];
+	int rc;
+
+	sr_alloc_setup_json();
+	if (sr_crypto_init() != SR_OK || sr_http_global_init() != SR_OK)
+		return 1;
+	sr_err_clear(&err);
+	for (int i = 0; i < NIDS; i++) {
+		sr_identity_init(&ids[i]);
+		if (sr_identity_generate(&ids[i], &err) != SR_OK)
+			return 1;
+	}
+	tmp = sr_test_tmpdir();
+	snprintf(dir, sizeof(dir), "%s/coord", tmp);
+	if (sr_world_coord_start(NULL, dir, NULL, &coord, &err) != SR_OK) {
+		fprintf(stderr, "test_mailclient: %s\n", err.msg);
+		return 1;
+	}
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	sr_world_coord_stop(&coord);
+	sr_test_tmpdir_free(tmp);
+	for (int i = 0; i < NIDS; i++)
+		sr_identity_release(&ids[i]);
+	return rc;
+}
