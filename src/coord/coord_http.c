@@ -12,6 +12,7 @@
 #include "base/json.h"
 #include "base/limits.h"
 #include "crypto/crypto.h"
+#include "net/coordconn.h"
 #include "net/reqsig.h"
 #include "store/value.h"
 #include "base/banned.h"
@@ -278,6 +279,22 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 1;
 }
 
+/*
+ * How long the caller lets a long-poll wait (SR_COORD_WAIT_HEADER, in
+ * ms), at most max_ms; max_ms when the header is missing or malformed.
+ * Honouring it keeps the caller's own deadlines: the job channel polls
+ * should_abort between fetches of at most SR_JOBCHAN_POLL_MS.
+ */
+static int requested_wait(const struct sr_http_request *req, int max_ms)
+{
+	const char *text = sr_http_request_header(req, SR_COORD_WAIT_HEADER);
+	uint64_t ms;
+
+	if (!text || !parse_u64(text, &ms) || ms > (uint64_t)max_ms)
+		return max_ms;
+	return (int)ms;
+}
+
 static int mailbox(struct sr_coord *c, const struct sr_http_request *req,
 		   struct sr_http_response *resp, const struct sr_http_path *p,
 		   const char *caller)
@@ -351,7 +368,7 @@ static int mailbox(struct sr_coord *c, const struct sr_http_request *req,
 			return sr_http_error(resp, 400, "%s: NEXT: expected an integer from 0",
 					     req->path);
 		rc = sr_coord_mail_fetch(c, project, job, peer, caller, next,
-					 SR_MAILBOX_WAIT_MS, &msgs, &err);
+					 requested_wait(req, SR_MAILBOX_WAIT_MS), &msgs, &err);
 		if (rc)
 			return answer_err(resp, rc, &err);
 		sr_coord_get_fault(c, &fault);

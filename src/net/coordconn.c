@@ -65,11 +65,13 @@ void sr_coordconn_free(struct sr_coordconn *cc)
 	sr_free(cc);
 }
 
-int sr_coordconn_json(struct sr_coordconn *cc, const char *method,
-		      const char *path, const json_t *body, int timeout_ms,
-		      int *status, json_t **answer, struct sr_err *err)
+static int json_call(struct sr_coordconn *cc, const char *method,
+		     const char *path, const json_t *body, int wait_ms,
+		     int timeout_ms, int *status, json_t **answer,
+		     struct sr_err *err)
 {
-	char auth[SR_REQSIG_MAX];
+	char auth[SR_REQSIG_MAX], wait[64];
+	const char *headers[2] = { NULL, NULL };
 	struct sr_http_call_opts opts;
 	struct sr_buf url, text;
 	json_t *ans = NULL;
@@ -93,6 +95,12 @@ int sr_coordconn_json(struct sr_coordconn *cc, const char *method,
 	opts.pin = cc->pin;
 	opts.authorization = auth;
 	opts.timeout_ms = timeout_ms;
+	if (wait_ms >= 0) {
+		snprintf(wait, sizeof(wait), SR_COORD_WAIT_HEADER ": %d", wait_ms);
+		headers[0] = wait;
+		opts.headers = headers;
+		opts.timeout_ms = timeout_ms + wait_ms;
+	}
 	rc = sr_http_call_opts(method, url.data, body, &opts, status, &ans, err);
 	if (rc)
 		goto out;
@@ -109,4 +117,20 @@ out:
 	sr_buf_release(&url);
 	sr_buf_release(&text);
 	return rc;
+}
+
+int sr_coordconn_json(struct sr_coordconn *cc, const char *method,
+		      const char *path, const json_t *body, int timeout_ms,
+		      int *status, json_t **answer, struct sr_err *err)
+{
+	return json_call(cc, method, path, body, -1, timeout_ms, status, answer, err);
+}
+
+int sr_coordconn_json_wait(struct sr_coordconn *cc, const char *method,
+			   const char *path, const json_t *body, int wait_ms,
+			   int timeout_ms, int *status, json_t **answer,
+			   struct sr_err *err)
+{
+	return json_call(cc, method, path, body, wait_ms < 0 ? 0 : wait_ms, timeout_ms,
+			 status, answer, err);
 }

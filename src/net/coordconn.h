@@ -17,6 +17,10 @@
 #include "base/err.h"
 #include "crypto/identity.h"
 
+/* The header by which a long-poll (a mailbox fetch) says how long the
+ * coordinator may wait for something to answer, in ms (docs/api.md). */
+#define SR_COORD_WAIT_HEADER "Sealroom-Wait-Ms"
+
 struct sr_coordconn;
 
 /*
@@ -43,6 +47,14 @@ void sr_coordconn_free(struct sr_coordconn *cc);
 int sr_coordconn_json(struct sr_coordconn *cc, const char *method,
 		      const char *path, const json_t *body, int timeout_ms,
 		      int *status, json_t **answer, struct sr_err *err) SR_WUR;
+
+/* sr_coordconn_json for a long-poll: asks the coordinator to wait up to
+ * wait_ms for something to answer (SR_COORD_WAIT_HEADER); the call's
+ * timeout is timeout_ms on top of that. */
+int sr_coordconn_json_wait(struct sr_coordconn *cc, const char *method,
+			   const char *path, const json_t *body, int wait_ms,
+			   int timeout_ms, int *status, json_t **answer,
+			   struct sr_err *err) SR_WUR;
 
 /* The status code for an HTTP error status of the coordinator: 400
  * SR_EINVAL, 401 and 403 SR_EPERM, 404 SR_ENOTFOUND, 409 SR_EEXIST, 413

@@ -226,6 +226,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							"Authorization");
 	req.client = client;
+	req.conn = conn;
 	rc = server->handler(server->ctx, &req, &resp);
 	if (rc < 0 && resp.status == 0)
 		sr_http_error(&resp, 500, "internal error: %s", sr_strerror(rc));
@@ -236,6 +237,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	ret = send_json(conn, resp.status, resp.body);
 	json_decref(resp.body);
 	return ret;
+}
+
+const char *sr_http_request_header(const struct sr_http_request *req,
+				   const char *name)
+{
+	if (!req->conn)
+		return NULL;
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn,
@@ -580,9 +589,23 @@ int sr_http_call_opts(const char *method, const char *url, const json_t *body,
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto out;
 	}
+	for (size_t i = 0; opts->headers && opts->headers[i]; i++) {
+		rc = check_header_value("header", opts->headers[i], err);
+		if (rc)
+			goto out;
+	}
 	headers = curl_slist_append(NULL, "Content-Type: application/json");
 	if (headers && auth.len) {
 		h = curl_slist_append(headers, auth.data);
+		if (!h) {
+			curl_slist_free_all(headers);
+			headers = NULL;
+		} else {
+			headers = h;
+		}
+	}
+	for (size_t i = 0; headers && opts->headers && opts->headers[i]; i++) {
+		h = curl_slist_append(headers, opts->headers[i]);
 		if (!h) {
 			curl_slist_free_all(headers);
 			headers = NULL;
@@ -651,7 +674,7 @@ int sr_http_call(const char *method, const char *url, const json_t *body,
 		 const char *token, long timeout_ms, int *status,
 		 json_t **answer, struct sr_err *err)
 {
-	struct sr_http_call_opts opts = { NULL, token, NULL, timeout_ms, 0 };
+	struct sr_http_call_opts opts = { NULL, token, NULL, timeout_ms, 0, NULL };
 
 	return sr_http_call_opts(method, url, body, &opts, status, answer, err);
 }

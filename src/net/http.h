@@ -37,7 +37,15 @@ struct sr_http_request {
 	size_t body_len;
 	const char *authorization; /* Authorization header, or NULL */
 	const char *client;        /* peer address as text */
+	void *conn;                /* the server's connection (for
+				    * sr_http_request_header); NULL in
+				    * requests made up by tests and fuzzers */
 };
+
+/* The value of request header name (case-insensitive), or NULL.  Valid
+ * while the handler runs. */
+const char *sr_http_request_header(const struct sr_http_request *req,
+				   const char *name);
 
 struct sr_http_response {
 	int status;                /* HTTP status; 200 if left 0 */
@@ -119,6 +127,8 @@ struct sr_http_call_opts {
 				    * Authorization header instead */
 	long timeout_ms;           /* whole call; 0 = no limit */
 	size_t max_answer;         /* bytes; 0 = SR_HTTP_BODY_MAX */
+	const char *const *headers; /* more headers, "Name: value", NULL-
+				    * terminated; NULL = none */
 };
 
 /*

@@ -134,7 +134,7 @@ static int mail_fetch(void *ctx, const char *from, uint64_t after,
 
 	for (;;) {
 		json_t *ans = NULL, *msgs;
-		int status;
+		int status, wait_ms;
 
 		rc = take_cached(m, from, after, msg, seq, err);
 		if (rc == 1)
@@ -145,8 +145,15 @@ static int mail_fetch(void *ctx, const char *from, uint64_t after,
 		 * the first message, so NEXT wraps to 0. */
 		snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/%llu",
 			 m->project, m->job_hex, from, (unsigned long long)(after + 1));
-		rc = sr_coordconn_json(m->cc, "GET", path, NULL, SR_MAILBOX_WAIT_MS + 10000,
-				       &status, &ans, err);
+		/* Wait no longer than the caller may: the job channel polls
+		 * should_abort between fetches (SR_JOBCHAN_POLL_MS). */
+		wait_ms = timeout_ms - (int)(now_ms() - t0);
+		if (wait_ms > SR_MAILBOX_WAIT_MS)
+			wait_ms = SR_MAILBOX_WAIT_MS;
+		if (wait_ms < 0)
+			wait_ms = 0;
+		rc = sr_coordconn_json_wait(m->cc, "GET", path, NULL, wait_ms, 10000,
+					    &status, &ans, err);
 		msgs = json_object_get(ans, "messages");
 		if (rc == SR_OK && json_is_array(msgs) && json_array_size(msgs) > 0) {
 			json_decref(m->cached);

@@ -196,10 +196,71 @@ static void test_sizes(void **state)
 			 ps[1].err.msg);
 }
 
+/* ---- should_abort while waiting --------------------------------------------- */
+
+#define POLLS_MAX 64
+
+struct poll_log {
+	int64_t start_ms, raise_ms;
+	int64_t at[POLLS_MAX];
+	atomic_int n;
+};
+
+/* Records when it is called; says stop from raise_ms on. */
+static int abort_later(void *ctx)
+{
+	struct poll_log *l = ctx;
+	int64_t now = mono_ms() - l->start_ms;
+	int i = atomic_fetch_add(&l->n, 1);
+
+	if (i < POLLS_MAX)
+		l->at[i] = now;
+	return now >= l->raise_ms;
+}
+
+/*
+ * The channel polls should_abort every SR_JOBCHAN_POLL_MS while it waits
+ * (jobchan.h), so the mailbox fetch must return within that: the
+ * coordinator has to honour the wait the client asks for, not its own
+ * longest wait (SR_MAILBOX_WAIT_MS, 2 s).  A waits for B's hello, which
+ * never comes; its should_abort says stop after 2.5 s.
+ */
+static void test_abort_polled(void **state)
+{
+	struct sr_world w;
+	struct party p;
+	struct poll_log log;
+	int n;
+
+	(void)state;
+	new_world(&w);
+	memset(&log, 0, sizeof(log));
+	party_init(&p, A, &w);
+	p.timeout_ms = 60000;
+	p.should_abort = abort_later;
+	p.abort_ctx = &log;
+	log.raise_ms = 2500;
+	log.start_ms = mono_ms();
+	run(&p, 1);
+	if (p.rc != SR_EPERM || !strstr(p.err.msg, "the job was aborted"))
+		fail_msg("expected SR_EPERM (aborted), got %d (%s)", p.rc, p.err.msg);
+	n = atomic_load(&log.n);
+	assert_true(n >= 2 && n <= POLLS_MAX);
+	for (int i = 1; i < n; i++)
+		if (log.at[i] - log.at[i - 1] > SR_JOBCHAN_POLL_MS + 300)
+			fail_msg("should_abort polled at %lld ms and then only at %lld ms (every %d ms expected)",
+				 (long long)log.at[i - 1], (long long)log.at[i], SR_JOBCHAN_POLL_MS);
+	/* Stopped soon after it was asked to. */
+	if (log.at[n - 1] > log.raise_ms + SR_JOBCHAN_POLL_MS + 300)
+		fail_msg("stopped only at %lld ms, asked at %lld ms", (long long)log.at[n - 1],
+			 (long long)log.raise_ms);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_abort_polled),
 	};
 	struct sr_err err;
 	char dir[600];

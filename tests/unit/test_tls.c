@@ -371,7 +371,7 @@ static void url_of(const struct fixture *f, const char *scheme,
 static void test_https_right_pin(void **state)
 {
 	struct fixture *f = *state;
-	struct sr_http_call_opts opts = { f->pin, "tok123", NULL, 5000, 0 };
+	struct sr_http_call_opts opts = { f->pin, "tok123", NULL, 5000, 0, NULL };
 	json_t *body = json_pack("{s:s,s:i}", "name", "Zoë", "n", 7), *answer;
 	char url[128];
 	struct sr_err err;
@@ -410,7 +410,7 @@ static void test_https_authorization_verbatim(void **state)
 {
 	struct fixture *f = *state;
 	const char *auth = "Sealroom-Ed25519 key=\"abc\", sig=\"x/y+z==\"";
-	struct sr_http_call_opts opts = { f->pin, "ignored", auth, 5000, 0 };
+	struct sr_http_call_opts opts = { f->pin, "ignored", auth, 5000, 0, NULL };
 	char url[128];
 	struct sr_err err;
 	json_t *answer;
@@ -446,7 +446,7 @@ static void test_https_authorization_verbatim(void **state)
 static void test_https_wrong_pin(void **state)
 {
 	struct fixture *f = *state;
-	struct sr_http_call_opts opts = { f->other_pin, "tok", NULL, 5000, 0 };
+	struct sr_http_call_opts opts = { f->other_pin, "tok", NULL, 5000, 0, NULL };
 	json_t *body = json_pack("{s:s}", "secret", "must not be sent"), *answer;
 	char url[128], want[128];
 	struct sr_err err;
@@ -481,7 +481,7 @@ static void test_https_wrong_pin(void **state)
 static void test_https_pin_misuse(void **state)
 {
 	struct fixture *f = *state;
-	struct sr_http_call_opts opts = { NULL, NULL, NULL, 5000, 0 };
+	struct sr_http_call_opts opts = { NULL, NULL, NULL, 5000, 0, NULL };
 	char url[128], want[192];
 	struct sr_err err;
 	json_t *answer;
@@ -555,7 +555,7 @@ static void test_plain_client_to_https(void **state)
 static void test_https_client_to_plain(void **state)
 {
 	struct fixture *f = *state;
-	struct sr_http_call_opts opts = { f->pin, NULL, NULL, 5000, 0 };
+	struct sr_http_call_opts opts = { f->pin, NULL, NULL, 5000, 0, NULL };
 	struct served plain_served = { 0 };
 	struct sr_http_server *plain = NULL;
 	char url[128];
@@ -579,7 +579,7 @@ static void test_https_client_to_plain(void **state)
 static void test_https_answer_cap(void **state)
 {
 	struct fixture *f = *state;
-	struct sr_http_call_opts opts = { f->pin, NULL, NULL, 5000, 16 };
+	struct sr_http_call_opts opts = { f->pin, NULL, NULL, 5000, 16, NULL };
 	char url[128];
 	struct sr_err err;
 	json_t *answer;
