@@ -59,12 +59,29 @@
 #define SR_LEDGER_DATASETS_MAX 4096        /* datasets ever published in a project */
 #define SR_LEDGER_EVENTS_MAX (1u << 24)    /* events in one project */
 
-/* Coordinator mailboxes (end-to-end encrypted job messages) */
+/*
+ * Coordinator mailboxes (end-to-end encrypted job messages; binary
+ * bodies, net/mailwire.h).
+ *
+ * SR_MAILBOX_MSG_MAX: one sealed job-channel fragment must fit
+ * (SR_JOBCHAN_FRAGMENT_MAX + its 44 bytes of framing); larger messages
+ * only make the coordinator and every client hold more per request.
+ * SR_MAILBOX_FETCH_*: one fetch answer carries several messages, so a
+ * receiver behind a busy channel catches up in few round trips; the
+ * client checks the count and every length before it allocates.
+ * SR_MAILBOX_WAIT_MS: the longest a fetch waits at the coordinator for a
+ * message; a client asks for less (the job channel polls should_abort
+ * every SR_JOBCHAN_POLL_MS).
+ */
 #define SR_MAILBOX_MSG_MAX (4u << 20)      /* bytes in one message */
+#define SR_MAILBOX_FETCH_BYTES_MAX (8u << 20) /* message bytes in one fetch answer past its first */
+#define SR_MAILBOX_FETCH_MSGS_MAX 1024     /* messages in one fetch answer */
 #define SR_MAILBOX_JOB_BYTES_MAX (256u << 20) /* bytes held for one job */
 #define SR_MAILBOX_JOB_MSGS_MAX 4096       /* messages held for one job */
 #define SR_MAILBOX_RETENTION_S 3600        /* seconds a message is kept */
 #define SR_MAILBOX_WAIT_MS 2000            /* longest wait of one fetch */
+_Static_assert(SR_MAILBOX_MSG_MAX <= SR_HTTP_BODY_MAX,
+	       "a mailbox message fits one HTTP request body");
 #define SR_ORGS_MAX 100000                 /* organizations registered */
 
 /* ---- job channels (src/net/jobchan.c, docs/protocols/jobchan.md) ---- */

@@ -19,6 +19,7 @@
 #include "base/json.h"
 #include "base/limits.h"
 #include "crypto/crypto.h"
+#include "net/mailwire.h"
 #include "ledger/ledger.h"
 #include "store/value.h"
 #include "base/banned.h"
@@ -716,11 +717,152 @@ out:
 	return rc;
 }
 
-/* Messages from -> to with seq >= next, oldest first, at most about
- * SR_MAILBOX_MSG_MAX bytes (always one if any).  Caller holds the lock. */
+/* ---- fetched batches ------------------------------------------------------ */
+
+struct batch_msg {
+	uint64_t seq;
+	size_t len;
+	uint8_t *data;
+	uint64_t at;          /* offset of its record in the answer */
+};
+
+struct sr_coord_mailbatch {
+	struct batch_msg *msgs;
+	size_t n, cap;
+	uint64_t size;
+};
+
+static int batch_add(struct sr_coord_mailbatch *b, uint64_t seq, const void *data,
+		     size_t len)
+{
+	struct batch_msg *m;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? 2 * b->cap : 8;
+		struct batch_msg *grown = sr_realloc(b->msgs, cap * sizeof(*grown));
+		if (!grown)
+			return SR_ENOMEM;
+		b->msgs = grown;
+		b->cap = cap;
+	}
+	m = &b->msgs[b->n];
+	m->data = sr_malloc(len ? len : 1);
+	if (!m->data)
+		return SR_ENOMEM;
+	if (len)
+		memcpy(m->data, data, len);
+	m->seq = seq;
+	m->len = len;
+	m->at = b->size;
+	b->size += SR_MAILWIRE_RECORD_HDR + len;
+	b->n++;
+	return SR_OK;
+}
+
+/* Keep only the first n messages. */
+static void batch_truncate(struct sr_coord_mailbatch *b, size_t n)
+{
+	while (b->n > n)
+		sr_free(b->msgs[--b->n].data);
+	b->size = b->n ? b->msgs[b->n - 1].at + SR_MAILWIRE_RECORD_HDR +
+		b->msgs[b->n - 1].len : 0;
+}
+
+size_t sr_coord_mailbatch_count(const struct sr_coord_mailbatch *b)
+{
+	return b->n;
+}
+
+uint64_t sr_coord_mailbatch_seq(const struct sr_coord_mailbatch *b, size_t i)
+{
+	return b->msgs[i].seq;
+}
+
+size_t sr_coord_mailbatch_len(const struct sr_coord_mailbatch *b, size_t i)
+{
+	return b->msgs[i].len;
+}
+
+uint64_t sr_coord_mailbatch_size(const struct sr_coord_mailbatch *b)
+{
+	return b->size;
+}
+
+long sr_coord_mailbatch_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+	struct sr_coord_mailbatch *b = ctx;
+	size_t lo = 0, hi = b->n, done = 0;
+
+	if (pos >= b->size || max == 0)
+		return -1;
+	/* The record that holds pos. */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->msgs[mid].at <= pos)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < b->n && done < max; i++) {
+		const struct batch_msg *m = &b->msgs[i];
+		uint8_t hdr[SR_MAILWIRE_RECORD_HDR];
+		uint64_t off = pos + done - m->at;
+		size_t n;
+
+		if (off < SR_MAILWIRE_RECORD_HDR) {
+			sr_mailwire_record_header(hdr, m->seq, (uint32_t)m->len);
+			n = SR_MAILWIRE_RECORD_HDR - (size_t)off;
+			if (n > max - done)
+				n = max - done;
+			memcpy(buf + done, hdr + off, n);
+			done += n;
+			off += n;
+		}
+		if (done < max && off >= SR_MAILWIRE_RECORD_HDR) {
+			size_t at = (size_t)(off - SR_MAILWIRE_RECORD_HDR);
+			n = m->len - at;
+			if (n > max - done)
+				n = max - done;
+			memcpy(buf + done, m->data + at, n);
+			done += n;
+		}
+	}
+	return (long)done;
+}
+
+void sr_coord_mailbatch_free(void *ctx)
+{
+	struct sr_coord_mailbatch *b = ctx;
+
+	if (!b)
+		return;
+	batch_truncate(b, 0);
+	sr_free(b->msgs);
+	sr_free(b);
+}
+
+/* What --fault replay-mail and drop-mail do to a fetch. */
+static int fault_mail(const struct sr_coord_fault *f, struct sr_coord_mailbatch *b)
+{
+	if (b->n == 0)
+		return SR_OK;
+	if (f->kind == SR_FAULT_DROP_MAIL) {
+		/* Deliver only the first message of each mailbox. */
+		batch_truncate(b, b->msgs[0].seq > 0 ? 0 : 1);
+	} else if (f->kind == SR_FAULT_REPLAY_MAIL && b->msgs[0].seq > 0) {
+		/* Serve the first message again under the next seq. */
+		batch_truncate(b, 1);
+		return batch_add(b, b->msgs[0].seq + 1, b->msgs[0].data, b->msgs[0].len);
+	}
+	return SR_OK;
+}
+
+/* Messages from -> to with seq >= next, oldest first, within the fetch
+ * limits (always one if any).  Caller holds the lock. */
 static int mail_select(struct sr_coord *c, const char *project,
 		       const char *job_hex, const char *from, const char *to,
-		       uint64_t next, json_t *arr, struct sr_err *err)
+		       uint64_t next, struct sr_coord_mailbatch *b,
+		       struct sr_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	size_t total = 0;
@@ -728,30 +870,18 @@ static int mail_select(struct sr_coord *c, const char *project,
 
 	if (sqlite3_prepare_v2(c->db, "SELECT seq, data FROM mailbox WHERE project = ?"
 			       " AND job = ? AND sender = ? AND recipient = ? AND seq >= ?"
-			       " ORDER BY seq LIMIT 64", -1, &st, NULL) != SQLITE_OK)
+			       " ORDER BY seq LIMIT ?", -1, &st, NULL) != SQLITE_OK)
 		return db_fail(c, err, "prepare");
 	bind_queue(st, project, job_hex, from, to, next);
+	sqlite3_bind_int(st, 6, SR_MAILBOX_FETCH_MSGS_MAX);
 	while (rc == SR_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		size_t len = (size_t)sqlite3_column_bytes(st, 1);
 		const void *data = sqlite3_column_blob(st, 1);
-		size_t b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-		char *b64;
-		json_t *m;
 
-		if (total && total + len > SR_MAILBOX_MSG_MAX)
+		if (b->n && total + len > SR_MAILBOX_FETCH_BYTES_MAX)
 			break;
 		total += len;
-		b64 = sr_malloc(b64len);
-		if (!b64) {
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-			break;
-		}
-		sodium_bin2base64(b64, b64len, data ? data : (const void *)"", len,
-				  sodium_base64_VARIANT_ORIGINAL);
-		m = json_pack("{s:I,s:s}", "seq", (json_int_t)sqlite3_column_int64(st, 0),
-			      "data", b64);
-		sr_free(b64);
-		if (!m || json_array_append_new(arr, m))
+		if (batch_add(b, (uint64_t)sqlite3_column_int64(st, 0), data, len))
 			rc = sr_fail(err, SR_ENOMEM, "out of memory");
 	}
 	sqlite3_finalize(st);
@@ -760,16 +890,16 @@ static int mail_select(struct sr_coord *c, const char *project,
 
 int sr_coord_mail_fetch(struct sr_coord *c, const char *project,
 			const char *job_hex, const char *from, const char *to,
-			uint64_t next, int wait_ms, json_t **out,
+			uint64_t next, int wait_ms, struct sr_coord_mailbatch **out,
 			struct sr_err *err)
 {
-	json_t *arr = json_array();
+	struct sr_coord_mailbatch *b = sr_calloc(1, sizeof(*b));
 	sqlite3_stmt *st = NULL;
 	struct timespec deadline;
 	int rc;
 
 	*out = NULL;
-	if (!arr)
+	if (!b)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += wait_ms / 1000;
@@ -801,19 +931,21 @@ int sr_coord_mail_fetch(struct sr_coord *c, const char *project,
 		goto out;
 	}
 	for (;;) {
-		rc = mail_select(c, project, job_hex, from, to, next, arr, err);
-		if (rc || json_array_size(arr) > 0 || wait_ms <= 0)
+		rc = mail_select(c, project, job_hex, from, to, next, b, err);
+		if (rc || b->n > 0 || wait_ms <= 0)
 			break;
 		if (pthread_cond_timedwait(&c->mail_cond, &c->lock, &deadline) != 0)
 			wait_ms = 0;   /* one last look */
 	}
+	if (rc == SR_OK && fault_mail(&c->fault, b) != SR_OK)
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&c->lock);
 	if (rc)
-		json_decref(arr);
+		sr_coord_mailbatch_free(b);
 	else
-		*out = arr;
+		*out = b;
 	return rc;
 }
 

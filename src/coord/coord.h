@@ -117,13 +117,38 @@ int sr_coord_mail_post(struct sr_coord *coord, const char *project,
 		       uint64_t seq, const uint8_t *data, size_t len,
 		       struct sr_err *err) SR_WUR;
 
-/* Messages from -> to with seq >= next as [{"seq", "data" (base64)}],
- * waiting up to wait_ms for the first; deletes those with seq < next (the
- * caller has them). */
+/*
+ * The messages of one fetch (opaque): what sr_coord_mail_fetch found,
+ * ready to be served as the binary answer of net/mailwire.h.  Freed with
+ * sr_coord_mailbatch_free; valid after the coordinator moves on (the
+ * stored messages may be deleted meanwhile).
+ */
+struct sr_coord_mailbatch;
+
+/*
+ * Messages from -> to with seq >= next, oldest first: at most
+ * SR_MAILBOX_FETCH_MSGS_MAX, and past the first no more than
+ * SR_MAILBOX_FETCH_BYTES_MAX bytes; waits up to wait_ms for the first.
+ * Deletes those with seq < next (the caller has them).  The deliberate
+ * faults of --fault (replay-mail, drop-mail) apply to what is returned.
+ * An empty batch when nothing came.  Reading is allowed after the job
+ * ended, so that a participant can drain what was sent before.
+ */
 int sr_coord_mail_fetch(struct sr_coord *coord, const char *project,
 			const char *job_hex, const char *from, const char *to,
-			uint64_t next, int wait_ms, json_t **out,
-			struct sr_err *err) SR_WUR;
+			uint64_t next, int wait_ms,
+			struct sr_coord_mailbatch **out, struct sr_err *err) SR_WUR;
+
+/* Number of messages, their seqs and sizes. */
+size_t sr_coord_mailbatch_count(const struct sr_coord_mailbatch *b);
+uint64_t sr_coord_mailbatch_seq(const struct sr_coord_mailbatch *b, size_t i);
+size_t sr_coord_mailbatch_len(const struct sr_coord_mailbatch *b, size_t i);
+/* Size of the binary answer, and up to max of its bytes from pos (the
+ * reader of sr_http_answer_stream): > 0, or -1 on a read error. */
+uint64_t sr_coord_mailbatch_size(const struct sr_coord_mailbatch *b);
+long sr_coord_mailbatch_read(void *b, uint64_t pos, char *buf, size_t max);
+/* NULL does nothing; takes void * to be sr_http_answer_stream's free. */
+void sr_coord_mailbatch_free(void *b);
 
 /*
  * The coordinator's HTTP API (docs/api.md), for sr_http_server_start with

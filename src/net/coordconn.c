@@ -10,13 +10,13 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/json.h"
-#include "net/http.h"
+#include "base/limits.h"
 #include "net/reqsig.h"
 #include "base/banned.h"
 
+
 struct sr_coordconn {
-	char *url;                     /* no trailing slash */
-	char *pin;                     /* or NULL */
+	struct sr_http_client *http;
 	const struct sr_identity *id;
 };
 
@@ -37,20 +37,30 @@ int sr_coordconn_new(const char *url, const char *pin,
 		     struct sr_err *err)
 {
 	struct sr_coordconn *cc;
+	char *base;
 	size_t len;
+	int rc;
 
 	*out = NULL;
 	if (!url || !id)
 		return sr_fail(err, SR_EINVAL, "coordinator connection: missing URL or identity");
+	/* Paths start with a slash. */
+	base = sr_strdup(url);
 	cc = sr_calloc(1, sizeof(*cc));
-	if (!cc || !(cc->url = sr_strdup(url)) || (pin && !(cc->pin = sr_strdup(pin)))) {
-		sr_coordconn_free(cc);
+	if (!base || !cc) {
+		sr_free(base);
+		sr_free(cc);
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	}
-	/* Paths start with a slash. */
-	len = strlen(cc->url);
-	while (len > 0 && cc->url[len - 1] == '/')
-		cc->url[--len] = '\0';
+	len = strlen(base);
+	while (len > 0 && base[len - 1] == '/')
+		base[--len] = '\0';
+	rc = sr_http_client_new(base, pin, &cc->http, err);
+	sr_free(base);
+	if (rc) {
+		sr_free(cc);
+		return rc;
+	}
 	cc->id = id;
 	*out = cc;
 	return SR_OK;
@@ -60,9 +70,56 @@ void sr_coordconn_free(struct sr_coordconn *cc)
 {
 	if (!cc)
 		return;
-	sr_free(cc->url);
-	sr_free(cc->pin);
+	sr_http_client_free(cc->http);
 	sr_free(cc);
+}
+
+/* The coordinator's {"error": ...} as err, mapped to a status code. */
+static int answer_error(const struct sr_http_answer *ans, struct sr_err *err)
+{
+	json_t *doc = NULL;
+	const char *msg = NULL;
+	struct sr_err ignored;
+	int rc;
+
+	if (ans->body->len &&
+	    sr_json_parse(ans->body->data, ans->body->len, "answer", &doc, &ignored) == SR_OK)
+		msg = json_string_value(json_object_get(doc, "error"));
+	rc = sr_fail(err, sr_coordconn_code(ans->status), "coordinator: %s",
+		     msg ? msg : "HTTP error without a message");
+	json_decref(doc);
+	return rc;
+}
+
+int sr_coordconn_call(struct sr_coordconn *cc, const struct sr_coordconn_req *rq,
+		      struct sr_http_answer *ans, struct sr_err *err)
+{
+	char auth[SR_REQSIG_MAX], wait[64];
+	const char *headers[2] = { NULL, NULL };
+	struct sr_http_req hr;
+	int rc;
+
+	/* The signature covers the exact bytes sent. */
+	sr_reqsig_make(cc->id, rq->method, rq->path, rq->body, rq->body ? rq->body_len : 0,
+		       (int64_t)time(NULL), auth);
+	memset(&hr, 0, sizeof(hr));
+	hr.method = rq->method;
+	hr.path = rq->path;
+	hr.content_type = rq->content_type;
+	hr.body = rq->body;
+	hr.body_len = rq->body_len;
+	hr.authorization = auth;
+	hr.timeout_ms = rq->timeout_ms;
+	if (rq->wait_ms >= 0) {
+		snprintf(wait, sizeof(wait), SR_COORD_WAIT_HEADER ": %d", rq->wait_ms);
+		headers[0] = wait;
+		hr.headers = headers;
+		hr.timeout_ms += rq->wait_ms;
+	}
+	rc = sr_http_client_call(cc->http, &hr, ans, err);
+	if (rc == SR_OK && ans->status >= 400)
+		rc = answer_error(ans, err);
+	return rc;
 }
 
 static int json_call(struct sr_coordconn *cc, const char *method,
@@ -70,52 +127,47 @@ static int json_call(struct sr_coordconn *cc, const char *method,
 		     int timeout_ms, int *status, json_t **answer,
 		     struct sr_err *err)
 {
-	char auth[SR_REQSIG_MAX], wait[64];
-	const char *headers[2] = { NULL, NULL };
-	struct sr_http_call_opts opts;
-	struct sr_buf url, text;
-	json_t *ans = NULL;
+	struct sr_coordconn_req rq;
+	struct sr_http_answer ans;
+	struct sr_buf text, out;
+	json_t *doc = NULL;
 	int rc;
 
 	*status = 0;
 	if (answer)
 		*answer = NULL;
-	sr_buf_init(&url, 0);
 	sr_buf_init(&text, 0);
-	/* The signature covers the exact bytes the HTTP client sends: it
-	 * serializes the body with sr_json_dump(body, 0). */
-	if (sr_buf_addf(&url, "%s%s", cc->url, path) != SR_OK ||
-	    (body && sr_json_dump(body, 0, &text) != SR_OK)) {
+	sr_buf_init(&out, SR_HTTP_BODY_MAX);
+	if (body && sr_json_dump(body, 0, &text) != SR_OK) {
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto out;
 	}
-	sr_reqsig_make(cc->id, method, path, body ? text.data : NULL,
-		       body ? text.len : 0, (int64_t)time(NULL), auth);
-	memset(&opts, 0, sizeof(opts));
-	opts.pin = cc->pin;
-	opts.authorization = auth;
-	opts.timeout_ms = timeout_ms;
-	if (wait_ms >= 0) {
-		snprintf(wait, sizeof(wait), SR_COORD_WAIT_HEADER ": %d", wait_ms);
-		headers[0] = wait;
-		opts.headers = headers;
-		opts.timeout_ms = timeout_ms + wait_ms;
-	}
-	rc = sr_http_call_opts(method, url.data, body, &opts, status, &ans, err);
-	if (rc)
-		goto out;
-	if (*status >= 400) {
-		const char *msg = json_string_value(json_object_get(ans, "error"));
-		rc = sr_fail(err, sr_coordconn_code(*status), "coordinator: %s",
-			     msg ? msg : "HTTP error without a message");
+	memset(&rq, 0, sizeof(rq));
+	rq.method = method;
+	rq.path = path;
+	rq.content_type = "application/json";
+	rq.body = body ? text.data : NULL;
+	rq.body_len = text.len;
+	rq.wait_ms = wait_ms;
+	rq.timeout_ms = timeout_ms;
+	memset(&ans, 0, sizeof(ans));
+	ans.body = &out;
+	rc = sr_coordconn_call(cc, &rq, &ans, err);
+	*status = ans.status;
+	if ((rc == SR_OK || ans.status >= 400) && out.len) {
+		struct sr_err perr;
+		sr_err_clear(&perr);
+		if (sr_json_parse(out.data, out.len, "answer", &doc, &perr) != SR_OK && rc == SR_OK)
+			rc = sr_fail(err, perr.code == SR_ENOMEM ? SR_ENOMEM : SR_EPROTO,
+				     "coordinator: %s %s: the answer is not JSON", method, path);
 	}
 out:
 	if (answer)
-		*answer = ans;
+		*answer = doc;
 	else
-		json_decref(ans);
-	sr_buf_release(&url);
+		json_decref(doc);
 	sr_buf_release(&text);
+	sr_buf_release(&out);
 	return rc;
 }
 

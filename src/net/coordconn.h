@@ -16,6 +16,7 @@
 
 #include "base/err.h"
 #include "crypto/identity.h"
+#include "net/http.h"
 
 /* The header by which a long-poll (a mailbox fetch) says how long the
  * coordinator may wait for something to answer, in ms (docs/api.md). */
@@ -42,7 +43,8 @@ void sr_coordconn_free(struct sr_coordconn *cc);
  * code sr_coordconn_code() gives, and *answer (if answer is not NULL)
  * still holds the answer, which may be NULL.  Transport failures are
  * those of sr_http_call_opts (SR_EIO, SR_ETIMEOUT, SR_ECRYPTO for a key
- * that does not match the pin, ...).
+ * that does not match the pin, ...).  Answers are capped at
+ * SR_HTTP_BODY_MAX.
  */
 int sr_coordconn_json(struct sr_coordconn *cc, const char *method,
 		      const char *path, const json_t *body, int timeout_ms,
@@ -55,6 +57,26 @@ int sr_coordconn_json_wait(struct sr_coordconn *cc, const char *method,
 			   const char *path, const json_t *body, int wait_ms,
 			   int timeout_ms, int *status, json_t **answer,
 			   struct sr_err *err) SR_WUR;
+
+/* A raw request (the job mailboxes' binary bodies, net/mailwire.h). */
+struct sr_coordconn_req {
+	const char *method;
+	const char *path;
+	const char *content_type;   /* of body; NULL: none */
+	const void *body;           /* NULL: no body; signed and sent as is */
+	size_t body_len;
+	int wait_ms;                /* >= 0: a long-poll (SR_COORD_WAIT_HEADER) */
+	int timeout_ms;             /* on top of wait_ms */
+};
+
+/*
+ * Signed raw call: the answer goes to ans (net/http.h: a 2xx answer to
+ * ans->sink if set, else to ans->body, which is required and capped).  An
+ * HTTP error status fails as sr_coordconn_json does (the message taken
+ * from the JSON error answer in ans->body); ans->status tells it.
+ */
+int sr_coordconn_call(struct sr_coordconn *cc, const struct sr_coordconn_req *rq,
+		      struct sr_http_answer *ans, struct sr_err *err) SR_WUR;
 
 /* The status code for an HTTP error status of the coordinator: 400
  * SR_EINVAL, 401 and 403 SR_EPERM, 404 SR_ENOTFOUND, 409 SR_EEXIST, 413

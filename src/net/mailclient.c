@@ -1,32 +1,73 @@
 /*
  * mailclient.c - a job's mailboxes over the coordinator's HTTP API (see
- * mailclient.h).
+ * mailclient.h), with the binary bodies of net/mailwire.h.
+ *
+ * Per peer: one signed connection for posts to it and one for fetches
+ * from it, so that a send and a recv with the same peer, and calls for
+ * different peers, run at once (jobchan.h "Threads").  A fetch answer
+ * carries several records; they are parsed as they arrive, each straight
+ * into a buffer of its own, checked before anything is allocated for it,
+ * and handed to the caller by swapping buffers, never copied again.
  */
 #include "net/mailclient.h"
 
-#include <sodium.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
-#include "base/json.h"
 #include "base/limits.h"
 #include "net/coordconn.h"
+#include "net/mailwire.h"
 #include "base/banned.h"
 
 #define RETRY_DEFAULT_MS 30000   /* keep trying an unreachable coordinator */
+#define RETRY_PAUSE_US 200000    /* between tries */
+#define ERROR_ANSWER_MAX (64u << 10)   /* an error answer's JSON */
+#define CALL_TIMEOUT_MS 30000    /* one request, on top of its wait */
+#define SPARES_MAX 2             /* record buffers kept for reuse, per peer */
+
+struct rec {
+	uint64_t seq;
+	struct sr_buf data;
+};
+
+/* Parses one fetch answer as it streams in. */
+struct parser {
+	struct sr_mailclient *mc;
+	struct peer *p;
+	size_t msg_max;               /* the caller's cap */
+	uint8_t hdr[SR_MAILWIRE_RECORD_HDR];
+	size_t hdr_have;
+	struct rec cur;               /* being filled when in_record */
+	int in_record;
+	size_t need;                  /* bytes of cur still to come */
+	size_t count;
+	uint64_t bytes;
+	struct sr_err err;
+};
+
+struct peer {
+	char org_id[SR_ORG_ID_LEN + 1];
+	struct sr_coordconn *post_cc, *fetch_cc;
+	/* Records fetched but not taken, oldest first: queue[head..len). */
+	struct rec *queue;
+	size_t head, len, cap;
+	struct sr_buf spares[SPARES_MAX];
+	size_t nspares;
+	struct peer *next;
+};
 
 struct sr_mailclient {
-	struct sr_coordconn *cc;
+	char *url, *pin;
+	const struct sr_identity *self;
 	char project[SR_PROJECT_ID_MAX + 1];
 	char job_hex[65];
 	int retry_ms;
-	/* Messages fetched but not yet taken, per peer (one peer at a time
-	 * is enough: the cache is keyed by the peer it came from). */
-	char cached_from[SR_ORG_ID_LEN + 1];
-	json_t *cached;     /* array of {seq, data} */
+	pthread_mutex_t lock;         /* guards the peer list */
+	struct peer *peers;
 };
 
 static int64_t now_ms(void)
@@ -37,87 +78,262 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void peer_free(struct peer *p)
+{
+	if (!p)
+		return;
+	sr_coordconn_free(p->post_cc);
+	sr_coordconn_free(p->fetch_cc);
+	for (size_t i = p->head; i < p->len; i++)
+		sr_buf_release(&p->queue[i].data);
+	sr_free(p->queue);
+	for (size_t i = 0; i < p->nspares; i++)
+		sr_buf_release(&p->spares[i]);
+	sr_free(p);
+}
+
+/* The state of peer org (made at its first use). */
+static int peer_get(struct sr_mailclient *mc, const char *org, struct peer **out,
+		    struct sr_err *err)
+{
+	struct peer *p;
+	int rc = SR_OK;
+
+	*out = NULL;
+	/* It goes into request paths. */
+	if (strlen(org) != SR_ORG_ID_LEN || strspn(org, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+	    SR_ORG_ID_LEN)
+		return sr_fail(err, SR_EINVAL, "mailboxes: '%.40s' is not an org id", org);
+	pthread_mutex_lock(&mc->lock);
+	for (p = mc->peers; p; p = p->next)
+		if (strcmp(p->org_id, org) == 0)
+			break;
+	if (!p) {
+		p = sr_calloc(1, sizeof(*p));
+		if (!p) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		memcpy(p->org_id, org, SR_ORG_ID_LEN + 1);
+		rc = sr_coordconn_new(mc->url, mc->pin, mc->self, &p->post_cc, err);
+		if (rc == SR_OK)
+			rc = sr_coordconn_new(mc->url, mc->pin, mc->self, &p->fetch_cc, err);
+		if (rc) {
+			peer_free(p);
+			p = NULL;
+			goto out;
+		}
+		p->next = mc->peers;
+		mc->peers = p;
+	}
+	*out = p;
+out:
+	pthread_mutex_unlock(&mc->lock);
+	return rc;
+}
+
+/* ---- posting -------------------------------------------------------------- */
+
 static int mail_post(void *ctx, const char *to, uint64_t seq, const uint8_t *msg,
 		     size_t len, struct sr_err *err)
 {
-	struct sr_mailclient *m = ctx;
-	size_t b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char path[256], *b64 = sr_malloc(b64len);
-	int64_t deadline = now_ms() + m->retry_ms;
-	json_t *body;
-	int rc, status;
+	struct sr_mailclient *mc = ctx;
+	int64_t deadline = now_ms() + mc->retry_ms;
+	struct sr_coordconn_req rq;
+	struct sr_http_answer ans;
+	struct sr_buf errbody;
+	struct peer *p;
+	char path[256];
+	int rc;
 
-	if (!b64)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	sodium_bin2base64(b64, b64len, len ? msg : (const uint8_t *)"", len,
-			  sodium_base64_VARIANT_ORIGINAL);
-	body = json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "data", b64);
-	sr_free(b64);
-	if (!body)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s",
-		 m->project, m->job_hex, to);
+	if (len > SR_MAILBOX_MSG_MAX)
+		return sr_fail(err, SR_ELIMIT,
+			       "mailbox message of %zu bytes to %s, over the limit of %u bytes",
+			       len, to, SR_MAILBOX_MSG_MAX);
+	rc = peer_get(mc, to, &p, err);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/%llu",
+		 mc->project, mc->job_hex, to, (unsigned long long)seq);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.path = path;
+	rq.content_type = SR_MAILWIRE_TYPE;
+	rq.body = len ? (const void *)msg : "";
+	rq.body_len = len;
+	rq.wait_ms = -1;
+	rq.timeout_ms = CALL_TIMEOUT_MS;
+	sr_buf_init(&errbody, ERROR_ANSWER_MAX);
 	for (;;) {
+		memset(&ans, 0, sizeof(ans));
+		ans.body = &errbody;
+		sr_buf_reset(&errbody);
 		sr_err_clear(err);
-		rc = sr_coordconn_json(m->cc, "POST", path, body, 30000, &status, NULL, err);
-		if (rc == SR_EEXIST && status == 409) {
-			rc = SR_OK;   /* a retry after a lost answer */
+		rc = sr_coordconn_call(p->post_cc, &rq, &ans, err);
+		if (rc == SR_EEXIST && ans.status == 409) {
+			/* A retry after a lost answer: the same bytes are there
+			 * (the job channel never posts other bytes under a seq). */
+			rc = SR_OK;
 			sr_err_clear(err);
 		}
 		if ((rc != SR_EIO && rc != SR_ETIMEOUT) || now_ms() > deadline)
 			break;
-		usleep(200000);   /* coordinator restarting? */
+		usleep(RETRY_PAUSE_US);   /* coordinator restarting? */
 	}
-	json_decref(body);
+	sr_buf_release(&errbody);
 	return rc;
 }
 
-static int take_cached(struct sr_mailclient *m, const char *from, uint64_t after,
-		       struct sr_buf *msg, uint64_t *seq, struct sr_err *err)
-{
-	while (m->cached && json_array_size(m->cached) > 0 &&
-	       strcmp(m->cached_from, from) == 0) {
-		json_t *first = json_array_get(m->cached, 0);
-		json_int_t s = json_integer_value(json_object_get(first, "seq"));
-		const char *b64 = json_string_value(json_object_get(first, "data"));
-		size_t cap, len, b64len;
-		int rc;
+/* ---- fetching ---------------------------------------------------------------- */
 
-		if (s < 0 || (after != UINT64_MAX && (uint64_t)s <= after) || !b64) {
-			json_array_remove(m->cached, 0);
+/* A buffer for a record of len bytes: a spare one if it is big enough. */
+static int rec_buf(struct peer *p, struct sr_buf *out, size_t len)
+{
+	sr_buf_init(out, SR_MAILBOX_MSG_MAX);
+	while (p->nspares) {
+		struct sr_buf b = p->spares[--p->nspares];
+		if (b.cap > len) {
+			*out = b;
+			out->max = SR_MAILBOX_MSG_MAX;
+			sr_buf_reset(out);
+			return SR_OK;
+		}
+		sr_buf_release(&b);
+	}
+	return sr_buf_grow(out, len);
+}
+
+static void spare_keep(struct peer *p, struct sr_buf *b)
+{
+	if (b->cap && p->nspares < SPARES_MAX) {
+		p->spares[p->nspares++] = *b;
+		sr_buf_init(b, b->max);
+	} else {
+		sr_buf_release(b);
+	}
+}
+
+static int queue_push(struct peer *p, struct rec *r)
+{
+	if (p->head == p->len) {
+		p->head = p->len = 0;
+	}
+	if (p->len == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 8;
+		struct rec *grown;
+		if (p->head > 0) {
+			memmove(p->queue, p->queue + p->head, (p->len - p->head) * sizeof(*grown));
+			p->len -= p->head;
+			p->head = 0;
+		}
+		if (p->len == p->cap) {
+			grown = sr_realloc(p->queue, cap * sizeof(*grown));
+			if (!grown)
+				return SR_ENOMEM;
+			p->queue = grown;
+			p->cap = cap;
+		}
+	}
+	p->queue[p->len++] = *r;
+	return SR_OK;
+}
+
+/* The record header in ps->hdr is complete: check it, then make room. */
+static int record_start(struct parser *ps)
+{
+	uint64_t seq = sr_load_u64le(ps->hdr);
+	uint32_t len = sr_load_u32le(ps->hdr + 8);
+
+	if (ps->count == SR_MAILBOX_FETCH_MSGS_MAX)
+		return sr_fail(&ps->err, SR_EPROTO,
+			       "mailbox answer from %s: more than %d messages",
+			       ps->p->org_id, SR_MAILBOX_FETCH_MSGS_MAX);
+	if (len > SR_MAILBOX_MSG_MAX || len > ps->msg_max)
+		return sr_fail(&ps->err, SR_ELIMIT,
+			       "mailbox message %llu from %s is %u bytes, over the limit of %zu bytes",
+			       (unsigned long long)seq, ps->p->org_id, len,
+			       ps->msg_max < SR_MAILBOX_MSG_MAX ? ps->msg_max :
+			       (size_t)SR_MAILBOX_MSG_MAX);
+	if (ps->count > 0 && ps->bytes + len > SR_MAILBOX_FETCH_BYTES_MAX)
+		return sr_fail(&ps->err, SR_EPROTO,
+			       "mailbox answer from %s: more than %u bytes of messages",
+			       ps->p->org_id, SR_MAILBOX_FETCH_BYTES_MAX);
+	if (rec_buf(ps->p, &ps->cur.data, len) != SR_OK)
+		return sr_fail(&ps->err, SR_ENOMEM, "out of memory");
+	ps->cur.seq = seq;
+	ps->need = len;
+	ps->in_record = 1;
+	ps->count++;
+	ps->bytes += len;
+	return SR_OK;
+}
+
+static int record_end(struct parser *ps)
+{
+	int rc = queue_push(ps->p, &ps->cur);
+
+	if (rc) {
+		sr_buf_release(&ps->cur.data);
+		return sr_fail(&ps->err, SR_ENOMEM, "out of memory");
+	}
+	ps->in_record = 0;
+	sr_buf_init(&ps->cur.data, SR_MAILBOX_MSG_MAX);
+	return SR_OK;
+}
+
+/* The sink of a fetch: records as they arrive, never more than checked. */
+static size_t on_answer(void *ctx, const char *data, size_t len)
+{
+	struct parser *ps = ctx;
+	size_t used = 0;
+
+	while (used < len) {
+		size_t n;
+
+		if (!ps->in_record) {
+			n = SR_MAILWIRE_RECORD_HDR - ps->hdr_have;
+			if (n > len - used)
+				n = len - used;
+			memcpy(ps->hdr + ps->hdr_have, data + used, n);
+			ps->hdr_have += n;
+			used += n;
+			if (ps->hdr_have < SR_MAILWIRE_RECORD_HDR)
+				break;
+			ps->hdr_have = 0;
+			if (record_start(ps) != SR_OK)
+				return 0;
+		}
+		n = ps->need < len - used ? ps->need : len - used;
+		if (n && sr_buf_add(&ps->cur.data, data + used, n) != SR_OK) {
+			sr_fail(&ps->err, SR_EINTERNAL, "mailbox answer: record buffer");
+			return 0;
+		}
+		used += n;
+		ps->need -= n;
+		if (ps->need == 0 && record_end(ps) != SR_OK)
+			return 0;
+	}
+	return len;
+}
+
+/* Hand the oldest queued record after `after` to the caller: 1 if one was
+ * there. */
+static int take_queued(struct peer *p, uint64_t after, struct sr_buf *msg,
+		       uint64_t *seq)
+{
+	while (p->head < p->len) {
+		struct rec *r = &p->queue[p->head++];
+		size_t max = msg->max;
+
+		if (after != UINT64_MAX && r->seq <= after) {
+			spare_keep(p, &r->data);   /* already taken: skip */
 			continue;
 		}
-		/* The decoded length exactly (padded base64): a full
-		 * fragment fills msg to its cap, so "a few bytes more" does
-		 * not fit, and a message over the cap is a limit, not a
-		 * lack of memory. */
-		b64len = strlen(b64);
-		cap = b64len / 4 * 3;
-		if (b64len % 4 != 0)
-			return sr_fail(err, SR_EPROTO,
-				       "mailbox message from %s: data is not base64", from);
-		if (b64len >= 1 && b64[b64len - 1] == '=')
-			cap -= b64len >= 2 && b64[b64len - 2] == '=' ? 2 : 1;
-		if (cap > SR_MAILBOX_MSG_MAX || (msg->max && cap > msg->max))
-			return sr_fail(err, SR_ELIMIT,
-				       "mailbox message from %s is %zu bytes, over the limit of %zu bytes",
-				       from, cap, msg->max && msg->max < SR_MAILBOX_MSG_MAX ?
-				       msg->max : (size_t)SR_MAILBOX_MSG_MAX);
-		sr_buf_reset(msg);
-		rc = sr_buf_grow(msg, cap);
-		if (rc == SR_ENOMEM)
-			return sr_fail(err, rc, "out of memory");
-		if (rc)
-			return sr_fail(err, rc, "mailbox message from %s: over the buffer's limit",
-				       from);
-		if (sodium_base642bin((unsigned char *)msg->data, cap, b64, b64len,
-				      NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-		    len != cap)
-			return sr_fail(err, SR_EPROTO,
-				       "mailbox message from %s: data is not base64", from);
-		sr_buf_setlen(msg, len);
-		*seq = (uint64_t)s;
-		json_array_remove(m->cached, 0);
+		/* Swap buffers: the record's memory becomes msg's. */
+		spare_keep(p, msg);
+		*msg = r->data;
+		msg->max = max;
+		*seq = r->seq;
 		return 1;
 	}
 	return 0;
@@ -127,24 +343,31 @@ static int mail_fetch(void *ctx, const char *from, uint64_t after,
 		      struct sr_buf *msg, uint64_t *seq, int timeout_ms,
 		      struct sr_err *err)
 {
-	struct sr_mailclient *m = ctx;
+	struct sr_mailclient *mc = ctx;
 	int64_t t0 = now_ms();
+	struct sr_buf errbody;
+	struct peer *p;
 	char path[256];
 	int rc;
 
+	rc = peer_get(mc, from, &p, err);
+	if (rc)
+		return rc;
+	sr_buf_init(&errbody, ERROR_ANSWER_MAX);
 	for (;;) {
-		json_t *ans = NULL, *msgs;
-		int status, wait_ms;
+		struct sr_coordconn_req rq;
+		struct sr_http_answer ans;
+		struct parser ps;
+		int wait_ms;
 
-		rc = take_cached(m, from, after, msg, seq, err);
-		if (rc == 1)
-			return SR_OK;
-		if (rc)
-			return rc;
+		if (take_queued(p, after, msg, seq)) {
+			rc = SR_OK;
+			break;
+		}
 		/* The mailbox answers seq >= NEXT; after is UINT64_MAX before
 		 * the first message, so NEXT wraps to 0. */
 		snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/%llu",
-			 m->project, m->job_hex, from, (unsigned long long)(after + 1));
+			 mc->project, mc->job_hex, from, (unsigned long long)(after + 1));
 		/* Wait no longer than the caller may: the job channel polls
 		 * should_abort between fetches (SR_JOBCHAN_POLL_MS). */
 		wait_ms = timeout_ms - (int)(now_ms() - t0);
@@ -152,47 +375,80 @@ static int mail_fetch(void *ctx, const char *from, uint64_t after,
 			wait_ms = SR_MAILBOX_WAIT_MS;
 		if (wait_ms < 0)
 			wait_ms = 0;
-		rc = sr_coordconn_json_wait(m->cc, "GET", path, NULL, wait_ms, 10000,
-					    &status, &ans, err);
-		msgs = json_object_get(ans, "messages");
-		if (rc == SR_OK && json_is_array(msgs) && json_array_size(msgs) > 0) {
-			json_decref(m->cached);
-			m->cached = json_incref(msgs);
-			memcpy(m->cached_from, from, sizeof(m->cached_from));
-		} else if (rc && rc != SR_EIO && rc != SR_ETIMEOUT) {
-			json_decref(ans);
-			return rc;
-		} else if (rc) {
-			usleep(200000);   /* coordinator unreachable: retry */
-		}
-		json_decref(ans);
+		memset(&rq, 0, sizeof(rq));
+		rq.method = "GET";
+		rq.path = path;
+		rq.wait_ms = wait_ms;
+		rq.timeout_ms = CALL_TIMEOUT_MS;
+		memset(&ps, 0, sizeof(ps));
+		ps.mc = mc;
+		ps.p = p;
+		ps.msg_max = msg->max ? msg->max : SR_MAILBOX_MSG_MAX;
+		sr_buf_init(&ps.cur.data, SR_MAILBOX_MSG_MAX);
+		sr_err_clear(&ps.err);
+		memset(&ans, 0, sizeof(ans));
+		ans.body = &errbody;
+		ans.sink = on_answer;
+		ans.sink_ctx = &ps;
+		ans.sink_err = &ps.err;
+		sr_buf_reset(&errbody);
 		sr_err_clear(err);
-		if (!(m->cached && json_array_size(m->cached) > 0) &&
-		    now_ms() - t0 >= timeout_ms)
-			return sr_fail(err, SR_ETIMEOUT, "no message from %s for %d ms",
-				       from, timeout_ms);
+		rc = sr_coordconn_call(p->fetch_cc, &rq, &ans, err);
+		if (rc == SR_OK && (ps.in_record || ps.hdr_have))
+			rc = sr_fail(err, SR_EPROTO,
+				     "mailbox answer from %s ends inside a message", from);
+		sr_buf_release(&ps.cur.data);
+		if (rc == SR_EIO || rc == SR_ETIMEOUT) {
+			/* Unreachable, or cut off: what arrived whole is
+			 * queued; try again within the caller's time (the job
+			 * channel keeps its own deadline over many fetches). */
+			if (p->head < p->len)
+				continue;
+			if (now_ms() - t0 >= timeout_ms) {
+				char why[SR_ERR_MSG_MAX];
+				memcpy(why, err->msg, sizeof(why));
+				rc = sr_failx(err, SR_ETIMEOUT, "no message from %s for %d ms (%s)",
+					      from, timeout_ms, why);
+				break;
+			}
+			usleep(RETRY_PAUSE_US);
+			continue;
+		}
+		if (rc)
+			break;
+		if (p->head == p->len && now_ms() - t0 >= timeout_ms) {
+			rc = sr_fail(err, SR_ETIMEOUT, "no message from %s for %d ms",
+				     from, timeout_ms);
+			break;
+		}
 	}
+	sr_buf_release(&errbody);
+	return rc;
 }
+
+/* ---- lifecycle ---------------------------------------------------------------- */
 
 int sr_mailclient_new(const struct sr_mailclient_params *p,
 		      struct sr_mailclient **out, struct sr_err *err)
 {
 	struct sr_mailclient *m;
-	int rc;
 
 	*out = NULL;
-	if (!p->project || strlen(p->project) > SR_PROJECT_ID_MAX || !p->job_hex ||
+	if (!p->url || !p->self || !p->project || strlen(p->project) == 0 ||
+	    strlen(p->project) > SR_PROJECT_ID_MAX || !p->job_hex ||
 	    strlen(p->job_hex) != 64)
 		return sr_fail(err, SR_EINVAL,
-			       "mailboxes: expected a project id and a 64-hex-digit job id");
+			       "mailboxes: expected a URL, an identity, a project id and a 64-hex-digit job id");
 	m = sr_calloc(1, sizeof(*m));
 	if (!m)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
-	rc = sr_coordconn_new(p->url, p->pin, p->self, &m->cc, err);
-	if (rc) {
+	if (!(m->url = sr_strdup(p->url)) || (p->pin && !(m->pin = sr_strdup(p->pin)))) {
+		sr_free(m->url);
 		sr_free(m);
-		return rc;
+		return sr_fail(err, SR_ENOMEM, "out of memory");
 	}
+	pthread_mutex_init(&m->lock, NULL);
+	m->self = p->self;
 	memcpy(m->project, p->project, strlen(p->project) + 1);
 	memcpy(m->job_hex, p->job_hex, 65);
 	m->retry_ms = p->retry_ms > 0 ? p->retry_ms : RETRY_DEFAULT_MS;
@@ -212,7 +468,13 @@ void sr_mailclient_free(struct sr_mailclient *mc)
 {
 	if (!mc)
 		return;
-	json_decref(mc->cached);
-	sr_coordconn_free(mc->cc);
+	while (mc->peers) {
+		struct peer *p = mc->peers;
+		mc->peers = p->next;
+		peer_free(p);
+	}
+	pthread_mutex_destroy(&mc->lock);
+	sr_free(mc->url);
+	sr_free(mc->pin);
 	sr_free(mc);
 }

@@ -18,14 +18,14 @@
  * Input: selector byte, then the rest.
  *   selector & 7     endpoint: 0 POST /v1/orgs, 1 POST /v1/events,
  *                    2 GET .../head, 3 GET .../events/N,
- *                    4 POST .../jobs/J/mailbox/TO,
- *                    5 GET .../jobs/J/mailbox/FROM/NEXT,
+ *                    4 POST .../jobs/J/mailbox/TO/SEQ (binary body),
+ *                    5 GET .../jobs/J/mailbox/FROM/NEXT (binary answer),
  *                    6 GET /v1/invitations, 7 the path from the input
  *   selector & 8     Authorization is fuzzed bytes instead of a signature
  *   (selector>>4)&3  signer: bank, shop, bank with a stale time, outsider
  *   (selector>>6)&3  method: the endpoint's own, GET<->POST swapped, PUT
  * Endpoints 3, 4 and 5 take one parameter byte after the selector (project,
- * job, peer, N), endpoint 5 a second one (NEXT).  Endpoint 7 takes the
+ * job, peer, N), endpoints 4 and 5 a second one (SEQ, NEXT).  Endpoint 7 takes the
  * path up to a NUL.  With fuzzed authorization, the header follows, up to
  * a NUL (an empty one means no header).  The rest is the body.
  *
@@ -34,7 +34,8 @@
  * every call:
  *   - the status (0 meaning 200, as the server does) is in 200..599;
  *   - a 4xx/5xx answer is an object with a non-empty string "error", and a
- *     2xx answer has a body;
+ *     2xx answer has a body: JSON, or for the mailboxes binary, whose
+ *     stream gives exactly the bytes it announced;
  *   - the answer dumps (sr_json_dump) and parses back (sr_json_parse);
  *   - fuzzed or stale authorization is never answered with a 2xx (except
  *     /v1/health), nor is the outsider on a project path;
@@ -196,7 +197,7 @@ static void deposit_waiting(void)
 static void drain_mailboxes(void)
 {
 	struct sr_err err;
-	json_t *msgs = NULL;
+	struct sr_coord_mailbatch *batch = NULL;
 
 	for (int i = 0; i < 2; i++) {
 		const char *from = ids[i ? SHOP : BANK].org_id;
@@ -204,9 +205,9 @@ static void drain_mailboxes(void)
 
 		sr_err_clear(&err);
 		if (sr_coord_mail_fetch(coord, PROJECT, job_hex, from, to,
-					(uint64_t)INT64_MAX, 0, &msgs, &err) != SR_OK)
+					(uint64_t)INT64_MAX, 0, &batch, &err) != SR_OK)
 			die("drain", &err);
-		json_decref(msgs);
+		sr_coord_mailbatch_free(batch);
 	}
 }
 
@@ -412,8 +413,9 @@ static void fixed_path(int endpoint, const uint8_t **p, size_t *left,
 		return;
 	case 4:
 		*natural = "POST";
-		snprintf(path, cap, "/v1/projects/%s/jobs/%s/mailbox/%s", project,
-			 job, peer_id(a));
+		b = take_byte(p, left);
+		snprintf(path, cap, "/v1/projects/%s/jobs/%s/mailbox/%s/%s", project,
+			 job, peer_id(a), next_text(b, next));
 		return;
 	default:
 		b = take_byte(p, left);
@@ -456,10 +458,20 @@ static void check_answer(const struct sr_http_request *req, int rc,
 			abort();
 		}
 	} else {
-		if (!resp->body) {
+		if (!resp->body && !resp->raw_type) {
 			fprintf(stderr, "fuzz_request: %s %s: status %d without a body\n",
 				req->method, req->path, status);
 			abort();
+		}
+		if (resp->stream_read) {
+			char buf[4096];
+			uint64_t pos = 0;
+			while (pos < resp->stream_len) {
+				long n = resp->stream_read(resp->stream_ctx, pos, buf, sizeof(buf));
+				if (n <= 0 || (uint64_t)n > resp->stream_len - pos)
+					die("a binary answer does not give the bytes it announced", NULL);
+				pos += (uint64_t)n;
+			}
 		}
 		if (strcmp(req->path, "/v1/health") != 0 && unauthorized) {
 			fprintf(stderr, "fuzz_request: %s %s: status %d for a request that is not validly signed\n",
@@ -504,7 +516,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
 	struct sr_http_request req;
-	struct sr_http_response resp = { 0, NULL };
+	struct sr_http_response resp;
 	char auth_buf[SR_REQSIG_MAX], fixed[256];
 	char *path = NULL, *auth = NULL, *body;
 	const char *natural;
@@ -540,6 +552,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body[left] = '\0';
 
 	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
 	switch (method_mode) {
 	case 1: req.method = strcmp(natural, "GET") == 0 ? "POST" : "GET"; break;
 	case 2: req.method = "PUT"; break;
@@ -571,7 +584,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			drain_mailboxes();
 		deposit_waiting();
 	}
-	json_decref(resp.body);
+	sr_http_response_release(&resp);
 	free(body);
 	free(auth);
 	free(path);

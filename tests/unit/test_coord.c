@@ -20,6 +20,7 @@
 #include "crypto/crypto.h"
 #include "crypto/identity.h"
 #include "ledger/ledger.h"
+#include "net/coordconn.h"
 #include "net/http.h"
 #include "net/reqsig.h"
 #include "policy/policy.h"
@@ -238,8 +239,9 @@ static void test_orgs_and_mailboxes(void **state)
 	struct world *w = *state;
 	char job_hex[SR_EVENT_ID_HEX_LEN + 1], sh_hex[SR_HASH_BYTES * 2 + 1];
 	uint8_t job_id[SR_EVENT_ID_BYTES], spec_hash[SR_HASH_BYTES];
-	uint8_t pk[SR_SIGN_PUBLICKEYBYTES], big[64];
+	uint8_t pk[SR_SIGN_PUBLICKEYBYTES], big[128];
 	struct sr_coord_fault fault;
+	struct sr_coord_mailbatch *batch = NULL;
 	struct sr_err err;
 	json_t *spec, *out;
 
@@ -325,19 +327,51 @@ static void test_orgs_and_mailboxes(void **state)
 	assert_int_equal(sr_coord_mail_post(w->coord, PROJECT, job_hex, w->bank.org_id,
 					    w->shop.org_id, 9, big, SR_MAILBOX_MSG_MAX + 1u, &err), SR_ELIMIT);
 	assert_int_equal(sr_coord_mail_fetch(w->coord, PROJECT, job_hex, w->bank.org_id,
-					     w->outsider.org_id, 0, 0, &out, &err), SR_EPERM);
+					     w->outsider.org_id, 0, 0, &batch, &err), SR_EPERM);
+	assert_null(batch);
 	/* Fetch: oldest first; acknowledged messages are deleted. */
 	assert_int_equal(sr_coord_mail_fetch(w->coord, PROJECT, job_hex, w->bank.org_id,
-					     w->shop.org_id, 1, 0, &out, &err), SR_OK);
-	assert_int_equal(json_array_size(out), 1);   /* seq >= 1 */
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(out, 0), "seq")), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 0), "data")),
-			    "YWdhaW4=");
-	json_decref(out);
+					     w->shop.org_id, 1, 0, &batch, &err), SR_OK);
+	assert_int_equal(sr_coord_mailbatch_count(batch), 1);   /* seq >= 1 */
+	assert_int_equal(sr_coord_mailbatch_seq(batch, 0), 1);
+	assert_int_equal(sr_coord_mailbatch_len(batch, 0), 5);
+	/* The binary answer: u64le seq, u32le len, the bytes. */
+	assert_int_equal(sr_coord_mailbatch_size(batch), 12 + 5);
+	memset(big, 0, sizeof(big));
+	assert_int_equal(sr_coord_mailbatch_read(batch, 0, (char *)big, 5), 5);
+	assert_int_equal(sr_coord_mailbatch_read(batch, 5, (char *)big + 5, sizeof(big) - 5), 12);
+	assert_int_equal(sr_coord_mailbatch_read(batch, 17, (char *)big, sizeof(big)), -1);
+	assert_int_equal(sr_load_u64le(big), 1);
+	assert_int_equal(sr_load_u32le(big + 8), 5);
+	assert_memory_equal(big + 12, "again", 5);
+	sr_coord_mailbatch_free(batch);
 	assert_int_equal(sr_coord_mail_fetch(w->coord, PROJECT, job_hex, w->bank.org_id,
-					     w->shop.org_id, 2, 50, &out, &err), SR_OK);
-	assert_int_equal(json_array_size(out), 0);   /* waited 50 ms, nothing new */
-	json_decref(out);
+					     w->shop.org_id, 2, 50, &batch, &err), SR_OK);
+	assert_int_equal(sr_coord_mailbatch_count(batch), 0);   /* waited 50 ms, nothing new */
+	assert_int_equal(sr_coord_mailbatch_size(batch), 0);
+	sr_coord_mailbatch_free(batch);
+	/* Several messages in one fetch, within the fetch limits. */
+	for (uint64_t q = 2; q < 6; q++)
+		assert_int_equal(sr_coord_mail_post(w->coord, PROJECT, job_hex, w->bank.org_id,
+						    w->shop.org_id, q, big, 7 + q, &err), SR_OK);
+	assert_int_equal(sr_coord_mail_fetch(w->coord, PROJECT, job_hex, w->bank.org_id,
+					     w->shop.org_id, 3, 0, &batch, &err), SR_OK);
+	assert_int_equal(sr_coord_mailbatch_count(batch), 3);
+	assert_int_equal(sr_coord_mailbatch_seq(batch, 2), 5);
+	assert_int_equal(sr_coord_mailbatch_size(batch), 3 * 12 + 10 + 11 + 12);
+	{
+		/* Read piecewise, at every offset, as a streamed answer is. */
+		char whole[128], piece[128];
+		long n = sr_coord_mailbatch_read(batch, 0, whole, sizeof(whole));
+		assert_int_equal(n, 3 * 12 + 33);
+		for (uint64_t at = 0; at < (uint64_t)n; at += 7) {
+			long k = sr_coord_mailbatch_read(batch, at, piece, 7);
+			assert_true(k > 0 && k <= 7);
+			assert_memory_equal(piece, whole + at, (size_t)k);
+		}
+	}
+	sr_coord_mailbatch_free(batch);
+	sr_coord_mailbatch_free(NULL);
 	/* After the job ends, no new messages. */
 	extend(w, &w->shop, SR_EVENT_JOB_FAIL, json_pack("{s:s,s:s}", "job_id", job_hex,
 	       "reason", "test"));
@@ -486,6 +520,46 @@ static void test_http_api(void **state)
 	sr_http_server_stop(server);
 }
 
+/* A signed raw call (the mailboxes' binary bodies), the answer in out,
+ * asking the server to wait up to wait_ms (or not, when negative). */
+static int raw_call_wait(uint16_t port, const struct sr_identity *who,
+			 const char *method, const char *path, const void *body,
+			 size_t len, int wait_ms, int *status, struct sr_buf *out)
+{
+	struct sr_coordconn *cc = NULL;
+	struct sr_coordconn_req rq;
+	struct sr_http_answer ans;
+	struct sr_err err;
+	char url[64];
+	int rc;
+
+	sr_err_clear(&err);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", (unsigned)port);
+	assert_int_equal(sr_coordconn_new(url, NULL, who, &cc, &err), SR_OK);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = method;
+	rq.path = path;
+	rq.content_type = body ? "application/octet-stream" : NULL;
+	rq.body = body;
+	rq.body_len = len;
+	rq.wait_ms = wait_ms;
+	rq.timeout_ms = 5000;
+	memset(&ans, 0, sizeof(ans));
+	sr_buf_reset(out);
+	ans.body = out;
+	rc = sr_coordconn_call(cc, &rq, &ans, &err);
+	*status = ans.status;
+	sr_coordconn_free(cc);
+	return rc;
+}
+
+static int raw_call(uint16_t port, const struct sr_identity *who, const char *method,
+		    const char *path, const void *body, size_t len, int *status,
+		    struct sr_buf *out)
+{
+	return raw_call_wait(port, who, method, path, body, len, -1, status, out);
+}
+
 /* Register who over HTTP (POST /v1/orgs, signed with its own key). */
 static void register_http(uint16_t port, const struct sr_identity *who, const char *name)
 {
@@ -517,12 +591,13 @@ static void test_http_mailboxes(void **state)
 	char path[320], url[400];
 	uint8_t spec_hash[SR_HASH_BYTES];
 	struct sr_err err;
-	json_t *spec, *body, *answer, *msgs, *want;
-	const char *msg;
+	struct sr_buf out;
+	json_t *spec, *body, *answer, *want;
 	uint16_t port;
 	int status;
 
 	sr_err_clear(&err);
+	sr_buf_init(&out, 1 << 20);
 	assert_int_equal(sr_http_server_start("127.0.0.1:0", 2, sr_coord_http, w->coord,
 					      &server, &err), SR_OK);
 	port = sr_http_server_port(server);
@@ -551,18 +626,12 @@ static void test_http_mailboxes(void **state)
 	       "spec_hash", sh_hex));
 
 	/* A member who is not a participant may not post: 403. */
-	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s", PROJECT, job_hex,
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/0", PROJECT, job_hex,
 		 w->shop.org_id);
-	body = json_pack("{s:i,s:s}", "seq", 0, "data", "eA==");
-	assert_int_equal(signed_call(port, &w->outsider, "POST", path, body, &status, &answer),
-			 SR_OK);
+	assert_int_equal(raw_call(port, &w->outsider, "POST", path, "x", 1, &status, &out), SR_EPERM);
 	assert_int_equal(status, 403);
-	msg = json_string_value(json_object_get(answer, "error"));
-	assert_non_null(msg);
-	assert_non_null(strstr(msg, "not a participant"));
-	assert_non_null(strstr(msg, w->outsider.org_id));
-	json_decref(answer);
-	json_decref(body);
+	assert_non_null(strstr(out.data, "not a participant"));
+	assert_non_null(strstr(out.data, w->outsider.org_id));
 
 	/* An unsigned fetch: 401. */
 	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/0", PROJECT, job_hex,
@@ -573,38 +642,70 @@ static void test_http_mailboxes(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(answer, "error")), "missing"));
 	json_decref(answer);
 
-	/* bank -> shop, seq 0: deposited, and the shop fetches it from NEXT=0. */
-	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s", PROJECT, job_hex,
+	/* bank -> shop, seq 0 and 1: deposited as raw bytes (a NUL inside),
+	 * and the shop fetches both from NEXT=0 in one binary answer. */
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/0", PROJECT, job_hex,
 		 w->shop.org_id);
-	body = json_pack("{s:i,s:s}", "seq", 0, "data", "aGVsbG8=");   /* "hello" */
-	assert_int_equal(signed_call(port, &w->bank, "POST", path, body, &status, &answer),
-			 SR_OK);
+	assert_int_equal(raw_call(port, &w->bank, "POST", path, "hel\0lo", 6, &status, &out), SR_OK);
 	assert_int_equal(status, 201);
-	assert_int_equal(json_integer_value(json_object_get(answer, "seq")), 0);
-	json_decref(answer);
-	json_decref(body);
+	assert_int_equal(out.len, 0);
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/1", PROJECT, job_hex,
+		 w->shop.org_id);
+	assert_int_equal(raw_call(port, &w->bank, "POST", path, "", 0, &status, &out), SR_OK);
+	assert_int_equal(status, 201);
 	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/0", PROJECT, job_hex,
 		 w->bank.org_id);
-	assert_int_equal(signed_call(port, &w->shop, "GET", path, NULL, &status, &answer), SR_OK);
+	assert_int_equal(raw_call(port, &w->shop, "GET", path, NULL, 0, &status, &out), SR_OK);
 	assert_int_equal(status, 200);
-	msgs = json_object_get(answer, "messages");
-	assert_int_equal(json_array_size(msgs), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(msgs, 0), "seq")), 0);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 0), "data")),
-			    "aGVsbG8=");
-	json_decref(answer);
+	assert_int_equal(out.len, 12 + 6 + 12);
+	assert_int_equal(sr_load_u64le(out.data), 0);
+	assert_int_equal(sr_load_u32le(out.data + 8), 6);
+	assert_memory_equal(out.data + 12, "hel\0lo", 6);
+	assert_int_equal(sr_load_u64le(out.data + 18), 1);
+	assert_int_equal(sr_load_u32le(out.data + 26), 0);
 
 	/* The same seq again, other bytes: 409. */
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/0", PROJECT, job_hex,
+		 w->shop.org_id);
+	assert_int_equal(raw_call(port, &w->bank, "POST", path, "other", 5, &status, &out),
+			 SR_EEXIST);
+	assert_int_equal(status, 409);
+	assert_non_null(strstr(out.data, "already deposited"));
+	/* A seq that is not a number, a JSON body, the old path: refused. */
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/x1", PROJECT, job_hex,
+		 w->shop.org_id);
+	assert_int_equal(raw_call(port, &w->bank, "POST", path, "x", 1, &status, &out), SR_EINVAL);
+	assert_int_equal(status, 400);
 	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s", PROJECT, job_hex,
 		 w->shop.org_id);
-	body = json_pack("{s:i,s:s}", "seq", 0, "data", "b3RoZXI=");   /* "other" */
-	assert_int_equal(signed_call(port, &w->bank, "POST", path, body, &status, &answer),
-			 SR_OK);
-	assert_int_equal(status, 409);
+	body = json_pack("{s:i,s:s}", "seq", 5, "data", "eA==");
+	assert_int_equal(signed_call(port, &w->bank, "POST", path, body, &status, &answer), SR_OK);
+	assert_int_equal(status, 404);
+	json_decref(answer);
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/5", PROJECT, job_hex,
+		 w->shop.org_id);
+	assert_int_equal(signed_call(port, &w->bank, "POST", path, body, &status, &answer), SR_OK);
+	assert_int_equal(status, 415);
 	assert_non_null(strstr(json_string_value(json_object_get(answer, "error")),
-			       "already deposited"));
+			       "application/octet-stream"));
 	json_decref(answer);
 	json_decref(body);
+	/* The wait a fetch asks for is honoured: nothing more from NEXT=2. */
+	{
+		struct timespec t0, t1;
+		long ms;
+		snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/2", PROJECT,
+			 job_hex, w->bank.org_id);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(raw_call_wait(port, &w->shop, "GET", path, NULL, 0, 300, &status,
+					       &out), SR_OK);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		assert_int_equal(status, 200);
+		assert_int_equal(out.len, 0);
+		assert_true(ms >= 250 && ms < 1500);
+	}
+	sr_buf_release(&out);
 
 	/* The verdict the coordinator recorded with the proposal. */
 	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/verdict", PROJECT, job_hex);
