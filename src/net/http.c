@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <strings.h>
 
 #include "base/text.h"
@@ -534,13 +535,22 @@ int sr_http_global_init(void)
 		SR_OK : SR_EINTERNAL;
 }
 
+/*
+ * A connection kept between calls: one easy handle in a multi handle of
+ * its own, so that its connection (and TLS session) stays in the multi's
+ * cache from one call to the next (HTTP keep-alive), and a call can be
+ * woken from another thread (curl_multi_wakeup).
+ */
 struct sr_http_client {
 	char *base;            /* URL prefix; request paths are appended */
 	char *pin;             /* or NULL (http://) */
 	int https;
 	CURLU *cu;             /* base, parsed: host and port for messages */
+	CURLM *multi;
 	CURL *easy;
 	struct sr_buf url;
+	atomic_int woken;      /* sr_http_client_wakeup since the last call */
+	uint64_t connections;  /* opened so far */
 };
 
 /* Parse url (which must carry its scheme) into a curl URL handle. */
@@ -688,6 +698,42 @@ static int transfer_failed(CURLcode cc, const char *method, const char *url,
 	return sr_fail(err, SR_EIO, "%s %s: %s", method, url, detail);
 }
 
+/* The easy handle of c, with what never changes between calls. */
+static CURL *easy_for(struct sr_http_client *c)
+{
+	CURL *curl = curl_easy_init();
+
+	if (!curl)
+		return NULL;
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	/*
+	 * No CA bundle and no CA directory: the pin is the only trust
+	 * anchor (docs/internals/tls.md), and with GnuTLS libcurl would
+	 * otherwise parse the whole system bundle at every new connection,
+	 * about 300 ms of CPU, for certificates it never checks.
+	 */
+	curl_easy_setopt(curl, CURLOPT_CAINFO, NULL);
+	curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
+	curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+	if (c->https) {
+		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+		curl_easy_setopt(curl, CURLOPT_SSLVERSION,
+				 (long)CURL_SSLVERSION_TLSv1_2);
+		/*
+		 * The certificate is self-signed: no CA could vouch for it, so
+		 * chain and host-name checks are off and the pin is the whole
+		 * trust anchor.  libcurl checks the pin with VERIFYPEER off
+		 * and aborts before sending anything (tests/unit/test_tls.c).
+		 */
+		curl_easy_setopt(curl, CURLOPT_PINNEDPUBLICKEY, c->pin);
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+	} else {
+		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+	}
+	return curl;
+}
+
 int sr_http_client_new(const char *base_url, const char *pin,
 		       struct sr_http_client **out, struct sr_err *err)
 {
@@ -718,7 +764,8 @@ int sr_http_client_new(const char *base_url, const char *pin,
 		if (rc)
 			goto out;
 	}
-	if (!(c->base = sr_strdup(base_url)) || (pin && !(c->pin = sr_strdup(pin)))) {
+	if (!(c->base = sr_strdup(base_url)) || (pin && !(c->pin = sr_strdup(pin))) ||
+	    !(c->multi = curl_multi_init()) || !(c->easy = easy_for(c))) {
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -734,6 +781,7 @@ void sr_http_client_free(struct sr_http_client *c)
 	if (!c)
 		return;
 	curl_easy_cleanup(c->easy);
+	curl_multi_cleanup(c->multi);
 	curl_url_cleanup(c->cu);
 	sr_buf_release(&c->url);
 	sr_free(c->base);
@@ -755,31 +803,41 @@ static int header_add(struct curl_slist **list, const char *line)
 	return 1;
 }
 
-/* A fresh easy handle with what never changes between calls. */
-static CURL *easy_for(struct sr_http_client *c)
+/*
+ * Run the transfer of c->easy in c->multi: the connection goes back to
+ * the multi's cache when done, for the next call.  *canceled when
+ * sr_http_client_wakeup stopped it (the connection is then dropped).
+ */
+static CURLcode perform(struct sr_http_client *c, int *canceled)
 {
-	CURL *curl = curl_easy_init();
+	CURLcode cc = CURLE_OK;
+	CURLMsg *msg;
+	int running = 1, left;
 
-	if (!curl)
-		return NULL;
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	if (c->https) {
-		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
-		curl_easy_setopt(curl, CURLOPT_SSLVERSION,
-				 (long)CURL_SSLVERSION_TLSv1_2);
-		/*
-		 * The certificate is self-signed: no CA could vouch for it, so
-		 * chain and host-name checks are off and the pin is the whole
-		 * trust anchor.  libcurl checks the pin with VERIFYPEER off
-		 * and aborts before sending anything (tests/unit/test_tls.c).
-		 */
-		curl_easy_setopt(curl, CURLOPT_PINNEDPUBLICKEY, c->pin);
-		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-	} else {
-		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+	*canceled = 0;
+	if (curl_multi_add_handle(c->multi, c->easy) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	for (;;) {
+		if (curl_multi_perform(c->multi, &running) != CURLM_OK) {
+			cc = CURLE_OUT_OF_MEMORY;
+			break;
+		}
+		if (!running)
+			break;
+		if (curl_multi_poll(c->multi, NULL, 0, 1000, NULL) != CURLM_OK) {
+			cc = CURLE_OUT_OF_MEMORY;
+			break;
+		}
+		if (atomic_exchange(&c->woken, 0)) {
+			*canceled = 1;
+			break;
+		}
 	}
-	return curl;
+	while (!*canceled && (msg = curl_multi_info_read(c->multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == c->easy)
+			cc = msg->data.result;
+	curl_multi_remove_handle(c->multi, c->easy);
+	return cc;
 }
 
 int sr_http_client_call(struct sr_http_client *c, const struct sr_http_req *rq,
@@ -792,9 +850,12 @@ int sr_http_client_call(struct sr_http_client *c, const struct sr_http_req *rq,
 	CURL *curl = NULL;
 	CURLcode cc;
 	long code = 0;
-	int rc = SR_OK;
+	int rc = SR_OK, canceled = 0;
 
 	ans->status = 0;
+	if (atomic_exchange(&c->woken, 0))
+		return sr_fail(err, SR_ECANCELED, "%s %s%s: canceled", rq->method, c->base,
+			       rq->path ? rq->path : "");
 	errbuf[0] = '\0';
 	sr_buf_init(&line, 0);
 	sr_buf_reset(&c->url);
@@ -827,14 +888,11 @@ int sr_http_client_call(struct sr_http_client *c, const struct sr_http_req *rq,
 	for (size_t i = 0; rq->headers && rq->headers[i]; i++)
 		if (!header_add(&headers, rq->headers[i]))
 			goto nomem;
-	curl = easy_for(c);
-	if (!curl)
-		goto nomem;
+	curl = c->easy;
 	memset(&sink, 0, sizeof(sink));
 	sink.easy = curl;
 	sink.ans = ans;
 	curl_easy_setopt(curl, CURLOPT_URL, c->url.data);
-	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, rq->method);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
@@ -845,8 +903,26 @@ int sr_http_client_call(struct sr_http_client *c, const struct sr_http_req *rq,
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, rq->body_len ? rq->body : "");
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)rq->body_len);
+	} else {
+		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
 	}
-	cc = curl_easy_perform(curl);
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, rq->method);
+	cc = perform(c, &canceled);
+	{
+		long opened = 0;
+		if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK &&
+		    opened > 0)
+			c->connections += (uint64_t)opened;
+	}
+	/* Nothing of this call may outlive it in the handle. */
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
+	if (canceled) {
+		rc = sr_fail(err, SR_ECANCELED, "%s %s: canceled", rq->method, c->url.data);
+		goto out;
+	}
 	if (cc != CURLE_OK) {
 		rc = transfer_failed(cc, rq->method, c->url.data, c, &sink, errbuf,
 				     rq->timeout_ms, err);
@@ -858,10 +934,20 @@ int sr_http_client_call(struct sr_http_client *c, const struct sr_http_req *rq,
 nomem:
 	rc = sr_fail(err, SR_ENOMEM, "out of memory");
 out:
-	curl_easy_cleanup(curl);
 	curl_slist_free_all(headers);
 	sr_buf_wipe(&line);   /* it held the Authorization header */
 	return rc;
+}
+
+uint64_t sr_http_client_connections(const struct sr_http_client *c)
+{
+	return c->connections;
+}
+
+void sr_http_client_wakeup(struct sr_http_client *c)
+{
+	atomic_store(&c->woken, 1);
+	curl_multi_wakeup(c->multi);
 }
 
 int sr_http_call_opts(const char *method, const char *url, const json_t *body,

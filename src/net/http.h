@@ -203,8 +203,12 @@ struct sr_http_client;
 /*
  * A client for base_url (http:// or https://; request paths are appended
  * to it) with the pin rules of sr_http_call_opts (pin required for
- * https://, refused for http://).  base_url and pin are copied.  One
- * caller at a time: not thread-safe.  SR_EINVAL for a bad URL or pin.
+ * https://, refused for http://).  base_url and pin are copied.  The
+ * connection is kept between calls (HTTP keep-alive): a TLS handshake at
+ * the first call and after the server closed it, not at every call; the
+ * pin is checked at every handshake, and no CA bundle is ever loaded.
+ * One caller at a time: not thread-safe (but see
+ * sr_http_client_wakeup).  SR_EINVAL for a bad URL or pin.
  */
 int sr_http_client_new(const char *base_url, const char *pin,
 		       struct sr_http_client **out, struct sr_err *err) SR_WUR;
@@ -244,6 +248,17 @@ struct sr_http_answer {
  */
 int sr_http_client_call(struct sr_http_client *c, const struct sr_http_req *rq,
 			struct sr_http_answer *ans, struct sr_err *err) SR_WUR;
+
+/* How many connections c opened so far (1 for any number of calls to a
+ * server that kept the connection open). */
+uint64_t sr_http_client_connections(const struct sr_http_client *c);
+
+/*
+ * Make the call running on c (in another thread) return SR_ECANCELED at
+ * once, or, if none is running, the next one before it sends anything.
+ * Thread-safe.  (The follower's long-poll, when it must look again.)
+ */
+void sr_http_client_wakeup(struct sr_http_client *c);
 
 /* Call once at program start (libcurl's global init). */
 int sr_http_global_init(void) SR_WUR;
