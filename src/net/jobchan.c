@@ -787,7 +787,11 @@ static int post_sealed(struct sr_jobchan *ch, struct peer *p, uint8_t type,
 	sr_buf_setlen(&p->out, n);
 	p->send_seq = seq + 1;
 	sr_err_clear(&inner);
-	rc = ch->ops.post(ch->ops.ctx, p->org_id, seq, out, n, &inner);
+	/* A windowed transport takes the sealed buffer as it is: no copy. */
+	if (ch->ops.post_buf)
+		rc = ch->ops.post_buf(ch->ops.ctx, p->org_id, seq, &p->out, &inner);
+	else
+		rc = ch->ops.post(ch->ops.ctx, p->org_id, seq, out, n, &inner);
 	if (rc)
 		return sr_fail(err, rc, "job channel: posting message %llu to %s: %s",
 			       (unsigned long long)seq, p->org_id,
@@ -1049,6 +1053,27 @@ void sr_jobchan_abort(struct sr_jobchan *ch, const char *reason)
 	}
 }
 
+int sr_jobchan_flush(struct sr_jobchan *ch, struct sr_err *err)
+{
+	struct sr_err inner;
+	int rc;
+
+	if (atomic_load(&ch->broken))
+		return broken_fail(ch, err);
+	if (!ch->ops.flush)
+		return SR_OK;
+	sr_err_clear(&inner);
+	rc = ch->ops.flush(ch->ops.ctx, NULL, ch->timeout_ms, &inner);
+	if (rc) {
+		char why[2 * SR_ERR_MSG_MAX];
+		snprintf(why, sizeof(why), "job channel: posting: %s",
+			 inner.msg[0] ? inner.msg : sr_strerror(rc));
+		mark_broken(ch, why);
+		return sr_fail(err, rc, "%s", why);
+	}
+	return SR_OK;
+}
+
 void sr_jobchan_session_id(const struct sr_jobchan *ch,
 			   uint8_t out[SR_JOBCHAN_SID_BYTES])
 {
@@ -1101,6 +1126,9 @@ void sr_jobchan_free(struct sr_jobchan *ch)
 {
 	if (!ch)
 		return;
+	/* What was sent (an ABORT included) should reach the mailbox. */
+	if (ch->ops.flush && ch->npeers > 0)
+		(void)ch->ops.flush(ch->ops.ctx, NULL, ch->timeout_ms, NULL);
 	if (ch->peers) {
 		for (size_t i = 0; i < ch->npeers; i++) {
 			sr_buf_release(&ch->peers[i].out);

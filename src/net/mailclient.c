@@ -28,6 +28,7 @@
 #define ERROR_ANSWER_MAX (64u << 10)   /* an error answer's JSON */
 #define CALL_TIMEOUT_MS 30000    /* one request, on top of its wait */
 #define SPARES_MAX 2             /* record buffers kept for reuse, per peer */
+#define FREE_OUT_MAX 2           /* posted buffers kept for reuse, per peer */
 
 struct rec {
 	uint64_t seq;
@@ -49,9 +50,28 @@ struct parser {
 	struct sr_err err;
 };
 
+/* A message waiting in the send window. */
+struct out {
+	uint64_t seq;
+	struct sr_buf data;
+};
+
 struct peer {
 	char org_id[SR_ORG_ID_LEN + 1];
+	struct sr_mailclient *mc;
 	struct sr_coordconn *post_cc, *fetch_cc;
+	/* The send window: posts go out in order from a thread of their
+	 * own, window[whead..] (a ring of wlen), wbytes bytes. */
+	pthread_mutex_t wlock;
+	pthread_cond_t wcond;
+	struct out window[SR_MAILCLIENT_WINDOW_MSGS];
+	size_t whead, wlen, wbytes;
+	int poster_started, stop;
+	pthread_t poster;
+	int failed;                   /* sticky: the first failed post */
+	struct sr_err failure;
+	struct sr_buf free_out[FREE_OUT_MAX];
+	size_t nfree_out;
 	/* Records fetched but not taken, oldest first: queue[head..len). */
 	struct rec *queue;
 	size_t head, len, cap;
@@ -82,6 +102,19 @@ static void peer_free(struct peer *p)
 {
 	if (!p)
 		return;
+	if (p->poster_started) {
+		pthread_mutex_lock(&p->wlock);
+		p->stop = 1;
+		pthread_cond_broadcast(&p->wcond);
+		pthread_mutex_unlock(&p->wlock);
+		pthread_join(p->poster, NULL);
+	}
+	for (size_t i = 0; i < p->wlen; i++)
+		sr_buf_release(&p->window[(p->whead + i) % SR_MAILCLIENT_WINDOW_MSGS].data);
+	for (size_t i = 0; i < p->nfree_out; i++)
+		sr_buf_release(&p->free_out[i]);
+	pthread_cond_destroy(&p->wcond);
+	pthread_mutex_destroy(&p->wlock);
 	sr_coordconn_free(p->post_cc);
 	sr_coordconn_free(p->fetch_cc);
 	for (size_t i = p->head; i < p->len; i++)
@@ -115,6 +148,9 @@ static int peer_get(struct sr_mailclient *mc, const char *org, struct peer **out
 			goto out;
 		}
 		memcpy(p->org_id, org, SR_ORG_ID_LEN + 1);
+		p->mc = mc;
+		pthread_mutex_init(&p->wlock, NULL);
+		pthread_cond_init(&p->wcond, NULL);
 		rc = sr_coordconn_new(mc->url, mc->pin, mc->self, &p->post_cc, err);
 		if (rc == SR_OK)
 			rc = sr_coordconn_new(mc->url, mc->pin, mc->self, &p->fetch_cc, err);
@@ -134,27 +170,21 @@ out:
 
 /* ---- posting -------------------------------------------------------------- */
 
-static int mail_post(void *ctx, const char *to, uint64_t seq, const uint8_t *msg,
-		     size_t len, struct sr_err *err)
+/* Deposit one message to p, retrying across an unreachable or restarting
+ * coordinator for up to retry_ms.  Only p's poster thread calls it. */
+static int post_once(struct peer *p, uint64_t seq, const uint8_t *msg, size_t len,
+		     struct sr_err *err)
 {
-	struct sr_mailclient *mc = ctx;
+	struct sr_mailclient *mc = p->mc;
 	int64_t deadline = now_ms() + mc->retry_ms;
 	struct sr_coordconn_req rq;
 	struct sr_http_answer ans;
 	struct sr_buf errbody;
-	struct peer *p;
 	char path[256];
 	int rc;
 
-	if (len > SR_MAILBOX_MSG_MAX)
-		return sr_fail(err, SR_ELIMIT,
-			       "mailbox message of %zu bytes to %s, over the limit of %u bytes",
-			       len, to, SR_MAILBOX_MSG_MAX);
-	rc = peer_get(mc, to, &p, err);
-	if (rc)
-		return rc;
 	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/%llu",
-		 mc->project, mc->job_hex, to, (unsigned long long)seq);
+		 mc->project, mc->job_hex, p->org_id, (unsigned long long)seq);
 	memset(&rq, 0, sizeof(rq));
 	rq.method = "POST";
 	rq.path = path;
@@ -181,6 +211,200 @@ static int mail_post(void *ctx, const char *to, uint64_t seq, const uint8_t *msg
 		usleep(RETRY_PAUSE_US);   /* coordinator restarting? */
 	}
 	sr_buf_release(&errbody);
+	if (rc)
+		sr_err_prefix(err, "mailbox message %llu to %s", (unsigned long long)seq,
+			      p->org_id);
+	return rc;
+}
+
+/*
+ * The poster of p: deposits the window in order, one request at a time
+ * on p's post connection, while the sender seals the next messages.  The
+ * first failure is kept (p->failure) and fails every message after it:
+ * the receiver takes exactly the next seq, so nothing after a lost
+ * message could be of use.
+ */
+static void *poster_main(void *arg)
+{
+	struct peer *p = arg;
+
+	pthread_mutex_lock(&p->wlock);
+	for (;;) {
+		struct out *o;
+		struct sr_err e;
+		int rc, failed;
+
+		while (p->wlen == 0 && !p->stop)
+			pthread_cond_wait(&p->wcond, &p->wlock);
+		if (p->wlen == 0)
+			break;
+		o = &p->window[p->whead];
+		failed = p->failed;
+		pthread_mutex_unlock(&p->wlock);
+		sr_err_clear(&e);
+		rc = failed ? SR_OK : post_once(p, o->seq, (const uint8_t *)o->data.data,
+						 o->data.len, &e);
+		pthread_mutex_lock(&p->wlock);
+		if (rc && !p->failed) {
+			p->failed = rc;
+			p->failure = e;
+		}
+		p->wbytes -= o->data.len;
+		if (o->data.cap && p->nfree_out < FREE_OUT_MAX) {
+			p->free_out[p->nfree_out++] = o->data;
+		} else {
+			sr_buf_release(&o->data);
+		}
+		sr_buf_init(&o->data, 0);
+		p->whead = (p->whead + 1) % SR_MAILCLIENT_WINDOW_MSGS;
+		p->wlen--;
+		pthread_cond_broadcast(&p->wcond);
+	}
+	pthread_mutex_unlock(&p->wlock);
+	return NULL;
+}
+
+static int window_failure(const struct peer *p, struct sr_err *err)
+{
+	return sr_fail(err, p->failed, "%s", p->failure.msg[0] ? p->failure.msg :
+		       sr_strerror(p->failed));
+}
+
+/* Queue msg's memory in p's window (taking it; msg gets a free buffer),
+ * waiting while the window is full. */
+static int window_push(struct peer *p, uint64_t seq, struct sr_buf *msg,
+		       struct sr_err *err)
+{
+	size_t max = msg->max;
+	int rc = SR_OK;
+
+	pthread_mutex_lock(&p->wlock);
+	if (!p->poster_started) {
+		if (pthread_create(&p->poster, NULL, poster_main, p) != 0) {
+			rc = sr_fail(err, SR_EINTERNAL, "mailboxes: cannot start a thread");
+			goto out;
+		}
+		p->poster_started = 1;
+	}
+	while (!p->failed && (p->wlen == SR_MAILCLIENT_WINDOW_MSGS ||
+			      (p->wlen > 0 && p->wbytes + msg->len > SR_MAILCLIENT_WINDOW_BYTES)))
+		pthread_cond_wait(&p->wcond, &p->wlock);
+	if (p->failed) {
+		rc = window_failure(p, err);
+		goto out;
+	}
+	{
+		struct out *o = &p->window[(p->whead + p->wlen) % SR_MAILCLIENT_WINDOW_MSGS];
+		o->seq = seq;
+		o->data = *msg;
+		p->wbytes += msg->len;
+		p->wlen++;
+	}
+	if (p->nfree_out) {
+		*msg = p->free_out[--p->nfree_out];
+		sr_buf_reset(msg);
+	} else {
+		sr_buf_init(msg, max);
+	}
+	msg->max = max;
+	pthread_cond_broadcast(&p->wcond);
+out:
+	pthread_mutex_unlock(&p->wlock);
+	return rc;
+}
+
+/* Wait until p's window is empty: SR_OK, its failure, or SR_ETIMEOUT. */
+static int window_flush(struct peer *p, int64_t deadline_ms, struct sr_err *err)
+{
+	int rc = SR_OK;
+
+	pthread_mutex_lock(&p->wlock);
+	while (p->wlen > 0 && !p->failed) {
+		int64_t left = deadline_ms - now_ms();
+		struct timespec until;
+
+		if (left <= 0)
+			break;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += left / 1000;
+		until.tv_nsec += (left % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&p->wcond, &p->wlock, &until);
+	}
+	if (p->failed)
+		rc = window_failure(p, err);
+	else if (p->wlen > 0)
+		rc = sr_fail(err, SR_ETIMEOUT, "mailboxes: %zu messages to %s not deposited in time",
+			     p->wlen, p->org_id);
+	pthread_mutex_unlock(&p->wlock);
+	return rc;
+}
+
+static int mail_post_buf(void *ctx, const char *to, uint64_t seq, struct sr_buf *msg,
+			 struct sr_err *err)
+{
+	struct peer *p;
+	int rc;
+
+	if (msg->len > SR_MAILBOX_MSG_MAX)
+		return sr_fail(err, SR_ELIMIT,
+			       "mailbox message of %zu bytes to %s, over the limit of %u bytes",
+			       msg->len, to, SR_MAILBOX_MSG_MAX);
+	rc = peer_get(ctx, to, &p, err);
+	if (rc == SR_OK)
+		rc = window_push(p, seq, msg, err);
+	return rc;
+}
+
+/* The plain post: through the window (so it keeps its place after what
+ * was posted before), then wait for it. */
+static int mail_post(void *ctx, const char *to, uint64_t seq, const uint8_t *msg,
+		     size_t len, struct sr_err *err)
+{
+	struct sr_mailclient *mc = ctx;
+	struct sr_buf copy;
+	struct peer *p;
+	int rc;
+
+	if (len > SR_MAILBOX_MSG_MAX)
+		return sr_fail(err, SR_ELIMIT,
+			       "mailbox message of %zu bytes to %s, over the limit of %u bytes",
+			       len, to, SR_MAILBOX_MSG_MAX);
+	rc = peer_get(mc, to, &p, err);
+	if (rc)
+		return rc;
+	sr_buf_init(&copy, SR_MAILBOX_MSG_MAX);
+	if (sr_buf_add(&copy, len ? (const void *)msg : "", len) != SR_OK) {
+		sr_buf_release(&copy);
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	rc = window_push(p, seq, &copy, err);
+	sr_buf_release(&copy);
+	if (rc == SR_OK)
+		rc = window_flush(p, now_ms() + mc->retry_ms + CALL_TIMEOUT_MS, err);
+	return rc;
+}
+
+static int mail_flush(void *ctx, const char *to, int timeout_ms, struct sr_err *err)
+{
+	struct sr_mailclient *mc = ctx;
+	int64_t deadline = now_ms() + timeout_ms;
+	struct peer *p;
+	int rc = SR_OK;
+
+	if (to) {
+		rc = peer_get(mc, to, &p, err);
+		return rc ? rc : window_flush(p, deadline, err);
+	}
+	/* Peers are only ever added (at the list's head): walk a snapshot. */
+	pthread_mutex_lock(&mc->lock);
+	p = mc->peers;
+	pthread_mutex_unlock(&mc->lock);
+	for (; p && rc == SR_OK; p = p->next)
+		rc = window_flush(p, deadline, err);
 	return rc;
 }
 
@@ -462,12 +686,16 @@ void sr_mailclient_ops(struct sr_mailclient *mc, struct sr_mailbox_ops *ops)
 	ops->ctx = mc;
 	ops->post = mail_post;
 	ops->fetch = mail_fetch;
+	ops->post_buf = mail_post_buf;
+	ops->flush = mail_flush;
 }
 
 void sr_mailclient_free(struct sr_mailclient *mc)
 {
 	if (!mc)
 		return;
+	/* What is still in a window goes out first (bounded by the retries). */
+	(void)mail_flush(mc, NULL, mc->retry_ms + CALL_TIMEOUT_MS, NULL);
 	while (mc->peers) {
 		struct peer *p = mc->peers;
 		mc->peers = p->next;

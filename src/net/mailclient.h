@@ -1,8 +1,9 @@
 /*
  * mailclient.h - the mailboxes of one job (net/jobchan.h's
  * sr_mailbox_ops) over the coordinator's HTTP API (docs/api.md, the
- * mailbox rows), with signed requests (net/coordconn.h) and retries
- * across a restarting coordinator.  The node's job runner uses it
+ * mailbox rows), with signed requests (net/coordconn.h), retries across a
+ * restarting coordinator, one persistent connection per peer and
+ * direction, and a send window (post_buf, flush).  The node's job runner uses it
  * (node_mail.c), and so do the tests and bench/dataplane, which run the
  * real job channel through a real coordinator without nodes.
  */
@@ -12,6 +13,15 @@
 #include "base/err.h"
 #include "crypto/identity.h"
 #include "net/jobchan.h"
+
+/*
+ * The send window per peer: messages posted but not yet deposited, on
+ * their way in order from a thread of the client's (sr_mailbox_ops
+ * post_buf; the sender seals the next messages meanwhile).  Both bound
+ * the memory a sender holds.
+ */
+#define SR_MAILCLIENT_WINDOW_MSGS 64
+#define SR_MAILCLIENT_WINDOW_BYTES (16u << 20)
 
 struct sr_mailclient_params {
 	const char *url;                 /* the coordinator, https://HOST:PORT */
@@ -35,7 +45,9 @@ int sr_mailclient_new(const struct sr_mailclient_params *p,
 /* Fill ops with the client's mailbox operations (ops->ctx = mc). */
 void sr_mailclient_ops(struct sr_mailclient *mc, struct sr_mailbox_ops *ops);
 
-/* Free.  No operation may be in progress.  NULL does nothing. */
+/* Give what is still in the send windows time to go out (up to
+ * retry_ms and a request's timeout), stop the posting threads and free.
+ * No operation may be in progress.  NULL does nothing. */
 void sr_mailclient_free(struct sr_mailclient *mc);
 
 #endif
