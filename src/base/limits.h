@@ -76,10 +76,21 @@
 #define SR_MAILBOX_MSG_MAX (4u << 20)      /* bytes in one message */
 #define SR_MAILBOX_FETCH_BYTES_MAX (8u << 20) /* message bytes in one fetch answer past its first */
 #define SR_MAILBOX_FETCH_MSGS_MAX 1024     /* messages in one fetch answer */
-#define SR_MAILBOX_JOB_BYTES_MAX (256u << 20) /* bytes held for one job */
-#define SR_MAILBOX_JOB_MSGS_MAX 4096       /* messages held for one job */
-#define SR_MAILBOX_RETENTION_S 3600        /* seconds a message is kept */
 #define SR_MAILBOX_WAIT_MS 2000            /* longest wait of one fetch */
+/*
+ * What a job's mailboxes may hold at a time, and for how long
+ * (`sealroom coordinator --mailbox-bytes/--mailbox-msgs/--mailbox-retention`,
+ * defaults first).  Payloads are spooled to files, the index is in memory
+ * (about 40 bytes a message), so the message count bounds the memory and
+ * the bytes bound the disk of one job; a participant can fill its job's
+ * mailboxes, never more.
+ */
+#define SR_MAILBOX_JOB_BYTES_DEFAULT (256ull << 20)
+#define SR_MAILBOX_JOB_BYTES_MAX (64ull << 30)
+#define SR_MAILBOX_JOB_MSGS_DEFAULT 4096
+#define SR_MAILBOX_JOB_MSGS_MAX (1u << 20)
+#define SR_MAILBOX_RETENTION_DEFAULT_S 3600
+#define SR_MAILBOX_RETENTION_MAX_S (7 * 86400)
 _Static_assert(SR_MAILBOX_MSG_MAX <= SR_HTTP_BODY_MAX,
 	       "a mailbox message fits one HTTP request body");
 #define SR_ORGS_MAX 100000                 /* organizations registered */

@@ -19,7 +19,7 @@
 #include "base/json.h"
 #include "base/limits.h"
 #include "crypto/crypto.h"
-#include "net/mailwire.h"
+#include "coord/mailstore.h"
 #include "ledger/ledger.h"
 #include "store/value.h"
 #include "base/banned.h"
@@ -31,9 +31,21 @@ struct project {
 	struct sr_ledger ledger;
 };
 
+/* Registered signing keys, by org id: every signed request needs one, and
+ * an org's key never changes (its id derives from it). */
+#define KEY_BUCKETS 4096
+struct key_entry {
+	char org_id[SR_ORG_ID_LEN + 1];
+	uint8_t sign_pk[SR_SIGN_PUBLICKEYBYTES];
+	struct key_entry *next;
+};
+
 struct sr_coord {
-	pthread_mutex_t lock;
-	pthread_cond_t mail_cond;   /* signalled when a message is deposited */
+	pthread_mutex_t lock;       /* ledgers, database, fault; held briefly */
+	pthread_mutex_t keys_lock;  /* keys */
+	struct key_entry *keys[KEY_BUCKETS];
+	struct sr_coord_opts opts;
+	struct sr_mailstore *mail;  /* its own locks (coord/mailstore.h) */
 	struct sr_coord_fault fault;
 	sqlite3 *db;
 	char *path;
@@ -114,8 +126,40 @@ static int replay(struct sr_coord *c, struct sr_err *err)
 	return rc;
 }
 
+void sr_coord_opts_init(struct sr_coord_opts *o)
+{
+	o->mail_job_bytes = SR_MAILBOX_JOB_BYTES_DEFAULT;
+	o->mail_job_msgs = SR_MAILBOX_JOB_MSGS_DEFAULT;
+	o->mail_retention_s = SR_MAILBOX_RETENTION_DEFAULT_S;
+	o->mail_room_wait_ms = SR_MAILBOX_WAIT_MS;
+}
+
+static int opts_check(const struct sr_coord_opts *o, struct sr_err *err)
+{
+	if (o->mail_job_bytes < 1 || o->mail_job_bytes > SR_MAILBOX_JOB_BYTES_MAX)
+		return sr_fail(err, SR_EINVAL, "mailbox bytes per job: expected 1 to %llu",
+			       (unsigned long long)SR_MAILBOX_JOB_BYTES_MAX);
+	if (o->mail_job_msgs < 1 || o->mail_job_msgs > SR_MAILBOX_JOB_MSGS_MAX)
+		return sr_fail(err, SR_EINVAL, "mailbox messages per job: expected 1 to %u",
+			       SR_MAILBOX_JOB_MSGS_MAX);
+	if (o->mail_retention_s < 1 || o->mail_retention_s > SR_MAILBOX_RETENTION_MAX_S)
+		return sr_fail(err, SR_EINVAL, "mailbox retention: expected 1 to %d seconds",
+			       SR_MAILBOX_RETENTION_MAX_S);
+	if (o->mail_room_wait_ms < 0 || o->mail_room_wait_ms > SR_MAILBOX_WAIT_MS)
+		return sr_fail(err, SR_EINVAL, "mailbox room wait: expected 0 to %d ms",
+			       SR_MAILBOX_WAIT_MS);
+	return SR_OK;
+}
+
 int sr_coord_open(const char *dir, struct sr_coord **out, struct sr_err *err)
 {
+	return sr_coord_open_opts(dir, NULL, out, err);
+}
+
+int sr_coord_open_opts(const char *dir, const struct sr_coord_opts *opts,
+		       struct sr_coord **out, struct sr_err *err)
+{
+	struct sr_coord_opts defaults;
 	static const char schema[] =
 		"CREATE TABLE IF NOT EXISTS events ("
 		"  project TEXT NOT NULL,"
@@ -129,15 +173,8 @@ int sr_coord_open(const char *dir, struct sr_coord **out, struct sr_err *err)
 		"  sign_pk BLOB NOT NULL,"
 		"  kx_pk BLOB NOT NULL,"
 		"  registered INTEGER NOT NULL);"
-		"CREATE TABLE IF NOT EXISTS mailbox ("
-		"  project TEXT NOT NULL,"
-		"  job TEXT NOT NULL,"
-		"  sender TEXT NOT NULL,"
-		"  recipient TEXT NOT NULL,"
-		"  seq INTEGER NOT NULL,"
-		"  data BLOB NOT NULL,"
-		"  time INTEGER NOT NULL,"
-		"  PRIMARY KEY (project, job, sender, recipient, seq));"
+		/* Mailboxes moved to spool files (coord/mailstore.h). */
+		"DROP TABLE IF EXISTS mailbox;"
 		"CREATE TABLE IF NOT EXISTS verdicts ("
 		"  project TEXT NOT NULL,"
 		"  job TEXT NOT NULL,"
@@ -148,6 +185,13 @@ int sr_coord_open(const char *dir, struct sr_coord **out, struct sr_err *err)
 	int rc;
 
 	*out = NULL;
+	if (!opts) {
+		sr_coord_opts_init(&defaults);
+		opts = &defaults;
+	}
+	rc = opts_check(opts, err);
+	if (rc)
+		return rc;
 	rc = sr_mkdir_p(dir, 0700, err);
 	if (rc)
 		return rc;
@@ -155,7 +199,8 @@ int sr_coord_open(const char *dir, struct sr_coord **out, struct sr_err *err)
 	if (!c)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->mail_cond, NULL);
+	pthread_mutex_init(&c->keys_lock, NULL);
+	c->opts = *opts;
 	sr_buf_init(&path, 0);
 	if (sr_path_join(&path, dir, "coord.db") != SR_OK ||
 	    !(c->path = sr_buf_detach(&path, NULL))) {
@@ -178,6 +223,8 @@ int sr_coord_open(const char *dir, struct sr_coord **out, struct sr_err *err)
 		goto fail;
 	}
 	rc = replay(c, err);
+	if (rc == SR_OK)
+		rc = sr_mailstore_open(dir, opts, &c->mail, err);
 	if (rc)
 		goto fail;
 	*out = c;
@@ -197,7 +244,14 @@ void sr_coord_free(struct sr_coord *c)
 	if (c->db)
 		sqlite3_close_v2(c->db);
 	sr_free(c->path);
-	pthread_cond_destroy(&c->mail_cond);
+	sr_mailstore_free(c->mail);
+	for (size_t i = 0; i < KEY_BUCKETS; i++)
+		while (c->keys[i]) {
+			struct key_entry *e = c->keys[i];
+			c->keys[i] = e->next;
+			sr_free(e);
+		}
+	pthread_mutex_destroy(&c->keys_lock);
 	pthread_mutex_destroy(&c->lock);
 	sr_free(c);
 }
@@ -508,6 +562,51 @@ out:
 	return rc;
 }
 
+static size_t key_bucket(const char *org_id)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (const char *p = org_id; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	return (size_t)(h % KEY_BUCKETS);
+}
+
+/* 1 and the key if org_id's key is cached. */
+static int key_cached(struct sr_coord *c, const char *org_id,
+		      uint8_t sign_pk[SR_SIGN_PUBLICKEYBYTES])
+{
+	int found = 0;
+
+	pthread_mutex_lock(&c->keys_lock);
+	for (struct key_entry *e = c->keys[key_bucket(org_id)]; e; e = e->next)
+		if (strcmp(e->org_id, org_id) == 0) {
+			memcpy(sign_pk, e->sign_pk, SR_SIGN_PUBLICKEYBYTES);
+			found = 1;
+			break;
+		}
+	pthread_mutex_unlock(&c->keys_lock);
+	return found;
+}
+
+static void key_cache(struct sr_coord *c, const char *org_id,
+		      const uint8_t sign_pk[SR_SIGN_PUBLICKEYBYTES])
+{
+	uint8_t have[SR_SIGN_PUBLICKEYBYTES];
+	struct key_entry *e;
+
+	if (strlen(org_id) != SR_ORG_ID_LEN || key_cached(c, org_id, have))
+		return;
+	e = sr_calloc(1, sizeof(*e));
+	if (!e)
+		return;   /* only a cache */
+	memcpy(e->org_id, org_id, SR_ORG_ID_LEN + 1);
+	memcpy(e->sign_pk, sign_pk, SR_SIGN_PUBLICKEYBYTES);
+	pthread_mutex_lock(&c->keys_lock);
+	e->next = c->keys[key_bucket(org_id)];
+	c->keys[key_bucket(org_id)] = e;
+	pthread_mutex_unlock(&c->keys_lock);
+}
+
 int sr_coord_org(struct sr_coord *c, const char *org_id, json_t **out,
 		 uint8_t sign_pk[SR_SIGN_PUBLICKEYBYTES], struct sr_err *err)
 {
@@ -516,6 +615,9 @@ int sr_coord_org(struct sr_coord *c, const char *org_id, json_t **out,
 
 	if (out)
 		*out = NULL;
+	/* A signed request needs only the key: from memory after the first. */
+	if (!out && sign_pk && key_cached(c, org_id, sign_pk))
+		return SR_OK;
 	pthread_mutex_lock(&c->lock);
 	if (sqlite3_prepare_v2(c->db, "SELECT name, sign_pk, kx_pk FROM orgs"
 			       " WHERE org_id = ?", -1, &st, NULL) != SQLITE_OK) {
@@ -533,6 +635,7 @@ int sr_coord_org(struct sr_coord *c, const char *org_id, json_t **out,
 	}
 	if (sign_pk)
 		memcpy(sign_pk, sqlite3_column_blob(st, 1), SR_SIGN_PUBLICKEYBYTES);
+	key_cache(c, org_id, sqlite3_column_blob(st, 1));
 	if (out) {
 		char spk[2 * SR_SIGN_PUBLICKEYBYTES + 1], kpk[2 * SR_BOX_PUBLICKEYBYTES + 1];
 		sr_hex(spk, sqlite3_column_blob(st, 1), SR_SIGN_PUBLICKEYBYTES);
@@ -603,7 +706,7 @@ int sr_coord_can_read(struct sr_coord *c, const char *project,
  * orgs its participants. */
 static int mail_check(struct sr_coord *c, const char *project,
 		      const char *job_hex, const char *a, const char *b,
-		      struct sr_err *err)
+		      char hex[SR_EVENT_ID_HEX_LEN + 1], struct sr_err *err)
 {
 	struct project *p = find_project(c, project);
 	const struct sr_ledger_job *job;
@@ -622,6 +725,8 @@ static int mail_check(struct sr_coord *c, const char *project,
 			       b, job_hex);
 	if (strcmp(a, b) == 0)
 		return sr_fail(err, SR_EINVAL, "a participant cannot write to itself");
+	/* The ledger's own spelling of the id: one mailbox per job. */
+	memcpy(hex, job->id_hex, SR_EVENT_ID_HEX_LEN + 1);
 	if (job->state != SR_JOB_APPROVED && job->state != SR_JOB_RUNNING)
 		return sr_fail(err, SR_EPERM,
 			       "job %.16s is %s: its mailboxes are closed", job_hex,
@@ -629,263 +734,26 @@ static int mail_check(struct sr_coord *c, const char *project,
 	return SR_OK;
 }
 
-/* Bind (project, job, sender, recipient, seq) as ?1..?5 of st. */
-static void bind_queue(sqlite3_stmt *st, const char *project, const char *job_hex,
-		       const char *from, const char *to, uint64_t seq)
-{
-	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, seq > (uint64_t)INT64_MAX ? INT64_MAX :
-			   (sqlite3_int64)seq);
-}
-
-static void mail_expire(struct sr_coord *c)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(c->db, "DELETE FROM mailbox WHERE time < ?", -1,
-			       &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL) -
-				   SR_MAILBOX_RETENTION_S);
-		(void)sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-}
-
 int sr_coord_mail_post(struct sr_coord *c, const char *project,
 		       const char *job_hex, const char *from, const char *to,
 		       uint64_t seq, const uint8_t *data, size_t len,
 		       struct sr_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	char hex[SR_EVENT_ID_HEX_LEN + 1];
 	int rc;
 
 	if (len > SR_MAILBOX_MSG_MAX)
 		return sr_fail(err, SR_ELIMIT,
 			       "message of %zu bytes is over the mailbox limit of %u bytes",
 			       len, SR_MAILBOX_MSG_MAX);
-	if (seq > (uint64_t)INT64_MAX)
-		return sr_fail(err, SR_EINVAL, "seq: out of range");
+	/* The ledger says who may; the lock is held for that only. */
 	pthread_mutex_lock(&c->lock);
-	rc = mail_check(c, project, job_hex, from, to, err);
-	if (rc)
-		goto out;
-	mail_expire(c);
-	if (sqlite3_prepare_v2(c->db, "SELECT count(*), coalesce(sum(length(data)), 0)"
-			       " FROM mailbox WHERE project = ? AND job = ?", -1,
-			       &st, NULL) != SQLITE_OK) {
-		rc = db_fail(c, err, "prepare");
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		rc = db_fail(c, err, "count");
-		goto out;
-	}
-	if (sqlite3_column_int64(st, 0) >= SR_MAILBOX_JOB_MSGS_MAX ||
-	    (uint64_t)sqlite3_column_int64(st, 1) + len > SR_MAILBOX_JOB_BYTES_MAX) {
-		rc = sr_fail(err, SR_ELIMIT,
-			     "the mailboxes of job %.16s are full (%d messages or %u bytes)",
-			     job_hex, SR_MAILBOX_JOB_MSGS_MAX, SR_MAILBOX_JOB_BYTES_MAX);
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (sqlite3_prepare_v2(c->db, "INSERT INTO mailbox(project, job, sender,"
-			       " recipient, seq, data, time) VALUES (?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(c, err, "prepare");
-		goto out;
-	}
-	bind_queue(st, project, job_hex, from, to, seq);
-	sqlite3_bind_blob(st, 6, len ? (const void *)data : "", (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_PRIMARYKEY ?
-			sr_fail(err, SR_EEXIST, "message %llu from %s to %s was already deposited",
-				(unsigned long long)seq, from, to) :
-			db_fail(c, err, "insert");
-		goto out;
-	}
-	pthread_cond_broadcast(&c->mail_cond);
-out:
-	sqlite3_finalize(st);
+	rc = mail_check(c, project, job_hex, from, to, hex, err);
 	pthread_mutex_unlock(&c->lock);
-	return rc;
-}
-
-/* ---- fetched batches ------------------------------------------------------ */
-
-struct batch_msg {
-	uint64_t seq;
-	size_t len;
-	uint8_t *data;
-	uint64_t at;          /* offset of its record in the answer */
-};
-
-struct sr_coord_mailbatch {
-	struct batch_msg *msgs;
-	size_t n, cap;
-	uint64_t size;
-};
-
-static int batch_add(struct sr_coord_mailbatch *b, uint64_t seq, const void *data,
-		     size_t len)
-{
-	struct batch_msg *m;
-
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? 2 * b->cap : 8;
-		struct batch_msg *grown = sr_realloc(b->msgs, cap * sizeof(*grown));
-		if (!grown)
-			return SR_ENOMEM;
-		b->msgs = grown;
-		b->cap = cap;
-	}
-	m = &b->msgs[b->n];
-	m->data = sr_malloc(len ? len : 1);
-	if (!m->data)
-		return SR_ENOMEM;
-	if (len)
-		memcpy(m->data, data, len);
-	m->seq = seq;
-	m->len = len;
-	m->at = b->size;
-	b->size += SR_MAILWIRE_RECORD_HDR + len;
-	b->n++;
-	return SR_OK;
-}
-
-/* Keep only the first n messages. */
-static void batch_truncate(struct sr_coord_mailbatch *b, size_t n)
-{
-	while (b->n > n)
-		sr_free(b->msgs[--b->n].data);
-	b->size = b->n ? b->msgs[b->n - 1].at + SR_MAILWIRE_RECORD_HDR +
-		b->msgs[b->n - 1].len : 0;
-}
-
-size_t sr_coord_mailbatch_count(const struct sr_coord_mailbatch *b)
-{
-	return b->n;
-}
-
-uint64_t sr_coord_mailbatch_seq(const struct sr_coord_mailbatch *b, size_t i)
-{
-	return b->msgs[i].seq;
-}
-
-size_t sr_coord_mailbatch_len(const struct sr_coord_mailbatch *b, size_t i)
-{
-	return b->msgs[i].len;
-}
-
-uint64_t sr_coord_mailbatch_size(const struct sr_coord_mailbatch *b)
-{
-	return b->size;
-}
-
-long sr_coord_mailbatch_read(void *ctx, uint64_t pos, char *buf, size_t max)
-{
-	struct sr_coord_mailbatch *b = ctx;
-	size_t lo = 0, hi = b->n, done = 0;
-
-	if (pos >= b->size || max == 0)
-		return -1;
-	/* The record that holds pos. */
-	while (hi - lo > 1) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (b->msgs[mid].at <= pos)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	for (size_t i = lo; i < b->n && done < max; i++) {
-		const struct batch_msg *m = &b->msgs[i];
-		uint8_t hdr[SR_MAILWIRE_RECORD_HDR];
-		uint64_t off = pos + done - m->at;
-		size_t n;
-
-		if (off < SR_MAILWIRE_RECORD_HDR) {
-			sr_mailwire_record_header(hdr, m->seq, (uint32_t)m->len);
-			n = SR_MAILWIRE_RECORD_HDR - (size_t)off;
-			if (n > max - done)
-				n = max - done;
-			memcpy(buf + done, hdr + off, n);
-			done += n;
-			off += n;
-		}
-		if (done < max && off >= SR_MAILWIRE_RECORD_HDR) {
-			size_t at = (size_t)(off - SR_MAILWIRE_RECORD_HDR);
-			n = m->len - at;
-			if (n > max - done)
-				n = max - done;
-			memcpy(buf + done, m->data + at, n);
-			done += n;
-		}
-	}
-	return (long)done;
-}
-
-void sr_coord_mailbatch_free(void *ctx)
-{
-	struct sr_coord_mailbatch *b = ctx;
-
-	if (!b)
-		return;
-	batch_truncate(b, 0);
-	sr_free(b->msgs);
-	sr_free(b);
-}
-
-/* What --fault replay-mail and drop-mail do to a fetch. */
-static int fault_mail(const struct sr_coord_fault *f, struct sr_coord_mailbatch *b)
-{
-	if (b->n == 0)
-		return SR_OK;
-	if (f->kind == SR_FAULT_DROP_MAIL) {
-		/* Deliver only the first message of each mailbox. */
-		batch_truncate(b, b->msgs[0].seq > 0 ? 0 : 1);
-	} else if (f->kind == SR_FAULT_REPLAY_MAIL && b->msgs[0].seq > 0) {
-		/* Serve the first message again under the next seq. */
-		batch_truncate(b, 1);
-		return batch_add(b, b->msgs[0].seq + 1, b->msgs[0].data, b->msgs[0].len);
-	}
-	return SR_OK;
-}
-
-/* Messages from -> to with seq >= next, oldest first, within the fetch
- * limits (always one if any).  Caller holds the lock. */
-static int mail_select(struct sr_coord *c, const char *project,
-		       const char *job_hex, const char *from, const char *to,
-		       uint64_t next, struct sr_coord_mailbatch *b,
-		       struct sr_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	size_t total = 0;
-	int rc = SR_OK, step;
-
-	if (sqlite3_prepare_v2(c->db, "SELECT seq, data FROM mailbox WHERE project = ?"
-			       " AND job = ? AND sender = ? AND recipient = ? AND seq >= ?"
-			       " ORDER BY seq LIMIT ?", -1, &st, NULL) != SQLITE_OK)
-		return db_fail(c, err, "prepare");
-	bind_queue(st, project, job_hex, from, to, next);
-	sqlite3_bind_int(st, 6, SR_MAILBOX_FETCH_MSGS_MAX);
-	while (rc == SR_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t len = (size_t)sqlite3_column_bytes(st, 1);
-		const void *data = sqlite3_column_blob(st, 1);
-
-		if (b->n && total + len > SR_MAILBOX_FETCH_BYTES_MAX)
-			break;
-		total += len;
-		if (batch_add(b, (uint64_t)sqlite3_column_int64(st, 0), data, len))
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	if (rc)
+		return rc;
+	return sr_mailstore_post(c->mail, project, hex, from, to, seq, data, len,
+				 c->opts.mail_room_wait_ms, err);
 }
 
 int sr_coord_mail_fetch(struct sr_coord *c, const char *project,
@@ -893,60 +761,35 @@ int sr_coord_mail_fetch(struct sr_coord *c, const char *project,
 			uint64_t next, int wait_ms, struct sr_coord_mailbatch **out,
 			struct sr_err *err)
 {
-	struct sr_coord_mailbatch *b = sr_calloc(1, sizeof(*b));
-	sqlite3_stmt *st = NULL;
-	struct timespec deadline;
+	char hex[SR_EVENT_ID_HEX_LEN + 1];
+	struct sr_coord_fault fault;
 	int rc;
 
 	*out = NULL;
-	if (!b)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += wait_ms / 1000;
-	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&c->lock);
 	/* Reading is allowed while the job has ended too, so that a
 	 * participant can drain what was sent before the end. */
-	rc = mail_check(c, project, job_hex, to, from, err);
+	rc = mail_check(c, project, job_hex, to, from, hex, err);
 	if (rc == SR_EPERM && strstr(err->msg, "mailboxes are closed")) {
 		sr_err_clear(err);
 		rc = SR_OK;
 	}
-	if (rc)
-		goto out;
-	/* The caller has every message before next: drop them. */
-	if (sqlite3_prepare_v2(c->db, "DELETE FROM mailbox WHERE project = ? AND"
-			       " job = ? AND sender = ? AND recipient = ? AND seq < ?",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(c, err, "prepare");
-		goto out;
-	}
-	bind_queue(st, project, job_hex, from, to, next);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_fail(c, err, "delete");
-		goto out;
-	}
-	for (;;) {
-		rc = mail_select(c, project, job_hex, from, to, next, b, err);
-		if (rc || b->n > 0 || wait_ms <= 0)
-			break;
-		if (pthread_cond_timedwait(&c->mail_cond, &c->lock, &deadline) != 0)
-			wait_ms = 0;   /* one last look */
-	}
-	if (rc == SR_OK && fault_mail(&c->fault, b) != SR_OK)
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-out:
-	sqlite3_finalize(st);
+	fault = c->fault;
 	pthread_mutex_unlock(&c->lock);
 	if (rc)
-		sr_coord_mailbatch_free(b);
-	else
-		*out = b;
-	return rc;
+		return rc;
+	return sr_mailstore_fetch(c->mail, project, hex, from, to, next, wait_ms, &fault,
+				  out, err);
+}
+
+size_t sr_coord_mail_expire(struct sr_coord *c, int64_t now)
+{
+	return sr_mailstore_expire(c->mail, now);
+}
+
+void sr_coord_mail_usage(struct sr_coord *c, uint64_t *msgs, uint64_t *bytes)
+{
+	sr_mailstore_usage(c->mail, msgs, bytes);
 }
 
 /* ---- faults (testing only) ----------------------------------------------- */

@@ -9,8 +9,10 @@
  * database edited behind the coordinator's back is refused, naming the
  * project and event.
  *
- * Thread-safe: one mutex around every call (the HTTP layer serves requests
- * from a pool).
+ * Thread-safe (the HTTP layer serves requests from a pool): the ledgers
+ * and the database are under one mutex, held briefly; the job mailboxes
+ * (coord/mailstore.h: spool files, a lock per job) are not under it, so
+ * no mailbox wait or payload copy holds up anything else.
  */
 #ifndef SR_COORD_H
 #define SR_COORD_H
@@ -49,7 +51,27 @@ int sr_coord_fault_parse(const char *spec, struct sr_coord_fault *out,
 void sr_coord_set_fault(struct sr_coord *coord, const struct sr_coord_fault *fault);
 void sr_coord_get_fault(struct sr_coord *coord, struct sr_coord_fault *fault);
 
-/* Open (or create) DIR/coord.db and replay every project. */
+/* Settings of `sealroom coordinator` (limits.h, "Coordinator mailboxes"). */
+struct sr_coord_opts {
+	uint64_t mail_job_bytes;     /* bytes a job's mailboxes hold at a time */
+	uint64_t mail_job_msgs;      /* messages a job's mailboxes hold at a time */
+	int64_t mail_retention_s;    /* seconds a message waits to be fetched */
+	int mail_room_wait_ms;       /* how long a post to full mailboxes waits
+				      * for a fetch to make room (0..SR_MAILBOX_WAIT_MS) */
+};
+
+/* The defaults (limits.h). */
+void sr_coord_opts_init(struct sr_coord_opts *opts);
+
+/*
+ * Open (or create) DIR/coord.db and replay every project; the job
+ * mailboxes spool under DIR/mail, emptied first (a job cannot resume
+ * after a restart).  opts NULL: the defaults; a value out of its range
+ * (1 to its limits.h maximum) is SR_EINVAL naming it.
+ */
+int sr_coord_open_opts(const char *dir, const struct sr_coord_opts *opts,
+		       struct sr_coord **out, struct sr_err *err) SR_WUR;
+/* sr_coord_open_opts with the defaults. */
 int sr_coord_open(const char *dir, struct sr_coord **out,
 		  struct sr_err *err) SR_WUR;
 void sr_coord_free(struct sr_coord *coord);
@@ -109,8 +131,9 @@ int sr_coord_can_read(struct sr_coord *coord, const char *project,
 /*
  * Mailboxes of a job: from and to must both be participants of the job
  * (owners of an input or receivers), per the coordinator's fold, and the
- * job approved or running.  A seq already deposited is SR_EEXIST; a full
- * mailbox SR_ELIMIT (limits.h, "Coordinator mailboxes").
+ * job approved or running.  A seq already deposited (or already fetched)
+ * is SR_EEXIST; full mailboxes, after waiting mail_room_wait_ms for room,
+ * SR_ELIMIT.
  */
 int sr_coord_mail_post(struct sr_coord *coord, const char *project,
 		       const char *job_hex, const char *from, const char *to,
@@ -138,6 +161,14 @@ int sr_coord_mail_fetch(struct sr_coord *coord, const char *project,
 			const char *job_hex, const char *from, const char *to,
 			uint64_t next, int wait_ms,
 			struct sr_coord_mailbatch **out, struct sr_err *err) SR_WUR;
+
+/* Delete the messages older than the retention at time now, as the
+ * coordinator's timer does every few seconds (tests pick the time).
+ * Returns how many went. */
+size_t sr_coord_mail_expire(struct sr_coord *coord, int64_t now);
+
+/* Messages and bytes the mailboxes of every job hold now. */
+void sr_coord_mail_usage(struct sr_coord *coord, uint64_t *msgs, uint64_t *bytes);
 
 /* Number of messages, their seqs and sizes. */
 size_t sr_coord_mailbatch_count(const struct sr_coord_mailbatch *b);

@@ -290,6 +290,12 @@ static void client_text(struct MHD_Connection *conn, char *buf, size_t len)
 			  buf, (socklen_t)len);
 }
 
+static const char *connection_header(const struct sr_http_request *req,
+				     const char *name)
+{
+	return MHD_lookup_connection_value(req->impl, MHD_HEADER_KIND, name);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -351,7 +357,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							"Authorization");
 	req.client = client;
-	req.conn = conn;
+	req.header = connection_header;
+	req.impl = conn;
 	rc = server->handler(server->ctx, &req, &resp);
 	if (rc < 0 && resp.status == 0)
 		sr_http_error(&resp, 500, "internal error: %s", sr_strerror(rc));
@@ -370,9 +377,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 const char *sr_http_request_header(const struct sr_http_request *req,
 				   const char *name)
 {
-	if (!req->conn)
-		return NULL;
-	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+	return req->header ? req->header(req, name) : NULL;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn,

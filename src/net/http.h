@@ -42,9 +42,11 @@ struct sr_http_request {
 	size_t body_len;
 	const char *authorization; /* Authorization header, or NULL */
 	const char *client;        /* peer address as text */
-	void *conn;                /* the server's connection (for
-				    * sr_http_request_header); NULL in
-				    * requests made up by tests and fuzzers */
+	/* Looks up a request header (sr_http_request_header); the server's
+	 * reads the connection's.  NULL: no headers (a request made up by a
+	 * test or fuzzer may set its own). */
+	const char *(*header)(const struct sr_http_request *req, const char *name);
+	void *impl;                /* for header */
 };
 
 /* The value of request header name (case-insensitive), or NULL.  Valid

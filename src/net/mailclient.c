@@ -206,9 +206,14 @@ static int post_once(struct peer *p, uint64_t seq, const uint8_t *msg, size_t le
 			rc = SR_OK;
 			sr_err_clear(err);
 		}
-		if ((rc != SR_EIO && rc != SR_ETIMEOUT) || now_ms() > deadline)
+		/* 413 is a full mailbox (this client never sends more than
+		 * SR_MAILBOX_MSG_MAX): the receiver is behind, and the
+		 * coordinator already waited for room; try again. */
+		if ((rc != SR_EIO && rc != SR_ETIMEOUT && !(rc == SR_ELIMIT && ans.status == 413)) ||
+		    now_ms() > deadline)
 			break;
-		usleep(RETRY_PAUSE_US);   /* coordinator restarting? */
+		if (rc != SR_ELIMIT)
+			usleep(RETRY_PAUSE_US);   /* coordinator restarting? */
 	}
 	sr_buf_release(&errbody);
 	if (rc)

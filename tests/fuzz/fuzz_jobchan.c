@@ -336,7 +336,7 @@ static void setup(void)
 		memcpy(parties[i].org_id, ids[i].org_id, sizeof(parties[i].org_id));
 		memcpy(parties[i].sign_pk, ids[i].sign_pk, sizeof(parties[i].sign_pk));
 		ports[i] = (struct port){ &box, i,
-			{ &ports[i], mb_post, mb_fetch } };
+			{ &ports[i], mb_post, mb_fetch, NULL, NULL } };
 	}
 	memset(job_id, 0x11, sizeof(job_id));
 	memset(head, 0x22, sizeof(head));

@@ -11,8 +11,8 @@
  * approve it, so its mailboxes are open.  Identities, project id and times
  * are fixed, so the seeds (tests/fuzz/corpus/fuzz_request/) can name them.
  * The directory is $TMPDIR/sr-fuzz-request-PID (or under /tmp), removed at
- * exit; one left by a crashed run is removed by the next run.  Each
- * mailbox of the job keeps a message waiting, so fetches never wait, and
+ * exit; one left by a crashed run is removed by the next run.  Every
+ * request asks for a mailbox wait of 0 ms, so fetches never wait, and
  * what the fuzzer deposits is drained, so the mailboxes never fill up.
  *
  * Input: selector byte, then the rest.
@@ -62,6 +62,9 @@
 #include "crypto/crypto.h"
 #include "crypto/identity.h"
 #include "ledger/event.h"
+#include "base/file.h"
+#include "base/limits.h"
+#include "net/coordconn.h"
 #include "net/http.h"
 #include "net/reqsig.h"
 #include "policy/policy.h"
@@ -73,10 +76,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define UNKNOWN_JOB "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
 #define TIME0 1700000000
 #define DIR_PREFIX "sr-fuzz-request-"
-/* The seq of the message kept waiting in each mailbox: the top one, so
- * that a fetch with any NEXT finds it at once and never deletes it (an
- * empty mailbox makes a fetch wait SR_MAILBOX_WAIT_MS). */
-#define WAITING_SEQ ((uint64_t)INT64_MAX)
 
 enum { BANK, SHOP, OUTSIDER, NIDS };
 
@@ -174,55 +173,24 @@ static void publish(const struct sr_identity *who, const char *dataset)
 			 "class", "id", "policy", pj));
 }
 
-/* Keep a message waiting in both mailboxes of the job, so that fetches
- * answer at once. */
-static void deposit_waiting(void)
-{
-	struct sr_err err;
-	int rc;
-
-	for (int i = 0; i < 2; i++) {
-		sr_err_clear(&err);
-		rc = sr_coord_mail_post(coord, PROJECT, job_hex,
-					ids[i ? BANK : SHOP].org_id,
-					ids[i ? SHOP : BANK].org_id, WAITING_SEQ,
-					(const uint8_t *)"fuzz", 4, &err);
-		if (rc != SR_OK && rc != SR_EEXIST)
-			die("deposit", &err);
-	}
-}
-
-/* Empty both mailboxes of the job but for the waiting messages
- * (acknowledge everything before them). */
+/* Empty every mailbox and forget every seq taken: expiry as if the
+ * retention had passed, which also drops the idle jobs' state. */
 static void drain_mailboxes(void)
 {
-	struct sr_err err;
-	struct sr_coord_mailbatch *batch = NULL;
+	(void)sr_coord_mail_expire(coord, (int64_t)time(NULL) + SR_MAILBOX_RETENTION_MAX_S + 1);
+}
 
-	for (int i = 0; i < 2; i++) {
-		const char *from = ids[i ? SHOP : BANK].org_id;
-		const char *to = ids[i ? BANK : SHOP].org_id;
-
-		sr_err_clear(&err);
-		if (sr_coord_mail_fetch(coord, PROJECT, job_hex, from, to,
-					(uint64_t)INT64_MAX, 0, &batch, &err) != SR_OK)
-			die("drain", &err);
-		sr_coord_mailbatch_free(batch);
-	}
+/* Fetches never wait: every request asks for a wait of 0 ms. */
+static const char *no_wait(const struct sr_http_request *req, const char *name)
+{
+	(void)req;
+	return strcmp(name, SR_COORD_WAIT_HEADER) == 0 ? "0" : NULL;
 }
 
 /* Remove a coordinator directory this target made. */
 static void remove_dir(const char *path)
 {
-	static const char *const files[] = { "coord.db", "coord.db-wal",
-		"coord.db-shm" };
-	char file[600];
-
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(file, sizeof(file), "%s/%s", path, files[i]);
-		(void)unlink(file);
-	}
-	(void)rmdir(path);
+	(void)sr_rm_rf(path, NULL);
 }
 
 /* A crash skips atexit: remove what dead runs of this target left in tmp
@@ -315,7 +283,6 @@ static void setup(void)
 	       json_pack("{s:s,s:s}", "job_id", job_hex, "spec_hash", sh_hex));
 	if (sr_coord_head(coord, PROJECT, &base_next_seq, base_head, &err) != SR_OK)
 		die("sr_coord_head", &err);
-	deposit_waiting();
 }
 
 /* Bytes of the input up to a NUL (consumed) or its end, as a new string. */
@@ -562,6 +529,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.body = body;
 	req.body_len = left;
 	req.client = "fuzz";
+	req.header = no_wait;
 	if (fuzz_auth) {
 		req.authorization = auth[0] ? auth : NULL;
 	} else {
@@ -578,12 +546,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_answer(&req, rc, &resp, fuzz_auth || signer == 2,
 		     !fuzz_auth && signer == 3);
 	check_chain();
-	/* Keep the mailboxes from filling up, and a message waiting. */
-	if (strstr(req.path, "/mailbox/")) {
-		if (resp.status == 201)
-			drain_mailboxes();
-		deposit_waiting();
-	}
+	/* Keep the mailboxes from filling up. */
+	if (strstr(req.path, "/mailbox/") && resp.status == 201)
+		drain_mailboxes();
 	sr_http_response_release(&resp);
 	free(body);
 	free(auth);

@@ -273,10 +273,28 @@ int sr_world_build(const char *url, const char *pin,
 	if (rc)
 		return rc;
 	memcpy(w->head, b.head, sizeof(w->head));
+	memcpy(w->tip, b.head, sizeof(w->tip));
+	w->next_seq = b.seq;
 	for (size_t i = 0; i < n; i++) {
 		memcpy(w->parties[i].org_id, orgs[i].org_id, SR_ORG_ID_LEN + 1);
 		memcpy(w->parties[i].sign_pk, orgs[i].sign_pk, SR_SIGN_PUBLICKEYBYTES);
 	}
 	w->nparties = n;
 	return SR_OK;
+}
+
+int sr_world_event(const char *url, const char *pin, struct sr_world *w,
+		   const struct sr_identity *who, enum sr_event_type type,
+		   json_t *body, struct sr_err *err)
+{
+	struct builder b = { url, pin, w, w->next_seq, { 0 } };
+	int rc;
+
+	memcpy(b.head, w->tip, sizeof(b.head));
+	rc = extend(&b, who, type, body, err);
+	if (rc == SR_OK) {
+		w->next_seq = b.seq;
+		memcpy(w->tip, b.head, sizeof(w->tip));
+	}
+	return rc;
 }

@@ -24,6 +24,7 @@
 #include "crypto/identity.h"
 #include "net/jobchan.h"
 #include "net/tls.h"
+#include "ledger/event.h"
 
 #define SR_WORLD_ORGS_MAX 4
 
@@ -52,6 +53,8 @@ struct sr_world {
 	uint8_t head[32];                /* the ledger head after the approvals */
 	struct sr_jobchan_party parties[SR_WORLD_ORGS_MAX];
 	size_t nparties;
+	uint64_t next_seq;               /* the chain's tip, for sr_world_event */
+	uint8_t tip[32];
 };
 
 /*
@@ -62,5 +65,11 @@ struct sr_world {
 int sr_world_build(const char *url, const char *pin,
 		   const struct sr_identity *orgs, size_t n, struct sr_world *w,
 		   struct sr_err *err) SR_WUR;
+
+/* Sign and append one more event to w's project as who (body stolen),
+ * e.g. a job.fail that closes the job's mailboxes. */
+int sr_world_event(const char *url, const char *pin, struct sr_world *w,
+		   const struct sr_identity *who, enum sr_event_type type,
+		   json_t *body, struct sr_err *err) SR_WUR;
 
 #endif

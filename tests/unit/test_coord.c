@@ -6,10 +6,13 @@
  */
 #include "testutil.h"
 
+#include <dirent.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -391,6 +394,238 @@ static void test_orgs_and_mailboxes(void **state)
 	assert_int_equal(sr_coord_fault_parse("drop-mail:2", &fault, &err), SR_EINVAL);
 }
 
+/* ---- mailbox storage ------------------------------------------------------- */
+
+/* Publish a dataset each (first time), propose a PSI job between bank and
+ * shop and approve it; its id in job_hex. */
+static void approved_job(struct world *w, char job_hex[SR_EVENT_ID_HEX_LEN + 1],
+			 int first, const char *receiver_note)
+{
+	char sh_hex[SR_HASH_BYTES * 2 + 1];
+	uint8_t spec_hash[SR_HASH_BYTES];
+	struct sr_err err;
+	json_t *spec;
+
+	sr_err_clear(&err);
+	if (first) {
+		publish(w, &w->bank, "c");
+		publish(w, &w->shop, "c");
+	}
+	spec = json_pack("{s:s,s:s,s:[{s:s,s:s},{s:s,s:s}],s:[s],s:s}", "kind", "psi",
+			 "mode", "intersection", "inputs", "dataset", "bank.c", "column",
+			 "customer_id", "dataset", "shop.c", "column", "customer_id",
+			 "receivers", w->bank.org_id, "note", receiver_note);
+	assert_int_equal(sr_event_spec_hash(spec, spec_hash, &err), SR_OK);
+	sr_hex(sh_hex, spec_hash, sizeof(spec_hash));
+	extend(w, &w->bank, SR_EVENT_JOB_PROPOSE, json_pack("{s:o,s:{s:b,s:[]}}", "spec", spec,
+	       "verdict", "accept", 1, "violations"));
+	sr_hex(job_hex, w->head, SR_EVENT_ID_BYTES);
+	extend(w, &w->bank, SR_EVENT_JOB_APPROVE, json_pack("{s:s,s:s}", "job_id", job_hex,
+	       "spec_hash", sh_hex));
+	extend(w, &w->shop, SR_EVENT_JOB_APPROVE, json_pack("{s:s,s:s}", "job_id", job_hex,
+	       "spec_hash", sh_hex));
+}
+
+static void reopen(struct world *w, const struct sr_coord_opts *opts)
+{
+	struct sr_err err;
+
+	sr_err_clear(&err);
+	sr_coord_free(w->coord);
+	w->coord = NULL;
+	if (sr_coord_open_opts(w->dir, opts, &w->coord, &err) != SR_OK)
+		fail_msg("reopen: %s", err.msg);
+}
+
+static int post(struct world *w, const char *job, uint64_t seq, size_t len,
+		struct sr_err *err)
+{
+	static uint8_t bytes[256];
+
+	sr_err_clear(err);
+	return sr_coord_mail_post(w->coord, PROJECT, job, w->bank.org_id, w->shop.org_id,
+				  seq, bytes, len, err);
+}
+
+/* Fetch bank -> shop from next; the number of messages, or -1. */
+static int fetch(struct world *w, const char *job, uint64_t next, int wait_ms)
+{
+	struct sr_coord_mailbatch *b = NULL;
+	struct sr_err err;
+	int n;
+
+	sr_err_clear(&err);
+	if (sr_coord_mail_fetch(w->coord, PROJECT, job, w->bank.org_id, w->shop.org_id,
+				next, wait_ms, &b, &err) != SR_OK)
+		return -1;
+	n = (int)sr_coord_mailbatch_count(b);
+	sr_coord_mailbatch_free(b);
+	return n;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct later_fetch {
+	struct world *w;
+	const char *job;
+	uint64_t next;
+	int delay_ms, wait_ms, got;
+	int64_t took_ms;
+};
+
+static void *fetch_later(void *arg)
+{
+	struct later_fetch *lf = arg;
+	int64_t t0;
+
+	usleep((useconds_t)lf->delay_ms * 1000);
+	t0 = mono_ms();
+	lf->got = fetch(lf->w, lf->job, lf->next, lf->wait_ms);
+	lf->took_ms = mono_ms() - t0;
+	return NULL;
+}
+
+/* Count the files under dir (not recursing). */
+static int count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * The caps of --mailbox-msgs/--mailbox-bytes, a post that waits for room,
+ * seqs taken once, expiry by the timer's function, the spool under
+ * DIR/mail (emptied at a restart), and the bounds of the settings.
+ */
+static void test_mail_storage(void **state)
+{
+	struct world *w = *state;
+	char job[SR_EVENT_ID_HEX_LEN + 1], spool[700];
+	struct sr_coord_opts opts;
+	struct later_fetch lf;
+	struct sr_coord *bad = NULL;
+	struct sr_err err;
+	uint64_t msgs, bytes;
+	pthread_t th;
+	int64_t t0;
+
+	sr_err_clear(&err);
+	/* Settings out of range. */
+	sr_coord_opts_init(&opts);
+	opts.mail_job_msgs = 0;
+	assert_int_equal(sr_coord_open_opts(w->dir, &opts, &bad, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "messages per job"));
+	sr_coord_opts_init(&opts);
+	opts.mail_job_bytes = SR_MAILBOX_JOB_BYTES_MAX + 1;
+	sr_err_clear(&err);
+	assert_int_equal(sr_coord_open_opts(w->dir, &opts, &bad, &err), SR_EINVAL);
+	sr_coord_opts_init(&opts);
+	opts.mail_retention_s = SR_MAILBOX_RETENTION_MAX_S + 1;
+	assert_int_equal(sr_coord_open_opts(w->dir, &opts, &bad, &err), SR_EINVAL);
+	assert_null(bad);
+
+	sr_coord_opts_init(&opts);
+	opts.mail_job_msgs = 3;
+	opts.mail_job_bytes = 100;
+	opts.mail_retention_s = 10;
+	opts.mail_room_wait_ms = 0;
+	reopen(w, &opts);
+	approved_job(w, job, 1, "one");
+	/* At most 3 messages... */
+	assert_int_equal(post(w, job, 0, 10, &err), SR_OK);
+	assert_int_equal(post(w, job, 1, 10, &err), SR_OK);
+	assert_int_equal(post(w, job, 2, 10, &err), SR_OK);
+	assert_int_equal(post(w, job, 3, 10, &err), SR_ELIMIT);
+	assert_non_null(strstr(err.msg, "are full (3 messages or 100 bytes)"));
+	sr_coord_mail_usage(w->coord, &msgs, &bytes);
+	assert_int_equal(msgs, 3);
+	assert_int_equal(bytes, 30);
+	/* The spool: one file a message, in DIR/mail/<job>. */
+	snprintf(spool, sizeof(spool), "%s/mail/%s", w->dir, job);
+	assert_int_equal(count_files(spool), 3);
+	/* ... until the receiver takes some: seqs below NEXT go. */
+	assert_int_equal(fetch(w, job, 2, 0), 1);
+	assert_int_equal(post(w, job, 3, 10, &err), SR_OK);
+	/* A seq once taken is not taken again (a replayed post). */
+	assert_int_equal(post(w, job, 0, 10, &err), SR_EEXIST);
+	assert_int_equal(post(w, job, 3, 10, &err), SR_EEXIST);
+	/* At most 100 bytes. */
+	assert_int_equal(fetch(w, job, 4, 0), 0);
+	assert_int_equal(post(w, job, 4, 60, &err), SR_OK);
+	assert_int_equal(post(w, job, 5, 41, &err), SR_ELIMIT);
+	assert_int_equal(post(w, job, 5, 40, &err), SR_OK);
+	/* Slots are reused: still no more files than messages ever held. */
+	assert_true(count_files(spool) <= 3);
+
+	/* Expiry: nothing before the retention, everything after it. */
+	assert_int_equal(sr_coord_mail_expire(w->coord, (int64_t)time(NULL)), 0);
+	assert_int_equal(sr_coord_mail_expire(w->coord, (int64_t)time(NULL) + 11), 2);
+	sr_coord_mail_usage(w->coord, &msgs, &bytes);
+	assert_int_equal(msgs, 0);
+	assert_int_equal(bytes, 0);
+	/* The job, empty and unused for the retention, gave its spool back. */
+	assert_int_equal(count_files(spool), -1);
+	assert_int_equal(fetch(w, job, 4, 0), 0);
+
+	/* A post to full mailboxes waits for a fetch to make room. */
+	opts.mail_room_wait_ms = 1500;
+	reopen(w, &opts);
+	approved_job(w, job, 0, "two");
+	for (uint64_t q = 0; q < 3; q++)
+		assert_int_equal(post(w, job, q, 10, &err), SR_OK);
+	memset(&lf, 0, sizeof(lf));
+	lf.w = w;
+	lf.job = job;
+	lf.next = 1;
+	lf.delay_ms = 200;
+	assert_int_equal(pthread_create(&th, NULL, fetch_later, &lf), 0);
+	t0 = mono_ms();
+	assert_int_equal(post(w, job, 3, 10, &err), SR_OK);
+	assert_true(mono_ms() - t0 >= 150);
+	pthread_join(th, NULL);
+	assert_int_equal(lf.got, 2);
+
+	/* One job's waiting fetch holds up no other job. */
+	{
+		char job2[SR_EVENT_ID_HEX_LEN + 1];
+		approved_job(w, job2, 0, "three");
+		memset(&lf, 0, sizeof(lf));
+		lf.w = w;
+		lf.job = job;
+		lf.next = 100;
+		lf.wait_ms = 1500;
+		assert_int_equal(pthread_create(&th, NULL, fetch_later, &lf), 0);
+		usleep(100 * 1000);
+		t0 = mono_ms();
+		assert_int_equal(post(w, job2, 0, 10, &err), SR_OK);
+		assert_int_equal(fetch(w, job2, 0, 1000), 1);
+		assert_true(mono_ms() - t0 < 500);
+		pthread_join(th, NULL);
+		assert_int_equal(lf.got, 0);
+		assert_true(lf.took_ms >= 1400);
+	}
+
+	/* A restart forgets every message and empties the spool. */
+	reopen(w, &opts);
+	assert_int_equal(fetch(w, job, 2, 0), 0);
+	snprintf(spool, sizeof(spool), "%s/mail", w->dir);
+	assert_int_equal(count_files(spool), 0);
+}
+
 /* Call the coordinator at port as who, with a signed request. */
 static int signed_call(uint16_t port, const struct sr_identity *who,
 		       const char *method, const char *path, const json_t *body,
@@ -730,6 +965,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_orgs_and_mailboxes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_mailboxes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mail_storage, setup, teardown),
 	};
 
 	sr_alloc_setup_json();

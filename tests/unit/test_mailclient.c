@@ -27,6 +27,7 @@
 #include "net/http.h"
 #include "net/jobchan.h"
 #include "net/mailclient.h"
+#include "ledger/event.h"
 #include "world.h"
 
 #define A 0
@@ -36,6 +37,9 @@
 
 static struct sr_identity ids[NIDS];
 static struct sr_world_coord coord;
+/* A coordinator with small mailboxes: 4 messages, 9 MiB a job. */
+static struct sr_world_coord small;
+static const struct sr_world_coord *target = &coord;
 static char *tmp;
 
 static int64_t mono_ms(void)
@@ -61,6 +65,7 @@ static void fill(uint8_t *buf, size_t len, size_t i)
 struct party {
 	int id;
 	const struct sr_world *w;
+	const struct sr_world_coord *c;
 	int timeout_ms;
 	int (*script)(struct party *p, struct sr_err *err);
 	int (*should_abort)(void *ctx);
@@ -76,7 +81,7 @@ static void *party_main(void *arg)
 {
 	struct party *p = arg;
 	struct sr_mailclient_params mp = {
-		.url = coord.url, .pin = coord.pin, .self = &ids[p->id],
+		.url = p->c->url, .pin = p->c->pin, .self = &ids[p->id],
 		.project = p->w->project, .job_hex = p->w->job_hex,
 	};
 	struct sr_jobchan_params prm;
@@ -116,7 +121,7 @@ static void new_world(struct sr_world *w)
 	struct sr_err err;
 
 	sr_err_clear(&err);
-	if (sr_world_build(coord.url, coord.pin, ids, NIDS, w, &err) != SR_OK)
+	if (sr_world_build(target->url, target->pin, ids, NIDS, w, &err) != SR_OK)
 		fail_msg("building the job: %s", err.msg);
 }
 
@@ -125,6 +130,7 @@ static void party_init(struct party *p, int id, const struct sr_world *w)
 	memset(p, 0, sizeof(*p));
 	p->id = id;
 	p->w = w;
+	p->c = target;
 	p->timeout_ms = 30000;
 }
 
@@ -256,12 +262,120 @@ static void test_abort_polled(void **state)
 			 (long long)log.raise_ms);
 }
 
+/* ---- the send window ----------------------------------------------------------- */
+
+#define SLOW_MSGS 12
+#define SLOW_LEN (3 * MIB)
+
+static int script_slow_receiver(struct party *p, struct sr_err *err)
+{
+	uint8_t *buf = malloc(SLOW_LEN), *want = malloc(SLOW_LEN);
+	struct sr_buf msg;
+	int rc = SR_OK;
+
+	sr_buf_init(&msg, 0);
+	if (!buf || !want)
+		rc = sr_fail(err, SR_ENOMEM, "test: out of memory");
+	if (rc == SR_OK && p->id == A)
+		usleep(2500 * 1000);   /* busy elsewhere: B fills the mailboxes */
+	for (size_t i = 0; i < SLOW_MSGS && rc == SR_OK; i++) {
+		if (p->id == B) {
+			fill(buf, SLOW_LEN, i);
+			rc = sr_jobchan_send(p->ch, ids[A].org_id, 1, buf, SLOW_LEN, err);
+		} else {
+			rc = sr_jobchan_recv(p->ch, ids[B].org_id, 1, &msg, SLOW_LEN, err);
+			fill(want, SLOW_LEN, i);
+			if (rc == SR_OK && (msg.len != SLOW_LEN || memcmp(msg.data, want, SLOW_LEN)))
+				rc = sr_fail(err, SR_EINTERNAL, "message %zu: wrong content", i);
+		}
+	}
+	if (rc == SR_OK && p->id == B)
+		rc = sr_jobchan_flush(p->ch, err);
+	sr_buf_release(&msg);
+	free(buf);
+	free(want);
+	return rc;
+}
+
+/* Full mailboxes (4 messages, 9 MiB) hold the sender back, they do not
+ * fail the job: its window waits and retries, and every message arrives
+ * in order once the receiver takes them. */
+static void test_full_mailboxes(void **state)
+{
+	struct sr_world w;
+	struct party ps[2];
+
+	(void)state;
+	target = &small;
+	new_world(&w);
+	party_init(&ps[0], A, &w);
+	party_init(&ps[1], B, &w);
+	target = &coord;
+	ps[0].script = ps[1].script = script_slow_receiver;
+	run(ps, 2);
+	if (ps[0].rc || ps[1].rc)
+		fail_msg("A: %d (%s); B: %d (%s)", ps[0].rc, ps[0].err.msg, ps[1].rc,
+			 ps[1].err.msg);
+}
+
+static struct sr_world *closing_world;
+
+/* B's sends are windowed: when the coordinator refuses them (the job
+ * ended, its mailboxes closed), the failure shows at flush. */
+static int script_closed(struct party *p, struct sr_err *err)
+{
+	struct sr_err e;
+	int rc;
+
+	if (p->id == A)
+		return SR_OK;
+	sr_err_clear(&e);
+	rc = sr_world_event(coord.url, coord.pin, closing_world, &ids[B], SR_EVENT_JOB_FAIL,
+			    json_pack("{s:s,s:s}", "job_id", closing_world->job_hex,
+				      "reason", "test"), &e);
+	if (rc)
+		return sr_fail(err, SR_EINTERNAL, "job.fail: %s", e.msg);
+	rc = sr_jobchan_send(p->ch, ids[A].org_id, 1, (const uint8_t *)"late", 4, err);
+	if (rc)
+		return sr_fail(err, SR_EINTERNAL, "the windowed send failed at once: %s", err->msg);
+	rc = sr_jobchan_flush(p->ch, err);
+	if (rc != SR_EPERM || !strstr(err->msg, "mailboxes are closed"))
+		return sr_fail(err, SR_EINTERNAL, "flush: %d (%s)", rc, err->msg);
+	/* Broken from then on. */
+	sr_err_clear(&e);
+	if (sr_jobchan_send(p->ch, ids[A].org_id, 1, (const uint8_t *)"x", 1, &e) == SR_OK ||
+	    !strstr(e.msg, "broken by an earlier error"))
+		return sr_fail(err, SR_EINTERNAL, "not broken: %s", e.msg);
+	return SR_OK;
+}
+
+static void test_failure_at_flush(void **state)
+{
+	struct sr_world w;
+	struct party ps[2];
+
+	(void)state;
+	new_world(&w);
+	closing_world = &w;
+	party_init(&ps[0], A, &w);
+	party_init(&ps[1], B, &w);
+	ps[0].script = ps[1].script = script_closed;
+	run(ps, 2);
+	if (ps[0].rc || ps[1].rc)
+		fail_msg("A: %d (%s); B: %d (%s)", ps[0].rc, ps[0].err.msg, ps[1].rc,
+			 ps[1].err.msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_abort_polled),
+		cmocka_unit_test(test_full_mailboxes),
+		cmocka_unit_test(test_failure_at_flush),
 	};
+	static const char *const small_args[] = { "--mailbox-msgs", "4", "--mailbox-bytes", "9M",
+		NULL };
 	struct sr_err err;
 	char dir[600];
 	int rc;
@@ -281,7 +395,14 @@ int main(void)
 		fprintf(stderr, "test_mailclient: %s\n", err.msg);
 		return 1;
 	}
+	snprintf(dir, sizeof(dir), "%s/small", tmp);
+	if (sr_world_coord_start(NULL, dir, small_args, &small, &err) != SR_OK) {
+		fprintf(stderr, "test_mailclient: %s\n", err.msg);
+		sr_world_coord_stop(&coord);
+		return 1;
+	}
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	sr_world_coord_stop(&small);
 	sr_world_coord_stop(&coord);
 	sr_test_tmpdir_free(tmp);
 	for (int i = 0; i < NIDS; i++)
