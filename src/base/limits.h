@@ -94,6 +94,14 @@
 _Static_assert(SR_MAILBOX_MSG_MAX <= SR_HTTP_BODY_MAX,
 	       "a mailbox message fits one HTTP request body");
 #define SR_ORGS_MAX 100000                 /* organizations registered */
+/*
+ * The head long-poll (POST /v1/heads, docs/api.md): a node's follower
+ * waits there for the next event of any project it follows.  The wait
+ * stays under the HTTP server's 30 s connection timeout; a request names
+ * at most so many projects (each costs a lookup at every append).
+ */
+#define SR_HEADS_WAIT_MS 25000
+#define SR_HEADS_PROJECTS_MAX 1024
 
 /* ---- job channels (src/net/jobchan.c, docs/protocols/jobchan.md) ---- */
 #define SR_JOBCHAN_HELLO_MAX 512           /* bytes in one hello */

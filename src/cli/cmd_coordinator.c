@@ -187,6 +187,7 @@ int sr_cmd_coordinator(int argc, char **argv)
 	printf("data in %s; give nodes the URL and: --pin %s\n", data, pin);
 	fflush(stdout);
 	sr_cli_wait_stop();
+	sr_coord_stop_waits(coord);   /* long-polls would hold up the stop */
 	sr_http_server_stop(server);
 	sr_coord_free(coord);
 	fprintf(stderr, "coordinator stopped\n");

@@ -45,6 +45,8 @@ struct sr_coord {
 	pthread_mutex_t keys_lock;  /* keys */
 	struct key_entry *keys[KEY_BUCKETS];
 	struct sr_coord_opts opts;
+	pthread_cond_t head_cond;   /* with lock: an event was appended */
+	int stopping;               /* under lock: sr_coord_stop_waits */
 	struct sr_mailstore *mail;  /* its own locks (coord/mailstore.h) */
 	struct sr_coord_fault fault;
 	sqlite3 *db;
@@ -200,6 +202,7 @@ int sr_coord_open_opts(const char *dir, const struct sr_coord_opts *opts,
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->keys_lock, NULL);
+	pthread_cond_init(&c->head_cond, NULL);
 	c->opts = *opts;
 	sr_buf_init(&path, 0);
 	if (sr_path_join(&path, dir, "coord.db") != SR_OK ||
@@ -252,6 +255,7 @@ void sr_coord_free(struct sr_coord *c)
 			sr_free(e);
 		}
 	pthread_mutex_destroy(&c->keys_lock);
+	pthread_cond_destroy(&c->head_cond);
 	pthread_mutex_destroy(&c->lock);
 	sr_free(c);
 }
@@ -410,6 +414,7 @@ int sr_coord_append(struct sr_coord *c, const char *wire, size_t len,
 	}
 	if (ev.type == SR_EVENT_JOB_PROPOSE)
 		store_verdict(c, p, &ev, hex);
+	pthread_cond_broadcast(&c->head_cond);   /* the followers' long-polls */
 	*seq = ev.seq;
 	if (id_hex)
 		memcpy(id_hex, hex, sizeof(hex));
@@ -442,6 +447,92 @@ int sr_coord_head(struct sr_coord *c, const char *project,
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
+}
+
+/* Lock held.  The heads of the projects in known as an object; *changed
+ * if any differs from what the caller has. */
+static int heads_now(struct sr_coord *c, const char *caller, const json_t *known,
+		     json_t **out, int *changed, struct sr_err *err)
+{
+	json_t *heads = json_object(), *v;
+	const char *pid;
+
+	*changed = 0;
+	if (!heads)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	json_object_foreach((json_t *)known, pid, v) {
+		uint64_t have = (uint64_t)json_integer_value(json_object_get(v, "next_seq"));
+		const char *have_head = json_string_value(json_object_get(v, "head"));
+		struct project *p = find_project(c, pid);
+		char head[SR_EVENT_ID_HEX_LEN + 1];
+		json_t *entry;
+
+		if (!p || !sr_ledger_member_find(&p->ledger, caller)) {
+			entry = json_pack("{s:s}", "error", p ?
+					  "not a member of the project and not invited to it" :
+					  "no such project");
+			*changed = 1;
+		} else {
+			sr_hex(head, p->ledger.head, sizeof(p->ledger.head));
+			entry = json_pack("{s:I,s:s}", "next_seq", (json_int_t)p->ledger.next_seq,
+					  "head", head);
+			if (have != p->ledger.next_seq || !have_head || strcmp(have_head, head) != 0)
+				*changed = 1;
+		}
+		if (!entry || json_object_set_new(heads, pid, entry)) {
+			json_decref(heads);
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+		}
+	}
+	*out = heads;
+	return SR_OK;
+}
+
+int sr_coord_heads_wait(struct sr_coord *c, const char *caller, const json_t *known,
+			int wait_ms, json_t **out, struct sr_err *err)
+{
+	struct timespec deadline;
+	const char *pid;
+	json_t *v, *heads = NULL;
+	int changed = 0, rc = SR_OK;
+
+	*out = NULL;
+	if (!json_is_object(known))
+		return sr_fail(err, SR_EINVAL, "request.projects: expected an object");
+	if (json_object_size(known) > SR_HEADS_PROJECTS_MAX)
+		return sr_fail(err, SR_ELIMIT, "request.projects: more than %d projects",
+			       SR_HEADS_PROJECTS_MAX);
+	json_object_foreach((json_t *)known, pid, v) {
+		json_t *n = json_object_get(v, "next_seq"), *h = json_object_get(v, "head");
+		if (!json_is_object(v) || !json_is_integer(n) || json_integer_value(n) < 0 ||
+		    (h && !json_is_string(h)) || strlen(pid) > SR_PROJECT_ID_MAX)
+			return sr_fail(err, SR_EINVAL,
+				       "request.projects.%.64s: expected {\"next_seq\": N, \"head\": HEX}",
+				       pid);
+	}
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += wait_ms / 1000;
+	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		json_decref(heads);
+		heads = NULL;
+		rc = heads_now(c, caller, known, &heads, &changed, err);
+		if (rc || changed || wait_ms <= 0 || c->stopping)
+			break;
+		/* The wait releases the lock: appends go on meanwhile. */
+		if (pthread_cond_timedwait(&c->head_cond, &c->lock, &deadline) != 0)
+			wait_ms = 0;   /* one last look */
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (rc)
+		return rc;
+	*out = json_pack("{s:b,s:o}", "changed", changed, "heads", heads);
+	return *out ? SR_OK : sr_fail(err, SR_ENOMEM, "out of memory");
 }
 
 int sr_coord_events(struct sr_coord *c, const char *project, uint64_t from,
@@ -780,6 +871,15 @@ int sr_coord_mail_fetch(struct sr_coord *c, const char *project,
 		return rc;
 	return sr_mailstore_fetch(c->mail, project, hex, from, to, next, wait_ms, &fault,
 				  out, err);
+}
+
+void sr_coord_stop_waits(struct sr_coord *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->stopping = 1;
+	pthread_cond_broadcast(&c->head_cond);
+	pthread_mutex_unlock(&c->lock);
+	sr_mailstore_stop_waits(c->mail);
 }
 
 size_t sr_coord_mail_expire(struct sr_coord *c, int64_t now)

@@ -76,6 +76,11 @@ int sr_coord_open(const char *dir, struct sr_coord **out,
 		  struct sr_err *err) SR_WUR;
 void sr_coord_free(struct sr_coord *coord);
 
+/* End every wait in progress (head long-polls, mailbox fetches, posts
+ * waiting for room) and make later ones return at once: call before
+ * stopping the HTTP server, which waits for the requests it serves. */
+void sr_coord_stop_waits(struct sr_coord *coord);
+
 /*
  * Append one event given in wire form.  On success *seq and id (hex,
  * optional) describe it.  An event that does not extend the head fails
@@ -100,6 +105,20 @@ int sr_coord_events(struct sr_coord *coord, const char *project,
 int sr_coord_head(struct sr_coord *coord, const char *project,
 		  uint64_t *next_seq, char head_hex[SR_EVENT_ID_HEX_LEN + 1],
 		  struct sr_err *err) SR_WUR;
+
+/*
+ * The head long-poll: known maps project ids to what the caller has,
+ * {"next_seq": N, "head": HEX}.  Waits up to wait_ms until the head of
+ * any of them differs from it (an event appended, or a coordinator that
+ * shows another chain), then answers *out = {"changed": bool, "heads":
+ * {P: {"next_seq", "head"}}} with every project's head now; a project
+ * the caller may not read, or that does not exist, gets {"error": ...}
+ * and counts as changed.  SR_EINVAL for a malformed known, SR_ELIMIT
+ * past SR_HEADS_PROJECTS_MAX.  The wait holds no lock.
+ */
+int sr_coord_heads_wait(struct sr_coord *coord, const char *caller,
+			const json_t *known, int wait_ms, json_t **out,
+			struct sr_err *err) SR_WUR;
 
 /* The coordinator's security-checker verdict on job job_hex, computed when
  * the proposal was appended (SR_ENOTFOUND if none). */

@@ -334,6 +334,7 @@ int sr_coord_http(void *ctx, const struct sr_http_request *req,
 	static const char *const w_org[] = { "v1", "orgs", NULL };
 	static const char *const w_inv[] = { "v1", "invitations" };
 	static const char *const w_events[] = { "v1", "events" };
+	static const char *const w_heads[] = { "v1", "heads" };
 	static const char *const w_head[] = { "v1", "projects", NULL, "head" };
 	static const char *const w_evfrom[] = { "v1", "projects", NULL, "events", NULL };
 	static const char *const w_mail[] = { "v1", "projects", NULL, "jobs", NULL,
@@ -360,6 +361,7 @@ int sr_coord_http(void *ctx, const struct sr_http_request *req,
 		return post_org(c, req, resp);
 	}
 	if (!is(&p, 3, w_org) && !is(&p, 2, w_inv) && !is(&p, 2, w_events) &&
+	    !is(&p, 2, w_heads) &&
 	    !is(&p, 4, w_head) && !is(&p, 5, w_evfrom) && !is(&p, 8, w_mail) &&
 	    !is(&p, 6, w_verdict))
 		return sr_http_error(resp, 404, "no such endpoint: %s %.200s",
@@ -373,6 +375,22 @@ int sr_coord_http(void *ctx, const struct sr_http_request *req,
 	}
 	if (is(&p, 8, w_mail))
 		return mailbox(c, req, resp, &p, caller);
+	if (is(&p, 2, w_heads)) {
+		static const char *const keys[] = { "projects", NULL };
+		json_t *body;
+
+		if (strcmp(req->method, "POST") != 0)
+			return sr_http_error(resp, 405, "%s: use POST", req->path);
+		if (sr_http_json_body(req, resp, &body) != SR_OK)
+			return SR_OK;
+		rc = sr_json_check_keys(body, "request", keys, &err);
+		if (rc == SR_OK)
+			rc = sr_coord_heads_wait(c, caller, json_object_get(body, "projects"),
+						 requested_wait(req, SR_HEADS_WAIT_MS), &resp->body,
+						 &err);
+		json_decref(body);
+		return rc ? answer_err(resp, rc, &err) : SR_OK;
+	}
 	if (strcmp(req->method, "GET") != 0)
 		return sr_http_error(resp, 405, "%s: use GET", req->path);
 	if (is(&p, 3, w_org)) {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -75,6 +76,7 @@ struct sr_mailstore {
 	pthread_mutex_t sweep_lock;   /* one expiry at a time */
 	pthread_t timer;
 	int timer_started, stopping;
+	atomic_int no_waits;          /* sr_mailstore_stop_waits */
 	pthread_cond_t timer_cond;
 };
 
@@ -338,7 +340,8 @@ int sr_mailstore_post(struct sr_mailstore *ms, const char *project,
 		    j->bytes + len <= ms->opts.mail_job_bytes)
 			break;
 		/* Full: a fetch that takes messages makes room. */
-		if (wait_ms <= 0 || pthread_cond_timedwait(&j->cond, &j->lock, &deadline) != 0) {
+		if (wait_ms <= 0 || atomic_load(&ms->no_waits) ||
+		    pthread_cond_timedwait(&j->cond, &j->lock, &deadline) != 0) {
 			rc = sr_fail(err, SR_ELIMIT,
 				     "the mailboxes of job %.16s are full (%llu messages or %llu bytes)",
 				     job_hex, (unsigned long long)ms->opts.mail_job_msgs,
@@ -606,7 +609,7 @@ int sr_mailstore_fetch(struct sr_mailstore *ms, const char *project,
 		pthread_cond_broadcast(&j->cond);   /* room for a waiting post */
 	for (;;) {
 		rc = select_msgs(j, q, next, b, err);
-		if (rc || b->n > 0 || wait_ms <= 0)
+		if (rc || b->n > 0 || wait_ms <= 0 || atomic_load(&ms->no_waits))
 			break;
 		if (pthread_cond_timedwait(&j->cond, &j->lock, &deadline) != 0)
 			wait_ms = 0;   /* one last look */
@@ -620,7 +623,7 @@ out:
 			rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		/* A fault that left nothing looks like a quiet mailbox, also
 		 * in how long it takes (no client spins on it). */
-		else if (had && b->n == 0 && wait_ms > 0)
+		else if (had && b->n == 0 && wait_ms > 0 && !atomic_load(&ms->no_waits))
 			usleep((useconds_t)wait_ms * 1000);
 	}
 	if (rc) {
@@ -708,6 +711,18 @@ size_t sr_mailstore_expire(struct sr_mailstore *ms, int64_t now)
 	}
 	pthread_mutex_unlock(&ms->sweep_lock);
 	return gone;
+}
+
+void sr_mailstore_stop_waits(struct sr_mailstore *ms)
+{
+	atomic_store(&ms->no_waits, 1);
+	pthread_mutex_lock(&ms->lock);
+	for (struct job *j = ms->jobs; j; j = j->next) {
+		pthread_mutex_lock(&j->lock);
+		pthread_cond_broadcast(&j->cond);
+		pthread_mutex_unlock(&j->lock);
+	}
+	pthread_mutex_unlock(&ms->lock);
 }
 
 void sr_mailstore_usage(struct sr_mailstore *ms, uint64_t *msgs, uint64_t *bytes)

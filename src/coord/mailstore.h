@@ -63,6 +63,9 @@ int sr_mailstore_fetch(struct sr_mailstore *ms, const char *project,
  * messages went. */
 size_t sr_mailstore_expire(struct sr_mailstore *ms, int64_t now);
 
+/* End every wait in progress, and make later ones return at once. */
+void sr_mailstore_stop_waits(struct sr_mailstore *ms);
+
 /* Messages and bytes held now, over all jobs. */
 void sr_mailstore_usage(struct sr_mailstore *ms, uint64_t *msgs, uint64_t *bytes);
 

@@ -186,3 +186,8 @@ int sr_coordconn_json_wait(struct sr_coordconn *cc, const char *method,
 	return json_call(cc, method, path, body, wait_ms < 0 ? 0 : wait_ms, timeout_ms,
 			 status, answer, err);
 }
+
+void sr_coordconn_wakeup(struct sr_coordconn *cc)
+{
+	sr_http_client_wakeup(cc->http);
+}

@@ -78,6 +78,10 @@ struct sr_coordconn_req {
 int sr_coordconn_call(struct sr_coordconn *cc, const struct sr_coordconn_req *rq,
 		      struct sr_http_answer *ans, struct sr_err *err) SR_WUR;
 
+/* Make the call running on cc return SR_ECANCELED at once (or the next
+ * one, before sending anything).  Thread-safe (sr_http_client_wakeup). */
+void sr_coordconn_wakeup(struct sr_coordconn *cc);
+
 /* The status code for an HTTP error status of the coordinator: 400
  * SR_EINVAL, 401 and 403 SR_EPERM, 404 SR_ENOTFOUND, 409 SR_EEXIST, 413
  * SR_ELIMIT, anything else SR_EIO (worth retrying). */

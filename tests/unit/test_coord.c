@@ -626,6 +626,126 @@ static void test_mail_storage(void **state)
 	assert_int_equal(count_files(spool), 0);
 }
 
+/* ---- the head long-poll --------------------------------------------------------- */
+
+struct later_append {
+	struct world *w;
+	int delay_ms;
+};
+
+static void *append_later(void *arg)
+{
+	struct later_append *la = arg;
+
+	usleep((useconds_t)la->delay_ms * 1000);
+	extend(la->w, &la->w->bank, SR_EVENT_MEMBER_INVITE,
+	       json_pack("{s:s}", "org_id", la->w->outsider.org_id));
+	return NULL;
+}
+
+static void *stop_later(void *arg)
+{
+	usleep(200 * 1000);
+	sr_coord_stop_waits(arg);
+	return NULL;
+}
+
+static json_t *known_of(struct world *w, uint64_t next_seq)
+{
+	char head[SR_EVENT_ID_HEX_LEN + 1];
+
+	sr_hex(head, w->head, sizeof(w->head));
+	return json_pack("{s:{s:I,s:s}}", PROJECT, "next_seq", (json_int_t)next_seq,
+			 "head", head);
+}
+
+/*
+ * POST /v1/heads: answers at once when the caller is behind (or sees
+ * another head), waits while it is up to date and answers as soon as an
+ * event is appended, names projects the caller may not read, and a stop
+ * ends the wait.
+ */
+static void test_heads_wait(void **state)
+{
+	struct world *w = *state;
+	struct later_append la;
+	struct sr_err err;
+	json_t *known, *out;
+	pthread_t th;
+	int64_t t0;
+
+	sr_err_clear(&err);
+	/* Behind: at once. */
+	known = known_of(w, w->seq - 1);
+	t0 = mono_ms();
+	assert_int_equal(sr_coord_heads_wait(w->coord, w->shop.org_id, known, 5000, &out, &err),
+			 SR_OK);
+	assert_true(mono_ms() - t0 < 500);
+	assert_true(json_is_true(json_object_get(out, "changed")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+		json_object_get(out, "heads"), PROJECT), "next_seq")), w->seq);
+	json_decref(out);
+	json_decref(known);
+	/* Up to date: waits, and the wait ends at the next append. */
+	known = known_of(w, w->seq);
+	t0 = mono_ms();
+	assert_int_equal(sr_coord_heads_wait(w->coord, w->shop.org_id, known, 150, &out, &err),
+			 SR_OK);
+	assert_true(mono_ms() - t0 >= 140);
+	assert_true(json_is_false(json_object_get(out, "changed")));
+	json_decref(out);
+	memset(&la, 0, sizeof(la));
+	la.w = w;
+	la.delay_ms = 200;
+	assert_int_equal(pthread_create(&th, NULL, append_later, &la), 0);
+	t0 = mono_ms();
+	assert_int_equal(sr_coord_heads_wait(w->coord, w->shop.org_id, known, 5000, &out, &err),
+			 SR_OK);
+	assert_true(mono_ms() - t0 >= 150 && mono_ms() - t0 < 2000);
+	pthread_join(th, NULL);
+	assert_true(json_is_true(json_object_get(out, "changed")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+		json_object_get(out, "heads"), PROJECT), "next_seq")), w->seq);
+	json_decref(out);
+	json_decref(known);
+	/* The same count with another head: a fork, at once. */
+	known = json_pack("{s:{s:I,s:s}}", PROJECT, "next_seq", (json_int_t)w->seq, "head",
+			  "00");
+	assert_int_equal(sr_coord_heads_wait(w->coord, w->shop.org_id, known, 5000, &out, &err),
+			 SR_OK);
+	assert_true(json_is_true(json_object_get(out, "changed")));
+	json_decref(out);
+	json_decref(known);
+	/* Not a member, no such project: named, and at once.  (The outsider
+	 * is invited by now: someone else.) */
+	known = json_pack("{s:{s:i},s:{s:i}}", PROJECT, "next_seq", 0, "prj_nope", "next_seq", 0);
+	assert_int_equal(sr_coord_heads_wait(w->coord, "org_00000000000000000000000000000000",
+					     known, 5000, &out, &err), SR_OK);
+	assert_non_null(json_object_get(json_object_get(json_object_get(out, "heads"),
+							"prj_nope"), "error"));
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(
+		json_object_get(out, "heads"), PROJECT), "error")), "not a member"));
+	json_decref(out);
+	json_decref(known);
+	/* Malformed. */
+	known = json_pack("{s:{s:s}}", PROJECT, "next_seq", "x");
+	sr_err_clear(&err);
+	assert_int_equal(sr_coord_heads_wait(w->coord, w->shop.org_id, known, 0, &out, &err),
+			 SR_EINVAL);
+	json_decref(known);
+	/* A stop ends every wait. */
+	known = known_of(w, w->seq);
+	assert_int_equal(pthread_create(&th, NULL, stop_later, w->coord), 0);
+	t0 = mono_ms();
+	assert_int_equal(sr_coord_heads_wait(w->coord, w->shop.org_id, known, 10000, &out, &err),
+			 SR_OK);
+	assert_true(mono_ms() - t0 < 3000);
+	pthread_join(th, NULL);
+	json_decref(out);
+	assert_int_equal(fetch(w, "0000000000000000000000000000000000000000000000000000000000000000", 0, 5000), -1);
+	json_decref(known);
+}
+
 /* Call the coordinator at port as who, with a signed request. */
 static int signed_call(uint16_t port, const struct sr_identity *who,
 		       const char *method, const char *path, const json_t *body,
@@ -966,6 +1086,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_http_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_mailboxes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mail_storage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heads_wait, setup, teardown),
 	};
 
 	sr_alloc_setup_json();
