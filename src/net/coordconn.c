@@ -100,15 +100,15 @@ int sr_coordconn_call(struct sr_coordconn *cc, const struct sr_coordconn_req *rq
 	int rc;
 
 	/* The signature covers the exact bytes sent. */
-	sr_reqsig_make(cc->id, rq->method, rq->path, rq->body, rq->body ? rq->body_len : 0,
-		       (int64_t)time(NULL), auth);
+	if (!rq->authorization)
+		sr_coordconn_sign(cc, rq->method, rq->path, rq->body, rq->body_len, auth);
 	memset(&hr, 0, sizeof(hr));
 	hr.method = rq->method;
 	hr.path = rq->path;
 	hr.content_type = rq->content_type;
 	hr.body = rq->body;
 	hr.body_len = rq->body_len;
-	hr.authorization = auth;
+	hr.authorization = rq->authorization ? rq->authorization : auth;
 	hr.timeout_ms = rq->timeout_ms;
 	if (rq->wait_ms >= 0) {
 		snprintf(wait, sizeof(wait), SR_COORD_WAIT_HEADER ": %d", rq->wait_ms);
@@ -120,6 +120,14 @@ int sr_coordconn_call(struct sr_coordconn *cc, const struct sr_coordconn_req *rq
 	if (rc == SR_OK && ans->status >= 400)
 		rc = answer_error(ans, err);
 	return rc;
+}
+
+void sr_coordconn_sign(const struct sr_coordconn *cc, const char *method,
+		       const char *path, const void *body, size_t body_len,
+		       char out[SR_REQSIG_MAX])
+{
+	sr_reqsig_make(cc->id, method, path, body, body ? body_len : 0,
+		       (int64_t)time(NULL), out);
 }
 
 static int json_call(struct sr_coordconn *cc, const char *method,

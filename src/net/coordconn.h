@@ -17,6 +17,7 @@
 #include "base/err.h"
 #include "crypto/identity.h"
 #include "net/http.h"
+#include "net/reqsig.h"
 
 /* The header by which a long-poll (a mailbox fetch) says how long the
  * coordinator may wait for something to answer, in ms (docs/api.md). */
@@ -67,7 +68,16 @@ struct sr_coordconn_req {
 	size_t body_len;
 	int wait_ms;                /* >= 0: a long-poll (SR_COORD_WAIT_HEADER) */
 	int timeout_ms;             /* on top of wait_ms */
+	const char *authorization;  /* made by sr_coordconn_sign beforehand,
+				     * or NULL: signed at the call */
 };
+
+/* The Authorization value of a request made now (net/reqsig.h), so that a
+ * caller can sign (hash the body) in one thread and send in another.
+ * Valid for SR_REQSIG_SKEW_S. */
+void sr_coordconn_sign(const struct sr_coordconn *cc, const char *method,
+		       const char *path, const void *body, size_t body_len,
+		       char out[SR_REQSIG_MAX]);
 
 /*
  * Signed raw call: the answer goes to ans (net/http.h: a 2xx answer to

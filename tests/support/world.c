@@ -178,7 +178,7 @@ static json_t *keys_body(const struct sr_identity *id, const char *name)
 }
 
 /* The metadata of a one-column dataset, as dataset.publish carries it. */
-static int dataset_body(const char *name, json_t **out, struct sr_err *err)
+int sr_world_dataset_body(const char *name, json_t **out, struct sr_err *err)
 {
 	const char *names[1] = { "customer_id" };
 	enum sr_type types[1] = { SR_TYPE_STRING };
@@ -240,7 +240,7 @@ int sr_world_build(const char *url, const char *pin,
 	}
 	for (size_t i = 0; rc == SR_OK && i < n; i++) {
 		json_t *ds = NULL;
-		rc = dataset_body("c", &ds, err);
+		rc = sr_world_dataset_body("c", &ds, err);
 		if (rc == SR_OK)
 			rc = extend(&b, &orgs[i], SR_EVENT_DATASET_PUBLISH, ds, err);
 	}
@@ -297,4 +297,42 @@ int sr_world_event(const char *url, const char *pin, struct sr_world *w,
 		memcpy(w->tip, b.head, sizeof(w->tip));
 	}
 	return rc;
+}
+
+int sr_world_join(const char *url, const char *pin, const struct sr_identity *org,
+		  const char *project, struct sr_world *w, struct sr_err *err)
+{
+	struct sr_coordconn *cc = NULL;
+	json_t *body, *ans = NULL;
+	const char *head;
+	char path[160];
+	int status, rc;
+
+	if (strlen(project) > SR_PROJECT_ID_MAX)
+		return sr_fail(err, SR_EINVAL, "world: project id too long");
+	memset(w, 0, sizeof(*w));
+	memcpy(w->project, project, strlen(project) + 1);
+	body = keys_body(org, "outsider");
+	json_object_set_new(body, "org_id", json_string(org->org_id));
+	rc = sr_coordconn_new(url, pin, org, &cc, err);
+	if (rc == SR_OK)
+		rc = sr_coordconn_json(cc, "POST", "/v1/orgs", body, 10000, &status, NULL, err);
+	json_decref(body);
+	snprintf(path, sizeof(path), "/v1/projects/%s/head", project);
+	if (rc == SR_OK)
+		rc = sr_coordconn_json(cc, "GET", path, NULL, 10000, &status, &ans, err);
+	sr_coordconn_free(cc);
+	if (rc) {
+		json_decref(ans);
+		return rc;
+	}
+	head = json_string_value(json_object_get(ans, "head"));
+	w->next_seq = (uint64_t)json_integer_value(json_object_get(ans, "next_seq"));
+	if (!head || strlen(head) != 64 || sr_unhex(w->tip, sizeof(w->tip), head) != SR_OK) {
+		json_decref(ans);
+		return sr_fail(err, SR_EPROTO, "world: malformed head answer");
+	}
+	json_decref(ans);
+	return sr_world_event(url, pin, w, org, SR_EVENT_MEMBER_JOIN, keys_body(org, "outsider"),
+			      err);
 }

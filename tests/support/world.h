@@ -66,6 +66,17 @@ int sr_world_build(const char *url, const char *pin,
 		   const struct sr_identity *orgs, size_t n, struct sr_world *w,
 		   struct sr_err *err) SR_WUR;
 
+/*
+ * Register org and join project (it must be invited), taking the chain's
+ * tip from the coordinator: fills w->project, next_seq and tip, for
+ * sr_world_event.
+ */
+int sr_world_join(const char *url, const char *pin, const struct sr_identity *org,
+		  const char *project, struct sr_world *w, struct sr_err *err) SR_WUR;
+
+/* The body of a dataset.publish of a one-column dataset name. */
+int sr_world_dataset_body(const char *name, json_t **out, struct sr_err *err) SR_WUR;
+
 /* Sign and append one more event to w's project as who (body stolen),
  * e.g. a job.fail that closes the job's mailboxes. */
 int sr_world_event(const char *url, const char *pin, struct sr_world *w,
