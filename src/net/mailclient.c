@@ -36,6 +36,7 @@
 #define FREE_OUT_MAX 2           /* posted buffers kept for reuse, per peer */
 #define PREFETCH_BYTES (8u << 20) /* fetched ahead, per peer, before pausing */
 #define RESIGN_MS 60000          /* a signature older than this is made again */
+#define FREE_FLUSH_MS 5000       /* what free gives the windows to drain */
 
 struct rec {
 	uint64_t seq;
@@ -144,6 +145,7 @@ static void peer_free(struct peer *p)
 		p->wstop = 1;
 		pthread_cond_broadcast(&p->wcond);
 		pthread_mutex_unlock(&p->wlock);
+		sr_coordconn_wakeup(p->post_cc);   /* ends a post in progress */
 		pthread_join(p->poster, NULL);
 	}
 	if (p->fetcher_started) {
@@ -219,6 +221,16 @@ out:
 
 /* ---- posting -------------------------------------------------------------- */
 
+static int stopping(struct peer *p)
+{
+	int stop;
+
+	pthread_mutex_lock(&p->wlock);
+	stop = p->wstop;
+	pthread_mutex_unlock(&p->wlock);
+	return stop;
+}
+
 /* Deposit one window entry, retrying across an unreachable or restarting
  * coordinator, or full mailboxes, for up to retry_ms.  Only p's poster
  * thread calls it. */
@@ -264,7 +276,7 @@ static int post_once(struct peer *p, struct out *o, struct sr_err *err)
 		 * SR_MAILBOX_MSG_MAX): the receiver is behind, and the
 		 * coordinator already waited for room; try again. */
 		if ((rc != SR_EIO && rc != SR_ETIMEOUT && !(rc == SR_ELIMIT && ans.status == 413)) ||
-		    now_ms() > deadline)
+		    now_ms() > deadline || stopping(p))
 			break;
 		if (rc != SR_ELIMIT)
 			usleep(RETRY_PAUSE_US);   /* coordinator restarting? */
@@ -298,7 +310,7 @@ static void *poster_main(void *arg)
 		if (p->wlen == 0)
 			break;
 		o = &p->window[p->whead];
-		failed = p->failed;
+		failed = p->failed || p->wstop;   /* at free: the rest is dropped */
 		pthread_mutex_unlock(&p->wlock);
 		sr_err_clear(&e);
 		rc = failed ? SR_OK : post_once(p, o, &e);
@@ -821,8 +833,10 @@ void sr_mailclient_free(struct sr_mailclient *mc)
 {
 	if (!mc)
 		return;
-	/* What is still in a window goes out first (bounded by the retries). */
-	(void)mail_flush(mc, NULL, mc->retry_ms + CALL_TIMEOUT_MS, NULL);
+	/* What is still in a window goes out first, for a while (the job
+	 * channel flushed already, with its own timeout): then the rest is
+	 * dropped, so that a node's runner is never held up here. */
+	(void)mail_flush(mc, NULL, FREE_FLUSH_MS, NULL);
 	while (mc->peers) {
 		struct peer *p = mc->peers;
 		mc->peers = p->next;

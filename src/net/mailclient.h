@@ -45,9 +45,9 @@ int sr_mailclient_new(const struct sr_mailclient_params *p,
 /* Fill ops with the client's mailbox operations (ops->ctx = mc). */
 void sr_mailclient_ops(struct sr_mailclient *mc, struct sr_mailbox_ops *ops);
 
-/* Give what is still in the send windows time to go out (up to
- * retry_ms and a request's timeout), stop the posting threads and free.
- * No operation may be in progress.  NULL does nothing. */
+/* Give what is still in the send windows a few seconds to go out, drop
+ * the rest, stop the client's threads and free.  No operation may be in
+ * progress.  NULL does nothing. */
 void sr_mailclient_free(struct sr_mailclient *mc);
 
 #endif
