@@ -12,6 +12,10 @@
  *       round trips of 64 bytes.  Prints the throughput, the round trip
  *       (median, p90, p99), the coordinator's CPU seconds per GiB
  *       relayed and the peak RSS of the three processes.
+ *   bench_dataplane direct [BYTES [MSG]]
+ *       the same, with both parties listening for each other (the direct
+ *       path, net/direct.h): the coordinator relays the hellos and the
+ *       PATH messages, the payload goes over loopback TCP between them.
  *   bench_dataplane idle [SECONDS]
  *       a real `sealroom node` following one project with a real
  *       coordinator: its CPU over SECONDS (default 30) of idling, then
@@ -40,6 +44,7 @@
 #include "crypto/crypto.h"
 #include "crypto/identity.h"
 #include "net/coordconn.h"
+#include "net/direct.h"
 #include "net/http.h"
 #include "net/jobchan.h"
 #include "net/mailclient.h"
@@ -135,6 +140,7 @@ static char *make_tmpdir(void)
 /* ---- relay ------------------------------------------------------------------ */
 
 struct relay {
+	int direct;                    /* parties listen: the direct path */
 	struct sr_world_coord coord;
 	struct sr_world w;
 	struct sr_identity ids[2];
@@ -154,8 +160,8 @@ struct report {
 };
 
 static int open_channel(struct relay *r, int who, struct sr_mailclient **mc,
-			struct sr_mailbox_ops *ops, struct sr_jobchan **ch,
-			struct sr_err *err)
+			struct sr_mailbox_ops *ops, struct sr_direct **direct,
+			struct sr_jobchan **ch, struct sr_err *err)
 {
 	struct sr_mailclient_params mp = {
 		.url = r->coord.url, .pin = r->coord.pin, .self = &r->ids[who],
@@ -167,6 +173,12 @@ static int open_channel(struct relay *r, int who, struct sr_mailclient **mc,
 	if (rc)
 		return rc;
 	sr_mailclient_ops(*mc, ops);
+	if (r->direct) {
+		rc = sr_direct_new("127.0.0.1:0", NULL, direct, err);
+		if (rc)
+			return rc;
+		ops->direct = *direct;
+	}
 	memset(&prm, 0, sizeof(prm));
 	prm.project = r->w.project;
 	prm.job_id = r->w.job_id;
@@ -184,6 +196,7 @@ static void party(struct relay *r, int who, int fd)
 	const char *peer = r->ids[1 - who].org_id;
 	struct sr_mailclient *mc = NULL;
 	struct sr_mailbox_ops ops;
+	struct sr_direct *direct = NULL;
 	struct sr_jobchan *ch = NULL;
 	struct report rep;
 	struct sr_buf msg;
@@ -197,7 +210,7 @@ static void party(struct relay *r, int who, int fd)
 	sr_buf_init(&msg, SR_FRAME_MAX);
 	rc = sr_http_global_init();
 	if (rc == SR_OK)
-		rc = open_channel(r, who, &mc, &ops, &ch, &rep.err);
+		rc = open_channel(r, who, &mc, &ops, &direct, &ch, &rep.err);
 	if (rc == SR_OK && !(buf = malloc(r->msg)))
 		rc = SR_ENOMEM;
 	if (rc == SR_OK) {
@@ -248,6 +261,7 @@ static void party(struct relay *r, int who, int fd)
 	}
 	sr_jobchan_free(ch);
 	sr_mailclient_free(mc);
+	sr_direct_free(direct);
 	free(buf);
 	sr_buf_release(&msg);
 	getrusage(RUSAGE_SELF, &ru);
@@ -282,9 +296,10 @@ static int read_report(int fd, struct report *rep)
 	return 0;
 }
 
-static int relay_main(const char *bin, uint64_t bytes, size_t msg_size)
+static int relay_main(const char *bin, uint64_t bytes, size_t msg_size, int direct)
 {
 	static struct relay r;
+	const char *name = direct ? "direct" : "relay";
 	struct report reps[2];
 	struct sr_err err;
 	char *tmp = make_tmpdir(), dir[700];
@@ -295,6 +310,7 @@ static int relay_main(const char *bin, uint64_t bytes, size_t msg_size)
 	sr_err_clear(&err);
 	r.bytes = bytes;
 	r.msg = msg_size;
+	r.direct = direct;
 	for (int i = 0; i < 2; i++) {
 		sr_identity_init(&r.ids[i]);
 		if (sr_identity_generate(&r.ids[i], &err) != SR_OK)
@@ -308,7 +324,7 @@ static int relay_main(const char *bin, uint64_t bytes, size_t msg_size)
 		die("world", &err);
 	/* What a new connection costs (a TLS handshake, no CA bundle), and a
 	 * call on a kept one. */
-	{
+	if (!direct) {
 		double first[5], again[5];
 		for (int k = 0; k < 5; k++) {
 			struct sr_coordconn *cc = NULL;
@@ -360,18 +376,19 @@ static int relay_main(const char *bin, uint64_t bytes, size_t msg_size)
 	if (reps[0].rc || reps[1].rc)
 		exit(1);
 	qsort(reps[0].rtt_us, RTT_ROUNDS, sizeof(double), cmp_double);
-	printf("bench relay bytes=%" PRIu64 " msg=%zu wall_s=%.3f mib_s=%.1f\n", bytes, msg_size,
-	       reps[0].bulk_s, (double)bytes / MIB / reps[0].bulk_s);
-	printf("bench rtt bytes=%d rounds=%d median_ms=%.3f p90_ms=%.3f p99_ms=%.3f\n", RTT_BYTES,
-	       RTT_ROUNDS, reps[0].rtt_us[RTT_ROUNDS / 2] / 1000,
+	printf("bench %s bytes=%" PRIu64 " msg=%zu wall_s=%.3f mib_s=%.1f\n", name, bytes,
+	       msg_size, reps[0].bulk_s, (double)bytes / MIB / reps[0].bulk_s);
+	printf("bench %s rounds=%d bytes=%d median_ms=%.3f p90_ms=%.3f p99_ms=%.3f\n",
+	       direct ? "direct_rtt" : "rtt", RTT_ROUNDS, RTT_BYTES,
+	       reps[0].rtt_us[RTT_ROUNDS / 2] / 1000,
 	       reps[0].rtt_us[RTT_ROUNDS * 9 / 10] / 1000,
 	       reps[0].rtt_us[RTT_ROUNDS * 99 / 100] / 1000);
-	printf("bench coordinator bulk_cpu_s=%.2f cpu_s_per_gib=%.2f total_cpu_s=%.2f\n",
-	       reps[0].coord_cpu_s, reps[0].coord_cpu_s / ((double)bytes / (MIB * 1024)),
+	printf("bench %s bulk_cpu_s=%.2f cpu_s_per_gib=%.2f total_cpu_s=%.2f\n",
+	       direct ? "direct_coordinator" : "coordinator", reps[0].coord_cpu_s, reps[0].coord_cpu_s / ((double)bytes / (MIB * 1024)),
 	       cpu1 - cpu0);
-	printf("bench rss coordinator_mib=%.1f sender_mib=%.1f receiver_mib=%.1f sender_cpu_s=%.2f receiver_cpu_s=%.2f\n",
-	       rss_coord, reps[0].rss_kib / 1024.0, reps[1].rss_kib / 1024.0, reps[0].cpu_s,
-	       reps[1].cpu_s);
+	printf("bench %s coordinator_mib=%.1f sender_mib=%.1f receiver_mib=%.1f sender_cpu_s=%.2f receiver_cpu_s=%.2f\n",
+	       direct ? "direct_rss" : "rss", rss_coord, reps[0].rss_kib / 1024.0,
+	       reps[1].rss_kib / 1024.0, reps[0].cpu_s, reps[1].cpu_s);
 	{
 		struct sr_err ignored;
 		if (sr_rm_rf(tmp, &ignored) != SR_OK)
@@ -606,12 +623,12 @@ int main(int argc, char **argv)
 	if (sr_crypto_init() != SR_OK)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
-	if (argc >= 2 && strcmp(argv[1], "relay") == 0) {
+	if (argc >= 2 && (strcmp(argv[1], "relay") == 0 || strcmp(argv[1], "direct") == 0)) {
 		uint64_t bytes = argc >= 3 ? strtoull(argv[2], NULL, 10) : (1ull << 30);
 		size_t msg = argc >= 4 ? (size_t)strtoull(argv[3], NULL, 10) : (4u << 20);
 		if (bytes == 0 || msg == 0 || msg > SR_FRAME_MAX)
 			die("relay: BYTES and MSG must be positive, MSG at most 16 MiB", NULL);
-		return relay_main(bin, bytes, msg);
+		return relay_main(bin, bytes, msg, strcmp(argv[1], "direct") == 0);
 	}
 	if (argc >= 2 && strcmp(argv[1], "idle") == 0) {
 		int seconds = argc >= 3 ? (int)strtol(argv[2], NULL, 10) : 30;
@@ -619,6 +636,6 @@ int main(int argc, char **argv)
 			die("idle: SECONDS must be 1 to 3600", NULL);
 		return idle_main(bin, seconds);
 	}
-	fprintf(stderr, "usage: bench_dataplane relay [BYTES [MSG]] | idle [SECONDS]\n");
+	fprintf(stderr, "usage: bench_dataplane relay|direct [BYTES [MSG]] | idle [SECONDS]\n");
 	return 2;
 }

@@ -103,11 +103,23 @@ _Static_assert(SR_MAILBOX_MSG_MAX <= SR_HTTP_BODY_MAX,
 #define SR_HEADS_WAIT_MS 25000
 #define SR_HEADS_PROJECTS_MAX 1024
 
+/*
+ * The direct path between two nodes (src/net/direct.c): what anyone who
+ * can reach a node's --data-listen port can make it hold.  A connection
+ * must prove itself (a key of that channel) within the handshake time;
+ * at most so many are being checked at once; a message once started must
+ * arrive whole within the frame time.
+ */
+#define SR_DIRECT_PENDING_MAX 64
+#define SR_DIRECT_HANDSHAKE_MS 5000
+#define SR_DIRECT_FRAME_MS 30000
+
 /* ---- job channels (src/net/jobchan.c, docs/protocols/jobchan.md) ---- */
 #define SR_JOBCHAN_HELLO_MAX 512           /* bytes in one hello */
 #define SR_JOBCHAN_FRAGMENT_MAX (SR_MAILBOX_MSG_MAX - 64u) /* plaintext bytes in one sealed mailbox message */
 #define SR_JOBCHAN_PARTIES_MAX 256         /* parties of one job channel */
 #define SR_JOBCHAN_REASON_MAX 256          /* bytes in the reason of an ABORT */
+#define SR_JOBCHAN_ADDR_MAX 63             /* bytes of a direct-path address in a hello */
 /* ---- end job channels ---- */
 
 #endif

@@ -19,6 +19,11 @@
  *         (replayed, reordered, dropped, altered, forged, wrong channel)
  *         fails with an error naming the peer and what happened.
  *
+ * Messages go through the mailboxes, or, where the recipient listens for
+ * its peers (sr_mailbox_ops.direct) and can be reached, over a direct TCP
+ * connection bound to the channel by its keys; both carry the same
+ * sealed bytes and get the same checks.
+ *
  * Wire formats, key derivation and the attack list: docs/protocols/jobchan.md.
  *
  * After any failure the channel is broken: every later call fails (the job
@@ -41,7 +46,12 @@
 
 #include "net/pipe.h"
 
-#define SR_JOBCHAN_VERSION 1
+struct sr_direct;
+
+#define SR_JOBCHAN_VERSION 2
+/* The logical channel of the PATH messages of the direct path (jobchan.c);
+ * callers may not use it. */
+#define SR_JOBCHAN_PATH_CHANNEL UINT32_MAX
 #define SR_JOBCHAN_SID_BYTES 32
 /* Longest single fetch while waiting, so should_abort is polled this often. */
 #define SR_JOBCHAN_POLL_MS 500
@@ -64,6 +74,11 @@ struct sr_mailbox_ops {
 	/* Optional, with post_buf.  Wait until every message posted to to_org (NULL: to every peer) is
 	   deposited, at most timeout_ms: SR_OK, the first failure, or SR_ETIMEOUT. */
 	int (*flush)(void *ctx, const char *to_org, int timeout_ms, struct sr_err *err);
+	/* Optional (NULL: the mailboxes carry everything).  The direct path (net/direct.h): the
+	   channel advertises its listener's address in its hellos, and sends straight to every peer
+	   that advertised one and can be reached, the mailboxes carrying the rest.  Borrowed; it
+	   must outlive the channel. */
+	struct sr_direct *direct;
 };
 /*
  * Contract details for implementers of sr_mailbox_ops:
@@ -138,7 +153,8 @@ int sr_jobchan_open(const struct sr_jobchan_params *p, struct sr_jobchan **out,
 
 /*
  * Seal and post msg[0..len) to to_org on logical channel `channel` (bound
- * and checked at the receiver).  len is at most SR_FRAME_MAX (else
+ * and checked at the receiver; not SR_JOBCHAN_PATH_CHANNEL).  len is at
+ * most SR_FRAME_MAX (else
  * SR_ELIMIT, and nothing is sent); a message longer than
  * SR_JOBCHAN_FRAGMENT_MAX goes as several mailbox messages.  msg is only
  * read (sealed straight into the outgoing buffer, which goes to the

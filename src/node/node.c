@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "crypto/crypto.h"
 #include "net/coordconn.h"
+#include "net/direct.h"
 #include "policy/checker.h"
 #include "store/value.h"
 #include "base/banned.h"
@@ -691,6 +692,8 @@ int sr_node_start(const struct sr_node_config *cfg, const struct sr_masterkey *m
 	if (rc == SR_OK)
 		rc = sr_coordconn_new(n->coord_url, n->pin, &n->id, &n->follow, err);
 	if (rc == SR_OK)
+		rc = sr_direct_new(cfg->data_listen, cfg->data_advertise, &n->direct, err);
+	if (rc == SR_OK)
 		rc = sr_store_open(n->home, mk, &n->store, err);
 	if (rc == SR_OK)
 		rc = sr_tokens_open(n->home, mk, &n->tokens, err);
@@ -759,6 +762,11 @@ const char *sr_node_name(const struct sr_node *n)
 	return n->name;
 }
 
+const char *sr_node_data_addr(const struct sr_node *n)
+{
+	return sr_direct_advertised(n->direct);
+}
+
 void sr_node_stop(struct sr_node *n)
 {
 	if (!n)
@@ -783,6 +791,7 @@ void sr_node_stop(struct sr_node *n)
 		sqlite3_close_v2(n->db);
 	sr_coordconn_free(n->coord);
 	sr_coordconn_free(n->follow);
+	sr_direct_free(n->direct);   /* after the runners: their channels use it */
 	sr_tokens_free(n->tokens);
 	sr_store_free(n->store);
 	sr_identity_release(&n->id);

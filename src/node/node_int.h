@@ -59,6 +59,7 @@ struct sr_node {
 	pthread_mutex_t coord_lock;    /* serializes calls on coord */
 	struct sr_coordconn *coord;    /* control-plane connection (node.c) */
 	struct sr_coordconn *follow;   /* the follower's long-poll connection */
+	struct sr_direct *direct;      /* job channels' direct path (net/direct.h) */
 	pthread_cond_t wake;       /* follower: stop requested or sync wanted */
 	struct node_project *projects;
 	size_t nprojects;

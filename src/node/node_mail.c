@@ -34,6 +34,7 @@ int node_mail_new(struct sr_node *n, const char *project, const char *job_hex,
 		return rc;
 	}
 	sr_mailclient_ops(m->mc, ops);
+	ops->direct = n->direct;   /* the direct path where peers can be reached */
 	*out = m;
 	return SR_OK;
 }
