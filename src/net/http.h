@@ -82,14 +82,14 @@ void sr_http_answer_raw(struct sr_http_response *resp, const char *type,
  * Answer with len bytes produced on demand: read(ctx, pos, buf, max)
  * fills buf with up to max bytes from offset pos and returns how many
  * (> 0), or -1 to cut the answer off (the client sees a broken
- * transfer).  free(ctx) runs once when the answer is done or dropped
- * (free may be NULL).  Lets a large answer go out without being built in
- * memory first.
+ * transfer).  free_ctx(ctx) runs once when the answer is done or dropped
+ * (free_ctx may be NULL).  Lets a large answer go out without being built
+ * in memory first.
  */
 void sr_http_answer_stream(struct sr_http_response *resp, const char *type,
 			   uint64_t len,
 			   long (*read)(void *ctx, uint64_t pos, char *buf, size_t max),
-			   void (*free)(void *ctx), void *ctx);
+			   void (*free_ctx)(void *ctx), void *ctx);
 
 /* Free whatever the response holds and zero it (status included). */
 void sr_http_response_release(struct sr_http_response *resp);
