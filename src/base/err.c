@@ -101,6 +101,7 @@ const char *sr_strerror(int code)
 	case SR_EINTERNAL: return "internal error";
 	case SR_EUSAGE: return "usage error";
 	case SR_ETIMEOUT: return "timed out";
+	case SR_ECANCELED: return "canceled";
 	}
 	return "unknown status";
 }

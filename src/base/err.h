@@ -29,6 +29,7 @@ enum sr_status {
 	SR_EINTERNAL = -13, /* bug or unexpected library failure */
 	SR_EUSAGE = -14,    /* command-line usage error */
 	SR_ETIMEOUT = -15,  /* deadline passed */
+	SR_ECANCELED = -16, /* stopped on request (sr_http_client_wakeup) */
 };
 
 #define SR_ERR_MSG_MAX 256

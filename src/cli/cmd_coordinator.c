@@ -2,7 +2,10 @@
  * cmd_coordinator.c - `sealroom coordinator`: run the coordinator's HTTP
  * API until SIGINT or SIGTERM.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,12 +14,15 @@
 #include "coord/coord.h"
 #include "base/buf.h"
 #include "base/file.h"
+#include "base/limits.h"
 #include "net/http.h"
 #include "net/tls.h"
 #include "base/banned.h"
 
 static const char coordinator_usage[] =
-	"usage: sealroom coordinator --listen ADDR --data DIR [--threads N] [--fault F]\n"
+	"usage: sealroom coordinator --listen ADDR --data DIR [--threads N]\n"
+	"                            [--mailbox-bytes N] [--mailbox-msgs N]\n"
+	"                            [--mailbox-retention S] [--fault F]\n"
 	"\n"
 	"Run the coordinator: it keeps each project's signed event log and\n"
 	"appends an event only if it extends the head, its signature verifies\n"
@@ -27,13 +33,51 @@ static const char coordinator_usage[] =
 	"\n"
 	"  --listen ADDR   HOST:PORT to listen on (default 127.0.0.1:7700;\n"
 	"                  port 0 picks a free port, printed at start)\n"
-	"  --data DIR      where coord.db lives (created if missing)\n"
-	"  --threads N     request threads (default 16; mailbox fetches wait\n"
-	"                  up to 2 s each)\n"
+	"  --data DIR      where coord.db lives (created if missing); job\n"
+	"                  mailboxes spool to DIR/mail, emptied at every start\n"
+	"                  (a job cannot resume after a restart)\n"
+	"  --threads N     request threads (default 16; connections served at\n"
+	"                  once: 8 per thread; a node keeps one or two open, and\n"
+	"                  two per peer while a job runs)\n"
+	"  --mailbox-bytes N   bytes one job's mailboxes may hold at a time\n"
+	"                  (default 256M; suffixes K, M, G; at most 64G)\n"
+	"  --mailbox-msgs N    messages one job's mailboxes may hold at a time\n"
+	"                  (default 4096, at most 1048576)\n"
+	"  --mailbox-retention S   seconds a message waits to be fetched before\n"
+	"                  it is deleted (default 3600, at most 604800)\n"
 	"  --fault F       TESTING ONLY: misbehave on purpose, to show that\n"
 	"                  nodes catch it (docs/threat-model.md): drop:SEQ,\n"
 	"                  alter:SEQ, forge:SEQ, reorder:SEQ (events served),\n"
 	"                  replay-mail, drop-mail (job mailboxes)\n";
+
+/* A positive count, with a K, M or G suffix (powers of 1024) when
+ * suffixes; 0 if it is not one. */
+static int parse_count(const char *text, int suffixes, uint64_t *out)
+{
+	unsigned long long n;
+	char *end;
+	int shift = 0;
+
+	if (!text[0] || text[0] < '0' || text[0] > '9')
+		return 0;
+	errno = 0;
+	n = strtoull(text, &end, 10);
+	if (errno || n == 0)
+		return 0;
+	if (suffixes && *end) {
+		switch (*end) {
+		case 'K': case 'k': shift = 10; break;
+		case 'M': case 'm': shift = 20; break;
+		case 'G': case 'g': shift = 30; break;
+		default: return 0;
+		}
+		end++;
+	}
+	if (*end || n > (UINT64_MAX >> shift))
+		return 0;
+	*out = (uint64_t)n << shift;
+	return 1;
+}
 
 int sr_cmd_coordinator(int argc, char **argv)
 {
@@ -42,6 +86,9 @@ int sr_cmd_coordinator(int argc, char **argv)
 		{ "data", required_argument, NULL, 'd' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "fault", required_argument, NULL, 'f' },
+		{ "mailbox-bytes", required_argument, NULL, 'B' },
+		{ "mailbox-msgs", required_argument, NULL, 'M' },
+		{ "mailbox-retention", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -51,12 +98,14 @@ int sr_cmd_coordinator(int argc, char **argv)
 	struct sr_err err;
 	struct sr_coord_fault fault = { SR_FAULT_NONE, 0 };
 	struct sr_http_server_opts sopts;
+	struct sr_coord_opts copts;
 	struct sr_buf cert, key;
 	char pin[SR_TLS_PIN_MAX];
 	unsigned threads = 16;
 	int c, rc;
 
 	sr_err_clear(&err);
+	sr_coord_opts_init(&copts);
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -69,6 +118,27 @@ int sr_cmd_coordinator(int argc, char **argv)
 				return sr_cli_usage_error("coordinator",
 					"--threads must be 1 to 64");
 			threads = (unsigned)n;
+			break;
+		}
+		case 'B':
+			if (!parse_count(optarg, 1, &copts.mail_job_bytes) ||
+			    copts.mail_job_bytes > SR_MAILBOX_JOB_BYTES_MAX)
+				return sr_cli_usage_error("coordinator",
+					"--mailbox-bytes must be 1 to 64G (a number, K, M or G)");
+			break;
+		case 'M':
+			if (!parse_count(optarg, 0, &copts.mail_job_msgs) ||
+			    copts.mail_job_msgs > SR_MAILBOX_JOB_MSGS_MAX)
+				return sr_cli_usage_error("coordinator",
+					"--mailbox-msgs must be 1 to %u", SR_MAILBOX_JOB_MSGS_MAX);
+			break;
+		case 'R': {
+			uint64_t sec;
+			if (!parse_count(optarg, 0, &sec) || sec > SR_MAILBOX_RETENTION_MAX_S)
+				return sr_cli_usage_error("coordinator",
+					"--mailbox-retention must be 1 to %d seconds",
+					SR_MAILBOX_RETENTION_MAX_S);
+			copts.mail_retention_s = (int64_t)sec;
 			break;
 		}
 		case 'f':
@@ -86,7 +156,7 @@ int sr_cmd_coordinator(int argc, char **argv)
 		return sr_cli_usage_error("coordinator", "--data DIR is required");
 	sr_buf_init(&cert, 0);
 	sr_buf_init(&key, 0);
-	rc = sr_coord_open(data, &coord, &err);
+	rc = sr_coord_open_opts(data, &copts, &coord, &err);
 	if (rc == SR_OK)
 		rc = sr_tls_ensure_cert(data, pin, &err);
 	if (rc == SR_OK && (sr_path_join(&cert, data, SR_TLS_CERT_FILE) != SR_OK ||
@@ -117,6 +187,7 @@ int sr_cmd_coordinator(int argc, char **argv)
 	printf("data in %s; give nodes the URL and: --pin %s\n", data, pin);
 	fflush(stdout);
 	sr_cli_wait_stop();
+	sr_coord_stop_waits(coord);   /* long-polls would hold up the stop */
 	sr_http_server_stop(server);
 	sr_coord_free(coord);
 	fprintf(stderr, "coordinator stopped\n");

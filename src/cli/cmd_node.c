@@ -18,6 +18,7 @@
 static const char node_usage[] =
 	"usage: sealroom node --coordinator URL [--pin PIN] [--listen ADDR]\n"
 	"                     [--home DIR] [--name NAME] [--job-timeout S]\n"
+	"                     [--data-listen ADDR [--data-advertise ADDR]]\n"
 	"\n"
 	"Run this organization's node: it registers with the coordinator,\n"
 	"follows every project it belongs to (verifying every event itself),\n"
@@ -36,6 +37,15 @@ static const char node_usage[] =
 	"                     at the first start; datasets are published as\n"
 	"                     NAME.dataset\n"
 	"  --job-timeout S    longest wait for one message of a job (default 60)\n"
+	"  --data-listen ADDR HOST:PORT where the other participants of a job may\n"
+	"                     connect to send it their (sealed) messages directly\n"
+	"                     instead of through the coordinator; the address goes\n"
+	"                     into the node's signed job-channel hellos.  Without\n"
+	"                     it, or where it cannot be reached, the coordinator\n"
+	"                     relays.  The node always sends directly to peers that\n"
+	"                     listen and can be reached\n"
+	"  --data-advertise ADDR  the address to advertise instead (e.g. behind a\n"
+	"                     NAT); default: the one --data-listen bound\n"
 	"\n"
 	"The master key is opened as for every command (SEALROOM_PASSPHRASE or\n"
 	"a prompt).\n";
@@ -49,6 +59,8 @@ int sr_cmd_node(int argc, char **argv)
 		{ "home", required_argument, NULL, 'H' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "job-timeout", required_argument, NULL, 't' },
+		{ "data-listen", required_argument, NULL, 'D' },
+		{ "data-advertise", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -81,6 +93,8 @@ int sr_cmd_node(int argc, char **argv)
 			cfg.job_timeout_ms = (int)s * 1000;
 			break;
 		}
+		case 'D': cfg.data_listen = optarg; break;
+		case 'A': cfg.data_advertise = optarg; break;
 		case 'h': fputs(node_usage, stdout); return SR_EXIT_OK;
 		default: return sr_cli_usage_error("node", "bad option");
 		}
@@ -89,6 +103,8 @@ int sr_cmd_node(int argc, char **argv)
 		return sr_cli_usage_error("node", "unexpected argument '%s'", argv[optind]);
 	if (!cfg.coordinator)
 		return sr_cli_usage_error("node", "--coordinator URL is required");
+	if (cfg.data_advertise && !cfg.data_listen)
+		return sr_cli_usage_error("node", "--data-advertise needs --data-listen");
 	if (strncmp(cfg.coordinator, "https://", 8) != 0 &&
 	    strncmp(cfg.coordinator, "http://", 7) != 0)
 		return sr_cli_usage_error("node", "--coordinator: expected https://HOST:PORT");
@@ -120,9 +136,10 @@ int sr_cmd_node(int argc, char **argv)
 		return sr_cli_report(&err);
 	}
 	sr_cli_catch_stop();
-	printf("node %s (%s) listening on %.*s, coordinator %s\n",
+	printf("node %s (%s) listening on %.*s, coordinator %s%s%s\n",
 	       sr_node_name(node), sr_node_org_id(node), (int)url.len - 1, url.data,
-	       cfg.coordinator);
+	       cfg.coordinator, sr_node_data_addr(node) ? ", direct path on " : "",
+	       sr_node_data_addr(node) ? sr_node_data_addr(node) : "");
 	fflush(stdout);
 	sr_cli_wait_stop();
 	sr_node_stop(node);

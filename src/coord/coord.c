@@ -19,6 +19,7 @@
 #include "base/json.h"
 #include "base/limits.h"
 #include "crypto/crypto.h"
+#include "coord/mailstore.h"
 #include "ledger/ledger.h"
 #include "store/value.h"
 #include "base/banned.h"
@@ -30,9 +31,23 @@ struct project {
 	struct sr_ledger ledger;
 };
 
+/* Registered signing keys, by org id: every signed request needs one, and
+ * an org's key never changes (its id derives from it). */
+#define KEY_BUCKETS 4096
+struct key_entry {
+	char org_id[SR_ORG_ID_LEN + 1];
+	uint8_t sign_pk[SR_SIGN_PUBLICKEYBYTES];
+	struct key_entry *next;
+};
+
 struct sr_coord {
-	pthread_mutex_t lock;
-	pthread_cond_t mail_cond;   /* signalled when a message is deposited */
+	pthread_mutex_t lock;       /* ledgers, database, fault; held briefly */
+	pthread_mutex_t keys_lock;  /* keys */
+	struct key_entry *keys[KEY_BUCKETS];
+	struct sr_coord_opts opts;
+	pthread_cond_t head_cond;   /* with lock: an event was appended */
+	int stopping;               /* under lock: sr_coord_stop_waits */
+	struct sr_mailstore *mail;  /* its own locks (coord/mailstore.h) */
 	struct sr_coord_fault fault;
 	sqlite3 *db;
 	char *path;
@@ -113,8 +128,40 @@ static int replay(struct sr_coord *c, struct sr_err *err)
 	return rc;
 }
 
+void sr_coord_opts_init(struct sr_coord_opts *o)
+{
+	o->mail_job_bytes = SR_MAILBOX_JOB_BYTES_DEFAULT;
+	o->mail_job_msgs = SR_MAILBOX_JOB_MSGS_DEFAULT;
+	o->mail_retention_s = SR_MAILBOX_RETENTION_DEFAULT_S;
+	o->mail_room_wait_ms = SR_MAILBOX_WAIT_MS;
+}
+
+static int opts_check(const struct sr_coord_opts *o, struct sr_err *err)
+{
+	if (o->mail_job_bytes < 1 || o->mail_job_bytes > SR_MAILBOX_JOB_BYTES_MAX)
+		return sr_fail(err, SR_EINVAL, "mailbox bytes per job: expected 1 to %llu",
+			       (unsigned long long)SR_MAILBOX_JOB_BYTES_MAX);
+	if (o->mail_job_msgs < 1 || o->mail_job_msgs > SR_MAILBOX_JOB_MSGS_MAX)
+		return sr_fail(err, SR_EINVAL, "mailbox messages per job: expected 1 to %u",
+			       SR_MAILBOX_JOB_MSGS_MAX);
+	if (o->mail_retention_s < 1 || o->mail_retention_s > SR_MAILBOX_RETENTION_MAX_S)
+		return sr_fail(err, SR_EINVAL, "mailbox retention: expected 1 to %d seconds",
+			       SR_MAILBOX_RETENTION_MAX_S);
+	if (o->mail_room_wait_ms < 0 || o->mail_room_wait_ms > SR_MAILBOX_WAIT_MS)
+		return sr_fail(err, SR_EINVAL, "mailbox room wait: expected 0 to %d ms",
+			       SR_MAILBOX_WAIT_MS);
+	return SR_OK;
+}
+
 int sr_coord_open(const char *dir, struct sr_coord **out, struct sr_err *err)
 {
+	return sr_coord_open_opts(dir, NULL, out, err);
+}
+
+int sr_coord_open_opts(const char *dir, const struct sr_coord_opts *opts,
+		       struct sr_coord **out, struct sr_err *err)
+{
+	struct sr_coord_opts defaults;
 	static const char schema[] =
 		"CREATE TABLE IF NOT EXISTS events ("
 		"  project TEXT NOT NULL,"
@@ -128,15 +175,8 @@ int sr_coord_open(const char *dir, struct sr_coord **out, struct sr_err *err)
 		"  sign_pk BLOB NOT NULL,"
 		"  kx_pk BLOB NOT NULL,"
 		"  registered INTEGER NOT NULL);"
-		"CREATE TABLE IF NOT EXISTS mailbox ("
-		"  project TEXT NOT NULL,"
-		"  job TEXT NOT NULL,"
-		"  sender TEXT NOT NULL,"
-		"  recipient TEXT NOT NULL,"
-		"  seq INTEGER NOT NULL,"
-		"  data BLOB NOT NULL,"
-		"  time INTEGER NOT NULL,"
-		"  PRIMARY KEY (project, job, sender, recipient, seq));"
+		/* Mailboxes moved to spool files (coord/mailstore.h). */
+		"DROP TABLE IF EXISTS mailbox;"
 		"CREATE TABLE IF NOT EXISTS verdicts ("
 		"  project TEXT NOT NULL,"
 		"  job TEXT NOT NULL,"
@@ -147,6 +187,13 @@ int sr_coord_open(const char *dir, struct sr_coord **out, struct sr_err *err)
 	int rc;
 
 	*out = NULL;
+	if (!opts) {
+		sr_coord_opts_init(&defaults);
+		opts = &defaults;
+	}
+	rc = opts_check(opts, err);
+	if (rc)
+		return rc;
 	rc = sr_mkdir_p(dir, 0700, err);
 	if (rc)
 		return rc;
@@ -154,7 +201,9 @@ int sr_coord_open(const char *dir, struct sr_coord **out, struct sr_err *err)
 	if (!c)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->mail_cond, NULL);
+	pthread_mutex_init(&c->keys_lock, NULL);
+	pthread_cond_init(&c->head_cond, NULL);
+	c->opts = *opts;
 	sr_buf_init(&path, 0);
 	if (sr_path_join(&path, dir, "coord.db") != SR_OK ||
 	    !(c->path = sr_buf_detach(&path, NULL))) {
@@ -177,6 +226,8 @@ int sr_coord_open(const char *dir, struct sr_coord **out, struct sr_err *err)
 		goto fail;
 	}
 	rc = replay(c, err);
+	if (rc == SR_OK)
+		rc = sr_mailstore_open(dir, opts, &c->mail, err);
 	if (rc)
 		goto fail;
 	*out = c;
@@ -196,7 +247,15 @@ void sr_coord_free(struct sr_coord *c)
 	if (c->db)
 		sqlite3_close_v2(c->db);
 	sr_free(c->path);
-	pthread_cond_destroy(&c->mail_cond);
+	sr_mailstore_free(c->mail);
+	for (size_t i = 0; i < KEY_BUCKETS; i++)
+		while (c->keys[i]) {
+			struct key_entry *e = c->keys[i];
+			c->keys[i] = e->next;
+			sr_free(e);
+		}
+	pthread_mutex_destroy(&c->keys_lock);
+	pthread_cond_destroy(&c->head_cond);
 	pthread_mutex_destroy(&c->lock);
 	sr_free(c);
 }
@@ -355,6 +414,7 @@ int sr_coord_append(struct sr_coord *c, const char *wire, size_t len,
 	}
 	if (ev.type == SR_EVENT_JOB_PROPOSE)
 		store_verdict(c, p, &ev, hex);
+	pthread_cond_broadcast(&c->head_cond);   /* the followers' long-polls */
 	*seq = ev.seq;
 	if (id_hex)
 		memcpy(id_hex, hex, sizeof(hex));
@@ -387,6 +447,92 @@ int sr_coord_head(struct sr_coord *c, const char *project,
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
+}
+
+/* Lock held.  The heads of the projects in known as an object; *changed
+ * if any differs from what the caller has. */
+static int heads_now(struct sr_coord *c, const char *caller, const json_t *known,
+		     json_t **out, int *changed, struct sr_err *err)
+{
+	json_t *heads = json_object(), *v;
+	const char *pid;
+
+	*changed = 0;
+	if (!heads)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	json_object_foreach((json_t *)known, pid, v) {
+		uint64_t have = (uint64_t)json_integer_value(json_object_get(v, "next_seq"));
+		const char *have_head = json_string_value(json_object_get(v, "head"));
+		struct project *p = find_project(c, pid);
+		char head[SR_EVENT_ID_HEX_LEN + 1];
+		json_t *entry;
+
+		if (!p || !sr_ledger_member_find(&p->ledger, caller)) {
+			entry = json_pack("{s:s}", "error", p ?
+					  "not a member of the project and not invited to it" :
+					  "no such project");
+			*changed = 1;
+		} else {
+			sr_hex(head, p->ledger.head, sizeof(p->ledger.head));
+			entry = json_pack("{s:I,s:s}", "next_seq", (json_int_t)p->ledger.next_seq,
+					  "head", head);
+			if (have != p->ledger.next_seq || !have_head || strcmp(have_head, head) != 0)
+				*changed = 1;
+		}
+		if (!entry || json_object_set_new(heads, pid, entry)) {
+			json_decref(heads);
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+		}
+	}
+	*out = heads;
+	return SR_OK;
+}
+
+int sr_coord_heads_wait(struct sr_coord *c, const char *caller, const json_t *known,
+			int wait_ms, json_t **out, struct sr_err *err)
+{
+	struct timespec deadline;
+	const char *pid;
+	json_t *v, *heads = NULL;
+	int changed = 0, rc = SR_OK;
+
+	*out = NULL;
+	if (!json_is_object(known))
+		return sr_fail(err, SR_EINVAL, "request.projects: expected an object");
+	if (json_object_size(known) > SR_HEADS_PROJECTS_MAX)
+		return sr_fail(err, SR_ELIMIT, "request.projects: more than %d projects",
+			       SR_HEADS_PROJECTS_MAX);
+	json_object_foreach((json_t *)known, pid, v) {
+		json_t *n = json_object_get(v, "next_seq"), *h = json_object_get(v, "head");
+		if (!json_is_object(v) || !json_is_integer(n) || json_integer_value(n) < 0 ||
+		    (h && !json_is_string(h)) || strlen(pid) > SR_PROJECT_ID_MAX)
+			return sr_fail(err, SR_EINVAL,
+				       "request.projects.%.64s: expected {\"next_seq\": N, \"head\": HEX}",
+				       pid);
+	}
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += wait_ms / 1000;
+	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		json_decref(heads);
+		heads = NULL;
+		rc = heads_now(c, caller, known, &heads, &changed, err);
+		if (rc || changed || wait_ms <= 0 || c->stopping)
+			break;
+		/* The wait releases the lock: appends go on meanwhile. */
+		if (pthread_cond_timedwait(&c->head_cond, &c->lock, &deadline) != 0)
+			wait_ms = 0;   /* one last look */
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (rc)
+		return rc;
+	*out = json_pack("{s:b,s:o}", "changed", changed, "heads", heads);
+	return *out ? SR_OK : sr_fail(err, SR_ENOMEM, "out of memory");
 }
 
 int sr_coord_events(struct sr_coord *c, const char *project, uint64_t from,
@@ -507,6 +653,51 @@ out:
 	return rc;
 }
 
+static size_t key_bucket(const char *org_id)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (const char *p = org_id; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	return (size_t)(h % KEY_BUCKETS);
+}
+
+/* 1 and the key if org_id's key is cached. */
+static int key_cached(struct sr_coord *c, const char *org_id,
+		      uint8_t sign_pk[SR_SIGN_PUBLICKEYBYTES])
+{
+	int found = 0;
+
+	pthread_mutex_lock(&c->keys_lock);
+	for (struct key_entry *e = c->keys[key_bucket(org_id)]; e; e = e->next)
+		if (strcmp(e->org_id, org_id) == 0) {
+			memcpy(sign_pk, e->sign_pk, SR_SIGN_PUBLICKEYBYTES);
+			found = 1;
+			break;
+		}
+	pthread_mutex_unlock(&c->keys_lock);
+	return found;
+}
+
+static void key_cache(struct sr_coord *c, const char *org_id,
+		      const uint8_t sign_pk[SR_SIGN_PUBLICKEYBYTES])
+{
+	uint8_t have[SR_SIGN_PUBLICKEYBYTES];
+	struct key_entry *e;
+
+	if (strlen(org_id) != SR_ORG_ID_LEN || key_cached(c, org_id, have))
+		return;
+	e = sr_calloc(1, sizeof(*e));
+	if (!e)
+		return;   /* only a cache */
+	memcpy(e->org_id, org_id, SR_ORG_ID_LEN + 1);
+	memcpy(e->sign_pk, sign_pk, SR_SIGN_PUBLICKEYBYTES);
+	pthread_mutex_lock(&c->keys_lock);
+	e->next = c->keys[key_bucket(org_id)];
+	c->keys[key_bucket(org_id)] = e;
+	pthread_mutex_unlock(&c->keys_lock);
+}
+
 int sr_coord_org(struct sr_coord *c, const char *org_id, json_t **out,
 		 uint8_t sign_pk[SR_SIGN_PUBLICKEYBYTES], struct sr_err *err)
 {
@@ -515,6 +706,9 @@ int sr_coord_org(struct sr_coord *c, const char *org_id, json_t **out,
 
 	if (out)
 		*out = NULL;
+	/* A signed request needs only the key: from memory after the first. */
+	if (!out && sign_pk && key_cached(c, org_id, sign_pk))
+		return SR_OK;
 	pthread_mutex_lock(&c->lock);
 	if (sqlite3_prepare_v2(c->db, "SELECT name, sign_pk, kx_pk FROM orgs"
 			       " WHERE org_id = ?", -1, &st, NULL) != SQLITE_OK) {
@@ -532,6 +726,7 @@ int sr_coord_org(struct sr_coord *c, const char *org_id, json_t **out,
 	}
 	if (sign_pk)
 		memcpy(sign_pk, sqlite3_column_blob(st, 1), SR_SIGN_PUBLICKEYBYTES);
+	key_cache(c, org_id, sqlite3_column_blob(st, 1));
 	if (out) {
 		char spk[2 * SR_SIGN_PUBLICKEYBYTES + 1], kpk[2 * SR_BOX_PUBLICKEYBYTES + 1];
 		sr_hex(spk, sqlite3_column_blob(st, 1), SR_SIGN_PUBLICKEYBYTES);
@@ -602,7 +797,7 @@ int sr_coord_can_read(struct sr_coord *c, const char *project,
  * orgs its participants. */
 static int mail_check(struct sr_coord *c, const char *project,
 		      const char *job_hex, const char *a, const char *b,
-		      struct sr_err *err)
+		      char hex[SR_EVENT_ID_HEX_LEN + 1], struct sr_err *err)
 {
 	struct project *p = find_project(c, project);
 	const struct sr_ledger_job *job;
@@ -621,6 +816,8 @@ static int mail_check(struct sr_coord *c, const char *project,
 			       b, job_hex);
 	if (strcmp(a, b) == 0)
 		return sr_fail(err, SR_EINVAL, "a participant cannot write to itself");
+	/* The ledger's own spelling of the id: one mailbox per job. */
+	memcpy(hex, job->id_hex, SR_EVENT_ID_HEX_LEN + 1);
 	if (job->state != SR_JOB_APPROVED && job->state != SR_JOB_RUNNING)
 		return sr_fail(err, SR_EPERM,
 			       "job %.16s is %s: its mailboxes are closed", job_hex,
@@ -628,193 +825,71 @@ static int mail_check(struct sr_coord *c, const char *project,
 	return SR_OK;
 }
 
-/* Bind (project, job, sender, recipient, seq) as ?1..?5 of st. */
-static void bind_queue(sqlite3_stmt *st, const char *project, const char *job_hex,
-		       const char *from, const char *to, uint64_t seq)
-{
-	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, to, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, seq > (uint64_t)INT64_MAX ? INT64_MAX :
-			   (sqlite3_int64)seq);
-}
-
-static void mail_expire(struct sr_coord *c)
-{
-	sqlite3_stmt *st = NULL;
-
-	if (sqlite3_prepare_v2(c->db, "DELETE FROM mailbox WHERE time < ?", -1,
-			       &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL) -
-				   SR_MAILBOX_RETENTION_S);
-		(void)sqlite3_step(st);
-	}
-	sqlite3_finalize(st);
-}
-
 int sr_coord_mail_post(struct sr_coord *c, const char *project,
 		       const char *job_hex, const char *from, const char *to,
 		       uint64_t seq, const uint8_t *data, size_t len,
 		       struct sr_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	char hex[SR_EVENT_ID_HEX_LEN + 1];
 	int rc;
 
 	if (len > SR_MAILBOX_MSG_MAX)
 		return sr_fail(err, SR_ELIMIT,
 			       "message of %zu bytes is over the mailbox limit of %u bytes",
 			       len, SR_MAILBOX_MSG_MAX);
-	if (seq > (uint64_t)INT64_MAX)
-		return sr_fail(err, SR_EINVAL, "seq: out of range");
+	/* The ledger says who may; the lock is held for that only. */
 	pthread_mutex_lock(&c->lock);
-	rc = mail_check(c, project, job_hex, from, to, err);
-	if (rc)
-		goto out;
-	mail_expire(c);
-	if (sqlite3_prepare_v2(c->db, "SELECT count(*), coalesce(sum(length(data)), 0)"
-			       " FROM mailbox WHERE project = ? AND job = ?", -1,
-			       &st, NULL) != SQLITE_OK) {
-		rc = db_fail(c, err, "prepare");
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		rc = db_fail(c, err, "count");
-		goto out;
-	}
-	if (sqlite3_column_int64(st, 0) >= SR_MAILBOX_JOB_MSGS_MAX ||
-	    (uint64_t)sqlite3_column_int64(st, 1) + len > SR_MAILBOX_JOB_BYTES_MAX) {
-		rc = sr_fail(err, SR_ELIMIT,
-			     "the mailboxes of job %.16s are full (%d messages or %u bytes)",
-			     job_hex, SR_MAILBOX_JOB_MSGS_MAX, SR_MAILBOX_JOB_BYTES_MAX);
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (sqlite3_prepare_v2(c->db, "INSERT INTO mailbox(project, job, sender,"
-			       " recipient, seq, data, time) VALUES (?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(c, err, "prepare");
-		goto out;
-	}
-	bind_queue(st, project, job_hex, from, to, seq);
-	sqlite3_bind_blob(st, 6, len ? (const void *)data : "", (int)len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = sqlite3_extended_errcode(c->db) == SQLITE_CONSTRAINT_PRIMARYKEY ?
-			sr_fail(err, SR_EEXIST, "message %llu from %s to %s was already deposited",
-				(unsigned long long)seq, from, to) :
-			db_fail(c, err, "insert");
-		goto out;
-	}
-	pthread_cond_broadcast(&c->mail_cond);
-out:
-	sqlite3_finalize(st);
+	rc = mail_check(c, project, job_hex, from, to, hex, err);
 	pthread_mutex_unlock(&c->lock);
-	return rc;
-}
-
-/* Messages from -> to with seq >= next, oldest first, at most about
- * SR_MAILBOX_MSG_MAX bytes (always one if any).  Caller holds the lock. */
-static int mail_select(struct sr_coord *c, const char *project,
-		       const char *job_hex, const char *from, const char *to,
-		       uint64_t next, json_t *arr, struct sr_err *err)
-{
-	sqlite3_stmt *st = NULL;
-	size_t total = 0;
-	int rc = SR_OK, step;
-
-	if (sqlite3_prepare_v2(c->db, "SELECT seq, data FROM mailbox WHERE project = ?"
-			       " AND job = ? AND sender = ? AND recipient = ? AND seq >= ?"
-			       " ORDER BY seq LIMIT 64", -1, &st, NULL) != SQLITE_OK)
-		return db_fail(c, err, "prepare");
-	bind_queue(st, project, job_hex, from, to, next);
-	while (rc == SR_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t len = (size_t)sqlite3_column_bytes(st, 1);
-		const void *data = sqlite3_column_blob(st, 1);
-		size_t b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-		char *b64;
-		json_t *m;
-
-		if (total && total + len > SR_MAILBOX_MSG_MAX)
-			break;
-		total += len;
-		b64 = sr_malloc(b64len);
-		if (!b64) {
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-			break;
-		}
-		sodium_bin2base64(b64, b64len, data ? data : (const void *)"", len,
-				  sodium_base64_VARIANT_ORIGINAL);
-		m = json_pack("{s:I,s:s}", "seq", (json_int_t)sqlite3_column_int64(st, 0),
-			      "data", b64);
-		sr_free(b64);
-		if (!m || json_array_append_new(arr, m))
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-	}
-	sqlite3_finalize(st);
-	return rc;
+	if (rc)
+		return rc;
+	return sr_mailstore_post(c->mail, project, hex, from, to, seq, data, len,
+				 c->opts.mail_room_wait_ms, err);
 }
 
 int sr_coord_mail_fetch(struct sr_coord *c, const char *project,
 			const char *job_hex, const char *from, const char *to,
-			uint64_t next, int wait_ms, json_t **out,
+			uint64_t next, int wait_ms, struct sr_coord_mailbatch **out,
 			struct sr_err *err)
 {
-	json_t *arr = json_array();
-	sqlite3_stmt *st = NULL;
-	struct timespec deadline;
+	char hex[SR_EVENT_ID_HEX_LEN + 1];
+	struct sr_coord_fault fault;
 	int rc;
 
 	*out = NULL;
-	if (!arr)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += wait_ms / 1000;
-	deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&c->lock);
 	/* Reading is allowed while the job has ended too, so that a
 	 * participant can drain what was sent before the end. */
-	rc = mail_check(c, project, job_hex, to, from, err);
+	rc = mail_check(c, project, job_hex, to, from, hex, err);
 	if (rc == SR_EPERM && strstr(err->msg, "mailboxes are closed")) {
 		sr_err_clear(err);
 		rc = SR_OK;
 	}
-	if (rc)
-		goto out;
-	/* The caller has every message before next: drop them. */
-	if (sqlite3_prepare_v2(c->db, "DELETE FROM mailbox WHERE project = ? AND"
-			       " job = ? AND sender = ? AND recipient = ? AND seq < ?",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = db_fail(c, err, "prepare");
-		goto out;
-	}
-	bind_queue(st, project, job_hex, from, to, next);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_fail(c, err, "delete");
-		goto out;
-	}
-	for (;;) {
-		rc = mail_select(c, project, job_hex, from, to, next, arr, err);
-		if (rc || json_array_size(arr) > 0 || wait_ms <= 0)
-			break;
-		if (pthread_cond_timedwait(&c->mail_cond, &c->lock, &deadline) != 0)
-			wait_ms = 0;   /* one last look */
-	}
-out:
-	sqlite3_finalize(st);
+	fault = c->fault;
 	pthread_mutex_unlock(&c->lock);
 	if (rc)
-		json_decref(arr);
-	else
-		*out = arr;
-	return rc;
+		return rc;
+	return sr_mailstore_fetch(c->mail, project, hex, from, to, next, wait_ms, &fault,
+				  out, err);
+}
+
+void sr_coord_stop_waits(struct sr_coord *c)
+{
+	pthread_mutex_lock(&c->lock);
+	c->stopping = 1;
+	pthread_cond_broadcast(&c->head_cond);
+	pthread_mutex_unlock(&c->lock);
+	sr_mailstore_stop_waits(c->mail);
+}
+
+size_t sr_coord_mail_expire(struct sr_coord *c, int64_t now)
+{
+	return sr_mailstore_expire(c->mail, now);
+}
+
+void sr_coord_mail_usage(struct sr_coord *c, uint64_t *msgs, uint64_t *bytes)
+{
+	sr_mailstore_usage(c->mail, msgs, bytes);
 }
 
 /* ---- faults (testing only) ----------------------------------------------- */

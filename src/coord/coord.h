@@ -9,8 +9,10 @@
  * database edited behind the coordinator's back is refused, naming the
  * project and event.
  *
- * Thread-safe: one mutex around every call (the HTTP layer serves requests
- * from a pool).
+ * Thread-safe (the HTTP layer serves requests from a pool): the ledgers
+ * and the database are under one mutex, held briefly; the job mailboxes
+ * (coord/mailstore.h: spool files, a lock per job) are not under it, so
+ * no mailbox wait or payload copy holds up anything else.
  */
 #ifndef SR_COORD_H
 #define SR_COORD_H
@@ -49,10 +51,35 @@ int sr_coord_fault_parse(const char *spec, struct sr_coord_fault *out,
 void sr_coord_set_fault(struct sr_coord *coord, const struct sr_coord_fault *fault);
 void sr_coord_get_fault(struct sr_coord *coord, struct sr_coord_fault *fault);
 
-/* Open (or create) DIR/coord.db and replay every project. */
+/* Settings of `sealroom coordinator` (limits.h, "Coordinator mailboxes"). */
+struct sr_coord_opts {
+	uint64_t mail_job_bytes;     /* bytes a job's mailboxes hold at a time */
+	uint64_t mail_job_msgs;      /* messages a job's mailboxes hold at a time */
+	int64_t mail_retention_s;    /* seconds a message waits to be fetched */
+	int mail_room_wait_ms;       /* how long a post to full mailboxes waits
+				      * for a fetch to make room (0..SR_MAILBOX_WAIT_MS) */
+};
+
+/* The defaults (limits.h). */
+void sr_coord_opts_init(struct sr_coord_opts *opts);
+
+/*
+ * Open (or create) DIR/coord.db and replay every project; the job
+ * mailboxes spool under DIR/mail, emptied first (a job cannot resume
+ * after a restart).  opts NULL: the defaults; a value out of its range
+ * (1 to its limits.h maximum) is SR_EINVAL naming it.
+ */
+int sr_coord_open_opts(const char *dir, const struct sr_coord_opts *opts,
+		       struct sr_coord **out, struct sr_err *err) SR_WUR;
+/* sr_coord_open_opts with the defaults. */
 int sr_coord_open(const char *dir, struct sr_coord **out,
 		  struct sr_err *err) SR_WUR;
 void sr_coord_free(struct sr_coord *coord);
+
+/* End every wait in progress (head long-polls, mailbox fetches, posts
+ * waiting for room) and make later ones return at once: call before
+ * stopping the HTTP server, which waits for the requests it serves. */
+void sr_coord_stop_waits(struct sr_coord *coord);
 
 /*
  * Append one event given in wire form.  On success *seq and id (hex,
@@ -78,6 +105,20 @@ int sr_coord_events(struct sr_coord *coord, const char *project,
 int sr_coord_head(struct sr_coord *coord, const char *project,
 		  uint64_t *next_seq, char head_hex[SR_EVENT_ID_HEX_LEN + 1],
 		  struct sr_err *err) SR_WUR;
+
+/*
+ * The head long-poll: known maps project ids to what the caller has,
+ * {"next_seq": N, "head": HEX}.  Waits up to wait_ms until the head of
+ * any of them differs from it (an event appended, or a coordinator that
+ * shows another chain), then answers *out = {"changed": bool, "heads":
+ * {P: {"next_seq", "head"}}} with every project's head now; a project
+ * the caller may not read, or that does not exist, gets {"error": ...}
+ * and counts as changed.  SR_EINVAL for a malformed known, SR_ELIMIT
+ * past SR_HEADS_PROJECTS_MAX.  The wait holds no lock.
+ */
+int sr_coord_heads_wait(struct sr_coord *coord, const char *caller,
+			const json_t *known, int wait_ms, json_t **out,
+			struct sr_err *err) SR_WUR;
 
 /* The coordinator's security-checker verdict on job job_hex, computed when
  * the proposal was appended (SR_ENOTFOUND if none). */
@@ -109,21 +150,55 @@ int sr_coord_can_read(struct sr_coord *coord, const char *project,
 /*
  * Mailboxes of a job: from and to must both be participants of the job
  * (owners of an input or receivers), per the coordinator's fold, and the
- * job approved or running.  A seq already deposited is SR_EEXIST; a full
- * mailbox SR_ELIMIT (limits.h, "Coordinator mailboxes").
+ * job approved or running.  A seq already deposited (or already fetched)
+ * is SR_EEXIST; full mailboxes, after waiting mail_room_wait_ms for room,
+ * SR_ELIMIT.
  */
 int sr_coord_mail_post(struct sr_coord *coord, const char *project,
 		       const char *job_hex, const char *from, const char *to,
 		       uint64_t seq, const uint8_t *data, size_t len,
 		       struct sr_err *err) SR_WUR;
 
-/* Messages from -> to with seq >= next as [{"seq", "data" (base64)}],
- * waiting up to wait_ms for the first; deletes those with seq < next (the
- * caller has them). */
+/*
+ * The messages of one fetch (opaque): what sr_coord_mail_fetch found,
+ * ready to be served as the binary answer of net/mailwire.h.  Freed with
+ * sr_coord_mailbatch_free; valid after the coordinator moves on (the
+ * stored messages may be deleted meanwhile).
+ */
+struct sr_coord_mailbatch;
+
+/*
+ * Messages from -> to with seq >= next, oldest first: at most
+ * SR_MAILBOX_FETCH_MSGS_MAX, and past the first no more than
+ * SR_MAILBOX_FETCH_BYTES_MAX bytes; waits up to wait_ms for the first.
+ * Deletes those with seq < next (the caller has them).  The deliberate
+ * faults of --fault (replay-mail, drop-mail) apply to what is returned.
+ * An empty batch when nothing came.  Reading is allowed after the job
+ * ended, so that a participant can drain what was sent before.
+ */
 int sr_coord_mail_fetch(struct sr_coord *coord, const char *project,
 			const char *job_hex, const char *from, const char *to,
-			uint64_t next, int wait_ms, json_t **out,
-			struct sr_err *err) SR_WUR;
+			uint64_t next, int wait_ms,
+			struct sr_coord_mailbatch **out, struct sr_err *err) SR_WUR;
+
+/* Delete the messages older than the retention at time now, as the
+ * coordinator's timer does every few seconds (tests pick the time).
+ * Returns how many went. */
+size_t sr_coord_mail_expire(struct sr_coord *coord, int64_t now);
+
+/* Messages and bytes the mailboxes of every job hold now. */
+void sr_coord_mail_usage(struct sr_coord *coord, uint64_t *msgs, uint64_t *bytes);
+
+/* Number of messages, their seqs and sizes. */
+size_t sr_coord_mailbatch_count(const struct sr_coord_mailbatch *b);
+uint64_t sr_coord_mailbatch_seq(const struct sr_coord_mailbatch *b, size_t i);
+size_t sr_coord_mailbatch_len(const struct sr_coord_mailbatch *b, size_t i);
+/* Size of the binary answer, and up to max of its bytes from pos (the
+ * reader of sr_http_answer_stream): > 0, or -1 on a read error. */
+uint64_t sr_coord_mailbatch_size(const struct sr_coord_mailbatch *b);
+long sr_coord_mailbatch_read(void *b, uint64_t pos, char *buf, size_t max);
+/* NULL does nothing; takes void * to be sr_http_answer_stream's free. */
+void sr_coord_mailbatch_free(void *b);
 
 /*
  * The coordinator's HTTP API (docs/api.md), for sr_http_server_start with

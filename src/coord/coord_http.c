@@ -5,13 +5,14 @@
  */
 #include "coord/coord.h"
 
-#include <sodium.h>
 #include <string.h>
 #include <time.h>
 
 #include "base/json.h"
 #include "base/limits.h"
 #include "crypto/crypto.h"
+#include "net/coordconn.h"
+#include "net/mailwire.h"
 #include "net/reqsig.h"
 #include "store/value.h"
 #include "base/banned.h"
@@ -243,31 +244,6 @@ static void fault_events(const struct sr_coord_fault *f, json_t *events)
 	}
 }
 
-static void fault_mail(const struct sr_coord_fault *f, json_t *msgs)
-{
-	json_t *first = json_array_get(msgs, 0);
-
-	if (!first)
-		return;
-	if (f->kind == SR_FAULT_DROP_MAIL) {
-		if (json_integer_value(json_object_get(first, "seq")) > 0)
-			json_array_clear(msgs);
-		else
-			while (json_array_size(msgs) > 1)
-				json_array_remove(msgs, 1);
-	} else if (f->kind == SR_FAULT_REPLAY_MAIL &&
-		   json_integer_value(json_object_get(first, "seq")) > 0) {
-		json_t *copy = json_deep_copy(first);
-		while (json_array_size(msgs) > 1)
-			json_array_remove(msgs, 1);
-		if (copy) {
-			json_object_set_new(copy, "seq", json_integer(
-				json_integer_value(json_object_get(first, "seq")) + 1));
-			json_array_append_new(msgs, copy);
-		}
-	}
-}
-
 static int parse_u64(const char *s, uint64_t *out)
 {
 	int64_t v;
@@ -278,87 +254,76 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 1;
 }
 
+/*
+ * How long the caller lets a long-poll wait (SR_COORD_WAIT_HEADER, in
+ * ms), at most max_ms; max_ms when the header is missing or malformed.
+ * Honouring it keeps the caller's own deadlines: the job channel polls
+ * should_abort between fetches of at most SR_JOBCHAN_POLL_MS.
+ */
+static int requested_wait(const struct sr_http_request *req, int max_ms)
+{
+	const char *text = sr_http_request_header(req, SR_COORD_WAIT_HEADER);
+	uint64_t ms;
+
+	if (!text || !parse_u64(text, &ms) || ms > (uint64_t)max_ms)
+		return max_ms;
+	return (int)ms;
+}
+
+/*
+ * The job mailboxes (docs/api.md): binary bodies, no JSON on the data
+ * path (net/mailwire.h).
+ *   POST .../mailbox/TO/SEQ      body: the message
+ *   GET  .../mailbox/FROM/NEXT   answer: records (seq, len, bytes)
+ */
 static int mailbox(struct sr_coord *c, const struct sr_http_request *req,
 		   struct sr_http_response *resp, const struct sr_http_path *p,
 		   const char *caller)
 {
 	const char *project = p->seg[2], *job = p->seg[4], *peer = p->seg[6];
-	struct sr_coord_fault fault;
+	struct sr_coord_mailbatch *batch = NULL;
 	struct sr_err err;
+	uint64_t n;
 	int rc;
 
 	sr_err_clear(&err);
 	if (strlen(job) != SR_EVENT_ID_HEX_LEN)
 		return sr_http_error(resp, 400, "%s: expected a 64-hex-digit job id",
 				     req->path);
-	if (p->n == 7) {
-		static const char *const keys[] = { "seq", "data", NULL };
-		const char *b64;
-		uint8_t *data;
-		size_t cap, len;
-		json_int_t seq = 0;
-		json_t *body;
+	if (!parse_u64(p->seg[7], &n))
+		return sr_http_error(resp, 400, "%s: %s: expected an integer from 0",
+				     req->path, strcmp(req->method, "POST") == 0 ?
+				     "SEQ" : "NEXT");
+	if (strcmp(req->method, "POST") == 0) {
+		const char *type = sr_http_request_header(req, "Content-Type");
 
-		if (strcmp(req->method, "POST") != 0)
-			return sr_http_error(resp, 405, "%s: use POST", req->path);
-		if (sr_http_json_body(req, resp, &body) != SR_OK)
-			return SR_OK;
-		rc = sr_json_check_keys(body, "request", keys, &err);
-		if (rc == SR_OK)
-			rc = sr_json_get_string(body, "request", "data", 1, &b64, &err);
-		if (rc == SR_OK && (!json_is_integer(json_object_get(body, "seq")) ||
-				    (seq = json_integer_value(json_object_get(body, "seq"))) < 0))
-			rc = sr_fail(&err, SR_EINVAL, "request.seq: expected an integer from 0");
-		if (rc) {
-			json_decref(body);
-			return sr_http_error(resp, 400, "%s", err.msg);
-		}
-		cap = strlen(b64) / 4 * 3 + 3;
-		if (cap > SR_MAILBOX_MSG_MAX + 3) {
-			json_decref(body);
+		if (type && strcmp(type, SR_MAILWIRE_TYPE) != 0)
+			return sr_http_error(resp, 415,
+					     "%s: expected a body of type %s (the message itself), got %.60s",
+					     req->path, SR_MAILWIRE_TYPE, type);
+		if (req->body_len > SR_MAILBOX_MSG_MAX)
 			return sr_http_error(resp, 413,
-					     "request.data: over the mailbox limit of %u bytes",
-					     SR_MAILBOX_MSG_MAX);
-		}
-		data = sodium_malloc(cap ? cap : 1);
-		if (!data) {
-			json_decref(body);
-			return sr_http_error(resp, 500, "out of memory");
-		}
-		if (sodium_base642bin(data, cap, b64, strlen(b64), NULL, &len, NULL,
-				      sodium_base64_VARIANT_ORIGINAL) != 0) {
-			sodium_free(data);
-			json_decref(body);
-			return sr_http_error(resp, 400, "request.data: expected base64");
-		}
-		rc = sr_coord_mail_post(c, project, job, caller, peer, (uint64_t)seq,
-					data, len, &err);
-		sodium_free(data);
-		json_decref(body);
+					     "message of %zu bytes is over the mailbox limit of %u bytes",
+					     req->body_len, SR_MAILBOX_MSG_MAX);
+		rc = sr_coord_mail_post(c, project, job, caller, peer, n,
+					(const uint8_t *)req->body, req->body_len, &err);
 		if (rc)
 			return answer_err(resp, rc, &err);
 		resp->status = 201;
-		resp->body = json_pack("{s:I}", "seq", seq);
+		sr_http_answer_raw(resp, SR_MAILWIRE_TYPE, NULL, 0);
 		return SR_OK;
 	}
 	if (strcmp(req->method, "GET") != 0)
-		return sr_http_error(resp, 405, "%s: use GET", req->path);
-	{
-		uint64_t next;
-		json_t *msgs;
-
-		if (!parse_u64(p->seg[7], &next))
-			return sr_http_error(resp, 400, "%s: NEXT: expected an integer from 0",
-					     req->path);
-		rc = sr_coord_mail_fetch(c, project, job, peer, caller, next,
-					 SR_MAILBOX_WAIT_MS, &msgs, &err);
-		if (rc)
-			return answer_err(resp, rc, &err);
-		sr_coord_get_fault(c, &fault);
-		fault_mail(&fault, msgs);
-		resp->body = json_pack("{s:o}", "messages", msgs);
-		return SR_OK;
-	}
+		return sr_http_error(resp, 405, "%s: use GET (fetch) or POST (deposit)",
+				     req->path);
+	rc = sr_coord_mail_fetch(c, project, job, peer, caller, n,
+				 requested_wait(req, SR_MAILBOX_WAIT_MS), &batch, &err);
+	if (rc)
+		return answer_err(resp, rc, &err);
+	/* Streamed from the batch: the answer is not built a second time. */
+	sr_http_answer_stream(resp, SR_MAILWIRE_TYPE, sr_coord_mailbatch_size(batch),
+			      sr_coord_mailbatch_read, sr_coord_mailbatch_free, batch);
+	return SR_OK;
 }
 
 int sr_coord_http(void *ctx, const struct sr_http_request *req,
@@ -369,11 +334,10 @@ int sr_coord_http(void *ctx, const struct sr_http_request *req,
 	static const char *const w_org[] = { "v1", "orgs", NULL };
 	static const char *const w_inv[] = { "v1", "invitations" };
 	static const char *const w_events[] = { "v1", "events" };
+	static const char *const w_heads[] = { "v1", "heads" };
 	static const char *const w_head[] = { "v1", "projects", NULL, "head" };
 	static const char *const w_evfrom[] = { "v1", "projects", NULL, "events", NULL };
-	static const char *const w_post[] = { "v1", "projects", NULL, "jobs", NULL,
-		"mailbox", NULL };
-	static const char *const w_get[] = { "v1", "projects", NULL, "jobs", NULL,
+	static const char *const w_mail[] = { "v1", "projects", NULL, "jobs", NULL,
 		"mailbox", NULL, NULL };
 	static const char *const w_verdict[] = { "v1", "projects", NULL, "jobs", NULL,
 		"verdict" };
@@ -397,8 +361,9 @@ int sr_coord_http(void *ctx, const struct sr_http_request *req,
 		return post_org(c, req, resp);
 	}
 	if (!is(&p, 3, w_org) && !is(&p, 2, w_inv) && !is(&p, 2, w_events) &&
-	    !is(&p, 4, w_head) && !is(&p, 5, w_evfrom) && !is(&p, 7, w_post) &&
-	    !is(&p, 8, w_get) && !is(&p, 6, w_verdict))
+	    !is(&p, 2, w_heads) &&
+	    !is(&p, 4, w_head) && !is(&p, 5, w_evfrom) && !is(&p, 8, w_mail) &&
+	    !is(&p, 6, w_verdict))
 		return sr_http_error(resp, 404, "no such endpoint: %s %.200s",
 				     req->method, req->path);
 	if (authenticate(c, req, resp, caller) != 0)
@@ -408,8 +373,24 @@ int sr_coord_http(void *ctx, const struct sr_http_request *req,
 			return sr_http_error(resp, 405, "%s: use POST", req->path);
 		return post_event(c, req, resp, caller);
 	}
-	if (is(&p, 7, w_post) || is(&p, 8, w_get))
+	if (is(&p, 8, w_mail))
 		return mailbox(c, req, resp, &p, caller);
+	if (is(&p, 2, w_heads)) {
+		static const char *const keys[] = { "projects", NULL };
+		json_t *body;
+
+		if (strcmp(req->method, "POST") != 0)
+			return sr_http_error(resp, 405, "%s: use POST", req->path);
+		if (sr_http_json_body(req, resp, &body) != SR_OK)
+			return SR_OK;
+		rc = sr_json_check_keys(body, "request", keys, &err);
+		if (rc == SR_OK)
+			rc = sr_coord_heads_wait(c, caller, json_object_get(body, "projects"),
+						 requested_wait(req, SR_HEADS_WAIT_MS), &resp->body,
+						 &err);
+		json_decref(body);
+		return rc ? answer_err(resp, rc, &err) : SR_OK;
+	}
 	if (strcmp(req->method, "GET") != 0)
 		return sr_http_error(resp, 405, "%s: use GET", req->path);
 	if (is(&p, 3, w_org)) {

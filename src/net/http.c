@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <strings.h>
 
 #include "base/text.h"
@@ -41,6 +42,12 @@ struct request_state {
 	struct sr_buf body;
 	int too_large;
 };
+
+/* How many bytes an upload reads from the socket per callback at most
+ * (libmicrohttpd's buffer for a connection), and the block of a
+ * streamed answer. */
+#define CONNECTION_MEMORY (256 * 1024)
+#define STREAM_BLOCK (64 * 1024)
 
 int sr_http_status_for(int code)
 {
@@ -74,10 +81,50 @@ int sr_http_error(struct sr_http_response *resp, int status,
 	 * UTF-8 without control characters, or the answer could not be
 	 * encoded (or would rewrite a terminal). */
 	sr_text_clean(msg, sizeof(msg) - 1);
-	json_decref(resp->body);
+	sr_http_response_release(resp);
 	resp->status = status;
 	resp->body = json_pack("{s:s}", "error", msg);
 	return SR_OK;
+}
+
+void sr_http_response_release(struct sr_http_response *resp)
+{
+	json_decref(resp->body);
+	sr_free(resp->raw);
+	if (resp->stream_free)
+		resp->stream_free(resp->stream_ctx);
+	memset(resp, 0, sizeof(*resp));
+}
+
+/* Drop any answer but keep the status. */
+static void answer_clear(struct sr_http_response *resp)
+{
+	int status = resp->status;
+
+	sr_http_response_release(resp);
+	resp->status = status;
+}
+
+void sr_http_answer_raw(struct sr_http_response *resp, const char *type,
+			char *data, size_t len)
+{
+	answer_clear(resp);
+	resp->raw_type = type;
+	resp->raw = data;
+	resp->raw_len = len;
+}
+
+void sr_http_answer_stream(struct sr_http_response *resp, const char *type,
+			   uint64_t len,
+			   long (*read)(void *ctx, uint64_t pos, char *buf, size_t max),
+			   void (*free_fn)(void *ctx), void *ctx)
+{
+	answer_clear(resp);
+	resp->raw_type = type;
+	resp->stream_len = len;
+	resp->stream_read = read;
+	resp->stream_free = free_fn;
+	resp->stream_ctx = ctx;
 }
 
 int sr_http_path_split(const char *path, struct sr_http_path *p)
@@ -131,6 +178,69 @@ int sr_http_json_body(const struct sr_http_request *req,
 	return SR_OK;
 }
 
+/* libmicrohttpd's reader over a handler's stream. */
+struct stream {
+	long (*read)(void *ctx, uint64_t pos, char *buf, size_t max);
+	void (*free)(void *ctx);
+	void *ctx;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *st = cls;
+	long n = st->read(st->ctx, pos, buf, max);
+
+	return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *st = cls;
+
+	if (st->free)
+		st->free(st->ctx);
+	sr_free(st);
+}
+
+/* Queue a binary answer; takes over what resp holds for it. */
+static enum MHD_Result send_binary(struct MHD_Connection *conn,
+				   struct sr_http_response *resp)
+{
+	struct MHD_Response *response = NULL;
+	enum MHD_Result ret;
+
+	if (resp->stream_read) {
+		struct stream *st = sr_malloc(sizeof(*st));
+		if (st) {
+			st->read = resp->stream_read;
+			st->free = resp->stream_free;
+			st->ctx = resp->stream_ctx;
+			response = MHD_create_response_from_callback(
+				resp->stream_len, STREAM_BLOCK, stream_read, st, stream_free);
+			/* On failure libmicrohttpd did not take it. */
+			if (!response)
+				sr_free(st);
+			else
+				resp->stream_free = NULL;
+		}
+	} else {
+		/* sr_malloc memory is malloc memory: libmicrohttpd frees it. */
+		response = MHD_create_response_from_buffer(resp->raw_len,
+							   resp->raw_len ? resp->raw : (void *)"",
+							   resp->raw_len ? MHD_RESPMEM_MUST_FREE :
+							   MHD_RESPMEM_PERSISTENT);
+		if (response && resp->raw_len)
+			resp->raw = NULL;
+	}
+	if (!response)
+		return MHD_NO;
+	MHD_add_response_header(response, "Content-Type", resp->raw_type);
+	ret = MHD_queue_response(conn, (unsigned)(resp->status ? resp->status : 200),
+				 response);
+	MHD_destroy_response(response);
+	return ret;
+}
+
 static enum MHD_Result send_json(struct MHD_Connection *conn, int status,
 				 json_t *body)
 {
@@ -180,6 +290,12 @@ static void client_text(struct MHD_Connection *conn, char *buf, size_t len)
 			  buf, (socklen_t)len);
 }
 
+static const char *connection_header(const struct sr_http_request *req,
+				     const char *name)
+{
+	return MHD_lookup_connection_value(req->impl, MHD_HEADER_KIND, name);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  const char *url, const char *method,
 				  const char *version, const char *upload,
@@ -188,17 +304,32 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct sr_http_server *server = cls;
 	struct request_state *st = *con_cls;
 	struct sr_http_request req;
-	struct sr_http_response resp = { 0, NULL };
+	struct sr_http_response resp;
 	char client[64];
 	enum MHD_Result ret;
 	int rc;
 
 	(void)version;
+	memset(&resp, 0, sizeof(resp));
 	if (!st) {
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     "Content-Length");
 		st = sr_calloc(1, sizeof(*st));
 		if (!st)
 			return MHD_NO;
 		sr_buf_init(&st->body, SR_HTTP_BODY_MAX);
+		/* Room for the announced body at once, so a large upload is
+		 * not copied again as the buffer grows (a wrong length is
+		 * harmless: the buffer still grows or stays unused). */
+		if (cl) {
+			char *end;
+			unsigned long long n = strtoull(cl, &end, 10);
+			if (*end == '\0' && end != cl && n > SR_HTTP_BODY_MAX)
+				st->too_large = 1;
+			else if (*end == '\0' && end != cl && n > 0 &&
+				 sr_buf_grow(&st->body, (size_t)n) != SR_OK)
+				sr_log_debug("http: no room ahead for a body of %llu bytes", n);
+		}
 		*con_cls = st;
 		return MHD_YES;
 	}
@@ -226,6 +357,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							"Authorization");
 	req.client = client;
+	req.header = connection_header;
+	req.impl = conn;
 	rc = server->handler(server->ctx, &req, &resp);
 	if (rc < 0 && resp.status == 0)
 		sr_http_error(&resp, 500, "internal error: %s", sr_strerror(rc));
@@ -233,9 +366,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		resp.status = 200;
 	sr_log_debug("http: %s %s from %s -> %d", method, url, client,
 		     resp.status);
-	ret = send_json(conn, resp.status, resp.body);
-	json_decref(resp.body);
+	if (resp.raw_type)
+		ret = send_binary(conn, &resp);
+	else
+		ret = send_json(conn, resp.status, resp.body);
+	sr_http_response_release(&resp);
 	return ret;
+}
+
+const char *sr_http_request_header(const struct sr_http_request *req,
+				   const char *name)
+{
+	return req->header ? req->header(req, name) : NULL;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn,
@@ -355,7 +497,7 @@ int sr_http_server_start_opts(const char *addr,
 		MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)(opts->threads ? 8 * opts->threads : 16),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 		MHD_OPTION_ARRAY, tls_options,
 		MHD_OPTION_END);
@@ -398,22 +540,23 @@ int sr_http_global_init(void)
 		SR_OK : SR_EINTERNAL;
 }
 
-struct sink {
-	struct sr_buf buf;
-	int too_large;
+/*
+ * A connection kept between calls: one easy handle in a multi handle of
+ * its own, so that its connection (and TLS session) stays in the multi's
+ * cache from one call to the next (HTTP keep-alive), and a call can be
+ * woken from another thread (curl_multi_wakeup).
+ */
+struct sr_http_client {
+	char *base;            /* URL prefix; request paths are appended */
+	char *pin;             /* or NULL (http://) */
+	int https;
+	CURLU *cu;             /* base, parsed: host and port for messages */
+	CURLM *multi;
+	CURL *easy;
+	struct sr_buf url;
+	atomic_int woken;      /* sr_http_client_wakeup since the last call */
+	uint64_t connections;  /* opened so far */
 };
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct sink *s = userdata;
-	size_t n = size * nmemb;
-
-	if (sr_buf_add(&s->buf, ptr, n) != SR_OK) {
-		s->too_large = 1;
-		return 0;   /* makes curl fail with CURLE_WRITE_ERROR */
-	}
-	return n;
-}
 
 /* Parse url (which must carry its scheme) into a curl URL handle. */
 static int parse_url(const char *url, CURLU **out, int *https,
@@ -483,29 +626,69 @@ static int pin_mismatch(CURLU *cu, struct sr_err *err)
 	return rc;
 }
 
+struct sink {
+	CURL *easy;
+	struct sr_http_answer *ans;
+	int too_large;
+	int sink_stopped;
+	int status_known;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct sink *s = userdata;
+	struct sr_http_answer *ans = s->ans;
+	size_t n = size * nmemb;
+
+	if (!s->status_known) {
+		long code = 0;
+		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &code);
+		ans->status = (int)code;
+		s->status_known = 1;
+	}
+	if (ans->sink && ans->status >= 200 && ans->status < 300) {
+		if (ans->sink(ans->sink_ctx, ptr, n) != n) {
+			s->sink_stopped = 1;
+			return 0;
+		}
+		return n;
+	}
+	if (sr_buf_add(ans->body, ptr, n) != SR_OK) {
+		s->too_large = 1;
+		return 0;   /* makes curl fail with CURLE_WRITE_ERROR */
+	}
+	return n;
+}
+
 /* Turn a failed transfer into a status and a message that says why. */
 static int transfer_failed(CURLcode cc, const char *method, const char *url,
-			   CURLU *cu, int https, const struct sink *sink,
+			   const struct sr_http_client *c, const struct sink *sink,
 			   const char *errbuf, long timeout_ms,
 			   struct sr_err *err)
 {
 	const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(cc);
 
+	if (sink->sink_stopped) {
+		struct sr_err *se = sink->ans->sink_err;
+		if (se && se->code)
+			return sr_fail(err, se->code, "%s %s: %s", method, url, se->msg);
+		return sr_fail(err, SR_EPROTO, "%s %s: the answer was refused", method, url);
+	}
 	if (sink->too_large)
 		return sr_fail(err, SR_ELIMIT,
 			       "%s %s: answer is larger than the limit of %zu bytes",
-			       method, url, sink->buf.max);
+			       method, url, sink->ans->body->max);
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		return sr_fail(err, SR_ETIMEOUT, "%s %s: timed out after %ld ms",
 			       method, url, timeout_ms);
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-		return pin_mismatch(cu, err);
+		return pin_mismatch(c->cu, err);
 	case CURLE_GOT_NOTHING:
 	case CURLE_RECV_ERROR:
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_UNSUPPORTED_PROTOCOL:   /* TLS alert read as HTTP/0.9 */
-		if (!https)
+		if (!c->https)
 			return sr_fail(err, SR_EIO,
 				       "%s %s: %s (is it an HTTPS server? use "
 				       "https:// and --pin)", method, url, detail);
@@ -520,90 +703,24 @@ static int transfer_failed(CURLcode cc, const char *method, const char *url,
 	return sr_fail(err, SR_EIO, "%s %s: %s", method, url, detail);
 }
 
-int sr_http_call_opts(const char *method, const char *url, const json_t *body,
-		      const struct sr_http_call_opts *opts, int *status,
-		      json_t **answer, struct sr_err *err)
+/* The easy handle of c, with what never changes between calls. */
+static CURL *easy_for(struct sr_http_client *c)
 {
-	static const struct sr_http_call_opts defaults;
-	struct curl_slist *headers = NULL, *h;
-	char errbuf[CURL_ERROR_SIZE];
-	struct sr_buf req, auth;
-	struct sink sink;
-	CURLU *cu = NULL;
-	CURL *curl = NULL;
-	CURLcode cc;
-	long code = 0;
-	int https = 0, rc;
+	CURL *curl = curl_easy_init();
 
-	*status = 0;
-	*answer = NULL;
-	if (!opts)
-		opts = &defaults;
-	errbuf[0] = '\0';
-	sr_buf_init(&req, 0);
-	sr_buf_init(&auth, 0);
-	sr_buf_init(&sink.buf, opts->max_answer ? opts->max_answer : SR_HTTP_BODY_MAX);
-	sink.too_large = 0;
-	rc = parse_url(url, &cu, &https, err);
-	if (rc)
-		goto out;
-	if (https && !opts->pin) {
-		rc = sr_fail(err, SR_EINVAL, "%s needs a pinned key (--pin)", url);
-		goto out;
-	}
-	if (!https && opts->pin) {
-		/* The pin would not be checked: refuse rather than downgrade. */
-		rc = sr_fail(err, SR_EINVAL,
-			     "%s: a pinned key was given but the URL is not https://",
-			     url);
-		goto out;
-	}
-	if (opts->pin) {
-		rc = sr_tls_pin_parse(opts->pin, err);
-		if (rc)
-			goto out;
-	}
-	if (opts->authorization) {
-		rc = check_header_value("authorization", opts->authorization, err);
-		if (rc == SR_OK && sr_buf_addf(&auth, "Authorization: %s",
-					       opts->authorization))
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-	} else if (opts->token) {
-		rc = check_header_value("token", opts->token, err);
-		if (rc == SR_OK && sr_buf_addf(&auth, "Authorization: Bearer %s",
-					       opts->token))
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-	}
-	if (rc)
-		goto out;
-	if (body && sr_json_dump(body, 0, &req) != SR_OK) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
-	headers = curl_slist_append(NULL, "Content-Type: application/json");
-	if (headers && auth.len) {
-		h = curl_slist_append(headers, auth.data);
-		if (!h) {
-			curl_slist_free_all(headers);
-			headers = NULL;
-		} else {
-			headers = h;
-		}
-	}
-	curl = curl_easy_init();
-	if (!headers || !curl) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
-	curl_easy_setopt(curl, CURLOPT_CURLU, cu);
-	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	if (!curl)
+		return NULL;
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, opts->timeout_ms);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
-	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-	if (https) {
+	/*
+	 * No CA bundle and no CA directory: the pin is the only trust
+	 * anchor (docs/internals/tls.md), and with GnuTLS libcurl would
+	 * otherwise parse the whole system bundle at every new connection,
+	 * about 300 ms of CPU, for certificates it never checks.
+	 */
+	curl_easy_setopt(curl, CURLOPT_CAINFO, NULL);
+	curl_easy_setopt(curl, CURLOPT_CAPATH, NULL);
+	curl_easy_setopt(curl, CURLOPT_TCP_NODELAY, 1L);
+	if (c->https) {
 		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
 		curl_easy_setopt(curl, CURLOPT_SSLVERSION,
 				 (long)CURL_SSLVERSION_TLSv1_2);
@@ -613,37 +730,290 @@ int sr_http_call_opts(const char *method, const char *url, const json_t *body,
 		 * trust anchor.  libcurl checks the pin with VERIFYPEER off
 		 * and aborts before sending anything (tests/unit/test_tls.c).
 		 */
-		curl_easy_setopt(curl, CURLOPT_PINNEDPUBLICKEY, opts->pin);
+		curl_easy_setopt(curl, CURLOPT_PINNEDPUBLICKEY, c->pin);
 		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
 	} else {
 		curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
 	}
-	if (body) {
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req.data);
-		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)req.len);
+	return curl;
+}
+
+int sr_http_client_new(const char *base_url, const char *pin,
+		       struct sr_http_client **out, struct sr_err *err)
+{
+	struct sr_http_client *c;
+	int rc;
+
+	*out = NULL;
+	c = sr_calloc(1, sizeof(*c));
+	if (!c)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	sr_buf_init(&c->url, 0);
+	rc = parse_url(base_url, &c->cu, &c->https, err);
+	if (rc)
+		goto out;
+	if (c->https && !pin) {
+		rc = sr_fail(err, SR_EINVAL, "%s needs a pinned key (--pin)", base_url);
+		goto out;
 	}
-	cc = curl_easy_perform(curl);
+	if (!c->https && pin) {
+		/* The pin would not be checked: refuse rather than downgrade. */
+		rc = sr_fail(err, SR_EINVAL,
+			     "%s: a pinned key was given but the URL is not https://",
+			     base_url);
+		goto out;
+	}
+	if (pin) {
+		rc = sr_tls_pin_parse(pin, err);
+		if (rc)
+			goto out;
+	}
+	if (!(c->base = sr_strdup(base_url)) || (pin && !(c->pin = sr_strdup(pin))) ||
+	    !(c->multi = curl_multi_init()) || !(c->easy = easy_for(c))) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+out:
+	sr_http_client_free(c);
+	return rc;
+}
+
+void sr_http_client_free(struct sr_http_client *c)
+{
+	if (!c)
+		return;
+	curl_easy_cleanup(c->easy);
+	curl_multi_cleanup(c->multi);
+	curl_url_cleanup(c->cu);
+	sr_buf_release(&c->url);
+	sr_free(c->base);
+	sr_free(c->pin);
+	sr_free(c);
+}
+
+/* Append "Name: value" to *list; 0 on allocation failure (list freed). */
+static int header_add(struct curl_slist **list, const char *line)
+{
+	struct curl_slist *h = curl_slist_append(*list, line);
+
+	if (!h) {
+		curl_slist_free_all(*list);
+		*list = NULL;
+		return 0;
+	}
+	*list = h;
+	return 1;
+}
+
+/*
+ * Run the transfer of c->easy in c->multi: the connection goes back to
+ * the multi's cache when done, for the next call.  *canceled when
+ * sr_http_client_wakeup stopped it (the connection is then dropped).
+ */
+static CURLcode perform(struct sr_http_client *c, int *canceled)
+{
+	CURLcode cc = CURLE_OK;
+	CURLMsg *msg;
+	int running = 1, left;
+
+	*canceled = 0;
+	if (curl_multi_add_handle(c->multi, c->easy) != CURLM_OK)
+		return CURLE_OUT_OF_MEMORY;
+	for (;;) {
+		if (curl_multi_perform(c->multi, &running) != CURLM_OK) {
+			cc = CURLE_OUT_OF_MEMORY;
+			break;
+		}
+		if (!running)
+			break;
+		if (curl_multi_poll(c->multi, NULL, 0, 1000, NULL) != CURLM_OK) {
+			cc = CURLE_OUT_OF_MEMORY;
+			break;
+		}
+		if (atomic_exchange(&c->woken, 0)) {
+			*canceled = 1;
+			break;
+		}
+	}
+	while (!*canceled && (msg = curl_multi_info_read(c->multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == c->easy)
+			cc = msg->data.result;
+	curl_multi_remove_handle(c->multi, c->easy);
+	return cc;
+}
+
+int sr_http_client_call(struct sr_http_client *c, const struct sr_http_req *rq,
+			struct sr_http_answer *ans, struct sr_err *err)
+{
+	struct curl_slist *headers = NULL;
+	char errbuf[CURL_ERROR_SIZE];
+	struct sr_buf line;
+	struct sink sink;
+	CURL *curl = NULL;
+	CURLcode cc;
+	long code = 0;
+	int rc = SR_OK, canceled = 0;
+
+	ans->status = 0;
+	if (atomic_exchange(&c->woken, 0))
+		return sr_fail(err, SR_ECANCELED, "%s %s%s: canceled", rq->method, c->base,
+			       rq->path ? rq->path : "");
+	errbuf[0] = '\0';
+	sr_buf_init(&line, 0);
+	sr_buf_reset(&c->url);
+	if (sr_buf_addf(&c->url, "%s%s", c->base, rq->path ? rq->path : "") != SR_OK) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (rq->authorization)
+		rc = check_header_value("authorization", rq->authorization, err);
+	for (size_t i = 0; rc == SR_OK && rq->headers && rq->headers[i]; i++)
+		rc = check_header_value("header", rq->headers[i], err);
+	if (rc == SR_OK && rq->content_type)
+		rc = check_header_value("content type", rq->content_type, err);
+	if (rc)
+		goto out;
+	/* No "Expect: 100-continue" round trip before a body. */
+	if (!header_add(&headers, "Expect:"))
+		goto nomem;
+	if (rq->content_type) {
+		if (sr_buf_addf(&line, "Content-Type: %s", rq->content_type) != SR_OK ||
+		    !header_add(&headers, line.data))
+			goto nomem;
+	}
+	if (rq->authorization) {
+		sr_buf_reset(&line);
+		if (sr_buf_addf(&line, "Authorization: %s", rq->authorization) != SR_OK ||
+		    !header_add(&headers, line.data))
+			goto nomem;
+	}
+	for (size_t i = 0; rq->headers && rq->headers[i]; i++)
+		if (!header_add(&headers, rq->headers[i]))
+			goto nomem;
+	curl = c->easy;
+	memset(&sink, 0, sizeof(sink));
+	sink.easy = curl;
+	sink.ans = ans;
+	curl_easy_setopt(curl, CURLOPT_URL, c->url.data);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, rq->timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
+	if (rq->body) {
+		/* Sent from the caller's memory: POSTFIELDS does not copy. */
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, rq->body_len ? rq->body : "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)rq->body_len);
+	} else {
+		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+	}
+	curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, rq->method);
+	cc = perform(c, &canceled);
+	{
+		long opened = 0;
+		if (curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK &&
+		    opened > 0)
+			c->connections += (uint64_t)opened;
+	}
+	/* Nothing of this call may outlive it in the handle. */
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, NULL);
+	if (canceled) {
+		rc = sr_fail(err, SR_ECANCELED, "%s %s: canceled", rq->method, c->url.data);
+		goto out;
+	}
 	if (cc != CURLE_OK) {
-		rc = transfer_failed(cc, method, url, cu, https, &sink, errbuf,
-				     opts->timeout_ms, err);
+		rc = transfer_failed(cc, rq->method, c->url.data, c, &sink, errbuf,
+				     rq->timeout_ms, err);
 		goto out;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-	*status = (int)code;
-	if (sink.buf.len) {
-		rc = sr_json_parse(sink.buf.data, sink.buf.len, url, answer, err);
+	ans->status = (int)code;
+	goto out;
+nomem:
+	rc = sr_fail(err, SR_ENOMEM, "out of memory");
+out:
+	curl_slist_free_all(headers);
+	sr_buf_wipe(&line);   /* it held the Authorization header */
+	return rc;
+}
+
+uint64_t sr_http_client_connections(const struct sr_http_client *c)
+{
+	return c->connections;
+}
+
+void sr_http_client_wakeup(struct sr_http_client *c)
+{
+	atomic_store(&c->woken, 1);
+	curl_multi_wakeup(c->multi);
+}
+
+int sr_http_call_opts(const char *method, const char *url, const json_t *body,
+		      const struct sr_http_call_opts *opts, int *status,
+		      json_t **answer, struct sr_err *err)
+{
+	static const struct sr_http_call_opts defaults;
+	struct sr_http_client *c = NULL;
+	struct sr_http_answer ans;
+	struct sr_http_req rq;
+	struct sr_buf req, auth, out;
+	int rc;
+
+	*status = 0;
+	*answer = NULL;
+	if (!opts)
+		opts = &defaults;
+	sr_buf_init(&req, 0);
+	sr_buf_init(&auth, 0);
+	sr_buf_init(&out, opts->max_answer ? opts->max_answer : SR_HTTP_BODY_MAX);
+	rc = sr_http_client_new(url, opts->pin, &c, err);
+	if (rc)
+		goto out;
+	if (!opts->authorization && opts->token) {
+		rc = check_header_value("token", opts->token, err);
+		if (rc == SR_OK && sr_buf_addf(&auth, "Bearer %s", opts->token))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		if (rc)
+			goto out;
+	}
+	if (body && sr_json_dump(body, 0, &req) != SR_OK) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.method = method;
+	rq.path = "";
+	rq.content_type = "application/json";
+	rq.body = body ? req.data : NULL;
+	rq.body_len = req.len;
+	rq.authorization = opts->authorization ? opts->authorization :
+		auth.len ? auth.data : NULL;
+	rq.headers = opts->headers;
+	rq.timeout_ms = opts->timeout_ms;
+	memset(&ans, 0, sizeof(ans));
+	ans.body = &out;
+	rc = sr_http_client_call(c, &rq, &ans, err);
+	if (rc)
+		goto out;
+	*status = ans.status;
+	if (out.len) {
+		rc = sr_json_parse(out.data, out.len, url, answer, err);
 		if (rc == SR_EINVAL || rc == SR_ELIMIT)
 			rc = sr_failx(err, SR_EPROTO, "%s %s: the answer is not JSON",
 				      method, url);
 	}
 out:
-	curl_easy_cleanup(curl);
-	curl_url_cleanup(cu);
-	curl_slist_free_all(headers);
+	sr_http_client_free(c);
 	sr_buf_wipe(&auth);
 	sr_buf_release(&req);
-	sr_buf_release(&sink.buf);
+	sr_buf_release(&out);
 	return rc;
 }
 
@@ -651,7 +1021,7 @@ int sr_http_call(const char *method, const char *url, const json_t *body,
 		 const char *token, long timeout_ms, int *status,
 		 json_t **answer, struct sr_err *err)
 {
-	struct sr_http_call_opts opts = { NULL, token, NULL, timeout_ms, 0 };
+	struct sr_http_call_opts opts = { NULL, token, NULL, timeout_ms, 0, NULL };
 
 	return sr_http_call_opts(method, url, body, &opts, status, answer, err);
 }

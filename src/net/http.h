@@ -4,14 +4,19 @@
  *
  * Server: one handler receives every request whose body was read in full
  * (bodies over SR_HTTP_BODY_MAX are refused with 413 before they are
- * buffered), and answers with a status and a JSON body.  Helpers parse a
+ * buffered; the body is raw bytes, JSON or not), and answers with a
+ * status and a JSON body, or a binary one (the job mailboxes: no JSON and
+ * no base64 on the data path).  Helpers parse a
  * JSON body with the usual limits and build {"error": "..."} answers, so
  * every malformed request gets a clear 4xx and changes nothing.
  * Requests are served on libmicrohttpd's thread pool: the handler must be
  * thread-safe.
  *
- * Client: one call sends a JSON request and returns the status and the
- * parsed JSON answer, with a cap on the answer's size and a timeout.
+ * Client: sr_http_client is a connection to one server for one caller at
+ * a time, for raw requests and answers (a capped buffer, or a stream
+ * handed to a callback as it arrives).  sr_http_call_opts is a one-off
+ * JSON request: the status and the parsed JSON answer, with a cap on the
+ * answer's size and a timeout.
  *
  * TLS (docs/internals/tls.md): the server serves HTTPS when given a
  * certificate and key (net/tls.h makes them); the client talks to an
@@ -37,14 +42,60 @@ struct sr_http_request {
 	size_t body_len;
 	const char *authorization; /* Authorization header, or NULL */
 	const char *client;        /* peer address as text */
+	/* Looks up a request header (sr_http_request_header); the server's
+	 * reads the connection's.  NULL: no headers (a request made up by a
+	 * test or fuzzer may set its own). */
+	const char *(*header)(const struct sr_http_request *req, const char *name);
+	void *impl;                /* for header */
 };
 
+/* The value of request header name (case-insensitive), or NULL.  Valid
+ * while the handler runs. */
+const char *sr_http_request_header(const struct sr_http_request *req,
+				   const char *name);
+
+/*
+ * What a handler answers: a JSON body, or a binary one (set with
+ * sr_http_answer_raw or sr_http_answer_stream, which replace a JSON body).
+ * The server releases it after sending; a handler called directly (tests,
+ * fuzzers) releases it with sr_http_response_release.
+ */
 struct sr_http_response {
 	int status;                /* HTTP status; 200 if left 0 */
 	json_t *body;              /* owned by the response; NULL = empty */
+	/* Binary answer (private: use the setters). */
+	const char *raw_type;      /* Content-Type; NULL = no binary answer */
+	char *raw;                 /* sr_malloc memory, owned */
+	size_t raw_len;
+	uint64_t stream_len;
+	long (*stream_read)(void *ctx, uint64_t pos, char *buf, size_t max);
+	void (*stream_free)(void *ctx);
+	void *stream_ctx;
 };
 
-/* Fill resp with {"error": MESSAGE} and status; returns SR_OK. */
+/* Answer with data[0..len) (sr_malloc memory; the response takes it,
+ * also on failure) as content type type (a static string). */
+void sr_http_answer_raw(struct sr_http_response *resp, const char *type,
+			char *data, size_t len);
+
+/*
+ * Answer with len bytes produced on demand: read(ctx, pos, buf, max)
+ * fills buf with up to max bytes from offset pos and returns how many
+ * (> 0), or -1 to cut the answer off (the client sees a broken
+ * transfer).  free_ctx(ctx) runs once when the answer is done or dropped
+ * (free_ctx may be NULL).  Lets a large answer go out without being built
+ * in memory first.
+ */
+void sr_http_answer_stream(struct sr_http_response *resp, const char *type,
+			   uint64_t len,
+			   long (*read)(void *ctx, uint64_t pos, char *buf, size_t max),
+			   void (*free_ctx)(void *ctx), void *ctx);
+
+/* Free whatever the response holds and zero it (status included). */
+void sr_http_response_release(struct sr_http_response *resp);
+
+/* Fill resp with {"error": MESSAGE} and status (dropping any other
+ * answer); returns SR_OK. */
 int sr_http_error(struct sr_http_response *resp, int status,
 		  const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -119,6 +170,8 @@ struct sr_http_call_opts {
 				    * Authorization header instead */
 	long timeout_ms;           /* whole call; 0 = no limit */
 	size_t max_answer;         /* bytes; 0 = SR_HTTP_BODY_MAX */
+	const char *const *headers; /* more headers, "Name: value", NULL-
+				    * terminated; NULL = none */
 };
 
 /*
@@ -144,6 +197,70 @@ int sr_http_call_opts(const char *method, const char *url, const json_t *body,
 int sr_http_call(const char *method, const char *url, const json_t *body,
 		 const char *token, long timeout_ms, int *status,
 		 json_t **answer, struct sr_err *err) SR_WUR;
+
+/* ---- connections ---------------------------------------------------------- */
+
+struct sr_http_client;
+
+/*
+ * A client for base_url (http:// or https://; request paths are appended
+ * to it) with the pin rules of sr_http_call_opts (pin required for
+ * https://, refused for http://).  base_url and pin are copied.  The
+ * connection is kept between calls (HTTP keep-alive): a TLS handshake at
+ * the first call and after the server closed it, not at every call; the
+ * pin is checked at every handshake, and no CA bundle is ever loaded.
+ * One caller at a time: not thread-safe (but see
+ * sr_http_client_wakeup).  SR_EINVAL for a bad URL or pin.
+ */
+int sr_http_client_new(const char *base_url, const char *pin,
+		       struct sr_http_client **out, struct sr_err *err) SR_WUR;
+/* Close and free.  NULL does nothing. */
+void sr_http_client_free(struct sr_http_client *c);
+
+struct sr_http_req {
+	const char *method;
+	const char *path;            /* appended to the base URL; "" for none */
+	const char *content_type;    /* of body; NULL: none sent */
+	const void *body;            /* NULL: no body; sent as is, not copied */
+	size_t body_len;
+	const char *authorization;   /* sent verbatim as Authorization; may be NULL */
+	const char *const *headers;  /* more "Name: value" lines, NULL-terminated; may be NULL */
+	long timeout_ms;             /* whole call; 0 = no limit */
+};
+
+struct sr_http_answer {
+	int status;                  /* HTTP status (out) */
+	/* Where the answer goes: a 2xx answer to sink when it is set (as it
+	 * arrives; sink returns len to go on, anything else to stop the
+	 * transfer, which then fails with SR_EPROTO or the status the sink
+	 * put in sink_err), every other answer to body, which is required and
+	 * whose cap (buf.h) bounds it (SR_ELIMIT over it). */
+	struct sr_buf *body;
+	size_t (*sink)(void *ctx, const char *data, size_t len);
+	void *sink_ctx;
+	struct sr_err *sink_err;     /* may be NULL */
+};
+
+/*
+ * Send rq and take the answer into ans.  An HTTP error status is not a
+ * failure (check ans->status).  Failures are those of sr_http_call_opts:
+ * SR_EINVAL (a header with a line break), SR_ECRYPTO (the server's key
+ * does not match the pin; nothing was sent), SR_EIO, SR_ETIMEOUT,
+ * SR_ELIMIT, or the sink's.
+ */
+int sr_http_client_call(struct sr_http_client *c, const struct sr_http_req *rq,
+			struct sr_http_answer *ans, struct sr_err *err) SR_WUR;
+
+/* How many connections c opened so far (1 for any number of calls to a
+ * server that kept the connection open). */
+uint64_t sr_http_client_connections(const struct sr_http_client *c);
+
+/*
+ * Make the call running on c (in another thread) return SR_ECANCELED at
+ * once, or, if none is running, the next one before it sends anything.
+ * Thread-safe.  (The follower's long-poll, when it must look again.)
+ */
+void sr_http_client_wakeup(struct sr_http_client *c);
 
 /* Call once at program start (libcurl's global init). */
 int sr_http_global_init(void) SR_WUR;

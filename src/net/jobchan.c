@@ -5,7 +5,8 @@
  *
  *   HELLO (type 1), posted as seq 0 to each peer:
  *     prefix ‖ u8 plen ‖ project[plen] ‖ job_id[32] ‖ head[32] ‖
- *     from[36] ‖ to[36] ‖ eph_pk[32] ‖ sig[64]
+ *     from[36] ‖ to[36] ‖ eph_pk[32] ‖ u8 alen ‖ addr[alen] ‖ sig[64]
+ *     (addr: where the sender takes direct connections, or none)
  *     sig = Ed25519(identity key, "sealroom.jobchan.hello.v1" ‖ every
  *           byte of the hello before sig)
  *
@@ -30,6 +31,14 @@
  *                                  "sealroom.jobchan.key.v1" ‖ T ‖ X ‖ Y).
  * The ephemeral secret key is wiped as soon as every peer's keys exist.
  *
+ * Direct path (net/direct.h): when the recipient of a direction
+ * advertised an address, the sender connects there, proves
+ * kd(from -> to) = BLAKE2b-256(key = shared, "sealroom.jobchan.direct.v1"
+ * ‖ T ‖ from ‖ to), and posts, as seq 1 on the relay, a PATH message
+ * (channel SR_JOBCHAN_PATH_CHANNEL, "D" or "R") that says where its
+ * messages from seq 2 on go.  Every message is sealed and checked the
+ * same on both paths.
+ *
  * The receiver only ever opens its next seq, so the header's seq (not
  * authenticated until the AEAD opens) serves only to name what went wrong;
  * a seq is never posted twice with different bytes (a failed post burns
@@ -43,9 +52,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/log.h"
 #include "crypto/crypto.h"
+#include "net/direct.h"
 #include "net/pipe.h"
 #include "base/banned.h"
 
@@ -57,12 +69,20 @@
 #define ID_BYTES 32                     /* job id, ledger head */
 #define EPH_BYTES crypto_scalarmult_BYTES
 #define HELLO_FIXED (PREFIX_BYTES + 1 + 2 * ID_BYTES + 2 * SR_ORG_ID_LEN + \
-		     EPH_BYTES + SR_SIGN_BYTES)
+		     EPH_BYTES + 1 + SR_SIGN_BYTES)
 #define HDR_BYTES 28
 #define WIRE_MAX (HDR_BYTES + SR_JOBCHAN_FRAGMENT_MAX + SR_AEAD_ABYTES)
 #define AD_MAX (HDR_BYTES + 1 + SR_PROJECT_ID_MAX + ID_BYTES + 2 * SR_ORG_ID_LEN)
 #define LABEL_HELLO "sealroom.jobchan.hello.v1"
 #define LABEL_KEY "sealroom.jobchan.key.v1"
+#define LABEL_DIRECT "sealroom.jobchan.direct.v1"
+#define PATH_DIRECT 'D'
+#define PATH_RELAY 'R'
+/* How long a sender tries to reach a peer's listener before it takes the
+ * relay, and how long a receiver waits for a connection its peer said it
+ * made. */
+#define DIRECT_CONNECT_MS 2000
+#define DIRECT_TAKE_MS 5000
 #define DOMAIN_TRANSCRIPT "sealroom.jobchan.transcript.v1"
 #define DOMAIN_SID "sealroom.jobchan.sid.v1"
 
@@ -74,8 +94,10 @@ _Static_assert(SR_AEAD_KEYBYTES == 32 && SR_AEAD_NONCEBYTES == 24 &&
 	       crypto_stream_xchacha20_NONCEBYTES == 24, "XChaCha20(-Poly1305) sizes");
 _Static_assert(SR_HASH_BYTES == ID_BYTES, "job ids and heads are hashes");
 _Static_assert(SR_PROJECT_ID_MAX <= 255, "project length fits a byte");
-_Static_assert(HELLO_FIXED + SR_PROJECT_ID_MAX <= SR_JOBCHAN_HELLO_MAX,
+_Static_assert(HELLO_FIXED + SR_PROJECT_ID_MAX + SR_JOBCHAN_ADDR_MAX <= SR_JOBCHAN_HELLO_MAX,
 	       "a hello fits SR_JOBCHAN_HELLO_MAX");
+_Static_assert(SR_JOBCHAN_ADDR_MAX < SR_DIRECT_ADDR_MAX && SR_JOBCHAN_ADDR_MAX <= 255,
+	       "an address fits the hello's length byte and net/direct.h");
 _Static_assert(WIRE_MAX <= SR_MAILBOX_MSG_MAX,
 	       "a sealed fragment fits one mailbox message");
 _Static_assert(SR_FRAME_MAX <= UINT32_MAX, "lengths fit u32");
@@ -85,6 +107,8 @@ _Static_assert(SR_JOBCHAN_REASON_MAX <= SR_JOBCHAN_FRAGMENT_MAX,
 struct keys {                  /* in sodium_malloc memory */
 	uint8_t send[SR_AEAD_KEYBYTES];
 	uint8_t recv[SR_AEAD_KEYBYTES];
+	uint8_t dsend[SR_AEAD_KEYBYTES];   /* kd(self -> peer): direct-path proofs */
+	uint8_t drecv[SR_AEAD_KEYBYTES];   /* kd(peer -> self) */
 };
 
 struct peer {
@@ -97,6 +121,9 @@ struct peer {
 	pthread_mutex_t send_lock;
 	struct sr_buf out;             /* message being posted (the hello during open) */
 	struct sr_buf in;              /* message fetched */
+	char addr[SR_JOBCHAN_ADDR_MAX + 1];   /* its listener, from its hello, or "" */
+	int out_fd;                    /* direct connection to it, or -1: the relay */
+	int in_fd;                     /* direct connection from it, or -1 */
 };
 
 struct sr_jobchan {
@@ -107,6 +134,8 @@ struct sr_jobchan {
 	char self_org[SR_ORG_ID_LEN + 1];
 	uint8_t eph_pk[EPH_BYTES];
 	struct sr_mailbox_ops ops;
+	struct sr_direct *direct;      /* ops.direct: NULL = relay only */
+	char self_addr[SR_JOBCHAN_ADDR_MAX + 1];  /* advertised, or "" */
 	int timeout_ms;
 	int (*should_abort)(void *ctx);
 	void *abort_ctx;
@@ -263,10 +292,11 @@ static int pass(struct sr_err *err, int rc, const struct sr_err *inner)
 /*
  * Fetch p's next message (seq p->recv_seq) into p->in, polling
  * should_abort and the broken flag between fetches of at most
- * SR_JOBCHAN_POLL_MS.  *claimed: the seq the mailbox says it has.
+ * SR_JOBCHAN_POLL_MS: from the direct connection when there is one,
+ * unless relay.  *claimed: the seq the mailbox says it has.
  */
-static int wait_message(struct sr_jobchan *ch, struct peer *p, uint64_t *claimed,
-			struct sr_err *err)
+static int wait_message(struct sr_jobchan *ch, struct peer *p, int relay,
+			uint64_t *claimed, struct sr_err *err)
 {
 	int64_t deadline = now_ms() + ch->timeout_ms;
 
@@ -293,9 +323,21 @@ static int wait_message(struct sr_jobchan *ch, struct peer *p, uint64_t *claimed
 		sr_buf_reset(&p->in);
 		sr_err_clear(&inner);
 		*claimed = 0;
-		/* recv_seq - 1 is UINT64_MAX before the hello: "none yet". */
-		rc = ch->ops.fetch(ch->ops.ctx, p->org_id, p->recv_seq - 1, &p->in,
-				   claimed, (int)left, &inner);
+		if (p->in_fd >= 0 && !relay) {
+			/* The direct path: its order is TCP's; the header's seq
+			 * is what the channel checks, as on the relay. */
+			rc = sr_direct_recv(p->in_fd, &p->in, WIRE_MAX, (int)left, &inner);
+			if (rc == SR_OK && p->in.len >= HDR_BYTES)
+				*claimed = sr_load_u64le(p->in.data + 12);
+			if (rc == SR_ELIMIT)
+				return sr_fail(err, SR_ELIMIT,
+					       "job channel: a message over the limit of %u bytes from %s (direct)",
+					       (unsigned)WIRE_MAX, p->org_id);
+		} else {
+			/* recv_seq - 1 is UINT64_MAX before the hello: "none yet". */
+			rc = ch->ops.fetch(ch->ops.ctx, p->org_id, p->recv_seq - 1, &p->in,
+					   claimed, (int)left, &inner);
+		}
 		if (rc == SR_ETIMEOUT)
 			continue;
 		if (rc)
@@ -329,8 +371,8 @@ static int check_prefix(const struct peer *p, const uint8_t *m, size_t len,
 /* ---- hellos --------------------------------------------------------------- */
 
 struct hello_view {
-	size_t project_len;
-	const uint8_t *project, *job_id, *head, *from, *to, *eph, *sig;
+	size_t project_len, addr_len;
+	const uint8_t *project, *job_id, *head, *from, *to, *eph, *addr, *sig;
 	size_t signed_len;             /* bytes before sig */
 };
 
@@ -365,6 +407,9 @@ static size_t hello_build(uint8_t *out, const struct sr_jobchan *ch,
 	n += SR_ORG_ID_LEN;
 	memcpy(out + n, ch->eph_pk, EPH_BYTES);
 	n += EPH_BYTES;
+	out[n++] = (uint8_t)strlen(ch->self_addr);
+	memcpy(out + n, ch->self_addr, strlen(ch->self_addr));
+	n += strlen(ch->self_addr);
 	sr_identity_sign(self, tbs, hello_signed_message(tbs, out, n), out + n);
 	return n + SR_SIGN_BYTES;
 }
@@ -382,9 +427,14 @@ static int hello_parse(const struct peer *p, const uint8_t *m, size_t len,
 		return sr_fail(err, SR_EPROTO,
 			       "job channel: expected the hello of %s, got a message of type %u (delivered as seq %llu): its hello was dropped or reordered",
 			       p->org_id, m[5], (unsigned long long)claimed);
-	if (len < PREFIX_BYTES + 1 || m[PREFIX_BYTES] == 0 ||
+	/* The address's length byte sits after the fixed fields and the
+	 * project: both lengths are checked before either is used. */
+	if (len < HELLO_FIXED || m[PREFIX_BYTES] == 0 ||
 	    m[PREFIX_BYTES] > SR_PROJECT_ID_MAX ||
-	    len != HELLO_FIXED + (size_t)m[PREFIX_BYTES])
+	    len < HELLO_FIXED + (size_t)m[PREFIX_BYTES] ||
+	    m[HELLO_FIXED - SR_SIGN_BYTES - 1 + m[PREFIX_BYTES]] > SR_JOBCHAN_ADDR_MAX ||
+	    len != HELLO_FIXED + (size_t)m[PREFIX_BYTES] +
+		   m[HELLO_FIXED - SR_SIGN_BYTES - 1 + m[PREFIX_BYTES]])
 		return sr_fail(err, SR_EPROTO, "job channel: the hello of %s is malformed (%zu bytes)",
 			       p->org_id, len);
 	h->project_len = m[PREFIX_BYTES];
@@ -400,6 +450,9 @@ static int hello_parse(const struct peer *p, const uint8_t *m, size_t len,
 	n += SR_ORG_ID_LEN;
 	h->eph = m + n;
 	n += EPH_BYTES;
+	h->addr_len = m[n++];
+	h->addr = m + n;
+	n += h->addr_len;
 	h->sig = m + n;
 	h->signed_len = n;
 	return SR_OK;
@@ -445,6 +498,14 @@ static int hello_check(const struct sr_jobchan *ch, const struct peer *p,
 			       "job channel: the hello of %s is for job %.16s, not this job %.16s",
 			       p->org_id, a, b);
 	}
+	for (size_t i = 0; i < h->addr_len; i++) {
+		uint8_t c = h->addr[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == ':' || c == '-' || c == '[' || c == ']' || c == '_'))
+			return sr_fail(err, SR_EPROTO,
+				       "job channel: the hello of %s gives a malformed address",
+				       p->org_id);
+	}
 	if (memcmp(h->head, ch->head, ID_BYTES) != 0) {
 		sr_hex(a, ch->head, ID_BYTES);
 		sr_hex(b, h->head, ID_BYTES);
@@ -455,14 +516,15 @@ static int hello_check(const struct sr_jobchan *ch, const struct peer *p,
 	return SR_OK;
 }
 
-static void direction_key(uint8_t out[SR_AEAD_KEYBYTES], const uint8_t shared[32],
-			  const uint8_t t[SR_HASH_BYTES], const char *from,
-			  const char *to)
+/* BLAKE2b-256(key = shared, label ‖ T ‖ from ‖ to). */
+static void direction_key(uint8_t out[SR_AEAD_KEYBYTES], const char *label,
+			  const uint8_t shared[32], const uint8_t t[SR_HASH_BYTES],
+			  const char *from, const char *to)
 {
-	uint8_t in[sizeof(LABEL_KEY) - 1 + SR_HASH_BYTES + 2 * SR_ORG_ID_LEN];
-	size_t n = sizeof(LABEL_KEY) - 1;
+	uint8_t in[64 + SR_HASH_BYTES + 2 * SR_ORG_ID_LEN];
+	size_t n = strlen(label);
 
-	memcpy(in, LABEL_KEY, n);
+	memcpy(in, label, n);
 	memcpy(in + n, t, SR_HASH_BYTES);
 	n += SR_HASH_BYTES;
 	memcpy(in + n, from, SR_ORG_ID_LEN);
@@ -470,6 +532,7 @@ static void direction_key(uint8_t out[SR_AEAD_KEYBYTES], const uint8_t shared[32
 	memcpy(in + n, to, SR_ORG_ID_LEN);
 	n += SR_ORG_ID_LEN;
 	crypto_generichash(out, SR_AEAD_KEYBYTES, in, n, shared, 32);
+	sodium_memzero(in, sizeof(in));
 }
 
 /* The pair's two keys from X25519 and both hellos (p->out holds ours). */
@@ -503,8 +566,10 @@ static int derive_keys(const struct sr_jobchan *ch, struct peer *p,
 			       "job channel: the ephemeral key in the hello of %s is invalid",
 			       p->org_id);
 	}
-	direction_key(p->keys->send, shared, t, ch->self_org, p->org_id);
-	direction_key(p->keys->recv, shared, t, p->org_id, ch->self_org);
+	direction_key(p->keys->send, LABEL_KEY, shared, t, ch->self_org, p->org_id);
+	direction_key(p->keys->recv, LABEL_KEY, shared, t, p->org_id, ch->self_org);
+	direction_key(p->keys->dsend, LABEL_DIRECT, shared, t, ch->self_org, p->org_id);
+	direction_key(p->keys->drecv, LABEL_DIRECT, shared, t, p->org_id, ch->self_org);
 	sodium_memzero(shared, sizeof(shared));
 	return SR_OK;
 }
@@ -518,7 +583,7 @@ static int take_hello(struct sr_jobchan *ch, struct peer *p,
 	int rc;
 
 	memset(&h, 0, sizeof(h));
-	rc = wait_message(ch, p, &claimed, err);
+	rc = wait_message(ch, p, 1, &claimed, err);
 	if (rc)
 		return rc;
 	rc = hello_parse(p, (const uint8_t *)p->in.data, p->in.len, claimed, &h, err);
@@ -528,6 +593,8 @@ static int take_hello(struct sr_jobchan *ch, struct peer *p,
 	if (rc)
 		return rc;
 	memcpy(p->eph_pk, h.eph, EPH_BYTES);
+	memcpy(p->addr, h.addr, h.addr_len);
+	p->addr[h.addr_len] = '\0';
 	rc = derive_keys(ch, p, eph_sk, (const uint8_t *)p->in.data, p->in.len, err);
 	if (rc)
 		return rc;
@@ -610,6 +677,90 @@ static int check_params(const struct sr_jobchan_params *p, struct sr_err *err)
 	return SR_OK;
 }
 
+/* ---- the direct path ------------------------------------------------------------ */
+
+static int post_sealed(struct sr_jobchan *ch, struct peer *p, uint8_t type,
+		       uint32_t channel, uint32_t total, uint32_t offset,
+		       const uint8_t *data, size_t len, struct sr_err *err);
+static int recv_message(struct sr_jobchan *ch, struct peer *p, uint32_t channel,
+			struct sr_buf *msg, size_t max_len, struct sr_err *err);
+
+/* A proof for the direct path: BLAKE2b-256(key = kd(X -> Y), what). */
+static void direct_tag(uint8_t out[SR_DIRECT_TAG_BYTES], const uint8_t key[SR_AEAD_KEYBYTES],
+		       const char *what)
+{
+	crypto_generichash(out, SR_DIRECT_TAG_BYTES, (const uint8_t *)what, strlen(what), key,
+			   SR_AEAD_KEYBYTES);
+}
+
+/*
+ * After the hellos: where this party listens, expect every peer's
+ * connection; to every peer that listens, connect if it can be reached
+ * and say, as seq 1 on the relay, which path the messages from seq 2 on
+ * take; from every peer, when this party listens, learn the same.  Every
+ * party posts before it waits, so no order deadlocks.
+ */
+static int direct_setup(struct sr_jobchan *ch, struct sr_err *err)
+{
+	uint8_t tag_c[SR_DIRECT_TAG_BYTES], tag_a[SR_DIRECT_TAG_BYTES];
+	struct sr_buf path;
+	int rc = SR_OK;
+
+	sr_buf_init(&path, 1);
+	for (size_t i = 0; rc == SR_OK && ch->self_addr[0] && i < ch->npeers; i++) {
+		struct peer *q = &ch->peers[i];
+		direct_tag(tag_c, q->keys->drecv, "connect");
+		direct_tag(tag_a, q->keys->dsend, "accept");
+		rc = sr_direct_expect(ch->direct, ch->job_id, q->org_id, ch->self_org, tag_c, tag_a,
+				      err);
+	}
+	for (size_t i = 0; rc == SR_OK && i < ch->npeers; i++) {
+		struct peer *q = &ch->peers[i];
+		uint8_t which = PATH_RELAY;
+		struct sr_err inner;
+
+		if (!q->addr[0])
+			continue;   /* it does not listen: the relay, and no PATH */
+		if (ch->direct) {
+			direct_tag(tag_c, q->keys->dsend, "connect");
+			direct_tag(tag_a, q->keys->drecv, "accept");
+			sr_err_clear(&inner);
+			if (sr_direct_connect(q->addr, ch->job_id, ch->self_org, q->org_id, tag_c, tag_a,
+					      DIRECT_CONNECT_MS, &q->out_fd, &inner) == SR_OK)
+				which = PATH_DIRECT;
+			else
+				sr_log_info("job channel: %s is not reachable directly (%s): the relay",
+					    q->org_id, inner.msg);
+		}
+		rc = post_sealed(ch, q, TYPE_DATA, SR_JOBCHAN_PATH_CHANNEL, 1, 0, &which, 1, err);
+	}
+	for (size_t i = 0; rc == SR_OK && ch->self_addr[0] && i < ch->npeers; i++) {
+		struct peer *q = &ch->peers[i];
+
+		sr_buf_reset(&path);
+		rc = recv_message(ch, q, SR_JOBCHAN_PATH_CHANNEL, &path, 1, err);
+		if (rc)
+			break;
+		if (path.len == 1 && path.data[0] == PATH_DIRECT) {
+			rc = sr_direct_take(ch->direct, ch->job_id, q->org_id, ch->self_org,
+					    DIRECT_TAKE_MS, &q->in_fd, err);
+			if (rc)
+				rc = sr_fail(err, SR_EPROTO,
+					     "job channel: %s says it connected directly, but no connection came",
+					     q->org_id);
+		} else if (path.len == 1 && path.data[0] == PATH_RELAY) {
+			sr_direct_cancel(ch->direct, ch->job_id, q->org_id, ch->self_org);
+		} else {
+			rc = sr_fail(err, SR_EPROTO, "job channel: a malformed path message from %s",
+				     q->org_id);
+		}
+	}
+	sodium_memzero(tag_c, sizeof(tag_c));
+	sodium_memzero(tag_a, sizeof(tag_a));
+	sr_buf_release(&path);
+	return rc;
+}
+
 /* Open (jobchan.h). */
 int sr_jobchan_open(const struct sr_jobchan_params *p, struct sr_jobchan **out,
 		    struct sr_err *err)
@@ -636,6 +787,15 @@ int sr_jobchan_open(const struct sr_jobchan_params *p, struct sr_jobchan **out,
 	memcpy(ch->head, p->head, ID_BYTES);
 	sr_identity_org_id(ch->self_org, p->self->sign_pk);
 	ch->ops = *p->ops;
+	ch->direct = p->ops->direct;
+	if (sr_direct_advertised(ch->direct)) {
+		const char *a = sr_direct_advertised(ch->direct);
+		if (strlen(a) > SR_JOBCHAN_ADDR_MAX) {
+			rc = sr_fail(err, SR_EINVAL, "job channel: the direct address %.80s is too long", a);
+			goto out;
+		}
+		memcpy(ch->self_addr, a, strlen(a) + 1);
+	}
 	ch->timeout_ms = p->timeout_ms ? p->timeout_ms : SR_JOBCHAN_TIMEOUT_DEFAULT_MS;
 	ch->should_abort = p->should_abort;
 	ch->abort_ctx = p->abort_ctx;
@@ -645,6 +805,8 @@ int sr_jobchan_open(const struct sr_jobchan_params *p, struct sr_jobchan **out,
 		rc = sr_fail(err, SR_ENOMEM, "job channel: out of memory");
 		goto out;
 	}
+	for (i = 0; i + 1 < p->nparties; i++)
+		ch->peers[i].out_fd = ch->peers[i].in_fd = -1;
 	for (i = 0; i < p->nparties; i++) {
 		if (strcmp(p->parties[i].org_id, ch->self_org) == 0)
 			continue;
@@ -697,6 +859,7 @@ int sr_jobchan_open(const struct sr_jobchan_params *p, struct sr_jobchan **out,
 	session_id(ch);
 	for (i = 0; i < ch->npeers; i++)
 		sr_buf_reset(&ch->peers[i].out);
+	rc = direct_setup(ch, err);
 out:
 	sodium_memzero(eph_sk, sizeof(eph_sk));
 	if (rc) {
@@ -787,7 +950,15 @@ static int post_sealed(struct sr_jobchan *ch, struct peer *p, uint8_t type,
 	sr_buf_setlen(&p->out, n);
 	p->send_seq = seq + 1;
 	sr_err_clear(&inner);
-	rc = ch->ops.post(ch->ops.ctx, p->org_id, seq, out, n, &inner);
+	/* Direct when there is a connection (the PATH message itself always
+	 * goes by the relay); a windowed transport takes the sealed buffer
+	 * as it is: no copy. */
+	if (p->out_fd >= 0 && channel != SR_JOBCHAN_PATH_CHANNEL)
+		rc = sr_direct_send(p->out_fd, out, n, &inner);
+	else if (ch->ops.post_buf)
+		rc = ch->ops.post_buf(ch->ops.ctx, p->org_id, seq, &p->out, &inner);
+	else
+		rc = ch->ops.post(ch->ops.ctx, p->org_id, seq, out, n, &inner);
 	if (rc)
 		return sr_fail(err, rc, "job channel: posting message %llu to %s: %s",
 			       (unsigned long long)seq, p->org_id,
@@ -827,6 +998,8 @@ int sr_jobchan_send(struct sr_jobchan *ch, const char *to_org, uint32_t channel,
 
 	if (!p)
 		return not_a_peer(ch, to_org, err);
+	if (channel == SR_JOBCHAN_PATH_CHANNEL)
+		return sr_fail(err, SR_EINVAL, "job channel: channel %u is reserved", channel);
 	if (len > SR_FRAME_MAX)
 		return sr_fail(err, SR_ELIMIT,
 			       "job channel: message of %zu bytes to %s, over the limit of %u bytes (SR_FRAME_MAX)",
@@ -942,7 +1115,7 @@ static int recv_message(struct sr_jobchan *ch, struct peer *p, uint32_t channel,
 		uint64_t claimed;
 		size_t frag;
 
-		rc = wait_message(ch, p, &claimed, err);
+		rc = wait_message(ch, p, 0, &claimed, err);
 		if (rc)
 			return rc;
 		rc = header_parse(p, claimed, &h, err);
@@ -1015,6 +1188,8 @@ int sr_jobchan_recv(struct sr_jobchan *ch, const char *from_org, uint32_t channe
 	sr_buf_reset(msg);
 	if (!p)
 		return not_a_peer(ch, from_org, err);
+	if (channel == SR_JOBCHAN_PATH_CHANNEL)
+		return sr_fail(err, SR_EINVAL, "job channel: channel %u is reserved", channel);
 	sr_err_clear(&inner);
 	rc = recv_message(ch, p, channel, msg, max_len, &inner);
 	if (rc) {
@@ -1047,6 +1222,27 @@ void sr_jobchan_abort(struct sr_jobchan *ch, const char *reason)
 				  (const uint8_t *)reason, len, NULL);
 		pthread_mutex_unlock(&p->send_lock);
 	}
+}
+
+int sr_jobchan_flush(struct sr_jobchan *ch, struct sr_err *err)
+{
+	struct sr_err inner;
+	int rc;
+
+	if (atomic_load(&ch->broken))
+		return broken_fail(ch, err);
+	if (!ch->ops.flush)
+		return SR_OK;
+	sr_err_clear(&inner);
+	rc = ch->ops.flush(ch->ops.ctx, NULL, ch->timeout_ms, &inner);
+	if (rc) {
+		char why[2 * SR_ERR_MSG_MAX];
+		snprintf(why, sizeof(why), "job channel: posting: %s",
+			 inner.msg[0] ? inner.msg : sr_strerror(rc));
+		mark_broken(ch, why);
+		return sr_fail(err, rc, "%s", why);
+	}
+	return SR_OK;
 }
 
 void sr_jobchan_session_id(const struct sr_jobchan *ch,
@@ -1101,10 +1297,20 @@ void sr_jobchan_free(struct sr_jobchan *ch)
 {
 	if (!ch)
 		return;
+	/* What was sent (an ABORT included) should reach the mailbox. */
+	if (ch->ops.flush && ch->npeers > 0)
+		(void)ch->ops.flush(ch->ops.ctx, NULL, ch->timeout_ms, NULL);
 	if (ch->peers) {
 		for (size_t i = 0; i < ch->npeers; i++) {
-			sr_buf_release(&ch->peers[i].out);
-			sr_buf_release(&ch->peers[i].in);
+			struct peer *q = &ch->peers[i];
+			if (q->out_fd >= 0)
+				close(q->out_fd);
+			if (q->in_fd >= 0)
+				close(q->in_fd);
+			if (ch->self_addr[0])
+				sr_direct_cancel(ch->direct, ch->job_id, q->org_id, ch->self_org);
+			sr_buf_release(&q->out);
+			sr_buf_release(&q->in);
 		}
 		for (size_t i = 0; i < ch->nlocks; i++)
 			pthread_mutex_destroy(&ch->peers[i].send_lock);

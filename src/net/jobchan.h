@@ -19,6 +19,11 @@
  *         (replayed, reordered, dropped, altered, forged, wrong channel)
  *         fails with an error naming the peer and what happened.
  *
+ * Messages go through the mailboxes, or, where the recipient listens for
+ * its peers (sr_mailbox_ops.direct) and can be reached, over a direct TCP
+ * connection bound to the channel by its keys; both carry the same
+ * sealed bytes and get the same checks.
+ *
  * Wire formats, key derivation and the attack list: docs/protocols/jobchan.md.
  *
  * After any failure the channel is broken: every later call fails (the job
@@ -41,7 +46,12 @@
 
 #include "net/pipe.h"
 
-#define SR_JOBCHAN_VERSION 1
+struct sr_direct;
+
+#define SR_JOBCHAN_VERSION 2
+/* The logical channel of the PATH messages of the direct path (jobchan.c);
+ * callers may not use it. */
+#define SR_JOBCHAN_PATH_CHANNEL UINT32_MAX
 #define SR_JOBCHAN_SID_BYTES 32
 /* Longest single fetch while waiting, so should_abort is polled this often. */
 #define SR_JOBCHAN_POLL_MS 500
@@ -56,6 +66,19 @@ struct sr_mailbox_ops {
 	/* Take the next message from `from` (the lowest seq > *after that is present), waiting at most timeout_ms.
 	   On success msg holds it and *seq its seq as the mailbox claims it (untrusted).  SR_ETIMEOUT when nothing came. */
 	int (*fetch)(void *ctx, const char *from_org, uint64_t after, struct sr_buf *msg, uint64_t *seq, int timeout_ms, struct sr_err *err);
+	/* Optional (NULL: the channel uses post).  A send window: deposit msg->data[0..len) like post, but
+	   the transport may return before the message is deposited, and takes msg's memory instead of
+	   copying it; on return msg is an empty buffer (with the same max) the caller may fill again.  A
+	   failure of an earlier message to `to` is returned by a later post_buf or flush. */
+	int (*post_buf)(void *ctx, const char *to_org, uint64_t seq, struct sr_buf *msg, struct sr_err *err);
+	/* Optional, with post_buf.  Wait until every message posted to to_org (NULL: to every peer) is
+	   deposited, at most timeout_ms: SR_OK, the first failure, or SR_ETIMEOUT. */
+	int (*flush)(void *ctx, const char *to_org, int timeout_ms, struct sr_err *err);
+	/* Optional (NULL: the mailboxes carry everything).  The direct path (net/direct.h): the
+	   channel advertises its listener's address in its hellos, and sends straight to every peer
+	   that advertised one and can be reached, the mailboxes carrying the rest.  Borrowed; it
+	   must outlive the channel. */
+	struct sr_direct *direct;
 };
 /*
  * Contract details for implementers of sr_mailbox_ops:
@@ -76,6 +99,11 @@ struct sr_mailbox_ops {
  *   errors itself.
  * - post and fetch may be called from several threads at once, for
  *   different peers (see "Threads" above).
+ * - With post_buf, messages to one peer must still be deposited in the
+ *   order they were posted (the receiver takes exactly the next seq); a
+ *   window lets the sender seal the next message while earlier ones are
+ *   on their way.  A later post (without _buf) to the same peer goes
+ *   after them.
  */
 
 /* One participant of a job: its org id and its identity signing key. */
@@ -125,11 +153,16 @@ int sr_jobchan_open(const struct sr_jobchan_params *p, struct sr_jobchan **out,
 
 /*
  * Seal and post msg[0..len) to to_org on logical channel `channel` (bound
- * and checked at the receiver).  len is at most SR_FRAME_MAX (else
+ * and checked at the receiver; not SR_JOBCHAN_PATH_CHANNEL).  len is at
+ * most SR_FRAME_MAX (else
  * SR_ELIMIT, and nothing is sent); a message longer than
  * SR_JOBCHAN_FRAGMENT_MAX goes as several mailbox messages.  msg is only
- * read (sealed straight into the outgoing buffer).  SR_EINVAL for a
- * to_org that is not a peer; a failing post breaks the channel.
+ * read (sealed straight into the outgoing buffer, which goes to the
+ * transport as it is).  SR_EINVAL for a to_org that is not a peer; a
+ * failing post breaks the channel.  With a windowed transport
+ * (post_buf) send may return before the message is deposited; a failure
+ * then shows at a later send, at sr_jobchan_flush, or at the peer (which
+ * times out): call sr_jobchan_flush to know that everything went out.
  */
 int sr_jobchan_send(struct sr_jobchan *ch, const char *to_org, uint32_t channel,
 		    const uint8_t *msg, size_t len, struct sr_err *err) SR_WUR;
@@ -147,6 +180,13 @@ int sr_jobchan_send(struct sr_jobchan *ch, const char *to_org, uint32_t channel,
  */
 int sr_jobchan_recv(struct sr_jobchan *ch, const char *from_org, uint32_t channel,
 		    struct sr_buf *msg, size_t max_len, struct sr_err *err) SR_WUR;
+
+/*
+ * Wait until every message sent so far is deposited (a windowed
+ * transport; at once otherwise), at most the channel's timeout_ms.  A
+ * failure breaks the channel, as a failing send does.
+ */
+int sr_jobchan_flush(struct sr_jobchan *ch, struct sr_err *err) SR_WUR;
 
 /*
  * Tell every peer that this party gives up (best effort: a sealed ABORT
@@ -184,8 +224,9 @@ int sr_jobchan_pipe(struct sr_jobchan *ch, const char *peer_org,
 		      uint32_t channel, struct sr_jobchan_pipe_link *link,
 		      struct sr_pipe *io, struct sr_err *err) SR_WUR;
 
-/* Wipe every key (sodium_memzero) and free.  NULL does nothing.  No call
- * may be in progress. */
+/* Give the transport up to the channel's timeout to deposit what was sent
+ * (sr_jobchan_flush, best effort), then wipe every key (sodium_memzero)
+ * and free.  NULL does nothing.  No call may be in progress. */
 void sr_jobchan_free(struct sr_jobchan *ch);
 
 #endif

@@ -18,12 +18,18 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "crypto/crypto.h"
-#include "net/reqsig.h"
+#include "net/coordconn.h"
+#include "net/direct.h"
 #include "policy/checker.h"
 #include "store/value.h"
 #include "base/banned.h"
 
-#define SYNC_INTERVAL_MS 250
+/* The follower's long-poll: how long one request waits at the
+ * coordinator (at most SR_HEADS_WAIT_MS), how long it pauses after a
+ * failure, and how often it looks when it follows nothing. */
+#define FOLLOW_WAIT_MS 20000
+#define FOLLOW_RETRY_MS 250
+#define FOLLOW_IDLE_MS 1000
 #define APPEND_TRIES 8
 
 static int db_fail(struct sr_node *n, struct sr_err *err, const char *what)
@@ -34,61 +40,17 @@ static int db_fail(struct sr_node *n, struct sr_err *err, const char *what)
 
 /* ---- coordinator client ---------------------------------------------- */
 
-static int status_code(int status)
-{
-	switch (status) {
-	case 400: return SR_EINVAL;
-	case 401: case 403: return SR_EPERM;
-	case 404: return SR_ENOTFOUND;
-	case 409: return SR_EEXIST;
-	case 413: return SR_ELIMIT;
-	default: return SR_EIO;
-	}
-}
-
 int node_coord_call(struct sr_node *n, const char *method, const char *path,
 		    const json_t *body, int timeout_ms, int *status,
 		    json_t **answer, struct sr_err *err)
 {
-	char auth[SR_REQSIG_MAX];
-	struct sr_http_call_opts opts;
-	struct sr_buf url, text;
-	json_t *ans = NULL;
 	int rc;
 
-	*status = 0;
-	if (answer)
-		*answer = NULL;
-	sr_buf_init(&url, 0);
-	sr_buf_init(&text, 0);
-	/* The signature covers the exact bytes the HTTP client sends: it
-	 * serializes the body with sr_json_dump(body, 0). */
-	if (sr_buf_addf(&url, "%s%s", n->coord_url, path) != SR_OK ||
-	    (body && sr_json_dump(body, 0, &text) != SR_OK)) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
-	sr_reqsig_make(&n->id, method, path, body ? text.data : NULL,
-		       body ? text.len : 0, (int64_t)time(NULL), auth);
-	memset(&opts, 0, sizeof(opts));
-	opts.pin = n->pin;
-	opts.authorization = auth;
-	opts.timeout_ms = timeout_ms;
-	rc = sr_http_call_opts(method, url.data, body, &opts, status, &ans, err);
-	if (rc)
-		goto out;
-	if (*status >= 400) {
-		const char *msg = json_string_value(json_object_get(ans, "error"));
-		rc = sr_fail(err, status_code(*status), "coordinator: %s",
-			     msg ? msg : "HTTP error without a message");
-	}
-out:
-	if (answer)
-		*answer = ans;
-	else
-		json_decref(ans);
-	sr_buf_release(&url);
-	sr_buf_release(&text);
+	/* One connection for the control plane, one caller at a time. */
+	pthread_mutex_lock(&n->coord_lock);
+	rc = sr_coordconn_json(n->coord, method, path, body, timeout_ms, status,
+			       answer, err);
+	pthread_mutex_unlock(&n->coord_lock);
 	return rc;
 }
 
@@ -320,6 +282,10 @@ int node_follow(struct sr_node *n, const char *project,
 		node_unfollow_empty(n, p);
 		return rc;
 	}
+	/* The follower's long-poll watches the projects it had: look again. */
+	pthread_cond_broadcast(&n->wake);
+	if (n->follow)
+		sr_coordconn_wakeup(n->follow);
 	*out = p;
 	return SR_OK;
 }
@@ -599,34 +565,97 @@ int node_job_lookup(struct sr_node *n, const char *hex, struct node_project **pp
 
 /* ---- service ------------------------------------------------------------- */
 
+/*
+ * The follower: long-polls the heads of every project it follows (POST
+ * /v1/heads, over its own connection, without n->lock), and when one
+ * moved, syncs that project and starts what the new events allow.  An
+ * event reaches the node as soon as the coordinator has it; an idle node
+ * makes one request every FOLLOW_WAIT_MS.  node_follow and sr_node_stop
+ * wake it (sr_coordconn_wakeup) to watch another set, or to stop.
+ */
 static void *follower_main(void *arg)
 {
 	struct sr_node *n = arg;
+	int pause_ms = 0;
 
 	pthread_mutex_lock(&n->lock);
 	while (!n->stopping) {
-		struct timespec until;
+		json_t *known = json_object(), *body = NULL, *ans = NULL, *heads;
+		struct sr_err err;
+		int status, rc;
 
-		for (size_t i = 0; i < n->nprojects && !n->stopping; i++) {
+		if (pause_ms > 0) {
+			/* The coordinator is unreachable (or refused): not in a
+			 * tight loop, but a wake (stop, a new project) ends it. */
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += pause_ms * 1000000L;
+			while (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&n->wake, &n->lock, &until);
+			pause_ms = 0;
+			if (n->stopping)
+				break;
+		}
+		/* What this node has, taken under the lock... */
+		for (size_t i = 0; known && i < n->nprojects; i++) {
 			struct node_project *p = &n->projects[i];
-			struct sr_err err;
+			char head[SR_EVENT_ID_HEX_LEN + 1];
 
-			sr_err_clear(&err);
 			if (p->error || p->ledger.next_seq == 0)
 				continue;
-			if (node_sync(n, p, &err) != SR_OK && !p->error)
-				sr_log_debug("project %s: sync: %s", p->id, err.msg);
+			sr_hex(head, p->ledger.head, sizeof(p->ledger.head));
+			json_object_set_new(known, p->id, json_pack("{s:I,s:s}", "next_seq",
+				(json_int_t)p->ledger.next_seq, "head", head));
 		}
-		if (!n->stopping)
-			node_jobs_kick(n);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += SYNC_INTERVAL_MS * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
+		node_jobs_kick(n);
+		if (!known || json_object_size(known) == 0) {
+			json_decref(known);
+			pause_ms = FOLLOW_IDLE_MS;   /* nothing to follow yet */
+			continue;
 		}
-		if (!n->stopping)
-			pthread_cond_timedwait(&n->wake, &n->lock, &until);
+		body = json_pack("{s:o}", "projects", known);
+		pthread_mutex_unlock(&n->lock);
+		/* ... the wait without it ... */
+		sr_err_clear(&err);
+		rc = body ? sr_coordconn_json_wait(n->follow, "POST", "/v1/heads", body,
+						   FOLLOW_WAIT_MS, 10000, &status, &ans, &err) :
+			SR_ENOMEM;
+		json_decref(body);
+		pthread_mutex_lock(&n->lock);
+		/* ... and the fold under it again. */
+		heads = json_object_get(ans, "heads");
+		if (rc == SR_OK && json_is_true(json_object_get(ans, "changed"))) {
+			const char *pid;
+			json_t *h;
+
+			json_object_foreach(heads, pid, h) {
+				struct node_project *p = node_project_find(n, pid);
+				struct sr_err e;
+				char local[SR_EVENT_ID_HEX_LEN + 1];
+				const char *remote = json_string_value(json_object_get(h, "head"));
+
+				if (!p || p->error || n->stopping)
+					continue;
+				sr_hex(local, p->ledger.head, sizeof(p->ledger.head));
+				if (remote && (uint64_t)json_integer_value(json_object_get(h, "next_seq")) ==
+				    p->ledger.next_seq && strcmp(remote, local) == 0)
+					continue;   /* folded meanwhile (this node's own event) */
+				sr_err_clear(&e);
+				if (node_sync(n, p, &e) != SR_OK && !p->error) {
+					/* Try again soon, not at once: the head stays
+					 * "changed" until a sync gets through. */
+					sr_log_debug("project %s: sync: %s", p->id, e.msg);
+					pause_ms = FOLLOW_RETRY_MS;
+				}
+			}
+		} else if (rc && rc != SR_ECANCELED) {
+			sr_log_debug("following: %s", err.msg);
+			pause_ms = FOLLOW_RETRY_MS;
+		}
+		json_decref(ans);
 	}
 	pthread_mutex_unlock(&n->lock);
 	return NULL;
@@ -665,6 +694,7 @@ int sr_node_start(const struct sr_node_config *cfg, const struct sr_masterkey *m
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_mutex_init(&n->store_lock, NULL);
 	pthread_mutex_init(&n->token_lock, NULL);
+	pthread_mutex_init(&n->coord_lock, NULL);
 	pthread_cond_init(&n->wake, NULL);
 	sr_identity_init(&n->id);
 	n->mk = mk;
@@ -684,6 +714,12 @@ int sr_node_start(const struct sr_node_config *cfg, const struct sr_masterkey *m
 		rc = sr_identity_load(&n->id, n->home, key_enc, err);
 		sodium_memzero(key_enc, sizeof(key_enc));
 	}
+	if (rc == SR_OK)
+		rc = sr_coordconn_new(n->coord_url, n->pin, &n->id, &n->coord, err);
+	if (rc == SR_OK)
+		rc = sr_coordconn_new(n->coord_url, n->pin, &n->id, &n->follow, err);
+	if (rc == SR_OK)
+		rc = sr_direct_new(cfg->data_listen, cfg->data_advertise, &n->direct, err);
 	if (rc == SR_OK)
 		rc = sr_store_open(n->home, mk, &n->store, err);
 	if (rc == SR_OK)
@@ -753,6 +789,11 @@ const char *sr_node_name(const struct sr_node *n)
 	return n->name;
 }
 
+const char *sr_node_data_addr(const struct sr_node *n)
+{
+	return sr_direct_advertised(n->direct);
+}
+
 void sr_node_stop(struct sr_node *n)
 {
 	if (!n)
@@ -761,6 +802,8 @@ void sr_node_stop(struct sr_node *n)
 	pthread_mutex_lock(&n->lock);
 	n->stopping = 1;
 	pthread_cond_broadcast(&n->wake);
+	if (n->follow)
+		sr_coordconn_wakeup(n->follow);
 	pthread_mutex_unlock(&n->lock);
 	if (n->follower_started)
 		pthread_join(n->follower, NULL);
@@ -773,6 +816,9 @@ void sr_node_stop(struct sr_node *n)
 	sr_free(n->projects);
 	if (n->db)
 		sqlite3_close_v2(n->db);
+	sr_coordconn_free(n->coord);
+	sr_coordconn_free(n->follow);
+	sr_direct_free(n->direct);   /* after the runners: their channels use it */
 	sr_tokens_free(n->tokens);
 	sr_store_free(n->store);
 	sr_identity_release(&n->id);
@@ -782,6 +828,7 @@ void sr_node_stop(struct sr_node *n)
 	sr_free(n->pin);
 	sr_free(n->name);
 	pthread_cond_destroy(&n->wake);
+	pthread_mutex_destroy(&n->coord_lock);
 	pthread_mutex_destroy(&n->token_lock);
 	pthread_mutex_destroy(&n->store_lock);
 	pthread_mutex_destroy(&n->lock);

@@ -24,6 +24,11 @@ struct sr_node_config {
 	const char *name;          /* organization name; NULL: the stored one */
 	unsigned threads;          /* API threads (0: 4) */
 	int job_timeout_ms;        /* longest wait for one job message (0: 60 s) */
+	const char *data_listen;   /* HOST:PORT where peers may connect for the
+				    * direct path of job channels; NULL: none
+				    * (the node still connects to peers' ones) */
+	const char *data_advertise; /* the address to put in hellos instead of
+				     * data_listen's (behind a NAT); NULL: that */
 };
 
 struct sr_node;
@@ -38,6 +43,8 @@ int sr_node_start(const struct sr_node_config *cfg, const struct sr_masterkey *m
 uint16_t sr_node_port(const struct sr_node *node);
 const char *sr_node_org_id(const struct sr_node *node);
 const char *sr_node_name(const struct sr_node *node);
+/* The direct-path address it advertises, or NULL (no --data-listen). */
+const char *sr_node_data_addr(const struct sr_node *node);
 
 /* Stop serving, wait for running jobs, free. */
 void sr_node_stop(struct sr_node *node);

@@ -6,7 +6,8 @@
  * Locking: node->lock guards the projects (their ledgers and errors), the
  * node database connection and the runner table.  HTTP calls to the
  * coordinator for the ledger are made under it (they are short); mailbox
- * traffic and data scans are not.  node->store_lock serializes the store.
+ * traffic, data scans and the follower's long-poll of the heads are not.
+ * node->store_lock serializes the store.
  */
 #ifndef SR_NODE_INT_H
 #define SR_NODE_INT_H
@@ -19,6 +20,7 @@
 #include "crypto/identity.h"
 #include "crypto/masterkey.h"
 #include "ledger/ledger.h"
+#include "net/coordconn.h"
 #include "net/http.h"
 #include "node/node.h"
 #include "node/token.h"
@@ -54,6 +56,10 @@ struct sr_node {
 	pthread_mutex_t lock;
 	pthread_mutex_t store_lock;
 	pthread_mutex_t token_lock;
+	pthread_mutex_t coord_lock;    /* serializes calls on coord */
+	struct sr_coordconn *coord;    /* control-plane connection (node.c) */
+	struct sr_coordconn *follow;   /* the follower's long-poll connection */
+	struct sr_direct *direct;      /* job channels' direct path (net/direct.h) */
 	pthread_cond_t wake;       /* follower: stop requested or sync wanted */
 	struct node_project *projects;
 	size_t nprojects;

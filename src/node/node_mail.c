@@ -1,166 +1,40 @@
 /*
  * node_mail.c - the job channel's mailboxes (net/jobchan.h's
- * sr_mailbox_ops) over the coordinator's HTTP API (docs/api.md), with
- * retries across a restarting coordinator.
+ * sr_mailbox_ops) for the node's job runner: the mailbox client of
+ * net/mailclient.h, signing as this node, at its coordinator.
  */
 #include "node/node_int.h"
 
-#include <sodium.h>
-#include <stdio.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
 #include "base/alloc.h"
-#include "base/json.h"
-#include "base/limits.h"
 #include "net/jobchan.h"
+#include "net/mailclient.h"
 #include "base/banned.h"
 
-#define COORD_RETRY_MS 30000   /* keep trying an unreachable coordinator */
-
-/* ---- mailboxes over the coordinator's HTTP API --------------------------- */
-
 struct node_mail {
-	struct sr_node *n;
-	const char *project;
-	const char *job_hex;
-	/* Messages fetched but not yet taken, per peer (one peer at a time
-	 * is enough: the cache is keyed by the peer it came from). */
-	char cached_from[SR_ORG_ID_LEN + 1];
-	json_t *cached;     /* array of {seq, data} */
+	struct sr_mailclient *mc;
 };
-
-static int mail_post(void *ctx, const char *to, uint64_t seq, const uint8_t *msg,
-		     size_t len, struct sr_err *err)
-{
-	struct node_mail *m = ctx;
-	size_t b64len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
-	char path[256], *b64 = sr_malloc(b64len);
-	double deadline = (double)time(NULL) + COORD_RETRY_MS / 1000.0;
-	json_t *body;
-	int rc, status;
-
-	if (!b64)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	sodium_bin2base64(b64, b64len, len ? msg : (const uint8_t *)"", len,
-			  sodium_base64_VARIANT_ORIGINAL);
-	body = json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "data", b64);
-	sr_free(b64);
-	if (!body)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s",
-		 m->project, m->job_hex, to);
-	for (;;) {
-		sr_err_clear(err);
-		rc = node_coord_call(m->n, "POST", path, body, 30000, &status, NULL, err);
-		if (rc == SR_EEXIST && status == 409) {
-			rc = SR_OK;   /* a retry after a lost answer */
-			sr_err_clear(err);
-		}
-		if ((rc != SR_EIO && rc != SR_ETIMEOUT) || (double)time(NULL) > deadline)
-			break;
-		usleep(200000);   /* coordinator restarting? */
-	}
-	json_decref(body);
-	return rc;
-}
-
-static int take_cached(struct node_mail *m, const char *from, uint64_t after,
-		       struct sr_buf *msg, uint64_t *seq, struct sr_err *err)
-{
-	while (m->cached && json_array_size(m->cached) > 0 &&
-	       strcmp(m->cached_from, from) == 0) {
-		json_t *first = json_array_get(m->cached, 0);
-		json_int_t s = json_integer_value(json_object_get(first, "seq"));
-		const char *b64 = json_string_value(json_object_get(first, "data"));
-		size_t cap, len;
-
-		if (s < 0 || (after != UINT64_MAX && (uint64_t)s <= after) || !b64) {
-			json_array_remove(m->cached, 0);
-			continue;
-		}
-		cap = strlen(b64) / 4 * 3 + 3;
-		if (cap > SR_MAILBOX_MSG_MAX + 3)
-			return sr_fail(err, SR_ELIMIT, "mailbox message from %s over the limit",
-				       from);
-		sr_buf_reset(msg);
-		if (sr_buf_grow(msg, cap) != SR_OK)
-			return sr_fail(err, SR_ENOMEM, "out of memory");
-		if (sodium_base642bin((unsigned char *)msg->data, cap, b64, strlen(b64),
-				      NULL, &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0)
-			return sr_fail(err, SR_EPROTO,
-				       "mailbox message from %s: data is not base64", from);
-		sr_buf_setlen(msg, len);
-		*seq = (uint64_t)s;
-		json_array_remove(m->cached, 0);
-		return 1;
-	}
-	return 0;
-}
-
-static int mail_fetch(void *ctx, const char *from, uint64_t after,
-		      struct sr_buf *msg, uint64_t *seq, int timeout_ms,
-		      struct sr_err *err)
-{
-	struct node_mail *m = ctx;
-	struct timespec t0, t1;
-	char path[256];
-	int rc;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		json_t *ans = NULL, *msgs;
-		int status;
-		long elapsed;
-
-		rc = take_cached(m, from, after, msg, seq, err);
-		if (rc == 1)
-			return SR_OK;
-		if (rc)
-			return rc;
-		/* The mailbox answers seq >= NEXT; after is UINT64_MAX before
-		 * the first message, so NEXT wraps to 0. */
-		snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/%llu",
-			 m->project, m->job_hex, from, (unsigned long long)(after + 1));
-		rc = node_coord_call(m->n, "GET", path, NULL, SR_MAILBOX_WAIT_MS + 10000,
-				     &status, &ans, err);
-		msgs = json_object_get(ans, "messages");
-		if (rc == SR_OK && json_is_array(msgs) && json_array_size(msgs) > 0) {
-			json_decref(m->cached);
-			m->cached = json_incref(msgs);
-			memcpy(m->cached_from, from, sizeof(m->cached_from));
-		} else if (rc && rc != SR_EIO && rc != SR_ETIMEOUT) {
-			json_decref(ans);
-			return rc;
-		} else if (rc) {
-			usleep(200000);   /* coordinator unreachable: retry */
-		}
-		json_decref(ans);
-		sr_err_clear(err);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		elapsed = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
-		if (!(m->cached && json_array_size(m->cached) > 0) && elapsed >= timeout_ms)
-			return sr_fail(err, SR_ETIMEOUT, "no message from %s for %d ms",
-				       from, timeout_ms);
-	}
-}
 
 int node_mail_new(struct sr_node *n, const char *project, const char *job_hex,
 		  struct node_mail **out, struct sr_mailbox_ops *ops,
 		  struct sr_err *err)
 {
+	struct sr_mailclient_params p = {
+		.url = n->coord_url, .pin = n->pin, .self = &n->id,
+		.project = project, .job_hex = job_hex,
+	};
 	struct node_mail *m = sr_calloc(1, sizeof(*m));
+	int rc;
 
 	*out = NULL;
 	if (!m)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
-	m->n = n;
-	m->project = project;
-	m->job_hex = job_hex;
-	ops->ctx = m;
-	ops->post = mail_post;
-	ops->fetch = mail_fetch;
+	rc = sr_mailclient_new(&p, &m->mc, err);
+	if (rc) {
+		sr_free(m);
+		return rc;
+	}
+	sr_mailclient_ops(m->mc, ops);
+	ops->direct = n->direct;   /* the direct path where peers can be reached */
 	*out = m;
 	return SR_OK;
 }
@@ -169,6 +43,6 @@ void node_mail_free(struct node_mail *m)
 {
 	if (!m)
 		return;
-	json_decref(m->cached);
+	sr_mailclient_free(m->mc);
 	sr_free(m);
 }

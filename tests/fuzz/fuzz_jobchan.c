@@ -317,6 +317,8 @@ static void send_recorded(struct sr_jobchan *a, uint32_t channel,
 	plain_channel[n_sent] = channel;
 }
 
+static void seeds(const char *dir);
+
 static void setup(void)
 {
 	struct sr_jobchan_params p;
@@ -336,7 +338,7 @@ static void setup(void)
 		memcpy(parties[i].org_id, ids[i].org_id, sizeof(parties[i].org_id));
 		memcpy(parties[i].sign_pk, ids[i].sign_pk, sizeof(parties[i].sign_pk));
 		ports[i] = (struct port){ &box, i,
-			{ &ports[i], mb_post, mb_fetch } };
+			{ &ports[i], mb_post, mb_fetch, NULL, NULL, NULL } };
 	}
 	memset(job_id, 0x11, sizeof(job_id));
 	memset(head, 0x22, sizeof(head));
@@ -393,6 +395,85 @@ static void setup(void)
 		die("the honest run did not deliver A's abort", &err);
 	sr_buf_release(&got);
 	sr_jobchan_free(b);
+	if (getenv("SR_FUZZ_JOBCHAN_SEEDS"))
+		seeds(getenv("SR_FUZZ_JOBCHAN_SEEDS"));
+}
+
+/* ---- seeds ------------------------------------------------------------------- */
+
+/*
+ * With SR_FUZZ_JOBCHAN_SEEDS=DIR, write the seed corpus from this build's
+ * own messages (so a change of the wire format, such as a new version,
+ * keeps the seeds real): A's hello sent[0], data sent[1..3], ABORT
+ * sent[4], and B's hello, as the scenarios their names say.
+ */
+struct seed_msg {
+	const uint8_t *data;
+	size_t len;
+};
+
+static void seed_write(const char *dir, const char *name, int first, int channel_sel,
+		       int small, int cap, const struct seed_msg *m, size_t n)
+{
+	char path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.bin", dir, name);
+	f = fopen(path, "wb");
+	if (!f)
+		die("cannot write a seed", NULL);
+	fputc(first | (int)(n - 1) << 1 | channel_sel << 3 | small << 5 | cap << 6, f);
+	for (size_t i = 0; i < n; i++) {
+		if (i + 1 < n) {
+			fputc((int)(m[i].len & 0xff), f);
+			fputc((int)(m[i].len >> 8), f);
+		}
+		if (m[i].len)
+			fwrite(m[i].data, 1, m[i].len, f);
+	}
+	fclose(f);
+}
+
+static void seeds(const char *dir)
+{
+	static uint8_t big[RECORD_MAX], over[RECORD_MAX], flipped[RECORD_MAX];
+	const struct seed_msg h = { sent[0].data, sent[0].len }, d1 = { sent[1].data, sent[1].len },
+		d2 = { sent[2].data, sent[2].len }, d3 = { sent[3].data, sent[3].len },
+		ab = { sent[abort_seq].data, sent[abort_seq].len },
+		hb = { hello_b.data, hello_b.len }, empty = { (const uint8_t *)"", 0 },
+		trunc = { sent[0].data, sent[0].len - 1 };
+	struct seed_msg m[4];
+
+	memcpy(big, d1.data, d1.len);
+	sr_store_u32le(big + 20, 16777216);        /* total_len: SR_FRAME_MAX */
+	memcpy(over, d1.data, d1.len);
+	sr_store_u32le(over + 20, 100000);         /* more than a 4 KiB buffer */
+	memcpy(flipped, d1.data, d1.len);
+	flipped[d1.len - 1] ^= 1;
+#define SEED(name, first, ch, small, cap, ...) do { \
+		const struct seed_msg list_[] = { __VA_ARGS__ }; \
+		memcpy(m, list_, sizeof(list_)); \
+		seed_write(dir, name, first, ch, small, cap, m, sizeof(list_) / sizeof(*list_)); \
+	} while (0)
+	SEED("data-abort-early", 0, 0, 0, 0, d1, d2, ab);
+	SEED("data-big-total", 0, 0, 0, 0, { big, d1.len });
+	SEED("data-drop", 0, 0, 0, 0, d1, d3);
+	SEED("data-empty", 0, 0, 0, 0, empty);
+	SEED("data-flipped", 0, 0, 0, 0, { flipped, d1.len });
+	SEED("data-hello-replayed", 0, 0, 0, 0, h);
+	SEED("data-honest-all", 0, 0, 0, 0, d1, d2, d3, ab);
+	SEED("data-honest-one", 0, 0, 0, 0, d1);
+	SEED("data-over-buffer", 0, 0, 0, 1, { over, d1.len });
+	SEED("data-over-max-len", 0, 0, 1, 0, d1);
+	SEED("data-reorder", 0, 0, 0, 0, d2, d1);
+	SEED("data-replay", 0, 0, 0, 0, d1, d1);
+	SEED("data-wrong-channel", 0, 2, 0, 0, d1);
+	SEED("hello-data-instead", 1, 0, 0, 0, d1);
+	SEED("hello-honest", 1, 0, 0, 0, h, d1, d2, d3);
+	SEED("hello-only", 1, 0, 0, 0, h);
+	SEED("hello-reflected", 1, 0, 0, 0, hb);
+	SEED("hello-truncated", 1, 0, 0, 0, trunc);
+#undef SEED
 }
 
 /* ---- one run -------------------------------------------------------------- */

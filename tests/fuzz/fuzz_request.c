@@ -11,21 +11,21 @@
  * approve it, so its mailboxes are open.  Identities, project id and times
  * are fixed, so the seeds (tests/fuzz/corpus/fuzz_request/) can name them.
  * The directory is $TMPDIR/sr-fuzz-request-PID (or under /tmp), removed at
- * exit; one left by a crashed run is removed by the next run.  Each
- * mailbox of the job keeps a message waiting, so fetches never wait, and
+ * exit; one left by a crashed run is removed by the next run.  Every
+ * request asks for a mailbox wait of 0 ms, so fetches never wait, and
  * what the fuzzer deposits is drained, so the mailboxes never fill up.
  *
  * Input: selector byte, then the rest.
  *   selector & 7     endpoint: 0 POST /v1/orgs, 1 POST /v1/events,
  *                    2 GET .../head, 3 GET .../events/N,
- *                    4 POST .../jobs/J/mailbox/TO,
- *                    5 GET .../jobs/J/mailbox/FROM/NEXT,
+ *                    4 POST .../jobs/J/mailbox/TO/SEQ (binary body),
+ *                    5 GET .../jobs/J/mailbox/FROM/NEXT (binary answer),
  *                    6 GET /v1/invitations, 7 the path from the input
  *   selector & 8     Authorization is fuzzed bytes instead of a signature
  *   (selector>>4)&3  signer: bank, shop, bank with a stale time, outsider
  *   (selector>>6)&3  method: the endpoint's own, GET<->POST swapped, PUT
  * Endpoints 3, 4 and 5 take one parameter byte after the selector (project,
- * job, peer, N), endpoint 5 a second one (NEXT).  Endpoint 7 takes the
+ * job, peer, N), endpoints 4 and 5 a second one (SEQ, NEXT).  Endpoint 7 takes the
  * path up to a NUL.  With fuzzed authorization, the header follows, up to
  * a NUL (an empty one means no header).  The rest is the body.
  *
@@ -34,7 +34,8 @@
  * every call:
  *   - the status (0 meaning 200, as the server does) is in 200..599;
  *   - a 4xx/5xx answer is an object with a non-empty string "error", and a
- *     2xx answer has a body;
+ *     2xx answer has a body: JSON, or for the mailboxes binary, whose
+ *     stream gives exactly the bytes it announced;
  *   - the answer dumps (sr_json_dump) and parses back (sr_json_parse);
  *   - fuzzed or stale authorization is never answered with a 2xx (except
  *     /v1/health), nor is the outsider on a project path;
@@ -61,6 +62,9 @@
 #include "crypto/crypto.h"
 #include "crypto/identity.h"
 #include "ledger/event.h"
+#include "base/file.h"
+#include "base/limits.h"
+#include "net/coordconn.h"
 #include "net/http.h"
 #include "net/reqsig.h"
 #include "policy/policy.h"
@@ -72,10 +76,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define UNKNOWN_JOB "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
 #define TIME0 1700000000
 #define DIR_PREFIX "sr-fuzz-request-"
-/* The seq of the message kept waiting in each mailbox: the top one, so
- * that a fetch with any NEXT finds it at once and never deletes it (an
- * empty mailbox makes a fetch wait SR_MAILBOX_WAIT_MS). */
-#define WAITING_SEQ ((uint64_t)INT64_MAX)
 
 enum { BANK, SHOP, OUTSIDER, NIDS };
 
@@ -173,55 +173,24 @@ static void publish(const struct sr_identity *who, const char *dataset)
 			 "class", "id", "policy", pj));
 }
 
-/* Keep a message waiting in both mailboxes of the job, so that fetches
- * answer at once. */
-static void deposit_waiting(void)
-{
-	struct sr_err err;
-	int rc;
-
-	for (int i = 0; i < 2; i++) {
-		sr_err_clear(&err);
-		rc = sr_coord_mail_post(coord, PROJECT, job_hex,
-					ids[i ? BANK : SHOP].org_id,
-					ids[i ? SHOP : BANK].org_id, WAITING_SEQ,
-					(const uint8_t *)"fuzz", 4, &err);
-		if (rc != SR_OK && rc != SR_EEXIST)
-			die("deposit", &err);
-	}
-}
-
-/* Empty both mailboxes of the job but for the waiting messages
- * (acknowledge everything before them). */
+/* Empty every mailbox and forget every seq taken: expiry as if the
+ * retention had passed, which also drops the idle jobs' state. */
 static void drain_mailboxes(void)
 {
-	struct sr_err err;
-	json_t *msgs = NULL;
+	(void)sr_coord_mail_expire(coord, (int64_t)time(NULL) + SR_MAILBOX_RETENTION_MAX_S + 1);
+}
 
-	for (int i = 0; i < 2; i++) {
-		const char *from = ids[i ? SHOP : BANK].org_id;
-		const char *to = ids[i ? BANK : SHOP].org_id;
-
-		sr_err_clear(&err);
-		if (sr_coord_mail_fetch(coord, PROJECT, job_hex, from, to,
-					(uint64_t)INT64_MAX, 0, &msgs, &err) != SR_OK)
-			die("drain", &err);
-		json_decref(msgs);
-	}
+/* Fetches never wait: every request asks for a wait of 0 ms. */
+static const char *no_wait(const struct sr_http_request *req, const char *name)
+{
+	(void)req;
+	return strcmp(name, SR_COORD_WAIT_HEADER) == 0 ? "0" : NULL;
 }
 
 /* Remove a coordinator directory this target made. */
 static void remove_dir(const char *path)
 {
-	static const char *const files[] = { "coord.db", "coord.db-wal",
-		"coord.db-shm" };
-	char file[600];
-
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(file, sizeof(file), "%s/%s", path, files[i]);
-		(void)unlink(file);
-	}
-	(void)rmdir(path);
+	(void)sr_rm_rf(path, NULL);
 }
 
 /* A crash skips atexit: remove what dead runs of this target left in tmp
@@ -314,7 +283,6 @@ static void setup(void)
 	       json_pack("{s:s,s:s}", "job_id", job_hex, "spec_hash", sh_hex));
 	if (sr_coord_head(coord, PROJECT, &base_next_seq, base_head, &err) != SR_OK)
 		die("sr_coord_head", &err);
-	deposit_waiting();
 }
 
 /* Bytes of the input up to a NUL (consumed) or its end, as a new string. */
@@ -412,8 +380,9 @@ static void fixed_path(int endpoint, const uint8_t **p, size_t *left,
 		return;
 	case 4:
 		*natural = "POST";
-		snprintf(path, cap, "/v1/projects/%s/jobs/%s/mailbox/%s", project,
-			 job, peer_id(a));
+		b = take_byte(p, left);
+		snprintf(path, cap, "/v1/projects/%s/jobs/%s/mailbox/%s/%s", project,
+			 job, peer_id(a), next_text(b, next));
 		return;
 	default:
 		b = take_byte(p, left);
@@ -456,10 +425,20 @@ static void check_answer(const struct sr_http_request *req, int rc,
 			abort();
 		}
 	} else {
-		if (!resp->body) {
+		if (!resp->body && !resp->raw_type) {
 			fprintf(stderr, "fuzz_request: %s %s: status %d without a body\n",
 				req->method, req->path, status);
 			abort();
+		}
+		if (resp->stream_read) {
+			char buf[4096];
+			uint64_t pos = 0;
+			while (pos < resp->stream_len) {
+				long n = resp->stream_read(resp->stream_ctx, pos, buf, sizeof(buf));
+				if (n <= 0 || (uint64_t)n > resp->stream_len - pos)
+					die("a binary answer does not give the bytes it announced", NULL);
+				pos += (uint64_t)n;
+			}
 		}
 		if (strcmp(req->path, "/v1/health") != 0 && unauthorized) {
 			fprintf(stderr, "fuzz_request: %s %s: status %d for a request that is not validly signed\n",
@@ -504,7 +483,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
 	struct sr_http_request req;
-	struct sr_http_response resp = { 0, NULL };
+	struct sr_http_response resp;
 	char auth_buf[SR_REQSIG_MAX], fixed[256];
 	char *path = NULL, *auth = NULL, *body;
 	const char *natural;
@@ -540,6 +519,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	body[left] = '\0';
 
 	memset(&req, 0, sizeof(req));
+	memset(&resp, 0, sizeof(resp));
 	switch (method_mode) {
 	case 1: req.method = strcmp(natural, "GET") == 0 ? "POST" : "GET"; break;
 	case 2: req.method = "PUT"; break;
@@ -549,6 +529,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	req.body = body;
 	req.body_len = left;
 	req.client = "fuzz";
+	req.header = no_wait;
 	if (fuzz_auth) {
 		req.authorization = auth[0] ? auth : NULL;
 	} else {
@@ -565,13 +546,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_answer(&req, rc, &resp, fuzz_auth || signer == 2,
 		     !fuzz_auth && signer == 3);
 	check_chain();
-	/* Keep the mailboxes from filling up, and a message waiting. */
-	if (strstr(req.path, "/mailbox/")) {
-		if (resp.status == 201)
-			drain_mailboxes();
-		deposit_waiting();
-	}
-	json_decref(resp.body);
+	/* Keep the mailboxes from filling up. */
+	if (strstr(req.path, "/mailbox/") && resp.status == 201)
+		drain_mailboxes();
+	sr_http_response_release(&resp);
 	free(body);
 	free(auth);
 	free(path);

@@ -31,6 +31,9 @@ wait_for() {   # wait_for FILE PATTERN [SECONDS]
 
 coord_start() {
 	local dir=${COORD_DIR:-$WORK/coord}
+	# Emptied here, not by the redirection below: that one runs in the
+	# child, and wait_for could still read a previous run's line.
+	: >"$WORK/coord.out"
 	"$SEALROOM" coordinator --listen 127.0.0.1:0 --data "$dir" "$@" \
 		>"$WORK/coord.out" 2>"$WORK/coord.err" &
 	COORD_PID=$!
@@ -60,6 +63,7 @@ node_start() {
 	local name=$1
 	shift
 	rm -f "${HOMES:-$WORK}/$name/node.url"
+	: >"$WORK/$name.node.out"   # (see coord_start)
 	local pin_args=()
 	[ -n "${COORD_PIN:-}" ] && pin_args=(--pin "$COORD_PIN")
 	"$SEALROOM" node --home "${HOMES:-$WORK}/$name" --coordinator "${NODE_COORD_URL:-$COORD_URL}" \

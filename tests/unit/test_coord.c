@@ -6,10 +6,13 @@
  */
 #include "testutil.h"
 
+#include <dirent.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -20,6 +23,7 @@
 #include "crypto/crypto.h"
 #include "crypto/identity.h"
 #include "ledger/ledger.h"
+#include "net/coordconn.h"
 #include "net/http.h"
 #include "net/reqsig.h"
 #include "policy/policy.h"
@@ -238,8 +242,9 @@ static void test_orgs_and_mailboxes(void **state)
 	struct world *w = *state;
 	char job_hex[SR_EVENT_ID_HEX_LEN + 1], sh_hex[SR_HASH_BYTES * 2 + 1];
 	uint8_t job_id[SR_EVENT_ID_BYTES], spec_hash[SR_HASH_BYTES];
-	uint8_t pk[SR_SIGN_PUBLICKEYBYTES], big[64];
+	uint8_t pk[SR_SIGN_PUBLICKEYBYTES], big[128];
 	struct sr_coord_fault fault;
+	struct sr_coord_mailbatch *batch = NULL;
 	struct sr_err err;
 	json_t *spec, *out;
 
@@ -325,19 +330,51 @@ static void test_orgs_and_mailboxes(void **state)
 	assert_int_equal(sr_coord_mail_post(w->coord, PROJECT, job_hex, w->bank.org_id,
 					    w->shop.org_id, 9, big, SR_MAILBOX_MSG_MAX + 1u, &err), SR_ELIMIT);
 	assert_int_equal(sr_coord_mail_fetch(w->coord, PROJECT, job_hex, w->bank.org_id,
-					     w->outsider.org_id, 0, 0, &out, &err), SR_EPERM);
+					     w->outsider.org_id, 0, 0, &batch, &err), SR_EPERM);
+	assert_null(batch);
 	/* Fetch: oldest first; acknowledged messages are deleted. */
 	assert_int_equal(sr_coord_mail_fetch(w->coord, PROJECT, job_hex, w->bank.org_id,
-					     w->shop.org_id, 1, 0, &out, &err), SR_OK);
-	assert_int_equal(json_array_size(out), 1);   /* seq >= 1 */
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(out, 0), "seq")), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(out, 0), "data")),
-			    "YWdhaW4=");
-	json_decref(out);
+					     w->shop.org_id, 1, 0, &batch, &err), SR_OK);
+	assert_int_equal(sr_coord_mailbatch_count(batch), 1);   /* seq >= 1 */
+	assert_int_equal(sr_coord_mailbatch_seq(batch, 0), 1);
+	assert_int_equal(sr_coord_mailbatch_len(batch, 0), 5);
+	/* The binary answer: u64le seq, u32le len, the bytes. */
+	assert_int_equal(sr_coord_mailbatch_size(batch), 12 + 5);
+	memset(big, 0, sizeof(big));
+	assert_int_equal(sr_coord_mailbatch_read(batch, 0, (char *)big, 5), 5);
+	assert_int_equal(sr_coord_mailbatch_read(batch, 5, (char *)big + 5, sizeof(big) - 5), 12);
+	assert_int_equal(sr_coord_mailbatch_read(batch, 17, (char *)big, sizeof(big)), -1);
+	assert_int_equal(sr_load_u64le(big), 1);
+	assert_int_equal(sr_load_u32le(big + 8), 5);
+	assert_memory_equal(big + 12, "again", 5);
+	sr_coord_mailbatch_free(batch);
 	assert_int_equal(sr_coord_mail_fetch(w->coord, PROJECT, job_hex, w->bank.org_id,
-					     w->shop.org_id, 2, 50, &out, &err), SR_OK);
-	assert_int_equal(json_array_size(out), 0);   /* waited 50 ms, nothing new */
-	json_decref(out);
+					     w->shop.org_id, 2, 50, &batch, &err), SR_OK);
+	assert_int_equal(sr_coord_mailbatch_count(batch), 0);   /* waited 50 ms, nothing new */
+	assert_int_equal(sr_coord_mailbatch_size(batch), 0);
+	sr_coord_mailbatch_free(batch);
+	/* Several messages in one fetch, within the fetch limits. */
+	for (uint64_t q = 2; q < 6; q++)
+		assert_int_equal(sr_coord_mail_post(w->coord, PROJECT, job_hex, w->bank.org_id,
+						    w->shop.org_id, q, big, 7 + q, &err), SR_OK);
+	assert_int_equal(sr_coord_mail_fetch(w->coord, PROJECT, job_hex, w->bank.org_id,
+					     w->shop.org_id, 3, 0, &batch, &err), SR_OK);
+	assert_int_equal(sr_coord_mailbatch_count(batch), 3);
+	assert_int_equal(sr_coord_mailbatch_seq(batch, 2), 5);
+	assert_int_equal(sr_coord_mailbatch_size(batch), 3 * 12 + 10 + 11 + 12);
+	{
+		/* Read piecewise, at every offset, as a streamed answer is. */
+		char whole[128], piece[128];
+		long n = sr_coord_mailbatch_read(batch, 0, whole, sizeof(whole));
+		assert_int_equal(n, 3 * 12 + 33);
+		for (uint64_t at = 0; at < (uint64_t)n; at += 7) {
+			long k = sr_coord_mailbatch_read(batch, at, piece, 7);
+			assert_true(k > 0 && k <= 7);
+			assert_memory_equal(piece, whole + at, (size_t)k);
+		}
+	}
+	sr_coord_mailbatch_free(batch);
+	sr_coord_mailbatch_free(NULL);
 	/* After the job ends, no new messages. */
 	extend(w, &w->shop, SR_EVENT_JOB_FAIL, json_pack("{s:s,s:s}", "job_id", job_hex,
 	       "reason", "test"));
@@ -355,6 +392,358 @@ static void test_orgs_and_mailboxes(void **state)
 	assert_non_null(strstr(err.msg, "drop:SEQ"));
 	assert_int_equal(sr_coord_fault_parse("melt:1", &fault, &err), SR_EINVAL);
 	assert_int_equal(sr_coord_fault_parse("drop-mail:2", &fault, &err), SR_EINVAL);
+}
+
+/* ---- mailbox storage ------------------------------------------------------- */
+
+/* Publish a dataset each (first time), propose a PSI job between bank and
+ * shop and approve it; its id in job_hex. */
+static void approved_job(struct world *w, char job_hex[SR_EVENT_ID_HEX_LEN + 1],
+			 int first, const char *receiver_note)
+{
+	char sh_hex[SR_HASH_BYTES * 2 + 1];
+	uint8_t spec_hash[SR_HASH_BYTES];
+	struct sr_err err;
+	json_t *spec;
+
+	sr_err_clear(&err);
+	if (first) {
+		publish(w, &w->bank, "c");
+		publish(w, &w->shop, "c");
+	}
+	spec = json_pack("{s:s,s:s,s:[{s:s,s:s},{s:s,s:s}],s:[s],s:s}", "kind", "psi",
+			 "mode", "intersection", "inputs", "dataset", "bank.c", "column",
+			 "customer_id", "dataset", "shop.c", "column", "customer_id",
+			 "receivers", w->bank.org_id, "note", receiver_note);
+	assert_int_equal(sr_event_spec_hash(spec, spec_hash, &err), SR_OK);
+	sr_hex(sh_hex, spec_hash, sizeof(spec_hash));
+	extend(w, &w->bank, SR_EVENT_JOB_PROPOSE, json_pack("{s:o,s:{s:b,s:[]}}", "spec", spec,
+	       "verdict", "accept", 1, "violations"));
+	sr_hex(job_hex, w->head, SR_EVENT_ID_BYTES);
+	extend(w, &w->bank, SR_EVENT_JOB_APPROVE, json_pack("{s:s,s:s}", "job_id", job_hex,
+	       "spec_hash", sh_hex));
+	extend(w, &w->shop, SR_EVENT_JOB_APPROVE, json_pack("{s:s,s:s}", "job_id", job_hex,
+	       "spec_hash", sh_hex));
+}
+
+static void reopen(struct world *w, const struct sr_coord_opts *opts)
+{
+	struct sr_err err;
+
+	sr_err_clear(&err);
+	sr_coord_free(w->coord);
+	w->coord = NULL;
+	if (sr_coord_open_opts(w->dir, opts, &w->coord, &err) != SR_OK)
+		fail_msg("reopen: %s", err.msg);
+}
+
+static int post(struct world *w, const char *job, uint64_t seq, size_t len,
+		struct sr_err *err)
+{
+	static uint8_t bytes[256];
+
+	sr_err_clear(err);
+	return sr_coord_mail_post(w->coord, PROJECT, job, w->bank.org_id, w->shop.org_id,
+				  seq, bytes, len, err);
+}
+
+/* Fetch bank -> shop from next; the number of messages, or -1. */
+static int fetch(struct world *w, const char *job, uint64_t next, int wait_ms)
+{
+	struct sr_coord_mailbatch *b = NULL;
+	struct sr_err err;
+	int n;
+
+	sr_err_clear(&err);
+	if (sr_coord_mail_fetch(w->coord, PROJECT, job, w->bank.org_id, w->shop.org_id,
+				next, wait_ms, &b, &err) != SR_OK)
+		return -1;
+	n = (int)sr_coord_mailbatch_count(b);
+	sr_coord_mailbatch_free(b);
+	return n;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct later_fetch {
+	struct world *w;
+	const char *job;
+	uint64_t next;
+	int delay_ms, wait_ms, got;
+	int64_t took_ms;
+};
+
+static void *fetch_later(void *arg)
+{
+	struct later_fetch *lf = arg;
+	int64_t t0;
+
+	usleep((useconds_t)lf->delay_ms * 1000);
+	t0 = mono_ms();
+	lf->got = fetch(lf->w, lf->job, lf->next, lf->wait_ms);
+	lf->took_ms = mono_ms() - t0;
+	return NULL;
+}
+
+/* Count the files under dir (not recursing). */
+static int count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * The caps of --mailbox-msgs/--mailbox-bytes, a post that waits for room,
+ * seqs taken once, expiry by the timer's function, the spool under
+ * DIR/mail (emptied at a restart), and the bounds of the settings.
+ */
+static void test_mail_storage(void **state)
+{
+	struct world *w = *state;
+	char job[SR_EVENT_ID_HEX_LEN + 1], spool[700];
+	struct sr_coord_opts opts;
+	struct later_fetch lf;
+	struct sr_coord *bad = NULL;
+	struct sr_err err;
+	uint64_t msgs, bytes;
+	pthread_t th;
+	int64_t t0;
+
+	sr_err_clear(&err);
+	/* Settings out of range. */
+	sr_coord_opts_init(&opts);
+	opts.mail_job_msgs = 0;
+	assert_int_equal(sr_coord_open_opts(w->dir, &opts, &bad, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "messages per job"));
+	sr_coord_opts_init(&opts);
+	opts.mail_job_bytes = SR_MAILBOX_JOB_BYTES_MAX + 1;
+	sr_err_clear(&err);
+	assert_int_equal(sr_coord_open_opts(w->dir, &opts, &bad, &err), SR_EINVAL);
+	sr_coord_opts_init(&opts);
+	opts.mail_retention_s = SR_MAILBOX_RETENTION_MAX_S + 1;
+	assert_int_equal(sr_coord_open_opts(w->dir, &opts, &bad, &err), SR_EINVAL);
+	assert_null(bad);
+
+	sr_coord_opts_init(&opts);
+	opts.mail_job_msgs = 3;
+	opts.mail_job_bytes = 100;
+	opts.mail_retention_s = 10;
+	opts.mail_room_wait_ms = 0;
+	reopen(w, &opts);
+	approved_job(w, job, 1, "one");
+	/* At most 3 messages... */
+	assert_int_equal(post(w, job, 0, 10, &err), SR_OK);
+	assert_int_equal(post(w, job, 1, 10, &err), SR_OK);
+	assert_int_equal(post(w, job, 2, 10, &err), SR_OK);
+	assert_int_equal(post(w, job, 3, 10, &err), SR_ELIMIT);
+	assert_non_null(strstr(err.msg, "are full (3 messages or 100 bytes)"));
+	sr_coord_mail_usage(w->coord, &msgs, &bytes);
+	assert_int_equal(msgs, 3);
+	assert_int_equal(bytes, 30);
+	/* The spool: one file a message, in DIR/mail/<job>. */
+	snprintf(spool, sizeof(spool), "%s/mail/%s", w->dir, job);
+	assert_int_equal(count_files(spool), 3);
+	/* ... until the receiver takes some: seqs below NEXT go. */
+	assert_int_equal(fetch(w, job, 2, 0), 1);
+	assert_int_equal(post(w, job, 3, 10, &err), SR_OK);
+	/* A seq once taken is not taken again (a replayed post). */
+	assert_int_equal(post(w, job, 0, 10, &err), SR_EEXIST);
+	assert_int_equal(post(w, job, 3, 10, &err), SR_EEXIST);
+	/* At most 100 bytes. */
+	assert_int_equal(fetch(w, job, 4, 0), 0);
+	assert_int_equal(post(w, job, 4, 60, &err), SR_OK);
+	assert_int_equal(post(w, job, 5, 41, &err), SR_ELIMIT);
+	assert_int_equal(post(w, job, 5, 40, &err), SR_OK);
+	/* Slots are reused: still no more files than messages ever held. */
+	assert_true(count_files(spool) <= 3);
+
+	/* Expiry: nothing before the retention, everything after it. */
+	assert_int_equal(sr_coord_mail_expire(w->coord, (int64_t)time(NULL)), 0);
+	assert_int_equal(sr_coord_mail_expire(w->coord, (int64_t)time(NULL) + 11), 2);
+	sr_coord_mail_usage(w->coord, &msgs, &bytes);
+	assert_int_equal(msgs, 0);
+	assert_int_equal(bytes, 0);
+	/* The job, empty and unused for the retention, gave its spool back. */
+	assert_int_equal(count_files(spool), -1);
+	assert_int_equal(fetch(w, job, 4, 0), 0);
+
+	/* A post to full mailboxes waits for a fetch to make room. */
+	opts.mail_room_wait_ms = 1500;
+	reopen(w, &opts);
+	approved_job(w, job, 0, "two");
+	for (uint64_t q = 0; q < 3; q++)
+		assert_int_equal(post(w, job, q, 10, &err), SR_OK);
+	memset(&lf, 0, sizeof(lf));
+	lf.w = w;
+	lf.job = job;
+	lf.next = 1;
+	lf.delay_ms = 200;
+	assert_int_equal(pthread_create(&th, NULL, fetch_later, &lf), 0);
+	t0 = mono_ms();
+	assert_int_equal(post(w, job, 3, 10, &err), SR_OK);
+	assert_true(mono_ms() - t0 >= 150);
+	pthread_join(th, NULL);
+	assert_int_equal(lf.got, 2);
+
+	/* One job's waiting fetch holds up no other job. */
+	{
+		char job2[SR_EVENT_ID_HEX_LEN + 1];
+		approved_job(w, job2, 0, "three");
+		memset(&lf, 0, sizeof(lf));
+		lf.w = w;
+		lf.job = job;
+		lf.next = 100;
+		lf.wait_ms = 1500;
+		assert_int_equal(pthread_create(&th, NULL, fetch_later, &lf), 0);
+		usleep(100 * 1000);
+		t0 = mono_ms();
+		assert_int_equal(post(w, job2, 0, 10, &err), SR_OK);
+		assert_int_equal(fetch(w, job2, 0, 1000), 1);
+		assert_true(mono_ms() - t0 < 500);
+		pthread_join(th, NULL);
+		assert_int_equal(lf.got, 0);
+		assert_true(lf.took_ms >= 1400);
+	}
+
+	/* A restart forgets every message and empties the spool. */
+	reopen(w, &opts);
+	assert_int_equal(fetch(w, job, 2, 0), 0);
+	snprintf(spool, sizeof(spool), "%s/mail", w->dir);
+	assert_int_equal(count_files(spool), 0);
+}
+
+/* ---- the head long-poll --------------------------------------------------------- */
+
+struct later_append {
+	struct world *w;
+	int delay_ms;
+};
+
+static void *append_later(void *arg)
+{
+	struct later_append *la = arg;
+
+	usleep((useconds_t)la->delay_ms * 1000);
+	extend(la->w, &la->w->bank, SR_EVENT_MEMBER_INVITE,
+	       json_pack("{s:s}", "org_id", la->w->outsider.org_id));
+	return NULL;
+}
+
+static void *stop_later(void *arg)
+{
+	usleep(200 * 1000);
+	sr_coord_stop_waits(arg);
+	return NULL;
+}
+
+static json_t *known_of(struct world *w, uint64_t next_seq)
+{
+	char head[SR_EVENT_ID_HEX_LEN + 1];
+
+	sr_hex(head, w->head, sizeof(w->head));
+	return json_pack("{s:{s:I,s:s}}", PROJECT, "next_seq", (json_int_t)next_seq,
+			 "head", head);
+}
+
+/*
+ * POST /v1/heads: answers at once when the caller is behind (or sees
+ * another head), waits while it is up to date and answers as soon as an
+ * event is appended, names projects the caller may not read, and a stop
+ * ends the wait.
+ */
+static void test_heads_wait(void **state)
+{
+	struct world *w = *state;
+	struct later_append la;
+	struct sr_err err;
+	json_t *known, *out;
+	pthread_t th;
+	int64_t t0;
+
+	sr_err_clear(&err);
+	/* Behind: at once. */
+	known = known_of(w, w->seq - 1);
+	t0 = mono_ms();
+	assert_int_equal(sr_coord_heads_wait(w->coord, w->shop.org_id, known, 5000, &out, &err),
+			 SR_OK);
+	assert_true(mono_ms() - t0 < 500);
+	assert_true(json_is_true(json_object_get(out, "changed")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+		json_object_get(out, "heads"), PROJECT), "next_seq")), w->seq);
+	json_decref(out);
+	json_decref(known);
+	/* Up to date: waits, and the wait ends at the next append. */
+	known = known_of(w, w->seq);
+	t0 = mono_ms();
+	assert_int_equal(sr_coord_heads_wait(w->coord, w->shop.org_id, known, 150, &out, &err),
+			 SR_OK);
+	assert_true(mono_ms() - t0 >= 140);
+	assert_true(json_is_false(json_object_get(out, "changed")));
+	json_decref(out);
+	memset(&la, 0, sizeof(la));
+	la.w = w;
+	la.delay_ms = 200;
+	assert_int_equal(pthread_create(&th, NULL, append_later, &la), 0);
+	t0 = mono_ms();
+	assert_int_equal(sr_coord_heads_wait(w->coord, w->shop.org_id, known, 5000, &out, &err),
+			 SR_OK);
+	assert_true(mono_ms() - t0 >= 150 && mono_ms() - t0 < 2000);
+	pthread_join(th, NULL);
+	assert_true(json_is_true(json_object_get(out, "changed")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(
+		json_object_get(out, "heads"), PROJECT), "next_seq")), w->seq);
+	json_decref(out);
+	json_decref(known);
+	/* The same count with another head: a fork, at once. */
+	known = json_pack("{s:{s:I,s:s}}", PROJECT, "next_seq", (json_int_t)w->seq, "head",
+			  "00");
+	assert_int_equal(sr_coord_heads_wait(w->coord, w->shop.org_id, known, 5000, &out, &err),
+			 SR_OK);
+	assert_true(json_is_true(json_object_get(out, "changed")));
+	json_decref(out);
+	json_decref(known);
+	/* Not a member, no such project: named, and at once.  (The outsider
+	 * is invited by now: someone else.) */
+	known = json_pack("{s:{s:i},s:{s:i}}", PROJECT, "next_seq", 0, "prj_nope", "next_seq", 0);
+	assert_int_equal(sr_coord_heads_wait(w->coord, "org_00000000000000000000000000000000",
+					     known, 5000, &out, &err), SR_OK);
+	assert_non_null(json_object_get(json_object_get(json_object_get(out, "heads"),
+							"prj_nope"), "error"));
+	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(
+		json_object_get(out, "heads"), PROJECT), "error")), "not a member"));
+	json_decref(out);
+	json_decref(known);
+	/* Malformed. */
+	known = json_pack("{s:{s:s}}", PROJECT, "next_seq", "x");
+	sr_err_clear(&err);
+	assert_int_equal(sr_coord_heads_wait(w->coord, w->shop.org_id, known, 0, &out, &err),
+			 SR_EINVAL);
+	json_decref(known);
+	/* A stop ends every wait. */
+	known = known_of(w, w->seq);
+	assert_int_equal(pthread_create(&th, NULL, stop_later, w->coord), 0);
+	t0 = mono_ms();
+	assert_int_equal(sr_coord_heads_wait(w->coord, w->shop.org_id, known, 10000, &out, &err),
+			 SR_OK);
+	assert_true(mono_ms() - t0 < 3000);
+	pthread_join(th, NULL);
+	json_decref(out);
+	assert_int_equal(fetch(w, "0000000000000000000000000000000000000000000000000000000000000000", 0, 5000), -1);
+	json_decref(known);
 }
 
 /* Call the coordinator at port as who, with a signed request. */
@@ -486,6 +875,46 @@ static void test_http_api(void **state)
 	sr_http_server_stop(server);
 }
 
+/* A signed raw call (the mailboxes' binary bodies), the answer in out,
+ * asking the server to wait up to wait_ms (or not, when negative). */
+static int raw_call_wait(uint16_t port, const struct sr_identity *who,
+			 const char *method, const char *path, const void *body,
+			 size_t len, int wait_ms, int *status, struct sr_buf *out)
+{
+	struct sr_coordconn *cc = NULL;
+	struct sr_coordconn_req rq;
+	struct sr_http_answer ans;
+	struct sr_err err;
+	char url[64];
+	int rc;
+
+	sr_err_clear(&err);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", (unsigned)port);
+	assert_int_equal(sr_coordconn_new(url, NULL, who, &cc, &err), SR_OK);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = method;
+	rq.path = path;
+	rq.content_type = body ? "application/octet-stream" : NULL;
+	rq.body = body;
+	rq.body_len = len;
+	rq.wait_ms = wait_ms;
+	rq.timeout_ms = 5000;
+	memset(&ans, 0, sizeof(ans));
+	sr_buf_reset(out);
+	ans.body = out;
+	rc = sr_coordconn_call(cc, &rq, &ans, &err);
+	*status = ans.status;
+	sr_coordconn_free(cc);
+	return rc;
+}
+
+static int raw_call(uint16_t port, const struct sr_identity *who, const char *method,
+		    const char *path, const void *body, size_t len, int *status,
+		    struct sr_buf *out)
+{
+	return raw_call_wait(port, who, method, path, body, len, -1, status, out);
+}
+
 /* Register who over HTTP (POST /v1/orgs, signed with its own key). */
 static void register_http(uint16_t port, const struct sr_identity *who, const char *name)
 {
@@ -517,12 +946,13 @@ static void test_http_mailboxes(void **state)
 	char path[320], url[400];
 	uint8_t spec_hash[SR_HASH_BYTES];
 	struct sr_err err;
-	json_t *spec, *body, *answer, *msgs, *want;
-	const char *msg;
+	struct sr_buf out;
+	json_t *spec, *body, *answer, *want;
 	uint16_t port;
 	int status;
 
 	sr_err_clear(&err);
+	sr_buf_init(&out, 1 << 20);
 	assert_int_equal(sr_http_server_start("127.0.0.1:0", 2, sr_coord_http, w->coord,
 					      &server, &err), SR_OK);
 	port = sr_http_server_port(server);
@@ -551,18 +981,12 @@ static void test_http_mailboxes(void **state)
 	       "spec_hash", sh_hex));
 
 	/* A member who is not a participant may not post: 403. */
-	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s", PROJECT, job_hex,
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/0", PROJECT, job_hex,
 		 w->shop.org_id);
-	body = json_pack("{s:i,s:s}", "seq", 0, "data", "eA==");
-	assert_int_equal(signed_call(port, &w->outsider, "POST", path, body, &status, &answer),
-			 SR_OK);
+	assert_int_equal(raw_call(port, &w->outsider, "POST", path, "x", 1, &status, &out), SR_EPERM);
 	assert_int_equal(status, 403);
-	msg = json_string_value(json_object_get(answer, "error"));
-	assert_non_null(msg);
-	assert_non_null(strstr(msg, "not a participant"));
-	assert_non_null(strstr(msg, w->outsider.org_id));
-	json_decref(answer);
-	json_decref(body);
+	assert_non_null(strstr(out.data, "not a participant"));
+	assert_non_null(strstr(out.data, w->outsider.org_id));
 
 	/* An unsigned fetch: 401. */
 	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/0", PROJECT, job_hex,
@@ -573,38 +997,70 @@ static void test_http_mailboxes(void **state)
 	assert_non_null(strstr(json_string_value(json_object_get(answer, "error")), "missing"));
 	json_decref(answer);
 
-	/* bank -> shop, seq 0: deposited, and the shop fetches it from NEXT=0. */
-	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s", PROJECT, job_hex,
+	/* bank -> shop, seq 0 and 1: deposited as raw bytes (a NUL inside),
+	 * and the shop fetches both from NEXT=0 in one binary answer. */
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/0", PROJECT, job_hex,
 		 w->shop.org_id);
-	body = json_pack("{s:i,s:s}", "seq", 0, "data", "aGVsbG8=");   /* "hello" */
-	assert_int_equal(signed_call(port, &w->bank, "POST", path, body, &status, &answer),
-			 SR_OK);
+	assert_int_equal(raw_call(port, &w->bank, "POST", path, "hel\0lo", 6, &status, &out), SR_OK);
 	assert_int_equal(status, 201);
-	assert_int_equal(json_integer_value(json_object_get(answer, "seq")), 0);
-	json_decref(answer);
-	json_decref(body);
+	assert_int_equal(out.len, 0);
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/1", PROJECT, job_hex,
+		 w->shop.org_id);
+	assert_int_equal(raw_call(port, &w->bank, "POST", path, "", 0, &status, &out), SR_OK);
+	assert_int_equal(status, 201);
 	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/0", PROJECT, job_hex,
 		 w->bank.org_id);
-	assert_int_equal(signed_call(port, &w->shop, "GET", path, NULL, &status, &answer), SR_OK);
+	assert_int_equal(raw_call(port, &w->shop, "GET", path, NULL, 0, &status, &out), SR_OK);
 	assert_int_equal(status, 200);
-	msgs = json_object_get(answer, "messages");
-	assert_int_equal(json_array_size(msgs), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(msgs, 0), "seq")), 0);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(msgs, 0), "data")),
-			    "aGVsbG8=");
-	json_decref(answer);
+	assert_int_equal(out.len, 12 + 6 + 12);
+	assert_int_equal(sr_load_u64le(out.data), 0);
+	assert_int_equal(sr_load_u32le(out.data + 8), 6);
+	assert_memory_equal(out.data + 12, "hel\0lo", 6);
+	assert_int_equal(sr_load_u64le(out.data + 18), 1);
+	assert_int_equal(sr_load_u32le(out.data + 26), 0);
 
 	/* The same seq again, other bytes: 409. */
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/0", PROJECT, job_hex,
+		 w->shop.org_id);
+	assert_int_equal(raw_call(port, &w->bank, "POST", path, "other", 5, &status, &out),
+			 SR_EEXIST);
+	assert_int_equal(status, 409);
+	assert_non_null(strstr(out.data, "already deposited"));
+	/* A seq that is not a number, a JSON body, the old path: refused. */
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/x1", PROJECT, job_hex,
+		 w->shop.org_id);
+	assert_int_equal(raw_call(port, &w->bank, "POST", path, "x", 1, &status, &out), SR_EINVAL);
+	assert_int_equal(status, 400);
 	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s", PROJECT, job_hex,
 		 w->shop.org_id);
-	body = json_pack("{s:i,s:s}", "seq", 0, "data", "b3RoZXI=");   /* "other" */
-	assert_int_equal(signed_call(port, &w->bank, "POST", path, body, &status, &answer),
-			 SR_OK);
-	assert_int_equal(status, 409);
+	body = json_pack("{s:i,s:s}", "seq", 5, "data", "eA==");
+	assert_int_equal(signed_call(port, &w->bank, "POST", path, body, &status, &answer), SR_OK);
+	assert_int_equal(status, 404);
+	json_decref(answer);
+	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/5", PROJECT, job_hex,
+		 w->shop.org_id);
+	assert_int_equal(signed_call(port, &w->bank, "POST", path, body, &status, &answer), SR_OK);
+	assert_int_equal(status, 415);
 	assert_non_null(strstr(json_string_value(json_object_get(answer, "error")),
-			       "already deposited"));
+			       "application/octet-stream"));
 	json_decref(answer);
 	json_decref(body);
+	/* The wait a fetch asks for is honoured: nothing more from NEXT=2. */
+	{
+		struct timespec t0, t1;
+		long ms;
+		snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/mailbox/%s/2", PROJECT,
+			 job_hex, w->bank.org_id);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(raw_call_wait(port, &w->shop, "GET", path, NULL, 0, 300, &status,
+					       &out), SR_OK);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		assert_int_equal(status, 200);
+		assert_int_equal(out.len, 0);
+		assert_true(ms >= 250 && ms < 1500);
+	}
+	sr_buf_release(&out);
 
 	/* The verdict the coordinator recorded with the proposal. */
 	snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/verdict", PROJECT, job_hex);
@@ -629,6 +1085,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_orgs_and_mailboxes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_mailboxes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mail_storage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_heads_wait, setup, teardown),
 	};
 
 	sr_alloc_setup_json();

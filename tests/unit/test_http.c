@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -14,6 +15,24 @@
 #include "base/err.h"
 #include "base/limits.h"
 #include "net/http.h"
+
+static unsigned char pattern_at(uint64_t pos)
+{
+	return (unsigned char)(pos * 131 + (pos >> 9));
+}
+
+static long pattern_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+	(void)ctx;
+	for (size_t i = 0; i < max; i++)
+		buf[i] = (char)pattern_at(pos + i);
+	return (long)max;
+}
+
+static void pattern_free(void *ctx)
+{
+	sr_free(ctx);
+}
 
 static int handler(void *ctx, const struct sr_http_request *req,
 		   struct sr_http_response *resp)
@@ -37,6 +56,24 @@ static int handler(void *ctx, const struct sr_http_request *req,
 	}
 	if (strcmp(req->path, "/fail") == 0)
 		return SR_EINTERNAL;   /* no status set: must become a 500 */
+	if (strcmp(req->path, "/bin") == 0) {
+		/* The raw body back, as a binary answer, and its type. */
+		char *copy = sr_malloc(req->body_len ? req->body_len : 1);
+		const char *type = sr_http_request_header(req, "Content-Type");
+		if (!copy)
+			return SR_ENOMEM;
+		memcpy(copy, req->body, req->body_len);
+		resp->status = type && strcmp(type, "application/octet-stream") == 0 ? 201 : 202;
+		sr_http_answer_raw(resp, "application/octet-stream", copy, req->body_len);
+		return SR_OK;
+	}
+	if (strncmp(req->path, "/stream/", 8) == 0) {
+		/* N bytes of a pattern, made as they are read. */
+		sr_http_answer_stream(resp, "application/octet-stream",
+				      strtoull(req->path + 8, NULL, 10), pattern_read,
+				      pattern_free, sr_malloc(1));
+		return SR_OK;
+	}
 	return sr_http_error(resp, 404, "no route for %s %s", req->method,
 			     req->path);
 }
@@ -171,6 +208,102 @@ static void test_raw(void **state)
 		fail_msg("oversized body: %s", out);
 }
 
+struct counting_sink {
+	uint64_t got;
+	int bad;
+	uint64_t stop_at;     /* 0: never */
+};
+
+static size_t count_sink(void *ctx, const char *data, size_t len)
+{
+	struct counting_sink *cs = ctx;
+
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)data[i] != pattern_at(cs->got + i))
+			cs->bad = 1;
+	cs->got += len;
+	return cs->stop_at && cs->got >= cs->stop_at ? 0 : len;
+}
+
+/* Binary requests and answers: bytes with NULs go through unchanged, an
+ * answer streams to a sink, and a sink can stop a transfer. */
+static void test_binary(void **state)
+{
+	struct fixture *f = *state;
+	struct sr_http_client *c = NULL;
+	struct sr_http_req rq;
+	struct sr_http_answer ans;
+	struct counting_sink cs;
+	struct sr_buf out;
+	struct sr_err err, sink_err;
+	unsigned char body[3000];
+
+	sr_err_clear(&err);
+	sr_buf_init(&out, 1 << 20);
+	for (size_t i = 0; i < sizeof(body); i++)
+		body[i] = (unsigned char)(i % 7 == 0 ? 0 : i);
+	assert_int_equal(sr_http_client_new(f->base, NULL, &c, &err), SR_OK);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.path = "/bin";
+	rq.content_type = "application/octet-stream";
+	rq.body = body;
+	rq.body_len = sizeof(body);
+	rq.timeout_ms = 5000;
+	memset(&ans, 0, sizeof(ans));
+	ans.body = &out;
+	assert_int_equal(sr_http_client_call(c, &rq, &ans, &err), SR_OK);
+	assert_int_equal(ans.status, 201);
+	assert_int_equal(out.len, sizeof(body));
+	assert_memory_equal(out.data, body, sizeof(body));
+	/* An empty body, no type. */
+	rq.content_type = NULL;
+	rq.body_len = 0;
+	sr_buf_reset(&out);
+	assert_int_equal(sr_http_client_call(c, &rq, &ans, &err), SR_OK);
+	assert_int_equal(ans.status, 202);
+	assert_int_equal(out.len, 0);
+	/* 5 MB streamed to a sink, checked byte by byte. */
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "GET";
+	rq.path = "/stream/5000000";
+	rq.timeout_ms = 5000;
+	memset(&cs, 0, sizeof(cs));
+	ans.sink = count_sink;
+	ans.sink_ctx = &cs;
+	assert_int_equal(sr_http_client_call(c, &rq, &ans, &err), SR_OK);
+	assert_int_equal(ans.status, 200);
+	assert_int_equal(cs.got, 5000000);
+	assert_false(cs.bad);
+	/* A sink that stops: the call fails with the sink's reason. */
+	memset(&cs, 0, sizeof(cs));
+	cs.stop_at = 100000;
+	sr_err_clear(&sink_err);
+	sr_fail(&sink_err, SR_ELIMIT, "enough");
+	ans.sink_err = &sink_err;
+	assert_int_equal(sr_http_client_call(c, &rq, &ans, &err), SR_ELIMIT);
+	assert_non_null(strstr(err.msg, "enough"));
+	/* An error answer goes to the body, not the sink. */
+	memset(&cs, 0, sizeof(cs));
+	sr_err_clear(&err);
+	rq.path = "/nowhere";
+	sr_buf_reset(&out);
+	assert_int_equal(sr_http_client_call(c, &rq, &ans, &err), SR_OK);
+	assert_int_equal(ans.status, 404);
+	assert_int_equal(cs.got, 0);
+	assert_non_null(strstr(out.data, "no route for GET /nowhere"));
+	/* A header with a line break is refused before sending. */
+	{
+		const char *bad[] = { "X-A: 1\r\nX-B: 2", NULL };
+		rq.headers = bad;
+		sr_err_clear(&err);
+		assert_int_equal(sr_http_client_call(c, &rq, &ans, &err), SR_EINVAL);
+	}
+	sr_http_client_free(c);
+	sr_http_client_free(NULL);
+	sr_buf_release(&out);
+}
+
 static void test_bad_listen(void **state)
 {
 	struct sr_http_server *s = NULL;
@@ -193,6 +326,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_echo, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_binary, setup, teardown),
 		cmocka_unit_test(test_bad_listen),
 	};
 

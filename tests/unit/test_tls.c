@@ -9,6 +9,7 @@
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,11 @@ static int handler(void *ctx, const struct sr_http_request *req,
 		resp->body = json_pack("{s:o}", "echo", body);
 		return SR_OK;
 	}
+	if (strcmp(req->path, "/slow") == 0) {
+		usleep(2000 * 1000);
+		resp->body = json_pack("{s:b}", "slow", 1);
+		return SR_OK;
+	}
 	if (strcmp(req->path, "/big") == 0) {
 		resp->body = json_pack("{s:s}", "data",
 				       "0123456789012345678901234567890123456789");
@@ -371,7 +377,7 @@ static void url_of(const struct fixture *f, const char *scheme,
 static void test_https_right_pin(void **state)
 {
 	struct fixture *f = *state;
-	struct sr_http_call_opts opts = { f->pin, "tok123", NULL, 5000, 0 };
+	struct sr_http_call_opts opts = { f->pin, "tok123", NULL, 5000, 0, NULL };
 	json_t *body = json_pack("{s:s,s:i}", "name", "Zoë", "n", 7), *answer;
 	char url[128];
 	struct sr_err err;
@@ -410,7 +416,7 @@ static void test_https_authorization_verbatim(void **state)
 {
 	struct fixture *f = *state;
 	const char *auth = "Sealroom-Ed25519 key=\"abc\", sig=\"x/y+z==\"";
-	struct sr_http_call_opts opts = { f->pin, "ignored", auth, 5000, 0 };
+	struct sr_http_call_opts opts = { f->pin, "ignored", auth, 5000, 0, NULL };
 	char url[128];
 	struct sr_err err;
 	json_t *answer;
@@ -443,10 +449,125 @@ static void test_https_authorization_verbatim(void **state)
 	assert_int_equal(served(f), 2);
 }
 
+static int client_get(struct sr_http_client *c, const char *path, int *status,
+		      struct sr_err *err)
+{
+	struct sr_http_req rq;
+	struct sr_http_answer ans;
+	struct sr_buf out;
+	int rc;
+
+	sr_buf_init(&out, 1 << 16);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "GET";
+	rq.path = path;
+	rq.timeout_ms = 5000;
+	memset(&ans, 0, sizeof(ans));
+	ans.body = &out;
+	sr_err_clear(err);
+	rc = sr_http_client_call(c, &rq, &ans, err);
+	*status = ans.status;
+	sr_buf_release(&out);
+	return rc;
+}
+
+/*
+ * A persistent client: many calls over one TLS connection; and the pin
+ * stays strict on every new connection it makes: when the server comes
+ * back on the same port with another key, the next call fails with the
+ * mismatch and reaches nothing.
+ */
+static void test_https_persistent(void **state)
+{
+	struct fixture *f = *state;
+	struct sr_http_server_opts opts = { 2, NULL, NULL };
+	struct sr_http_client *c = NULL;
+	char base[64], addr[64], *cert, *key;
+	struct sr_err err;
+	int status;
+
+	snprintf(base, sizeof(base), "https://127.0.0.1:%u", (unsigned)f->port);
+	sr_err_clear(&err);
+	assert_int_equal(sr_http_client_new(base, f->pin, &c, &err), SR_OK);
+	for (int i = 0; i < 40; i++) {
+		if (client_get(c, "/hello", &status, &err) != SR_OK)
+			fail_msg("call %d: %s", i, err.msg);
+		assert_int_equal(status, 200);
+	}
+	assert_int_equal(served(f), 40);
+	assert_int_equal(sr_http_client_connections(c), 1);
+
+	/* The same address, another key. */
+	sr_http_server_stop(f->server);
+	cert = path_in(f->other_dir, SR_TLS_CERT_FILE);
+	key = path_in(f->other_dir, SR_TLS_KEY_FILE);
+	opts.tls_cert_file = cert;
+	opts.tls_key_file = key;
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", (unsigned)f->port);
+	if (sr_http_server_start_opts(addr, &opts, handler, &f->served, &f->server,
+				      &err) != SR_OK)
+		fail_msg("restart on %s: %s", addr, err.msg);
+	free(cert);
+	free(key);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(client_get(c, "/hello", &status, &err), SR_ECRYPTO);
+		assert_non_null(strstr(err.msg, "does not match the pinned key"));
+	}
+	assert_int_equal(served(f), 40);
+	sr_http_client_free(c);
+
+	/* A client pinned to the new key talks to it. */
+	assert_int_equal(sr_http_client_new(base, f->other_pin, &c, &err), SR_OK);
+	assert_int_equal(client_get(c, "/hello", &status, &err), SR_OK);
+	assert_int_equal(status, 200);
+	assert_int_equal(served(f), 41);
+	sr_http_client_free(c);
+}
+
+/* A call woken from another thread returns at once; a wakeup with no
+ * call running stops the next one before it sends anything. */
+static void *wake_later(void *arg)
+{
+	usleep(200 * 1000);
+	sr_http_client_wakeup(arg);
+	return NULL;
+}
+
+static void test_https_wakeup(void **state)
+{
+	struct fixture *f = *state;
+	struct sr_http_client *c = NULL;
+	struct timespec t0, t1;
+	pthread_t th;
+	char base[64];
+	struct sr_err err;
+	long ms;
+	int status;
+
+	snprintf(base, sizeof(base), "https://127.0.0.1:%u", (unsigned)f->port);
+	sr_err_clear(&err);
+	assert_int_equal(sr_http_client_new(base, f->pin, &c, &err), SR_OK);
+	sr_http_client_wakeup(c);
+	assert_int_equal(client_get(c, "/hello", &status, &err), SR_ECANCELED);
+	assert_int_equal(served(f), 0);
+	assert_int_equal(client_get(c, "/hello", &status, &err), SR_OK);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pthread_create(&th, NULL, wake_later, c), 0);
+	assert_int_equal(client_get(c, "/slow", &status, &err), SR_ECANCELED);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(th, NULL);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 150 && ms < 1200);
+	/* And it works again afterwards. */
+	assert_int_equal(client_get(c, "/hello", &status, &err), SR_OK);
+	assert_int_equal(status, 200);
+	sr_http_client_free(c);
+}
+
 static void test_https_wrong_pin(void **state)
 {
 	struct fixture *f = *state;
-	struct sr_http_call_opts opts = { f->other_pin, "tok", NULL, 5000, 0 };
+	struct sr_http_call_opts opts = { f->other_pin, "tok", NULL, 5000, 0, NULL };
 	json_t *body = json_pack("{s:s}", "secret", "must not be sent"), *answer;
 	char url[128], want[128];
 	struct sr_err err;
@@ -481,7 +602,7 @@ static void test_https_wrong_pin(void **state)
 static void test_https_pin_misuse(void **state)
 {
 	struct fixture *f = *state;
-	struct sr_http_call_opts opts = { NULL, NULL, NULL, 5000, 0 };
+	struct sr_http_call_opts opts = { NULL, NULL, NULL, 5000, 0, NULL };
 	char url[128], want[192];
 	struct sr_err err;
 	json_t *answer;
@@ -555,7 +676,7 @@ static void test_plain_client_to_https(void **state)
 static void test_https_client_to_plain(void **state)
 {
 	struct fixture *f = *state;
-	struct sr_http_call_opts opts = { f->pin, NULL, NULL, 5000, 0 };
+	struct sr_http_call_opts opts = { f->pin, NULL, NULL, 5000, 0, NULL };
 	struct served plain_served = { 0 };
 	struct sr_http_server *plain = NULL;
 	char url[128];
@@ -579,7 +700,7 @@ static void test_https_client_to_plain(void **state)
 static void test_https_answer_cap(void **state)
 {
 	struct fixture *f = *state;
-	struct sr_http_call_opts opts = { f->pin, NULL, NULL, 5000, 16 };
+	struct sr_http_call_opts opts = { f->pin, NULL, NULL, 5000, 16, NULL };
 	char url[128];
 	struct sr_err err;
 	json_t *answer;
@@ -652,6 +773,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_https_right_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_https_authorization_verbatim,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_https_persistent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_https_wakeup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_https_wrong_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_https_pin_misuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_client_to_https, setup, teardown),
