@@ -912,24 +912,26 @@ int sr_coord_fault_parse(const char *spec, struct sr_coord_fault *out,
 			 struct sr_err *err)
 {
 	static const char *const names[] = { NULL, "drop", "alter", "forge",
-		"reorder", "replay-mail", "drop-mail" };
+		"reorder", "replay-mail", "drop-mail", "slow-append" };
 	const char *colon = strchr(spec, ':');
 	size_t nl = colon ? (size_t)(colon - spec) : strlen(spec);
 	int64_t seq = 0;
 
 	memset(out, 0, sizeof(*out));
-	for (int k = SR_FAULT_DROP; k <= SR_FAULT_DROP_MAIL; k++)
+	for (int k = SR_FAULT_DROP; k <= SR_FAULT_SLOW_APPEND; k++)
 		if (strlen(names[k]) == nl && strncmp(spec, names[k], nl) == 0)
 			out->kind = (enum sr_fault_kind)k;
 	if (out->kind == SR_FAULT_NONE)
 		return sr_fail(err, SR_EINVAL,
-			       "--fault: unknown fault '%.*s' (drop:SEQ, alter:SEQ, forge:SEQ, reorder:SEQ, replay-mail, drop-mail)",
+			       "--fault: unknown fault '%.*s' (drop:SEQ, alter:SEQ, forge:SEQ, reorder:SEQ, replay-mail, drop-mail, slow-append:MS)",
 			       (int)nl, spec);
-	if (out->kind <= SR_FAULT_REORDER) {
+	if (out->kind <= SR_FAULT_REORDER || out->kind == SR_FAULT_SLOW_APPEND) {
+		const char *what = out->kind == SR_FAULT_SLOW_APPEND ? "MS" : "SEQ";
 		if (!colon || sr_value_parse_int64(colon + 1, strlen(colon + 1), &seq) != SR_OK ||
-		    seq < 0)
-			return sr_fail(err, SR_EINVAL, "--fault %s: expected %s:SEQ",
-				       spec, names[out->kind]);
+		    seq < 0 || (out->kind == SR_FAULT_SLOW_APPEND && seq > 60000))
+			return sr_fail(err, SR_EINVAL, "--fault %s: expected %s:%s%s",
+				       spec, names[out->kind], what,
+				       out->kind == SR_FAULT_SLOW_APPEND ? " (at most 60000)" : "");
 	} else if (colon) {
 		return sr_fail(err, SR_EINVAL, "--fault %s: takes no argument",
 			       names[out->kind]);

@@ -41,6 +41,7 @@ enum sr_fault_kind {
 	SR_FAULT_REORDER = 4,      /* serve events seq and seq+1 swapped */
 	SR_FAULT_REPLAY_MAIL = 5,  /* serve a mailbox message again under the next seq */
 	SR_FAULT_DROP_MAIL = 6,    /* deliver only the first message of each mailbox */
+	SR_FAULT_SLOW_APPEND = 7,  /* answer every event post after seq milliseconds (a slow coordinator) */
 };
 struct sr_coord_fault {
 	enum sr_fault_kind kind;

@@ -6,6 +6,7 @@
 #include "coord/coord.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "base/json.h"
@@ -151,6 +152,12 @@ static int post_event(struct sr_coord *c, const struct sr_http_request *req,
 		return SR_OK;
 	}
 	json_decref(body);
+	{
+		struct sr_coord_fault f;
+		sr_coord_get_fault(c, &f);
+		if (f.kind == SR_FAULT_SLOW_APPEND)
+			usleep((useconds_t)(f.seq * 1000u));   /* a slow coordinator */
+	}
 	head[0] = '\0';
 	rc = sr_coord_append(c, req->body, req->body_len, &seq, id_hex, head,
 			     &next, &err);

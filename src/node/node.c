@@ -40,9 +40,9 @@ static int db_fail(struct sr_node *n, struct sr_err *err, const char *what)
 
 /* ---- coordinator client ---------------------------------------------- */
 
-int node_coord_call(struct sr_node *n, const char *method, const char *path,
-		    const json_t *body, int timeout_ms, int *status,
-		    json_t **answer, struct sr_err *err)
+static int coord_call(struct sr_node *n, const char *method, const char *path,
+		      const json_t *body, int timeout_ms, int *status,
+		      json_t **answer, struct sr_err *err)
 {
 	int rc;
 
@@ -51,6 +51,57 @@ int node_coord_call(struct sr_node *n, const char *method, const char *path,
 	rc = sr_coordconn_json(n->coord, method, path, body, timeout_ms, status,
 			       answer, err);
 	pthread_mutex_unlock(&n->coord_lock);
+	return rc;
+}
+
+void node_ledger_lock(struct sr_node *n)
+{
+	pthread_mutex_lock(&n->ledger_lock);
+	pthread_mutex_lock(&n->lock);
+	n->ledger_owner = pthread_self();
+	n->ledger_owned = 1;
+}
+
+void node_ledger_unlock(struct sr_node *n)
+{
+	n->ledger_owned = 0;
+	pthread_mutex_unlock(&n->lock);
+	pthread_mutex_unlock(&n->ledger_lock);
+}
+
+int node_coord_call(struct sr_node *n, const char *method, const char *path,
+		    const json_t *body, int timeout_ms, int *status,
+		    json_t **answer, struct sr_err *err)
+{
+	/* A holder of the ledger lock (which holds node->lock too) lets
+	 * node->lock go for the call: readers go on meanwhile, and nothing
+	 * that could move a project pointer runs without the ledger lock. */
+	int release = n->ledger_owned && pthread_equal(n->ledger_owner, pthread_self());
+	int rc;
+
+	if (release) {
+		n->ledger_owned = 0;
+		pthread_mutex_unlock(&n->lock);
+	}
+	rc = coord_call(n, method, path, body, timeout_ms, status, answer, err);
+	if (release) {
+		pthread_mutex_lock(&n->lock);
+		n->ledger_owner = pthread_self();
+		n->ledger_owned = 1;
+	}
+	return rc;
+}
+
+int node_coord_call_unlocked(struct sr_node *n, const char *method,
+			     const char *path, const json_t *body,
+			     int timeout_ms, int *status, json_t **answer,
+			     struct sr_err *err)
+{
+	int rc;
+
+	pthread_mutex_unlock(&n->lock);
+	rc = coord_call(n, method, path, body, timeout_ms, status, answer, err);
+	pthread_mutex_lock(&n->lock);
 	return rc;
 }
 
@@ -578,7 +629,7 @@ static void *follower_main(void *arg)
 	struct sr_node *n = arg;
 	int pause_ms = 0;
 
-	pthread_mutex_lock(&n->lock);
+	node_ledger_lock(n);
 	while (!n->stopping) {
 		json_t *known = json_object(), *body = NULL, *ans = NULL, *heads;
 		struct sr_err err;
@@ -594,7 +645,14 @@ static void *follower_main(void *arg)
 				until.tv_sec++;
 				until.tv_nsec -= 1000000000L;
 			}
-			pthread_cond_timedwait(&n->wake, &n->lock, &until);
+			/* Wait with node->lock only: the ledger lock is for
+			 * changes, and others may make theirs meanwhile. */
+			node_ledger_unlock(n);
+			pthread_mutex_lock(&n->lock);
+			if (!n->stopping)
+				pthread_cond_timedwait(&n->wake, &n->lock, &until);
+			pthread_mutex_unlock(&n->lock);
+			node_ledger_lock(n);
 			pause_ms = 0;
 			if (n->stopping)
 				break;
@@ -617,14 +675,14 @@ static void *follower_main(void *arg)
 			continue;
 		}
 		body = json_pack("{s:o}", "projects", known);
-		pthread_mutex_unlock(&n->lock);
+		node_ledger_unlock(n);
 		/* ... the wait without it ... */
 		sr_err_clear(&err);
 		rc = body ? sr_coordconn_json_wait(n->follow, "POST", "/v1/heads", body,
 						   FOLLOW_WAIT_MS, 10000, &status, &ans, &err) :
 			SR_ENOMEM;
 		json_decref(body);
-		pthread_mutex_lock(&n->lock);
+		node_ledger_lock(n);
 		/* ... and the fold under it again. */
 		heads = json_object_get(ans, "heads");
 		if (rc == SR_OK && json_is_true(json_object_get(ans, "changed"))) {
@@ -657,7 +715,7 @@ static void *follower_main(void *arg)
 		}
 		json_decref(ans);
 	}
-	pthread_mutex_unlock(&n->lock);
+	node_ledger_unlock(n);
 	return NULL;
 }
 
@@ -692,6 +750,7 @@ int sr_node_start(const struct sr_node_config *cfg, const struct sr_masterkey *m
 	if (!n)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	pthread_mutex_init(&n->lock, NULL);
+	pthread_mutex_init(&n->ledger_lock, NULL);
 	pthread_mutex_init(&n->store_lock, NULL);
 	pthread_mutex_init(&n->token_lock, NULL);
 	pthread_mutex_init(&n->coord_lock, NULL);
@@ -832,5 +891,6 @@ void sr_node_stop(struct sr_node *n)
 	pthread_mutex_destroy(&n->token_lock);
 	pthread_mutex_destroy(&n->store_lock);
 	pthread_mutex_destroy(&n->lock);
+	pthread_mutex_destroy(&n->ledger_lock);
 	sr_free(n);
 }

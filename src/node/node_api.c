@@ -558,15 +558,19 @@ static int api_ledger_verify(struct sr_node *n, struct node_project *p,
 		goto out;
 	}
 	snprintf(path, sizeof(path), "/v1/projects/%s/head", p->id);
-	if (node_coord_call(n, "GET", path, NULL, 10000, &status, &ans, &err) == SR_OK)
+	/* p is not used past the call (node->lock is let go for it). */
+	resp->body = json_pack("{s:s,s:b,s:o,s:o}", "project", p->id,
+			       "verified", 1, "summary", sum,
+			       "error", p->error ? json_string(p->error) : json_null());
+	if (node_coord_call_unlocked(n, "GET", path, NULL, 10000, &status, &ans, &err) == SR_OK)
 		coord = json_pack("{s:O,s:O}", "next_seq", json_object_get(ans, "next_seq"),
 				  "head", json_object_get(ans, "head"));
 	else
 		coord = json_pack("{s:s}", "error", err.msg);
-	resp->body = json_pack("{s:s,s:b,s:o,s:o,s:o}", "project", p->id,
-			       "verified", 1, "summary", sum, "coordinator",
-			       coord ? coord : json_null(),
-			       "error", p->error ? json_string(p->error) : json_null());
+	if (resp->body)
+		json_object_set_new(resp->body, "coordinator", coord ? coord : json_null());
+	else
+		json_decref(coord);
 out:
 	json_decref(ans);
 	for (size_t i = 0; i < count; i++)
@@ -656,8 +660,8 @@ static int route(struct sr_node *n, const struct sr_http_request *req,
 		return SR_OK;
 	}
 	if (match(&r, "GET", req, 2, "v1", "invitations")) {
-		rc = node_coord_call(n, "GET", "/v1/invitations", NULL, 10000, &status,
-				     &resp->body, &err);
+		rc = node_coord_call_unlocked(n, "GET", "/v1/invitations", NULL, 10000,
+					      &status, &resp->body, &err);
 		if (rc) {
 			json_decref(resp->body);
 			resp->body = NULL;
@@ -760,8 +764,8 @@ static int route(struct sr_node *n, const struct sr_http_request *req,
 			 * informative only (this node decides for itself). */
 			snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/verdict",
 				 p->id, job->id_hex);
-			if (node_coord_call(n, "GET", path, NULL, 5000, &status, &cv,
-					    &err) == SR_OK && cv)
+			if (node_coord_call_unlocked(n, "GET", path, NULL, 5000, &status,
+						     &cv, &err) == SR_OK && cv)
 				json_object_set_new(j, "coordinator_verdict", cv);
 			else
 				json_decref(cv);
@@ -819,8 +823,17 @@ int node_api_http(void *ctx, const struct sr_http_request *req,
 	pthread_mutex_unlock(&n->token_lock);
 	if (rc)
 		return sr_http_error(resp, 401, "%s", err.msg);
-	pthread_mutex_lock(&n->lock);
-	rc = route(n, req, resp, info.role);
-	pthread_mutex_unlock(&n->lock);
+	/* Reads take node->lock only; requests that change a project take
+	 * the ledger lock, which lets node->lock go while the coordinator
+	 * answers (node_int.h, "Locking"). */
+	if (strcmp(req->method, "GET") == 0) {
+		pthread_mutex_lock(&n->lock);
+		rc = route(n, req, resp, info.role);
+		pthread_mutex_unlock(&n->lock);
+	} else {
+		node_ledger_lock(n);
+		rc = route(n, req, resp, info.role);
+		node_ledger_unlock(n);
+	}
 	return rc;
 }

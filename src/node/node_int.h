@@ -3,11 +3,18 @@
  * persistence, the coordinator client, following projects, appending
  * events), node_api.c (the local API) and node_job.c (the job runner).
  *
- * Locking: node->lock guards the projects (their ledgers and errors), the
- * node database connection and the runner table.  HTTP calls to the
- * coordinator for the ledger are made under it (they are short); mailbox
- * traffic, data scans and the follower's long-poll of the heads are not.
- * node->store_lock serializes the store.
+ * Locking.  node->lock guards the projects (the array, their ledgers and
+ * errors), the node database connection and the runner table; it is held
+ * only for short work in memory and SQLite, never across a call to the
+ * coordinator, so a slow coordinator freezes neither the local API nor a
+ * running job's abort check.  node->ledger_lock serializes every change
+ * to the projects and their ledgers (sync, append, follow) together with
+ * the coordinator calls made for it: node_ledger_lock takes it, then
+ * node->lock; node_coord_call, called with both, lets node->lock go for
+ * the call, and the project pointers stay valid because nothing changes
+ * them without the ledger lock.  Order: ledger_lock before lock, never
+ * the other way.  node->store_lock serializes the store; coord_lock the
+ * control-plane connection.
  */
 #ifndef SR_NODE_INT_H
 #define SR_NODE_INT_H
@@ -54,6 +61,9 @@ struct sr_node {
 	char *db_path;
 
 	pthread_mutex_t lock;
+	pthread_mutex_t ledger_lock;
+	pthread_t ledger_owner;    /* valid while ledger_owned (under lock) */
+	int ledger_owned;
 	pthread_mutex_t store_lock;
 	pthread_mutex_t token_lock;
 	pthread_mutex_t coord_lock;    /* serializes calls on coord */
@@ -74,6 +84,18 @@ struct sr_node {
 
 /* ---- node.c ---- */
 
+/* Take node->ledger_lock, then node->lock (see "Locking" above). */
+void node_ledger_lock(struct sr_node *n);
+void node_ledger_unlock(struct sr_node *n);
+
+/* node_coord_call for a caller that holds node->lock without the ledger
+ * lock (a read-only API request): the lock is let go for the call, so the
+ * caller must not use project pointers it took before (find them again). */
+int node_coord_call_unlocked(struct sr_node *n, const char *method,
+			     const char *path, const json_t *body,
+			     int timeout_ms, int *status, json_t **answer,
+			     struct sr_err *err) SR_WUR;
+
 /* Call the coordinator with a signed request.  body may be NULL.  On an
  * HTTP error status the coordinator's message becomes err (mapped to a
  * status code: 400 EINVAL, 401/403 EPERM, 404 ENOTFOUND, 409 EEXIST,
@@ -86,18 +108,18 @@ int node_coord_call(struct sr_node *n, const char *method, const char *path,
 /* Lock held.  Project by id, or NULL. */
 struct node_project *node_project_find(struct sr_node *n, const char *id);
 
-/* Lock held.  Fetch, verify and fold new events of p. */
+/* Ledger lock held.  Fetch, verify and fold new events of p. */
 int node_sync(struct sr_node *n, struct node_project *p,
 	      struct sr_err *err) SR_WUR;
 
-/* Lock held.  Build, sign and append one event to p (created for
+/* Ledger lock held.  Build, sign and append one event to p (created for
  * project.create by the caller), retrying after syncing when another
  * event got in first.  body is stolen.  *seq gets its seq, id its id. */
 int node_append(struct sr_node *n, struct node_project *p,
 		enum sr_event_type type, json_t *body, uint64_t *seq,
 		uint8_t id[SR_EVENT_ID_BYTES], struct sr_err *err) SR_WUR;
 
-/* Lock held.  node_append with the body built by build(ctx, p, &body)
+/* Ledger lock held.  node_append with the body built by build(ctx, p, &body)
  * before each try, so that a body that depends on the project's state
  * (a proposal's versions and verdict) is made again after a sync. */
 int node_append_built(struct sr_node *n, struct node_project *p,
@@ -107,11 +129,11 @@ int node_append_built(struct sr_node *n, struct node_project *p,
 		      void *ctx, uint64_t *seq, uint8_t id[SR_EVENT_ID_BYTES],
 		      struct sr_err *err) SR_WUR;
 
-/* Lock held.  Start following a project (adds it, persisted). */
+/* Ledger lock held.  Start following a project (adds it, persisted). */
 int node_follow(struct sr_node *n, const char *project,
 		struct node_project **out, struct sr_err *err) SR_WUR;
 
-/* Lock held.  Drop a project added by node_follow that never got an
+/* Ledger lock held.  Drop a project added by node_follow that never got an
  * event (a failed create or join). */
 void node_unfollow_empty(struct sr_node *n, struct node_project *p);
 
@@ -145,7 +167,7 @@ int node_api_http(void *ctx, const struct sr_http_request *req,
 
 /* ---- node_job.c ---- */
 
-/* Lock held.  Start runners for jobs this node takes part in that its own
+/* Ledger lock held.  Start runners for jobs this node takes part in that its own
  * fold says may run; at the first call after start, end with job.fail the
  * jobs a previous run of the node left half done. */
 void node_jobs_kick(struct sr_node *n);

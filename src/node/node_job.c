@@ -217,18 +217,18 @@ static void append_fail(struct sr_node *n, struct node_project *p,
 		sr_log_warn("job %.16s: could not record job.fail: %s", job_hex, err.msg);
 }
 
-/* Append an event about the job (lock taken here). */
+/* Append an event about the job (the ledger lock taken here). */
 static int job_event(struct run *run, enum sr_event_type type, json_t *body,
 		     struct sr_err *err)
 {
 	struct node_project *p;
 	int rc;
 
-	pthread_mutex_lock(&run->n->lock);
+	node_ledger_lock(run->n);
 	p = node_project_find(run->n, run->project);
 	rc = p ? node_append(run->n, p, type, body, NULL, NULL, err) :
 		(json_decref(body), sr_fail(err, SR_ENOTFOUND, "project gone"));
-	pthread_mutex_unlock(&run->n->lock);
+	node_ledger_unlock(run->n);
 	return rc;
 }
 
@@ -635,7 +635,7 @@ static void *runner_main(void *arg)
 	run->ch = NULL;
 	json_decref(result);
 	node_mail_free(mail);
-	pthread_mutex_lock(&n->lock);
+	node_ledger_lock(n);   /* job.fail is an append */
 	if (rc == SR_OK) {
 		local_set(n, run->job_hex, run->project, "done",
 			  run->leader ? "finished" : "done: my part is complete", NULL);
@@ -647,7 +647,7 @@ static void *runner_main(void *arg)
 			append_fail(n, p, run->job_hex, err.msg);
 	}
 	run->r->done = 1;
-	pthread_mutex_unlock(&n->lock);
+	node_ledger_unlock(n);
 	run_free(run);
 	return NULL;
 }
