@@ -160,8 +160,12 @@ static int dataset_part(struct parser *p, const char *what,
 	}
 	if (tok.kind != SR_TOK_IDENT)
 		return fail_expected(p, &tok, what);
-	if (tok.end < p->lex.len && p->lex.text[tok.end] == '-') {
-		while (tok.end < p->lex.len && is_name_char(p->lex.text[tok.end]))
+	if (tok.end + 1 < p->lex.len && p->lex.text[tok.end] == '-' &&
+	    p->lex.text[tok.end + 1] != '-') {
+		/* "--" starts a comment, even right after a name. */
+		while (tok.end < p->lex.len && is_name_char(p->lex.text[tok.end]) &&
+		       !(p->lex.text[tok.end] == '-' && tok.end + 1 < p->lex.len &&
+			 p->lex.text[tok.end + 1] == '-'))
 			tok.end++;
 		if (tok.end - tok.start > SR_ORG_NAME_MAX + SR_DATASET_NAME_MAX)
 			return fail(p, tok.start, SR_ELIMIT,

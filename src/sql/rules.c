@@ -79,6 +79,12 @@ static int add_usage(struct usages *u, size_t input, size_t row,
 {
 	const struct sr_sql *q = u->q;
 	const char *column = q->sources[input].columns[q->row_column[row]].name;
+	const struct sr_policy_column *pc = sr_policy_column(q->sources[input].policy, column);
+
+	/* The policy's name lives as long as the policy, past the query:
+	 * sr_check_use keeps it until the generic rules have run. */
+	if (pc)
+		column = pc->name;
 
 	for (size_t i = 0; i < u->count; i++)
 		if (u->items[i].input == input && u->items[i].usage == usage &&

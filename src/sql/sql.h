@@ -198,7 +198,10 @@ const char *sr_sql_agg_name(enum sr_sql_agg_kind kind);
 struct sr_sql_usage {
 	size_t input;              /* index into the query's inputs */
 	size_t dataset;            /* index into the datasets of sr_sql_compile */
-	const char *column;        /* the dataset's column name (owned by q) */
+	/* The column's name, owned by the input's policy (so it outlives
+	 * q, as sr_check_use needs: the checker reads it after the kind's
+	 * check returns). */
+	const char *column;
 	enum sr_usage usage;       /* FILTER, GROUP, AGGREGATE, REVEAL or JOIN */
 	size_t pos;                /* where the text uses it first */
 };
@@ -217,7 +220,7 @@ struct sr_sql_usage {
  *                             their ORDER BY, which reveals the order)
  *   JOIN ... ON               join, both sides
  * In a UNION ALL every usage is each input's.  *out is a new array of
- * *count items (sr_free; NULL when there are none); its strings are q's.
+ * *count items (sr_free; NULL when there are none).
  */
 int sr_sql_usages(const struct sr_sql *q, struct sr_sql_usage **out,
 		  size_t *count, struct sr_err *err) SR_WUR;
@@ -226,7 +229,7 @@ int sr_sql_usages(const struct sr_sql *q, struct sr_sql_usage **out,
 struct sr_sql_violation {
 	const char *rule;          /* "query-id-column", ... (static) */
 	const char *dataset;       /* "org.dataset" (owned by q), or NULL */
-	const char *column;        /* owned by q, or NULL */
+	const char *column;        /* owned by q, or NULL (sr_check_violation copies both) */
 	enum sr_usage usage;       /* or 0 */
 	size_t pos;
 	char message[SR_ERR_MSG_MAX];   /* "1:8: ..." */

@@ -419,6 +419,12 @@ static void test_parse_clauses(void **state)
 	assert_string_equal(st->from[0].org.p, "st-mary");
 	assert_string_equal(st->from[0].alias.p, "V");
 	assert_true(st->from[0].alias.quoted);
+	/* "--" right after a name is a comment, not part of it. */
+	st = parse_ok("SELECT 1 FROM st-mary.visits-2024-- note\nWHERE x", &arena);
+	assert_string_equal(st->from[0].dataset.p, "visits-2024");
+	assert_non_null(st->where);
+	st = parse_ok("SELECT 1 FROM clinic_a.visits--", &arena);
+	assert_string_equal(st->from[0].dataset.p, "visits");
 	/* A comment and a trailing ';' with space after it. */
 	st = parse_ok("SELECT 1 -- x\nFROM a.b /* c */ ; ", &arena);
 	assert_false(st->has_limit);
@@ -743,6 +749,23 @@ static void test_usages(void **state)
 	/* A key used again in outputs, HAVING and ORDER BY is one usage. */
 	check_usages("SELECT ward, ward * 2, COUNT(*) FROM clinic_a.visits GROUP BY ward HAVING ward > 1 ORDER BY ward",
 		     "clinic_a.visits.ward:group");
+	/* A usage's column name is its policy's: it outlives the query, as
+	 * sr_check_use needs. */
+	{
+		struct sr_sql *q = compile_ok("SELECT region, COUNT(*) FROM clinic_b.visits GROUP BY Region");
+		struct sr_sql_usage *us;
+		struct sr_err err;
+		size_t n;
+		assert_int_equal(sr_sql_usages(q, &us, &n, &err), SR_OK);
+		sr_sql_free(q);
+		assert_int_equal(n, 1);
+		assert_ptr_equal(us[0].column, sr_policy_column(&policies[D_B], "region")->name);
+		assert_string_equal(us[0].column, "region");
+		assert_int_equal(us[0].dataset, D_B);
+		assert_int_equal(us[0].input, 0);
+		assert_int_equal(us[0].pos, strlen("SELECT region, COUNT(*) FROM clinic_b.visits GROUP BY "));
+		sr_free(us);
+	}
 }
 
 /* ---- rules: the refused corpus -------------------------------------------- */
