@@ -53,6 +53,15 @@
 #define SR_SQL_LIST_MAX 256
 #define SR_SQL_AGGREGATES_MAX 256
 #define SR_SQL_GROUPS_MAX (1u << 20)
+/*
+ * DOMAIN_BYTES_MAX  bytes the binder may spend to enumerate one group key's
+ *              public domain (every combination of its columns' domain
+ *              values, evaluated through the key): at most GROUPS_MAX rows
+ *              of a few numbers, but a key may read string columns whose
+ *              domain values are long, and the query's author picks the
+ *              key.  A domain that needs more is refused as too large.
+ */
+#define SR_SQL_DOMAIN_BYTES_MAX (64u << 20)
 
 /*
  * Expressions (src/expr, docs/internals/expr.md): row filters now, WHERE

@@ -1,8 +1,7 @@
 /*
  * rules.c - what a bound query does with each column (sr_sql_usages) and
- * the query's own rules over its inputs' policies (sr_sql_rules); also the
- * two analyses the rules and the plan share: a group key's public domain
- * and an aggregated value's bounds.
+ * the query's own rules over its inputs' policies (sr_sql_rules); the
+ * group domains and bounds they check are domain.c's.
  *
  * Both walk the parse tree the query keeps (sql_int.h): the compiled
  * programs say which columns an expression reads, not where (a column in
@@ -11,17 +10,12 @@
 #include "sql/sql.h"
 #include "sql/sql_int.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
-#include "base/buf.h"
 #include "base/limits.h"
-#include "expr/lex.h"
-#include "store/vec.h"
 #include "base/banned.h"
 
 unsigned sr_sql_popcount(uint64_t mask)
@@ -45,24 +39,6 @@ const char *sr_sql_id_column(const struct sr_sql *q, size_t input)
 		if (pol->columns[c].cls == SR_CLASS_ID)
 			return pol->columns[c].name;
 	return NULL;
-}
-
-/* The input whose policy governs row column row when it is read for
- * input: that input in a UNION ALL (every input has the column), the
- * column's own in a JOIN. */
-static size_t own_input(const struct sr_sql *q, size_t row, size_t input)
-{
-	return q->row_input[row] == SR_SQL_EVERY_INPUT ? input : q->row_input[row];
-}
-
-/* Row column of a column reference of the bound tree (it resolved once). */
-static size_t row_of(const struct sr_sql *q, const struct sr_ast *a)
-{
-	size_t row = 0;
-
-	if (sr_sql_resolve_row(q, a, &row, NULL) != SR_OK)
-		SR_BUG("a bound column no longer resolves");
-	return row;
 }
 
 /* ---- usages --------------------------------------------------------------- */
@@ -124,7 +100,7 @@ static int walk_usage(struct usages *u, const struct sr_ast *a, enum sr_usage us
 	int rc = SR_OK;
 
 	if (a->kind == SR_AST_COLUMN)
-		return use_row(u, row_of(u->q, a), usage, a->pos);
+		return use_row(u, sr_sql_row_of(u->q, a), usage, a->pos);
 	for (size_t i = 0; rc == SR_OK && i < a->nargs; i++) {
 		int is_condition = a->kind == SR_AST_CASE && i % 2 == 0 &&
 				   !((a->flags & SR_AST_ELSE) && i + 1 == a->nargs);
@@ -144,7 +120,7 @@ static int use_agg(struct usages *u, size_t g)
 	if (q->aggs[g].kind == SR_SQL_COUNT_ROWS)
 		return SR_OK;
 	if (q->aggs[g].kind == SR_SQL_COUNT_DISTINCT && a->args[0]->kind == SR_AST_COLUMN) {
-		size_t row = row_of(q, a->args[0]);
+		size_t row = sr_sql_row_of(q, a->args[0]);
 		uint64_t mask = sr_sql_row_inputs(q, row);
 		int rc = SR_OK;
 		for (size_t i = 0; rc == SR_OK && i < q->ninputs; i++) {
@@ -201,362 +177,6 @@ int sr_sql_usages(const struct sr_sql *q, struct sr_sql_usage **out,
 	*out = u.items;
 	*count = u.count;
 	return rc;
-}
-
-/* ---- domains -------------------------------------------------------------- */
-
-/* The distinct row columns under a, in rows[*n] (at most max). */
-static void key_columns(const struct sr_sql *q, const struct sr_ast *a,
-			size_t *rows, size_t *n, size_t max)
-{
-	if (a->kind == SR_AST_COLUMN) {
-		size_t row = row_of(q, a);
-		for (size_t i = 0; i < *n; i++)
-			if (rows[i] == row)
-				return;
-		if (*n < max)
-			rows[(*n)++] = row;
-		return;
-	}
-	for (size_t i = 0; i < a->nargs; i++)
-		key_columns(q, a->args[i], rows, n, max);
-}
-
-/* A domain value (string, integer or boolean) as the text
- * sr_vec_append_text parses. */
-static int append_domain_value(struct sr_vec *vec, const json_t *v)
-{
-	char num[32];
-
-	if (json_is_string(v))
-		return sr_vec_append_text(vec, json_string_value(v), json_string_length(v));
-	if (json_is_integer(v)) {
-		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
-		return sr_vec_append_text(vec, num, strlen(num));
-	}
-	if (json_is_boolean(v))
-		return sr_vec_append_text(vec, json_is_true(v) ? "true" : "false",
-					  json_is_true(v) ? 4 : 5);
-	return SR_EINVAL;
-}
-
-/* The union of every input's domain of row column row, in *out. */
-static int column_domain(const struct sr_sql *q, size_t row, json_t **out)
-{
-	uint64_t mask = sr_sql_row_inputs(q, row);
-	json_t *all = json_array();
-
-	if (!all)
-		return SR_ENOMEM;
-	for (size_t i = 0; i < q->ninputs; i++) {
-		const struct sr_policy_column *pc;
-		const json_t *v;
-		size_t k;
-		if (!(mask & SR_SQL_INPUT_BIT(i)))
-			continue;
-		pc = sr_sql_policy_column(q, i, row);
-		if (!pc || !pc->domain) {
-			json_decref(all);
-			return SR_ENOTFOUND;
-		}
-		json_array_foreach(pc->domain, k, v) {
-			size_t j, n = json_array_size(all);
-			for (j = 0; j < n; j++)
-				if (json_equal(json_array_get(all, j), v))
-					break;
-			if (j == n && json_array_append(all, (json_t *)v)) {
-				json_decref(all);
-				return SR_ENOMEM;
-			}
-		}
-	}
-	*out = all;
-	return SR_OK;
-}
-
-/* Row r of vec as JSON (NULL for NULL). */
-static json_t *value_json(const struct sr_vec *vec, size_t r)
-{
-	struct sr_buf text;
-	json_t *v = NULL;
-
-	if (sr_vec_is_null(vec, r))
-		return json_null();
-	switch (vec->type) {
-	case SR_TYPE_INT64:
-		return json_integer((json_int_t)vec->v.i64[r]);
-	case SR_TYPE_FLOAT64:
-		return json_real(vec->v.f64[r]);
-	case SR_TYPE_BOOL:
-		return json_boolean(vec->v.b[r]);
-	default:
-		sr_buf_init(&text, SR_BUF_UNBOUNDED);   /* one value of a vector */
-		if (sr_vec_format(vec, r, &text) == SR_OK)
-			v = json_stringn(text.data, text.len);
-		sr_buf_release(&text);
-		return v;
-	}
-}
-
-struct distinct_entry {
-	const char *text;
-	size_t len, index;
-};
-
-static int cmp_entry(const void *x, const void *y)
-{
-	const struct distinct_entry *a = x, *b = y;
-	int c = memcmp(a->text, b->text, a->len < b->len ? a->len : b->len);
-
-	if (c)
-		return c;
-	if (a->len != b->len)
-		return a->len < b->len ? -1 : 1;
-	return a->index < b->index ? -1 : a->index > b->index;
-}
-
-/* The distinct non-NULL values of vec, in order of first appearance. */
-static int distinct_values(const struct sr_vec *vec, json_t **out, struct sr_err *err)
-{
-	struct distinct_entry *entries = NULL;
-	struct sr_buf texts;
-	uint8_t *dupl = NULL;
-	size_t *offsets = NULL, n = 0;
-	json_t *arr = NULL;
-	int rc = SR_OK;
-
-	sr_buf_init(&texts, SR_BUF_UNBOUNDED);   /* at most SR_SQL_GROUPS_MAX values */
-	entries = sr_calloc(vec->rows ? vec->rows : 1, sizeof(*entries));
-	offsets = sr_calloc(vec->rows + 1, sizeof(*offsets));
-	dupl = sr_calloc(vec->rows ? vec->rows : 1, 1);
-	arr = json_array();
-	if (!entries || !offsets || !dupl || !arr) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t r = 0; r < vec->rows; r++) {
-		offsets[r] = texts.len;
-		if (!sr_vec_is_null(vec, r) && sr_vec_format(vec, r, &texts) != SR_OK) {
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	offsets[vec->rows] = texts.len;
-	for (size_t r = 0; r < vec->rows; r++)
-		if (!sr_vec_is_null(vec, r))
-			entries[n++] = (struct distinct_entry){
-				texts.data + offsets[r], offsets[r + 1] - offsets[r], r };
-	qsort(entries, n, sizeof(*entries), cmp_entry);
-	for (size_t i = 1; i < n; i++)
-		if (entries[i].len == entries[i - 1].len &&
-		    memcmp(entries[i].text, entries[i - 1].text, entries[i].len) == 0)
-			dupl[entries[i].index] = 1;
-	for (size_t r = 0; r < vec->rows; r++) {
-		json_t *v;
-		if (sr_vec_is_null(vec, r) || dupl[r])
-			continue;
-		v = value_json(vec, r);
-		if (!v || json_array_append_new(arr, v)) {
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-			goto out;
-		}
-	}
-	*out = arr;
-	arr = NULL;
-out:
-	json_decref(arr);
-	sr_free(entries);
-	sr_free(offsets);
-	sr_free(dupl);
-	sr_buf_release(&texts);
-	return rc;
-}
-
-#define KEY_COLUMNS_MAX 16
-
-int sr_sql_key_domain(const struct sr_sql *q, size_t k, json_t **out,
-		      struct sr_err *err)
-{
-	size_t rows[KEY_COLUMNS_MAX], ncols = 0, product = 1;
-	json_t *doms[KEY_COLUMNS_MAX] = { 0 };
-	struct sr_vec *vecs = NULL, image;
-	const struct sr_vec **cols = NULL;
-	int rc = SR_OK;
-
-	*out = NULL;
-	sr_vec_init(&image, q->keys[k].type);
-	key_columns(q, q->key_ast[k], rows, &ncols, KEY_COLUMNS_MAX);
-	for (size_t c = 0; c < ncols; c++) {
-		rc = column_domain(q, rows[c], &doms[c]);
-		if (rc == SR_ENOMEM)
-			rc = sr_fail(err, rc, "out of memory");
-		if (rc)
-			goto out;
-		if (product > SR_SQL_GROUPS_MAX / json_array_size(doms[c])) {
-			rc = sr_fail(err, SR_ELIMIT,
-				     "the domain of %s has more than %u values",
-				     q->keys[k].text, (unsigned)SR_SQL_GROUPS_MAX);
-			goto out;
-		}
-		product *= json_array_size(doms[c]);
-	}
-	vecs = sr_calloc(ncols ? ncols : 1, sizeof(*vecs));
-	cols = sr_calloc(q->nrow ? q->nrow : 1, sizeof(*cols));
-	if (!vecs || !cols) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t c = 0; c < ncols; c++) {
-		sr_vec_init(&vecs[c], q->row_columns[rows[c]].type);
-		cols[rows[c]] = &vecs[c];
-	}
-	/* Every combination of the columns' values, the last column fastest. */
-	for (size_t r = 0; r < product; r++) {
-		size_t rest = r;
-		for (size_t c = ncols; c-- > 0;) {
-			size_t n = json_array_size(doms[c]);
-			rc = append_domain_value(&vecs[c], json_array_get(doms[c], rest % n));
-			if (rc) {
-				/* The policy's bind checked every value's type. */
-				rc = rc == SR_ENOMEM ? sr_fail(err, rc, "out of memory") :
-				     sr_fail(err, SR_EINTERNAL, "sql: a domain value of %s does not fit its column",
-					     q->row_columns[rows[c]].name);
-				goto out;
-			}
-			rest /= n;
-		}
-	}
-	rc = sr_expr_eval(q->keys[k].expr, cols, product, &image, err);
-	if (rc == SR_OK)
-		rc = distinct_values(&image, out, err);
-out:
-	for (size_t c = 0; vecs && c < ncols; c++)
-		sr_vec_release(&vecs[c]);
-	for (size_t c = 0; c < ncols; c++)
-		json_decref(doms[c]);
-	sr_free(vecs);
-	sr_free((void *)cols);
-	sr_vec_release(&image);
-	return rc;
-}
-
-/* ---- bounds --------------------------------------------------------------- */
-
-struct interval {
-	int known;       /* 0: a column without bounds, or not boundable */
-	int empty;       /* only NULL */
-	double lo, hi;
-};
-
-static struct interval iv(double lo, double hi)
-{
-	return (struct interval){ .known = 1, .lo = lo, .hi = hi };
-}
-
-static struct interval unknown(void)
-{
-	return (struct interval){ 0 };
-}
-
-static struct interval hull(struct interval a, struct interval b)
-{
-	if (!a.known || !b.known)
-		return unknown();
-	if (a.empty)
-		return b;
-	if (b.empty)
-		return a;
-	return iv(fmin(a.lo, b.lo), fmax(a.hi, b.hi));
-}
-
-/* The bounds of value expression a at input (CASE conditions skipped). */
-static struct interval bound(const struct sr_sql *q, size_t input,
-			     const struct sr_ast *a)
-{
-	struct interval x, y;
-	double p[4];
-
-	switch (a->kind) {
-	case SR_AST_NULL:
-		return (struct interval){ .known = 1, .empty = 1 };
-	case SR_AST_INT:
-		return iv((double)a->v.i, (double)a->v.i);
-	case SR_AST_FLOAT:
-		return iv(a->v.f, a->v.f);
-	case SR_AST_DATE:
-		return iv(a->v.date, a->v.date);
-	case SR_AST_COLUMN: {
-		size_t row = row_of(q, a);
-		const struct sr_policy_column *pc = sr_sql_policy_column(q, own_input(q, row, input), row);
-		enum sr_type t = q->row_columns[row].type;
-		if (t == SR_TYPE_DATE)   /* 0001-01-01 .. 9999-12-31 */
-			return iv(-719162, 2932896);
-		if (pc && pc->has_bounds && (t == SR_TYPE_INT64 || t == SR_TYPE_FLOAT64))
-			return iv(pc->lo, pc->hi);
-		return unknown();
-	}
-	case SR_AST_NEG:
-		x = bound(q, input, a->args[0]);
-		return x.known && !x.empty ? iv(-x.hi, -x.lo) : x;
-	case SR_AST_ADD:
-	case SR_AST_SUB:
-	case SR_AST_MUL:
-		x = bound(q, input, a->args[0]);
-		y = bound(q, input, a->args[1]);
-		if (!x.known || !y.known)
-			return unknown();
-		if (x.empty || y.empty)
-			return (struct interval){ .known = 1, .empty = 1 };
-		if (a->kind == SR_AST_ADD)
-			return iv(x.lo + y.lo, x.hi + y.hi);
-		if (a->kind == SR_AST_SUB)
-			return iv(x.lo - y.hi, x.hi - y.lo);
-		p[0] = x.lo * y.lo; p[1] = x.lo * y.hi; p[2] = x.hi * y.lo; p[3] = x.hi * y.hi;
-		return iv(fmin(fmin(p[0], p[1]), fmin(p[2], p[3])),
-			  fmax(fmax(p[0], p[1]), fmax(p[2], p[3])));
-	case SR_AST_DIV:
-		/* Only by a constant; an int64 quotient truncates toward zero,
-		 * so 0 joins the interval. */
-		x = bound(q, input, a->args[0]);
-		y = bound(q, input, a->args[1]);
-		if (!x.known || !y.known || y.empty || y.lo != y.hi || y.lo == 0)
-			return unknown();
-		if (x.empty)
-			return x;
-		return iv(fmin(fmin(x.lo / y.lo, x.hi / y.lo), 0),
-			  fmax(fmax(x.lo / y.lo, x.hi / y.lo), 0));
-	case SR_AST_CASE: {
-		struct interval h = { .known = 1, .empty = 1 };
-		for (size_t i = 1; i < a->nargs; i += 2)
-			h = hull(h, bound(q, input, a->args[i]));
-		if (a->flags & SR_AST_ELSE)
-			h = hull(h, bound(q, input, a->args[a->nargs - 1]));
-		return h;
-	}
-	case SR_AST_CALL:
-		if (a->func == SR_FUNC_YEAR)
-			return iv(1, 9999);
-		if (a->func == SR_FUNC_MONTH)
-			return iv(1, 12);
-		return unknown();
-	default:
-		return unknown();
-	}
-}
-
-int sr_sql_agg_bounds(const struct sr_sql *q, size_t g, size_t input,
-		      double *lo, double *hi)
-{
-	struct interval x;
-
-	if (!q->aggs[g].arg)
-		return SR_ENOTFOUND;
-	x = bound(q, input, q->agg_ast[g]->args[0]);
-	if (!x.known || !isfinite(x.lo) || !isfinite(x.hi))
-		return SR_ENOTFOUND;
-	*lo = x.empty ? 0 : x.lo;
-	*hi = x.empty ? 0 : x.hi;
-	return SR_OK;
 }
 
 /* ---- rules ---------------------------------------------------------------- */
@@ -649,10 +269,10 @@ static int rule_domains(struct rules *r)
 	if (q->nparties < 2 && !dp)
 		return SR_OK;
 	for (size_t k = 0; rc == SR_OK && k < q->nkeys; k++) {
-		size_t rows[KEY_COLUMNS_MAX], n = 0;
+		size_t *rows = NULL, n = 0;
 		int missing = 0;
 		json_t *dom = NULL;
-		key_columns(q, q->key_ast[k], rows, &n, KEY_COLUMNS_MAX);
+		rc = sr_sql_key_columns(q, k, &rows, &n, r->err);
 		for (size_t c = 0; rc == SR_OK && c < n; c++) {
 			uint64_t mask = sr_sql_row_inputs(q, rows[c]);
 			for (size_t i = 0; rc == SR_OK && i < q->ninputs; i++) {
@@ -668,6 +288,7 @@ static int rule_domains(struct rules *r)
 					       q->keys[k].text, name, q->inputs[i].name);
 			}
 		}
+		sr_free(rows);
 		if (rc || missing) {
 			all_known = 0;
 			continue;
@@ -677,8 +298,9 @@ static int rule_domains(struct rules *r)
 			sr_err_clear(r->err);
 			rc = violation(r, "query-group-domain-too-large", SIZE_MAX, NULL, 0,
 				       q->keys[k].start,
-				       "the public domain of %.64s has more than %u values",
-				       q->keys[k].text, (unsigned)SR_SQL_GROUPS_MAX);
+				       "the public domain of %.64s has more than %u values (or needs more than %u bytes to list)",
+				       q->keys[k].text, (unsigned)SR_SQL_GROUPS_MAX,
+				       (unsigned)SR_SQL_DOMAIN_BYTES_MAX);
 			all_known = 0;
 			continue;
 		}
@@ -706,10 +328,10 @@ static int missing_bounds(struct rules *r, size_t g, size_t input,
 	int rc = SR_OK;
 
 	if (a->kind == SR_AST_COLUMN) {
-		size_t row = row_of(q, a);
+		size_t row = sr_sql_row_of(q, a);
 		const struct sr_policy_column *pc;
 		enum sr_type t = q->row_columns[row].type;
-		input = own_input(q, row, input);
+		input = sr_sql_own_input(q, row, input);
 		pc = sr_sql_policy_column(q, input, row);
 		if ((t != SR_TYPE_INT64 && t != SR_TYPE_FLOAT64) || (pc && pc->has_bounds))
 			return SR_OK;
@@ -742,7 +364,7 @@ static int reveal_columns(struct rules *r, size_t g, const struct sr_ast *a)
 	int rc = SR_OK;
 
 	if (a->kind == SR_AST_COLUMN) {
-		size_t row = row_of(q, a);
+		size_t row = sr_sql_row_of(q, a);
 		uint64_t mask = sr_sql_row_inputs(q, row);
 		for (size_t i = 0; rc == SR_OK && i < q->ninputs; i++) {
 			const struct sr_policy_column *pc = sr_sql_policy_column(q, i, row);
@@ -802,7 +424,7 @@ static int rule_aggs(struct rules *r)
 			for (size_t i = 0; partitioned && i < q->ninputs; i++) {
 				const char *id = sr_sql_id_column(q, i);
 				partitioned = id && q->sources[i].ids_partitioned &&
-					strcmp(id, q->row_columns[row_of(q, a->args[0])].name) == 0;
+					strcmp(id, q->row_columns[sr_sql_row_of(q, a->args[0])].name) == 0;
 			}
 			if (!partitioned)
 				rc = violation(r, "query-count-distinct-parties", SIZE_MAX, NULL, 0,

@@ -107,11 +107,24 @@ const struct sr_policy_column *sr_sql_policy_column(const struct sr_sql *q,
 /* The inputs row column c belongs to, as a mask. */
 uint64_t sr_sql_row_inputs(const struct sr_sql *q, size_t row);
 
+/* Row column of a column reference of the bound tree (it resolved once:
+ * a failure now is a bug). */
+size_t sr_sql_row_of(const struct sr_sql *q, const struct sr_ast *a);
+
+/* The input whose policy governs row column row when read for input:
+ * input itself in a UNION ALL (every input has the column), the column's
+ * own in a JOIN. */
+size_t sr_sql_own_input(const struct sr_sql *q, size_t row, size_t input);
+
+/* The distinct row columns group key k reads, in a new array (sr_free). */
+int sr_sql_key_columns(const struct sr_sql *q, size_t k, size_t **rows,
+		       size_t *n, struct sr_err *err) SR_WUR;
+
 /* Number of inputs in a mask. */
 unsigned sr_sql_popcount(uint64_t mask);
 
 /*
- * The public domain of group key k (rules.c): the distinct values the key
+ * The public domain of group key k (domain.c): the distinct values the key
  * takes over the product of its columns' domains (each column's domain is
  * the union of every input's that has it), in the order of first
  * appearance, NULL left out, as a new JSON array in *out.  SR_ENOTFOUND
@@ -122,7 +135,7 @@ int sr_sql_key_domain(const struct sr_sql *q, size_t k, json_t **out,
 		      struct sr_err *err) SR_WUR;
 
 /*
- * Bounds of the value aggregate g takes per row at input i (rules.c),
+ * Bounds of the value aggregate g takes per row at input i (domain.c),
  * from the bounds of that input's columns: SR_OK with [*lo, *hi];
  * SR_ENOTFOUND when a numeric column has no bounds or the expression is
  * not one the bounds bound (only + - *, division by a constant, CASE,
