@@ -33,6 +33,37 @@
 #define SR_SQL_EXPR_DEPTH_MAX 64           /* nesting of SQL expressions */
 
 /*
+ * SQL queries (src/sql, docs/internals/sql.md), besides the text and the
+ * expression limits below.
+ *   INPUTS_MAX  datasets in one FROM: a query is one job, whose inputs are
+ *              capped the same; the binder keeps the inputs an expression
+ *              reads as a 64-bit mask.
+ *   LIST_MAX   items of one SELECT, GROUP BY or ORDER BY list: each output
+ *              column is a vector of the result and each group key a
+ *              dimension of the group domain; nothing written by hand has
+ *              hundreds.
+ *   AGGREGATES_MAX  distinct aggregates of one query: each adds up to three
+ *              accumulators per group to the vector every party sends.
+ *   GROUPS_MAX groups of a public group domain (the product of the key
+ *              domains): every party sends one entry per group and
+ *              accumulator, 8 bytes each, whatever its data, so 2^20 groups
+ *              of 8 accumulators are 64 MiB per party.
+ */
+#define SR_SQL_INPUTS_MAX 64
+#define SR_SQL_LIST_MAX 256
+#define SR_SQL_AGGREGATES_MAX 256
+#define SR_SQL_GROUPS_MAX (1u << 20)
+/*
+ * DOMAIN_BYTES_MAX  bytes the binder may spend to enumerate one group key's
+ *              public domain (every combination of its columns' domain
+ *              values, evaluated through the key): at most GROUPS_MAX rows
+ *              of a few numbers, but a key may read string columns whose
+ *              domain values are long, and the query's author picks the
+ *              key.  A domain that needs more is refused as too large.
+ */
+#define SR_SQL_DOMAIN_BYTES_MAX (64u << 20)
+
+/*
  * Expressions (src/expr, docs/internals/expr.md): row filters now, WHERE
  * and HAVING of the SQL front end later, so the SQL limits apply.
  *   TEXT_MAX   the expression is at most a whole query.
@@ -100,6 +131,8 @@ _Static_assert(24 + 8ull * SR_SECAGG_CHUNK_MAX <= SR_FRAME_MAX,
 #define SR_ORG_NAME_MAX 64                 /* bytes in an organization name */
 #define SR_JOB_SPEC_BYTES_MAX (256u << 10) /* canonical bytes of one job spec */
 #define SR_JOB_INPUTS_MAX 64               /* input datasets of one job */
+_Static_assert(SR_SQL_INPUTS_MAX <= 64 && SR_SQL_INPUTS_MAX <= SR_JOB_INPUTS_MAX,
+	       "a query's inputs fit a 64-bit mask and one job");
 #define SR_JOB_SIZES_MAX 32                /* entries in job.finish sizes */
 /* A job's sealed result as this node reads it back (a file it wrote itself
  * under HOME/results when past a SQLite blob's size); bounds the memory of

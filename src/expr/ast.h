@@ -17,9 +17,18 @@
  *   mul     := unary ((* | /) unary)*
  *   unary   := -* primary
  *   primary := integer | decimal | 'string' | DATE 'YYYY-MM-DD' | TRUE
- *            | FALSE | NULL | name | "quoted name" | '(' expr ')'
+ *            | FALSE | NULL | column | call | case | '(' expr ')'
+ *   column  := name [ '.' name [ '.' name ] ]     (org.dataset.col, a.col)
+ *   name    := bare | "quoted name"
+ *   call    := bare '(' [ DISTINCT ] ( '*' | expr [ ',' expr ] ) ')'
+ *   case    := CASE ( WHEN expr THEN expr )+ [ ELSE expr ] END
  * Comparisons do not chain (a = b = c is an error, as in PostgreSQL).
  * AND and OR chains become one node with every term as an argument.
+ * Calls name a known function (enum sr_func) with its number of
+ * arguments, checked here; COUNT alone takes '*' and DISTINCT.  What a
+ * call or a qualified name may mean where is the binder's business: the
+ * plain binder (expr.h) refuses aggregates and qualifiers, the SQL binder
+ * resolves them.
  *
  * Memory: every node, argument array and string lives in the arena the
  * caller passes, and is freed with it (sr_arena_release).  Nodes point
@@ -53,12 +62,45 @@ enum sr_ast_kind {
 	SR_AST_IN,            /* args[0] [NOT] IN (args[1], ..., args[nargs - 1]) */
 	SR_AST_BETWEEN,       /* args[0] [NOT] BETWEEN args[1] AND args[2] */
 	SR_AST_LIKE,          /* args[0] [NOT] LIKE args[1] */
+	SR_AST_CALL,          /* func(args...); v.str is sr_ast_func_name(func) */
+	SR_AST_CASE,          /* CASE WHEN args[0] THEN args[1] ... [ELSE last] END */
+};
+
+/* Known functions: aggregates first. */
+enum sr_func {
+	SR_FUNC_NONE = 0,
+	SR_FUNC_COUNT, SR_FUNC_SUM, SR_FUNC_AVG, SR_FUNC_VAR_POP,
+	SR_FUNC_VAR_SAMP, SR_FUNC_STDDEV_POP, SR_FUNC_STDDEV_SAMP,
+	SR_FUNC_MIN, SR_FUNC_MAX,
+	SR_FUNC_AGGREGATE_LAST = SR_FUNC_MAX,
+	SR_FUNC_YEAR,         /* year(date) -> int64 */
+	SR_FUNC_MONTH,        /* month(date) -> int64, 1..12 */
+	SR_FUNC_DATE_TRUNC,   /* date_trunc('unit', date) -> date */
+};
+
+/* sr_ast.flags */
+#define SR_AST_DISTINCT 1u    /* CALL: COUNT(DISTINCT x) */
+#define SR_AST_STAR 2u        /* CALL: COUNT(*), no arguments */
+#define SR_AST_ELSE 4u        /* CASE: the last argument is the ELSE value */
+
+/* One part of a name as written: unquoted, in the arena. */
+struct sr_ast_name {
+	const char *p;        /* NUL-terminated */
+	size_t len;
+	int quoted;           /* written in double quotes */
+	size_t pos;           /* byte offset of its token */
 };
 
 struct sr_ast {
 	enum sr_ast_kind kind;
 	int negated;          /* IS NOT NULL, NOT IN, NOT BETWEEN, NOT LIKE */
 	int quoted;           /* COLUMN written in double quotes */
+	unsigned flags;       /* SR_AST_DISTINCT, SR_AST_STAR, SR_AST_ELSE */
+	enum sr_func func;    /* CALL */
+	/* COLUMN: the qualifiers before its name, outermost first: "a" in
+	 * a.col, "org" and "dataset" in org.dataset.col. */
+	struct sr_ast_name qual[2];
+	unsigned nqual;
 	size_t start, end;    /* byte range of the node's text */
 	size_t pos;           /* byte offset of its operator, or of its token */
 	unsigned height;      /* 1 for a leaf; at most SR_EXPR_DEPTH_MAX */
@@ -95,7 +137,14 @@ int sr_ast_parse_text(const char *text, size_t len, size_t offset,
 		      struct sr_arena *arena, struct sr_ast **out, size_t *end,
 		      struct sr_err *err) SR_WUR;
 
-/* "AND", "=", "IS NULL", ...: the operator of a kind, for messages. */
+/* "AND", "=", "IS NULL", "CASE", ...: the operator of a kind, for
+ * messages ("" for leaves and calls: see sr_ast_func_name). */
 const char *sr_ast_op_name(enum sr_ast_kind kind, int negated);
+
+/* "COUNT", "SUM", ..., "year", "month", "date_trunc" ("" for NONE). */
+const char *sr_ast_func_name(enum sr_func func);
+
+/* 1 if a is a call of an aggregate function. */
+int sr_ast_is_aggregate(const struct sr_ast *a);
 
 #endif

@@ -31,6 +31,7 @@ struct binder {
 	size_t ncols;
 	struct sr_expr *e;
 	uint8_t *used;        /* [ncols] */
+	const struct sr_expr_resolver *resolver;   /* or NULL */
 	struct sr_err *err;
 };
 
@@ -192,19 +193,31 @@ static int resolve(struct binder *b, const struct sr_ast *a, size_t *out)
 	return fail(b, a->pos, SR_EINVAL, "unknown column '%s'", shown);
 }
 
-static int bind_column(struct binder *b, const struct sr_ast *a,
-		       struct sr_expr_node **out)
+/* Column i of the schema. */
+static int column_node(struct binder *b, size_t i, struct sr_expr_node **out)
 {
-	size_t i = 0;
-	int rc = resolve(b, a, &i);
+	int rc = node_new(b, SR_OP_COLUMN, b->cols[i].type, 0, out);
 
-	if (rc == SR_OK)
-		rc = node_new(b, SR_OP_COLUMN, b->cols[i].type, 0, out);
 	if (rc)
 		return rc;
 	(*out)->column = i;
 	b->used[i] = 1;
 	return SR_OK;
+}
+
+static int bind_column(struct binder *b, const struct sr_ast *a,
+		       struct sr_expr_node **out)
+{
+	char shown[SR_LEX_SHOWN_SIZE];
+	size_t i = 0;
+	int rc;
+
+	if (a->nqual)
+		return fail(b, a->pos, SR_EINVAL,
+			    "qualified name '%s' is not allowed in this expression (write the column name alone)",
+			    sr_lex_shown(b->text + a->start, a->end - a->start, shown));
+	rc = resolve(b, a, &i);
+	return rc ? rc : column_node(b, i, out);
 }
 
 /* ---- literals ------------------------------------------------------ */
@@ -647,6 +660,127 @@ static int bind_like(struct binder *b, const struct sr_ast *a,
 	return rc;
 }
 
+/* ---- functions ----------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	enum sr_expr_date_unit unit;
+} date_units[] = {
+	{ "year", SR_DATE_UNIT_YEAR }, { "quarter", SR_DATE_UNIT_QUARTER },
+	{ "month", SR_DATE_UNIT_MONTH }, { "week", SR_DATE_UNIT_WEEK },
+	{ "day", SR_DATE_UNIT_DAY },
+};
+
+/* year(d), month(d), date_trunc('unit', d): d is a date (or NULL). */
+static int bind_call(struct binder *b, const struct sr_ast *a,
+		     struct sr_expr_node **out)
+{
+	const char *name = sr_ast_func_name(a->func);
+	const struct sr_ast *date_arg;
+	enum sr_type result;
+	struct sr_expr_node *x;
+	int64_t unit = 0;
+	int rc;
+
+	if (sr_ast_is_aggregate(a))
+		return fail(b, a->pos, SR_EINVAL,
+			    "aggregate %s() is not allowed in this expression", name);
+	if (a->func == SR_FUNC_DATE_TRUNC) {
+		const struct sr_ast *u = a->args[0];
+		for (size_t i = 0; u->kind == SR_AST_STRING &&
+		     i < sizeof(date_units) / sizeof(*date_units); i++)
+			if (strlen(date_units[i].name) == u->v.str.len &&
+			    strncasecmp(date_units[i].name, u->v.str.p, u->v.str.len) == 0)
+				unit = date_units[i].unit;
+		if (!unit)
+			return fail(b, u->start, SR_EINVAL,
+				    "date_trunc needs its unit as a string: 'year', 'quarter', 'month', 'week' or 'day'");
+		date_arg = a->args[1];
+		result = SR_TYPE_DATE;
+	} else if (a->func == SR_FUNC_YEAR || a->func == SR_FUNC_MONTH) {
+		date_arg = a->args[0];
+		result = SR_TYPE_INT64;
+	} else {
+		return sr_fail(b->err, SR_EINTERNAL, "expression: unknown function %d",
+			       (int)a->func);
+	}
+	rc = bind_node(b, date_arg, &x);
+	if (rc)
+		return rc;
+	if (x->type == T_NULL)
+		return const_null(b, result, out);
+	if (x->type != SR_TYPE_DATE)
+		return fail(b, date_arg->start, SR_EINVAL, "%s needs a date, got %s",
+			    name, type_name(x->type));
+	rc = unary(b, a->func == SR_FUNC_YEAR ? SR_OP_YEAR :
+		      a->func == SR_FUNC_MONTH ? SR_OP_MONTH : SR_OP_DATE_TRUNC,
+		   result, x, out);
+	if (rc == SR_OK)
+		(*out)->k.i = unit;
+	return rc;
+}
+
+/*
+ * CASE WHEN c THEN v ... [ELSE e] END: conditions are boolean; the values
+ * have one type (numbers mix to float64; NULL fits any).  Lowered to
+ * (cond, value, ..., else) with a NULL ELSE when there is none.
+ */
+static int bind_case(struct binder *b, const struct sr_ast *a,
+		     struct sr_expr_node **out)
+{
+	size_t pairs = (a->nargs - ((a->flags & SR_AST_ELSE) ? 1 : 0)) / 2;
+	struct sr_expr_node *n;
+	enum sr_type type = T_NULL;
+	int rc;
+
+	rc = node_new(b, SR_OP_CASE, T_NULL, 2 * pairs + 1, &n);
+	for (size_t i = 0; rc == SR_OK && i < a->nargs; i++) {
+		const struct sr_ast *arg = a->args[i];
+		enum sr_type t;
+		rc = bind_node(b, arg, &n->args[i]);
+		if (rc)
+			return rc;
+		t = n->args[i]->type;
+		if (i % 2 == 0 && i != 2 * pairs) {   /* a condition */
+			if (t == T_NULL)
+				n->args[i]->type = SR_TYPE_BOOL;
+			else if (t != SR_TYPE_BOOL)
+				return fail(b, arg->start, SR_EINVAL,
+					    "CASE WHEN needs a boolean condition, got %s",
+					    type_name(t));
+		} else if (t == T_NULL) {
+			continue;
+		} else if (type == T_NULL) {
+			type = t;
+		} else if (is_num(type) && is_num(t)) {
+			if (t == SR_TYPE_FLOAT64)
+				type = t;
+		} else if (t != type) {
+			return fail(b, arg->start, SR_EINVAL,
+				    "CASE values must have one type, got %s after %s",
+				    type_name(t), type_name(type));
+		}
+	}
+	if (rc)
+		return rc;
+	if (type == T_NULL)
+		return const_null(b, T_NULL, out);
+	if (!(a->flags & SR_AST_ELSE))
+		rc = const_null(b, type, &n->args[2 * pairs]);
+	for (size_t i = 1; rc == SR_OK && i <= 2 * pairs; i++) {
+		if (i % 2 == 0 && i != 2 * pairs)
+			continue;   /* a condition */
+		if (n->args[i]->type == T_NULL)
+			n->args[i]->type = type;   /* a NULL constant of the type */
+		else if (type == SR_TYPE_FLOAT64)
+			rc = to_float(b, &n->args[i]);
+	}
+	n->type = type;
+	if (rc == SR_OK)
+		*out = n;
+	return rc;
+}
+
 /* ---- logic --------------------------------------------------------- */
 
 static int need_bool(struct binder *b, const struct sr_ast *a,
@@ -703,6 +837,19 @@ static int bind_is_null(struct binder *b, const struct sr_ast *a,
 static int bind_node(struct binder *b, const struct sr_ast *a,
 		     struct sr_expr_node **out)
 {
+	if (b->resolver) {
+		size_t column = SR_EXPR_UNRESOLVED;
+		int rc = b->resolver->resolve(b->resolver->ctx, a, &column, b->err);
+		if (rc)
+			return rc;
+		if (column != SR_EXPR_UNRESOLVED) {
+			if (column >= b->ncols)
+				return sr_fail(b->err, SR_EINTERNAL,
+					       "expression: resolver gave column %zu of %zu",
+					       column, b->ncols);
+			return column_node(b, column, out);
+		}
+	}
 	switch (a->kind) {
 	case SR_AST_NULL: case SR_AST_BOOL: case SR_AST_INT: case SR_AST_FLOAT:
 	case SR_AST_STRING: case SR_AST_DATE:
@@ -726,6 +873,10 @@ static int bind_node(struct binder *b, const struct sr_ast *a,
 		return bind_between(b, a, out);
 	case SR_AST_LIKE:
 		return bind_like(b, a, out);
+	case SR_AST_CALL:
+		return bind_call(b, a, out);
+	case SR_AST_CASE:
+		return bind_case(b, a, out);
 	}
 	return sr_fail(b->err, SR_EINTERNAL, "expression: unknown tree node %d",
 		       (int)a->kind);
@@ -739,17 +890,23 @@ static int bind_node(struct binder *b, const struct sr_ast *a,
  * into d + 1 and d + 2, BETWEEN into d + 1..3; AND and OR fold every
  * term into d, evaluating the later ones into d + 1.
  */
+/* The slot above d where argument i of n is evaluated. */
+static unsigned arg_slot(const struct sr_expr_node *n, size_t i)
+{
+	if (n->op == SR_OP_AND || n->op == SR_OP_OR)
+		return i == 0 ? 0 : 1;
+	if (n->op == SR_OP_CASE)   /* ELSE into d, each WHEN into d+1, THEN d+2 */
+		return i + 1 == n->nargs ? 0 : i % 2 == 0 ? 1 : 2;
+	return (unsigned)i + 1;
+}
+
 static unsigned count_slots(struct sr_expr_node *n)
 {
 	unsigned need = 1;
 
 	for (size_t i = 0; i < n->nargs; i++) {
 		unsigned sub = count_slots(n->args[i]);
-		unsigned at;
-		if (n->op == SR_OP_AND || n->op == SR_OP_OR)
-			at = i == 0 ? 0 : 1;
-		else
-			at = (unsigned)i + 1;
+		unsigned at = arg_slot(n, i);
 		if (at + sub > need)
 			need = at + sub;
 	}
@@ -761,14 +918,8 @@ static void mark_strings(const struct sr_expr_node *n, unsigned d, uint8_t *mark
 {
 	if (n->type == SR_TYPE_STRING)
 		marks[d] = 1;
-	for (size_t i = 0; i < n->nargs; i++) {
-		unsigned at;
-		if (n->op == SR_OP_AND || n->op == SR_OP_OR)
-			at = i == 0 ? 0 : 1;
-		else
-			at = (unsigned)i + 1;
-		mark_strings(n->args[i], d + at, marks);
-	}
+	for (size_t i = 0; i < n->nargs; i++)
+		mark_strings(n->args[i], d + arg_slot(n, i), marks);
 }
 
 /* ---- entry points -------------------------------------------------- */
@@ -805,12 +956,14 @@ static int finish(struct binder *b)
 	return rc;
 }
 
-int sr_expr_bind(const struct sr_ast *ast, const char *text, size_t len,
-		 const struct sr_expr_column *cols, size_t ncols,
-		 unsigned flags, struct sr_expr **out, struct sr_err *err)
+int sr_expr_bind_with(const struct sr_ast *ast, const char *text, size_t len,
+		      const struct sr_expr_column *cols, size_t ncols,
+		      unsigned flags, const struct sr_expr_resolver *resolver,
+		      struct sr_expr **out, struct sr_err *err)
 {
 	struct binder b = {
-		.text = text, .len = len, .cols = cols, .ncols = ncols, .err = err,
+		.text = text, .len = len, .cols = cols, .ncols = ncols,
+		.resolver = resolver, .err = err,
 	};
 	struct sr_expr *e;
 	int rc;
@@ -846,6 +999,13 @@ out:
 	else
 		*out = e;
 	return rc;
+}
+
+int sr_expr_bind(const struct sr_ast *ast, const char *text, size_t len,
+		 const struct sr_expr_column *cols, size_t ncols,
+		 unsigned flags, struct sr_expr **out, struct sr_err *err)
+{
+	return sr_expr_bind_with(ast, text, len, cols, ncols, flags, NULL, out, err);
 }
 
 int sr_expr_compile(const char *text, size_t len,

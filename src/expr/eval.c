@@ -396,6 +396,108 @@ static void like(struct run *run, const struct sr_expr_node *n,
 	}
 }
 
+/* ---- dates --------------------------------------------------------- */
+
+/*
+ * Proleptic Gregorian calendar from and to days since 1970-01-01 (Howard
+ * Hinnant's algorithms), for days within SR_EXPR_DATE_MIN..MAX only.
+ */
+static void civil_from_days(int64_t z, int64_t *year, unsigned *month,
+			    unsigned *day)
+{
+	int64_t era, y;
+	unsigned doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = (unsigned)(z - era * 146097);
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = (int64_t)yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*day = doy - (153 * mp + 2) / 5 + 1;
+	*month = mp < 10 ? mp + 3 : mp - 9;
+	*year = y + (*month <= 2);
+}
+
+static int64_t days_from_civil(int64_t y, unsigned month, unsigned day)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= month <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void date_part(struct run *run, const struct sr_expr_node *n,
+		      const struct slot *a, struct slot *out)
+{
+	size_t m = run->m;
+
+	for (size_t r = 0; r < m; r++) {
+		int64_t z = a->v[r].i, y, v = 0;
+		unsigned month, day;
+		/* The value under a NULL is arbitrary: never compute on it. */
+		int bad = a->null[r] || z < SR_EXPR_DATE_MIN || z > SR_EXPR_DATE_MAX;
+		out->null[r] = (uint8_t)bad;
+		if (!bad) {
+			civil_from_days(z, &y, &month, &day);
+			switch (n->op == SR_OP_DATE_TRUNC ? n->k.i : 0) {
+			case 0:
+				v = n->op == SR_OP_YEAR ? y : (int64_t)month;
+				break;
+			case SR_DATE_UNIT_YEAR:
+				v = days_from_civil(y, 1, 1);
+				break;
+			case SR_DATE_UNIT_QUARTER:
+				v = days_from_civil(y, (month - 1) / 3 * 3 + 1, 1);
+				break;
+			case SR_DATE_UNIT_MONTH:
+				v = days_from_civil(y, month, 1);
+				break;
+			case SR_DATE_UNIT_WEEK:
+				/* Weeks start on Monday (ISO 8601); 1970-01-01
+				 * was a Thursday and 0001-01-01 a Monday. */
+				v = z - ((z % 7 + 7 + 3) % 7);
+				break;
+			default:
+				v = z;
+			}
+		}
+		out->v[r].i = v;
+	}
+}
+
+/*
+ * CASE: the ELSE value first, then every WHEN from the last to the first,
+ * each overwriting the rows where its condition is TRUE, so the first
+ * TRUE condition wins.  Evaluating every branch is safe: nothing has a
+ * side effect or can fail.
+ */
+static void eval_case(struct run *run, const struct sr_expr_node *n, unsigned d)
+{
+	struct slot *out = &run->slots[d], *cond = out + 1, *val = out + 2;
+	size_t m = run->m, pairs = (n->nargs - 1) / 2;
+
+	eval(run, n->args[n->nargs - 1], d);
+	for (size_t k = pairs; k-- > 0;) {
+		eval(run, n->args[2 * k], d + 1);
+		eval(run, n->args[2 * k + 1], d + 2);
+		for (size_t r = 0; r < m; r++) {
+			if (cond->null[r] || !cond->v[r].i)
+				continue;
+			out->null[r] = val->null[r];
+			out->v[r] = val->v[r];
+			if (n->type == SR_TYPE_STRING)
+				out->s[r] = val->s[r];
+		}
+	}
+}
+
 /* ---- the walk ------------------------------------------------------ */
 
 /* Evaluate n for the current step into slot d, using slots above d. */
@@ -462,6 +564,13 @@ static void eval(struct run *run, const struct sr_expr_node *n, unsigned d)
 	case SR_OP_LIKE_PREFIX: case SR_OP_LIKE_EXACT:
 		eval(run, n->args[0], d + 1);
 		like(run, n, out + 1, out);
+		return;
+	case SR_OP_YEAR: case SR_OP_MONTH: case SR_OP_DATE_TRUNC:
+		eval(run, n->args[0], d + 1);
+		date_part(run, n, out + 1, out);
+		return;
+	case SR_OP_CASE:
+		eval_case(run, n, d);
 		return;
 	}
 	SR_BUG("unknown expression operation");

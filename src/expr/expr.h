@@ -1,13 +1,15 @@
 /*
  * expr.h - typed expressions over a dataset's columns: policies'
- * row_filter now, SQL WHERE and HAVING later (DESIGN §6, §10;
- * docs/internals/expr.md has the language).
+ * row_filter, and every scalar expression of SQL queries (DESIGN §6, §10;
+ * docs/internals/expr.md has the language, docs/internals/sql.md its use
+ * by src/sql/).
  *
  * Life cycle: text -> sr_expr_compile (parse, resolve columns, type-check,
  * lower to a vectorized program) -> sr_expr_filter / sr_expr_eval on
  * column batches, any number of times -> sr_expr_free.  The SQL front end
  * parses with sr_ast_parse (ast.h) inside its own grammar and binds each
- * expression with sr_expr_bind.
+ * expression with sr_expr_bind_with and a resolver for its names and
+ * aggregates.
  *
  * Semantics are SQL's: three-valued logic, a comparison with NULL is NULL,
  * and a filter keeps a row only when its predicate is TRUE.  int64 and
@@ -69,6 +71,38 @@ int sr_expr_bind(const struct sr_ast *ast, const char *text, size_t len,
 		 const struct sr_expr_column *cols, size_t ncols,
 		 unsigned flags, struct sr_expr **out,
 		 struct sr_err *err) SR_WUR;
+
+/*
+ * A resolver lets a parser that embeds expressions (the SQL binder,
+ * src/sql/) decide what names, qualified names, aggregates and whole
+ * subtrees mean, while this binder does all the typing and lowering.
+ *
+ * resolve is called for every node, top-down, before the node is bound.
+ * It sets *column to an index into the schema given to the bind call to
+ * bind the whole subtree as that column (its type is the schema's), or
+ * leaves it at SR_EXPR_UNRESOLVED to bind the node as usual (a column
+ * reference left so resolves against the schema by its name, and must
+ * not be qualified).  It may fail: its status and message (which should
+ * name the place with sr_lex_fail) become the bind's.  ctx is passed
+ * through.
+ */
+#define SR_EXPR_UNRESOLVED ((size_t)-1)
+
+struct sr_expr_resolver {
+	void *ctx;
+	int (*resolve)(void *ctx, const struct sr_ast *node, size_t *column,
+		       struct sr_err *err);
+};
+
+/*
+ * sr_expr_bind with a resolver (NULL is sr_expr_bind).  Without one, a
+ * qualified name (a.x) and an aggregate (SUM(x)) are errors: "1:1:
+ * aggregate SUM() is not allowed in this expression".
+ */
+int sr_expr_bind_with(const struct sr_ast *ast, const char *text, size_t len,
+		      const struct sr_expr_column *cols, size_t ncols,
+		      unsigned flags, const struct sr_expr_resolver *resolver,
+		      struct sr_expr **out, struct sr_err *err) SR_WUR;
 
 /* sr_expr_free(NULL) does nothing. */
 void sr_expr_free(struct sr_expr *e);

@@ -58,6 +58,16 @@ enum sr_expr_op {
 	SR_OP_IN_S,
 	SR_OP_LIKE_PREFIX,  /* starts with k.s */
 	SR_OP_LIKE_EXACT,   /* equals k.s */
+	SR_OP_YEAR,         /* date -> int64 */
+	SR_OP_MONTH,        /* date -> int64 1..12 */
+	SR_OP_DATE_TRUNC,   /* date -> date, to the start of unit k.i */
+	SR_OP_CASE,         /* args: cond, value, ..., cond, value, else */
+};
+
+/* Units of date_trunc (SR_OP_DATE_TRUNC's k.i). */
+enum sr_expr_date_unit {
+	SR_DATE_UNIT_YEAR = 1, SR_DATE_UNIT_QUARTER, SR_DATE_UNIT_MONTH,
+	SR_DATE_UNIT_WEEK, SR_DATE_UNIT_DAY,
 };
 
 enum sr_expr_cmp {

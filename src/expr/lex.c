@@ -16,15 +16,17 @@
 
 static const char *const kw_names[] = {
 	[SR_KW_ALL] = "ALL", [SR_KW_AND] = "AND", [SR_KW_AS] = "AS",
-	[SR_KW_BETWEEN] = "BETWEEN", [SR_KW_BY] = "BY",
-	[SR_KW_DISTINCT] = "DISTINCT", [SR_KW_FALSE] = "FALSE",
+	[SR_KW_BETWEEN] = "BETWEEN", [SR_KW_BY] = "BY", [SR_KW_CASE] = "CASE",
+	[SR_KW_DISTINCT] = "DISTINCT", [SR_KW_ELSE] = "ELSE",
+	[SR_KW_END] = "END", [SR_KW_FALSE] = "FALSE",
 	[SR_KW_FROM] = "FROM", [SR_KW_GROUP] = "GROUP",
 	[SR_KW_HAVING] = "HAVING", [SR_KW_IN] = "IN", [SR_KW_INNER] = "INNER",
 	[SR_KW_IS] = "IS", [SR_KW_JOIN] = "JOIN", [SR_KW_LIKE] = "LIKE",
 	[SR_KW_LIMIT] = "LIMIT", [SR_KW_NOT] = "NOT", [SR_KW_NULL] = "NULL",
 	[SR_KW_ON] = "ON", [SR_KW_OR] = "OR", [SR_KW_ORDER] = "ORDER",
-	[SR_KW_SELECT] = "SELECT", [SR_KW_TRUE] = "TRUE",
-	[SR_KW_UNION] = "UNION", [SR_KW_WHERE] = "WHERE", [SR_KW_ASC] = "ASC",
+	[SR_KW_SELECT] = "SELECT", [SR_KW_THEN] = "THEN", [SR_KW_TRUE] = "TRUE",
+	[SR_KW_UNION] = "UNION", [SR_KW_WHEN] = "WHEN", [SR_KW_WHERE] = "WHERE",
+	[SR_KW_ASC] = "ASC",
 	[SR_KW_DATE] = "DATE", [SR_KW_DESC] = "DESC",
 };
 

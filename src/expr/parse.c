@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/limits.h"
 #include "store/value.h"
@@ -227,6 +228,289 @@ static int token_text(struct parser *p, const struct sr_token *tok,
 	return SR_OK;
 }
 
+/* ---- names, calls and CASE ---------------------------------------- */
+
+/* The unquoted text of a name token into part (in the arena). */
+static int name_part(struct parser *p, const struct sr_token *tok,
+		     struct sr_ast_name *part)
+{
+	char *buf;
+	int rc = alloc(p, tok->end - tok->start + 1, tok->start, (void **)&buf);
+
+	if (rc)
+		return rc;
+	part->len = sr_lex_unquote(p->lex->text, tok, buf);
+	buf[part->len] = '\0';
+	part->p = buf;
+	part->quoted = tok->kind == SR_TOK_QIDENT;
+	part->pos = tok->start;
+	return SR_OK;
+}
+
+/* column := name [ '.' name [ '.' name ] ], the first name in tok. */
+static int parse_column(struct parser *p, const struct sr_token *tok,
+			struct sr_ast **out)
+{
+	struct sr_ast_name parts[3];
+	struct sr_token dot, next_tok;
+	struct sr_ast *n = NULL;
+	size_t count = 0, end = tok->end;
+	int rc;
+
+	rc = name_part(p, tok, &parts[count++]);
+	for (;;) {
+		if (rc == SR_OK)
+			rc = peek(p, &dot);
+		if (rc)
+			return rc;
+		if (dot.kind != SR_TOK_DOT)
+			break;
+		if (count == 3)
+			return fail(p, dot.start, SR_EINVAL,
+				    "a name has at most three parts (org.dataset.column)");
+		rc = next(p, &dot);
+		if (rc == SR_OK)
+			rc = next(p, &next_tok);
+		if (rc)
+			return rc;
+		if (next_tok.kind != SR_TOK_IDENT && next_tok.kind != SR_TOK_QIDENT)
+			return fail_expected(p, &next_tok, "a name after '.'");
+		rc = name_part(p, &next_tok, &parts[count++]);
+		end = next_tok.end;
+	}
+	rc = node_new(p, SR_AST_COLUMN, 0, tok->start, &n);
+	if (rc)
+		return rc;
+	n->v.str.p = parts[count - 1].p;
+	n->v.str.len = parts[count - 1].len;
+	n->quoted = parts[count - 1].quoted;
+	n->nqual = (unsigned)(count - 1);
+	for (size_t i = 0; i + 1 < count; i++)
+		n->qual[i] = parts[i];
+	n->end = end;
+	*out = n;
+	return SR_OK;
+}
+
+static const struct {
+	const char *name;
+	enum sr_func func;
+	unsigned args;        /* exact count (COUNT: 1, or '*') */
+} funcs[] = {
+	{ "COUNT", SR_FUNC_COUNT, 1 }, { "SUM", SR_FUNC_SUM, 1 },
+	{ "AVG", SR_FUNC_AVG, 1 }, { "VAR_POP", SR_FUNC_VAR_POP, 1 },
+	{ "VAR_SAMP", SR_FUNC_VAR_SAMP, 1 },
+	{ "STDDEV_POP", SR_FUNC_STDDEV_POP, 1 },
+	{ "STDDEV_SAMP", SR_FUNC_STDDEV_SAMP, 1 },
+	{ "MIN", SR_FUNC_MIN, 1 }, { "MAX", SR_FUNC_MAX, 1 },
+	{ "year", SR_FUNC_YEAR, 1 }, { "month", SR_FUNC_MONTH, 1 },
+	{ "date_trunc", SR_FUNC_DATE_TRUNC, 2 },
+};
+
+#define NFUNCS (sizeof(funcs) / sizeof(*funcs))
+
+const char *sr_ast_func_name(enum sr_func func)
+{
+	for (size_t i = 0; i < NFUNCS; i++)
+		if (funcs[i].func == func)
+			return funcs[i].name;
+	return "";
+}
+
+int sr_ast_is_aggregate(const struct sr_ast *a)
+{
+	return a->kind == SR_AST_CALL && a->func != SR_FUNC_NONE &&
+	       a->func <= SR_FUNC_AGGREGATE_LAST;
+}
+
+/* An unknown function, with a hint for the names other SQLs use. */
+static int fail_unknown_function(struct parser *p, const struct sr_token *tok)
+{
+	static const struct { const char *name, *hint; } hints[] = {
+		{ "VAR", "VAR_POP or VAR_SAMP" }, { "VARIANCE", "VAR_POP or VAR_SAMP" },
+		{ "STDDEV", "STDDEV_POP or STDDEV_SAMP" },
+		{ "STD", "STDDEV_POP or STDDEV_SAMP" },
+	};
+	const char *s = p->lex->text + tok->start;
+	size_t len = tok->end - tok->start;
+	char shown[SR_LEX_SHOWN_SIZE];
+
+	sr_lex_shown(s, len, shown);
+	for (size_t i = 0; i < sizeof(hints) / sizeof(*hints); i++)
+		if (strlen(hints[i].name) == len && strncasecmp(s, hints[i].name, len) == 0)
+			return fail(p, tok->start, SR_EINVAL,
+				    "unknown function '%s' (write %s)", shown,
+				    hints[i].hint);
+	return fail(p, tok->start, SR_EINVAL,
+		    "unknown function '%s' (expected COUNT, SUM, AVG, VAR_POP, VAR_SAMP, STDDEV_POP, STDDEV_SAMP, MIN, MAX, year, month or date_trunc)",
+		    shown);
+}
+
+/* call := name '(' [DISTINCT] ('*' | expr [, expr]) ')'; name in tok,
+ * the '(' next. */
+static int parse_call(struct parser *p, const struct sr_token *tok,
+		      struct sr_ast **out)
+{
+	struct sr_ast *args[2] = { NULL, NULL }, *n = NULL;
+	struct sr_token t, distinct_tok = { 0 };
+	size_t len = tok->end - tok->start, fi, count = 0;
+	unsigned flags = 0;
+	int rc;
+
+	for (fi = 0; fi < NFUNCS; fi++)
+		if (strlen(funcs[fi].name) == len &&
+		    strncasecmp(p->lex->text + tok->start, funcs[fi].name, len) == 0)
+			break;
+	if (fi == NFUNCS)
+		return fail_unknown_function(p, tok);
+	rc = next(p, &t);   /* '(' */
+	if (rc)
+		return rc;
+	if (++p->parens > SR_EXPR_DEPTH_MAX)
+		return too_deep(p, t.start);
+	rc = peek(p, &t);
+	if (rc == SR_OK && is_kw(&t, SR_KW_DISTINCT)) {
+		distinct_tok = t;
+		if (funcs[fi].func != SR_FUNC_COUNT)
+			return fail(p, t.start, SR_EINVAL,
+				    "DISTINCT is supported only in COUNT(DISTINCT ...), not in %s",
+				    funcs[fi].name);
+		flags |= SR_AST_DISTINCT;
+		rc = next(p, &t);
+		if (rc == SR_OK)
+			rc = peek(p, &t);
+	}
+	if (rc)
+		return rc;
+	if (t.kind == SR_TOK_STAR) {
+		if (funcs[fi].func != SR_FUNC_COUNT)
+			return fail(p, t.start, SR_EINVAL,
+				    "'*' is an argument of COUNT only (COUNT(*) counts rows)");
+		if (flags & SR_AST_DISTINCT)
+			return fail(p, distinct_tok.start, SR_EINVAL,
+				    "COUNT(DISTINCT *) is not supported: name the column, as in COUNT(DISTINCT id)");
+		flags |= SR_AST_STAR;
+		rc = next(p, &t);
+		if (rc == SR_OK)
+			rc = next(p, &t);
+		if (rc)
+			return rc;
+		if (t.kind != SR_TOK_RPAREN)
+			return fail_expected(p, &t, "')' after COUNT(*");
+	} else if (t.kind == SR_TOK_RPAREN) {
+		if (funcs[fi].func == SR_FUNC_COUNT)
+			return fail(p, t.start, SR_EINVAL,
+				    "COUNT needs an argument: COUNT(*) counts rows, COUNT(x) values that are not NULL");
+		return fail(p, t.start, SR_EINVAL, "%s takes %u argument%s, got none",
+			    funcs[fi].name, funcs[fi].args, funcs[fi].args == 1 ? "" : "s");
+	} else {
+		for (;;) {
+			rc = parse_expr(p, &args[count++]);
+			if (rc == SR_OK)
+				rc = next(p, &t);
+			if (rc)
+				return rc;
+			if (t.kind == SR_TOK_RPAREN)
+				break;
+			if (t.kind != SR_TOK_COMMA)
+				return fail_expected(p, &t, "',' or ')' after an argument");
+			if (count == funcs[fi].args)
+				return fail(p, t.start, SR_EINVAL, "%s takes %u argument%s",
+					    funcs[fi].name, funcs[fi].args,
+					    funcs[fi].args == 1 ? "" : "s");
+		}
+		if (count < funcs[fi].args)
+			return fail(p, t.start, SR_EINVAL, "%s takes %u arguments, got %zu",
+				    funcs[fi].name, funcs[fi].args, count);
+	}
+	p->parens--;
+	rc = node_new(p, SR_AST_CALL, count, tok->start, &n);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < count; i++)
+		n->args[i] = args[i];
+	n->func = funcs[fi].func;
+	n->flags = flags;
+	n->v.str.p = funcs[fi].name;
+	n->v.str.len = strlen(funcs[fi].name);
+	n->end = t.end;
+	rc = seal(p, n);
+	if (rc == SR_OK)
+		*out = n;
+	return rc;
+}
+
+/* case := CASE (WHEN expr THEN expr)+ [ELSE expr] END; CASE in tok. */
+static int parse_case(struct parser *p, const struct sr_token *tok,
+		      struct sr_ast **out)
+{
+	struct sr_ast **args = NULL, *n = NULL;
+	size_t count = 0, room = 0;
+	struct sr_token t;
+	unsigned flags = 0;
+	int rc;
+
+	if (++p->parens > SR_EXPR_DEPTH_MAX)
+		return too_deep(p, tok->start);
+	rc = next(p, &t);
+	if (rc)
+		return rc;
+	if (!is_kw(&t, SR_KW_WHEN)) {
+		char got[SR_LEX_TOKEN_SIZE];
+		return fail(p, t.start, SR_EINVAL,
+			    "expected WHEN after CASE, got %s (only CASE WHEN condition THEN value ... END is supported)",
+			    sr_lex_show(p->lex->text, &t, got));
+	}
+	for (;;) {
+		if (count + 2 > room) {
+			struct sr_ast **bigger;
+			room = room ? room * 2 : 8;
+			rc = alloc(p, room * sizeof(*args), t.start, (void **)&bigger);
+			if (rc)
+				return rc;
+			if (count)
+				memcpy(bigger, args, count * sizeof(*args));
+			args = bigger;
+		}
+		if (is_kw(&t, SR_KW_WHEN)) {
+			rc = parse_expr(p, &args[count++]);
+			if (rc == SR_OK)
+				rc = next(p, &t);
+			if (rc)
+				return rc;
+			if (!is_kw(&t, SR_KW_THEN))
+				return fail_expected(p, &t, "THEN");
+			rc = parse_expr(p, &args[count++]);
+		} else if (is_kw(&t, SR_KW_ELSE)) {
+			rc = parse_expr(p, &args[count++]);
+			flags |= SR_AST_ELSE;
+		} else {
+			return fail_expected(p, &t, flags & SR_AST_ELSE ? "END" :
+					     "WHEN, ELSE or END");
+		}
+		if (rc == SR_OK)
+			rc = next(p, &t);
+		if (rc)
+			return rc;
+		if (is_kw(&t, SR_KW_END))
+			break;
+		if (flags & SR_AST_ELSE)
+			return fail_expected(p, &t, "END after the ELSE value");
+	}
+	p->parens--;
+	rc = node_new(p, SR_AST_CASE, 0, tok->start, &n);
+	if (rc)
+		return rc;
+	n->args = args;
+	n->nargs = count;
+	n->flags = flags;
+	n->end = t.end;
+	rc = seal(p, n);
+	if (rc == SR_OK)
+		*out = n;
+	return rc;
+}
+
 /*
  * primary.  With minus set, a '-' came right before (at minus_at): a
  * number literal takes it (so -9223372036854775808 is a literal) and
@@ -265,6 +549,8 @@ static int parse_primary(struct parser *p, int minus, size_t minus_at,
 			rc = token_text(p, &tok, n);
 		break;
 	case SR_TOK_KEYWORD:
+		if (tok.kw == SR_KW_CASE)
+			return parse_case(p, &tok, out);
 		if (tok.kw != SR_KW_TRUE && tok.kw != SR_KW_FALSE &&
 		    tok.kw != SR_KW_NULL)
 			return fail_no_expression(p, &tok);
@@ -292,12 +578,12 @@ static int parse_primary(struct parser *p, int minus, size_t minus_at,
 				return SR_OK;
 			}
 		}
-		rc = node_new(p, SR_AST_COLUMN, 0, tok.start, &n);
-		if (rc == SR_OK) {
-			n->quoted = tok.kind == SR_TOK_QIDENT;
-			rc = token_text(p, &tok, n);
-		}
-		break;
+		rc = peek(p, &after);
+		if (rc)
+			return rc;
+		if (tok.kind == SR_TOK_IDENT && after.kind == SR_TOK_LPAREN)
+			return parse_call(p, &tok, out);
+		return parse_column(p, &tok, out);
 	case SR_TOK_LPAREN:
 		if (++p->parens > SR_EXPR_DEPTH_MAX)
 			return too_deep(p, tok.start);
@@ -723,6 +1009,7 @@ const char *sr_ast_op_name(enum sr_ast_kind kind, int negated)
 	case SR_AST_IN: return negated ? "NOT IN" : "IN";
 	case SR_AST_BETWEEN: return negated ? "NOT BETWEEN" : "BETWEEN";
 	case SR_AST_LIKE: return negated ? "NOT LIKE" : "LIKE";
+	case SR_AST_CASE: return "CASE";
 	default: return "";
 	}
 }

@@ -212,7 +212,32 @@ static void tree_text(const struct sr_ast *a, struct sr_buf *out)
 	case SR_AST_STRING: rc = sr_buf_addf(out, "'%s'", a->v.str.p); break;
 	case SR_AST_DATE: rc = sr_buf_addf(out, "DATE(%d)", (int)a->v.date); break;
 	case SR_AST_COLUMN:
-		rc = sr_buf_addf(out, a->quoted ? "\"%s\"" : "%s", a->v.str.p);
+		for (unsigned q = 0; rc == SR_OK && q < a->nqual; q++)
+			rc = sr_buf_addf(out, a->qual[q].quoted ? "\"%s\"." : "%s.",
+					 a->qual[q].p);
+		if (rc == SR_OK)
+			rc = sr_buf_addf(out, a->quoted ? "\"%s\"" : "%s", a->v.str.p);
+		break;
+	case SR_AST_CALL:
+		rc = sr_buf_addf(out, "(%s%s%s", sr_ast_func_name(a->func),
+				 a->flags & SR_AST_DISTINCT ? " DISTINCT" : "",
+				 a->flags & SR_AST_STAR ? " *" : "");
+		for (size_t i = 0; rc == SR_OK && i < a->nargs; i++) {
+			rc = sr_buf_addch(out, ' ');
+			tree_text(a->args[i], out);
+		}
+		if (rc == SR_OK)
+			rc = sr_buf_addch(out, ')');
+		break;
+	case SR_AST_CASE:
+		rc = sr_buf_addstr(out, "(CASE");
+		for (size_t i = 0; rc == SR_OK && i < a->nargs; i++) {
+			int is_else = (a->flags & SR_AST_ELSE) && i + 1 == a->nargs;
+			rc = sr_buf_addstr(out, is_else ? " ELSE " : i % 2 ? " THEN " : " WHEN ");
+			tree_text(a->args[i], out);
+		}
+		if (rc == SR_OK)
+			rc = sr_buf_addch(out, ')');
 		break;
 	default:
 		rc = sr_buf_addf(out, "(%s", sr_ast_op_name(a->kind, a->negated));
@@ -700,6 +725,29 @@ static void test_limits(void **state)
 			assert_non_null(strstr(err.msg, "expression nested more than 64 levels deep"));
 		}
 	}
+	/* Nested CASE: each is a level of the tree (63 over p are 64 levels),
+	 * and a deeper text is refused before the parser recurses into it. */
+	static const int case_counts[] = { SR_EXPR_DEPTH_MAX - 1, SR_EXPR_DEPTH_MAX, 1000 };
+	for (size_t k = 0; k < ARRAY_SIZE(case_counts); k++) {
+		int count = case_counts[k];
+		sr_buf_reset(&text);
+		for (int i = 0; i < count; i++)
+			assert_int_equal(sr_buf_addstr(&text, "CASE WHEN p THEN "), SR_OK);
+		assert_int_equal(sr_buf_addstr(&text, "q"), SR_OK);
+		for (int i = 0; i < count; i++)
+			assert_int_equal(sr_buf_addstr(&text, " END"), SR_OK);
+		if (count < SR_EXPR_DEPTH_MAX) {
+			assert_int_equal(compile(text.data, &e, &err), SR_OK);
+			sr_expr_free(e);
+			check_filter(text.data, "100000000");
+		} else {
+			assert_int_equal(compile(text.data, &e, &err), SR_ELIMIT);
+			snprintf(msg, sizeof(msg), "1:%d: expression nested more than %d levels deep",
+				 count == SR_EXPR_DEPTH_MAX ? 1 : SR_EXPR_DEPTH_MAX * 17 + 1,
+				 SR_EXPR_DEPTH_MAX);
+			assert_string_equal(err.msg, msg);
+		}
+	}
 	/* A run of unary minus, and a long left-deep sum. */
 	sr_buf_reset(&text);
 	for (int i = 0; i < SR_EXPR_DEPTH_MAX + 1; i++)
@@ -764,6 +812,238 @@ static void test_limits(void **state)
 	assert_int_equal(compile(text.data, &e, &err), SR_ELIMIT);
 	assert_string_equal(err.msg, "1:1: identifier longer than the limit of 128 bytes");
 	sr_buf_release(&text);
+}
+
+/* ---- calls, CASE and qualified names --------------------------------- */
+
+static void test_parse_calls_and_case(void **state)
+{
+	static const struct error_case cases[] = {
+		{ "foo(age) = 1", SR_EINVAL, "1:1: unknown function 'foo' (expected COUNT, SUM, AVG, VAR_POP, VAR_SAMP, STDDEV_POP, STDDEV_SAMP, MIN, MAX, year, month or date_trunc)" },
+		{ "stddev(age) > 1", SR_EINVAL, "1:1: unknown function 'stddev' (write STDDEV_POP or STDDEV_SAMP)" },
+		{ "Var(age) > 1", SR_EINVAL, "1:1: unknown function 'Var' (write VAR_POP or VAR_SAMP)" },
+		{ "COUNT() > 1", SR_EINVAL, "1:7: COUNT needs an argument: COUNT(*) counts rows, COUNT(x) values that are not NULL" },
+		{ "year() = 1", SR_EINVAL, "1:6: year takes 1 argument, got none" },
+		{ "SUM(*) > 1", SR_EINVAL, "1:5: '*' is an argument of COUNT only (COUNT(*) counts rows)" },
+		{ "SUM(DISTINCT age) > 1", SR_EINVAL, "1:5: DISTINCT is supported only in COUNT(DISTINCT ...), not in SUM" },
+		{ "COUNT(DISTINCT *) > 1", SR_EINVAL, "1:7: COUNT(DISTINCT *) is not supported: name the column, as in COUNT(DISTINCT id)" },
+		{ "COUNT(* > 1", SR_EINVAL, "1:9: expected ')' after COUNT(*, got '>'" },
+		{ "year(joined, joined) = 1", SR_EINVAL, "1:12: year takes 1 argument" },
+		{ "date_trunc('month') = joined", SR_EINVAL, "1:19: date_trunc takes 2 arguments, got 1" },
+		{ "year(joined joined) = 1", SR_EINVAL, "1:13: expected ',' or ')' after an argument, got 'joined'" },
+		{ "CASE age WHEN 1 THEN p END", SR_EINVAL, "1:6: expected WHEN after CASE, got 'age' (only CASE WHEN condition THEN value ... END is supported)" },
+		{ "CASE WHEN p 1 END", SR_EINVAL, "1:13: expected THEN, got '1'" },
+		{ "CASE WHEN p THEN q", SR_EINVAL, "1:19: expected WHEN, ELSE or END, got end of input" },
+		{ "CASE WHEN p THEN q ELSE p WHEN q THEN p END", SR_EINVAL, "1:27: expected END after the ELSE value, got 'WHEN'" },
+		{ "CASE END", SR_EINVAL, "1:6: expected WHEN after CASE, got 'END' (only CASE WHEN condition THEN value ... END is supported)" },
+		{ "case = 1", SR_EINVAL, "1:6: expected WHEN after CASE, got '=' (only CASE WHEN condition THEN value ... END is supported)" },
+		{ "a.b.c.d = 1", SR_EINVAL, "1:6: a name has at most three parts (org.dataset.column)" },
+		{ "a. = 1", SR_EINVAL, "1:4: expected a name after '.', got '='" },
+		{ "a.FROM = 1", SR_EINVAL, "1:3: expected a name after '.', got 'FROM'" },
+		/* The plain binder (row filters) refuses what only SQL resolves. */
+		{ "SUM(age) > 1", SR_EINVAL, "1:1: aggregate SUM() is not allowed in this expression" },
+		{ "p AND count(*) > 1", SR_EINVAL, "1:7: aggregate COUNT() is not allowed in this expression" },
+		{ "t.age > 1", SR_EINVAL, "1:1: qualified name 't.age' is not allowed in this expression (write the column name alone)" },
+		{ "org.\"ds\".age > 1", SR_EINVAL, "1:1: qualified name 'org.\"ds\".age' is not allowed in this expression (write the column name alone)" },
+		/* Types. */
+		{ "year(age) = 1", SR_EINVAL, "1:6: year needs a date, got int64" },
+		{ "month('2020-01-01') = 1", SR_EINVAL, "1:7: month needs a date, got string" },
+		{ "year(joined) = 'x'", SR_EINVAL, "1:14: cannot compare int64 with string" },
+		{ "date_trunc('hour', joined) = joined", SR_EINVAL, "1:12: date_trunc needs its unit as a string: 'year', 'quarter', 'month', 'week' or 'day'" },
+		{ "date_trunc(name, joined) = joined", SR_EINVAL, "1:12: date_trunc needs its unit as a string: 'year', 'quarter', 'month', 'week' or 'day'" },
+		{ "date_trunc('month', joined) = 1", SR_EINVAL, "1:29: cannot compare date with int64" },
+		{ "CASE WHEN age THEN p END", SR_EINVAL, "1:11: CASE WHEN needs a boolean condition, got int64" },
+		{ "CASE WHEN p THEN 1 ELSE 'a' END = 1", SR_EINVAL, "1:25: CASE values must have one type, got string after int64" },
+		{ "CASE WHEN p THEN joined WHEN q THEN 1.5 END = 1", SR_EINVAL, "1:37: CASE values must have one type, got float64 after date" },
+		{ "CASE WHEN p THEN 1 END", SR_EINVAL, "1:1: expected a boolean predicate, got a value of type int64" },
+	};
+
+	(void)state;
+	check_tree("COUNT(*)", "(COUNT *)");
+	check_tree("count(DISTINCT id) + Sum(age * 2)", "(+ (COUNT DISTINCT id) (SUM (* age 2)))");
+	check_tree("avg(age) / var_pop(score) - stddev_samp(x)",
+		   "(- (/ (AVG age) (VAR_POP score)) (STDDEV_SAMP x))");
+	check_tree("MIN(a) < MAX(b)", "(< (MIN a) (MAX b))");
+	check_tree("year(d) = 2020 AND month(d) IN (1, 2)",
+		   "(AND (= (year d) 2020) (IN (month d) 1 2))");
+	check_tree("date_trunc('month', d)", "(date_trunc 'month' d)");
+	check_tree("year", "year");                 /* a column unless '(' follows */
+	check_tree("year (d)", "(year d)");
+	check_tree("CASE WHEN a > 1 THEN 'x' WHEN b THEN 'y' ELSE NULL END",
+		   "(CASE WHEN (> a 1) THEN 'x' WHEN b THEN 'y' ELSE NULL)");
+	check_tree("SUM(CASE WHEN sex = 'F' THEN amount ELSE 0 END)",
+		   "(SUM (CASE WHEN (= sex 'F') THEN amount ELSE 0))");
+	check_tree("CASE WHEN p THEN CASE WHEN q THEN 1 END END",
+		   "(CASE WHEN p THEN (CASE WHEN q THEN 1))");
+	check_tree("a.b = org.ds.c", "(= a.b org.ds.c)");
+	check_tree("\"my-org\".\"Data\".\"x y\" + a . b", "(+ \"my-org\".\"Data\".\"x y\" a.b)");
+	check_errors(cases, ARRAY_SIZE(cases));
+	/* Positions of a call and of a qualified name. */
+	{
+		static const char q[] = "x + COUNT(DISTINCT a.b)";
+		struct sr_arena arena;
+		struct sr_ast *ast;
+		struct sr_err err;
+		size_t end;
+
+		sr_err_clear(&err);
+		sr_arena_init(&arena, SR_EXPR_TREE_BYTES_MAX);
+		assert_int_equal(sr_ast_parse_text(q, strlen(q), 0, &arena, &ast, &end, &err), SR_OK);
+		assert_int_equal(ast->args[1]->kind, SR_AST_CALL);
+		assert_int_equal(ast->args[1]->start, 4);
+		assert_int_equal(ast->args[1]->end, strlen(q));
+		assert_true(sr_ast_is_aggregate(ast->args[1]));
+		assert_false(sr_ast_is_aggregate(ast->args[0]));
+		assert_int_equal(ast->args[1]->flags, SR_AST_DISTINCT);
+		assert_int_equal(ast->args[1]->args[0]->start, 19);
+		assert_int_equal(ast->args[1]->args[0]->end, 22);
+		assert_int_equal(ast->args[1]->args[0]->nqual, 1);
+		assert_int_equal(ast->args[1]->args[0]->qual[0].pos, 19);
+		assert_int_equal(ast->args[1]->height, 2);
+		sr_arena_release(&arena);
+	}
+}
+
+static void test_eval_functions(void **state)
+{
+	(void)state;
+	/* joined: 2020-01-01 2019-12-31 2000-02-29 NULL 1970-01-01 0001-01-01
+	 * 9999-12-31 2024-02-29 2020-06-15 */
+	check_eval("year(joined)", "2020,2019,2000,n,1970,1,9999,2024,2020");
+	check_eval("month(joined)", "1,12,2,n,1,1,12,2,6");
+	check_eval("date_trunc('year', joined)",
+		   "2020-01-01,2019-01-01,2000-01-01,n,1970-01-01,0001-01-01,9999-01-01,2024-01-01,2020-01-01");
+	check_eval("date_trunc('Quarter', joined)",
+		   "2020-01-01,2019-10-01,2000-01-01,n,1970-01-01,0001-01-01,9999-10-01,2024-01-01,2020-04-01");
+	check_eval("date_trunc('month', joined)",
+		   "2020-01-01,2019-12-01,2000-02-01,n,1970-01-01,0001-01-01,9999-12-01,2024-02-01,2020-06-01");
+	check_eval("date_trunc('week', joined)",
+		   "2019-12-30,2019-12-30,2000-02-28,n,1969-12-29,0001-01-01,9999-12-27,2024-02-26,2020-06-15");
+	check_eval("date_trunc('day', joined)",
+		   "2020-01-01,2019-12-31,2000-02-29,n,1970-01-01,0001-01-01,9999-12-31,2024-02-29,2020-06-15");
+	check_eval("year(joined + 1)", "2020,2020,2000,n,1970,1,n,2024,2020");
+	check_const("year(NULL)", "n");
+	check_const("month(DATE '2021-07-04')", "7");
+	check_const("date_trunc('month', NULL)", "n");
+	check_filter("year(joined) >= 2020", "100000111");
+	check_filter("month(joined) = 1 AND year(joined) < 2000", "000011000");
+}
+
+static void test_eval_case(void **state)
+{
+	(void)state;
+	/* age: 30 17 NULL 65 18 -5 max min 0; p: T T T F F F N N N */
+	check_eval("CASE WHEN age > 20 THEN 'old' WHEN age >= 0 THEN 'young' END",
+		   "old,young,n,old,young,n,old,n,young");
+	check_eval("CASE WHEN age > 20 THEN 'old' WHEN age > 10 THEN 'teen' ELSE name END",
+		   "old,teen,Carol,old,teen,al,old,ALICE,b");
+	check_eval("CASE WHEN p THEN 1 ELSE 2.5 END", "1,1,1,2.5,2.5,2.5,2.5,2.5,2.5");
+	check_eval("CASE WHEN p THEN NULL ELSE id END", "n,n,n,4,5,6,7,8,9");
+	check_eval("CASE WHEN q THEN joined END", "2020-01-01,n,n,n,n,n,9999-12-31,n,n");
+	check_eval("CASE WHEN p THEN CASE WHEN q THEN 'pq' ELSE 'p' END ELSE 'x' END",
+		   "pq,p,p,x,x,x,x,x,x");
+	check_eval("CASE WHEN NULL THEN 1 WHEN TRUE THEN 2 END", "2,2,2,2,2,2,2,2,2");
+	check_const("CASE WHEN p THEN NULL END", "n");
+	check_eval("CASE WHEN p THEN 1 END", "1,1,1,n,n,n,n,n,n");
+	check_filter("CASE WHEN p THEN q ELSE NOT q END", "100010010");
+	check_filter("CASE WHEN p THEN name ELSE 'x' END = 'x'", "000111111");
+	check_eval("age + CASE WHEN p THEN 1 ELSE 0 END", "31,18,n,65,18,-5,9223372036854775807,-9223372036854775808,0");
+}
+
+/* A resolver that binds SUM(...) and COUNT(*) as columns 0 and 1 of a
+ * result schema and refuses the column 'age'. */
+static int resolve_test(void *ctx, const struct sr_ast *node, size_t *column,
+			struct sr_err *err)
+{
+	const char *text = ctx;
+
+	if (node->kind == SR_AST_CALL && node->func == SR_FUNC_SUM)
+		*column = 0;
+	else if (node->kind == SR_AST_CALL && node->func == SR_FUNC_COUNT)
+		*column = 1;
+	else if (node->kind == SR_AST_COLUMN && strcmp(node->v.str.p, "age") == 0)
+		return sr_lex_fail(text, strlen(text), node->pos, err, SR_EINVAL,
+				   "column 'age' must appear in GROUP BY");
+	else if (node->kind == SR_AST_COLUMN && node->nqual == 1)
+		*column = 2;
+	return SR_OK;
+}
+
+static void test_resolver(void **state)
+{
+	static const struct sr_expr_column result[] = {
+		{ "SUM(x)", SR_TYPE_FLOAT64 }, { "COUNT(*)", SR_TYPE_INT64 },
+		{ "g", SR_TYPE_STRING },
+	};
+	struct sr_expr_resolver resolver = { .resolve = resolve_test };
+	struct sr_vec sums, counts, gs, out;
+	const struct sr_vec *cols[3] = { &sums, &counts, &gs };
+	struct sr_arena arena;
+	struct sr_expr *e;
+	struct sr_ast *ast;
+	struct sr_err err;
+	const char *text;
+
+	(void)state;
+	sr_err_clear(&err);
+	sr_arena_init(&arena, SR_EXPR_TREE_BYTES_MAX);
+	sr_vec_init(&sums, SR_TYPE_FLOAT64);
+	sr_vec_init(&counts, SR_TYPE_INT64);
+	sr_vec_init(&gs, SR_TYPE_STRING);
+	assert_int_equal(sr_vec_append_text(&sums, "10", 2), SR_OK);
+	assert_int_equal(sr_vec_append_text(&sums, "3", 1), SR_OK);
+	assert_int_equal(sr_vec_append_text(&counts, "4", 1), SR_OK);
+	assert_int_equal(sr_vec_append_text(&counts, "0", 1), SR_OK);
+	assert_int_equal(sr_vec_append_text(&gs, "a", 1), SR_OK);
+	assert_int_equal(sr_vec_append_text(&gs, "b", 1), SR_OK);
+	/* The whole SUM(...) is a column: its argument is never bound, so
+	 * the unknown 'nosuch' inside it is no error here. */
+	text = "SUM(nosuch) / COUNT(*)";
+	resolver.ctx = (void *)text;
+	assert_int_equal(sr_ast_parse_text(text, strlen(text), 0, &arena, &ast, NULL, &err), SR_OK);
+	assert_int_equal(sr_expr_bind_with(ast, text, strlen(text), result, 3, 0,
+					   &resolver, &e, &err), SR_OK);
+	assert_int_equal(sr_expr_type(e), SR_TYPE_FLOAT64);
+	assert_int_equal(sr_expr_ncolumns_used(e), 2);
+	sr_vec_init(&out, SR_TYPE_FLOAT64);
+	assert_int_equal(sr_expr_eval(e, cols, 2, &out, &err), SR_OK);
+	assert_true(out.v.f64[0] == 2.5);
+	assert_true(sr_vec_is_null(&out, 1));   /* 3 / 0 */
+	sr_vec_release(&out);
+	sr_expr_free(e);
+	/* A qualified name the resolver handles; a predicate over it. */
+	text = "t.g = 'b' AND COUNT(*) = 0";
+	resolver.ctx = (void *)text;
+	assert_int_equal(sr_ast_parse_text(text, strlen(text), 0, &arena, &ast, NULL, &err), SR_OK);
+	assert_int_equal(sr_expr_bind_with(ast, text, strlen(text), result, 3,
+					   SR_EXPR_PREDICATE, &resolver, &e, &err), SR_OK);
+	{
+		uint8_t keep[2];
+		assert_int_equal(sr_expr_filter(e, cols, 2, keep, &err), SR_OK);
+		assert_int_equal(keep[0], 0);
+		assert_int_equal(keep[1], 1);
+	}
+	sr_expr_free(e);
+	/* Its failure is the bind's, with its position. */
+	text = "COUNT(*) > 1 AND  age > 2";
+	resolver.ctx = (void *)text;
+	assert_int_equal(sr_ast_parse_text(text, strlen(text), 0, &arena, &ast, NULL, &err), SR_OK);
+	assert_int_equal(sr_expr_bind_with(ast, text, strlen(text), result, 3,
+					   SR_EXPR_PREDICATE, &resolver, &e, &err), SR_EINVAL);
+	assert_string_equal(err.msg, "1:19: column 'age' must appear in GROUP BY");
+	assert_null(e);
+	/* Unhandled nodes bind as usual, against the schema by name. */
+	sr_err_clear(&err);
+	text = "g = 'a' AND MAX(x) > 1";
+	resolver.ctx = (void *)text;
+	assert_int_equal(sr_ast_parse_text(text, strlen(text), 0, &arena, &ast, NULL, &err), SR_OK);
+	assert_int_equal(sr_expr_bind_with(ast, text, strlen(text), result, 3,
+					   SR_EXPR_PREDICATE, &resolver, &e, &err), SR_EINVAL);
+	assert_string_equal(err.msg, "1:13: aggregate MAX() is not allowed in this expression");
+	sr_vec_release(&sums);
+	sr_vec_release(&counts);
+	sr_vec_release(&gs);
+	sr_arena_release(&arena);
 }
 
 /* ---- evaluation ------------------------------------------------------ */
@@ -1115,7 +1395,9 @@ static void test_allocation_failures(void **state)
 {
 	static const char pred[] =
 		"name IN ('alice', 'bob', 'b', 'x', 'y', 'z', NULL) AND NOT name LIKE 'al%' "
-		"OR age BETWEEN 1 AND score * 2 OR joined + 1 > DATE '2020-01-01' OR p AND q";
+		"OR age BETWEEN 1 AND score * 2 OR joined + 1 > DATE '2020-01-01' OR p AND q "
+		"OR CASE WHEN year(joined) > 2000 THEN name ELSE 'x' END = 'x' "
+		"OR date_trunc('month', joined) = DATE '2020-01-01'";
 	int succeeded = 0;
 	unsigned long n;
 
@@ -1208,6 +1490,10 @@ int main(void)
 		cmocka_unit_test(test_syntax_errors),
 		cmocka_unit_test(test_type_errors),
 		cmocka_unit_test(test_like_patterns),
+		cmocka_unit_test(test_parse_calls_and_case),
+		cmocka_unit_test(test_eval_functions),
+		cmocka_unit_test(test_eval_case),
+		cmocka_unit_test(test_resolver),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_eval_logic),
 		cmocka_unit_test(test_eval_arithmetic),

@@ -1,0 +1,1 @@
+SELECT SUM(CASE WHEN smoker THEN amount WHEN age > 60 THEN amount / 2 ELSE 0 END) / COUNT(*), VAR_POP(amount * 2 - ward) FROM clinic_a.visits WHERE region IN ('north', 'south') AND NOT smoker IS NULL

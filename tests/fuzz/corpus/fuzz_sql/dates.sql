@@ -1,0 +1,1 @@
+SELECT date_trunc('month', visit) AS m, COUNT(DISTINCT patient_id), MIN(Ward), MAX(visit) FROM clinic_a.visits UNION ALL clinic_a.visits_old GROUP BY m ORDER BY 1

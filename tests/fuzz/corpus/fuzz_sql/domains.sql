@@ -1,0 +1,1 @@
+SELECT ward * 10 + 1, CASE WHEN ward > 2 THEN 'high' ELSE 'low' END AS w, COUNT(*) FROM clinic_a.visits UNION ALL clinic_b.visits GROUP BY ward * 10 + 1, w

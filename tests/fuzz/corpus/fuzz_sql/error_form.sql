@@ -1,0 +1,1 @@
+SELECT region, age FORM clinic_a.visits

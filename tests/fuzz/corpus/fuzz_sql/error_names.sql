@@ -1,0 +1,1 @@
+SELECT a.age FROM clinic_a.visits a UNION ALL clinic_b.visits b WHERE WARD = 1

@@ -1,0 +1,1 @@
+SELECT SUM(COUNT(*)) FROM clinic_a.visits GROUP BY patient_id

@@ -1,0 +1,1 @@
+SELECT b.band, COUNT(*), SUM(a.amount) FROM bank.customers b JOIN clinic_a.visits a ON b.cid = a.patient_id WHERE b.income > 10 GROUP BY b.band

@@ -1,0 +1,1 @@
+SELECT age, "Ward", region FROM clinic_a.visits v WHERE v.age > 3 ORDER BY clinic_a.visits.age

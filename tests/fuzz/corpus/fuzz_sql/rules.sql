@@ -1,0 +1,1 @@
+SELECT MIN(patient_id), MAX(region), COUNT(patient_id), SUM(age), AVG(NULL + 1) FROM clinic_b.visits WHERE visit > DATE '2020-01-01' AND region LIKE 'no%'
