@@ -1236,8 +1236,8 @@ int sr_jobchan_flush(struct sr_jobchan *ch, struct sr_err *err)
 	sr_err_clear(&inner);
 	rc = ch->ops.flush(ch->ops.ctx, NULL, ch->timeout_ms, &inner);
 	if (rc) {
-		char why[2 * SR_ERR_MSG_MAX];
-		snprintf(why, sizeof(why), "job channel: posting: %s",
+		char why[SR_ERR_MSG_MAX];
+		snprintf(why, sizeof(why), "job channel: posting: %.200s",
 			 inner.msg[0] ? inner.msg : sr_strerror(rc));
 		mark_broken(ch, why);
 		return sr_fail(err, rc, "%s", why);
