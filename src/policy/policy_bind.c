@@ -62,16 +62,12 @@ static int word_in(const char *word, const char *const *list)
 	return 0;
 }
 
-enum sr_class sr_policy_classify_by_name(const char *name)
+void sr_policy_name_words(const char *name, size_t len,
+			  char buf[2 * SR_COLUMN_NAME_MAX + 2])
 {
-	char buf[2 * SR_COLUMN_NAME_MAX + 2];
-	size_t n = 0, len = strlen(name);
-	int found_id = 0, found_sa = 0, found_qi = 0;
+	size_t n = 0;
 
-	if (len > SR_COLUMN_NAME_MAX)
-		return SR_CLASS_NONE;
-	/* A lowercase copy with a space at every word boundary: at most one
-	 * space per input byte, so 2 * len + 1 bytes suffice. */
+	/* At most one space per input byte, so 2 * len + 1 bytes suffice. */
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)name[i];
 		unsigned char prev = i ? (unsigned char)name[i - 1] : 0;
@@ -87,6 +83,17 @@ enum sr_class sr_policy_classify_by_name(const char *name)
 		buf[n++] = (char)tolower(c);
 	}
 	buf[n] = '\0';
+}
+
+enum sr_class sr_policy_classify_by_name(const char *name)
+{
+	char buf[2 * SR_COLUMN_NAME_MAX + 2];
+	size_t len = strlen(name);
+	int found_id = 0, found_sa = 0, found_qi = 0;
+
+	if (len > SR_COLUMN_NAME_MAX)
+		return SR_CLASS_NONE;
+	sr_policy_name_words(name, len, buf);
 	for (char *p = buf; *p;) {
 		char *end = strchr(p, ' ');
 		if (end)

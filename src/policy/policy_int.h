@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "base/err.h"
+#include "base/limits.h"
 #include "policy/policy.h"
 
 /* Bytes of user text quoted in one message, and the buffers for it. */
@@ -37,6 +38,12 @@ int sr_policy_nomem(struct sr_err *err, const char *what);
  * SR_POLICY_SHOWN_MAX is cut at a UTF-8 character boundary and ends in
  * "...".  Returns out.
  */
+/* name[0..len) (len <= SR_COLUMN_NAME_MAX) lowercased into buf with a
+ * space at every word boundary ('_', '-', ' ', '.', camelCase, letters
+ * against digits): the words --classify-by-name and policy init match. */
+void sr_policy_name_words(const char *name, size_t len,
+			  char buf[2 * SR_COLUMN_NAME_MAX + 2]);
+
 const char *sr_policy_shown(const char *s, size_t len, char *out);
 
 /* What a JSON value is, for "expected X, got Y": "an array", "null", ... */

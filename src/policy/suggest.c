@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "base/limits.h"
+#include "policy/policy_int.h"
 #include "base/banned.h"
 
 static const char *const id_words[] = {
@@ -74,28 +75,14 @@ enum sr_class sr_suggest_class_by_name(const char *name, const char **word)
 {
 	char buf[2 * SR_COLUMN_NAME_MAX + 2];
 	const char *hit[3] = { NULL, NULL, NULL };
-	size_t n = 0, len = strlen(name);
+	size_t len = strlen(name);
 
 	if (word)
 		*word = NULL;
 	if (len > SR_COLUMN_NAME_MAX)
 		return SR_CLASS_NONE;
-	/* Words as --classify-by-name splits them (policy_bind.c). */
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-		unsigned char prev = i ? (unsigned char)name[i - 1] : 0;
-
-		if (c == '_' || c == '-' || c == ' ' || c == '.') {
-			buf[n++] = ' ';
-			continue;
-		}
-		if ((isupper(c) && islower(prev)) ||
-		    (isdigit(c) && isalpha(prev)) ||
-		    (isalpha(c) && isdigit(prev)))
-			buf[n++] = ' ';
-		buf[n++] = (char)tolower(c);
-	}
-	buf[n] = '\0';
+	/* Words as --classify-by-name splits them. */
+	sr_policy_name_words(name, len, buf);
 	for (char *p = buf; *p;) {
 		char *end = strchr(p, ' ');
 		if (end)
