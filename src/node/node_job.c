@@ -611,6 +611,10 @@ static void *runner_main(void *arg)
 		if (rc == SR_OK && run->receiver && !result)
 			rc = sr_fail(&err, SR_EINTERNAL, "%s: no result at a receiver",
 				     run->kind->name);
+		/* The send window may still hold this party's last messages:
+		 * its part is done only once they are out. */
+		if (rc == SR_OK)
+			rc = sr_jobchan_flush(run->ch, &err);
 	}
 	if (rc == SR_OK && result)
 		rc = release_result(run, &kc, result, &err);
