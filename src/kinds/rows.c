@@ -281,7 +281,7 @@ int sr_rows_open_store(struct sr_store *store, pthread_mutex_t *lock,
 	if (lock)
 		pthread_mutex_unlock(lock);
 	if (rc)
-		goto fail;
+		goto out;
 	info = sr_scan_info(probe);
 	s->nschema = info->ncolumns;
 	names = sr_calloc(s->nschema ? s->nschema : 1, sizeof(*names));
@@ -289,7 +289,7 @@ int sr_rows_open_store(struct sr_store *store, pthread_mutex_t *lock,
 	s->by_schema = sr_calloc(s->nschema ? s->nschema : 1, sizeof(*s->by_schema));
 	if (!names || !types || !s->by_schema) {
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto fail;
+		goto out;
 	}
 	for (size_t c = 0; c < s->nschema; c++) {
 		names[c] = info->columns[c].name;
@@ -298,11 +298,11 @@ int sr_rows_open_store(struct sr_store *store, pthread_mutex_t *lock,
 	rc = base_init(&s->b, name, names, types, s->nschema, columns, ncolumns,
 		       row_filter, &s->src_cols, &nsrc, err);
 	if (rc)
-		goto fail;
+		goto out;
 	src_names = sr_calloc(nsrc ? nsrc : 1, sizeof(*src_names));
 	if (!src_names) {
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto fail;
+		goto out;
 	}
 	for (size_t i = 0; i < nsrc; i++)
 		src_names[i] = names[s->src_cols[i]];
@@ -313,21 +313,13 @@ int sr_rows_open_store(struct sr_store *store, pthread_mutex_t *lock,
 	if (lock)
 		pthread_mutex_unlock(lock);
 	if (rc)
-		goto fail;
+		goto out;
 	out->impl = s;
 	out->ncols = ncolumns;
 	out->next = store_next;
 	out->close = store_close;
-	sr_free(names);
-	sr_free(types);
-	sr_free(src_names);
-	if (lock)
-		pthread_mutex_lock(lock);
-	sr_scan_free(probe);
-	if (lock)
-		pthread_mutex_unlock(lock);
-	return SR_OK;
-fail:
+	s = NULL;   /* out owns it now */
+out:
 	sr_free(names);
 	sr_free(types);
 	sr_free(src_names);
