@@ -56,3 +56,22 @@ size_t sr_text_clean(char *s, size_t max)
 	p[keep] = '\0';
 	return keep;
 }
+
+const char *sr_text_shown(const char *s, size_t len, size_t max, char *out)
+{
+	size_t n = len > max ? max : len;
+
+	if (n < len)
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		out[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+	}
+	if (n < len) {
+		memcpy(out + n, "...", 3);
+		n += 3;
+	}
+	out[n] = '\0';
+	return out;
+}

@@ -15,4 +15,11 @@
  */
 size_t sr_text_clean(char *s, size_t max);
 
+/*
+ * Untrusted text for a message: s[0..len) cut to at most max bytes (at a
+ * UTF-8 boundary, then "..."), control bytes as '?'.  out has room for
+ * max + 4 bytes; returns out.
+ */
+const char *sr_text_shown(const char *s, size_t len, size_t max, char *out);
+
 #endif

@@ -12,6 +12,7 @@
 
 #include "base/limits.h"
 #include "store/value.h"
+#include "base/text.h"
 #include "base/banned.h"
 
 static const char *const kw_names[] = {
@@ -103,21 +104,7 @@ int sr_lex_fail(const char *text, size_t len, size_t offset,
 
 const char *sr_lex_shown(const char *s, size_t len, char *out)
 {
-	size_t n = len > SR_LEX_SHOWN_MAX ? SR_LEX_SHOWN_MAX : len;
-
-	if (n < len)
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-	}
-	if (n < len) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-	return out;
+	return sr_text_shown(s, len, SR_LEX_SHOWN_MAX, out);
 }
 
 const char *sr_lex_show(const char *text, const struct sr_token *tok,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "base/banned.h"
 
 int sr_policy_nomem(struct sr_err *err, const char *what)
@@ -21,21 +22,7 @@ int sr_policy_nomem(struct sr_err *err, const char *what)
  * untrusted, and a message may end up in a terminal or a log. */
 const char *sr_policy_shown(const char *s, size_t len, char *out)
 {
-	size_t n = len > SR_POLICY_SHOWN_MAX ? SR_POLICY_SHOWN_MAX : len;
-
-	if (n < len)
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-	}
-	if (n < len) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-	return out;
+	return sr_text_shown(s, len, SR_POLICY_SHOWN_MAX, out);
 }
 
 const char *sr_policy_json_kind(const json_t *v)

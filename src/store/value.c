@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "base/banned.h"
 
 static const char *const type_names[] = {
@@ -265,21 +266,7 @@ int sr_value_format_date(struct sr_buf *out, int32_t days)
 
 const char *sr_value_shown(const char *s, size_t len, char *out)
 {
-	size_t n = len > SR_VALUE_SHOWN_MAX ? SR_VALUE_SHOWN_MAX : len;
-
-	if (n < len)
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
-	}
-	if (n < len) {
-		memcpy(out + n, "...", 3);
-		n += 3;
-	}
-	out[n] = '\0';
-	return out;
+	return sr_text_shown(s, len, SR_VALUE_SHOWN_MAX, out);
 }
 
 int sr_utf8_valid(const char *str, size_t len)
