@@ -1,10 +1,13 @@
 /*
  * bench_psi.c - PSI benchmark (driven by bench/psi; not a timed test).
  *
- *   bench_psi run N      two processes on 127.0.0.1 (receiver and sender,
- *                        each with a thread per CPU) run PSI over the
- *                        authenticated channel on N x N keys, half common;
- *                        prints one line per party and one for the run
+ *   bench_psi run N [P]  P processes on 127.0.0.1 (default 2: receiver and
+ *                        sender; with more, a receiver and P-1 senders in
+ *                        a star, as a governed multi-party job runs; each
+ *                        with a thread per CPU) run PSI over the
+ *                        authenticated channel on sets of N keys, half
+ *                        common to all; prints one line per party and one
+ *                        for the run
  *   bench_psi bound N    the raw cost of PSI on two sets of N keys, on a
  *                        pool with the same number of threads, with the
  *                        primitives the protocol uses (src/crypto/r255.h):
@@ -161,6 +164,8 @@ static int cmd_bound(size_t n)
 
 /* ---- run --------------------------------------------------------------- */
 
+#define BENCH_MAX_PARTIES 8
+
 /* BENCH_PSI_THREADS: pool threads per party (default: one per CPU). */
 static size_t threads_per_party(void)
 {
@@ -202,11 +207,16 @@ struct party_report {
 	int rc;
 };
 
-/* One party in its own process: fd is connected (sender) or listening. */
-static int party(int receiver, int fd, size_t n, int report_fd)
+/*
+ * One party in its own process.  Party 0 is the receiver: fds[1..parties)
+ * are listening sockets, one per sender; sender r (>= 1) has fds[r]
+ * connected to the receiver.  Keys 0 .. n/2-1 are common to every party;
+ * the rest are each party's own.
+ */
+static int party(int r, const int *fds, int parties, size_t n, int report_fd)
 {
 	struct sr_identity me, peer;
-	struct sr_channel *ch = NULL;
+	struct sr_channel *ch[BENCH_MAX_PARTIES] = { NULL };
 	struct sr_pool *pool = NULL;
 	struct sr_psi_params p;
 	struct sr_psi_source src;
@@ -217,90 +227,103 @@ static int party(int receiver, int fd, size_t n, int report_fd)
 	char *text;
 	struct sr_err err;
 	uint8_t sid[SR_CHANNEL_SID_BYTES];
-	struct sr_pipe io;
+	struct sr_pipe io[BENCH_MAX_PARTIES];
+	int nch = r == 0 ? parties - 1 : 1;
 	double t0, c0;
 
 	memset(&rep, 0, sizeof(rep));
 	sr_err_clear(&err);
-	bench_identity(&me, receiver ? 1 : 2);
-	bench_identity(&peer, receiver ? 2 : 1);
+	bench_identity(&me, (uint8_t)(r + 1));
 	keys = calloc(n ? n : 1, sizeof(*keys));
 	text = calloc(n ? n : 1, 24);
 	if (!keys || !text)
 		return 1;
-	/* Keys 0 .. n/2-1 are common; the rest are each party's own. */
 	for (size_t i = 0; i < n; i++) {
 		char *k = text + 24 * i;
-		snprintf(k, 24, "%s%015zx", i < n / 2 ? "c" : receiver ? "r" : "s", i);
+		snprintf(k, 24, "%c%015zx", i < n / 2 ? 'c' : 'p' + r, i);
 		keys[i].data = k;
 		keys[i].len = strlen(k);
 		keys[i].row = i;
 	}
 	if (sr_pool_new(threads_per_party(), &pool) != SR_OK)
 		return 1;
-	if (receiver) {
-		int conn;
-		if (sr_tcp_accept(fd, 60000, &conn, &err))
+	for (int j = 0; j < nch; j++) {
+		int peer_index = r == 0 ? j + 1 : 0;
+		int fd = fds[r == 0 ? j + 1 : r];
+		if (r == 0) {
+			int conn;
+			if (sr_tcp_accept(fd, 60000, &conn, &err))
+				goto fail;
+			close(fd);
+			fd = conn;
+		}
+		bench_identity(&peer, (uint8_t)(peer_index + 1));
+		if (sr_channel_handshake(fd, r == 0 ? SR_CHANNEL_RESPONDER : SR_CHANNEL_INITIATOR,
+					 &me, peer.sign_pk, 600000, &ch[j], &err))
 			goto fail;
-		close(fd);
-		fd = conn;
+		io[j].ctx = ch[j];
+		io[j].send = ch_send;
+		io[j].recv = ch_recv;
 	}
-	if (sr_channel_handshake(fd, receiver ? SR_CHANNEL_RESPONDER : SR_CHANNEL_INITIATOR,
-				 &me, peer.sign_pk, 600000, &ch, &err))
-		goto fail;
-	sr_channel_session_id(ch, sid);
+	/* Every pair derives the same id from its own handshake; a real job
+	 * uses the job's session id, the same for all pairs. */
+	memset(sid, 0x5a, sizeof(sid));
 	sr_psi_params_init(&p);
 	p.session_id = sid;
 	p.session_id_len = sizeof(sid);
+	p.parties = (unsigned)parties;
 	p.pool = pool;
 	sr_psi_source_array(&src, &arr, keys, n);
-	io.ctx = ch;
-	io.send = ch_send;
-	io.recv = ch_recv;
 	t0 = now();
 	c0 = cpu_seconds();
-	rep.rc = sr_psi_run(receiver ? SR_PSI_RECEIVER : SR_PSI_SENDER, &p, &src,
-			    &io, &res, &err);
+	if (r == 0 && parties > 2)
+		rep.rc = sr_psi_run_multi(&p, &src, io, (size_t)nch, &res, &err);
+	else
+		rep.rc = sr_psi_run(r == 0 ? SR_PSI_RECEIVER : SR_PSI_SENDER, &p, &src,
+				    &io[0], &res, &err);
 	rep.wall_s = now() - t0;
 	rep.cpu_s = cpu_seconds() - c0;
 	if (rep.rc)
 		goto fail;
-	{
-		uint64_t received;
-		sr_channel_bytes(ch, &rep.bytes_sent, &received);
+	for (int j = 0; j < nch; j++) {
+		uint64_t sent, received;
+		sr_channel_bytes(ch[j], &sent, &received);
+		rep.bytes_sent += sent;
 	}
 	rep.intersection = res.stats.intersection_size;
 	rep.rss_kib = peak_rss_kib();
 	sr_psi_result_release(&res);
-	sr_channel_free(ch);
+	for (int j = 0; j < nch; j++)
+		sr_channel_free(ch[j]);
 	sr_pool_free(pool);
 	if (write(report_fd, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
 		return 1;
 	return 0;
 fail:
-	fprintf(stderr, "bench_psi: %s: %s\n", receiver ? "receiver" : "sender", err.msg);
+	fprintf(stderr, "bench_psi: party %d: %s\n", r, err.msg);
 	rep.rc = err.code ? err.code : SR_EINTERNAL;
 	if (write(report_fd, &rep, sizeof(rep)) != (ssize_t)sizeof(rep))
 		return 1;
 	return 1;
 }
 
-static int cmd_run(size_t n)
+static int cmd_run(size_t n, int parties)
 {
-	int lfd, cfd, pipes[2][2];
-	char addr[SR_TCP_ADDR_MAX];
-	pid_t pids[2];
-	struct party_report rep[2];
+	int fds[BENCH_MAX_PARTIES], pipes[BENCH_MAX_PARTIES][2];
+	char addr[BENCH_MAX_PARTIES][SR_TCP_ADDR_MAX];
+	pid_t pids[BENCH_MAX_PARTIES];
+	struct party_report rep[BENCH_MAX_PARTIES];
 	struct sr_err err;
-	double wall;
+	double wall = 0, cpu = 0;
 
 	sr_err_clear(&err);
-	if (sr_tcp_listen("127.0.0.1:0", &lfd, &err) ||
-	    sr_tcp_local_addr(lfd, addr, &err)) {
-		fprintf(stderr, "bench_psi: %s\n", err.msg);
-		return 1;
-	}
-	for (int r = 0; r < 2; r++) {
+	for (int r = 1; r < parties; r++)
+		if (sr_tcp_listen("127.0.0.1:0", &fds[r], &err) ||
+		    sr_tcp_local_addr(fds[r], addr[r], &err)) {
+			fprintf(stderr, "bench_psi: %s\n", err.msg);
+			return 1;
+		}
+	for (int r = 0; r < parties; r++) {
 		if (pipe(pipes[r]) != 0)
 			return 1;
 		pids[r] = fork();
@@ -309,18 +332,20 @@ static int cmd_run(size_t n)
 		if (pids[r] == 0) {
 			close(pipes[r][0]);
 			if (r == 0)
-				_exit(party(1, lfd, n, pipes[r][1]));
-			close(lfd);
-			if (sr_tcp_connect(addr, 10000, &cfd, &err)) {
+				_exit(party(0, fds, parties, n, pipes[r][1]));
+			for (int j = 1; j < parties; j++)
+				close(fds[j]);
+			if (sr_tcp_connect(addr[r], 10000, &fds[r], &err)) {
 				fprintf(stderr, "bench_psi: %s\n", err.msg);
 				_exit(1);
 			}
-			_exit(party(0, cfd, n, pipes[r][1]));
+			_exit(party(r, fds, parties, n, pipes[r][1]));
 		}
 		close(pipes[r][1]);
 	}
-	close(lfd);
-	for (int r = 0; r < 2; r++) {
+	for (int r = 1; r < parties; r++)
+		close(fds[r]);
+	for (int r = 0; r < parties; r++) {
 		int status;
 		if (read(pipes[r][0], &rep[r], sizeof(rep[r])) != (ssize_t)sizeof(rep[r]))
 			rep[r].rc = SR_EIO;
@@ -328,15 +353,19 @@ static int cmd_run(size_t n)
 		if (rep[r].rc)
 			return 1;
 	}
-	for (int r = 0; r < 2; r++)
-		printf("psi_party n=%zu party=%s wall_s=%.3f cpu_s=%.3f bytes_sent=%" PRIu64
-		       " bytes_per_element=%.1f peak_rss_mib=%.1f\n", n,
-		       r == 0 ? "receiver" : "sender", rep[r].wall_s, rep[r].cpu_s,
-		       rep[r].bytes_sent, n ? (double)rep[r].bytes_sent / (double)n : 0,
+	for (int r = 0; r < parties; r++) {
+		printf("psi_party n=%zu parties=%d party=%s%.0d wall_s=%.3f cpu_s=%.3f bytes_sent=%" PRIu64
+		       " bytes_per_element=%.1f peak_rss_mib=%.1f\n", n, parties,
+		       r == 0 ? "receiver" : "sender", parties > 2 ? r : 0, rep[r].wall_s,
+		       rep[r].cpu_s, rep[r].bytes_sent,
+		       n ? (double)rep[r].bytes_sent / (double)n : 0,
 		       (double)rep[r].rss_kib / 1024.0);
-	wall = rep[0].wall_s > rep[1].wall_s ? rep[0].wall_s : rep[1].wall_s;
-	printf("psi n=%zu wall_s=%.3f cpu_s=%.3f intersection=%" PRIu64 " expected=%zu\n",
-	       n, wall, rep[0].cpu_s + rep[1].cpu_s, rep[0].intersection, n / 2);
+		if (rep[r].wall_s > wall)
+			wall = rep[r].wall_s;
+		cpu += rep[r].cpu_s;
+	}
+	printf("psi n=%zu%s wall_s=%.3f cpu_s=%.3f intersection=%" PRIu64 " expected=%zu\n",
+	       n, parties > 2 ? " parties=3" : "", wall, cpu, rep[0].intersection, n / 2);
 	return rep[0].intersection == n / 2 ? 0 : 1;
 }
 
@@ -346,15 +375,21 @@ int main(int argc, char **argv)
 
 	if (sr_crypto_init() != SR_OK)
 		return 1;
-	if (argc != 3) {
-		fprintf(stderr, "usage: bench_psi run|bound N\n");
+	if (argc < 3 || argc > 4) {
+		fprintf(stderr, "usage: bench_psi run N [PARTIES] | bound N\n");
 		return 2;
 	}
 	n = (size_t)strtoull(argv[2], NULL, 0);
-	if (strcmp(argv[1], "run") == 0)
-		return cmd_run(n);
+	if (strcmp(argv[1], "run") == 0) {
+		int parties = argc == 4 ? (int)strtol(argv[3], NULL, 10) : 2;
+		if (parties < 2 || parties > BENCH_MAX_PARTIES) {
+			fprintf(stderr, "bench_psi: PARTIES must be 2 to %d\n", BENCH_MAX_PARTIES);
+			return 2;
+		}
+		return cmd_run(n, parties);
+	}
 	if (strcmp(argv[1], "bound") == 0)
 		return cmd_bound(n);
-	fprintf(stderr, "usage: bench_psi run|bound N\n");
+	fprintf(stderr, "usage: bench_psi run N [PARTIES] | bound N\n");
 	return 2;
 }
