@@ -209,6 +209,15 @@ _Static_assert(SR_MAILBOX_MSG_MAX <= SR_QUOTA_ORG_MAIL_BYTES_DEFAULT,
 	       "an organization can deposit at least one message");
 #define SR_ORGS_MAX 100000                 /* organizations registered */
 /*
+ * A node's append retries while other events get in first (the chain
+ * moves): pauses from MIN to MAX ms with jitter, for at most the deadline
+ * (`sealroom node --append-deadline`, default first).
+ */
+#define SR_APPEND_DEADLINE_DEFAULT_MS 30000
+#define SR_APPEND_DEADLINE_MAX_MS 600000
+#define SR_APPEND_BACKOFF_MIN_MS 5
+#define SR_APPEND_BACKOFF_MAX_MS 500
+/*
  * The head long-poll (POST /v1/heads, docs/api.md): a node's follower
  * waits there for the next event of any project it follows.  The wait
  * stays under the HTTP server's 30 s connection timeout; a request names
