@@ -29,14 +29,10 @@ static int is(const struct sr_http_path *p, size_t n, const char *const *words)
 	return 1;
 }
 
-/* The coordinator's own statuses beside sr_http_status_for's: a disk
- * below its floor is 507, a quota per minute 429 (docs/operations.md). */
 static int answer_err(struct sr_http_response *resp, int rc,
 		      const struct sr_err *err)
 {
-	int status = rc == SR_ENOSPC ? 507 : rc == SR_ERATE ? 429 : sr_http_status_for(rc);
-
-	return sr_http_error(resp, status, "%s", err->msg);
+	return sr_http_error(resp, sr_coordconn_status(rc), "%s", err->msg);
 }
 
 /* Check the request signature against the registered key of its org. */

@@ -39,9 +39,10 @@ static int match(const struct sr_http_path *r, const char *method,
 	return ok;
 }
 
+/* A coordinator's quota answers (429, 507) pass through as they came. */
 static int fail(struct sr_http_response *resp, int rc, const struct sr_err *err)
 {
-	return sr_http_error(resp, sr_http_status_for(rc), "%s", err->msg);
+	return sr_http_error(resp, sr_coordconn_status(rc), "%s", err->msg);
 }
 
 static int need_role(struct sr_http_response *resp, enum sr_role have,
