@@ -56,6 +56,7 @@ static const char coordinator_usage[] =
 	"  --org-projects N    projects it may create (default 100)\n"
 	"  --org-events-per-min N  events it may append in one minute\n"
 	"                  (default 3000; then 429)\n"
+	"For the whole coordinator:\n"
 	"  --disk-floor N  free bytes on the --data file system below which\n"
 	"                  mailbox deposits are refused with 507 while ledger\n"
 	"                  events are still taken (default 256M; 0: none)\n"
