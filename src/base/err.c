@@ -102,6 +102,8 @@ const char *sr_strerror(int code)
 	case SR_EUSAGE: return "usage error";
 	case SR_ETIMEOUT: return "timed out";
 	case SR_ECANCELED: return "canceled";
+	case SR_ENOSPC: return "no space left";
+	case SR_ERATE: return "rate limited";
 	}
 	return "unknown status";
 }

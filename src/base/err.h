@@ -30,6 +30,8 @@ enum sr_status {
 	SR_EUSAGE = -14,    /* command-line usage error */
 	SR_ETIMEOUT = -15,  /* deadline passed */
 	SR_ECANCELED = -16, /* stopped on request (sr_http_client_wakeup) */
+	SR_ENOSPC = -17,    /* the disk is below its free-space floor */
+	SR_ERATE = -18,     /* too many requests for a quota per minute */
 };
 
 #define SR_ERR_MSG_MAX 256

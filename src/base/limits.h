@@ -176,7 +176,47 @@ _Static_assert(SR_SQL_INPUTS_MAX <= 64 && SR_SQL_INPUTS_MAX <= SR_JOB_INPUTS_MAX
 #define SR_MAILBOX_RETENTION_MAX_S (7 * 86400)
 _Static_assert(SR_MAILBOX_MSG_MAX <= SR_HTTP_BODY_MAX,
 	       "a mailbox message fits one HTTP request body");
+/*
+ * Spool files a job keeps for reuse once their messages are acknowledged
+ * or expire: up to this many bytes (one send window, 16 MiB), the rest
+ * are deleted at once, so the disk shrinks back to what is held plus this
+ * per job with mail in flight.
+ */
+#define SR_MAILBOX_SPOOL_KEEP_BYTES (16ull << 20)
+/*
+ * Quotas per organization (`sealroom coordinator --org-mailbox-bytes,
+ * --org-open-jobs, --org-projects, --org-events-per-min`, defaults
+ * first) and the free-space floor of the coordinator's disk
+ * (`--disk-floor`): a self-registered organization can make the
+ * coordinator hold this much for it, never more (docs/operations.md,
+ * "Quotas").  Mailbox bytes count what an org has deposited and its
+ * receivers have not taken; open jobs are its proposals not yet ended;
+ * projects are those it ever created; events are counted per minute of
+ * the coordinator's clock.  Below the floor mailbox deposits are refused
+ * (507) while ledger events are still taken.
+ */
+#define SR_QUOTA_ORG_MAIL_BYTES_DEFAULT (1ull << 30)
+#define SR_QUOTA_ORG_MAIL_BYTES_MAX (1ull << 40)
+#define SR_QUOTA_ORG_OPEN_JOBS_DEFAULT 64
+#define SR_QUOTA_ORG_OPEN_JOBS_MAX 65536
+#define SR_QUOTA_ORG_PROJECTS_DEFAULT 100
+#define SR_QUOTA_ORG_PROJECTS_MAX 100000
+#define SR_QUOTA_ORG_EVENTS_PER_MIN_DEFAULT 3000
+#define SR_QUOTA_ORG_EVENTS_PER_MIN_MAX 1000000
+#define SR_DISK_FLOOR_DEFAULT (256ull << 20)
+#define SR_DISK_FLOOR_MAX (1ull << 50)
+_Static_assert(SR_MAILBOX_MSG_MAX <= SR_QUOTA_ORG_MAIL_BYTES_DEFAULT,
+	       "an organization can deposit at least one message");
 #define SR_ORGS_MAX 100000                 /* organizations registered */
+/*
+ * A node's append retries while other events get in first (the chain
+ * moves): pauses from MIN to MAX ms with jitter, for at most the deadline
+ * (`sealroom node --append-deadline`, default first).
+ */
+#define SR_APPEND_DEADLINE_DEFAULT_MS 30000
+#define SR_APPEND_DEADLINE_MAX_MS 600000
+#define SR_APPEND_BACKOFF_MIN_MS 5
+#define SR_APPEND_BACKOFF_MAX_MS 500
 /*
  * The head long-poll (POST /v1/heads, docs/api.md): a node's follower
  * waits there for the next event of any project it follows.  The wait

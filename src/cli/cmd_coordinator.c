@@ -22,7 +22,10 @@
 static const char coordinator_usage[] =
 	"usage: sealroom coordinator --listen ADDR --data DIR [--threads N]\n"
 	"                            [--mailbox-bytes N] [--mailbox-msgs N]\n"
-	"                            [--mailbox-retention S] [--fault F]\n"
+	"                            [--mailbox-retention S] [--org-mailbox-bytes N]\n"
+	"                            [--org-open-jobs N] [--org-projects N]\n"
+	"                            [--org-events-per-min N] [--disk-floor N]\n"
+	"                            [--fault F]\n"
 	"\n"
 	"Run the coordinator: it keeps each project's signed event log and\n"
 	"appends an event only if it extends the head, its signature verifies\n"
@@ -45,6 +48,18 @@ static const char coordinator_usage[] =
 	"                  (default 4096, at most 1048576)\n"
 	"  --mailbox-retention S   seconds a message waits to be fetched before\n"
 	"                  it is deleted (default 3600, at most 604800)\n"
+	"Quotas per organization (docs/operations.md, \"Quotas\"):\n"
+	"  --org-mailbox-bytes N   bytes it may have in mailboxes, not yet\n"
+	"                  fetched, over all its jobs (default 1G; at least 4M,\n"
+	"                  at most 1024G)\n"
+	"  --org-open-jobs N   its proposals not yet ended (default 64)\n"
+	"  --org-projects N    projects it may create (default 100)\n"
+	"  --org-events-per-min N  events it may append in one minute\n"
+	"                  (default 3000; then 429)\n"
+	"For the whole coordinator:\n"
+	"  --disk-floor N  free bytes on the --data file system below which\n"
+	"                  mailbox deposits are refused with 507 while ledger\n"
+	"                  events are still taken (default 256M; 0: none)\n"
 	"  --fault F       TESTING ONLY: misbehave on purpose, to show that\n"
 	"                  nodes catch it (docs/threat-model.md): drop:SEQ,\n"
 	"                  alter:SEQ, forge:SEQ, reorder:SEQ (events served),\n"
@@ -89,6 +104,11 @@ int sr_cmd_coordinator(int argc, char **argv)
 		{ "mailbox-bytes", required_argument, NULL, 'B' },
 		{ "mailbox-msgs", required_argument, NULL, 'M' },
 		{ "mailbox-retention", required_argument, NULL, 'R' },
+		{ "org-mailbox-bytes", required_argument, NULL, 'O' },
+		{ "org-open-jobs", required_argument, NULL, 'J' },
+		{ "org-projects", required_argument, NULL, 'P' },
+		{ "org-events-per-min", required_argument, NULL, 'E' },
+		{ "disk-floor", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -141,6 +161,40 @@ int sr_cmd_coordinator(int argc, char **argv)
 			copts.mail_retention_s = (int64_t)sec;
 			break;
 		}
+		case 'O':
+			if (!parse_count(optarg, 1, &copts.org_mail_bytes) ||
+			    copts.org_mail_bytes < SR_MAILBOX_MSG_MAX ||
+			    copts.org_mail_bytes > SR_QUOTA_ORG_MAIL_BYTES_MAX)
+				return sr_cli_usage_error("coordinator",
+					"--org-mailbox-bytes must be 4M to 1024G (a number, K, M or G)");
+			break;
+		case 'J':
+			if (!parse_count(optarg, 0, &copts.org_open_jobs) ||
+			    copts.org_open_jobs > SR_QUOTA_ORG_OPEN_JOBS_MAX)
+				return sr_cli_usage_error("coordinator",
+					"--org-open-jobs must be 1 to %d", SR_QUOTA_ORG_OPEN_JOBS_MAX);
+			break;
+		case 'P':
+			if (!parse_count(optarg, 0, &copts.org_projects) ||
+			    copts.org_projects > SR_QUOTA_ORG_PROJECTS_MAX)
+				return sr_cli_usage_error("coordinator",
+					"--org-projects must be 1 to %d", SR_QUOTA_ORG_PROJECTS_MAX);
+			break;
+		case 'E':
+			if (!parse_count(optarg, 0, &copts.org_events_per_min) ||
+			    copts.org_events_per_min > SR_QUOTA_ORG_EVENTS_PER_MIN_MAX)
+				return sr_cli_usage_error("coordinator",
+					"--org-events-per-min must be 1 to %d",
+					SR_QUOTA_ORG_EVENTS_PER_MIN_MAX);
+			break;
+		case 'D':
+			if (strcmp(optarg, "0") == 0)
+				copts.disk_floor_bytes = 0;
+			else if (!parse_count(optarg, 1, &copts.disk_floor_bytes) ||
+				 copts.disk_floor_bytes > SR_DISK_FLOOR_MAX)
+				return sr_cli_usage_error("coordinator",
+					"--disk-floor must be 0 to 1048576G (a number, K, M or G)");
+			break;
 		case 'f':
 			if (sr_coord_fault_parse(optarg, &fault, &err) != SR_OK)
 				return sr_cli_usage_error("coordinator", "%s", err.msg);

@@ -10,6 +10,7 @@
 
 #include "base/buf.h"
 #include "base/file.h"
+#include "base/limits.h"
 #include "cli/cli.h"
 #include "net/http.h"
 #include "node/node.h"
@@ -18,6 +19,7 @@
 static const char node_usage[] =
 	"usage: sealroom node --coordinator URL [--pin PIN] [--listen ADDR]\n"
 	"                     [--home DIR] [--name NAME] [--job-timeout S]\n"
+	"                     [--append-deadline S]\n"
 	"                     [--data-listen ADDR [--data-advertise ADDR]]\n"
 	"\n"
 	"Run this organization's node: it registers with the coordinator,\n"
@@ -37,6 +39,9 @@ static const char node_usage[] =
 	"                     at the first start; datasets are published as\n"
 	"                     NAME.dataset\n"
 	"  --job-timeout S    longest wait for one message of a job (default 60)\n"
+	"  --append-deadline S  how long an event (a proposal, an approval...)\n"
+	"                     keeps being retried while other events get in\n"
+	"                     first (default 30, at most 600)\n"
 	"  --data-listen ADDR HOST:PORT where the other participants of a job may\n"
 	"                     connect to send it their (sealed) messages directly\n"
 	"                     instead of through the coordinator; the address goes\n"
@@ -59,6 +64,7 @@ int sr_cmd_node(int argc, char **argv)
 		{ "home", required_argument, NULL, 'H' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "job-timeout", required_argument, NULL, 't' },
+		{ "append-deadline", required_argument, NULL, 'a' },
 		{ "data-listen", required_argument, NULL, 'D' },
 		{ "data-advertise", required_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
@@ -91,6 +97,16 @@ int sr_cmd_node(int argc, char **argv)
 			if (*end || s < 1 || s > 3600)
 				return sr_cli_usage_error("node", "--job-timeout must be 1 to 3600 seconds");
 			cfg.job_timeout_ms = (int)s * 1000;
+			break;
+		}
+		case 'a': {
+			char *end;
+			long s = strtol(optarg, &end, 10);
+			if (*end || s < 1 || s > SR_APPEND_DEADLINE_MAX_MS / 1000)
+				return sr_cli_usage_error("node",
+					"--append-deadline must be 1 to %d seconds",
+					SR_APPEND_DEADLINE_MAX_MS / 1000);
+			cfg.append_deadline_ms = (int)s * 1000;
 			break;
 		}
 		case 'D': cfg.data_listen = optarg; break;

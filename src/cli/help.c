@@ -30,7 +30,9 @@ static const struct sr_help_entry entries[] = {
 	  "\n"
 	  "example:\n"
 	  "  sealroom id --json\n" },
-	{ "coordinator", NULL, 0, "--listen= --data= --threads= --fault=", NULL,
+	{ "coordinator", NULL, 0, "--listen= --data= --threads= --mailbox-bytes= --mailbox-msgs="
+	  " --mailbox-retention= --org-mailbox-bytes= --org-open-jobs= --org-projects="
+	  " --org-events-per-min= --disk-floor= --fault=", NULL,
 	  "usage: sealroom coordinator --listen ADDR --data DIR [--threads N]\n"
 	  "\n"
 	  "Run the coordinator (signed project event logs, job mailboxes).\n"
@@ -38,7 +40,7 @@ static const struct sr_help_entry entries[] = {
 	  "example:\n"
 	  "  sealroom coordinator --listen 127.0.0.1:7443 --data ~/sr/coordinator\n" },
 	{ "node", NULL, SR_GLOBAL_HOME,
-	  "--coordinator= --pin= --listen= --name= --job-timeout=", NULL,
+	  "--coordinator= --pin= --listen= --name= --job-timeout= --append-deadline=", NULL,
 	  "usage: sealroom node --coordinator URL --pin PIN [--listen ADDR] [--name NAME]\n"
 	  "\n"
 	  "Run this organization's node: it follows its projects, verifies every\n"

@@ -40,8 +40,19 @@ struct key_entry {
 	struct key_entry *next;
 };
 
+/* Events each organization appended in the current minute
+ * (--org-events-per-min), under the coordinator's lock. */
+#define RATE_BUCKETS 1024
+struct rate_entry {
+	char org_id[SR_ORG_ID_LEN + 1];
+	int64_t minute;             /* unix time / 60 */
+	uint64_t events;
+	struct rate_entry *next;
+};
+
 struct sr_coord {
-	pthread_mutex_t lock;       /* ledgers, database, fault; held briefly */
+	pthread_mutex_t lock;       /* ledgers, database, fault, rates; held briefly */
+	struct rate_entry *rates[RATE_BUCKETS];
 	pthread_mutex_t keys_lock;  /* keys */
 	struct key_entry *keys[KEY_BUCKETS];
 	struct sr_coord_opts opts;
@@ -134,6 +145,11 @@ void sr_coord_opts_init(struct sr_coord_opts *o)
 	o->mail_job_msgs = SR_MAILBOX_JOB_MSGS_DEFAULT;
 	o->mail_retention_s = SR_MAILBOX_RETENTION_DEFAULT_S;
 	o->mail_room_wait_ms = SR_MAILBOX_WAIT_MS;
+	o->org_mail_bytes = SR_QUOTA_ORG_MAIL_BYTES_DEFAULT;
+	o->org_open_jobs = SR_QUOTA_ORG_OPEN_JOBS_DEFAULT;
+	o->org_projects = SR_QUOTA_ORG_PROJECTS_DEFAULT;
+	o->org_events_per_min = SR_QUOTA_ORG_EVENTS_PER_MIN_DEFAULT;
+	o->disk_floor_bytes = SR_DISK_FLOOR_DEFAULT;
 }
 
 static int opts_check(const struct sr_coord_opts *o, struct sr_err *err)
@@ -150,6 +166,23 @@ static int opts_check(const struct sr_coord_opts *o, struct sr_err *err)
 	if (o->mail_room_wait_ms < 0 || o->mail_room_wait_ms > SR_MAILBOX_WAIT_MS)
 		return sr_fail(err, SR_EINVAL, "mailbox room wait: expected 0 to %d ms",
 			       SR_MAILBOX_WAIT_MS);
+	if (o->org_mail_bytes < SR_MAILBOX_MSG_MAX || o->org_mail_bytes > SR_QUOTA_ORG_MAIL_BYTES_MAX)
+		return sr_fail(err, SR_EINVAL,
+			       "mailbox bytes per organization: expected %u (one message) to %llu",
+			       SR_MAILBOX_MSG_MAX, (unsigned long long)SR_QUOTA_ORG_MAIL_BYTES_MAX);
+	if (o->org_open_jobs < 1 || o->org_open_jobs > SR_QUOTA_ORG_OPEN_JOBS_MAX)
+		return sr_fail(err, SR_EINVAL, "open jobs per organization: expected 1 to %d",
+			       SR_QUOTA_ORG_OPEN_JOBS_MAX);
+	if (o->org_projects < 1 || o->org_projects > SR_QUOTA_ORG_PROJECTS_MAX)
+		return sr_fail(err, SR_EINVAL, "projects per organization: expected 1 to %d",
+			       SR_QUOTA_ORG_PROJECTS_MAX);
+	if (o->org_events_per_min < 1 || o->org_events_per_min > SR_QUOTA_ORG_EVENTS_PER_MIN_MAX)
+		return sr_fail(err, SR_EINVAL,
+			       "events per organization and minute: expected 1 to %d",
+			       SR_QUOTA_ORG_EVENTS_PER_MIN_MAX);
+	if (o->disk_floor_bytes > SR_DISK_FLOOR_MAX)
+		return sr_fail(err, SR_EINVAL, "disk floor: expected 0 to %llu bytes",
+			       (unsigned long long)SR_DISK_FLOOR_MAX);
 	return SR_OK;
 }
 
@@ -252,6 +285,12 @@ void sr_coord_free(struct sr_coord *c)
 		while (c->keys[i]) {
 			struct key_entry *e = c->keys[i];
 			c->keys[i] = e->next;
+			sr_free(e);
+		}
+	for (size_t i = 0; i < RATE_BUCKETS; i++)
+		while (c->rates[i]) {
+			struct rate_entry *e = c->rates[i];
+			c->rates[i] = e->next;
 			sr_free(e);
 		}
 	pthread_mutex_destroy(&c->keys_lock);
@@ -367,6 +406,71 @@ static void reload_projects(struct sr_coord *c)
 			drop_last_project(c);
 }
 
+/* Lock held.  The event counter of org for this minute (made if missing),
+ * or NULL out of memory. */
+static struct rate_entry *rate_get(struct sr_coord *c, const char *org, int64_t minute)
+{
+	struct rate_entry **head = &c->rates[sr_coord_org_bucket(org, RATE_BUCKETS)], *e;
+
+	for (e = *head; e; e = e->next)
+		if (strcmp(e->org_id, org) == 0)
+			break;
+	if (!e) {
+		if (strlen(org) != SR_ORG_ID_LEN || !(e = sr_calloc(1, sizeof(*e))))
+			return NULL;
+		memcpy(e->org_id, org, SR_ORG_ID_LEN + 1);
+		e->next = *head;
+		*head = e;
+	}
+	if (e->minute != minute) {
+		e->minute = minute;
+		e->events = 0;
+	}
+	return e;
+}
+
+/*
+ * Lock held.  The quotas of the event's author (docs/operations.md,
+ * "Quotas"): events this minute, projects it created, its open jobs.
+ * SR_ERATE or SR_ELIMIT naming the quota and its flag; *counter gets the
+ * minute's counter to count the event in once it is stored.
+ */
+static int quota_check(struct sr_coord *c, const struct sr_event *ev,
+		       struct rate_entry **counter, struct sr_err *err)
+{
+	const char *org = ev->author;
+	uint64_t n = 0;
+
+	*counter = rate_get(c, org, (int64_t)time(NULL) / 60);
+	if (!*counter)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	if ((*counter)->events >= c->opts.org_events_per_min)
+		return sr_fail(err, SR_ERATE,
+			       "organization %s appended %llu events this minute, its quota (--org-events-per-min); try again in a minute",
+			       org, (unsigned long long)(*counter)->events);
+	if (ev->type == SR_EVENT_PROJECT_CREATE) {
+		for (size_t i = 0; i < c->nprojects; i++)
+			n += strcmp(c->projects[i].ledger.creator, org) == 0;
+		if (n >= c->opts.org_projects)
+			return sr_fail(err, SR_ELIMIT,
+				       "organization %s created %llu projects, its quota (--org-projects)",
+				       org, (unsigned long long)n);
+	}
+	if (ev->type == SR_EVENT_JOB_PROPOSE) {
+		for (size_t i = 0; i < c->nprojects; i++) {
+			const struct sr_ledger *l = &c->projects[i].ledger;
+			for (size_t k = 0; k < l->njobs; k++)
+				n += l->jobs[k]->state <= SR_JOB_RUNNING &&
+				     strcmp(l->jobs[k]->proposer, org) == 0;
+		}
+		if (n >= c->opts.org_open_jobs)
+			return sr_fail(err, SR_ELIMIT,
+				       "organization %s has %llu open jobs (proposed, approved or running), its quota (--org-open-jobs); cancel or finish one first",
+				       org, (unsigned long long)n);
+	}
+	return SR_OK;
+}
+
 int sr_coord_append(struct sr_coord *c, const char *wire, size_t len,
 		    uint64_t *seq, char id_hex[SR_EVENT_ID_HEX_LEN + 1],
 		    char head_hex[SR_EVENT_ID_HEX_LEN + 1], uint64_t *next_seq,
@@ -374,6 +478,7 @@ int sr_coord_append(struct sr_coord *c, const char *wire, size_t len,
 {
 	struct sr_event ev;
 	struct project *p;
+	struct rate_entry *counter = NULL;
 	char hex[SR_EVENT_ID_HEX_LEN + 1];
 	int rc, created = 0;
 
@@ -382,6 +487,13 @@ int sr_coord_append(struct sr_coord *c, const char *wire, size_t len,
 	if (rc)
 		return rc;
 	pthread_mutex_lock(&c->lock);
+	/* Counted only once stored: an event refused costs its author nothing
+	 * (and an author named by someone else's refused event neither). */
+	rc = quota_check(c, &ev, &counter, err);
+	if (rc) {
+		p = NULL;
+		goto out;
+	}
 	p = find_project(c, ev.project);
 	if (!p) {
 		if (ev.type != SR_EVENT_PROJECT_CREATE) {
@@ -412,6 +524,7 @@ int sr_coord_append(struct sr_coord *c, const char *wire, size_t len,
 		p = NULL;
 		goto out;
 	}
+	counter->events++;
 	if (ev.type == SR_EVENT_JOB_PROPOSE)
 		store_verdict(c, p, &ev, hex);
 	pthread_cond_broadcast(&c->head_cond);   /* the followers' long-polls */
@@ -419,7 +532,9 @@ int sr_coord_append(struct sr_coord *c, const char *wire, size_t len,
 	if (id_hex)
 		memcpy(id_hex, hex, sizeof(hex));
 out:
-	if (rc && p && !created) {
+	/* Only a member (or invitee) learns where the chain is, as from
+	 * GET .../head; the author is the signed caller (coord_http.c). */
+	if (rc && p && !created && sr_ledger_member_find(&p->ledger, ev.author)) {
 		if (head_hex)
 			sr_hex(head_hex, p->ledger.head, sizeof(p->ledger.head));
 		if (next_seq)
@@ -653,15 +768,6 @@ out:
 	return rc;
 }
 
-static size_t key_bucket(const char *org_id)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (const char *p = org_id; *p; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ull;
-	return (size_t)(h % KEY_BUCKETS);
-}
-
 /* 1 and the key if org_id's key is cached. */
 static int key_cached(struct sr_coord *c, const char *org_id,
 		      uint8_t sign_pk[SR_SIGN_PUBLICKEYBYTES])
@@ -669,7 +775,7 @@ static int key_cached(struct sr_coord *c, const char *org_id,
 	int found = 0;
 
 	pthread_mutex_lock(&c->keys_lock);
-	for (struct key_entry *e = c->keys[key_bucket(org_id)]; e; e = e->next)
+	for (struct key_entry *e = c->keys[sr_coord_org_bucket(org_id, KEY_BUCKETS)]; e; e = e->next)
 		if (strcmp(e->org_id, org_id) == 0) {
 			memcpy(sign_pk, e->sign_pk, SR_SIGN_PUBLICKEYBYTES);
 			found = 1;
@@ -693,8 +799,8 @@ static void key_cache(struct sr_coord *c, const char *org_id,
 	memcpy(e->org_id, org_id, SR_ORG_ID_LEN + 1);
 	memcpy(e->sign_pk, sign_pk, SR_SIGN_PUBLICKEYBYTES);
 	pthread_mutex_lock(&c->keys_lock);
-	e->next = c->keys[key_bucket(org_id)];
-	c->keys[key_bucket(org_id)] = e;
+	e->next = c->keys[sr_coord_org_bucket(org_id, KEY_BUCKETS)];
+	c->keys[sr_coord_org_bucket(org_id, KEY_BUCKETS)] = e;
 	pthread_mutex_unlock(&c->keys_lock);
 }
 
@@ -800,17 +906,13 @@ static int mail_check(struct sr_coord *c, const char *project,
 		      char hex[SR_EVENT_ID_HEX_LEN + 1], struct sr_err *err)
 {
 	struct project *p = find_project(c, project);
-	const struct sr_ledger_job *job;
+	const struct sr_ledger_job *job = p ? sr_ledger_job_find_hex(&p->ledger, job_hex) : NULL;
 
-	if (!p)
-		return sr_fail(err, SR_ENOTFOUND, "project %.80s does not exist", project);
-	job = sr_ledger_job_find_hex(&p->ledger, job_hex);
-	if (!job)
-		return sr_fail(err, SR_ENOTFOUND, "project %s has no job %.64s",
-			       project, job_hex);
-	if (!sr_ledger_job_participant(job, a))
-		return sr_fail(err, SR_EPERM, "%s is not a participant of job %.16s",
-			       a, job_hex);
+	/* One answer whether or not the project and the job exist: a
+	 * non-participant learns nothing about them (docs/api.md). */
+	if (!job || !sr_ledger_job_participant(job, a))
+		return sr_fail(err, SR_EPERM,
+			       "%s is not a participant of this job (or there is no such job)", a);
 	if (!sr_ledger_job_participant(job, b))
 		return sr_fail(err, SR_EPERM, "%s is not a participant of job %.16s",
 			       b, job_hex);
@@ -890,6 +992,11 @@ size_t sr_coord_mail_expire(struct sr_coord *c, int64_t now)
 void sr_coord_mail_usage(struct sr_coord *c, uint64_t *msgs, uint64_t *bytes)
 {
 	sr_mailstore_usage(c->mail, msgs, bytes);
+}
+
+uint64_t sr_coord_mail_usage_org(struct sr_coord *c, const char *org_id)
+{
+	return sr_mailstore_org_bytes(c->mail, org_id);
 }
 
 /* ---- faults (testing only) ----------------------------------------------- */

@@ -59,6 +59,12 @@ struct sr_coord_opts {
 	int64_t mail_retention_s;    /* seconds a message waits to be fetched */
 	int mail_room_wait_ms;       /* how long a post to full mailboxes waits
 				      * for a fetch to make room (0..SR_MAILBOX_WAIT_MS) */
+	/* Quotas per organization and the disk floor (limits.h, "Quotas"). */
+	uint64_t org_mail_bytes;     /* bytes it has in mailboxes at a time */
+	uint64_t org_open_jobs;      /* its proposals not yet ended */
+	uint64_t org_projects;       /* projects it ever created */
+	uint64_t org_events_per_min; /* events it appends in one minute */
+	uint64_t disk_floor_bytes;   /* free bytes below which mail is refused (0: none) */
 };
 
 /* The defaults (limits.h). */
@@ -89,7 +95,9 @@ void sr_coord_stop_waits(struct sr_coord *coord);
  * optional) and *next_seq then tell the caller where the chain is, so it
  * can fetch, re-fold and retry.  Other refusals: the codes of
  * sr_ledger_apply and sr_event_parse, also with the head when the project
- * exists.  Nothing is stored on failure.
+ * exists and the author is a member or invitee of it (a stranger learns
+ * no head).  The author's quotas (opts): SR_ERATE past its events per
+ * minute, SR_ELIMIT past its projects created or open jobs.  Nothing is stored on failure.
  */
 int sr_coord_append(struct sr_coord *coord, const char *wire, size_t len,
 		    uint64_t *seq, char id_hex[SR_EVENT_ID_HEX_LEN + 1],
@@ -189,6 +197,9 @@ size_t sr_coord_mail_expire(struct sr_coord *coord, int64_t now);
 
 /* Messages and bytes the mailboxes of every job hold now. */
 void sr_coord_mail_usage(struct sr_coord *coord, uint64_t *msgs, uint64_t *bytes);
+/* Bytes org_id has deposited that are not yet fetched, over all jobs
+ * (counted against its quota, opts.org_mail_bytes). */
+uint64_t sr_coord_mail_usage_org(struct sr_coord *coord, const char *org_id);
 
 /* Number of messages, their seqs and sizes. */
 size_t sr_coord_mailbatch_count(const struct sr_coord_mailbatch *b);

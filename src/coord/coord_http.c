@@ -32,7 +32,7 @@ static int is(const struct sr_http_path *p, size_t n, const char *const *words)
 static int answer_err(struct sr_http_response *resp, int rc,
 		      const struct sr_err *err)
 {
-	return sr_http_error(resp, sr_http_status_for(rc), "%s", err->msg);
+	return sr_http_error(resp, sr_coordconn_status(rc), "%s", err->msg);
 }
 
 /* Check the request signature against the registered key of its org. */

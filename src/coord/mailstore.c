@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +29,11 @@
 #define SWEEP_MAX_MS 10000
 /* A job with no message for this long gives its spool back. */
 #define IDLE_JOB_S 60
+/* Buckets of the bytes held per organization. */
+#define ORG_BUCKETS 1024
+/* A post waiting for its organization's quota looks again this often:
+ * the room is made by fetches of other jobs, which do not wake it. */
+#define ORG_WAIT_SLICE_MS 100
 
 struct msg {
 	uint64_t seq;
@@ -62,15 +68,26 @@ struct job {
 	uint32_t *free_slots;
 	size_t nfree, free_cap;
 	uint32_t nslots;
+	uint32_t *slot_bytes;   /* size of each slot's file (free_cap entries) */
+	uint64_t spool_free;    /* bytes in the files of free slots */
 	int refs;           /* calls using it (under the store's lock) */
 	int pinned_by_sweep;   /* one of refs is the timer's (store's lock) */
 	int64_t used;       /* last post or fetch, unix seconds */
 	struct job *next;
 };
 
+/* What one organization has deposited and its receivers not yet taken. */
+struct org_use {
+	char org[ORG_LEN + 1];
+	uint64_t bytes;
+	struct org_use *next;
+};
+
 struct sr_mailstore {
 	char *root;         /* DIR/mail */
 	struct sr_coord_opts opts;
+	pthread_mutex_t org_lock;   /* orgs; taken under a job's lock, never around one */
+	struct org_use *orgs[ORG_BUCKETS];
 	pthread_mutex_t lock;  /* the job list and refs only, held briefly */
 	struct job *jobs;
 	pthread_mutex_t sweep_lock;   /* one expiry at a time */
@@ -114,6 +131,7 @@ static int slot_take(struct job *j, uint32_t *slot)
 {
 	if (j->nfree) {
 		*slot = j->free_slots[--j->nfree];
+		j->spool_free -= j->slot_bytes[*slot];
 		return SR_OK;
 	}
 	if (j->nslots == UINT32_MAX)
@@ -122,11 +140,17 @@ static int slot_take(struct job *j, uint32_t *slot)
 	if (j->free_cap < (size_t)j->nslots + 1) {
 		size_t cap = j->free_cap ? 2 * j->free_cap : 16;
 		uint32_t *grown = sr_realloc(j->free_slots, cap * sizeof(*grown));
+		uint32_t *sizes;
 		if (!grown)
 			return SR_ENOMEM;
 		j->free_slots = grown;
+		sizes = sr_realloc(j->slot_bytes, cap * sizeof(*sizes));
+		if (!sizes)
+			return SR_ENOMEM;
+		j->slot_bytes = sizes;
 		j->free_cap = cap;
 	}
+	j->slot_bytes[j->nslots] = 0;
 	*slot = j->nslots++;
 	return SR_OK;
 }
@@ -147,6 +171,7 @@ static void job_free(struct job *j)
 	pthread_cond_destroy(&j->cond);
 	pthread_mutex_destroy(&j->lock);
 	sr_free(j->free_slots);
+	sr_free(j->slot_bytes);
 	sr_free(j->dir);
 	sr_free(j);
 }
@@ -257,14 +282,97 @@ static struct msg *queue_insert(struct queue *q, size_t at)
 	return &q->msgs[at];
 }
 
-/* Job lock held.  Remove entry i of q; its slot is free again. */
-static void queue_remove(struct job *j, struct queue *q, size_t i)
+size_t sr_coord_org_bucket(const char *org_id, size_t buckets)
+{
+	uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+
+	for (const char *c = org_id; *c; c++)
+		h = (h ^ (uint8_t)*c) * 1099511628211ull;
+	return (size_t)(h % buckets);
+}
+
+/* The use of org (made if missing when make), org_lock held. */
+static struct org_use *org_use_get(struct sr_mailstore *ms, const char *org, int make)
+{
+	size_t b = sr_coord_org_bucket(org, ORG_BUCKETS);
+	struct org_use *u;
+
+	for (u = ms->orgs[b]; u; u = u->next)
+		if (strcmp(u->org, org) == 0)
+			return u;
+	if (!make || !(u = sr_calloc(1, sizeof(*u))))
+		return NULL;
+	memcpy(u->org, org, ORG_LEN + 1);
+	u->next = ms->orgs[b];
+	ms->orgs[b] = u;
+	return u;
+}
+
+/* Count len more bytes against org's quota: 1 if they fit (and are
+ * counted), 0 if not, -1 out of memory. */
+static int org_reserve(struct sr_mailstore *ms, const char *org, uint64_t len)
+{
+	struct org_use *u;
+	int fits = -1;
+
+	pthread_mutex_lock(&ms->org_lock);
+	u = org_use_get(ms, org, 1);
+	if (u) {
+		fits = u->bytes + len <= ms->opts.org_mail_bytes;
+		if (fits)
+			u->bytes += len;
+	}
+	pthread_mutex_unlock(&ms->org_lock);
+	return fits;
+}
+
+static void org_release(struct sr_mailstore *ms, const char *org, uint64_t len)
+{
+	struct org_use *u;
+
+	pthread_mutex_lock(&ms->org_lock);
+	u = org_use_get(ms, org, 0);
+	if (u)
+		u->bytes -= len < u->bytes ? len : u->bytes;
+	pthread_mutex_unlock(&ms->org_lock);
+}
+
+uint64_t sr_mailstore_org_bytes(struct sr_mailstore *ms, const char *org)
+{
+	struct org_use *u;
+	uint64_t bytes;
+
+	pthread_mutex_lock(&ms->org_lock);
+	u = org_use_get(ms, org, 0);
+	bytes = u ? u->bytes : 0;
+	pthread_mutex_unlock(&ms->org_lock);
+	return bytes;
+}
+
+/*
+ * Job lock held.  Remove entry i of q; its slot is free again, its bytes
+ * leave the sender's quota, and its file is deleted unless the job keeps
+ * it for reuse (SR_MAILBOX_SPOOL_KEEP_BYTES), so the disk shrinks back.
+ * A fetch answer still streaming the file reads it whole (it is open).
+ */
+static void queue_remove(struct sr_mailstore *ms, struct job *j, struct queue *q,
+			 size_t i)
 {
 	struct msg m = q->msgs[i];
 
 	j->free_slots[j->nfree++] = m.slot;   /* room was made at slot_take */
 	j->bytes -= m.len;
 	j->msgs--;
+	org_release(ms, q->from, m.len);
+	if (j->spool_free + j->slot_bytes[m.slot] > SR_MAILBOX_SPOOL_KEEP_BYTES) {
+		char path[700];
+
+		slot_path(path, sizeof(path), j, m.slot);
+		if (unlink(path) != 0 && errno != ENOENT)
+			sr_log_warn("mailboxes: cannot remove %s: %s", path, strerror(errno));
+		j->slot_bytes[m.slot] = 0;
+	}
+	j->spool_free += j->slot_bytes[m.slot];
 	if (i == q->head) {
 		q->head++;
 	} else {
@@ -298,6 +406,45 @@ static int write_slot(const char *path, const uint8_t *data, size_t len,
 
 /* ---- post ------------------------------------------------------------------ */
 
+/* The free-space floor (--disk-floor): SR_ENOSPC when the spool's file
+ * system would have less than the floor free after len more bytes. */
+static int disk_check(struct sr_mailstore *ms, size_t len, struct sr_err *err)
+{
+	struct statvfs vfs;
+	uint64_t avail;
+
+	if (!ms->opts.disk_floor_bytes)
+		return SR_OK;
+	if (statvfs(ms->root, &vfs) != 0)
+		return sr_fail(err, SR_EIO, "mailboxes: cannot read the free space of %s: %s",
+			       ms->root, strerror(errno));
+	avail = (uint64_t)vfs.f_bavail * (uint64_t)vfs.f_frsize;
+	if (avail < ms->opts.disk_floor_bytes + len)
+		return sr_fail(err, SR_ENOSPC,
+			       "the coordinator's disk has %llu MiB free, below its floor of %llu MiB (--disk-floor): mailbox deposits are refused until space returns",
+			       (unsigned long long)(avail >> 20),
+			       (unsigned long long)(ms->opts.disk_floor_bytes >> 20));
+	return SR_OK;
+}
+
+/* Deadline in ms from now, or at the deadline if that is sooner. */
+static void deadline_min(struct timespec *ts, const struct timespec *deadline, int ms)
+{
+	deadline_in(ts, ms);
+	if (ts->tv_sec > deadline->tv_sec ||
+	    (ts->tv_sec == deadline->tv_sec && ts->tv_nsec > deadline->tv_nsec))
+		*ts = *deadline;
+}
+
+static int past(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec > deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
 int sr_mailstore_post(struct sr_mailstore *ms, const char *project,
 		      const char *job_hex, const char *from, const char *to,
 		      uint64_t seq, const uint8_t *data, size_t len, int wait_ms,
@@ -311,7 +458,7 @@ int sr_mailstore_post(struct sr_mailstore *ms, const char *project,
 	char path[700];
 	uint32_t slot = 0;
 	size_t at;
-	int rc;
+	int rc, job_full = 0;
 
 	if (len > SR_MAILBOX_MSG_MAX)
 		return sr_fail(err, SR_ELIMIT,
@@ -319,6 +466,9 @@ int sr_mailstore_post(struct sr_mailstore *ms, const char *project,
 			       len, SR_MAILBOX_MSG_MAX);
 	if (!valid_name(from, ORG_LEN, org_chars) || !valid_name(to, ORG_LEN, org_chars))
 		return sr_fail(err, SR_EINVAL, "mailboxes: expected org ids");
+	rc = disk_check(ms, len, err);
+	if (rc)
+		return rc;
 	rc = job_get(ms, project, job_hex, &j, err);
 	if (rc)
 		return rc;
@@ -336,21 +486,35 @@ int sr_mailstore_post(struct sr_mailstore *ms, const char *project,
 				     (unsigned long long)seq, from, to);
 			goto out;
 		}
-		if (j->msgs < ms->opts.mail_job_msgs &&
-		    j->bytes + len <= ms->opts.mail_job_bytes)
-			break;
-		/* Full: a fetch that takes messages makes room. */
-		if (wait_ms <= 0 || atomic_load(&ms->no_waits) ||
-		    pthread_cond_timedwait(&j->cond, &j->lock, &deadline) != 0) {
-			rc = sr_fail(err, SR_ELIMIT,
-				     "the mailboxes of job %.16s are full (%llu messages or %llu bytes)",
-				     job_hex, (unsigned long long)ms->opts.mail_job_msgs,
-				     (unsigned long long)ms->opts.mail_job_bytes);
-			goto out;
+		job_full = !(j->msgs < ms->opts.mail_job_msgs &&
+			     j->bytes + len <= ms->opts.mail_job_bytes);
+		if (!job_full) {
+			int fits = org_reserve(ms, from, len);
+			if (fits < 0) {
+				rc = sr_fail(err, SR_ENOMEM, "out of memory");
+				goto out;
+			}
+			if (fits)
+				break;
+		}
+		/* Full: a fetch that takes messages makes room, in this job
+		 * (which wakes us) or in another of the sender's (which does
+		 * not: look again every slice). */
+		if (wait_ms <= 0 || atomic_load(&ms->no_waits) || past(&deadline))
+			goto full;
+		if (job_full) {
+			if (pthread_cond_timedwait(&j->cond, &j->lock, &deadline) != 0)
+				goto full;
+		} else {
+			struct timespec slice;
+			deadline_min(&slice, &deadline, ORG_WAIT_SLICE_MS);
+			(void)pthread_cond_timedwait(&j->cond, &j->lock, &slice);
 		}
 	}
+	/* The sender's quota holds len bytes from here on. */
 	if (!j->dir_made) {
 		if (mkdir(j->dir, 0700) != 0 && errno != EEXIST) {
+			org_release(ms, from, len);
 			rc = sr_fail(err, SR_EIO, "mailboxes: cannot make %s: %s", j->dir,
 				     strerror(errno));
 			goto out;
@@ -360,10 +524,12 @@ int sr_mailstore_post(struct sr_mailstore *ms, const char *project,
 	/* Reserve the seq, the room and a slot, then write without the lock. */
 	rc = slot_take(j, &slot);
 	if (rc == SR_OK && !(m = queue_insert(q, at))) {
+		j->spool_free += j->slot_bytes[slot];
 		j->free_slots[j->nfree++] = slot;
 		rc = SR_ENOMEM;
 	}
 	if (rc) {
+		org_release(ms, from, len);
 		rc = sr_fail(err, rc, rc == SR_ENOMEM ? "out of memory" : "mailboxes: too many slots");
 		goto out;
 	}
@@ -381,11 +547,25 @@ int sr_mailstore_post(struct sr_mailstore *ms, const char *project,
 	/* Entries may have moved meanwhile (not this one: it is not ready, so
 	 * no fetch removed it, and the timer skips entries not ready). */
 	at = queue_find(q, seq);
+	if (len > j->slot_bytes[slot])
+		j->slot_bytes[slot] = (uint32_t)len;   /* written over, never cut */
 	if (rc)
-		queue_remove(j, q, at);
+		queue_remove(ms, j, q, at);
 	else
 		q->msgs[at].ready = 1;
 	pthread_cond_broadcast(&j->cond);
+	goto out;
+full:
+	if (job_full)
+		rc = sr_fail(err, SR_ELIMIT,
+			     "the mailboxes of job %.16s are full (%llu messages or %llu bytes)",
+			     job_hex, (unsigned long long)ms->opts.mail_job_msgs,
+			     (unsigned long long)ms->opts.mail_job_bytes);
+	else
+		rc = sr_fail(err, SR_ELIMIT,
+			     "organization %s has %llu bytes in mailboxes not yet fetched, its quota is %llu (--org-mailbox-bytes)",
+			     from, (unsigned long long)sr_mailstore_org_bytes(ms, from),
+			     (unsigned long long)ms->opts.org_mail_bytes);
 out:
 	pthread_mutex_unlock(&j->lock);
 	job_put(ms, j);
@@ -600,7 +780,7 @@ int sr_mailstore_fetch(struct sr_mailstore *ms, const char *project,
 	}
 	/* The caller has every message before next: remove them. */
 	while (q->head < q->n && q->msgs[q->head].seq < next && q->msgs[q->head].ready) {
-		queue_remove(j, q, q->head);
+		queue_remove(ms, j, q, q->head);
 		removed = 1;
 	}
 	if (next > q->taken)
@@ -663,7 +843,7 @@ size_t sr_mailstore_expire(struct sr_mailstore *ms, int64_t now)
 			       q->msgs[q->head].time < cutoff) {
 				if (q->msgs[q->head].seq >= q->taken)
 					q->taken = q->msgs[q->head].seq + 1;
-				queue_remove(j, q, q->head);
+				queue_remove(ms, j, q, q->head);
 				gone++;
 			}
 		}
@@ -698,6 +878,7 @@ size_t sr_mailstore_expire(struct sr_mailstore *ms, int64_t now)
 			j->dir_made = 0;
 			j->nslots = 0;
 			j->nfree = 0;
+			j->spool_free = 0;
 		}
 		link = &j->next;
 	}
@@ -777,6 +958,7 @@ int sr_mailstore_open(const char *dir, const struct sr_coord_opts *opts,
 	if (!ms)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	pthread_mutex_init(&ms->lock, NULL);
+	pthread_mutex_init(&ms->org_lock, NULL);
 	pthread_mutex_init(&ms->sweep_lock, NULL);
 	pthread_cond_init(&ms->timer_cond, NULL);
 	ms->opts = *opts;
@@ -826,7 +1008,14 @@ void sr_mailstore_free(struct sr_mailstore *ms)
 	if (ms->root && sr_rm_rf(ms->root, &ignored) != SR_OK)
 		sr_log_warn("mailboxes: cannot remove %s: %s", ms->root, ignored.msg);
 	sr_free(ms->root);
+	for (size_t i = 0; i < ORG_BUCKETS; i++)
+		while (ms->orgs[i]) {
+			struct org_use *u = ms->orgs[i];
+			ms->orgs[i] = u->next;
+			sr_free(u);
+		}
 	pthread_cond_destroy(&ms->timer_cond);
+	pthread_mutex_destroy(&ms->org_lock);
 	pthread_mutex_destroy(&ms->sweep_lock);
 	pthread_mutex_destroy(&ms->lock);
 	sr_free(ms);

@@ -38,9 +38,11 @@ void sr_mailstore_free(struct sr_mailstore *ms);
 /*
  * Deposit data[0..len) as message seq from -> to of job (project,
  * job_hex, canonical lowercase hex).  SR_EEXIST for a seq it holds or
- * has handed out; when the job's mailboxes are full, waits up to wait_ms
- * for a fetch to make room, then SR_ELIMIT.  SR_EIO for a spool that
- * cannot be written.
+ * has handed out; when the job's mailboxes are full, or the sender's
+ * organization holds its quota (opts->org_mail_bytes), waits up to
+ * wait_ms for a fetch to make room, then SR_ELIMIT.  SR_ENOSPC when the
+ * disk is below opts->disk_floor_bytes (nothing waits for that).  SR_EIO
+ * for a spool that cannot be written.
  */
 int sr_mailstore_post(struct sr_mailstore *ms, const char *project,
 		      const char *job_hex, const char *from, const char *to,
@@ -65,6 +67,15 @@ size_t sr_mailstore_expire(struct sr_mailstore *ms, int64_t now);
 
 /* End every wait in progress, and make later ones return at once. */
 void sr_mailstore_stop_waits(struct sr_mailstore *ms);
+
+/* Bytes org has deposited that its receivers have not taken (counted
+ * against opts->org_mail_bytes; a post over it waits like one to full
+ * mailboxes, then SR_ELIMIT). */
+uint64_t sr_mailstore_org_bytes(struct sr_mailstore *ms, const char *org);
+
+/* The bucket of org_id in a hash table of buckets entries (FNV-1a), for
+ * the tables of src/coord/ keyed by organization. */
+size_t sr_coord_org_bucket(const char *org_id, size_t buckets);
 
 /* Messages and bytes held now, over all jobs. */
 void sr_mailstore_usage(struct sr_mailstore *ms, uint64_t *msgs, uint64_t *bytes);

@@ -28,7 +28,18 @@ int sr_coordconn_code(int http_status)
 	case 404: return SR_ENOTFOUND;
 	case 409: return SR_EEXIST;
 	case 413: return SR_ELIMIT;
+	case 429: return SR_ERATE;
+	case 507: return SR_ENOSPC;
 	default: return SR_EIO;
+	}
+}
+
+int sr_coordconn_status(int code)
+{
+	switch (code) {
+	case SR_ERATE: return 429;
+	case SR_ENOSPC: return 507;
+	default: return sr_http_status_for(code);
 	}
 }
 

@@ -94,7 +94,13 @@ void sr_coordconn_wakeup(struct sr_coordconn *cc);
 
 /* The status code for an HTTP error status of the coordinator: 400
  * SR_EINVAL, 401 and 403 SR_EPERM, 404 SR_ENOTFOUND, 409 SR_EEXIST, 413
- * SR_ELIMIT, anything else SR_EIO (worth retrying). */
+ * SR_ELIMIT, 429 SR_ERATE (a quota per minute), 507 SR_ENOSPC (its disk
+ * below its floor), anything else SR_EIO (worth retrying). */
 int sr_coordconn_code(int http_status);
+
+/* The other way, for the coordinator's answers and the node API's that
+ * pass them on: sr_http_status_for, and 429 for SR_ERATE, 507 for
+ * SR_ENOSPC (docs/operations.md "Quotas"). */
+int sr_coordconn_status(int code);
 
 #endif

@@ -274,8 +274,10 @@ static int post_once(struct peer *p, struct out *o, struct sr_err *err)
 		}
 		/* 413 is a full mailbox (this client never sends more than
 		 * SR_MAILBOX_MSG_MAX): the receiver is behind, and the
-		 * coordinator already waited for room; try again. */
-		if ((rc != SR_EIO && rc != SR_ETIMEOUT && !(rc == SR_ELIMIT && ans.status == 413)) ||
+		 * coordinator already waited for room; try again.  507 is
+		 * its disk below its floor: space may come back. */
+		if ((rc != SR_EIO && rc != SR_ETIMEOUT && rc != SR_ENOSPC &&
+		     !(rc == SR_ELIMIT && ans.status == 413)) ||
 		    now_ms() > deadline || stopping(p))
 			break;
 		if (rc != SR_ELIMIT)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -30,7 +31,6 @@
 #define FOLLOW_WAIT_MS 20000
 #define FOLLOW_RETRY_MS 250
 #define FOLLOW_IDLE_MS 1000
-#define APPEND_TRIES 8
 
 static int db_fail(struct sr_node *n, struct sr_err *err, const char *what)
 {
@@ -40,17 +40,16 @@ static int db_fail(struct sr_node *n, struct sr_err *err, const char *what)
 
 /* ---- coordinator client ---------------------------------------------- */
 
-static int coord_call(struct sr_node *n, const char *method, const char *path,
-		      const json_t *body, int timeout_ms, int *status,
-		      json_t **answer, struct sr_err *err)
+/* One call on conn (under its lock: one caller at a time). */
+static int coord_call(struct sr_coordconn *conn, pthread_mutex_t *conn_lock,
+		      const char *method, const char *path, const json_t *body,
+		      int timeout_ms, int *status, json_t **answer, struct sr_err *err)
 {
 	int rc;
 
-	/* One connection for the control plane, one caller at a time. */
-	pthread_mutex_lock(&n->coord_lock);
-	rc = sr_coordconn_json(n->coord, method, path, body, timeout_ms, status,
-			       answer, err);
-	pthread_mutex_unlock(&n->coord_lock);
+	pthread_mutex_lock(conn_lock);
+	rc = sr_coordconn_json(conn, method, path, body, timeout_ms, status, answer, err);
+	pthread_mutex_unlock(conn_lock);
 	return rc;
 }
 
@@ -69,26 +68,39 @@ void node_ledger_unlock(struct sr_node *n)
 	pthread_mutex_unlock(&n->ledger_lock);
 }
 
-int node_coord_call(struct sr_node *n, const char *method, const char *path,
-		    const json_t *body, int timeout_ms, int *status,
-		    json_t **answer, struct sr_err *err)
+/* A holder of the ledger lock (which holds node->lock too) lets
+ * node->lock go for a call or a pause: readers go on meanwhile, and
+ * nothing that could move a project pointer runs without the ledger
+ * lock.  1 if it let go (give that to ledger_take_back). */
+static int ledger_let_go(struct sr_node *n)
 {
-	/* A holder of the ledger lock (which holds node->lock too) lets
-	 * node->lock go for the call: readers go on meanwhile, and nothing
-	 * that could move a project pointer runs without the ledger lock. */
 	int release = n->ledger_owned && pthread_equal(n->ledger_owner, pthread_self());
-	int rc;
 
 	if (release) {
 		n->ledger_owned = 0;
 		pthread_mutex_unlock(&n->lock);
 	}
-	rc = coord_call(n, method, path, body, timeout_ms, status, answer, err);
-	if (release) {
+	return release;
+}
+
+static void ledger_take_back(struct sr_node *n, int released)
+{
+	if (released) {
 		pthread_mutex_lock(&n->lock);
 		n->ledger_owner = pthread_self();
 		n->ledger_owned = 1;
 	}
+}
+
+int node_coord_call(struct sr_node *n, const char *method, const char *path,
+		    const json_t *body, int timeout_ms, int *status,
+		    json_t **answer, struct sr_err *err)
+{
+	int release = ledger_let_go(n);
+	int rc = coord_call(n->coord, &n->coord_lock, method, path, body, timeout_ms,
+			    status, answer, err);
+
+	ledger_take_back(n, release);
 	return rc;
 }
 
@@ -100,7 +112,8 @@ int node_coord_call_unlocked(struct sr_node *n, const char *method,
 	int rc;
 
 	pthread_mutex_unlock(&n->lock);
-	rc = coord_call(n, method, path, body, timeout_ms, status, answer, err);
+	rc = coord_call(n->reads, &n->reads_lock, method, path, body, timeout_ms, status,
+			answer, err);
 	pthread_mutex_lock(&n->lock);
 	return rc;
 }
@@ -499,6 +512,40 @@ int node_append(struct sr_node *n, struct node_project *p,
 	return rc;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Ledger lock held.  Pause before try number tries (from 2) of an append
+ * the chain keeps overtaking: none before the second (the sync just
+ * caught up), then up to SR_APPEND_BACKOFF_MIN_MS doubling to
+ * SR_APPEND_BACKOFF_MAX_MS, a random part of it so that the nodes that
+ * collided do not collide again, never past deadline.  node->lock is let
+ * go meanwhile. */
+static void append_backoff(struct sr_node *n, int tries, int64_t deadline)
+{
+	int64_t cap = SR_APPEND_BACKOFF_MIN_MS, left = deadline - mono_ms();
+	uint32_t pause;
+	int released;
+
+	if (tries < 2 || left <= 0)
+		return;
+	for (int k = 2; k < tries && cap < SR_APPEND_BACKOFF_MAX_MS; k++)
+		cap *= 2;
+	if (cap > SR_APPEND_BACKOFF_MAX_MS)
+		cap = SR_APPEND_BACKOFF_MAX_MS;
+	pause = cap / 2 + randombytes_uniform((uint32_t)(cap / 2 + 1));
+	if (pause > left)
+		pause = (uint32_t)left;
+	released = ledger_let_go(n);
+	usleep((useconds_t)pause * 1000);
+	ledger_take_back(n, released);
+}
+
 int node_append_built(struct sr_node *n, struct node_project *p,
 		      enum sr_event_type type,
 		      int (*build)(void *ctx, struct node_project *p,
@@ -506,19 +553,23 @@ int node_append_built(struct sr_node *n, struct node_project *p,
 		      void *ctx, uint64_t *seq, uint8_t id[SR_EVENT_ID_BYTES],
 		      struct sr_err *err)
 {
+	int64_t start = mono_ms(), deadline = start + n->append_deadline_ms;
+	char last[SR_ERR_MSG_MAX] = "";
 	struct sr_event ev;
 	json_t *body = NULL;
-	int rc = SR_OK;
+	int rc = SR_OK, tries = 0;
 
 	sr_event_init(&ev);
 	if (p->error)
 		return sr_fail(err, SR_EPROTO,
 			       "project %s: this node stopped following it: %s",
 			       p->id, p->error);
-	for (int attempt = 0; attempt < APPEND_TRIES; attempt++) {
+	for (;;) {
 		json_t *wire = NULL, *ans = NULL;
-		int status;
+		uint64_t had;
+		int status = 0;
 
+		append_backoff(n, ++tries, deadline);
 		json_decref(body);
 		body = NULL;
 		rc = build(ctx, p, &body, err);
@@ -536,12 +587,27 @@ int node_append_built(struct sr_node *n, struct node_project *p,
 		json_decref(wire);
 		json_decref(ans);
 		if (rc == SR_EEXIST && status == 409 && p->ledger.next_seq > 0) {
-			/* Another event got in first: catch up and try again. */
+			/* Another event got in first: catch up and try again,
+			 * as long as the chain moves and time is left.  The
+			 * reason is kept: the sync clears err. */
+			snprintf(last, sizeof(last), "%s", err->msg);
+			had = p->ledger.next_seq;
 			sr_err_clear(err);
 			rc = node_sync(n, p, err);
 			if (rc)
 				break;
-			rc = SR_EEXIST;
+			if (p->ledger.next_seq == had) {
+				rc = sr_fail(err, SR_EEXIST,
+					     "the coordinator refused the event (409) but its chain did not move: %s",
+					     last);
+				break;
+			}
+			if (mono_ms() >= deadline) {
+				rc = sr_fail(err, SR_EEXIST,
+					     "gave up after %d tries in %.1f s (the chain kept moving; --append-deadline): %s",
+					     tries, (double)(mono_ms() - start) / 1000.0, last);
+				break;
+			}
 			continue;
 		}
 		if (rc)
@@ -565,9 +631,6 @@ int node_append_built(struct sr_node *n, struct node_project *p,
 			memcpy(id, ev.id, SR_EVENT_ID_BYTES);
 		break;
 	}
-	if (rc == SR_EEXIST)
-		sr_err_prefix(err, "gave up after %d tries (the chain kept moving)",
-			      APPEND_TRIES);
 	sr_event_release(&ev);
 	json_decref(body);
 	return rc;
@@ -754,10 +817,13 @@ int sr_node_start(const struct sr_node_config *cfg, const struct sr_masterkey *m
 	pthread_mutex_init(&n->store_lock, NULL);
 	pthread_mutex_init(&n->token_lock, NULL);
 	pthread_mutex_init(&n->coord_lock, NULL);
+	pthread_mutex_init(&n->reads_lock, NULL);
 	pthread_cond_init(&n->wake, NULL);
 	sr_identity_init(&n->id);
 	n->mk = mk;
 	n->job_timeout_ms = cfg->job_timeout_ms > 0 ? cfg->job_timeout_ms : 60000;
+	n->append_deadline_ms = cfg->append_deadline_ms > 0 ? cfg->append_deadline_ms :
+		SR_APPEND_DEADLINE_DEFAULT_MS;
 	if (!(n->home = sr_strdup(cfg->home)) ||
 	    !(n->coord_url = sr_strdup(cfg->coordinator)) ||
 	    (cfg->pin && !(n->pin = sr_strdup(cfg->pin)))) {
@@ -777,6 +843,10 @@ int sr_node_start(const struct sr_node_config *cfg, const struct sr_masterkey *m
 		rc = sr_coordconn_new(n->coord_url, n->pin, &n->id, &n->coord, err);
 	if (rc == SR_OK)
 		rc = sr_coordconn_new(n->coord_url, n->pin, &n->id, &n->follow, err);
+	if (rc == SR_OK)
+		rc = sr_coordconn_new(n->coord_url, n->pin, &n->id, &n->reads, err);
+	if (rc == SR_OK && !(n->coord_verdicts = json_object()))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 	if (rc == SR_OK)
 		rc = sr_direct_new(cfg->data_listen, cfg->data_advertise, &n->direct, err);
 	if (rc == SR_OK)
@@ -877,6 +947,8 @@ void sr_node_stop(struct sr_node *n)
 		sqlite3_close_v2(n->db);
 	sr_coordconn_free(n->coord);
 	sr_coordconn_free(n->follow);
+	sr_coordconn_free(n->reads);
+	json_decref(n->coord_verdicts);
 	sr_direct_free(n->direct);   /* after the runners: their channels use it */
 	sr_tokens_free(n->tokens);
 	sr_store_free(n->store);
@@ -888,6 +960,7 @@ void sr_node_stop(struct sr_node *n)
 	sr_free(n->name);
 	pthread_cond_destroy(&n->wake);
 	pthread_mutex_destroy(&n->coord_lock);
+	pthread_mutex_destroy(&n->reads_lock);
 	pthread_mutex_destroy(&n->token_lock);
 	pthread_mutex_destroy(&n->store_lock);
 	pthread_mutex_destroy(&n->lock);

@@ -29,6 +29,8 @@ struct sr_node_config {
 				    * (the node still connects to peers' ones) */
 	const char *data_advertise; /* the address to put in hellos instead of
 				     * data_listen's (behind a NAT); NULL: that */
+	int append_deadline_ms;    /* how long an append keeps retrying while
+				    * the chain moves (0: 30 s) */
 };
 
 struct sr_node;

@@ -18,6 +18,9 @@
 #include "store/value.h"
 #include "base/banned.h"
 
+/* Coordinator verdicts a node keeps in memory (about 1 KiB each). */
+#define VERDICTS_CACHED 4096
+
 #define EVENTS_PER_PAGE 1000
 
 static int match(const struct sr_http_path *r, const char *method,
@@ -36,9 +39,10 @@ static int match(const struct sr_http_path *r, const char *method,
 	return ok;
 }
 
+/* A coordinator's quota answers (429, 507) pass through as they came. */
 static int fail(struct sr_http_response *resp, int rc, const struct sr_err *err)
 {
-	return sr_http_error(resp, sr_http_status_for(rc), "%s", err->msg);
+	return sr_http_error(resp, sr_coordconn_status(rc), "%s", err->msg);
 }
 
 static int need_role(struct sr_http_response *resp, enum sr_role have,
@@ -754,21 +758,35 @@ static int route(struct sr_node *n, const struct sr_http_request *req,
 		if (match(&r, "GET", req, 3, "v1", "jobs", NULL)) {
 			json_t *j = NULL;
 			json_t *cv = NULL;
-			char path[256];
+			char path[256], hex[SR_EVENT_ID_HEX_LEN + 1];
 			rc = node_job_lookup(n, r.seg[2], &p, &job, &err);
 			if (rc == SR_OK)
 				rc = job_json(n, p, job, &j, &err);
 			if (rc)
 				return fail(resp, rc, &err);
 			/* The coordinator's own checker verdict: public notice,
-			 * informative only (this node decides for itself). */
+			 * informative only (this node decides for itself).  It
+			 * never changes, so it is asked for once; copies go out
+			 * (the cache is shared between threads). */
+			cv = json_object_get(n->coord_verdicts, job->id_hex);
+			if (cv) {
+				json_object_set_new(j, "coordinator_verdict", json_deep_copy(cv));
+				resp->body = j;
+				return SR_OK;
+			}
+			snprintf(hex, sizeof(hex), "%s", job->id_hex);
 			snprintf(path, sizeof(path), "/v1/projects/%s/jobs/%s/verdict",
-				 p->id, job->id_hex);
+				 p->id, hex);
 			if (node_coord_call_unlocked(n, "GET", path, NULL, 5000, &status,
-						     &cv, &err) == SR_OK && cv)
-				json_object_set_new(j, "coordinator_verdict", cv);
-			else
+						     &cv, &err) == SR_OK && cv) {
+				json_object_set_new(j, "coordinator_verdict", json_deep_copy(cv));
+				if (json_object_size(n->coord_verdicts) < VERDICTS_CACHED)
+					json_object_set_new(n->coord_verdicts, hex, cv);
+				else
+					json_decref(cv);
+			} else {
 				json_decref(cv);
+			}
 			resp->body = j;
 			return SR_OK;
 		}

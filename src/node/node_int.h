@@ -68,6 +68,12 @@ struct sr_node {
 	pthread_mutex_t token_lock;
 	pthread_mutex_t coord_lock;    /* serializes calls on coord */
 	struct sr_coordconn *coord;    /* control-plane connection (node.c) */
+	pthread_mutex_t reads_lock;    /* serializes calls on reads */
+	struct sr_coordconn *reads;    /* the local API's reads: never behind
+					* an append or a sync on coord */
+	json_t *coord_verdicts;        /* job hex -> the coordinator's verdict
+					* (it never changes), under lock */
+	int append_deadline_ms;
 	struct sr_coordconn *follow;   /* the follower's long-poll connection */
 	struct sr_direct *direct;      /* job channels' direct path (net/direct.h) */
 	pthread_cond_t wake;       /* follower: stop requested or sync wanted */
@@ -90,7 +96,9 @@ void node_ledger_unlock(struct sr_node *n);
 
 /* node_coord_call for a caller that holds node->lock without the ledger
  * lock (a read-only API request): the lock is let go for the call, so the
- * caller must not use project pointers it took before (find them again). */
+ * caller must not use project pointers it took before (find them again).
+ * It goes over a connection of its own (node->reads), so a read never
+ * waits for an append's or a sync's coordinator call. */
 int node_coord_call_unlocked(struct sr_node *n, const char *method,
 			     const char *path, const json_t *body,
 			     int timeout_ms, int *status, json_t **answer,
@@ -114,7 +122,11 @@ int node_sync(struct sr_node *n, struct node_project *p,
 
 /* Ledger lock held.  Build, sign and append one event to p (created for
  * project.create by the caller), retrying after syncing when another
- * event got in first.  body is stolen.  *seq gets its seq, id its id. */
+ * event got in first: at once the first time, then after a pause that
+ * doubles with jitter, as long as the chain moves and within the
+ * append deadline (--append-deadline); the error then names how many
+ * tries it made and the coordinator's last reason.  body is stolen.
+ * *seq gets its seq, id its id. */
 int node_append(struct sr_node *n, struct node_project *p,
 		enum sr_event_type type, json_t *body, uint64_t *seq,
 		uint8_t id[SR_EVENT_ID_BYTES], struct sr_err *err) SR_WUR;

@@ -17,7 +17,7 @@ CREATE=$!
 sleep 1
 kill -0 "$CREATE" 2>/dev/null || fail "the slow request finished at once: $(cat "$WORK/create.err")"
 # ... and meanwhile the requests that need only the node answer (those
-# that ask the coordinator, such as the invitations, wait for it).
+# that ask the coordinator answer too: test_concurrency_reads.sh).
 for path in /v1/status /v1/projects /v1/access-log; do
 	node_api bank admin GET "$path"
 	[ "$CODE" = 200 ] || fail "$path: HTTP $CODE $BODY_OUT"

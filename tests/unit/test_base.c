@@ -145,6 +145,8 @@ static void test_strerror(void **state)
 		{ SR_EUSAGE, "usage error" },
 		{ SR_ETIMEOUT, "timed out" },
 		{ SR_ECANCELED, "canceled" },
+		{ SR_ENOSPC, "no space left" },
+		{ SR_ERATE, "rate limited" },
 	};
 
 	(void)state;
@@ -152,7 +154,9 @@ static void test_strerror(void **state)
 	assert_int_equal(SR_EINVAL, -1);
 	assert_int_equal(SR_ETIMEOUT, -15);
 	assert_int_equal(SR_ECANCELED, -16);
-	assert_int_equal(ARRAY_SIZE(codes), 17);
+	assert_int_equal(SR_ENOSPC, -17);
+	assert_int_equal(SR_ERATE, -18);
+	assert_int_equal(ARRAY_SIZE(codes), 19);
 	for (size_t i = 0; i < ARRAY_SIZE(codes); i++) {
 		assert_int_equal(codes[i].code, -(int)i);
 		assert_string_equal(sr_strerror(codes[i].code), codes[i].text);
@@ -160,7 +164,7 @@ static void test_strerror(void **state)
 			assert_string_not_equal(sr_strerror(codes[i].code),
 						sr_strerror(codes[j].code));
 	}
-	assert_string_equal(sr_strerror(SR_ECANCELED - 1), "unknown status");
+	assert_string_equal(sr_strerror(SR_ERATE - 1), "unknown status");
 	assert_string_equal(sr_strerror(1), "unknown status");
 	assert_string_equal(sr_strerror(-999), "unknown status");
 }
