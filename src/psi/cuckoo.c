@@ -76,9 +76,9 @@ int sr_kkrt_cuckoo(const uint32_t *bins, size_t n, uint64_t m,
 		   unsigned max_kicks, uint32_t *slot, uint8_t *hidx,
 		   struct sr_err *err)
 {
-	uint32_t rnd = 0;
-	unsigned rbits = 0;
+	struct sr_psi_rng rng;
 
+	sr_psi_rng_init(&rng);
 	for (uint64_t b = 0; b < m; b++) {
 		slot[b] = SR_KKRT_EMPTY;
 		hidx[b] = 0;
@@ -99,22 +99,18 @@ int sr_kkrt_cuckoo(const uint32_t *bins, size_t n, uint64_t m,
 				}
 			if (placed)
 				break;
-			if (kicks++ >= max_kicks)
+			if (kicks++ >= max_kicks) {
+				sr_psi_rng_release(&rng);
 				return sr_fail(err, SR_ELIMIT,
 					       "psi: cuckoo hashing failed: key %zu of %zu found no free bin among %llu after %u evictions",
 					       i, n, (unsigned long long)m, max_kicks);
+			}
 			/* Evict from a random one of the three bins, not the
 			 * bin we were just evicted from (a random walk). */
 			int stuck = hb[0] == last && hb[1] == last && hb[2] == last;
-			do {
-				if (rbits < 2) {
-					randombytes_buf(&rnd, sizeof(rnd));
-					rbits = 32;
-				}
-				h = (int)(rnd & 3);
-				rnd >>= 2;
-				rbits -= 2;
-			} while (h == 3 || (!stuck && hb[h] == last));
+			do
+				h = (int)sr_psi_rng_uniform(&rng, SR_KKRT_HASHES);
+			while (!stuck && hb[h] == last);
 			{
 				uint32_t b = hb[h];
 				uint32_t out = slot[b];
@@ -125,6 +121,7 @@ int sr_kkrt_cuckoo(const uint32_t *bins, size_t n, uint64_t m,
 			}
 		}
 	}
+	sr_psi_rng_release(&rng);
 	return SR_OK;
 }
 

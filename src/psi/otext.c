@@ -29,17 +29,27 @@ _Static_assert(SR_KKRT_WIDTH % TILE == 0, "the width is whole tiles");
 
 /* ---- transpose ------------------------------------------------------------ */
 
-/* One 128 x 128 tile: input rows r0.., bit columns c0.. */
+/* One 128 x 128 tile: input rows r0.., bit columns c0..  The tile is
+ * first copied to a contiguous 2 KiB block (one cache-friendly pass over
+ * 128 strided rows), then turned with SSE2 movemask, 16 rows at a time. */
 static void tile_transpose(const uint8_t *in, size_t in_stride, size_t r0,
 			   size_t c0, uint8_t *out, size_t out_stride)
 {
+	uint8_t tile[TILE][TILE / 8];
+
+	for (size_t r = 0; r < TILE; r++)
+		memcpy(tile[r], in + (r0 + r) * in_stride + c0 / 8, TILE / 8);
 	for (size_t rr = 0; rr < TILE; rr += 16) {
 		for (size_t cb = 0; cb < TILE / 8; cb++) {
-			uint8_t lanes[16];
-			__m128i v;
-			for (size_t i = 0; i < 16; i++)
-				lanes[i] = in[(r0 + rr + i) * in_stride + c0 / 8 + cb];
-			v = _mm_loadu_si128((const __m128i *)lanes);
+			__m128i v = _mm_set_epi8(
+				(char)tile[rr + 15][cb], (char)tile[rr + 14][cb],
+				(char)tile[rr + 13][cb], (char)tile[rr + 12][cb],
+				(char)tile[rr + 11][cb], (char)tile[rr + 10][cb],
+				(char)tile[rr + 9][cb], (char)tile[rr + 8][cb],
+				(char)tile[rr + 7][cb], (char)tile[rr + 6][cb],
+				(char)tile[rr + 5][cb], (char)tile[rr + 4][cb],
+				(char)tile[rr + 3][cb], (char)tile[rr + 2][cb],
+				(char)tile[rr + 1][cb], (char)tile[rr][cb]);
 			/* movemask gathers bit 7 of the 16 bytes: output row
 			 * c0 + 8cb + 7 first, then shift the next bit up. */
 			for (int k = 7; k >= 0; k--) {
@@ -159,19 +169,22 @@ void sr_kkrt_hash(struct sr_kkrt_aes *a, const uint64_t *bin,
 		for (size_t i = 0; i < c; i++)
 			sr_store_u64le(h + i * SR_AES_BLOCK, bin[lo + i]);
 		for (int w = 0; w < 4; w++) {
+			const __m128i low = _mm_set_epi64x(0, -1);
 			for (size_t i = 0; i < c; i++) {
 				const uint8_t *r = rows + (lo + i) * SR_KKRT_ROW + w * SR_AES_BLOCK;
-				uint8_t *xi = x + i * SR_AES_BLOCK, *hi = h + i * SR_AES_BLOCK;
-				for (int b = 0; b < 8; b++) {
-					uint8_t l = (uint8_t)(r[b] ^ hi[b]);
-					uint8_t rt = (uint8_t)(r[8 + b] ^ hi[8 + b]);
-					xi[b] = (uint8_t)(l ^ rt);
-					xi[8 + b] = l;
-				}
+				__m128i v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)r),
+							  _mm_loadu_si128((const __m128i *)(h + i * SR_AES_BLOCK)));
+				/* (l, r) -> (l ^ r, l): swap the halves, add l to the low one. */
+				__m128i sw = _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2));
+				_mm_storeu_si128((__m128i *)(x + i * SR_AES_BLOCK),
+						 _mm_xor_si128(sw, _mm_and_si128(v, low)));
 			}
 			sr_aes_ecb(&a->hash, x, h, c);
-			for (size_t i = 0; i < c * SR_AES_BLOCK; i++)
-				h[i] ^= x[i];
+			for (size_t i = 0; i < c; i++) {
+				__m128i *hp = (__m128i *)(h + i * SR_AES_BLOCK);
+				_mm_storeu_si128(hp, _mm_xor_si128(_mm_loadu_si128(hp),
+								   _mm_loadu_si128((const __m128i *)(x + i * SR_AES_BLOCK))));
+			}
 		}
 		memcpy(out + lo * SR_AES_BLOCK, h, c * SR_AES_BLOCK);
 	}
