@@ -22,7 +22,7 @@ void sr_psi_params_init(struct sr_psi_params *params)
 	params->mode = SR_PSI_INTERSECTION;
 	params->output = SR_PSI_TO_RECEIVER;
 	params->parties = 2;
-	params->protocol = SR_PSI_PROTO_ECDH;
+	params->protocol = SR_PSI_PROTO_AUTO;
 }
 
 enum sr_psi_protocol sr_psi_protocol_of(const struct sr_psi_params *params)

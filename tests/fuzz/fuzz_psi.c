@@ -89,6 +89,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	params.mode = (flags & 2) ? SR_PSI_CARDINALITY : SR_PSI_INTERSECTION;
 	params.output = (flags & 4) ? SR_PSI_TO_BOTH : SR_PSI_TO_RECEIVER;
 	params.batch = 2;
+	/* ECDH-PSI's messages (its corpus); KKRT's: fuzz_kkrt.c. */
+	params.protocol = SR_PSI_PROTO_ECDH;
 	io.ctx = &f;
 	io.send = feed_send;
 	io.recv = feed_recv;
