@@ -204,6 +204,11 @@ static int parse_args(int argc, char **argv, struct psi_args *a, int *exit_code)
 		*exit_code = sr_cli_usage_error("psi", "--input, --column and --peer are required");
 		return 0;
 	}
+	if (a->params.protocol == SR_PSI_PROTO_KKRT && a->params.mode != SR_PSI_INTERSECTION) {
+		*exit_code = sr_cli_usage_error("psi",
+			"--protocol kkrt runs intersection mode only (use auto or ecdh for cardinality)");
+		return 0;
+	}
 	{
 		int gets_rows = a->params.mode == SR_PSI_INTERSECTION &&
 			(!a->serve || a->params.output == SR_PSI_TO_BOTH);
