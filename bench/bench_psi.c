@@ -1,13 +1,15 @@
 /*
  * bench_psi.c - PSI benchmark (driven by bench/psi; not a timed test).
  *
- *   bench_psi run N [P]  P processes on 127.0.0.1 (default 2: receiver and
+ *   bench_psi run N [P [PROTO]]
+ *                        P processes on 127.0.0.1 (default 2: receiver and
  *                        sender; with more, a receiver and P-1 senders in
  *                        a star, as a governed multi-party job runs; each
  *                        with a thread per CPU) run PSI over the
  *                        authenticated channel on sets of N keys, half
  *                        common to all; prints one line per party and one
- *                        for the run
+ *                        for the run.  PROTO: auto, ecdh or kkrt (default:
+ *                        the library's default, sr_psi_params_init)
  *   bench_psi bound N    the raw cost of PSI on two sets of N keys, on a
  *                        pool with the same number of threads, with the
  *                        primitives the protocol uses (src/crypto/r255.h):
@@ -204,6 +206,7 @@ struct party_report {
 	long rss_kib;
 	uint64_t bytes_sent;
 	uint64_t intersection;
+	enum sr_psi_protocol protocol;
 	int rc;
 };
 
@@ -213,7 +216,8 @@ struct party_report {
  * connected to the receiver.  Keys 0 .. n/2-1 are common to every party;
  * the rest are each party's own.
  */
-static int party(int r, const int *fds, int parties, size_t n, int report_fd)
+static int party(int r, const int *fds, int parties, size_t n,
+		 const char *proto, int report_fd)
 {
 	struct sr_identity me, peer;
 	struct sr_channel *ch[BENCH_MAX_PARTIES] = { NULL };
@@ -273,6 +277,8 @@ static int party(int r, const int *fds, int parties, size_t n, int report_fd)
 	p.session_id_len = sizeof(sid);
 	p.parties = (unsigned)parties;
 	p.pool = pool;
+	if (proto && sr_psi_protocol_parse(proto, &p.protocol, &err))
+		goto fail;
 	sr_psi_source_array(&src, &arr, keys, n);
 	t0 = now();
 	c0 = cpu_seconds();
@@ -291,6 +297,7 @@ static int party(int r, const int *fds, int parties, size_t n, int report_fd)
 		rep.bytes_sent += sent;
 	}
 	rep.intersection = res.stats.intersection_size;
+	rep.protocol = res.stats.protocol;
 	rep.rss_kib = peak_rss_kib();
 	sr_psi_result_release(&res);
 	for (int j = 0; j < nch; j++)
@@ -307,7 +314,7 @@ fail:
 	return 1;
 }
 
-static int cmd_run(size_t n, int parties)
+static int cmd_run(size_t n, int parties, const char *proto)
 {
 	int fds[BENCH_MAX_PARTIES], pipes[BENCH_MAX_PARTIES][2];
 	char addr[BENCH_MAX_PARTIES][SR_TCP_ADDR_MAX];
@@ -332,14 +339,14 @@ static int cmd_run(size_t n, int parties)
 		if (pids[r] == 0) {
 			close(pipes[r][0]);
 			if (r == 0)
-				_exit(party(0, fds, parties, n, pipes[r][1]));
+				_exit(party(0, fds, parties, n, proto, pipes[r][1]));
 			for (int j = 1; j < parties; j++)
 				close(fds[j]);
 			if (sr_tcp_connect(addr[r], 10000, &fds[r], &err)) {
 				fprintf(stderr, "bench_psi: %s\n", err.msg);
 				_exit(1);
 			}
-			_exit(party(r, fds, parties, n, pipes[r][1]));
+			_exit(party(r, fds, parties, n, proto, pipes[r][1]));
 		}
 		close(pipes[r][1]);
 	}
@@ -355,17 +362,20 @@ static int cmd_run(size_t n, int parties)
 	}
 	for (int r = 0; r < parties; r++) {
 		printf("psi_party n=%zu parties=%d party=%s%.0d wall_s=%.3f cpu_s=%.3f bytes_sent=%" PRIu64
-		       " bytes_per_element=%.1f peak_rss_mib=%.1f\n", n, parties,
+		       " bytes_per_element=%.1f peak_rss_mib=%.1f protocol=%s\n", n, parties,
 		       r == 0 ? "receiver" : "sender", parties > 2 ? r : 0, rep[r].wall_s,
 		       rep[r].cpu_s, rep[r].bytes_sent,
 		       n ? (double)rep[r].bytes_sent / (double)n : 0,
-		       (double)rep[r].rss_kib / 1024.0);
+		       (double)rep[r].rss_kib / 1024.0,
+		       sr_psi_protocol_name(rep[r].protocol));
 		if (rep[r].wall_s > wall)
 			wall = rep[r].wall_s;
 		cpu += rep[r].cpu_s;
 	}
-	printf("psi n=%zu%s wall_s=%.3f cpu_s=%.3f intersection=%" PRIu64 " expected=%zu\n",
-	       n, parties > 2 ? " parties=3" : "", wall, cpu, rep[0].intersection, n / 2);
+	printf("psi n=%zu%s wall_s=%.3f cpu_s=%.3f intersection=%" PRIu64
+	       " expected=%zu protocol=%s\n",
+	       n, parties > 2 ? " parties=3" : "", wall, cpu, rep[0].intersection, n / 2,
+	       sr_psi_protocol_name(rep[0].protocol));
 	return rep[0].intersection == n / 2 ? 0 : 1;
 }
 
@@ -375,21 +385,21 @@ int main(int argc, char **argv)
 
 	if (sr_crypto_init() != SR_OK)
 		return 1;
-	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: bench_psi run N [PARTIES] | bound N\n");
+	if (argc < 3 || argc > 5) {
+		fprintf(stderr, "usage: bench_psi run N [PARTIES [PROTOCOL]] | bound N\n");
 		return 2;
 	}
 	n = (size_t)strtoull(argv[2], NULL, 0);
 	if (strcmp(argv[1], "run") == 0) {
-		int parties = argc == 4 ? (int)strtol(argv[3], NULL, 10) : 2;
+		int parties = argc >= 4 ? (int)strtol(argv[3], NULL, 10) : 2;
 		if (parties < 2 || parties > BENCH_MAX_PARTIES) {
 			fprintf(stderr, "bench_psi: PARTIES must be 2 to %d\n", BENCH_MAX_PARTIES);
 			return 2;
 		}
-		return cmd_run(n, parties);
+		return cmd_run(n, parties, argc == 5 ? argv[4] : NULL);
 	}
 	if (strcmp(argv[1], "bound") == 0)
 		return cmd_bound(n);
-	fprintf(stderr, "usage: bench_psi run N [PARTIES] | bound N\n");
+	fprintf(stderr, "usage: bench_psi run N [PARTIES [PROTOCOL]] | bound N\n");
 	return 2;
 }

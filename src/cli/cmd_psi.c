@@ -33,11 +33,12 @@ static const char psi_usage[] =
 	"\n"
 	"Private set intersection of one key column with another organization,\n"
 	"over an encrypted connection authenticated with both organizations'\n"
-	"identity keys (ECDH-PSI over ristretto255; see docs/protocols/psi.md).\n"
+	"identity keys (KKRT16 OT-extension PSI for intersections, ECDH-PSI over\n"
+	"ristretto255 for cardinality; see docs/protocols/psi.md).\n"
 	"The side that connects is the receiver: it learns the intersection\n"
 	"(or only its size); the serving side learns the receiver's number of\n"
 	"distinct keys, and the result too with --result-to both.  Both sides\n"
-	"must give the same --mode, --result-to and --normalize.\n"
+	"must give the same --mode, --result-to, --normalize and --protocol.\n"
 	"\n"
 	"  --listen ADDR        serve: address to listen on, HOST:PORT (port 0\n"
 	"                       picks a free port; the address is printed on stderr)\n"
@@ -49,6 +50,8 @@ static const char psi_usage[] =
 	"  --mode MODE          intersection (default) or cardinality (the size only)\n"
 	"  --result-to WHO      receiver (default) or both\n"
 	"  --normalize LIST     comma-separated: trim, lower, digits (default: none)\n"
+	"  --protocol P         auto (default: kkrt for an intersection, ecdh for\n"
+	"                       cardinality), ecdh or kkrt (intersection only)\n"
 	"  --output OUT.csv     the intersection: columns row (0-based data row of\n"
 	"                       FILE.csv) and COL, in the order agreed by both sides;\n"
 	"                       required where rows are received\n"
@@ -86,6 +89,7 @@ static int parse_args(int argc, char **argv, struct psi_args *a, int *exit_code)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "result-to", required_argument, NULL, 'r' },
 		{ "normalize", required_argument, NULL, 'n' },
+		{ "protocol", required_argument, NULL, 'P' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "batch", required_argument, NULL, 'b' },
@@ -147,6 +151,12 @@ static int parse_args(int argc, char **argv, struct psi_args *a, int *exit_code)
 				return 0;
 			}
 			break;
+		case 'P':
+			if (sr_psi_protocol_parse(optarg, &a->params.protocol, &err)) {
+				*exit_code = sr_cli_usage_error("psi", "--protocol: %s", err.msg);
+				return 0;
+			}
+			break;
 		case 't': {
 			/* Parse wide, then range-check: a value past int range
 			 * must not wrap into the accepted range. */
@@ -192,6 +202,11 @@ static int parse_args(int argc, char **argv, struct psi_args *a, int *exit_code)
 	}
 	if (!a->input || !a->column || !a->peer) {
 		*exit_code = sr_cli_usage_error("psi", "--input, --column and --peer are required");
+		return 0;
+	}
+	if (a->params.protocol == SR_PSI_PROTO_KKRT && a->params.mode != SR_PSI_INTERSECTION) {
+		*exit_code = sr_cli_usage_error("psi",
+			"--protocol kkrt runs intersection mode only (use auto or ecdh for cardinality)");
 		return 0;
 	}
 	{
@@ -512,6 +527,9 @@ static int print_summary(const struct psi_args *a, const char *peer_org,
 			"bytes_sent", (json_int_t)st->bytes_sent,
 			"bytes_received", (json_int_t)st->bytes_received,
 			"tag_bytes", (int)st->tag_bytes);
+		if (j)
+			json_object_set_new(j, "protocol",
+					    json_string(sr_psi_protocol_name(st->protocol)));
 		if (j && res->has_size)
 			json_object_set_new(j, "intersection_size",
 					    json_integer((json_int_t)st->intersection_size));
@@ -521,8 +539,9 @@ static int print_summary(const struct psi_args *a, const char *peer_org,
 			json_object_set_new(j, "seconds", json_integer((json_int_t)(seconds + 0.5)));
 		return sr_cli_print_json(j, err);
 	}
-	printf("psi with %s as %s: %" PRIu64 " rows, %" PRIu64 " distinct keys"
+	printf("psi (%s) with %s as %s: %" PRIu64 " rows, %" PRIu64 " distinct keys"
 	       " (%" PRIu64 " empty, %" PRIu64 " duplicate); the peer has %" PRIu64 "\n",
+	       sr_psi_protocol_name(st->protocol),
 	       peer_org, a->serve ? "sender" : "receiver", st->keys_read,
 	       st->set_size, st->empty_keys, st->duplicate_keys, st->peer_set_size);
 	if (res->has_size)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "psi/kkrt.h"
 #include "psi/psi_int.h"
 #include "base/banned.h"
 
@@ -21,6 +22,42 @@ void sr_psi_params_init(struct sr_psi_params *params)
 	params->mode = SR_PSI_INTERSECTION;
 	params->output = SR_PSI_TO_RECEIVER;
 	params->parties = 2;
+	params->protocol = SR_PSI_PROTO_AUTO;
+}
+
+enum sr_psi_protocol sr_psi_protocol_of(const struct sr_psi_params *params)
+{
+	if (params->protocol != SR_PSI_PROTO_AUTO)
+		return params->protocol;
+	return params->parties == 2 && params->mode == SR_PSI_INTERSECTION ?
+		SR_PSI_PROTO_KKRT : SR_PSI_PROTO_ECDH;
+}
+
+const char *sr_psi_protocol_name(enum sr_psi_protocol protocol)
+{
+	switch (protocol) {
+	case SR_PSI_PROTO_AUTO: return "auto";
+	case SR_PSI_PROTO_ECDH: return "ecdh";
+	case SR_PSI_PROTO_KKRT: return "kkrt";
+	}
+	return "unknown";
+}
+
+int sr_psi_protocol_parse(const char *name, enum sr_psi_protocol *protocol,
+			  struct sr_err *err)
+{
+	static const enum sr_psi_protocol all[] = {
+		SR_PSI_PROTO_AUTO, SR_PSI_PROTO_ECDH, SR_PSI_PROTO_KKRT,
+	};
+
+	for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++)
+		if (strcmp(name, sr_psi_protocol_name(all[i])) == 0) {
+			*protocol = all[i];
+			return SR_OK;
+		}
+	return sr_fail(err, SR_EINVAL,
+		       "unknown psi protocol '%.40s' (expected auto, ecdh or kkrt)",
+		       name ? name : "");
 }
 
 /* Empty result, nothing allocated. */
@@ -69,6 +106,24 @@ unsigned sr_psi_tag_bytes(uint64_t n_receiver, uint64_t n_sender)
 	return bytes;
 }
 
+/* KKRT (psi.h): C(n_R, 2) + 3 n_R n_S pairs must not collide; at most
+ * 2^51 + 3 * 2^52 < 2^55 pairs at SR_PSI_SET_MAX, 95 bits: 12 bytes. */
+unsigned sr_psi_kkrt_tag_bytes(uint64_t n_receiver, uint64_t n_sender)
+{
+	uint64_t pairs;
+	unsigned bytes;
+
+	if (n_receiver > SR_PSI_SET_MAX || n_sender > SR_PSI_SET_MAX)
+		SR_BUG("sr_psi_kkrt_tag_bytes beyond SR_PSI_SET_MAX");
+	pairs = (n_receiver < 2 ? 0 : n_receiver / 2 * (n_receiver - 1) +
+		 (n_receiver % 2 ? (n_receiver - 1) / 2 : 0)) +
+		3 * n_receiver * n_sender;
+	bytes = (40 + ceil_log2(pairs ? pairs : 1) + 7) / 8;
+	if (bytes > SR_PSI_TAG_MAX)
+		SR_BUG("tag longer than SR_PSI_TAG_MAX");
+	return bytes;
+}
+
 static int check_params(const struct sr_psi_params *p, struct sr_err *err)
 {
 	if (!p->session_id || p->session_id_len == 0 ||
@@ -94,6 +149,14 @@ static int check_params(const struct sr_psi_params *p, struct sr_err *err)
 	if (p->mode == SR_PSI_CARDINALITY && p->parties != 2)
 		return sr_fail(err, SR_EINVAL,
 			       "psi: cardinality mode is for two parties only");
+	if (p->protocol != SR_PSI_PROTO_AUTO && p->protocol != SR_PSI_PROTO_ECDH &&
+	    p->protocol != SR_PSI_PROTO_KKRT)
+		return sr_fail(err, SR_EINVAL, "psi: unknown protocol %d", p->protocol);
+	if (p->protocol == SR_PSI_PROTO_KKRT &&
+	    (p->parties != 2 || p->mode != SR_PSI_INTERSECTION))
+		return sr_fail(err, SR_EINVAL,
+			       "psi: protocol kkrt runs two-party intersection only (use ecdh or auto for %s)",
+			       p->parties != 2 ? "three or more parties" : "cardinality");
 	return SR_OK;
 }
 
@@ -117,11 +180,15 @@ static int run_sender(const struct sr_psi_params *p, struct sr_psi_source *src,
 		goto out;
 	res->stats.peer_set_size = pr.peer.set_size;
 	res->stats.tag_bytes = pr.tag_bytes;
-	rc = sr_psi_pair_exchange(&pr, SR_PSI_SENDER, &set, p, err);
-	if (rc)
-		goto out;
-	sr_psi_set_drop_points(&set);
-	rc = sr_psi_pair_send_tags(&pr, p, err);
+	if (res->stats.protocol == SR_PSI_PROTO_KKRT) {
+		rc = sr_psi_kkrt_send(&pr, &set, p, err);
+	} else {
+		rc = sr_psi_pair_exchange(&pr, SR_PSI_SENDER, &set, p, err);
+		if (rc)
+			goto out;
+		sr_psi_set_drop_points(&set);
+		rc = sr_psi_pair_send_tags(&pr, p, err);
+	}
 	if (rc)
 		goto out;
 	rc = sr_psi_pair_recv_end(&pr, &set, p, res, err);
@@ -163,6 +230,8 @@ static int pair_with_helper(struct sr_psi_pair *pr, int last,
 	if (rc)
 		return rc;
 	stats->peer_set_size += pr->peer.set_size;
+	if (stats->protocol == SR_PSI_PROTO_KKRT)
+		return sr_psi_kkrt_receive(pr, set, p, match, matched, err);
 	rc = sr_psi_pair_exchange(pr, SR_PSI_RECEIVER, set, p, err);
 	if (rc)
 		return rc;
@@ -356,6 +425,7 @@ int sr_psi_run(enum sr_psi_role role, const struct sr_psi_params *params,
 	rc = check_params(params, &e);
 	if (rc)
 		return finish(rc, out, &e, err);
+	out->stats.protocol = sr_psi_protocol_of(params);
 	if (role == SR_PSI_RECEIVER) {
 		if (params->parties != 2)
 			return finish(sr_fail(&e, SR_EINVAL,
@@ -394,6 +464,7 @@ int sr_psi_run_multi(const struct sr_psi_params *params,
 		rc = sr_fail(&e, SR_EINVAL,
 			     "psi: %u parties declared but %zu helpers given",
 			     params->parties, helpers_len);
+	out->stats.protocol = sr_psi_protocol_of(params);
 	if (rc == SR_OK)
 		rc = run_receiver(params, src, helpers, helpers_len, out, &e);
 	return finish(rc, out, &e, err);

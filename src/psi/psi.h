@@ -93,6 +93,19 @@ enum sr_psi_output {
 
 #define SR_PSI_BATCH_DEFAULT 16384   /* points per message */
 
+/*
+ * Which two-party protocol runs (docs/protocols/psi.md): ECDH-PSI (§4),
+ * or KKRT16 OT-extension PSI ("KKRT"), which is much faster and sends
+ * more bytes.  KKRT runs two-party intersection only; AUTO picks it
+ * there and ECDH-PSI otherwise (cardinality, three or more parties).
+ * Both give the same aligned pairs of rows in a fresh random order.
+ */
+enum sr_psi_protocol {
+	SR_PSI_PROTO_AUTO = 0,
+	SR_PSI_PROTO_ECDH = 1,
+	SR_PSI_PROTO_KKRT = 2,
+};
+
 struct sr_psi_params {
 	/* Session (or job) id, the same at every party, fresh for each run:
 	 * hashing to the group is domain-separated by it.  Borrowed. */
@@ -103,6 +116,7 @@ struct sr_psi_params {
 	unsigned normalize;           /* SR_PSI_NORM_* */
 	uint32_t parties;             /* all parties of the job, receiver included */
 	uint32_t batch;               /* points per message sent; 0 = default */
+	enum sr_psi_protocol protocol;   /* the same at every party */
 	struct sr_pool *pool;         /* borrowed; NULL runs in the calling thread */
 	/* Optional progress report, called from the calling thread. phase is
 	 * "hashing" (done = keys read, total = 0: unknown), "exchange",
@@ -113,7 +127,8 @@ struct sr_psi_params {
 };
 
 /* Defaults: intersection to the receiver, two parties, no normalization,
- * default batch, no pool, no session id (which must then be set). */
+ * default batch, protocol AUTO, no pool, no session id (which must then
+ * be set). */
 void sr_psi_params_init(struct sr_psi_params *params);
 
 /* What a run did, reported to the party that ran it (nothing here is
@@ -128,6 +143,7 @@ struct sr_psi_stats {
 	uint64_t bytes_sent;
 	uint64_t bytes_received;
 	unsigned tag_bytes;          /* truncation length used (first peer) */
+	enum sr_psi_protocol protocol;   /* the protocol that ran (never AUTO) */
 };
 
 struct sr_psi_result {
@@ -198,5 +214,20 @@ unsigned sr_psi_tag_bytes(uint64_t n_receiver, uint64_t n_sender);
  * into SR_PSI_NORM_* flags; SR_EINVAL naming the unknown word. */
 int sr_psi_normalize_parse(const char *list, unsigned *flags,
 			   struct sr_err *err) SR_WUR;
+
+/* The protocol params selects: AUTO resolved (KKRT for two-party
+ * intersection, else ECDH); an explicit choice as it is. */
+enum sr_psi_protocol sr_psi_protocol_of(const struct sr_psi_params *params);
+/* "auto", "ecdh", "kkrt" (and "unknown"). */
+const char *sr_psi_protocol_name(enum sr_psi_protocol protocol);
+/* Parse one of those names; SR_EINVAL naming the word otherwise. */
+int sr_psi_protocol_parse(const char *name, enum sr_psi_protocol *protocol,
+			  struct sr_err *err) SR_WUR;
+/*
+ * KKRT's comparison length: the smallest t with (C(n_R, 2) + 3 n_R n_S)
+ * 2^-8t <= 2^-40 — no two of the receiver's outputs, and none of them
+ * with one of the sender's 3 n_S outputs, may collide.
+ */
+unsigned sr_psi_kkrt_tag_bytes(uint64_t n_receiver, uint64_t n_sender);
 
 #endif

@@ -20,6 +20,8 @@
 #define SR_PSI_COUNT_BYTES 16
 #define SR_PSI_ABORT_BYTES 8
 #define SR_PSI_POS_BYTES 4       /* a position in a RESULT message (u32le) */
+#define SR_PSI_HELLO_ECDH 0      /* hello byte 12: the protocol that follows */
+#define SR_PSI_HELLO_KKRT 1
 
 /* Domain tags (docs/internals/crypto.md registry). */
 #define SR_PSI_H2G_CONTEXT "sealroom.psi.v1:"   /* followed by the session id */
@@ -33,6 +35,9 @@ enum sr_psi_msg {
 	SR_PSI_MSG_COUNT = 4,
 	SR_PSI_MSG_RESULT = 5,
 	SR_PSI_MSG_DONE = 6,
+	SR_PSI_MSG_KKRT_SETUP = 7,   /* KKRT: R -> S base-OT point, seed, bins */
+	SR_PSI_MSG_KKRT_OT = 8,      /* KKRT: S -> R base-OT answers */
+	SR_PSI_MSG_KKRT_U = 9,       /* KKRT: R -> S extension rows, one batch */
 	SR_PSI_MSG_ABORT = 15,
 };
 
@@ -100,6 +105,7 @@ struct sr_psi_hello {
 	uint8_t normalize;
 	uint16_t parties;
 	uint32_t batch;
+	uint8_t protocol;     /* SR_PSI_HELLO_ECDH or SR_PSI_HELLO_KKRT */
 	uint64_t set_size;
 	uint8_t digest[SR_HASH_BYTES];
 };
@@ -151,6 +157,18 @@ struct sr_psi_link {
 	struct sr_buf out;         /* message being built */
 	struct sr_psi_stats *stats;   /* bytes_sent / bytes_received */
 };
+
+/* Send msg as one message; what names it in an error. */
+int sr_psi_link_send(struct sr_psi_link *l, const uint8_t *msg, size_t len,
+		     const char *what, struct sr_err *err) SR_WUR;
+/* Receive one message of at most max_len bytes into l->in; an ABORT from
+ * the peer becomes an error whatever was expected. */
+int sr_psi_link_recv(struct sr_psi_link *l, size_t max_len, const char *what,
+		     struct sr_err *err) SR_WUR;
+static inline const uint8_t *sr_psi_link_msg(const struct sr_psi_link *l)
+{
+	return (const uint8_t *)l->in.data;
+}
 
 /* This party's state in its exchange with one peer. */
 struct sr_psi_pair {

@@ -40,7 +40,7 @@ static void link_release(struct sr_psi_link *l)
 	sr_buf_release(&l->out);
 }
 
-static int link_send(struct sr_psi_link *l, const uint8_t *msg, size_t len,
+int sr_psi_link_send(struct sr_psi_link *l, const uint8_t *msg, size_t len,
 		     const char *what, struct sr_err *err)
 {
 	int rc = l->io->send(l->io->ctx, msg, len, err);
@@ -56,7 +56,7 @@ static int link_send(struct sr_psi_link *l, const uint8_t *msg, size_t len,
 
 /* Receive one message of at most max_len bytes.  An ABORT from the peer
  * becomes an error whatever was expected. */
-static int link_recv(struct sr_psi_link *l, size_t max_len, const char *what,
+int sr_psi_link_recv(struct sr_psi_link *l, size_t max_len, const char *what,
 		     struct sr_err *err)
 {
 	int rc;
@@ -79,11 +79,6 @@ static int link_recv(struct sr_psi_link *l, size_t max_len, const char *what,
 		return sr_psi_abort_fail((const uint8_t *)l->in.data,
 					 l->in.len, err);
 	return SR_OK;
-}
-
-static const uint8_t *link_msg(const struct sr_psi_link *l)
-{
-	return (const uint8_t *)l->in.data;
 }
 
 /* Best effort: tell the peer why we stop (it is reading a hello or points). */
@@ -204,6 +199,8 @@ static void hello_fill(struct sr_psi_hello *h, enum sr_psi_role role,
 	h->normalize = (uint8_t)p->normalize;
 	h->parties = (uint16_t)p->parties;
 	h->batch = p->batch ? p->batch : SR_PSI_BATCH_DEFAULT;
+	h->protocol = sr_psi_protocol_of(p) == SR_PSI_PROTO_KKRT ?
+		SR_PSI_HELLO_KKRT : SR_PSI_HELLO_ECDH;
 	h->set_size = set_size;
 	sr_psi_params_digest(p, h->digest);
 }
@@ -231,6 +228,10 @@ static int hello_check(struct sr_psi_pair *pr, struct sr_err *err)
 	} else if (peer->output != me->output) {
 		sr_fail(err, rc, "psi: the peer sends the result %s, we %s",
 			output_name(peer->output), output_name(me->output));
+	} else if (peer->protocol != me->protocol) {
+		sr_fail(err, rc, "psi: the peer runs protocol %s, we run %s",
+			peer->protocol == SR_PSI_HELLO_KKRT ? "kkrt" : "ecdh",
+			me->protocol == SR_PSI_HELLO_KKRT ? "kkrt" : "ecdh");
 	} else if (peer->normalize != me->normalize) {
 		sr_fail(err, rc, "psi: the peer normalizes keys with flags 0x%x, we with 0x%x",
 			peer->normalize, me->normalize);
@@ -270,14 +271,14 @@ int sr_psi_pair_hello(struct sr_psi_pair *pr, enum sr_psi_role role,
 	hello_fill(&pr->mine, role, p, set_size);
 	sr_psi_hello_encode(msg, &pr->mine);
 	if (role == SR_PSI_RECEIVER) {
-		rc = link_send(&pr->link, msg, sizeof(msg), "hello", err);
+		rc = sr_psi_link_send(&pr->link, msg, sizeof(msg), "hello", err);
 		if (rc)
 			return rc;
 	}
-	rc = link_recv(&pr->link, SR_PSI_HELLO_BYTES, "the peer's hello", err);
+	rc = sr_psi_link_recv(&pr->link, SR_PSI_HELLO_BYTES, "the peer's hello", err);
 	if (rc)
 		return rc;
-	rc = sr_psi_hello_decode(link_msg(&pr->link), pr->link.in.len,
+	rc = sr_psi_hello_decode(sr_psi_link_msg(&pr->link), pr->link.in.len,
 				 &pr->peer, err);
 	if (rc) {
 		link_abort(&pr->link, SR_PSI_ABORT_MALFORMED);
@@ -287,13 +288,16 @@ int sr_psi_pair_hello(struct sr_psi_pair *pr, enum sr_psi_role role,
 	if (rc)
 		return rc;
 	if (role == SR_PSI_SENDER) {
-		rc = link_send(&pr->link, msg, sizeof(msg), "hello", err);
+		rc = sr_psi_link_send(&pr->link, msg, sizeof(msg), "hello", err);
 		if (rc)
 			return rc;
 	}
-	pr->tag_bytes = role == SR_PSI_RECEIVER ?
-		sr_psi_tag_bytes(set_size, pr->peer.set_size) :
-		sr_psi_tag_bytes(pr->peer.set_size, set_size);
+	{
+		uint64_t nr = role == SR_PSI_RECEIVER ? set_size : pr->peer.set_size;
+		uint64_t ns = role == SR_PSI_RECEIVER ? pr->peer.set_size : set_size;
+		pr->tag_bytes = pr->mine.protocol == SR_PSI_HELLO_KKRT ?
+			sr_psi_kkrt_tag_bytes(nr, ns) : sr_psi_tag_bytes(nr, ns);
+	}
 	return SR_OK;
 }
 
@@ -348,14 +352,14 @@ static int absorb_points(struct sr_psi_pair *pr, size_t k, size_t nb,
 	int rc;
 
 	snprintf(what, sizeof(what), "points message %zu of %zu", k + 1, nb);
-	rc = sr_psi_msg_check(link_msg(&pr->link), pr->link.in.len,
+	rc = sr_psi_msg_check(sr_psi_link_msg(&pr->link), pr->link.in.len,
 			      SR_PSI_MSG_POINTS, 0, (uint32_t)count,
 			      SR_POINT_BYTES, what, err);
 	if (rc)
 		return rc;
 	memset(&job, 0, sizeof(job));
 	job.scalar = pr->scalar;
-	job.in = link_msg(&pr->link) + SR_PSI_HEAD_BYTES;
+	job.in = sr_psi_link_msg(&pr->link) + SR_PSI_HEAD_BYTES;
 	job.tags = pr->peer_tags + (size_t)k * batch * pr->tag_bytes;
 	job.tag_bytes = pr->tag_bytes;
 	job.count = count;
@@ -393,18 +397,18 @@ int sr_psi_pair_exchange(struct sr_psi_pair *pr, enum sr_psi_role role,
 	for (size_t k = 0; k < rounds; k++) {
 		int mine = k < nb_mine, theirs = k < nb_peer;
 		if (role == SR_PSI_RECEIVER && mine) {
-			rc = link_send(&pr->link, (const uint8_t *)pr->link.out.data,
+			rc = sr_psi_link_send(&pr->link, (const uint8_t *)pr->link.out.data,
 				       pr->link.out.len, "points", err);
 			if (rc)
 				return rc;
 		}
 		if (theirs) {
-			rc = link_recv(&pr->link, peer_max, "the peer's points", err);
+			rc = sr_psi_link_recv(&pr->link, peer_max, "the peer's points", err);
 			if (rc)
 				return rc;
 		}
 		if (role == SR_PSI_SENDER && mine) {
-			rc = link_send(&pr->link, (const uint8_t *)pr->link.out.data,
+			rc = sr_psi_link_send(&pr->link, (const uint8_t *)pr->link.out.data,
 				       pr->link.out.len, "points", err);
 			if (rc)
 				return rc;
@@ -471,7 +475,7 @@ int sr_psi_pair_send_tags(struct sr_psi_pair *pr, const struct sr_psi_params *p,
 		memcpy(pr->link.out.data + SR_PSI_HEAD_BYTES,
 		       pr->peer_tags + (size_t)k * batch * t, count * t);
 		sr_buf_setlen(&pr->link.out, sr_psi_msg_bytes(count, t));
-		rc = link_send(&pr->link, (const uint8_t *)pr->link.out.data,
+		rc = sr_psi_link_send(&pr->link, (const uint8_t *)pr->link.out.data,
 			       pr->link.out.len, "tags", err);
 		if (rc)
 			return rc;
@@ -499,18 +503,18 @@ int sr_psi_pair_recv_tags(struct sr_psi_pair *pr, uint64_t n,
 			       (unsigned long long)n);
 	for (size_t k = 0; k < nb; k++) {
 		size_t count = batch_count(n, batch, k);
-		rc = link_recv(&pr->link, sr_psi_msg_bytes(batch, t),
+		rc = sr_psi_link_recv(&pr->link, sr_psi_msg_bytes(batch, t),
 			       "the peer's tags", err);
 		if (rc)
 			return rc;
 		snprintf(what, sizeof(what), "tags message %zu of %zu", k + 1, nb);
-		rc = sr_psi_msg_check(link_msg(&pr->link), pr->link.in.len,
+		rc = sr_psi_msg_check(sr_psi_link_msg(&pr->link), pr->link.in.len,
 				      SR_PSI_MSG_TAGS, (uint8_t)t, (uint32_t)count,
 				      t, what, err);
 		if (rc)
 			return rc;
 		memcpy(pr->own_tags + (size_t)k * batch * t,
-		       link_msg(&pr->link) + SR_PSI_HEAD_BYTES, count * t);
+		       sr_psi_link_msg(&pr->link) + SR_PSI_HEAD_BYTES, count * t);
 		if (p->progress)
 			p->progress(p->progress_ctx, "tags",
 				    (uint64_t)k * batch + count, n);
@@ -598,10 +602,10 @@ static int recv_result(struct sr_psi_pair *pr, const struct sr_psi_set *set,
 	char what[64];
 	int rc;
 
-	rc = link_recv(&pr->link, SR_PSI_COUNT_BYTES, "the result count", err);
+	rc = sr_psi_link_recv(&pr->link, SR_PSI_COUNT_BYTES, "the result count", err);
 	if (rc)
 		return rc;
-	rc = sr_psi_count_decode(link_msg(&pr->link), pr->link.in.len, &count, err);
+	rc = sr_psi_count_decode(sr_psi_link_msg(&pr->link), pr->link.in.len, &count, err);
 	if (rc)
 		return rc;
 	if (count > max)
@@ -624,17 +628,17 @@ static int recv_result(struct sr_psi_pair *pr, const struct sr_psi_set *set,
 	for (size_t k = 0; k < nb; k++) {
 		size_t n = batch_count(count, batch, k);
 		const uint8_t *pos;
-		rc = link_recv(&pr->link, sr_psi_msg_bytes(batch, SR_PSI_POS_BYTES),
+		rc = sr_psi_link_recv(&pr->link, sr_psi_msg_bytes(batch, SR_PSI_POS_BYTES),
 			       "the result", err);
 		if (rc)
 			goto out;
 		snprintf(what, sizeof(what), "result message %zu of %zu", k + 1, nb);
-		rc = sr_psi_msg_check(link_msg(&pr->link), pr->link.in.len,
+		rc = sr_psi_msg_check(sr_psi_link_msg(&pr->link), pr->link.in.len,
 				      SR_PSI_MSG_RESULT, 0, (uint32_t)n,
 				      SR_PSI_POS_BYTES, what, err);
 		if (rc)
 			goto out;
-		pos = link_msg(&pr->link) + SR_PSI_HEAD_BYTES;
+		pos = sr_psi_link_msg(&pr->link) + SR_PSI_HEAD_BYTES;
 		for (size_t i = 0; i < n; i++) {
 			uint32_t j = sr_load_u32le(pos + i * SR_PSI_POS_BYTES);
 			if (j >= set->n || (seen[j / 8] & (1u << (j % 8)))) {
@@ -672,10 +676,10 @@ int sr_psi_pair_recv_end(struct sr_psi_pair *pr, const struct sr_psi_set *set,
 		return recv_result(pr, set, p, res, err);
 	/* Wait for the receiver to finish, so that our success means the
 	 * run completed. */
-	rc = link_recv(&pr->link, SR_PSI_HEAD_BYTES, "the end of the run", err);
+	rc = sr_psi_link_recv(&pr->link, SR_PSI_HEAD_BYTES, "the end of the run", err);
 	if (rc)
 		return rc;
-	return sr_psi_msg_check(link_msg(&pr->link), pr->link.in.len,
+	return sr_psi_msg_check(sr_psi_link_msg(&pr->link), pr->link.in.len,
 				SR_PSI_MSG_DONE, 0, 0, 0, "done message", err);
 }
 
@@ -693,10 +697,10 @@ int sr_psi_pair_send_result(struct sr_psi_pair *pr,
 	if (p->output == SR_PSI_TO_RECEIVER) {
 		/* "Done", with no number in it. */
 		sr_psi_head_encode(msg, SR_PSI_MSG_DONE, 0, 0);
-		return link_send(&pr->link, msg, SR_PSI_HEAD_BYTES, "done message", err);
+		return sr_psi_link_send(&pr->link, msg, SR_PSI_HEAD_BYTES, "done message", err);
 	}
 	sr_psi_count_encode(msg, count);
-	rc = link_send(&pr->link, msg, sizeof(msg), "result count", err);
+	rc = sr_psi_link_send(&pr->link, msg, sizeof(msg), "result count", err);
 	if (rc || p->mode == SR_PSI_CARDINALITY)
 		return rc;
 	for (size_t k = 0; k < nb; k++) {
@@ -711,7 +715,7 @@ int sr_psi_pair_send_result(struct sr_psi_pair *pr,
 			sr_store_u32le(out + SR_PSI_HEAD_BYTES + i * SR_PSI_POS_BYTES,
 				       peer_pos[(size_t)k * batch + i]);
 		sr_buf_setlen(&pr->link.out, sr_psi_msg_bytes(n, SR_PSI_POS_BYTES));
-		rc = link_send(&pr->link, (const uint8_t *)pr->link.out.data,
+		rc = sr_psi_link_send(&pr->link, (const uint8_t *)pr->link.out.data,
 			       pr->link.out.len, "result", err);
 		if (rc)
 			return rc;

@@ -49,7 +49,7 @@ void sr_psi_hello_encode(uint8_t out[SR_PSI_HELLO_BYTES],
 	out[6] = (uint8_t)hello->parties;
 	out[7] = (uint8_t)(hello->parties >> 8);
 	sr_store_u32le(out + 8, hello->batch);
-	sr_store_u32le(out + 12, 0);
+	sr_store_u32le(out + 12, hello->protocol);
 	sr_store_u64le(out + 16, hello->set_size);
 	memcpy(out + 24, hello->digest, SR_HASH_BYTES);
 }
@@ -66,9 +66,10 @@ int sr_psi_hello_decode(const uint8_t *msg, size_t len,
 		return sr_fail(err, SR_EPROTO,
 			       "psi: hello message is %zu bytes, expected %d",
 			       len, SR_PSI_HELLO_BYTES);
-	if (sr_load_u32le(msg + 12) != 0)
+	if (sr_load_u32le(msg + 12) > SR_PSI_HELLO_KKRT)
 		return sr_fail(err, SR_EPROTO,
-			       "psi: hello message has non-zero reserved bytes");
+			       "psi: hello message has an unknown protocol or non-zero reserved bytes");
+	hello->protocol = msg[12];
 	hello->version = msg[1];
 	hello->role = msg[2];
 	hello->mode = msg[3];
@@ -101,6 +102,9 @@ static const char *msg_name(int type)
 	case SR_PSI_MSG_COUNT: return "count";
 	case SR_PSI_MSG_RESULT: return "result";
 	case SR_PSI_MSG_DONE: return "done";
+	case SR_PSI_MSG_KKRT_SETUP: return "kkrt setup";
+	case SR_PSI_MSG_KKRT_OT: return "kkrt base OT";
+	case SR_PSI_MSG_KKRT_U: return "kkrt extension";
 	case SR_PSI_MSG_ABORT: return "abort";
 	}
 	return "unknown";

@@ -13,44 +13,9 @@
 #include "base/err.h"
 #include "crypto/crypto.h"
 #include "psi/psi.h"
+#include "fuzz_feed.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct feed {
-	const uint8_t *data;
-	size_t size, pos;
-};
-
-static int feed_send(void *ctx, const uint8_t *msg, size_t len,
-		     struct sr_err *err)
-{
-	(void)ctx;
-	(void)msg;
-	(void)len;
-	(void)err;
-	return SR_OK;   /* what the party says is dropped */
-}
-
-static int feed_recv(void *ctx, struct sr_buf *msg, size_t max_len,
-		     struct sr_err *err)
-{
-	struct feed *f = ctx;
-	size_t len;
-
-	if (f->size - f->pos < 2)
-		return sr_fail(err, SR_EPROTO, "end of input");
-	len = (size_t)f->data[f->pos] | (size_t)f->data[f->pos + 1] << 8;
-	f->pos += 2;
-	if (len > max_len)
-		return sr_fail(err, SR_ELIMIT, "message too long");
-	if (len > f->size - f->pos)
-		return sr_fail(err, SR_EPROTO, "end of input");
-	sr_buf_reset(msg);
-	if (sr_buf_add(msg, f->data + f->pos, len) != SR_OK)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	f->pos += len;
-	return SR_OK;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -77,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.data = data + 1;
 	f.size = size - 1;
 	f.pos = 0;
+	f.lenbytes = 2;
 	for (size_t i = 0; i < 4; i++) {
 		keys[i].data = words[i];
 		keys[i].len = strlen(words[i]);
@@ -89,6 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	params.mode = (flags & 2) ? SR_PSI_CARDINALITY : SR_PSI_INTERSECTION;
 	params.output = (flags & 4) ? SR_PSI_TO_BOTH : SR_PSI_TO_RECEIVER;
 	params.batch = 2;
+	/* ECDH-PSI's messages (its corpus); KKRT's: fuzz_kkrt.c. */
+	params.protocol = SR_PSI_PROTO_ECDH;
 	io.ctx = &f;
 	io.send = feed_send;
 	io.recv = feed_recv;

@@ -120,6 +120,30 @@ ok
 cmp -s <(tail -n +2 "$WORK/a2.out" | cut -d, -f2 | sort) "$WORK/expect.keys" || fail "receiver-only result"
 ok
 
+# 2b. The protocol: the default ran kkrt; --protocol ecdh gives the same
+# keys; the two sides on different protocols are refused at the hello.
+contains "$SOUT" '"protocol": "kkrt"'
+start_server --peer "$PUB_A" --protocol ecdh --json
+run_expect 0 sr psi connect "127.0.0.1:$PORT" --home "$WORK/a" --protocol ecdh \
+	--input "$WORK/a.csv" --column email --peer "$PUB_B" --output "$WORK/a3.out" --json
+contains "$OUT" '"protocol": "ecdh"'
+server_expect 0
+cmp -s <(tail -n +2 "$WORK/a3.out" | cut -d, -f2 | sort) "$WORK/expect.keys" || fail "ecdh result"
+ok
+start_server --peer "$PUB_A" --protocol ecdh
+run_expect 1 sr psi connect "127.0.0.1:$PORT" --home "$WORK/a" --protocol kkrt \
+	--input "$WORK/a.csv" --column email --peer "$PUB_B" --output "$WORK/bad-p.out"
+server_expect 1
+contains "$SERR" "protocol kkrt, we run ecdh"
+[ ! -e "$WORK/bad-p.out" ] || fail "output written after a protocol mismatch"
+ok
+run_expect 2 sr psi connect "127.0.0.1:1" --home "$WORK/a" --protocol rr22 \
+	--input "$WORK/a.csv" --column email --peer "$PUB_B"
+contains "$ERR" "unknown psi protocol 'rr22'"
+run_expect 2 sr psi connect "127.0.0.1:1" --home "$WORK/a" --protocol kkrt --mode cardinality \
+	--input "$WORK/a.csv" --column email --peer "$PUB_B"
+contains "$ERR" "kkrt"
+
 # 3. Normalization: case and spacing variants match only when declared.
 printf 'name\n Alice \nBOB\ncarol\n+33 6 12 34 56 78\n' >"$WORK/n1.csv"
 printf 'name\nalice\nbob\n Carol\n33-612-345-678\n' >"$WORK/n2.csv"

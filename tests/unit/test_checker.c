@@ -286,6 +286,29 @@ static void test_psi_shapes(void **state)
 		assert_true(one && two && unknown);
 	}
 	sr_verdict_release(&v);
+	/* protocol kkrt with cardinality: a violation; an unknown protocol:
+	 * an error naming it; kkrt for two-party intersection: accepted. */
+	assert_int_equal(check(w, "{\"kind\": \"psi\", \"mode\": \"cardinality\", \"protocol\": \"kkrt\","
+			       "\"inputs\": [{\"dataset\": \"bank.customers\", \"column\": \"email\"},"
+			       "{\"dataset\": \"shop.members\", \"column\": \"email\"}],"
+			       "\"receivers\": [\"" BANK "\"]}", 1700000000, &v, &err), SR_OK);
+	assert_false(v.accept);
+	assert_string_equal(v.violations[0].rule, "psi-kkrt-two-party-intersection");
+	sr_verdict_release(&v);
+	sr_err_clear(&err);
+	assert_int_not_equal(check(w, "{\"kind\": \"psi\", \"mode\": \"intersection\", \"protocol\": \"rr22\","
+				   "\"inputs\": [{\"dataset\": \"bank.customers\", \"column\": \"email\"},"
+				   "{\"dataset\": \"shop.members\", \"column\": \"email\"}],"
+				   "\"receivers\": [\"" BANK "\"]}", 1700000000, &v, &err), SR_OK);
+	assert_non_null(strstr(err.msg, "spec.protocol"));
+	assert_non_null(strstr(err.msg, "rr22"));
+	assert_int_equal(check(w, "{\"kind\": \"psi\", \"mode\": \"intersection\", \"protocol\": \"kkrt\","
+			       "\"inputs\": [{\"dataset\": \"bank.customers\", \"column\": \"email\"},"
+			       "{\"dataset\": \"shop.members\", \"column\": \"email\"}],"
+			       "\"receivers\": [\"" BANK "\"]}", 1700000000, &v, &err), SR_OK);
+	for (size_t i = 0; i < v.count; i++)
+		assert_string_not_equal(v.violations[i].rule, "psi-kkrt-two-party-intersection");
+	sr_verdict_release(&v);
 	/* A column name with a control character and invalid UTF-8: the
 	 * verdict's text is cleaned so the ledger can record it. */
 	assert_int_equal(check(w, SPEC("ph\\u007fone\\n", "email", "\"" BANK "\""),

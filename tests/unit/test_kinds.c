@@ -138,20 +138,25 @@ static void test_psi_two_parties(void **state)
 	struct kt_outcome o;
 	struct kt_job job;
 	const char *modes[] = { "intersection", "cardinality" };
+	/* No protocol key (auto), then each one explicitly; kkrt runs
+	 * intersection only. */
+	const char *protos[] = { "", "\"protocol\": \"ecdh\",", "\"protocol\": \"kkrt\"," };
 
 	(void)state;
 	table_make(&a, 1, 3000, 4000, 1);
 	table_make(&b, 2, 2500, 4000, 1);
 	for (int m = 0; m < 2; m++)
+		for (int pr = 0; pr < 3 - m; pr++)
 		for (int norm = 0; norm < 2; norm++)
 			for (int both = 0; both < 2; both++) {
-				char spec[600];
+				char spec[700];
+				const char *ran = m == 1 || pr == 1 ? "ecdh" : "kkrt";
 				memset(&job, 0, sizeof(job));
 				snprintf(spec, sizeof(spec),
-					 "{\"kind\": \"psi\", \"mode\": \"%s\", %s"
+					 "{\"kind\": \"psi\", \"mode\": \"%s\", %s %s"
 					 " \"inputs\": [{\"dataset\": \"bank.c\", \"column\": \"key\"},"
 					 " {\"dataset\": \"shop.c\", \"column\": \"key\"}],"
-					 " \"receivers\": [\"" SHOP "\"%s]}", modes[m],
+					 " \"receivers\": [\"" SHOP "\"%s]}", modes[m], protos[pr],
 					 norm ? "\"normalize\": [\"trim\", \"lower\"]," : "",
 					 both ? ", \"" BANK "\"" : "");
 				job.spec = parse(spec);
@@ -162,6 +167,10 @@ static void test_psi_two_parties(void **state)
 				/* Not empty, so the comparison means something. */
 				assert_true(json_integer_value(json_object_get(
 					json_object_get(o.central[0], "meta"), "size")) > 100);
+				/* The result says which protocol ran. */
+				for (size_t r = 0; r < o.nreceivers; r++)
+					assert_string_equal(json_string_value(json_object_get(
+						json_object_get(o.federated[r], "meta"), "protocol")), ran);
 				kt_outcome_release(&o);
 				json_decref((json_t *)job.spec);
 			}

@@ -270,12 +270,26 @@ static void *party_main(void *arg)
 
 static const uint8_t session[] = "test-session-1";
 
+/* The protocol of the group being run: every test runs once with ECDH
+ * and once with AUTO, which runs KKRT where it applies (two-party
+ * intersection) and ECDH elsewhere. */
+static enum sr_psi_protocol group_protocol = SR_PSI_PROTO_ECDH;
+
 static void params_default(struct sr_psi_params *p)
 {
 	sr_psi_params_init(p);
 	p->session_id = session;
 	p->session_id_len = sizeof(session) - 1;
 	p->pool = pool;
+	p->protocol = group_protocol;
+}
+
+/* The comparison length the run must have used. */
+static unsigned expected_tag_bytes(const struct sr_psi_stats *st, uint64_t nr,
+				   uint64_t ns)
+{
+	return st->protocol == SR_PSI_PROTO_KKRT ? sr_psi_kkrt_tag_bytes(nr, ns) :
+		sr_psi_tag_bytes(nr, ns);
 }
 
 /* Keys as C strings; rows are the indices. */
@@ -502,7 +516,10 @@ static void check_two_party(size_t nr, size_t ns, size_t common,
 	assert_int_equal(run.r.res.stats.set_size, nr);
 	assert_int_equal(run.r.res.stats.peer_set_size, ns);
 	assert_int_equal(run.s.res.stats.peer_set_size, nr);
-	assert_int_equal(run.r.res.stats.tag_bytes, sr_psi_tag_bytes(nr, ns));
+	assert_int_equal(run.r.res.stats.protocol, sr_psi_protocol_of(&p));
+	assert_int_equal(run.s.res.stats.protocol, sr_psi_protocol_of(&p));
+	assert_int_equal(run.r.res.stats.tag_bytes,
+			 expected_tag_bytes(&run.r.res.stats, nr, ns));
 	assert_int_equal(run.r.res.stats.bytes_sent, run.s.res.stats.bytes_received);
 	assert_int_equal(run.s.res.stats.bytes_sent, run.r.res.stats.bytes_received);
 	free(expect);
@@ -899,6 +916,7 @@ struct tamper_case {
 	size_t offset;
 	enum sr_psi_mode mode;
 	const char *victim_msg;   /* substring of the victim's error */
+	enum sr_psi_protocol protocol;
 };
 
 /*
@@ -906,35 +924,64 @@ struct tamper_case {
  * count(5) result(6..8); S sends hello(0) points(1..4) tags(5..8).
  */
 static const struct tamper_case tamper_cases[] = {
-	{ "hello truncated", 0, 0, T_TRUNCATE, 0, SR_PSI_INTERSECTION, "hello" },
-	{ "hello extended", 1, 0, T_EXTEND, 0, SR_PSI_INTERSECTION, "hello" },
-	{ "hello mode flipped", 0, 0, T_FLIP, 3, SR_PSI_INTERSECTION, "mode" },
-	{ "hello role flipped", 1, 0, T_FLIP, 2, SR_PSI_INTERSECTION, "role" },
-	{ "hello digest flipped", 1, 0, T_FLIP, 30, SR_PSI_INTERSECTION, "session" },
-	{ "hello huge set", 1, 0, T_FLIP, 22, SR_PSI_INTERSECTION, "SR_PSI_SET_MAX" },
-	{ "hello huge batch", 0, 0, T_FLIP, 10, SR_PSI_INTERSECTION, "batches" },
-	{ "hello version", 0, 0, T_FLIP, 1, SR_PSI_INTERSECTION, "version" },
-	{ "points truncated", 0, 2, T_TRUNCATE, 0, SR_PSI_INTERSECTION, "points message 2" },
-	{ "points extended", 1, 1, T_EXTEND, 0, SR_PSI_INTERSECTION, "peer's points" },
-	{ "points bad encoding", 0, 3, T_BAD_POINT, 0, SR_PSI_INTERSECTION, "canonical" },
-	{ "points identity", 1, 2, T_IDENTITY, 0, SR_PSI_INTERSECTION, "identity" },
-	{ "points count", 0, 1, T_COUNT_UP, 0, SR_PSI_INTERSECTION, "announces" },
-	{ "points type", 1, 4, T_FLIP, 0, SR_PSI_INTERSECTION, "expected a points" },
-	{ "points reserved", 0, 4, T_FLIP, 2, SR_PSI_INTERSECTION, "reserved" },
-	{ "points eof", 0, 3, T_EOF, 0, SR_PSI_INTERSECTION, "closed" },
-	{ "points oversize", 1, 2, T_OVERSIZE, 0, SR_PSI_INTERSECTION, "limit" },
-	{ "tags truncated", 1, 5, T_TRUNCATE, 0, SR_PSI_INTERSECTION, "tags message 1" },
-	{ "tags length byte", 1, 6, T_FLIP, 1, SR_PSI_INTERSECTION, "header byte 1" },
-	{ "tags count", 1, 7, T_COUNT_UP, 0, SR_PSI_INTERSECTION, "announces" },
-	{ "tags eof", 1, 8, T_EOF, 0, SR_PSI_INTERSECTION, "closed" },
-	{ "count too big", 0, 5, T_BIG_COUNT, 0, SR_PSI_INTERSECTION, "common keys" },
-	{ "count truncated", 0, 5, T_TRUNCATE, 0, SR_PSI_INTERSECTION, "count message" },
-	{ "result out of range", 0, 6, T_POS_RANGE, 0, SR_PSI_INTERSECTION, "out of range" },
-	{ "result repeated", 0, 7, T_POS_REPEAT, 0, SR_PSI_INTERSECTION, "repeated" },
-	{ "result truncated", 0, 8, T_TRUNCATE, 0, SR_PSI_INTERSECTION, "result message 3" },
-	{ "result eof", 0, 7, T_EOF, 0, SR_PSI_INTERSECTION, "closed" },
-	{ "cardinality tags eof", 1, 6, T_EOF, 0, SR_PSI_CARDINALITY, "closed" },
-	{ "cardinality count eof", 0, 5, T_EOF, 0, SR_PSI_CARDINALITY, "closed" },
+	{ "hello truncated", 0, 0, T_TRUNCATE, 0, SR_PSI_INTERSECTION, "hello", SR_PSI_PROTO_ECDH },
+	{ "hello extended", 1, 0, T_EXTEND, 0, SR_PSI_INTERSECTION, "hello", SR_PSI_PROTO_ECDH },
+	{ "hello mode flipped", 0, 0, T_FLIP, 3, SR_PSI_INTERSECTION, "mode", SR_PSI_PROTO_ECDH },
+	{ "hello role flipped", 1, 0, T_FLIP, 2, SR_PSI_INTERSECTION, "role", SR_PSI_PROTO_ECDH },
+	{ "hello digest flipped", 1, 0, T_FLIP, 30, SR_PSI_INTERSECTION, "session", SR_PSI_PROTO_ECDH },
+	{ "hello huge set", 1, 0, T_FLIP, 22, SR_PSI_INTERSECTION, "SR_PSI_SET_MAX", SR_PSI_PROTO_ECDH },
+	{ "hello huge batch", 0, 0, T_FLIP, 10, SR_PSI_INTERSECTION, "batches", SR_PSI_PROTO_ECDH },
+	{ "hello version", 0, 0, T_FLIP, 1, SR_PSI_INTERSECTION, "version", SR_PSI_PROTO_ECDH },
+	{ "points truncated", 0, 2, T_TRUNCATE, 0, SR_PSI_INTERSECTION, "points message 2", SR_PSI_PROTO_ECDH },
+	{ "points extended", 1, 1, T_EXTEND, 0, SR_PSI_INTERSECTION, "peer's points", SR_PSI_PROTO_ECDH },
+	{ "points bad encoding", 0, 3, T_BAD_POINT, 0, SR_PSI_INTERSECTION, "canonical", SR_PSI_PROTO_ECDH },
+	{ "points identity", 1, 2, T_IDENTITY, 0, SR_PSI_INTERSECTION, "identity", SR_PSI_PROTO_ECDH },
+	{ "points count", 0, 1, T_COUNT_UP, 0, SR_PSI_INTERSECTION, "announces", SR_PSI_PROTO_ECDH },
+	{ "points type", 1, 4, T_FLIP, 0, SR_PSI_INTERSECTION, "expected a points", SR_PSI_PROTO_ECDH },
+	{ "points reserved", 0, 4, T_FLIP, 2, SR_PSI_INTERSECTION, "reserved", SR_PSI_PROTO_ECDH },
+	{ "points eof", 0, 3, T_EOF, 0, SR_PSI_INTERSECTION, "closed", SR_PSI_PROTO_ECDH },
+	{ "points oversize", 1, 2, T_OVERSIZE, 0, SR_PSI_INTERSECTION, "limit", SR_PSI_PROTO_ECDH },
+	{ "tags truncated", 1, 5, T_TRUNCATE, 0, SR_PSI_INTERSECTION, "tags message 1", SR_PSI_PROTO_ECDH },
+	{ "tags length byte", 1, 6, T_FLIP, 1, SR_PSI_INTERSECTION, "header byte 1", SR_PSI_PROTO_ECDH },
+	{ "tags count", 1, 7, T_COUNT_UP, 0, SR_PSI_INTERSECTION, "announces", SR_PSI_PROTO_ECDH },
+	{ "tags eof", 1, 8, T_EOF, 0, SR_PSI_INTERSECTION, "closed", SR_PSI_PROTO_ECDH },
+	{ "count too big", 0, 5, T_BIG_COUNT, 0, SR_PSI_INTERSECTION, "common keys", SR_PSI_PROTO_ECDH },
+	{ "count truncated", 0, 5, T_TRUNCATE, 0, SR_PSI_INTERSECTION, "count message", SR_PSI_PROTO_ECDH },
+	{ "result out of range", 0, 6, T_POS_RANGE, 0, SR_PSI_INTERSECTION, "out of range", SR_PSI_PROTO_ECDH },
+	{ "result repeated", 0, 7, T_POS_REPEAT, 0, SR_PSI_INTERSECTION, "repeated", SR_PSI_PROTO_ECDH },
+	{ "result truncated", 0, 8, T_TRUNCATE, 0, SR_PSI_INTERSECTION, "result message 3", SR_PSI_PROTO_ECDH },
+	{ "result eof", 0, 7, T_EOF, 0, SR_PSI_INTERSECTION, "closed", SR_PSI_PROTO_ECDH },
+	{ "cardinality tags eof", 1, 6, T_EOF, 0, SR_PSI_CARDINALITY, "closed", SR_PSI_PROTO_ECDH },
+	{ "cardinality count eof", 0, 5, T_EOF, 0, SR_PSI_CARDINALITY, "closed", SR_PSI_PROTO_ECDH },
+	/* KKRT, 60 keys each (128 bins: one extension message): R sends
+	 * hello(0) setup(1) extension(2) count(3) result(4..6); S sends
+	 * hello(0) base OT(1) tags(2..5). */
+#define K SR_PSI_INTERSECTION
+	{ "kkrt hello protocol", 0, 0, T_FLIP, 12, K, "protocol", SR_PSI_PROTO_KKRT },
+	{ "kkrt setup truncated", 0, 1, T_TRUNCATE, 0, K, "kkrt setup message", SR_PSI_PROTO_KKRT },
+	{ "kkrt setup bad point", 0, 1, T_BAD_POINT, 0, K, "not a canonical", SR_PSI_PROTO_KKRT },
+	{ "kkrt setup identity", 0, 1, T_IDENTITY, 0, K, "identity", SR_PSI_PROTO_KKRT },
+	{ "kkrt setup bins", 0, 1, T_FLIP, 72, K, "bins", SR_PSI_PROTO_KKRT },
+	{ "kkrt setup type", 0, 1, T_FLIP, 0, K, "expected a kkrt setup", SR_PSI_PROTO_KKRT },
+	{ "kkrt setup eof", 0, 1, T_EOF, 0, K, "closed", SR_PSI_PROTO_KKRT },
+	{ "kkrt ot truncated", 1, 1, T_TRUNCATE, 0, K, "base OT message", SR_PSI_PROTO_KKRT },
+	{ "kkrt ot bad point", 1, 1, T_BAD_POINT, 0, K, "point 0 is not a canonical", SR_PSI_PROTO_KKRT },
+	{ "kkrt ot identity", 1, 1, T_IDENTITY, 0, K, "point 0 is the identity", SR_PSI_PROTO_KKRT },
+	{ "kkrt ot count", 1, 1, T_COUNT_UP, 0, K, "announces", SR_PSI_PROTO_KKRT },
+	{ "kkrt ot eof", 1, 1, T_EOF, 0, K, "closed", SR_PSI_PROTO_KKRT },
+	{ "kkrt extension truncated", 0, 2, T_TRUNCATE, 0, K, "kkrt extension message 1 of 1", SR_PSI_PROTO_KKRT },
+	{ "kkrt extension count", 0, 2, T_COUNT_UP, 0, K, "announces", SR_PSI_PROTO_KKRT },
+	{ "kkrt extension reserved", 0, 2, T_FLIP, 3, K, "reserved", SR_PSI_PROTO_KKRT },
+	{ "kkrt extension eof", 0, 2, T_EOF, 0, K, "closed", SR_PSI_PROTO_KKRT },
+	{ "kkrt extension oversize", 0, 2, T_OVERSIZE, 0, K, "limit", SR_PSI_PROTO_KKRT },
+	{ "kkrt tags truncated", 1, 2, T_TRUNCATE, 0, K, "tags message 1 of 4", SR_PSI_PROTO_KKRT },
+	{ "kkrt tags count", 1, 3, T_COUNT_UP, 0, K, "announces", SR_PSI_PROTO_KKRT },
+	{ "kkrt tags length byte", 1, 4, T_FLIP, 1, K, "header byte 1", SR_PSI_PROTO_KKRT },
+	{ "kkrt tags eof", 1, 5, T_EOF, 0, K, "closed", SR_PSI_PROTO_KKRT },
+	{ "kkrt count too big", 0, 3, T_BIG_COUNT, 0, K, "common keys", SR_PSI_PROTO_KKRT },
+	{ "kkrt result out of range", 0, 4, T_POS_RANGE, 0, K, "out of range", SR_PSI_PROTO_KKRT },
+	{ "kkrt result eof", 0, 5, T_EOF, 0, K, "closed", SR_PSI_PROTO_KKRT },
+#undef K
 };
 
 static void test_tampering(void **state)
@@ -954,6 +1001,7 @@ static void test_tampering(void **state)
 		p.output = SR_PSI_TO_BOTH;
 		p.batch = 16;
 		p.mode = tc->mode;
+		p.protocol = tc->protocol;
 		run_setup(&run, r.keys, r.n, s.keys, s.n, &p, &p);
 		ep = tc->by_sender ? &run.link.b : &run.link.a;
 		ep->tamper = tc->kind;
@@ -1198,6 +1246,125 @@ static void test_alloc_failures(void **state)
 	keyset_free(&s);
 }
 
+/* ---- the two protocols ----------------------------------------------------- */
+
+struct row_pair {
+	uint64_t r, s;
+};
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const struct row_pair *x = a, *y = b;
+
+	if (x->r != y->r)
+		return x->r < y->r ? -1 : 1;
+	return (x->s > y->s) - (x->s < y->s);
+}
+
+/* The aligned (receiver row, sender row) pairs of a run, sorted. */
+static struct row_pair *pairs_of(enum sr_psi_protocol proto, struct keyset *r,
+				 struct keyset *s, size_t *n)
+{
+	struct sr_psi_params p;
+	struct run run;
+	struct row_pair *pairs;
+
+	params_default(&p);
+	p.protocol = proto;
+	p.output = SR_PSI_TO_BOTH;
+	run_pair(&run, r->keys, r->n, s->keys, s->n, &p, &p);
+	if (run.r.rc || run.s.rc)
+		fail_msg("%s: %s / %s", sr_psi_protocol_name(proto), run.r.err.msg,
+			 run.s.err.msg);
+	assert_int_equal(run.r.res.stats.protocol, proto);
+	assert_int_equal(run.r.res.rows_len, run.s.res.rows_len);
+	*n = run.r.res.rows_len;
+	pairs = calloc(*n + 1, sizeof(*pairs));
+	assert_non_null(pairs);
+	for (size_t i = 0; i < *n; i++) {
+		pairs[i].r = run.r.res.rows[i];
+		pairs[i].s = run.s.res.rows[i];
+	}
+	qsort(pairs, *n, sizeof(*pairs), cmp_pair);
+	run_free(&run);
+	return pairs;
+}
+
+/* ECDH-PSI and KKRT-PSI give the same aligned pairs of rows. */
+static void test_protocols_agree(void **state)
+{
+	struct keyset r, s;
+	struct row_pair *a, *b;
+	size_t na, nb;
+
+	(void)state;
+	make_sets(1000, 1500, 600, 31, &r, &s);
+	/* Duplicates and an empty key: the kept row must be the same. */
+	free(r.keys[7]);
+	r.keys[7] = strdup(r.keys[3]);
+	free(s.keys[9]);
+	s.keys[9] = strdup("");
+	a = pairs_of(SR_PSI_PROTO_ECDH, &r, &s, &na);
+	b = pairs_of(SR_PSI_PROTO_KKRT, &r, &s, &nb);
+	assert_int_equal(na, nb);
+	assert_true(na >= 598 && na <= 600);
+	assert_memory_equal(a, b, na * sizeof(*a));
+	free(a);
+	free(b);
+	keyset_free(&r);
+	keyset_free(&s);
+}
+
+/* Where KKRT does not apply it is refused; AUTO picks; names parse. */
+static void test_protocol_rules(void **state)
+{
+	char *keys[] = { "a", "b", "c" };
+	struct sr_psi_params p, q;
+	enum sr_psi_protocol proto;
+	struct sr_err err;
+	struct run run;
+
+	(void)state;
+	params_default(&p);
+	p.protocol = SR_PSI_PROTO_AUTO;
+	assert_int_equal(sr_psi_protocol_of(&p), SR_PSI_PROTO_KKRT);
+	p.mode = SR_PSI_CARDINALITY;
+	assert_int_equal(sr_psi_protocol_of(&p), SR_PSI_PROTO_ECDH);
+	p.mode = SR_PSI_INTERSECTION;
+	p.parties = 3;
+	assert_int_equal(sr_psi_protocol_of(&p), SR_PSI_PROTO_ECDH);
+
+	/* kkrt with cardinality, or three parties: SR_EINVAL, at once. */
+	params_default(&p);
+	p.protocol = SR_PSI_PROTO_KKRT;
+	p.mode = SR_PSI_CARDINALITY;
+	run_pair(&run, keys, 3, keys, 3, &p, &p);
+	assert_int_equal(run.r.rc, SR_EINVAL);
+	assert_non_null(strstr(run.r.err.msg, "two-party intersection only"));
+	assert_int_equal(run.s.rc, SR_EINVAL);
+	run_free(&run);
+
+	/* A receiver on kkrt and a sender on ecdh: refused at the hello. */
+	params_default(&p);
+	p.protocol = SR_PSI_PROTO_KKRT;
+	q = p;
+	q.protocol = SR_PSI_PROTO_ECDH;
+	run_pair(&run, keys, 3, keys, 3, &p, &q);
+	assert_int_equal(run.s.rc, SR_EPROTO);
+	assert_non_null(strstr(run.s.err.msg, "protocol"));
+	assert_int_not_equal(run.r.rc, SR_OK);
+	assert_null(run.r.res.rows);
+	run_free(&run);
+
+	assert_int_equal(sr_psi_protocol_parse("kkrt", &proto, &err), SR_OK);
+	assert_int_equal(proto, SR_PSI_PROTO_KKRT);
+	assert_int_equal(sr_psi_protocol_parse("auto", &proto, &err), SR_OK);
+	assert_int_equal(proto, SR_PSI_PROTO_AUTO);
+	sr_err_clear(&err);
+	assert_int_equal(sr_psi_protocol_parse("rr22", &proto, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "rr22"));
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -1213,8 +1380,18 @@ static int teardown(void **state)
 	return 0;
 }
 
+static int setup_auto(void **state)
+{
+	group_protocol = SR_PSI_PROTO_AUTO;
+	return setup(state);
+}
+
 int main(void)
 {
+	const struct CMUnitTest kkrt_tests[] = {
+		cmocka_unit_test(test_protocols_agree),
+		cmocka_unit_test(test_protocol_rules),
+	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tag_bytes),
 		cmocka_unit_test(test_normalize),
@@ -1234,5 +1411,11 @@ int main(void)
 		cmocka_unit_test(test_large),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	int failed;
+
+	/* ECDH, then AUTO (KKRT for every two-party intersection). */
+	failed = cmocka_run_group_tests_name("ecdh", tests, setup, teardown);
+	failed += cmocka_run_group_tests_name("auto", tests, setup_auto, teardown);
+	failed += cmocka_run_group_tests_name("kkrt", kkrt_tests, setup, teardown);
+	return failed;
 }

@@ -8,7 +8,8 @@
  *                 { "dataset": "shop.members",   "column": "email" } ],
  *     "mode": "intersection" | "cardinality",
  *     "receivers": [ "org_…" ],
- *     "normalize": [ "trim", "lower", "digits" ] }     (optional)
+ *     "normalize": [ "trim", "lower", "digits" ],     (optional)
+ *     "protocol": "auto" | "ecdh" | "kkrt" }           (optional, auto)
  *
  * Shapes the protocol runs: one input per organization; every receiver
  * takes part with a set of its own; three or more parties deliver to
@@ -19,7 +20,7 @@
  * Result (at each receiver): intersection mode
  *   {"columns": ["row", COLUMN], "rows": [[row, key], ...] (sorted by row),
  *    "meta": {"mode", "dataset", "column", "size", "duplicates_removed",
- *             "input_rows"}}
+ *             "input_rows", "protocol"}}   (protocol: the one that ran)
  * cardinality mode {"columns": ["intersection_size"], "rows": [[n]], ...}.
  *
  * Release (DESIGN §16): a party whose input has fewer distinct keys than
@@ -74,6 +75,24 @@ static int psi_check(struct sr_check *c, struct sr_err *err)
 				   strcmp(s, "digits")))
 				return sr_fail(err, SR_EINVAL,
 					       "spec.normalize[%zu]: expected trim, lower or digits", i);
+		}
+	}
+	if (json_object_get(spec, "protocol")) {
+		const char *name = NULL;
+		enum sr_psi_protocol proto;
+		rc = sr_json_get_string(spec, "spec", "protocol", 1, &name, err);
+		if (rc == SR_OK)
+			rc = sr_psi_protocol_parse(name, &proto, err);
+		if (rc)
+			return sr_err_prefix(err, "spec.protocol");
+		if (proto == SR_PSI_PROTO_KKRT &&
+		    (n != 2 || strcmp(mode, "intersection") != 0)) {
+			rc = sr_check_violation(c, NULL, NULL, NULL,
+				"psi-kkrt-two-party-intersection", err,
+				"psi protocol kkrt runs two-party intersection only (the spec names %zu parties, mode %s): use auto or ecdh",
+				n, mode);
+			if (rc)
+				return rc;
 		}
 	}
 	json_array_foreach(inputs, i, in) {
@@ -319,7 +338,7 @@ static int cmp_u64(const void *a, const void *b)
 static json_t *result_of(const struct sr_kind_ctx *c, size_t input,
 			 const struct keys *k, int cardinality,
 			 uint64_t *rows, size_t nrows, uint64_t size,
-			 uint64_t duplicates)
+			 uint64_t duplicates, const char *protocol)
 {
 	const char *column = json_string_value(json_object_get(c->inputs[input].spec,
 							       "column"));
@@ -327,6 +346,11 @@ static json_t *result_of(const struct sr_kind_ctx *c, size_t input,
 
 	if (cardinality) {
 		meta = json_pack("{s:s,s:I}", "mode", "cardinality", "size", (json_int_t)size);
+		if (meta && protocol &&
+		    json_object_set_new(meta, "protocol", json_string(protocol))) {
+			json_decref(meta);
+			return NULL;
+		}
 		return sr_kind_envelope(json_pack("[s]", "intersection_size"),
 					json_pack("[[I]]", (json_int_t)size), meta);
 	}
@@ -349,6 +373,12 @@ static json_t *result_of(const struct sr_kind_ctx *c, size_t input,
 			 "dataset", c->inputs[input].dataset, "column", column,
 			 "size", (json_int_t)nrows, "duplicates_removed",
 			 (json_int_t)duplicates, "input_rows", (json_int_t)k->rows_read);
+	if (meta && protocol &&
+	    json_object_set_new(meta, "protocol", json_string(protocol))) {
+		json_decref(meta);
+		json_decref(out_rows);
+		return NULL;
+	}
 	return sr_kind_envelope(json_pack("[s,s]", "row", column), out_rows, meta);
 }
 
@@ -427,6 +457,11 @@ static int psi_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err *
 	params.progress = psi_progress;
 	params.progress_ctx = &plink;
 	params.output = c->nreceivers == 2 ? SR_PSI_TO_BOTH : SR_PSI_TO_RECEIVER;
+	params.protocol = SR_PSI_PROTO_AUTO;
+	if (json_object_get(c->spec, "protocol") &&
+	    sr_psi_protocol_parse(json_string_value(json_object_get(c->spec, "protocol")),
+				  &params.protocol, err))
+		return sr_err_prefix(err, "spec.protocol");
 
 	sr_kind_progress(c, "reading the input", 0, 0);
 	rc = load_keys(c, input, &k, err);
@@ -457,7 +492,8 @@ static int psi_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err *
 	}
 	if (rc == SR_OK && c->receiver) {
 		*result = result_of(c, input, &k, cardinality, res.rows, res.rows_len,
-				    res.stats.intersection_size, res.stats.duplicate_keys);
+				    res.stats.intersection_size, res.stats.duplicate_keys,
+				    sr_psi_protocol_name(res.stats.protocol));
 		if (!*result)
 			rc = sr_fail(err, SR_ENOMEM, "out of memory");
 	}
@@ -541,7 +577,7 @@ static int psi_run_central(const struct sr_kind_ctx *c, json_t **result,
 			rows[ncommon++] = k[self].rows[h[self][j].index];
 	}
 	*result = result_of(c, self, &k[self], cardinality, rows, ncommon, ncommon,
-			    duplicates);
+			    duplicates, NULL);
 	if (!*result)
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 out:
@@ -574,14 +610,14 @@ static int psi_release(const struct sr_kind_ctx *c, json_t *result, struct sr_er
 	return SR_OK;
 }
 
-static const char *const psi_spec_keys[] = { "mode", "normalize", NULL };
+static const char *const psi_spec_keys[] = { "mode", "normalize", "protocol", NULL };
 static const char *const psi_input_keys[] = { "column", NULL };
 
 const struct sr_job_kind sr_kind_psi = {
 	.name = "psi",
 	.policy_bit = SR_JOB_PSI,
 	.flags = SR_KIND_ROW_FILTER,
-	.summary = "private set intersection of one key column per party (ECDH over ristretto255)",
+	.summary = "private set intersection of one key column per party (KKRT16 OT extension for two-party intersection, else ECDH over ristretto255)",
 	.spec_keys = psi_spec_keys,
 	.input_keys = psi_input_keys,
 	.check = psi_check,
