@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "net/http.h"
+#include "net/tcp.h"
 #include "net/tls.h"
 
 /* ---- pin format ---- */
@@ -327,7 +329,7 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct sr_http_server_opts opts = { 2, NULL, NULL };
+	struct sr_http_server_opts opts = { 2, NULL, NULL, 0, 0 };
 	char *cert, *key;
 	struct sr_err err;
 
@@ -480,7 +482,7 @@ static int client_get(struct sr_http_client *c, const char *path, int *status,
 static void test_https_persistent(void **state)
 {
 	struct fixture *f = *state;
-	struct sr_http_server_opts opts = { 2, NULL, NULL };
+	struct sr_http_server_opts opts = { 2, NULL, NULL, 0, 0 };
 	struct sr_http_client *c = NULL;
 	char base[64], addr[64], *cert, *key;
 	struct sr_err err;
@@ -667,7 +669,7 @@ static void test_plain_client_to_https(void **state)
 	assert_int_equal(sr_http_call("GET", url, NULL, NULL, 5000, &status, &answer,
 				      &err), SR_EIO);
 	assert_non_null(strstr(err.msg, url));
-	if (!strstr(err.msg, "(is it an HTTPS server? use https:// and --pin)"))
+	if (!strstr(err.msg, "it is an HTTPS server (use https:// and --pin)"))
 		fail_msg("unclear: %s", err.msg);
 	assert_null(answer);
 	assert_int_equal(served(f), 0);
@@ -692,9 +694,55 @@ static void test_https_client_to_plain(void **state)
 	assert_int_equal(sr_http_call_opts("GET", url, NULL, &opts, &status, &answer,
 					   &err), SR_EIO);
 	if (!strstr(err.msg, "TLS handshake failed") ||
-	    !strstr(err.msg, "(is it a plain HTTP server?)"))
+	    !strstr(err.msg, "the server answers in plain HTTP"))
 		fail_msg("unclear: %s", err.msg);
 	sr_http_server_stop(plain);
+}
+
+/* A server that accepts and closes at once (as an overloaded one does)
+ * is said to be that, with no guess about plain HTTP or HTTPS: over
+ * https:// and over http://. */
+static void *accept_and_close(void *arg)
+{
+	int lfd = *(int *)arg, fd;
+	struct sr_err err;
+
+	while (sr_tcp_accept(lfd, 3000, &fd, &err) == SR_OK)
+		close(fd);
+	return NULL;
+}
+
+static void test_client_reset_message(void **state)
+{
+	struct sr_http_call_opts opts = { NULL, NULL, NULL, 5000, 0, NULL };
+	char addr[SR_TCP_ADDR_MAX], url[160];
+	struct fixture *f = *state;
+	struct sr_err err;
+	json_t *answer;
+	pthread_t t;
+	int lfd, status;
+
+	sr_err_clear(&err);
+	assert_int_equal(sr_tcp_listen("127.0.0.1:0", &lfd, &err), SR_OK);
+	assert_int_equal(sr_tcp_local_addr(lfd, addr, &err), SR_OK);
+	assert_int_equal(pthread_create(&t, NULL, accept_and_close, &lfd), 0);
+	opts.pin = f->pin;
+	snprintf(url, sizeof(url), "https://%s/hello", addr);
+	assert_int_equal(sr_http_call_opts("GET", url, NULL, &opts, &status, &answer,
+					   &err), SR_EIO);
+	if (!strstr(err.msg, "closed by the server (it may be overloaded)") ||
+	    strstr(err.msg, "plain HTTP"))
+		fail_msg("unclear: %s", err.msg);
+	snprintf(url, sizeof(url), "http://%s/hello", addr);
+	sr_err_clear(&err);
+	assert_int_equal(sr_http_call("GET", url, NULL, NULL, 5000, &status, &answer,
+				      &err), SR_EIO);
+	if (!strstr(err.msg, "closed by the server without an answer (it may be overloaded)") ||
+	    strstr(err.msg, "HTTPS"))
+		fail_msg("unclear: %s", err.msg);
+	shutdown(lfd, SHUT_RDWR);
+	close(lfd);
+	pthread_join(t, NULL);
 }
 
 static void test_https_answer_cap(void **state)
@@ -722,7 +770,7 @@ static void test_server_tls_errors(void **state)
 	char *dir = sr_test_tmpdir();
 	char *key = path_in(dir, SR_TLS_KEY_FILE), *cert = path_in(dir, SR_TLS_CERT_FILE);
 	char *missing = path_in(dir, "missing.pem");
-	struct sr_http_server_opts opts = { 1, NULL, NULL };
+	struct sr_http_server_opts opts = { 1, NULL, NULL, 0, 0 };
 	struct sr_http_server *s = NULL;
 	struct served none = { 0 };
 	char pin[SR_TLS_PIN_MAX];
@@ -778,6 +826,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_https_wrong_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_https_pin_misuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_client_to_https, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_reset_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_https_client_to_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_https_answer_cap, setup, teardown),
 		cmocka_unit_test(test_server_tls_errors),
