@@ -13,6 +13,7 @@
  *   node   the same attack on a node's local API (plain HTTP; slow
  *          clients send a header line a second), while a client with a
  *          valid token asks GET /v1/status every 50 ms on new connections.
+ *   fire   many requests at once, a thread each (see fire_main).
  *
  * Prints one line of figures: connections held (sampled each second),
  * what the server closed, the longest a slow client lived, and the member
@@ -330,7 +331,7 @@ static int run(const char *name, struct attack *a, struct member *m, int seconds
 		max = m->lat_ms[m->answered - 1];
 	}
 	held_avg = a->held_samples ? (double)a->held_sum / (double)a->held_samples : 0;
-	printf("%s idle_target=%zu held_avg=%.0f held_min=%llu opened=%llu closed_by_server=%llu "
+	printf("bench %s idle_target=%zu held_avg=%.0f held_min=%llu opened=%llu closed_by_server=%llu "
 	       "connect_failed=%llu slow=%zu slow_longest_s=%.1f requests=%zu answered=%.1f%% "
 	       "p50_ms=%.1f p99_ms=%.1f max_ms=%.1f\n",
 	       name, a->conns, held_avg, (unsigned long long)a->held_min,
@@ -338,7 +339,7 @@ static int run(const char *name, struct attack *a, struct member *m, int seconds
 	       (unsigned long long)a->connect_failed, a->slow, a->slow_longest_s, m->n,
 	       m->n ? 100.0 * (double)m->answered / (double)m->n : 0.0, p50, p99, max);
 	if (m->answered < m->n)
-		printf("%s last failure: %s\n", name, m->last_err);
+		printf("bench %s last_failure=\"%s\"\n", name, m->last_err);
 	fflush(stdout);
 	ok = m->n > 0 && m->answered == m->n && p99 <= p99_limit_ms &&
 		a->slow_longest_s <= SR_HTTP_HEADER_MS / 1000.0 + 1.5 &&
@@ -395,9 +396,9 @@ static void parse_args(int argc, char **argv, struct args *o)
 			die("unknown option", NULL);
 		i++;
 	}
-	if (o->seconds < 1 || o->per_addr < 1 || o->conns / o->per_addr > 250)
-		die("--seconds and --per-addr must be positive, --conns / --per-addr at most 250",
-		    NULL);
+	if (o->seconds < 1 || o->per_addr < 1 || (o->conns + o->slow) / o->per_addr > 250)
+		die("--seconds and --per-addr must be positive, (--conns + --slow) / --per-addr "
+		    "at most 250", NULL);
 }
 
 /* The host:port of an http(s)://HOST:PORT URL. */
@@ -441,7 +442,7 @@ static int coord_main(const char *bin, const struct args *o)
 	snprintf(path, sizeof(path), "/v1/projects/%s/head", w.project);
 	m.path = path;
 	m.id = &ids[0];
-	rc = run("coord", &a, &m, o->seconds, o->check, o->p99_ms);
+	rc = run("load_coord", &a, &m, o->seconds, o->check, o->p99_ms);
 	sr_world_coord_stop(&coord);
 	return rc;
 }
@@ -460,7 +461,133 @@ static int node_main(const struct args *o)
 	m.url = o->url;
 	m.path = "/v1/status";
 	m.token = o->token;
-	return run("node", &a, &m, o->seconds, o->check, o->p99_ms);
+	return run("load_node", &a, &m, o->seconds, o->check, o->p99_ms);
+}
+
+/* ---- fire: many requests at once ------------------------------------------------ */
+
+/*
+ * bench_load fire --name NAME --list FILE --out FILE: every line of the list is a
+ * request, "URL<TAB>TOKEN<TAB>METHOD<TAB>PATH<TAB>BODY" (BODY JSON or
+ * empty); one thread each, all released at once by a barrier.  --out gets
+ * a line per request: the status (0 for a transport failure) and the
+ * answer or the error.  Prints the counts: answered 2xx, transport
+ * failures (resets, refusals), 409 "gave up" answers, other statuses.
+ */
+struct shot {
+	char *url, *token, *method, *path, *body;
+	int rc, status;
+	double ms;
+	char answer[512];
+};
+
+static pthread_barrier_t fire_barrier;
+
+static void *shot_main(void *arg)
+{
+	struct shot *s = arg;
+	struct sr_err err;
+	json_t *body = NULL, *ans = NULL;
+	char url[1024];
+	double t0;
+
+	sr_err_clear(&err);
+	if (s->body[0]) {
+		json_error_t je;
+		body = json_loads(s->body, 0, &je);
+	}
+	snprintf(url, sizeof(url), "%s%s", s->url, s->path);
+	pthread_barrier_wait(&fire_barrier);
+	t0 = now_s();
+	s->rc = sr_http_call(s->method, url, body, s->token, 120000, &s->status, &ans, &err);
+	s->ms = (now_s() - t0) * 1000;
+	if (s->rc) {
+		snprintf(s->answer, sizeof(s->answer), "%s", err.msg);
+	} else {
+		char *text = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
+		snprintf(s->answer, sizeof(s->answer), "%s", text ? text : "");
+		free(text);
+	}
+	json_decref(ans);
+	json_decref(body);
+	return NULL;
+}
+
+static int fire_main(const char *name, const char *list, const char *out_path)
+{
+	size_t n = 0, cap = 0, ok = 0, resets = 0, gave_up = 0, other = 0;
+	struct shot *shots = NULL;
+	pthread_attr_t attr;
+	pthread_t *threads;
+	char line[8192];
+	double *lat;
+	FILE *in = fopen(list, "r"), *out;
+
+	if (!in)
+		die("fire: cannot open --list", NULL);
+	while (fgets(line, sizeof(line), in)) {
+		char *f[5], *p = line;
+		line[strcspn(line, "\n")] = '\0';
+		for (int k = 0; k < 5; k++) {
+			f[k] = p;
+			p = strchr(p, '\t');
+			if (p)
+				*p++ = '\0';
+			else
+				p = f[k] + strlen(f[k]);
+		}
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			shots = realloc(shots, cap * sizeof(*shots));
+			if (!shots)
+				die("out of memory", NULL);
+		}
+		memset(&shots[n], 0, sizeof(shots[n]));
+		shots[n].url = strdup(f[0]);
+		shots[n].token = strdup(f[1]);
+		shots[n].method = strdup(f[2]);
+		shots[n].path = strdup(f[3]);
+		shots[n].body = strdup(f[4]);
+		n++;
+	}
+	fclose(in);
+	if (!n)
+		die("fire: an empty --list", NULL);
+	threads = calloc(n, sizeof(*threads));
+	lat = calloc(n, sizeof(*lat));
+	if (!threads || !lat)
+		die("out of memory", NULL);
+	pthread_barrier_init(&fire_barrier, NULL, (unsigned)n + 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 512 * 1024);
+	for (size_t i = 0; i < n; i++)
+		if (pthread_create(&threads[i], &attr, shot_main, &shots[i]) != 0)
+			die("fire: cannot start a thread", NULL);
+	pthread_barrier_wait(&fire_barrier);
+	for (size_t i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+	out = fopen(out_path, "w");
+	if (!out)
+		die("fire: cannot write --out", NULL);
+	for (size_t i = 0; i < n; i++) {
+		struct shot *s = &shots[i];
+		lat[i] = s->ms;
+		if (s->rc)
+			resets++;
+		else if (s->status >= 200 && s->status < 300)
+			ok++;
+		else if (s->status == 409 && strstr(s->answer, "gave up"))
+			gave_up++;
+		else
+			other++;
+		fprintf(out, "%d\t%s\n", s->rc ? 0 : s->status, s->answer);
+	}
+	fclose(out);
+	qsort(lat, n, sizeof(double), cmp_double);
+	printf("bench %s requests=%zu answered_2xx=%zu resets=%zu gave_up=%zu other=%zu "
+	       "p50_ms=%.0f p99_ms=%.0f max_ms=%.0f\n", name, n, ok, resets, gave_up, other,
+	       lat[n / 2], lat[(n * 99) / 100], lat[n - 1]);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -477,9 +604,13 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (argc == 8 && strcmp(argv[1], "fire") == 0 && strcmp(argv[2], "--name") == 0 &&
+	    strcmp(argv[4], "--list") == 0 && strcmp(argv[6], "--out") == 0)
+		return fire_main(argv[3], argv[5], argv[7]);
 	if (argc < 2) {
 		fprintf(stderr, "usage: bench_load coord|node [--conns N] [--slow N] [--per-addr N]\n"
-			"         [--seconds S] [--p99 MS] [--check] [--url URL --token T (node)]\n");
+			"         [--seconds S] [--p99 MS] [--check] [--url URL --token T (node)]\n"
+			"       bench_load fire --name NAME --list FILE --out FILE\n");
 		return 2;
 	}
 	parse_args(argc, argv, &o);

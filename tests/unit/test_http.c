@@ -6,8 +6,11 @@
  */
 #include "testutil.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,6 +37,8 @@ static void pattern_free(void *ctx)
 	sr_free(ctx);
 }
 
+static atomic_int released;   /* /wait/: its key was released */
+
 static int handler(void *ctx, const struct sr_http_request *req,
 		   struct sr_http_response *resp)
 {
@@ -52,6 +57,18 @@ static int handler(void *ctx, const struct sr_http_request *req,
 	if (strcmp(req->path, "/slow") == 0) {
 		usleep(600 * 1000);
 		resp->body = json_pack("{s:b}", "ok", 1);
+		return SR_OK;
+	}
+	if (strncmp(req->path, "/wait/", 6) == 0) {
+		/* A long-poll: parked until key 7 is released and woken, or
+		 * for wait_ms (the rest of the path). */
+		long wait_ms = strtol(req->path + 6, NULL, 10);
+		if (!atomic_load(&released) && req->may_defer && req->waited_ms < wait_ms) {
+			sr_http_defer(resp, 7, (int)(wait_ms - req->waited_ms));
+			return SR_OK;
+		}
+		resp->body = json_pack("{s:I,s:b}", "waited_ms", (json_int_t)req->waited_ms,
+				       "released", atomic_load(&released));
 		return SR_OK;
 	}
 	if (strcmp(req->path, "/fail") == 0)
@@ -320,6 +337,104 @@ static void test_bad_listen(void **state)
 	assert_null(s);
 }
 
+/* ---- parked requests hold no thread ---------------------------------------- */
+
+#define PARKED 40
+
+struct waiter {
+	char url[128];
+	int rc, status;
+	long long waited_ms;
+	int was_released;
+};
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	struct sr_err err;
+	json_t *ans = NULL;
+
+	sr_err_clear(&err);
+	w->rc = sr_http_call("GET", w->url, NULL, NULL, 10000, &w->status, &ans, &err);
+	w->waited_ms = json_integer_value(json_object_get(ans, "waited_ms"));
+	w->was_released = json_is_true(json_object_get(ans, "released"));
+	json_decref(ans);
+	return NULL;
+}
+
+static double ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * One server thread, 40 long-polls parked on it (more than the 8
+ * connections a thread used to serve), and other requests are still
+ * answered at once; a wake for their key answers them all long before
+ * their wait is over; one that nobody wakes answers when its wait is.
+ */
+static void test_parked(void **state)
+{
+	static struct waiter w[PARKED];
+	struct sr_http_server *server = NULL;
+	pthread_t t[PARKED];
+	char base[64], url[128];
+	struct sr_err err;
+	json_t *ans = NULL;
+	int status;
+	double t0;
+
+	(void)state;
+	atomic_store(&released, 0);
+	sr_err_clear(&err);
+	assert_int_equal(sr_http_server_start("127.0.0.1:0", 1, handler, NULL,
+					      &server, &err), SR_OK);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%u",
+		 (unsigned)sr_http_server_port(server));
+	for (int i = 0; i < PARKED; i++) {
+		snprintf(w[i].url, sizeof(w[i].url), "%s/wait/8000", base);
+		assert_int_equal(pthread_create(&t[i], NULL, waiter_main, &w[i]), 0);
+	}
+	usleep(500 * 1000);
+	/* Not released: the wait of 300 ms is served in full. */
+	snprintf(url, sizeof(url), "%s/wait/300", base);
+	t0 = ms_now();
+	assert_int_equal(sr_http_call("GET", url, NULL, NULL, 5000, &status, &ans, &err),
+			 SR_OK);
+	assert_int_equal(status, 200);
+	assert_true(json_integer_value(json_object_get(ans, "waited_ms")) >= 300);
+	assert_true(ms_now() - t0 < 2000);
+	json_decref(ans);
+	/* Another request, answered at once with 40 parked. */
+	snprintf(url, sizeof(url), "%s/echo", base);
+	{
+		json_t *body = json_pack("{s:i}", "n", 1);
+		t0 = ms_now();
+		assert_int_equal(sr_http_call("POST", url, body, NULL, 5000, &status, &ans,
+					      &err), SR_OK);
+		json_decref(body);
+	}
+	assert_int_equal(status, 200);
+	assert_true(ms_now() - t0 < 1000);
+	json_decref(ans);
+	/* The wake answers them all, well before their 8 s. */
+	atomic_store(&released, 1);
+	t0 = ms_now();
+	sr_http_server_wake(server, 7);
+	for (int i = 0; i < PARKED; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].rc, SR_OK);
+		assert_int_equal(w[i].status, 200);
+		assert_true(w[i].was_released);
+		assert_true(w[i].waited_ms < 6000);
+	}
+	assert_true(ms_now() - t0 < 3000);
+	sr_http_server_stop(server);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +443,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_raw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_binary, setup, teardown),
 		cmocka_unit_test(test_bad_listen),
+		cmocka_unit_test(test_parked),
 	};
 
 	sr_alloc_setup_json();
