@@ -572,14 +572,17 @@ static int fire_main(const char *name, const char *list, const char *out_path)
 	for (size_t i = 0; i < n; i++) {
 		struct shot *s = &shots[i];
 		lat[i] = s->ms;
-		if (s->rc)
-			resets++;
-		else if (s->status >= 200 && s->status < 300)
+		if (s->rc) {
+			if (!resets++)
+				printf("bench %s first_reset=\"%s\"\n", name, s->answer);
+		} else if (s->status >= 200 && s->status < 300) {
 			ok++;
-		else if (s->status == 409 && strstr(s->answer, "gave up"))
-			gave_up++;
-		else
-			other++;
+		} else if (s->status == 409 && strstr(s->answer, "gave up")) {
+			if (!gave_up++)
+				printf("bench %s first_give_up=%s\n", name, s->answer);
+		} else if (!other++) {
+			printf("bench %s first_other=%d %s\n", name, s->status, s->answer);
+		}
 		fprintf(out, "%d\t%s\n", s->rc ? 0 : s->status, s->answer);
 	}
 	fclose(out);

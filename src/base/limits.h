@@ -41,10 +41,11 @@
  *                connection, to the end of the next request's headers (TLS
  *                handshake included): a client that sends nothing, or one
  *                header line now and then, is closed after it, however
- *                often it sends a byte.
- *   ACTIVE_S     inactivity timeout once a request's headers are in (a
- *                large body on a slow link); a long-poll parked by the
- *                server (sr_http_defer) holds no thread and is not idle.
+ *                often it sends a byte (unless its bytes wait unread:
+ *                its thread is busy, and it is served in turn).
+ *   ACTIVE_S     inactivity timeout past the headers (a large body on a
+ *                slow link); a long-poll parked by the server
+ *                (sr_http_defer) holds no thread.
  */
 #define SR_HTTP_CONNECTIONS_DEFAULT 16384
 #define SR_HTTP_CONNECTIONS_MAX (1u << 20)

@@ -14,7 +14,7 @@
  *     never trips, so a timer thread here closes what is late
  *     (shutdown(2) of its socket; libmicrohttpd then sees the end and
  *     cleans up);
- *   - the longer inactivity timeout only once a request's headers are in;
+ *   - past the headers, libmicrohttpd's inactivity timeout (SR_HTTP_ACTIVE_S);
  *   - requests that would wait (long-polls) are parked: suspended, holding
  *     no thread, and run again when the server is woken for their key or
  *     their wait is over (sr_http_defer, sr_http_server_wake).
@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -191,7 +192,13 @@ static void on_connection(void *cls, struct MHD_Connection *mc,
 	sr_free(c);
 }
 
-/* Close every connection past its header deadline; returns how many. */
+/*
+ * Close every connection past its header deadline; returns how many.  One
+ * with bytes in its socket that the server has not read is not late: its
+ * thread is busy (a slow handler of another connection), and the request
+ * is judged once read, with a new deadline (a queued request is served,
+ * not reset).
+ */
 static size_t sweep_late(struct sr_http_server *s)
 {
 	int64_t cutoff = now_ms() - SR_HTTP_HEADER_MS;
@@ -200,6 +207,12 @@ static size_t sweep_late(struct sr_http_server *s)
 	pthread_mutex_lock(&s->conn_lock);
 	while (s->head && s->head->since_ms <= cutoff) {
 		struct conn *c = s->head;
+		int unread = 0;
+
+		if (ioctl(c->fd, FIONREAD, &unread) == 0 && unread > 0) {
+			headers_append(s, c);
+			continue;
+		}
 		headers_remove(s, c);
 		shutdown(c->fd, SHUT_RDWR);
 		closed++;
@@ -458,8 +471,8 @@ static const char *connection_header(const struct sr_http_request *req,
 
 /* ---- requests ----------------------------------------------------------------- */
 
-/* The headers are in: a request state, the longer timeout, and a body
- * over the cap refused before any of it is read. */
+/* The headers are in: off the header-deadline list, a request state, and
+ * a body over the cap refused before any of it is read. */
 static enum MHD_Result request_begin(struct sr_http_server *server,
 				     struct MHD_Connection *conn, void **con_cls)
 {
@@ -473,8 +486,6 @@ static enum MHD_Result request_begin(struct sr_http_server *server,
 		headers_remove(server, c);
 		pthread_mutex_unlock(&server->conn_lock);
 	}
-	MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
-				  (unsigned)SR_HTTP_ACTIVE_S);
 	st = sr_calloc(1, sizeof(*st));
 	if (!st)
 		return MHD_NO;
@@ -803,9 +814,12 @@ int sr_http_server_start_opts(const char *addr,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_CONNECTION_LIMIT, limit,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
-		/* Inactivity before the headers; the header deadline is the
-		 * timer's, the longer timeout is set once they are in. */
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)((SR_HTTP_HEADER_MS + 999) / 1000),
+		/* Inactivity, for a request whose headers are in (a body on a
+		 * slow link); until then the header deadline is the timer's.
+		 * Not shorter: libmicrohttpd counts it also while a busy
+		 * thread has not read what came, and would close a request
+		 * that only waits its turn. */
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SR_HTTP_ACTIVE_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)4096,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,

@@ -18,6 +18,7 @@
 #include "base/err.h"
 #include "base/limits.h"
 #include "net/http.h"
+#include "net/tcp.h"
 
 static unsigned char pattern_at(uint64_t pos)
 {
@@ -69,6 +70,12 @@ static int handler(void *ctx, const struct sr_http_request *req,
 		}
 		resp->body = json_pack("{s:I,s:b}", "waited_ms", (json_int_t)req->waited_ms,
 				       "released", atomic_load(&released));
+		return SR_OK;
+	}
+	if (strncmp(req->path, "/sleep/", 7) == 0) {
+		/* A handler that holds its thread (as one waiting for a lock). */
+		usleep((useconds_t)strtoul(req->path + 7, NULL, 10) * 1000);
+		resp->body = json_pack("{s:b}", "ok", 1);
 		return SR_OK;
 	}
 	if (strcmp(req->path, "/fail") == 0)
@@ -435,6 +442,47 @@ static void test_parked(void **state)
 	sr_http_server_stop(server);
 }
 
+/*
+ * A request that waits in its socket while the server's only thread is
+ * held by a slow handler for longer than the header deadline is served
+ * after it, not reset (its bytes are there, unread: it is not late).  Its
+ * connection is accepted first (while the thread is free), then the slow
+ * request takes the thread, then the request is sent.
+ */
+static void test_queued_not_reset(void **state)
+{
+	static const char request[] = "GET /sleep/1 HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct sr_http_server *server = NULL;
+	char addr[64], answer[16];
+	struct waiter slow;
+	struct sr_err err;
+	pthread_t t;
+	int fd;
+
+	(void)state;
+	sr_err_clear(&err);
+	assert_int_equal(sr_http_server_start("127.0.0.1:0", 1, handler, NULL,
+					      &server, &err), SR_OK);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", (unsigned)sr_http_server_port(server));
+	assert_int_equal(sr_tcp_connect(addr, 2000, &fd, &err), SR_OK);
+	usleep(200 * 1000);
+	memset(&slow, 0, sizeof(slow));
+	snprintf(slow.url, sizeof(slow.url), "http://%s/sleep/%d", addr,
+		 SR_HTTP_HEADER_MS + 1500);
+	assert_int_equal(pthread_create(&t, NULL, waiter_main, &slow), 0);
+	usleep(300 * 1000);
+	assert_int_equal(sr_tcp_write_all(fd, request, sizeof(request) - 1, &err), SR_OK);
+	assert_int_equal(sr_tcp_set_timeout(fd, 15000, &err), SR_OK);
+	assert_int_equal(sr_tcp_read_all(fd, answer, 12, NULL, &err), SR_OK);
+	answer[12] = '\0';
+	assert_string_equal(answer, "HTTP/1.1 200");
+	close(fd);
+	pthread_join(t, NULL);
+	assert_int_equal(slow.rc, SR_OK);
+	assert_int_equal(slow.status, 200);
+	sr_http_server_stop(server);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +492,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_binary, setup, teardown),
 		cmocka_unit_test(test_bad_listen),
 		cmocka_unit_test(test_parked),
+		cmocka_unit_test(test_queued_not_reset),
 	};
 
 	sr_alloc_setup_json();
