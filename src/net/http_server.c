@@ -159,6 +159,8 @@ static struct conn *conn_of(struct MHD_Connection *mc)
 	return info ? info->socket_context : NULL;
 }
 
+static void park_remove(struct sr_http_server *s, struct conn *c);
+
 /* libmicrohttpd: a connection opened or closed.  CLOSED comes before its
  * socket is closed, so the timer never shuts down a reused descriptor. */
 static void on_connection(void *cls, struct MHD_Connection *mc,
@@ -188,6 +190,12 @@ static void on_connection(void *cls, struct MHD_Connection *mc,
 	pthread_mutex_lock(&s->conn_lock);
 	headers_remove(s, c);
 	pthread_mutex_unlock(&s->conn_lock);
+	/* A parked connection is not closed (it is suspended), but should
+	 * libmicrohttpd do it, it leaves the list too.  (libmicrohttpd holds
+	 * none of its locks here.) */
+	pthread_mutex_lock(&s->park_lock);
+	park_remove(s, c);
+	pthread_mutex_unlock(&s->park_lock);
 	*socket_context = NULL;
 	sr_free(c);
 }

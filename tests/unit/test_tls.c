@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,7 +21,6 @@
 #include "base/err.h"
 #include "base/file.h"
 #include "net/http.h"
-#include "net/tcp.h"
 #include "net/tls.h"
 
 /* ---- pin format ---- */
@@ -702,47 +700,33 @@ static void test_https_client_to_plain(void **state)
 /* A server that accepts and closes at once (as an overloaded one does)
  * is said to be that, with no guess about plain HTTP or HTTPS: over
  * https:// and over http://. */
-static void *accept_and_close(void *arg)
-{
-	int lfd = *(int *)arg, fd;
-	struct sr_err err;
-
-	while (sr_tcp_accept(lfd, 3000, &fd, &err) == SR_OK)
-		close(fd);
-	return NULL;
-}
-
 static void test_client_reset_message(void **state)
 {
 	struct sr_http_call_opts opts = { NULL, NULL, NULL, 5000, 0, NULL };
-	char addr[SR_TCP_ADDR_MAX], url[160];
+	struct sr_test_closer closer;
 	struct fixture *f = *state;
 	struct sr_err err;
+	char url[160];
 	json_t *answer;
-	pthread_t t;
-	int lfd, status;
+	int status;
 
 	sr_err_clear(&err);
-	assert_int_equal(sr_tcp_listen("127.0.0.1:0", &lfd, &err), SR_OK);
-	assert_int_equal(sr_tcp_local_addr(lfd, addr, &err), SR_OK);
-	assert_int_equal(pthread_create(&t, NULL, accept_and_close, &lfd), 0);
+	sr_test_closer_start(&closer);
 	opts.pin = f->pin;
-	snprintf(url, sizeof(url), "https://%s/hello", addr);
+	snprintf(url, sizeof(url), "https://%s/hello", closer.addr);
 	assert_int_equal(sr_http_call_opts("GET", url, NULL, &opts, &status, &answer,
 					   &err), SR_EIO);
 	if (!strstr(err.msg, "closed by the server (it may be overloaded)") ||
 	    strstr(err.msg, "plain HTTP"))
 		fail_msg("unclear: %s", err.msg);
-	snprintf(url, sizeof(url), "http://%s/hello", addr);
+	snprintf(url, sizeof(url), "http://%s/hello", closer.addr);
 	sr_err_clear(&err);
 	assert_int_equal(sr_http_call("GET", url, NULL, NULL, 5000, &status, &answer,
 				      &err), SR_EIO);
 	if (!strstr(err.msg, "closed by the server without an answer (it may be overloaded)") ||
 	    strstr(err.msg, "HTTPS"))
 		fail_msg("unclear: %s", err.msg);
-	shutdown(lfd, SHUT_RDWR);
-	close(lfd);
-	pthread_join(t, NULL);
+	sr_test_closer_stop(&closer);
 }
 
 static void test_https_answer_cap(void **state)
