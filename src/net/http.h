@@ -52,8 +52,9 @@ struct sr_http_request {
 	const char *(*header)(const struct sr_http_request *req, const char *name);
 	void *impl;                /* for header */
 	/* Parking (sr_http_defer): may_defer is 1 when the server runs the
-	 * handler (a handler called directly answers at once), waited_ms how
-	 * long the request has been parked so far (0 at its first call). */
+	 * handler and does not stop (a handler called directly, or by a
+	 * server that stops, answers at once), waited_ms how long the request
+	 * has been parked so far (0 at its first call). */
 	int may_defer;
 	int64_t waited_ms;
 };

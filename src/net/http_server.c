@@ -594,13 +594,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	req.client = client;
 	req.header = connection_header;
 	req.impl = conn;
-	req.may_defer = 1;
 	for (;;) {
 		uint64_t wakes_before, key;
 		int defer_ms;
 
 		pthread_mutex_lock(&server->park_lock);
 		wakes_before = server->wakes;
+		/* A server that stops answers what it has, parks nothing. */
+		req.may_defer = !server->stopping;
 		pthread_mutex_unlock(&server->park_lock);
 		if (!st->first_ms)
 			st->first_ms = now_ms();
