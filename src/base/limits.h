@@ -28,6 +28,30 @@
 
 /* Network (used by the transport layer) */
 #define SR_HTTP_BODY_MAX (8u << 20)        /* bytes in one HTTP body */
+/*
+ * Connections of the HTTP servers (src/net/http_server.c, docs/operations.md
+ * "Connections").  An idle connection costs a socket and a little memory
+ * (epoll, no thread), so the server holds many:
+ *   CONNECTIONS  at a time (`--max-connections`); capped further by the
+ *                open-file limit, which the server raises to its hard limit.
+ *   PER_ADDRESS  at a time from one address (`--max-connections-per-address`):
+ *                one address cannot take every slot.  A node uses a few (its
+ *                control plane, the follower, two per peer of a running job).
+ *   HEADER_MS    from accept, or from the end of the last answer on a kept
+ *                connection, to the end of the next request's headers (TLS
+ *                handshake included): a client that sends nothing, or one
+ *                header line now and then, is closed after it, however
+ *                often it sends a byte (unless its bytes wait unread:
+ *                its thread is busy, and it is served in turn).
+ *   ACTIVE_S     inactivity timeout past the headers (a large body on a
+ *                slow link); a long-poll parked by the server
+ *                (sr_http_defer) holds no thread.
+ */
+#define SR_HTTP_CONNECTIONS_DEFAULT 16384
+#define SR_HTTP_CONNECTIONS_MAX (1u << 20)
+#define SR_HTTP_PER_ADDRESS_DEFAULT 1024
+#define SR_HTTP_HEADER_MS 5000
+#define SR_HTTP_ACTIVE_S 30
 #define SR_FRAME_MAX (16u << 20)           /* bytes in one binary frame */
 #define SR_SQL_TEXT_MAX (64u << 10)        /* bytes in one SQL query */
 #define SR_SQL_EXPR_DEPTH_MAX 64           /* nesting of SQL expressions */

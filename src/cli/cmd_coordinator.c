@@ -25,7 +25,8 @@ static const char coordinator_usage[] =
 	"                            [--mailbox-retention S] [--org-mailbox-bytes N]\n"
 	"                            [--org-open-jobs N] [--org-projects N]\n"
 	"                            [--org-events-per-min N] [--disk-floor N]\n"
-	"                            [--fault F]\n"
+	"                            [--max-connections N]\n"
+	"                            [--max-connections-per-address N] [--fault F]\n"
 	"\n"
 	"Run the coordinator: it keeps each project's signed event log and\n"
 	"appends an event only if it extends the head, its signature verifies\n"
@@ -39,9 +40,13 @@ static const char coordinator_usage[] =
 	"  --data DIR      where coord.db lives (created if missing); job\n"
 	"                  mailboxes spool to DIR/mail, emptied at every start\n"
 	"                  (a job cannot resume after a restart)\n"
-	"  --threads N     request threads (default 16; connections served at\n"
-	"                  once: 8 per thread; a node keeps one or two open, and\n"
-	"                  two per peer while a job runs)\n"
+	"  --threads N     request threads (default 16), each serving many\n"
+	"                  connections; long-polls are parked, holding none\n"
+	"  --max-connections N   connections held at a time (default 16384,\n"
+	"                  at most 1048576; also bounded by `ulimit -n`)\n"
+	"  --max-connections-per-address N   from one address at a time\n"
+	"                  (default 1024; a node keeps one or two open, and two\n"
+	"                  per peer while a job runs)\n"
 	"  --mailbox-bytes N   bytes one job's mailboxes may hold at a time\n"
 	"                  (default 256M; suffixes K, M, G; at most 64G)\n"
 	"  --mailbox-msgs N    messages one job's mailboxes may hold at a time\n"
@@ -109,6 +114,8 @@ int sr_cmd_coordinator(int argc, char **argv)
 		{ "org-projects", required_argument, NULL, 'P' },
 		{ "org-events-per-min", required_argument, NULL, 'E' },
 		{ "disk-floor", required_argument, NULL, 'D' },
+		{ "max-connections", required_argument, NULL, 'x' },
+		{ "max-connections-per-address", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -122,6 +129,7 @@ int sr_cmd_coordinator(int argc, char **argv)
 	struct sr_buf cert, key;
 	char pin[SR_TLS_PIN_MAX];
 	unsigned threads = 16;
+	uint64_t max_conns = SR_HTTP_CONNECTIONS_DEFAULT, per_address = SR_HTTP_PER_ADDRESS_DEFAULT;
 	int c, rc;
 
 	sr_err_clear(&err);
@@ -195,6 +203,19 @@ int sr_cmd_coordinator(int argc, char **argv)
 				return sr_cli_usage_error("coordinator",
 					"--disk-floor must be 0 to 1048576G (a number, K, M or G)");
 			break;
+		case 'x':
+			if (!parse_count(optarg, 0, &max_conns) ||
+			    max_conns > SR_HTTP_CONNECTIONS_MAX)
+				return sr_cli_usage_error("coordinator",
+					"--max-connections must be 1 to %u", SR_HTTP_CONNECTIONS_MAX);
+			break;
+		case 'p':
+			if (!parse_count(optarg, 0, &per_address) ||
+			    per_address > SR_HTTP_CONNECTIONS_MAX)
+				return sr_cli_usage_error("coordinator",
+					"--max-connections-per-address must be 1 to %u",
+					SR_HTTP_CONNECTIONS_MAX);
+			break;
 		case 'f':
 			if (sr_coord_fault_parse(optarg, &fault, &err) != SR_OK)
 				return sr_cli_usage_error("coordinator", "%s", err.msg);
@@ -223,6 +244,8 @@ int sr_cmd_coordinator(int argc, char **argv)
 	if (rc == SR_OK) {
 		memset(&sopts, 0, sizeof(sopts));
 		sopts.threads = threads;
+		sopts.max_connections = (unsigned)max_conns;
+		sopts.max_per_address = (unsigned)per_address;
 		sopts.tls_cert_file = cert.data;
 		sopts.tls_key_file = key.data;
 		rc = sr_http_server_start_opts(listen_addr, &sopts, sr_coord_http,
@@ -234,6 +257,7 @@ int sr_cmd_coordinator(int argc, char **argv)
 		sr_coord_free(coord);
 		return sr_cli_report(&err);
 	}
+	sr_coord_attach_server(coord, server);
 	sr_cli_catch_stop();
 	printf("coordinator listening on https://%.*s:%u (pin %s)\n",
 	       (int)(strrchr(listen_addr, ':') - listen_addr), listen_addr,
@@ -242,6 +266,7 @@ int sr_cmd_coordinator(int argc, char **argv)
 	fflush(stdout);
 	sr_cli_wait_stop();
 	sr_coord_stop_waits(coord);   /* long-polls would hold up the stop */
+	sr_coord_attach_server(coord, NULL);
 	sr_http_server_stop(server);
 	sr_coord_free(coord);
 	fprintf(stderr, "coordinator stopped\n");

@@ -142,10 +142,12 @@ static int code_for_status(int status)
 }
 
 /* A transport failure that means nothing listens there. */
+/* Refused or not resolved: nothing listens there.  (Not a reset or a
+ * close: a node that is running but busy says so, net/http.c.) */
 static int unreachable(const char *msg)
 {
-	return strstr(msg, "connect") || strstr(msg, "Connection refused") ||
-	       strstr(msg, "resolve");
+	return strstr(msg, "connection refused") || strstr(msg, "Connection refused") ||
+	       strstr(msg, "Failed to connect") || strstr(msg, "resolve");
 }
 
 int sr_nodeclient_call(struct sr_nodeclient *nc, const char *method,

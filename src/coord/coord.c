@@ -4,6 +4,7 @@
  */
 #include "coord/coord.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -58,6 +59,10 @@ struct sr_coord {
 	struct sr_coord_opts opts;
 	pthread_cond_t head_cond;   /* with lock: an event was appended */
 	int stopping;               /* under lock: sr_coord_stop_waits */
+	/* Woken for parked requests; the lock makes sr_coord_attach_server
+	 * wait for a wake in progress. */
+	pthread_mutex_t server_lock;
+	struct sr_http_server *server;
 	struct sr_mailstore *mail;  /* its own locks (coord/mailstore.h) */
 	struct sr_coord_fault fault;
 	sqlite3 *db;
@@ -236,6 +241,7 @@ int sr_coord_open_opts(const char *dir, const struct sr_coord_opts *opts,
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->keys_lock, NULL);
 	pthread_cond_init(&c->head_cond, NULL);
+	pthread_mutex_init(&c->server_lock, NULL);
 	c->opts = *opts;
 	sr_buf_init(&path, 0);
 	if (sr_path_join(&path, dir, "coord.db") != SR_OK ||
@@ -295,6 +301,7 @@ void sr_coord_free(struct sr_coord *c)
 		}
 	pthread_mutex_destroy(&c->keys_lock);
 	pthread_cond_destroy(&c->head_cond);
+	pthread_mutex_destroy(&c->server_lock);
 	pthread_mutex_destroy(&c->lock);
 	sr_free(c);
 }
@@ -528,6 +535,9 @@ int sr_coord_append(struct sr_coord *c, const char *wire, size_t len,
 	if (ev.type == SR_EVENT_JOB_PROPOSE)
 		store_verdict(c, p, &ev, hex);
 	pthread_cond_broadcast(&c->head_cond);   /* the followers' long-polls */
+	pthread_mutex_lock(&c->server_lock);
+	sr_http_server_wake(c->server, SR_COORD_WAKE_HEADS);
+	pthread_mutex_unlock(&c->server_lock);
 	*seq = ev.seq;
 	if (id_hex)
 		memcpy(id_hex, hex, sizeof(hex));
@@ -932,6 +942,37 @@ int sr_coord_mail_post(struct sr_coord *c, const char *project,
 		       uint64_t seq, const uint8_t *data, size_t len,
 		       struct sr_err *err)
 {
+	return sr_coord_mail_post_wait(c, project, job_hex, from, to, seq, data, len,
+				       c->opts.mail_room_wait_ms, err);
+}
+
+int sr_coord_mail_room_wait_ms(const struct sr_coord *c)
+{
+	return c->opts.mail_room_wait_ms;
+}
+
+uint64_t sr_coord_mail_wake_key(const char *job_hex)
+{
+	uint64_t h = 14695981039346656037ull;   /* FNV-1a */
+
+	for (; *job_hex; job_hex++)
+		h = (h ^ (uint64_t)tolower((unsigned char)*job_hex)) * 1099511628211ull;
+	return h | 1;   /* never SR_COORD_WAKE_HEADS */
+}
+
+void sr_coord_attach_server(struct sr_coord *c, struct sr_http_server *server)
+{
+	pthread_mutex_lock(&c->server_lock);
+	c->server = server;
+	pthread_mutex_unlock(&c->server_lock);
+	sr_mailstore_attach_server(c->mail, server);
+}
+
+int sr_coord_mail_post_wait(struct sr_coord *c, const char *project,
+			    const char *job_hex, const char *from, const char *to,
+			    uint64_t seq, const uint8_t *data, size_t len,
+			    int wait_ms, struct sr_err *err)
+{
 	char hex[SR_EVENT_ID_HEX_LEN + 1];
 	int rc;
 
@@ -946,7 +987,7 @@ int sr_coord_mail_post(struct sr_coord *c, const char *project,
 	if (rc)
 		return rc;
 	return sr_mailstore_post(c->mail, project, hex, from, to, seq, data, len,
-				 c->opts.mail_room_wait_ms, err);
+				 wait_ms, err);
 }
 
 int sr_coord_mail_fetch(struct sr_coord *c, const char *project,

@@ -167,6 +167,25 @@ int sr_coord_mail_post(struct sr_coord *coord, const char *project,
 		       const char *job_hex, const char *from, const char *to,
 		       uint64_t seq, const uint8_t *data, size_t len,
 		       struct sr_err *err) SR_WUR;
+/* sr_coord_mail_post waiting wait_ms for room instead (0: not at all;
+ * the HTTP API parks the request instead of waiting). */
+int sr_coord_mail_post_wait(struct sr_coord *coord, const char *project,
+			    const char *job_hex, const char *from, const char *to,
+			    uint64_t seq, const uint8_t *data, size_t len,
+			    int wait_ms, struct sr_err *err) SR_WUR;
+/* The configured wait for room (sr_coord_opts.mail_room_wait_ms). */
+int sr_coord_mail_room_wait_ms(const struct sr_coord *coord);
+
+/*
+ * What the HTTP API's parked requests (sr_http_defer) wait on: the head
+ * long-polls on SR_COORD_WAKE_HEADS (any append), the mailbox fetches and
+ * posts of a job on sr_coord_mail_wake_key of its id (a message deposited
+ * or removed).  sr_coord_attach_server names the server woken then
+ * (NULL: none); call it right after starting the server.
+ */
+#define SR_COORD_WAKE_HEADS 0
+uint64_t sr_coord_mail_wake_key(const char *job_hex);
+void sr_coord_attach_server(struct sr_coord *coord, struct sr_http_server *server);
 
 /*
  * The messages of one fetch (opaque): what sr_coord_mail_fetch found,

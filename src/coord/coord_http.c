@@ -278,6 +278,18 @@ static int requested_wait(const struct sr_http_request *req, int max_ms)
 }
 
 /*
+ * What is left of a wait of wait_ms, which the server spends parked
+ * (sr_http_defer: no thread is held); 0 when the handler is called
+ * directly, which then answers at once.
+ */
+static int wait_left(const struct sr_http_request *req, int wait_ms)
+{
+	int64_t left = (int64_t)wait_ms - req->waited_ms;
+
+	return req->may_defer && left > 0 ? (int)left : 0;
+}
+
+/*
  * The job mailboxes (docs/api.md): binary bodies, no JSON on the data
  * path (net/mailwire.h).
  *   POST .../mailbox/TO/SEQ      body: the message
@@ -312,8 +324,18 @@ static int mailbox(struct sr_coord *c, const struct sr_http_request *req,
 			return sr_http_error(resp, 413,
 					     "message of %zu bytes is over the mailbox limit of %u bytes",
 					     req->body_len, SR_MAILBOX_MSG_MAX);
-		rc = sr_coord_mail_post(c, project, job, caller, peer, n,
-					(const uint8_t *)req->body, req->body_len, &err);
+		/* Full mailboxes: parked until a fetch makes room, or the
+		 * room wait is over. */
+		rc = sr_coord_mail_post_wait(c, project, job, caller, peer, n,
+					     (const uint8_t *)req->body, req->body_len, 0,
+					     &err);
+		if (rc == SR_ELIMIT) {
+			int left = wait_left(req, sr_coord_mail_room_wait_ms(c));
+			if (left > 0) {
+				sr_http_defer(resp, sr_coord_mail_wake_key(job), left);
+				return SR_OK;
+			}
+		}
 		if (rc)
 			return answer_err(resp, rc, &err);
 		resp->status = 201;
@@ -323,10 +345,18 @@ static int mailbox(struct sr_coord *c, const struct sr_http_request *req,
 	if (strcmp(req->method, "GET") != 0)
 		return sr_http_error(resp, 405, "%s: use GET (fetch) or POST (deposit)",
 				     req->path);
-	rc = sr_coord_mail_fetch(c, project, job, peer, caller, n,
-				 requested_wait(req, SR_MAILBOX_WAIT_MS), &batch, &err);
+	/* Nothing yet: parked until a message comes or the wait is over. */
+	rc = sr_coord_mail_fetch(c, project, job, peer, caller, n, 0, &batch, &err);
 	if (rc)
 		return answer_err(resp, rc, &err);
+	if (sr_coord_mailbatch_count(batch) == 0) {
+		int left = wait_left(req, requested_wait(req, SR_MAILBOX_WAIT_MS));
+		if (left > 0) {
+			sr_coord_mailbatch_free(batch);
+			sr_http_defer(resp, sr_coord_mail_wake_key(job), left);
+			return SR_OK;
+		}
+	}
 	/* Streamed from the batch: the answer is not built a second time. */
 	sr_http_answer_stream(resp, SR_MAILWIRE_TYPE, sr_coord_mailbatch_size(batch),
 			      sr_coord_mailbatch_read, sr_coord_mailbatch_free, batch);
@@ -391,11 +421,17 @@ int sr_coord_http(void *ctx, const struct sr_http_request *req,
 		if (sr_http_json_body(req, resp, &body) != SR_OK)
 			return SR_OK;
 		rc = sr_json_check_keys(body, "request", keys, &err);
+		/* No change yet: parked until an append or the wait is over. */
 		if (rc == SR_OK)
 			rc = sr_coord_heads_wait(c, caller, json_object_get(body, "projects"),
-						 requested_wait(req, SR_HEADS_WAIT_MS), &resp->body,
-						 &err);
+						 0, &resp->body, &err);
 		json_decref(body);
+		if (rc == SR_OK &&
+		    !json_is_true(json_object_get(resp->body, "changed"))) {
+			int left = wait_left(req, requested_wait(req, SR_HEADS_WAIT_MS));
+			if (left > 0)
+				sr_http_defer(resp, SR_COORD_WAKE_HEADS, left);
+		}
 		return rc ? answer_err(resp, rc, &err) : SR_OK;
 	}
 	if (strcmp(req->method, "GET") != 0)

@@ -94,10 +94,32 @@ struct sr_mailstore {
 	pthread_t timer;
 	int timer_started, stopping;
 	atomic_int no_waits;          /* sr_mailstore_stop_waits */
+	/* Whose parked requests to wake; the lock makes
+	 * sr_mailstore_attach_server wait for a wake in progress. */
+	pthread_mutex_t server_lock;
+	struct sr_http_server *server;
 	pthread_cond_t timer_cond;
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
+
+/* A message of j was deposited or removed: its waits look again, those
+ * in threads (the condition variable) and those parked by the server. */
+static void job_changed(struct sr_mailstore *ms, struct job *j)
+{
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_lock(&ms->server_lock);
+	sr_http_server_wake(ms->server, sr_coord_mail_wake_key(j->hex));
+	pthread_mutex_unlock(&ms->server_lock);
+}
+
+void sr_mailstore_attach_server(struct sr_mailstore *ms,
+				struct sr_http_server *server)
+{
+	pthread_mutex_lock(&ms->server_lock);
+	ms->server = server;
+	pthread_mutex_unlock(&ms->server_lock);
+}
 
 static int64_t wall_s(void)
 {
@@ -553,7 +575,7 @@ int sr_mailstore_post(struct sr_mailstore *ms, const char *project,
 		queue_remove(ms, j, q, at);
 	else
 		q->msgs[at].ready = 1;
-	pthread_cond_broadcast(&j->cond);
+	job_changed(ms, j);
 	goto out;
 full:
 	if (job_full)
@@ -786,7 +808,7 @@ int sr_mailstore_fetch(struct sr_mailstore *ms, const char *project,
 	if (next > q->taken)
 		q->taken = next;
 	if (removed)
-		pthread_cond_broadcast(&j->cond);   /* room for a waiting post */
+		job_changed(ms, j);   /* room for a waiting post */
 	for (;;) {
 		rc = select_msgs(j, q, next, b, err);
 		if (rc || b->n > 0 || wait_ms <= 0 || atomic_load(&ms->no_waits))
@@ -848,7 +870,7 @@ size_t sr_mailstore_expire(struct sr_mailstore *ms, int64_t now)
 			}
 		}
 		if (gone > before)
-			pthread_cond_broadcast(&j->cond);
+			job_changed(ms, j);
 		pthread_mutex_unlock(&j->lock);
 	}
 	/* A job left empty gives its spool files back after IDLE_JOB_S (or
@@ -900,7 +922,7 @@ void sr_mailstore_stop_waits(struct sr_mailstore *ms)
 	pthread_mutex_lock(&ms->lock);
 	for (struct job *j = ms->jobs; j; j = j->next) {
 		pthread_mutex_lock(&j->lock);
-		pthread_cond_broadcast(&j->cond);
+		job_changed(ms, j);
 		pthread_mutex_unlock(&j->lock);
 	}
 	pthread_mutex_unlock(&ms->lock);
@@ -960,6 +982,7 @@ int sr_mailstore_open(const char *dir, const struct sr_coord_opts *opts,
 	pthread_mutex_init(&ms->lock, NULL);
 	pthread_mutex_init(&ms->org_lock, NULL);
 	pthread_mutex_init(&ms->sweep_lock, NULL);
+	pthread_mutex_init(&ms->server_lock, NULL);
 	pthread_cond_init(&ms->timer_cond, NULL);
 	ms->opts = *opts;
 	sr_buf_init(&root, 0);
@@ -1016,6 +1039,7 @@ void sr_mailstore_free(struct sr_mailstore *ms)
 		}
 	pthread_cond_destroy(&ms->timer_cond);
 	pthread_mutex_destroy(&ms->org_lock);
+	pthread_mutex_destroy(&ms->server_lock);
 	pthread_mutex_destroy(&ms->sweep_lock);
 	pthread_mutex_destroy(&ms->lock);
 	sr_free(ms);

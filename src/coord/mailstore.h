@@ -65,6 +65,11 @@ int sr_mailstore_fetch(struct sr_mailstore *ms, const char *project,
  * messages went. */
 size_t sr_mailstore_expire(struct sr_mailstore *ms, int64_t now);
 
+/* The server whose parked requests a change of a job's mailboxes wakes
+ * (sr_coord_attach_server); NULL: none. */
+void sr_mailstore_attach_server(struct sr_mailstore *ms,
+				struct sr_http_server *server);
+
 /* End every wait in progress, and make later ones return at once. */
 void sr_mailstore_stop_waits(struct sr_mailstore *ms);
 

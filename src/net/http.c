@@ -1,19 +1,18 @@
 /*
- * http.c - HTTP/1.1 + JSON server (libmicrohttpd) and client (libcurl),
- * both over GnuTLS for HTTPS.
+ * http.c - what the HTTP/1.1 + JSON server and client share (answers,
+ * JSON bodies, paths), and the client (libcurl over GnuTLS).  The server
+ * (libmicrohttpd) is in http_server.c.
  */
 #include "net/http.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdatomic.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "base/text.h"
 #include "base/alloc.h"
@@ -21,33 +20,9 @@
 #include "base/json.h"
 #include "base/limits.h"
 #include "base/log.h"
+#include "net/tcp.h"
 #include "net/tls.h"
 #include "base/banned.h"
-
-/* TLS 1.2 and 1.3 only, GnuTLS's default suites otherwise. */
-#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
-
-struct sr_http_server {
-	struct MHD_Daemon *daemon;
-	sr_http_handler handler;
-	void *ctx;
-	uint16_t port;
-	/* PEM texts handed to libmicrohttpd, kept until the daemon stops. */
-	struct sr_buf tls_cert;
-	struct sr_buf tls_key;   /* secret: wiped at stop */
-};
-
-/* Per-request state, kept by libmicrohttpd between callbacks. */
-struct request_state {
-	struct sr_buf body;
-	int too_large;
-};
-
-/* How many bytes an upload reads from the socket per callback at most
- * (libmicrohttpd's buffer for a connection), and the block of a
- * streamed answer. */
-#define CONNECTION_MEMORY (256 * 1024)
-#define STREAM_BLOCK (64 * 1024)
 
 int sr_http_status_for(int code)
 {
@@ -178,360 +153,10 @@ int sr_http_json_body(const struct sr_http_request *req,
 	return SR_OK;
 }
 
-/* libmicrohttpd's reader over a handler's stream. */
-struct stream {
-	long (*read)(void *ctx, uint64_t pos, char *buf, size_t max);
-	void (*free)(void *ctx);
-	void *ctx;
-};
-
-static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
-{
-	struct stream *st = cls;
-	long n = st->read(st->ctx, pos, buf, max);
-
-	return n > 0 ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
-}
-
-static void stream_free(void *cls)
-{
-	struct stream *st = cls;
-
-	if (st->free)
-		st->free(st->ctx);
-	sr_free(st);
-}
-
-/* Queue a binary answer; takes over what resp holds for it. */
-static enum MHD_Result send_binary(struct MHD_Connection *conn,
-				   struct sr_http_response *resp)
-{
-	struct MHD_Response *response = NULL;
-	enum MHD_Result ret;
-
-	if (resp->stream_read) {
-		struct stream *st = sr_malloc(sizeof(*st));
-		if (st) {
-			st->read = resp->stream_read;
-			st->free = resp->stream_free;
-			st->ctx = resp->stream_ctx;
-			response = MHD_create_response_from_callback(
-				resp->stream_len, STREAM_BLOCK, stream_read, st, stream_free);
-			/* On failure libmicrohttpd did not take it. */
-			if (!response)
-				sr_free(st);
-			else
-				resp->stream_free = NULL;
-		}
-	} else {
-		/* sr_malloc memory is malloc memory: libmicrohttpd frees it. */
-		response = MHD_create_response_from_buffer(resp->raw_len,
-							   resp->raw_len ? resp->raw : (void *)"",
-							   resp->raw_len ? MHD_RESPMEM_MUST_FREE :
-							   MHD_RESPMEM_PERSISTENT);
-		if (response && resp->raw_len)
-			resp->raw = NULL;
-	}
-	if (!response)
-		return MHD_NO;
-	MHD_add_response_header(response, "Content-Type", resp->raw_type);
-	ret = MHD_queue_response(conn, (unsigned)(resp->status ? resp->status : 200),
-				 response);
-	MHD_destroy_response(response);
-	return ret;
-}
-
-static enum MHD_Result send_json(struct MHD_Connection *conn, int status,
-				 json_t *body)
-{
-	struct MHD_Response *response;
-	struct sr_buf out;
-	enum MHD_Result ret;
-	size_t len = 0;
-	char *data;
-
-	sr_buf_init(&out, 0);
-	if (body && (sr_json_dump(body, 0, &out) != SR_OK ||
-		     sr_buf_addch(&out, '\n') != SR_OK)) {
-		sr_buf_release(&out);
-		status = 500;
-	}
-	data = sr_buf_detach(&out, &len);
-	if (!data)
-		return MHD_NO;
-	/* sr_malloc memory is malloc memory: libmicrohttpd frees it. */
-	response = MHD_create_response_from_buffer(len, data,
-						   MHD_RESPMEM_MUST_FREE);
-	if (!response) {
-		sr_free(data);
-		return MHD_NO;
-	}
-	if (len)
-		MHD_add_response_header(response, "Content-Type",
-					"application/json");
-	ret = MHD_queue_response(conn, (unsigned)status, response);
-	MHD_destroy_response(response);
-	return ret;
-}
-
-static void client_text(struct MHD_Connection *conn, char *buf, size_t len)
-{
-	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-
-	snprintf(buf, len, "?");
-	if (!info || !info->client_addr)
-		return;
-	if (info->client_addr->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)info->client_addr)->sin_addr,
-			  buf, (socklen_t)len);
-	else if (info->client_addr->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)info->client_addr)->sin6_addr,
-			  buf, (socklen_t)len);
-}
-
-static const char *connection_header(const struct sr_http_request *req,
-				     const char *name)
-{
-	return MHD_lookup_connection_value(req->impl, MHD_HEADER_KIND, name);
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
-				  const char *url, const char *method,
-				  const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
-{
-	struct sr_http_server *server = cls;
-	struct request_state *st = *con_cls;
-	struct sr_http_request req;
-	struct sr_http_response resp;
-	char client[64];
-	enum MHD_Result ret;
-	int rc;
-
-	(void)version;
-	memset(&resp, 0, sizeof(resp));
-	if (!st) {
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     "Content-Length");
-		st = sr_calloc(1, sizeof(*st));
-		if (!st)
-			return MHD_NO;
-		sr_buf_init(&st->body, SR_HTTP_BODY_MAX);
-		/* Room for the announced body at once, so a large upload is
-		 * not copied again as the buffer grows (a wrong length is
-		 * harmless: the buffer still grows or stays unused). */
-		if (cl) {
-			char *end;
-			unsigned long long n = strtoull(cl, &end, 10);
-			if (*end == '\0' && end != cl && n > SR_HTTP_BODY_MAX)
-				st->too_large = 1;
-			else if (*end == '\0' && end != cl && n > 0 &&
-				 sr_buf_grow(&st->body, (size_t)n) != SR_OK)
-				sr_log_debug("http: no room ahead for a body of %llu bytes", n);
-		}
-		*con_cls = st;
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		if (!st->too_large &&
-		    sr_buf_add(&st->body, upload, *upload_size) != SR_OK) {
-			st->too_large = 1;
-			sr_buf_release(&st->body);
-		}
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	if (st->too_large) {
-		json_t *e = json_pack("{s:s}", "error",
-				      "request body is larger than the limit of 8 MiB");
-		ret = send_json(conn, 413, e);
-		json_decref(e);
-		return ret;
-	}
-	client_text(conn, client, sizeof(client));
-	req.method = method;
-	req.path = url;
-	req.body = st->body.data;
-	req.body_len = st->body.len;
-	req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							"Authorization");
-	req.client = client;
-	req.header = connection_header;
-	req.impl = conn;
-	rc = server->handler(server->ctx, &req, &resp);
-	if (rc < 0 && resp.status == 0)
-		sr_http_error(&resp, 500, "internal error: %s", sr_strerror(rc));
-	if (resp.status == 0)
-		resp.status = 200;
-	sr_log_debug("http: %s %s from %s -> %d", method, url, client,
-		     resp.status);
-	if (resp.raw_type)
-		ret = send_binary(conn, &resp);
-	else
-		ret = send_json(conn, resp.status, resp.body);
-	sr_http_response_release(&resp);
-	return ret;
-}
-
 const char *sr_http_request_header(const struct sr_http_request *req,
 				   const char *name)
 {
 	return req->header ? req->header(req, name) : NULL;
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn,
-			 void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-	struct request_state *st = *con_cls;
-
-	(void)cls;
-	(void)conn;
-	(void)toe;
-	if (!st)
-		return;
-	sr_buf_release(&st->body);
-	sr_free(st);
-	*con_cls = NULL;
-}
-
-static int parse_addr(const char *addr, struct sockaddr_in *sa,
-		      struct sr_err *err)
-{
-	const char *colon = strrchr(addr, ':');
-	char host[64];
-	long port;
-	char *end;
-
-	memset(sa, 0, sizeof(*sa));
-	if (!colon || (size_t)(colon - addr) >= sizeof(host))
-		return sr_fail(err, SR_EINVAL,
-			       "listen address '%s': expected HOST:PORT", addr);
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	port = strtol(colon + 1, &end, 10);
-	if (*end || end == colon + 1 || port < 0 || port > 65535)
-		return sr_fail(err, SR_EINVAL,
-			       "listen address '%s': bad port", addr);
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)port);
-	if (strcmp(host, "localhost") == 0)
-		snprintf(host, sizeof(host), "127.0.0.1");
-	if (inet_pton(AF_INET, host, &sa->sin_addr) != 1)
-		return sr_fail(err, SR_EINVAL,
-			       "listen address '%s': expected an IPv4 address", addr);
-	return SR_OK;
-}
-
-static void server_free(struct sr_http_server *server)
-{
-	if (!server)
-		return;
-	if (server->daemon)
-		MHD_stop_daemon(server->daemon);
-	sr_buf_wipe(&server->tls_key);
-	sr_buf_release(&server->tls_cert);
-	sr_free(server);
-}
-
-int sr_http_server_start_opts(const char *addr,
-			      const struct sr_http_server_opts *opts,
-			      sr_http_handler handler, void *ctx,
-			      struct sr_http_server **out, struct sr_err *err)
-{
-	static const struct sr_http_server_opts defaults;
-	struct MHD_OptionItem tls_options[4];
-	struct sr_http_server *server;
-	const union MHD_DaemonInfo *info;
-	/* A thread per connection: a handler may wait (the coordinator's
-	 * mailbox fetches do, up to SR_MAILBOX_WAIT_MS) without holding up
-	 * other connections, which a shared pool thread would. */
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-		MHD_USE_POLL;
-	struct sockaddr_in sa;
-	size_t n = 0;
-	int rc;
-
-	*out = NULL;
-	if (!opts)
-		opts = &defaults;
-	if (!opts->tls_cert_file != !opts->tls_key_file)
-		return sr_fail(err, SR_EINVAL,
-			       "listen address '%s': HTTPS needs both a certificate "
-			       "and a key file, got only the %s", addr,
-			       opts->tls_cert_file ? "certificate" : "key");
-	rc = parse_addr(addr, &sa, err);
-	if (rc)
-		return rc;
-	server = sr_calloc(1, sizeof(*server));
-	if (!server)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	server->handler = handler;
-	server->ctx = ctx;
-	sr_buf_init(&server->tls_cert, 0);
-	sr_buf_init(&server->tls_key, 0);
-	if (opts->tls_cert_file) {
-		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-			rc = sr_fail(err, SR_EINTERNAL,
-				     "cannot serve HTTPS on %s: this libmicrohttpd "
-				     "was built without TLS support", addr);
-			goto out;
-		}
-		rc = sr_tls_load_pair(opts->tls_cert_file, opts->tls_key_file,
-				      &server->tls_cert, &server->tls_key, NULL,
-				      err);
-		if (rc)
-			goto out;
-		flags |= MHD_USE_TLS;
-		tls_options[n++] = (struct MHD_OptionItem){
-			MHD_OPTION_HTTPS_MEM_CERT, 0, server->tls_cert.data };
-		tls_options[n++] = (struct MHD_OptionItem){
-			MHD_OPTION_HTTPS_MEM_KEY, 0, server->tls_key.data };
-		tls_options[n++] = (struct MHD_OptionItem){
-			MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES };
-	}
-	tls_options[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
-	server->daemon = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, server,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-		MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)(opts->threads ? 8 * opts->threads : 16),
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-		MHD_OPTION_ARRAY, tls_options,
-		MHD_OPTION_END);
-	if (!server->daemon) {
-		rc = sr_fail(err, SR_EIO, "cannot listen on %s%s", addr,
-			     opts->tls_cert_file ? " (HTTPS)" : "");
-		goto out;
-	}
-	info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	server->port = info ? info->port : ntohs(sa.sin_port);
-	*out = server;
-	server = NULL;
-out:
-	server_free(server);
-	return rc;
-}
-
-int sr_http_server_start(const char *addr, unsigned threads,
-			 sr_http_handler handler, void *ctx,
-			 struct sr_http_server **out, struct sr_err *err)
-{
-	struct sr_http_server_opts opts = { threads, NULL, NULL };
-
-	return sr_http_server_start_opts(addr, &opts, handler, ctx, out, err);
-}
-
-uint16_t sr_http_server_port(const struct sr_http_server *server)
-{
-	return server->port;
-}
-
-void sr_http_server_stop(struct sr_http_server *server)
-{
-	server_free(server);
 }
 
 int sr_http_global_init(void)
@@ -626,6 +251,67 @@ static int pin_mismatch(CURLU *cu, struct sr_err *err)
 	return rc;
 }
 
+/*
+ * A TLS 1.2 ClientHello (ECDHE with AES-128-GCM, P-256 or X25519, ECDSA,
+ * RSA or Ed25519 signatures): any TLS server answers it with a handshake
+ * record or an alert, both starting 0x15/0x16 0x03.
+ */
+static const unsigned char client_hello[] = {
+	0x16, 0x03, 0x01, 0x00, 79,             /* record: handshake, 79 bytes */
+	0x01, 0x00, 0x00, 75,                   /* ClientHello, 75 bytes */
+	0x03, 0x03,                             /* TLS 1.2 */
+	1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,   /* random */
+	17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
+	0x00,                                   /* no session id */
+	0x00, 0x04, 0xc0, 0x2b, 0xc0, 0x2f,     /* two suites */
+	0x01, 0x00,                             /* no compression */
+	0x00, 30,                               /* extensions, 30 bytes */
+	0x00, 0x0a, 0x00, 0x06, 0x00, 0x04, 0x00, 0x17, 0x00, 0x1d,   /* groups */
+	0x00, 0x0d, 0x00, 0x0a, 0x00, 0x08, 0x04, 0x03, 0x08, 0x04,   /* signatures */
+	0x04, 0x01, 0x08, 0x07,
+	0x00, 0x0b, 0x00, 0x02, 0x01, 0x00,     /* point formats */
+};
+_Static_assert(sizeof(client_hello) == 5 + 79, "the ClientHello's lengths");
+
+/*
+ * What the server at cu speaks, told by its bytes: a second connection
+ * sends a plain HTTP request (tls 0) or a TLS ClientHello (tls 1) and
+ * reads the first bytes of the reply (within a second): 'H' for an HTTP
+ * reply, 'T' for a TLS record, 0 when nothing came (closed, reset,
+ * refused or silent).  Only run after a failure, to say what happened
+ * instead of guessing.
+ */
+static int server_speaks(CURLU *cu, int tls)
+{
+	static const char http_probe[] = "GET / HTTP/1.0\r\n\r\n";
+	char *host = NULL, *port = NULL, addr[300];
+	unsigned char first[5];
+	struct sr_err ignored;
+	int fd = -1, kind = 0;
+
+	if (curl_url_get(cu, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    curl_url_get(cu, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+		goto out;
+	snprintf(addr, sizeof(addr), "%s:%s", host, port);
+	if (sr_tcp_connect(addr, 1000, &fd, &ignored) != SR_OK ||
+	    sr_tcp_set_timeout(fd, 1000, &ignored) != SR_OK ||
+	    sr_tcp_write_all(fd, tls ? (const void *)client_hello : http_probe,
+			     tls ? sizeof(client_hello) : sizeof(http_probe) - 1,
+			     &ignored) != SR_OK ||
+	    sr_tcp_read_all(fd, first, sizeof(first), NULL, &ignored) != SR_OK)
+		goto out;
+	if (memcmp(first, "HTTP/", 5) == 0)
+		kind = 'H';
+	else if ((first[0] == 0x15 || first[0] == 0x16) && first[1] == 0x03)
+		kind = 'T';
+out:
+	if (fd >= 0)
+		close(fd);
+	curl_free(host);
+	curl_free(port);
+	return kind;
+}
+
 struct sink {
 	CURL *easy;
 	struct sr_http_answer *ans;
@@ -684,19 +370,39 @@ static int transfer_failed(CURLcode cc, const char *method, const char *url,
 			       method, url, timeout_ms);
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
 		return pin_mismatch(c->cu, err);
-	case CURLE_GOT_NOTHING:
-	case CURLE_RECV_ERROR:
+	case CURLE_COULDNT_CONNECT:
+		return sr_fail(err, SR_EIO,
+			       "%s %s: connection refused (is the server running? "
+			       "it may be overloaded): %s", method, url, detail);
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_UNSUPPORTED_PROTOCOL:   /* TLS alert read as HTTP/0.9 */
-		if (!c->https)
+		if (!c->https && server_speaks(c->cu, 1) == 'T')
 			return sr_fail(err, SR_EIO,
-				       "%s %s: %s (is it an HTTPS server? use "
-				       "https:// and --pin)", method, url, detail);
-		break;
-	case CURLE_SSL_CONNECT_ERROR:
+				       "%s %s: the server answers in TLS: it is an "
+				       "HTTPS server (use https:// and --pin)", method, url);
+		return sr_fail(err, SR_EIO, "%s %s: not an HTTP answer: %s",
+			       method, url, detail);
+	case CURLE_GOT_NOTHING:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+		if (!c->https && server_speaks(c->cu, 1) == 'T')
+			return sr_fail(err, SR_EIO,
+				       "%s %s: the server answers in TLS: it is an "
+				       "HTTPS server (use https:// and --pin)", method, url);
 		return sr_fail(err, SR_EIO,
-			       "%s %s: TLS handshake failed: %s (is it a plain "
-			       "HTTP server?)", method, url, detail);
+			       "%s %s: connection reset or closed by the server "
+			       "without an answer (it may be overloaded): %s",
+			       method, url, detail);
+	case CURLE_SSL_CONNECT_ERROR:
+		if (server_speaks(c->cu, 0) == 'H')
+			return sr_fail(err, SR_EIO,
+				       "%s %s: TLS handshake failed: the server answers "
+				       "in plain HTTP (use http://, without --pin)",
+				       method, url);
+		return sr_fail(err, SR_EIO,
+			       "%s %s: TLS handshake failed: connection reset or "
+			       "closed by the server (it may be overloaded): %s",
+			       method, url, detail);
 	default:
 		break;
 	}

@@ -9,8 +9,12 @@
  * no base64 on the data path).  Helpers parse a
  * JSON body with the usual limits and build {"error": "..."} answers, so
  * every malformed request gets a clear 4xx and changes nothing.
- * Requests are served on libmicrohttpd's thread pool: the handler must be
- * thread-safe.
+ * Requests are served on libmicrohttpd's thread pool (epoll, a few
+ * threads for any number of connections): the handler must be
+ * thread-safe, and must not wait: a request that waits for something
+ * (a long-poll) is parked with sr_http_defer and holds no thread.
+ * Connections are bounded in number, per address and in how long they
+ * take to send their headers (docs/operations.md, "Connections").
  *
  * Client: sr_http_client is a connection to one server for one caller at
  * a time, for raw requests and answers (a capped buffer, or a stream
@@ -47,6 +51,12 @@ struct sr_http_request {
 	 * test or fuzzer may set its own). */
 	const char *(*header)(const struct sr_http_request *req, const char *name);
 	void *impl;                /* for header */
+	/* Parking (sr_http_defer): may_defer is 1 when the server runs the
+	 * handler and does not stop (a handler called directly, or by a
+	 * server that stops, answers at once), waited_ms how long the request
+	 * has been parked so far (0 at its first call). */
+	int may_defer;
+	int64_t waited_ms;
 };
 
 /* The value of request header name (case-insensitive), or NULL.  Valid
@@ -71,7 +81,20 @@ struct sr_http_response {
 	long (*stream_read)(void *ctx, uint64_t pos, char *buf, size_t max);
 	void (*stream_free)(void *ctx);
 	void *stream_ctx;
+	int defer_ms;              /* sr_http_defer: > 0 to park */
+	uint64_t defer_key;
 };
+
+/*
+ * Answer later (only when req->may_defer): the server parks the request,
+ * its connection suspended and no thread held, until
+ * sr_http_server_wake(server, key) or wait_ms (> 0) have passed, then runs
+ * the handler again on the same request with req->waited_ms grown.  The
+ * handler then looks again, and answers or defers for what is left of its
+ * wait; a wake that came while the handler ran is not lost (it runs again
+ * at once).  Drops any other answer in resp.
+ */
+void sr_http_defer(struct sr_http_response *resp, uint64_t key, int wait_ms);
 
 /* Answer with data[0..len) (sr_malloc memory; the response takes it,
  * also on failure) as content type type (a static string). */
@@ -132,9 +155,13 @@ typedef int (*sr_http_handler)(void *ctx, const struct sr_http_request *req,
 struct sr_http_server;
 
 struct sr_http_server_opts {
-	unsigned threads;           /* connections served at once = 8 x threads (a thread each); 0 = 16 */
+	unsigned threads;           /* the pool (each serves many connections); 0 = 2 */
 	const char *tls_cert_file;  /* PEM certificate; with tls_key_file: HTTPS */
 	const char *tls_key_file;   /* PEM private key */
+	unsigned max_connections;   /* at a time; 0 = SR_HTTP_CONNECTIONS_DEFAULT */
+	unsigned max_per_address;   /* at a time from one address; 0 =
+				     * SR_HTTP_PER_ADDRESS_DEFAULT (at most
+				     * max_connections) */
 };
 
 /*
@@ -143,7 +170,9 @@ struct sr_http_server_opts {
  * two threads).  With both TLS files set the server speaks HTTPS only
  * (TLS 1.2 or 1.3); the files are read and checked to be a pair before
  * listening (errors name the file), and a copy of the key is kept, wiped at
- * stop.  One TLS file without the other is SR_EINVAL; a libmicrohttpd
+ * stop.  The open-file limit is raised to its hard limit, and the
+ * connection limit lowered (with a warning) if that is not enough for it;
+ * more than SR_HTTP_CONNECTIONS_MAX is SR_EINVAL.  One TLS file without the other is SR_EINVAL; a libmicrohttpd
  * built without TLS is SR_EINTERNAL.  The strings in opts are only used
  * during the call.
  */
@@ -159,8 +188,12 @@ int sr_http_server_start(const char *addr, unsigned threads,
 			 struct sr_http_server **out, struct sr_err *err) SR_WUR;
 /* The port actually listened on. */
 uint16_t sr_http_server_port(const struct sr_http_server *server);
-/* Stop, wait for requests in progress, free.  NULL is fine. */
+/* Stop, wait for requests in progress, free; parked requests are run a
+ * last time (and closed if they defer again).  NULL is fine. */
 void sr_http_server_stop(struct sr_http_server *server);
+/* Run again every request parked with key (sr_http_defer).  Thread-safe;
+ * NULL does nothing. */
+void sr_http_server_wake(struct sr_http_server *server, uint64_t key);
 
 struct sr_http_call_opts {
 	const char *pin;           /* "sha256//..." (net/tls.h); required for

@@ -344,6 +344,24 @@ static void test_refused(void **state)
 	assert_string_equal(g.out, "");
 }
 
+/* A node that accepts and closes at once (as one that is overloaded):
+ * said to be that, not "is it running?". */
+static void test_reset(void **state)
+{
+	struct sr_test_closer closer;
+	char url[128];
+
+	(void)state;
+	sr_test_closer_start(&closer);
+	snprintf(url, sizeof(url), "http://%s", closer.addr);
+	assert_int_equal(RUN(sr_cmd_job, "job", "show", "635effc9", "--node", url),
+			 SR_EXIT_USER);
+	sr_test_closer_stop(&closer);
+	expect_err("closed by the server without an answer (it may be overloaded)");
+	if (strstr(g.err, "running?"))
+		fail_msg("a guess: %s", g.err);
+}
+
 static void test_missing_token(void **state)
 {
 	(void)state;
@@ -907,6 +925,7 @@ int main(void)
 		cmocka_unit_test_setup(test_error_4xx, setup),
 		cmocka_unit_test_setup(test_error_5xx, setup),
 		cmocka_unit_test_setup(test_refused, setup),
+		cmocka_unit_test_setup(test_reset, setup),
 		cmocka_unit_test_setup(test_missing_token, setup),
 		cmocka_unit_test_setup(test_node_url_file, setup),
 		cmocka_unit_test_setup(test_usage, setup),

@@ -593,6 +593,7 @@ static void test_http_api(void **state)
 	sr_err_clear(&err);
 	assert_int_equal(sr_http_server_start("127.0.0.1:0", 2, sr_coord_http, w->coord,
 					      &server, &err), SR_OK);
+	sr_coord_attach_server(w->coord, server);
 	port = sr_http_server_port(server);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/health", (unsigned)port);
 	assert_int_equal(sr_http_call("GET", url, NULL, NULL, 5000, &status, &answer, &err), SR_OK);
@@ -679,6 +680,7 @@ static void test_http_api(void **state)
 	json_decref(answer);
 	json_decref(body);
 	sr_free(wire);
+	sr_coord_attach_server(w->coord, NULL);
 	sr_http_server_stop(server);
 }
 
@@ -706,6 +708,7 @@ static void test_http_mailboxes(void **state)
 	sr_buf_init(&out, 1 << 20);
 	assert_int_equal(sr_http_server_start("127.0.0.1:0", 2, sr_coord_http, w->coord,
 					      &server, &err), SR_OK);
+	sr_coord_attach_server(w->coord, server);
 	port = sr_http_server_port(server);
 	register_http(port, &w->bank, "bank");
 	register_http(port, &w->shop, "shop");
@@ -825,6 +828,7 @@ static void test_http_mailboxes(void **state)
 		json_object_get(answer, "violations"), 0), "rule")), "receiver-not-allowed");
 	json_decref(want);
 	json_decref(answer);
+	sr_coord_attach_server(w->coord, NULL);
 	sr_http_server_stop(server);
 }
 

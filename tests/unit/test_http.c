@@ -6,8 +6,11 @@
  */
 #include "testutil.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,6 +18,7 @@
 #include "base/err.h"
 #include "base/limits.h"
 #include "net/http.h"
+#include "net/tcp.h"
 
 static unsigned char pattern_at(uint64_t pos)
 {
@@ -34,6 +38,8 @@ static void pattern_free(void *ctx)
 	sr_free(ctx);
 }
 
+static atomic_int released;   /* /wait/: its key was released */
+
 static int handler(void *ctx, const struct sr_http_request *req,
 		   struct sr_http_response *resp)
 {
@@ -51,6 +57,24 @@ static int handler(void *ctx, const struct sr_http_request *req,
 	}
 	if (strcmp(req->path, "/slow") == 0) {
 		usleep(600 * 1000);
+		resp->body = json_pack("{s:b}", "ok", 1);
+		return SR_OK;
+	}
+	if (strncmp(req->path, "/wait/", 6) == 0) {
+		/* A long-poll: parked until key 7 is released and woken, or
+		 * for wait_ms (the rest of the path). */
+		long wait_ms = strtol(req->path + 6, NULL, 10);
+		if (!atomic_load(&released) && req->may_defer && req->waited_ms < wait_ms) {
+			sr_http_defer(resp, 7, (int)(wait_ms - req->waited_ms));
+			return SR_OK;
+		}
+		resp->body = json_pack("{s:I,s:b}", "waited_ms", (json_int_t)req->waited_ms,
+				       "released", atomic_load(&released));
+		return SR_OK;
+	}
+	if (strncmp(req->path, "/sleep/", 7) == 0) {
+		/* A handler that holds its thread (as one waiting for a lock). */
+		usleep((useconds_t)strtoul(req->path + 7, NULL, 10) * 1000);
 		resp->body = json_pack("{s:b}", "ok", 1);
 		return SR_OK;
 	}
@@ -320,6 +344,145 @@ static void test_bad_listen(void **state)
 	assert_null(s);
 }
 
+/* ---- parked requests hold no thread ---------------------------------------- */
+
+#define PARKED 40
+
+struct waiter {
+	char url[128];
+	int rc, status;
+	long long waited_ms;
+	int was_released;
+};
+
+static void *waiter_main(void *arg)
+{
+	struct waiter *w = arg;
+	struct sr_err err;
+	json_t *ans = NULL;
+
+	sr_err_clear(&err);
+	w->rc = sr_http_call("GET", w->url, NULL, NULL, 10000, &w->status, &ans, &err);
+	w->waited_ms = json_integer_value(json_object_get(ans, "waited_ms"));
+	w->was_released = json_is_true(json_object_get(ans, "released"));
+	json_decref(ans);
+	return NULL;
+}
+
+static double ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * One server thread, 40 long-polls parked on it (more than the 8
+ * connections a thread used to serve), and other requests are still
+ * answered at once; a wake for their key answers them all long before
+ * their wait is over; one that nobody wakes answers when its wait is.
+ */
+static void test_parked(void **state)
+{
+	static struct waiter w[PARKED];
+	struct sr_http_server *server = NULL;
+	pthread_t t[PARKED];
+	char base[64], url[128];
+	struct sr_err err;
+	json_t *ans = NULL;
+	int status;
+	double t0;
+
+	(void)state;
+	atomic_store(&released, 0);
+	sr_err_clear(&err);
+	assert_int_equal(sr_http_server_start("127.0.0.1:0", 1, handler, NULL,
+					      &server, &err), SR_OK);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%u",
+		 (unsigned)sr_http_server_port(server));
+	for (int i = 0; i < PARKED; i++) {
+		snprintf(w[i].url, sizeof(w[i].url), "%s/wait/8000", base);
+		assert_int_equal(pthread_create(&t[i], NULL, waiter_main, &w[i]), 0);
+	}
+	usleep(500 * 1000);
+	/* Not released: the wait of 300 ms is served in full. */
+	snprintf(url, sizeof(url), "%s/wait/300", base);
+	t0 = ms_now();
+	assert_int_equal(sr_http_call("GET", url, NULL, NULL, 5000, &status, &ans, &err),
+			 SR_OK);
+	assert_int_equal(status, 200);
+	assert_true(json_integer_value(json_object_get(ans, "waited_ms")) >= 300);
+	assert_true(ms_now() - t0 < 2000);
+	json_decref(ans);
+	/* Another request, answered at once with 40 parked. */
+	snprintf(url, sizeof(url), "%s/echo", base);
+	{
+		json_t *body = json_pack("{s:i}", "n", 1);
+		t0 = ms_now();
+		assert_int_equal(sr_http_call("POST", url, body, NULL, 5000, &status, &ans,
+					      &err), SR_OK);
+		json_decref(body);
+	}
+	assert_int_equal(status, 200);
+	assert_true(ms_now() - t0 < 1000);
+	json_decref(ans);
+	/* The wake answers them all, well before their 8 s. */
+	atomic_store(&released, 1);
+	t0 = ms_now();
+	sr_http_server_wake(server, 7);
+	for (int i = 0; i < PARKED; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(w[i].rc, SR_OK);
+		assert_int_equal(w[i].status, 200);
+		assert_true(w[i].was_released);
+		assert_true(w[i].waited_ms < 6000);
+	}
+	assert_true(ms_now() - t0 < 3000);
+	sr_http_server_stop(server);
+}
+
+/*
+ * A request that waits in its socket while the server's only thread is
+ * held by a slow handler for longer than the header deadline is served
+ * after it, not reset (its bytes are there, unread: it is not late).  Its
+ * connection is accepted first (while the thread is free), then the slow
+ * request takes the thread, then the request is sent.
+ */
+static void test_queued_not_reset(void **state)
+{
+	static const char request[] = "GET /sleep/1 HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct sr_http_server *server = NULL;
+	char addr[64], answer[16];
+	struct waiter slow;
+	struct sr_err err;
+	pthread_t t;
+	int fd;
+
+	(void)state;
+	sr_err_clear(&err);
+	assert_int_equal(sr_http_server_start("127.0.0.1:0", 1, handler, NULL,
+					      &server, &err), SR_OK);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", (unsigned)sr_http_server_port(server));
+	assert_int_equal(sr_tcp_connect(addr, 2000, &fd, &err), SR_OK);
+	usleep(200 * 1000);
+	memset(&slow, 0, sizeof(slow));
+	snprintf(slow.url, sizeof(slow.url), "http://%s/sleep/%d", addr,
+		 SR_HTTP_HEADER_MS + 1500);
+	assert_int_equal(pthread_create(&t, NULL, waiter_main, &slow), 0);
+	usleep(300 * 1000);
+	assert_int_equal(sr_tcp_write_all(fd, request, sizeof(request) - 1, &err), SR_OK);
+	assert_int_equal(sr_tcp_set_timeout(fd, 15000, &err), SR_OK);
+	assert_int_equal(sr_tcp_read_all(fd, answer, 12, NULL, &err), SR_OK);
+	answer[12] = '\0';
+	assert_string_equal(answer, "HTTP/1.1 200");
+	close(fd);
+	pthread_join(t, NULL);
+	assert_int_equal(slow.rc, SR_OK);
+	assert_int_equal(slow.status, 200);
+	sr_http_server_stop(server);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +491,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_raw, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_binary, setup, teardown),
 		cmocka_unit_test(test_bad_listen),
+		cmocka_unit_test(test_parked),
+		cmocka_unit_test(test_queued_not_reset),
 	};
 
 	sr_alloc_setup_json();

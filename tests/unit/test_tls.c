@@ -327,7 +327,7 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct sr_http_server_opts opts = { 2, NULL, NULL };
+	struct sr_http_server_opts opts = { 2, NULL, NULL, 0, 0 };
 	char *cert, *key;
 	struct sr_err err;
 
@@ -480,7 +480,7 @@ static int client_get(struct sr_http_client *c, const char *path, int *status,
 static void test_https_persistent(void **state)
 {
 	struct fixture *f = *state;
-	struct sr_http_server_opts opts = { 2, NULL, NULL };
+	struct sr_http_server_opts opts = { 2, NULL, NULL, 0, 0 };
 	struct sr_http_client *c = NULL;
 	char base[64], addr[64], *cert, *key;
 	struct sr_err err;
@@ -667,7 +667,7 @@ static void test_plain_client_to_https(void **state)
 	assert_int_equal(sr_http_call("GET", url, NULL, NULL, 5000, &status, &answer,
 				      &err), SR_EIO);
 	assert_non_null(strstr(err.msg, url));
-	if (!strstr(err.msg, "(is it an HTTPS server? use https:// and --pin)"))
+	if (!strstr(err.msg, "it is an HTTPS server (use https:// and --pin)"))
 		fail_msg("unclear: %s", err.msg);
 	assert_null(answer);
 	assert_int_equal(served(f), 0);
@@ -692,9 +692,41 @@ static void test_https_client_to_plain(void **state)
 	assert_int_equal(sr_http_call_opts("GET", url, NULL, &opts, &status, &answer,
 					   &err), SR_EIO);
 	if (!strstr(err.msg, "TLS handshake failed") ||
-	    !strstr(err.msg, "(is it a plain HTTP server?)"))
+	    !strstr(err.msg, "the server answers in plain HTTP"))
 		fail_msg("unclear: %s", err.msg);
 	sr_http_server_stop(plain);
+}
+
+/* A server that accepts and closes at once (as an overloaded one does)
+ * is said to be that, with no guess about plain HTTP or HTTPS: over
+ * https:// and over http://. */
+static void test_client_reset_message(void **state)
+{
+	struct sr_http_call_opts opts = { NULL, NULL, NULL, 5000, 0, NULL };
+	struct sr_test_closer closer;
+	struct fixture *f = *state;
+	struct sr_err err;
+	char url[160];
+	json_t *answer;
+	int status;
+
+	sr_err_clear(&err);
+	sr_test_closer_start(&closer);
+	opts.pin = f->pin;
+	snprintf(url, sizeof(url), "https://%s/hello", closer.addr);
+	assert_int_equal(sr_http_call_opts("GET", url, NULL, &opts, &status, &answer,
+					   &err), SR_EIO);
+	if (!strstr(err.msg, "closed by the server (it may be overloaded)") ||
+	    strstr(err.msg, "plain HTTP"))
+		fail_msg("unclear: %s", err.msg);
+	snprintf(url, sizeof(url), "http://%s/hello", closer.addr);
+	sr_err_clear(&err);
+	assert_int_equal(sr_http_call("GET", url, NULL, NULL, 5000, &status, &answer,
+				      &err), SR_EIO);
+	if (!strstr(err.msg, "closed by the server without an answer (it may be overloaded)") ||
+	    strstr(err.msg, "HTTPS"))
+		fail_msg("unclear: %s", err.msg);
+	sr_test_closer_stop(&closer);
 }
 
 static void test_https_answer_cap(void **state)
@@ -722,7 +754,7 @@ static void test_server_tls_errors(void **state)
 	char *dir = sr_test_tmpdir();
 	char *key = path_in(dir, SR_TLS_KEY_FILE), *cert = path_in(dir, SR_TLS_CERT_FILE);
 	char *missing = path_in(dir, "missing.pem");
-	struct sr_http_server_opts opts = { 1, NULL, NULL };
+	struct sr_http_server_opts opts = { 1, NULL, NULL, 0, 0 };
 	struct sr_http_server *s = NULL;
 	struct served none = { 0 };
 	char pin[SR_TLS_PIN_MAX];
@@ -778,6 +810,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_https_wrong_pin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_https_pin_misuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_plain_client_to_https, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_reset_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_https_client_to_plain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_https_answer_cap, setup, teardown),
 		cmocka_unit_test(test_server_tls_errors),

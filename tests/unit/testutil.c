@@ -3,10 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/err.h"
 #include "base/file.h"
+#include "net/tcp.h"
 
 char *sr_test_tmpdir(void)
 {
@@ -87,4 +90,32 @@ uint64_t sr_test_rand(uint64_t *state)
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return z ^ (z >> 31);
+}
+
+static void *closer_main(void *arg)
+{
+	struct sr_test_closer *c = arg;
+	struct sr_err err;
+	int fd;
+
+	while (sr_tcp_accept(c->fd, 3000, &fd, &err) == SR_OK)
+		close(fd);
+	return NULL;
+}
+
+void sr_test_closer_start(struct sr_test_closer *c)
+{
+	struct sr_err err;
+
+	sr_err_clear(&err);
+	assert_int_equal(sr_tcp_listen("127.0.0.1:0", &c->fd, &err), SR_OK);
+	assert_int_equal(sr_tcp_local_addr(c->fd, c->addr, &err), SR_OK);
+	assert_int_equal(pthread_create(&c->thread, NULL, closer_main, c), 0);
+}
+
+void sr_test_closer_stop(struct sr_test_closer *c)
+{
+	shutdown(c->fd, SHUT_RDWR);
+	close(c->fd);
+	pthread_join(c->thread, NULL);
 }

@@ -4,6 +4,7 @@
 #ifndef SR_TESTUTIL_H
 #define SR_TESTUTIL_H
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,5 +29,16 @@ char *sr_test_source_path(const char *rel);
 
 /* Deterministic generator for test data (splitmix64). */
 uint64_t sr_test_rand(uint64_t *state);
+
+/* A listener on 127.0.0.1 that accepts and closes every connection at
+ * once, as an overloaded server does; its "HOST:PORT" in addr.  Asserts
+ * on failure. */
+struct sr_test_closer {
+	int fd;
+	pthread_t thread;
+	char addr[64];
+};
+void sr_test_closer_start(struct sr_test_closer *c);
+void sr_test_closer_stop(struct sr_test_closer *c);
 
 #endif
