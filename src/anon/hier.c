@@ -170,6 +170,19 @@ static int is_numeric(enum sr_type type)
 	return type == SR_TYPE_INT64 || type == SR_TYPE_FLOAT64;
 }
 
+/* A number, or a decimal string (the policy's normalized form keeps
+ * numbers that are not whole as strings); 0 when v is neither. */
+static int hier_number(const json_t *v, double *out)
+{
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return 1;
+	}
+	return json_is_string(v) &&
+	       sr_value_parse_float64(json_string_value(v), json_string_length(v),
+				      out) == SR_OK;
+}
+
 static int level_array(const json_t *arr, const char *col, const char *key,
 		       struct sr_err *err)
 {
@@ -202,10 +215,9 @@ static int parse_intervals(struct sr_anon_hier *h, const json_t *desc,
 			       h->column, sr_type_name(h->type));
 	h->integral = h->type == SR_TYPE_INT64;
 	if (origin) {
-		if (!json_is_number(origin))
+		if (!hier_number(origin, &h->origin))
 			return sr_fail(err, SR_EINVAL, "%s: generalize: origin: expected a number",
 				       h->column);
-		h->origin = json_number_value(origin);
 		if (!isfinite(h->origin) || fabs(h->origin) > 9007199254740992.0)
 			return sr_fail(err, SR_EINVAL, "%s: generalize: origin: out of range",
 				       h->column);
@@ -215,7 +227,10 @@ static int parse_intervals(struct sr_anon_hier *h, const json_t *desc,
 	h->described = json_array_size(arr);
 	for (size_t i = 0; i < h->described; i++) {
 		const json_t *w = json_array_get(arr, i);
-		double width = json_is_number(w) ? json_number_value(w) : -1;
+		double width = -1;
+
+		if (!hier_number(w, &width))
+			width = -1;
 
 		if (!(width > 0) || !isfinite(width) || width > 9007199254740992.0)
 			return sr_fail(err, SR_EINVAL, "%s: generalize: level %zu: expected a positive width",
@@ -261,7 +276,7 @@ static int parse_cuts(struct sr_anon_hier *h, const json_t *desc, struct sr_err 
 			const json_t *c = json_array_get(lv, j);
 			double v;
 
-			if (!json_is_number(c) || !isfinite(v = json_number_value(c)))
+			if (!hier_number(c, &v) || !isfinite(v))
 				return sr_fail(err, SR_EINVAL, "%s: generalize: level %zu: cut %zu: expected a number",
 					       h->column, i + 1, j + 1);
 			if (j > 0 && !(v > h->cuts[i][j - 1]))
