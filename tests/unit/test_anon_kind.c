@@ -629,6 +629,14 @@ static void test_checker(void **state)
 			       no_hier, &v, &err), SR_OK);
 	assert_true(v.accept);
 	sr_verdict_release(&v);
+	{
+		struct sr_policy *strict = make_policy(NULL, NULL, NULL, ", \"min_group_size\": 8");
+		expect_violation(SPEC(BANK, ", \"k\": 5"), strict, "anonymize-k-below-min-group-size");
+		assert_int_equal(check(SPEC(BANK, ", \"k\": 8"), strict, &v, &err), SR_OK);
+		assert_true(v.accept);
+		sr_verdict_release(&v);
+		kt_policy_free(strict);
+	}
 	expect_invalid(SPEC(BANK, ""), p, "spec.k");
 	expect_invalid(SPEC(BANK, ", \"k\": 0"), p, "spec.k: expected a whole number");
 	expect_invalid(SPEC(BANK, ", \"k\": 5, \"max_suppression\": 2"), p, "spec.max_suppression");

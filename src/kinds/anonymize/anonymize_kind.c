@@ -19,7 +19,7 @@
  *
  * Columns, by the policy's class: id dropped (never named in "columns");
  * qi generalized by its "generalize" hierarchy (a qi without one, or with
- * a mask, is refused); sa released as is or masked by its mask, with the
+ * a mask, is refused; k below the policy's min_group_size is refused); sa released as is or masked by its mask, with the
  * l and t models of "sa"; public released as is or masked.  Usages: qi
  * `group` (released only as classes), sa and public `reveal`.
  *
@@ -331,6 +331,13 @@ static int anon_check(struct sr_check *c, struct sr_err *err)
 	rc = parse_plan(sr_check_spec(c), d->name, d->policy, &p, err);
 	if (rc)
 		return rc;
+	/* No output row may describe fewer people than min_group_size: a
+	 * class is what a released row describes. */
+	if ((int64_t)p.params.k < d->policy->min_group_size)
+		rc = sr_check_violation(c, d->name, NULL, NULL, "anonymize-k-below-min-group-size",
+					err, "k = %llu is below the min_group_size %lld of %s",
+					(unsigned long long)p.params.k,
+					(long long)d->policy->min_group_size, d->name);
 	for (size_t i = 0; rc == SR_OK && i < p.ncols; i++) {
 		const struct sr_policy_column *pc = p.cols[i].pc;
 
