@@ -34,9 +34,11 @@ void sr_mask_derive_key(const uint8_t secret[32], const char *dataset,
 }
 
 int sr_kind_mask_key(const struct sr_kind_ctx *c, size_t input,
-		     const char *receiver, uint8_t key[SR_MASK_KEY_BYTES],
-		     struct sr_err *err)
+		     const struct sr_policy_column *col, const char *receiver,
+		     uint8_t key[SR_MASK_KEY_BYTES], struct sr_err *err)
 {
+	enum sr_hash_scope scope = col ? col->hash_scope : SR_HASH_PER_RECEIVER;
+
 	if (input >= c->ninputs)
 		return sr_fail(err, SR_EINVAL, "mask: input %zu: the job has %zu inputs",
 			       input, c->ninputs);
@@ -46,7 +48,9 @@ int sr_kind_mask_key(const struct sr_kind_ctx *c, size_t input,
 	if (!c->mask_key)
 		return sr_fail(err, SR_EINTERNAL,
 			       "mask: the runner gave no mask secret");
-	return c->mask_key(c->impl, input, receiver, key, err);
+	return c->mask_key(c->impl, input,
+			   scope == SR_HASH_PER_OWNER ? "" : c->inputs[input].dataset,
+			   scope == SR_HASH_PER_RECEIVER ? receiver : "", key, err);
 }
 
 int sr_mask_needs_key(const struct sr_policy_column *col)

@@ -43,13 +43,17 @@ void sr_mask_derive_key(const uint8_t secret[32], const char *dataset,
 			const char *receiver, uint8_t key[SR_MASK_KEY_BYTES]);
 
 /*
- * The hash-mask key for local input `input` revealed to `receiver`, from
- * the runner (ctx->mask_key).  SR_EPERM for an input of another
- * organization, SR_EINTERNAL when the runner has no mask secret.
+ * The hash-mask key for column col of local input `input` revealed to
+ * `receiver`, from the runner (ctx->mask_key), by the column's
+ * hash_scope: per dataset and receiver (the default), per dataset (every
+ * receiver of the dataset gets the same hashes), or per owner (every
+ * dataset of the owner whose column has this scope hashes alike, so they
+ * join).  SR_EPERM for an input of another organization, SR_EINTERNAL
+ * when the runner has no mask secret.
  */
 int sr_kind_mask_key(const struct sr_kind_ctx *c, size_t input,
-		     const char *receiver, uint8_t key[SR_MASK_KEY_BYTES],
-		     struct sr_err *err) SR_WUR;
+		     const struct sr_policy_column *col, const char *receiver,
+		     uint8_t key[SR_MASK_KEY_BYTES], struct sr_err *err) SR_WUR;
 
 /* Whether revealing column col needs a key (its mask is hash). */
 int sr_mask_needs_key(const struct sr_policy_column *col);

@@ -523,8 +523,8 @@ out:
 }
 
 /* Hash-mask keys come from this node's master key (kinds/mask.h). */
-static int ctx_mask_key(void *impl, size_t input, const char *receiver,
-			uint8_t key[32], struct sr_err *err)
+static int ctx_mask_key(void *impl, size_t input, const char *dataset,
+			const char *receiver, uint8_t key[32], struct sr_err *err)
 {
 	struct run *run = impl;
 	uint8_t secret[32];
@@ -533,7 +533,7 @@ static int ctx_mask_key(void *impl, size_t input, const char *receiver,
 		return sr_fail(err, SR_EPERM, "%s is not this organization's",
 			       run->inputs[input].dataset);
 	sr_masterkey_subkey(run->n->mk, SR_SUBKEY_MASKS, secret);
-	sr_mask_derive_key(secret, run->inputs[input].dataset, receiver, key);
+	sr_mask_derive_key(secret, dataset, receiver, key);
 	sodium_memzero(secret, sizeof(secret));
 	return SR_OK;
 }

@@ -1,5 +1,7 @@
 /*
- * generalize.c - the per-column "generalize" key of a policy (DESIGN §18,
+ * generalize.c - the column keys of anonymized releases and masks: the
+ * per-column "hash_scope" of a hash mask (kinds/mask.h) and the
+ * per-column "generalize" key of a policy (DESIGN §18,
  * docs/policy.md): the generalization hierarchy of a quasi-identifier,
  * in one of the forms of src/anon/hier.h.  Parsing checks the shape and
  * the class (qi only); binding checks the form against the column's type
@@ -208,4 +210,31 @@ out:
 	json_decref(map);
 	sr_csv_free(csv);
 	return rc;
+}
+
+static const char *const scope_names[] = { "receiver", "dataset", "owner", NULL };
+
+const char *sr_policy_hash_scope_name(enum sr_hash_scope scope)
+{
+	return scope_names[scope <= SR_HASH_PER_OWNER ? scope : 0];
+}
+
+int sr_policy_parse_hash_scope(const json_t *v, const char *what,
+			       const char *col, struct sr_policy_column *c,
+			       struct sr_err *err)
+{
+	const char *s = json_string_value(v);
+
+	if (c->mask != SR_MASK_HASH)
+		return sr_fail(err, SR_EINVAL,
+			       "%s: columns.%s.hash_scope: only with \"mask\": \"hash\"",
+			       what, col);
+	for (int i = 0; s && scope_names[i]; i++)
+		if (strcmp(s, scope_names[i]) == 0) {
+			c->hash_scope = (enum sr_hash_scope)i;
+			return SR_OK;
+		}
+	return sr_fail(err, SR_EINVAL,
+		       "%s: columns.%s.hash_scope: expected receiver, dataset or owner",
+		       what, col);
 }

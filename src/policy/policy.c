@@ -555,7 +555,7 @@ static int parse_column(const char *what, const char *name, json_t *obj,
 {
 	static const char *const keys[] = { "class", "allow", "type", "bounds",
 					    "domain", "mask", "nulls", "generalize",
-					    NULL };
+					    "hash_scope", NULL };
 	char col[SR_POLICY_SHOWN_SIZE], path[SR_POLICY_SHOWN_SIZE + 32];
 	json_t *v;
 	int rc;
@@ -611,8 +611,13 @@ static int parse_column(const char *what, const char *name, json_t *obj,
 		if (rc)
 			return rc;
 	}
-	if ((v = json_object_get(obj, "mask")) != NULL)
-		return parse_mask(v, what, col, c, err);
+	if ((v = json_object_get(obj, "mask")) != NULL) {
+		rc = parse_mask(v, what, col, c, err);
+		if (rc)
+			return rc;
+	}
+	if ((v = json_object_get(obj, "hash_scope")) != NULL)
+		return sr_policy_parse_hash_scope(v, what, col, c, err);
 	return SR_OK;
 }
 

@@ -58,6 +58,12 @@ enum sr_mask_kind {
 	SR_MASK_RANGE = 3,     /* "range:W", numeric buckets of width W */
 };
 
+enum sr_hash_scope {
+	SR_HASH_PER_RECEIVER = 0,   /* "receiver": per dataset and receiver (default) */
+	SR_HASH_PER_DATASET = 1,    /* "dataset": every receiver of the dataset alike */
+	SR_HASH_PER_OWNER = 2,      /* "owner": every dataset of the owner alike */
+};
+
 struct sr_policy_column {
 	char *name;
 	enum sr_class cls;
@@ -72,6 +78,9 @@ struct sr_policy_column {
 	/* "generalize": the qi column's hierarchy (src/anon/hier.h forms),
 	 * normalized (non-whole numbers as decimal strings), or NULL. */
 	json_t *generalize;
+	/* "hash_scope" of a hash mask (kinds/mask.h): which releases share
+	 * hash keys, and so can be joined on this column. */
+	enum sr_hash_scope hash_scope;
 	int has_nulls;            /* "nulls" given: replaces the dataset's */
 	char **nulls;             /* null tokens of this column (nnulls) */
 	size_t nnulls;

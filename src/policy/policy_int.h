@@ -87,5 +87,10 @@ int sr_policy_parse_generalize(const json_t *v, const char *what,
 int sr_policy_check_generalize(const struct sr_policy_column *c,
 			       enum sr_type type, struct sr_err *err) SR_WUR;
 json_t *sr_policy_generalize_json(const struct sr_policy_column *c);
+/* "hash_scope": receiver, dataset or owner, with a hash mask only. */
+int sr_policy_parse_hash_scope(const json_t *v, const char *what,
+			       const char *col, struct sr_policy_column *c,
+			       struct sr_err *err) SR_WUR;
+const char *sr_policy_hash_scope_name(enum sr_hash_scope scope);
 
 #endif

@@ -158,6 +158,12 @@ static json_t *column_json(const struct sr_policy_column *c)
 	if (c->generalize &&
 	    json_object_set_new(o, "generalize", sr_policy_generalize_json(c)))
 		goto fail;
+	/* Absent means the default (receiver), so that policies without the
+	 * key keep their normalized form. */
+	if (c->mask == SR_MASK_HASH && c->hash_scope != SR_HASH_PER_RECEIVER &&
+	    json_object_set_new(o, "hash_scope",
+				json_string(sr_policy_hash_scope_name(c->hash_scope))))
+		goto fail;
 	return o;
 fail:
 	json_decref(o);

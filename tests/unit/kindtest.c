@@ -148,8 +148,8 @@ static int ctx_scan(void *impl, size_t input, const char *const *columns,
 
 /* An organization's mask secret in tests: a hash of its org id, so that
  * the federated and the central runs derive the same keys. */
-static int ctx_mask_key(void *impl, size_t input, const char *receiver,
-			uint8_t key[32], struct sr_err *err)
+static int ctx_mask_key(void *impl, size_t input, const char *dataset,
+			const char *receiver, uint8_t key[32], struct sr_err *err)
 {
 	const struct harness *h = impl;
 	const char *owner = h->job->inputs[input].owner;
@@ -157,16 +157,16 @@ static int ctx_mask_key(void *impl, size_t input, const char *receiver,
 
 	crypto_generichash(secret, sizeof(secret), (const uint8_t *)owner,
 			   strlen(owner), NULL, 0);
-	sr_mask_derive_key(secret, h->job->inputs[input].dataset, receiver, key);
+	sr_mask_derive_key(secret, dataset, receiver, key);
 	return SR_OK;
 }
 
-static int party_mask_key(void *impl, size_t input, const char *receiver,
-			  uint8_t key[32], struct sr_err *err)
+static int party_mask_key(void *impl, size_t input, const char *dataset,
+			  const char *receiver, uint8_t key[32], struct sr_err *err)
 {
 	struct party *me = impl;
 
-	return ctx_mask_key(me->h, input, receiver, key, err);
+	return ctx_mask_key(me->h, input, dataset, receiver, key, err);
 }
 
 static int party_pipe(void *impl, const char *peer, uint32_t channel,

@@ -415,41 +415,62 @@ static void test_edges(void **state)
 
 /* ---- masks ---- */
 
+/* The set of values of column name in result, as one sorted string. */
+static char *column_values(const json_t *res, const char *name)
+{
+	json_t *set = json_object();
+	const json_t *row;
+	size_t i;
+	char *text;
+
+	json_array_foreach(json_object_get(res, "rows"), i, row)
+		json_object_set_new(set, json_string_value(json_array_get(row,
+				    column_index(res, name))), json_true());
+	text = json_dumps(set, JSON_SORT_KEYS | JSON_COMPACT);
+	json_decref(set);
+	return text;
+}
+
 static void test_masks_anonymize(void **state)
 {
-	struct sr_policy *p = make_policy(", \"mask\": \"hash\"", ", \"mask\": \"range:10\"",
-					  ", \"mask\": \"truncate:4\"", NULL);
-	struct kt_outcome o, o2;
-	struct kt_job job, job2;
+	static const char *const scopes[] = { "", ", \"hash_scope\": \"dataset\"",
+					      ", \"hash_scope\": \"owner\"" };
 	struct table t;
-	const json_t *res, *res2, *row;
-	size_t i;
 
 	(void)state;
 	table_make(&t, 9, 300, 0);
-	job_of(&job, SPEC(BANK, ", \"k\": 4, \"sa\": {\"diagnosis\": {\"l\": 2}}"), &t, p);
-	res = expect_release(&job, &o);
-	json_array_foreach(json_object_get(res, "rows"), i, row) {
-		const char *d = json_string_value(json_array_get(row, column_index(res, "diagnosis")));
-		const char *v = json_string_value(json_array_get(row, column_index(res, "visits")));
-		const char *pl = json_string_value(json_array_get(row, column_index(res, "plan")));
-		assert_non_null(d);
-		assert_int_equal(strlen(d), SR_MASK_HASH_HEX);
-		assert_true(v && v[0] == '[' && strstr(v, ", ") && v[strlen(v) - 1] == ')');
-		assert_true(strcmp(pl, "GOLD") == 0 || strcmp(pl, "SILV") == 0 ||
-			    strcmp(pl, "BRON") == 0);
-	}
-	/* The hash of "flu" is that of the owner's key for (dataset, bank),
-	 * and another receiver's release hashes differently. */
-	{
+	for (size_t sc = 0; sc < 3; sc++) {
+		char diag[80];
+		struct sr_policy *p;
+		struct kt_outcome o, o2;
+		struct kt_job job, job2;
+		const json_t *res, *res2, *row;
 		uint8_t secret[32], key[SR_MASK_KEY_BYTES];
 		struct sr_buf want;
 		struct sr_err err;
+		char *a, *b;
+		size_t i;
 		int found = 0;
 
+		snprintf(diag, sizeof(diag), ", \"mask\": \"hash\"%s", scopes[sc]);
+		p = make_policy(diag, ", \"mask\": \"range:10\"", ", \"mask\": \"truncate:4\"", NULL);
+		job_of(&job, SPEC(BANK, ", \"k\": 4, \"sa\": {\"diagnosis\": {\"l\": 2}}"), &t, p);
+		res = expect_release(&job, &o);
+		json_array_foreach(json_object_get(res, "rows"), i, row) {
+			const char *d = json_string_value(json_array_get(row, column_index(res, "diagnosis")));
+			const char *v = json_string_value(json_array_get(row, column_index(res, "visits")));
+			const char *pl = json_string_value(json_array_get(row, column_index(res, "plan")));
+			assert_non_null(d);
+			assert_int_equal(strlen(d), SR_MASK_HASH_HEX);
+			assert_true(v && v[0] == '[' && strstr(v, ", ") && v[strlen(v) - 1] == ')');
+			assert_true(strcmp(pl, "GOLD") == 0 || strcmp(pl, "SILV") == 0 ||
+				    strcmp(pl, "BRON") == 0);
+		}
+		/* The hash of "flu" under the owner's key for this scope. */
 		crypto_generichash(secret, sizeof(secret), (const uint8_t *)INSURER,
 				   strlen(INSURER), NULL, 0);
-		sr_mask_derive_key(secret, "insurer.policies", BANK, key);
+		sr_mask_derive_key(secret, sc == 2 ? "" : "insurer.policies", sc == 0 ? BANK : "",
+				   key);
 		sr_buf_init(&want, SR_BUF_UNBOUNDED);
 		sr_err_clear(&err);
 		assert_int_equal(sr_mask_text(&p->columns[4], key, "flu", 3, &want, &err), SR_OK);
@@ -457,19 +478,26 @@ static void test_masks_anonymize(void **state)
 			found |= strcmp(json_string_value(json_array_get(row,
 				column_index(res, "diagnosis"))), want.data) == 0;
 		assert_true(found);
+		sr_buf_release(&want);
+		/* Another receiver: other hashes per receiver, the same ones
+		 * for the wider scopes. */
 		job_of(&job2, SPEC(INSURER, ", \"k\": 4, \"sa\": {\"diagnosis\": {\"l\": 2}}"), &t, p);
 		res2 = expect_release(&job2, &o2);
-		json_array_foreach(json_object_get(res2, "rows"), i, row)
-			assert_string_not_equal(json_string_value(json_array_get(row,
-				column_index(res2, "diagnosis"))), want.data);
-		sr_buf_release(&want);
+		a = column_values(res, "diagnosis");
+		b = column_values(res2, "diagnosis");
+		if (sc == 0)
+			assert_string_not_equal(a, b);
+		else
+			assert_string_equal(a, b);
+		free(a);
+		free(b);
 		kt_outcome_release(&o2);
 		json_decref((json_t *)job2.spec);
+		kt_outcome_release(&o);
+		json_decref((json_t *)job.spec);
+		kt_policy_free(p);
 	}
-	kt_outcome_release(&o);
-	json_decref((json_t *)job.spec);
 	table_release(&t);
-	kt_policy_free(p);
 }
 
 /* psi: the receiver's key column revealed through its mask. */

@@ -131,6 +131,49 @@ static void test_generalize_errors(void **state)
 	      "policy: columns.age.generalize: level 2: cut 20 is not a cut of level 1 (levels must nest)");
 	fails(COLS(", \"generalize\": {\"intervals\": [5], \"prefix\": [2]}", ""),
 	      "policy: columns.age.generalize: expected exactly one of");
+	fails("{\"columns\": {\"age\": {\"class\": \"sa\", \"hash_scope\": \"owner\"}}}",
+	      "p.json: columns.age.hash_scope: only with \"mask\": \"hash\"");
+	fails("{\"columns\": {\"age\": {\"class\": \"sa\", \"mask\": \"hash\", \"hash_scope\": \"all\"}}}",
+	      "p.json: columns.age.hash_scope: expected receiver, dataset or owner");
+}
+
+static void test_hash_scope(void **state)
+{
+	static const char *const one[] = { "id" };
+	static const enum sr_type st[] = { SR_TYPE_STRING };
+	static const char *const texts[] = {
+		"{\"columns\": {\"id\": {\"class\": \"id\", \"mask\": \"hash\"}}}",
+		"{\"columns\": {\"id\": {\"class\": \"id\", \"mask\": \"hash\", \"hash_scope\": \"receiver\"}}}",
+		"{\"columns\": {\"id\": {\"class\": \"id\", \"mask\": \"hash\", \"hash_scope\": \"owner\"}}}",
+	};
+	static const enum sr_hash_scope want[] = { SR_HASH_PER_RECEIVER, SR_HASH_PER_RECEIVER,
+						   SR_HASH_PER_OWNER };
+
+	(void)state;
+	for (size_t i = 0; i < 3; i++) {
+		struct sr_policy pol, again;
+		struct sr_err err;
+		json_t *doc;
+		char *text;
+
+		sr_err_clear(&err);
+		sr_policy_init(&pol);
+		sr_policy_init(&again);
+		assert_int_equal(sr_policy_parse(texts[i], strlen(texts[i]), "p.json", &pol, &err), SR_OK);
+		assert_int_equal(sr_policy_bind(&pol, one, st, 1, &err), SR_OK);
+		assert_int_equal(pol.columns[0].hash_scope, want[i]);
+		assert_int_equal(sr_policy_to_json(&pol, &doc, &err), SR_OK);
+		/* The default stays implicit: old policies keep their form. */
+		assert_int_equal(json_object_get(json_object_get(json_object_get(doc, "columns"), "id"),
+						 "hash_scope") != NULL, want[i] != SR_HASH_PER_RECEIVER);
+		text = json_dumps(doc, JSON_COMPACT);
+		assert_int_equal(sr_policy_parse(text, strlen(text), "p.json", &again, &err), SR_OK);
+		assert_int_equal(again.columns[0].hash_scope, want[i]);
+		free(text);
+		json_decref(doc);
+		sr_policy_release(&pol);
+		sr_policy_release(&again);
+	}
 }
 
 static void test_hierarchy_csv(void **state)
@@ -271,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_generalize_forms),
 		cmocka_unit_test(test_generalize_errors),
 		cmocka_unit_test(test_hierarchy_csv),
+		cmocka_unit_test(test_hash_scope),
 		cmocka_unit_test(test_masks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

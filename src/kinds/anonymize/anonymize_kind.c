@@ -421,7 +421,7 @@ static int mask_columns(const struct sr_kind_ctx *c, const struct plan *p,
 			struct sr_vec *vecs, struct sr_err *err)
 {
 	uint8_t key[SR_MASK_KEY_BYTES];
-	int have_key = 0, rc = SR_OK;
+	int rc = SR_OK;
 
 	for (size_t i = 0; rc == SR_OK && i < p->ncols; i++) {
 		const struct sr_policy_column *pc = p->cols[i].pc;
@@ -429,12 +429,12 @@ static int mask_columns(const struct sr_kind_ctx *c, const struct plan *p,
 
 		if (p->cols[i].role == SR_ANON_QI || pc->mask == SR_MASK_NONE)
 			continue;
-		if (sr_mask_needs_key(pc) && !have_key) {
-			rc = sr_kind_mask_key(c, 0, c->receivers[0], key, err);
-			have_key = rc == SR_OK;
-		}
+		/* The key depends on the column's hash_scope. */
+		if (sr_mask_needs_key(pc))
+			rc = sr_kind_mask_key(c, 0, pc, c->receivers[0], key, err);
 		if (rc == SR_OK)
-			rc = sr_mask_vec(pc, have_key ? key : NULL, &vecs[i], &masked, err);
+			rc = sr_mask_vec(pc, sr_mask_needs_key(pc) ? key : NULL, &vecs[i],
+					 &masked, err);
 		if (rc == SR_OK) {
 			sr_vec_release(&vecs[i]);
 			vecs[i] = masked;

@@ -358,7 +358,7 @@ static int result_of(const struct sr_kind_ctx *c, size_t input,
 		return *out ? SR_OK : sr_fail(err, SR_ENOMEM, "out of memory");
 	}
 	if (sr_mask_needs_key(col)) {
-		rc = sr_kind_mask_key(c, input, c->self, key, err);
+		rc = sr_kind_mask_key(c, input, col, c->self, key, err);
 		if (rc)
 			return rc;
 	}
