@@ -23,12 +23,12 @@ r = random.Random(13)
 cities = ["Leeds", "York", "Hull", "Bath", "Bristol", "Exeter"]
 claims = ["none", "theft", "fire", "flood", "liability"]
 with open(sys.argv[1], "w") as f:
-    f.write("policy_id,holder,age,sex,city,zip,claim,premium\n")
+    f.write("policy_id,holder,age,sex,city,zip,claim,premium,broker\n")
     for i in range(900):
-        f.write("P%06d,Holder %d,%d,%s,%s,%s,%s,%d\n" % (
+        f.write("P%06d,Holder %d,%d,%s,%s,%s,%s,%d,B%02d\n" % (
             i, i, r.randint(18, 85), r.choice("MF"), r.choice(cities),
             "%02d%03d" % (r.randint(10, 14), r.randint(0, 999)),
-            r.choice(claims), r.randint(200, 2000)))
+            r.choice(claims), r.randint(200, 2000), r.randint(0, 20)))
 PY
 cat >"$WORK/city.csv" <<'CSV'
 city,region
@@ -46,7 +46,8 @@ cat >"$WORK/pol.json" <<JSON
  "city": {"class": "qi"},
  "zip": {"class": "qi", "type": "string", "generalize": {"prefix": [3, 2]}},
  "claim": {"class": "sa", "allow": ["reveal"]},
- "premium": {"class": "public", "mask": "range:100"}},
+ "premium": {"class": "public", "mask": "range:100"},
+ "broker": {"class": "public", "mask": "hash"}},
  "receivers": ["${ORG_ID[bank]}"], "jobs": ["anonymize"], "row_filter": "age >= 21"}
 JSON
 
@@ -109,16 +110,21 @@ KEPT=$(tail -n +2 "$WORK/policies.csv" | awk -F, '$3 >= 21' | wc -l)
 import json, re, sys
 res = json.load(open(sys.argv[1]))
 meta, rep = res["meta"], res["meta"]["report"]
-assert res["columns"] == ["age", "sex", "city", "zip", "claim", "premium"], res["columns"]
+assert res["columns"] == ["age", "sex", "city", "zip", "claim", "premium", "broker"], res["columns"]
 assert meta["kind"] == "anonymize" and meta["dataset"] == "insurer.policies", meta
 assert rep["rows_in"] == int(sys.argv[2]), (rep["rows_in"], sys.argv[2])
 assert rep["rows_out"] == len(res["rows"]) and rep["class_min"] >= 5, rep
 assert rep["suppressed"] <= rep["rows_in"] * 0.05, rep
 assert 0 <= rep["loss"] <= 1 and rep["risk"]["max"] <= 0.2, rep
 assert set(rep["levels"]) == {"age", "sex", "city", "zip"}, rep["levels"]
+text = json.dumps(res["rows"])
+brokers = set()
 for row in res["rows"]:
     assert re.match(r"^\[\d+, \d+\)$", row[5]), row   # premium through range:100
-text = json.dumps(res)
+    assert re.match(r"^[0-9a-f]{32}$", row[6]), row       # broker through hash
+    brokers.add(row[6])
+assert 15 <= len(brokers) <= 21, len(brokers)   # one hash per broker
+assert "B0" not in text and "B1" not in text, "a broker leaked"
 assert "Holder" not in text and "P000" not in text, "an id column leaked"
 PY
 ok

@@ -504,21 +504,29 @@ static void test_masks_anonymize(void **state)
 static void test_masks_psi(void **state)
 {
 	static const char *const kn[] = { "key" };
-	static const enum sr_type kt[] = { SR_TYPE_STRING };
-	static const char *const masks[] = { "hash", "truncate:3" };
-	struct sr_vec a, b;
+	static const enum sr_type kts[] = { SR_TYPE_STRING, SR_TYPE_INT64 };
+	static const char *const masks[] = { "hash", "truncate:3", "range:100" };
+	struct sr_vec a, b, ia, ib;
 	(void)state;
 
 	sr_vec_init(&a, SR_TYPE_STRING);
 	sr_vec_init(&b, SR_TYPE_STRING);
+	sr_vec_init(&ia, SR_TYPE_INT64);
+	sr_vec_init(&ib, SR_TYPE_INT64);
 	for (int i = 0; i < 300; i++) {
 		char buf[16];
 		int n = snprintf(buf, sizeof(buf), "K%04d", i);
 		assert_int_equal(sr_vec_append_text(&a, buf, (size_t)n), SR_OK);
 		n = snprintf(buf, sizeof(buf), "K%04d", i + 100);
 		assert_int_equal(sr_vec_append_text(&b, buf, (size_t)n), SR_OK);
+		n = snprintf(buf, sizeof(buf), "%d", 1000 + i);
+		assert_int_equal(sr_vec_append_text(&ia, buf, (size_t)n), SR_OK);
+		n = snprintf(buf, sizeof(buf), "%d", 1100 + i);
+		assert_int_equal(sr_vec_append_text(&ib, buf, (size_t)n), SR_OK);
 	}
-	for (size_t m = 0; m < 2; m++) {
+	for (size_t m = 0; m < 3; m++) {
+		const enum sr_type *kt = &kts[m == 2];
+		const struct sr_vec *va = m == 2 ? &ia : &a, *vb = m == 2 ? &ib : &b;
 		char text[256];
 		struct sr_policy *pa, *pb;
 		struct kt_outcome o;
@@ -537,9 +545,9 @@ static void test_masks_psi(void **state)
 				 " \"receivers\": [\"" BANK "\"]}");
 		job.ninputs = 2;
 		job.inputs[0] = (struct kt_input){ "ins.c", INSURER,
-			{ "ins.c", 1, kn, &a, a.rows }, pa };
+			{ "ins.c", 1, kn, va, va->rows }, pa };
 		job.inputs[1] = (struct kt_input){ "bank.c", BANK,
-			{ "bank.c", 1, kn, &b, b.rows }, pb };
+			{ "bank.c", 1, kn, vb, vb->rows }, pb };
 		kt_run(&job, &o);
 		assert_int_equal(o.federated_rc, SR_OK);
 		assert_int_equal(o.central_rc[0], SR_OK);
@@ -550,7 +558,13 @@ static void test_masks_psi(void **state)
 			const char *k = json_string_value(json_array_get(row, 1));
 			char plain[16];
 			snprintf(plain, sizeof(plain), "K%04d", (int)r + 100);
-			if (m == 0) {
+			if (m == 2) {
+				/* Row r of the bank holds 1100 + r. */
+				char want[32];
+				int lo = (1100 + (int)r) / 100 * 100;
+				snprintf(want, sizeof(want), "[%d, %d)", lo, lo + 100);
+				assert_string_equal(k, want);
+			} else if (m == 0) {
 				uint8_t secret[32], key[SR_MASK_KEY_BYTES];
 				struct sr_buf want;
 				struct sr_err err;
@@ -575,6 +589,8 @@ static void test_masks_psi(void **state)
 	}
 	sr_vec_release(&a);
 	sr_vec_release(&b);
+	sr_vec_release(&ia);
+	sr_vec_release(&ib);
 }
 
 /* ---- the checker ---- */
