@@ -450,12 +450,12 @@ static json_t *models_json(const json_t *spec, const struct plan *p)
 	static const char *const metrics[] = { "loss", "discernibility", "aecs" };
 	const json_t *sa = json_object_get(spec, "sa");
 
-	return json_pack("{s:I,s:f,s:s,s:s,s:O}", "k", (json_int_t)p->params.k,
+	return json_pack("{s:I,s:f,s:s,s:s,s:o}", "k", (json_int_t)p->params.k,
 			 "max_suppression", p->params.max_suppression,
 			 "metric", metrics[p->params.metric],
 			 "algorithm", p->params.algorithm == SR_ANON_MONDRIAN ?
 			 "mondrian" : "full-domain",
-			 "sa", sa ? (json_t *)sa : json_object());
+			 "sa", sa ? json_deep_copy(sa) : json_object());
 }
 
 static int envelope_of(const struct sr_kind_ctx *c, const struct plan *p,
