@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <sodium.h>
 
+#include "anon/anon.h"
 #include "base/json.h"
 #include "kinds/kind.h"
 #include "kinds/mask.h"
@@ -308,7 +309,7 @@ static void test_mutations(void **state)
 		json_array_set_new(row, column_index(m, "zip"), json_string("9*"));
 		assert_int_equal(verify(p, m), 1);
 		assert_int_equal(release_check(&job, m, msg, sizeof(msg)), SR_EPOLICY);
-		assert_non_null(strstr(msg, "fewer than k = 4"));
+		assert_non_null(strstr(msg, "zip: 9* is not a label of level"));
 		json_decref(m);
 	}
 	{
@@ -323,6 +324,23 @@ static void test_mutations(void **state)
 		json_decref(m);
 	}
 	{
+		/* A whole class's zip released raw (still k rows): not a
+		 * label of the reported level. */
+		json_t *m = json_deep_copy(res), *row;
+		const json_t *first = json_array_get(json_object_get(m, "rows"), 0);
+		int zc = column_index(m, "zip");
+		char *label = strdup(json_string_value(json_array_get(first, zc)));
+		size_t i;
+		json_array_foreach(json_object_get(m, "rows"), i, row)
+			if (strcmp(json_string_value(json_array_get(row, zc)), label) == 0)
+				json_array_set_new(row, zc, json_string("10001"));
+		free(label);
+		assert_int_equal(verify(p, m), 1);
+		assert_int_equal(release_check(&job, m, msg, sizeof(msg)), SR_EPOLICY);
+		assert_non_null(strstr(msg, "zip: 10001 is not a label of level"));
+		json_decref(m);
+	}
+	{
 		/* The id column slipped in. */
 		json_t *m = json_deep_copy(res);
 		json_array_set_new(json_object_get(m, "columns"), 0, json_string("name"));
@@ -333,6 +351,64 @@ static void test_mutations(void **state)
 	json_decref((json_t *)job.spec);
 	table_release(&t);
 	kt_policy_free(p);
+}
+
+/* sr_anon_verify on its own: classes below k, models, suppression. */
+static void test_verify(void **state)
+{
+	static const char *const qi[] = { "a", "a", "a", "b", "b", "b", "c" };
+	static const char *const sa[] = { "x", "y", "x", "x", "x", "x", "y" };
+	struct sr_vec q, v;
+	struct sr_anon_column cols[2];
+	struct sr_anon_params params;
+	struct sr_err err;
+
+	(void)state;
+	sr_vec_init(&q, SR_TYPE_STRING);
+	sr_vec_init(&v, SR_TYPE_STRING);
+	for (size_t i = 0; i < 7; i++) {
+		assert_int_equal(sr_vec_append_text(&q, qi[i], 1), SR_OK);
+		assert_int_equal(sr_vec_append_text(&v, sa[i], 1), SR_OK);
+	}
+	memset(cols, 0, sizeof(cols));
+	memset(&params, 0, sizeof(params));
+	cols[0] = (struct sr_anon_column){ "q", SR_ANON_QI, &q, NULL, { 0 } };
+	cols[1] = (struct sr_anon_column){ "s", SR_ANON_SA, &v, NULL, { 0 } };
+	params.k = 3;
+	sr_err_clear(&err);
+	assert_int_equal(sr_anon_verify(cols, 2, &params, 7, NULL, &err), SR_EPOLICY);
+	assert_non_null(strstr(err.msg, "a class of 1 rows, fewer than k = 3"));
+	q.rows = v.rows = 6;   /* without the class "c": one row suppressed */
+	sr_err_clear(&err);
+	assert_int_equal(sr_anon_verify(cols, 2, &params, 7, NULL, &err), SR_EPOLICY);
+	assert_non_null(strstr(err.msg, "1 rows suppressed, more than the limit of 0"));
+	params.max_suppression = 0.15;
+	assert_int_equal(sr_anon_verify(cols, 2, &params, 7, NULL, &err), SR_OK);
+	/* distinct 2-diversity: class "b" has only x. */
+	cols[1].model.ldiv = SR_ANON_LDIV_DISTINCT;
+	cols[1].model.l = 2;
+	sr_err_clear(&err);
+	assert_int_equal(sr_anon_verify(cols, 2, &params, 7, NULL, &err), SR_EPOLICY);
+	assert_non_null(strstr(err.msg, "fails the l-diversity or t-closeness model"));
+	/* t-closeness needs the input distribution, which must add up. */
+	cols[1].model.ldiv = SR_ANON_LDIV_NONE;
+	cols[1].model.t = 0.5;
+	cols[1].model.emd = SR_ANON_EMD_EQUAL;
+	{
+		json_t *in = json_pack("{s:{s:i,s:i}}", "s", "x", 5, "y", 2);
+		json_t *bad = json_pack("{s:{s:i,s:i}}", "s", "x", 5, "y", 1);
+		sr_err_clear(&err);
+		assert_int_equal(sr_anon_verify(cols, 2, &params, 7, in, &err), SR_OK);
+		assert_int_equal(sr_anon_verify(cols, 2, &params, 7, bad, &err), SR_EPOLICY);
+		assert_non_null(strstr(err.msg, "does not add up") ? err.msg : strstr(err.msg, "has 6 rows"));
+		cols[1].model.t = 0.1;   /* class "b" all x: EMD 2/7 > 0.1 */
+		sr_err_clear(&err);
+		assert_int_equal(sr_anon_verify(cols, 2, &params, 7, in, &err), SR_EPOLICY);
+		json_decref(in);
+		json_decref(bad);
+	}
+	sr_vec_release(&q);
+	sr_vec_release(&v);
 }
 
 static void test_row_filter(void **state)
@@ -713,6 +789,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_release_vs_central),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_verify),
 		cmocka_unit_test(test_row_filter),
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_masks_anonymize),

@@ -223,6 +223,72 @@ static void test_hierarchy_csv(void **state)
 	sr_policy_release(&pol);
 }
 
+/* Labels a receiver checks: sr_anon_hier_is_label for every form. */
+static void is_label(const char *json, enum sr_type type, size_t level, const char *text,
+		     int want)
+{
+	struct sr_anon_hier *h = NULL;
+	struct sr_err err;
+	int ok = -1;
+
+	sr_err_clear(&err);
+	assert_int_equal(sr_anon_hier_parse_text(json, strlen(json), "c", type, &h, &err), SR_OK);
+	assert_int_equal(sr_anon_hier_is_label(h, level, text, strlen(text), &ok, &err), SR_OK);
+	if (ok != want)
+		fail_msg("%s level %zu '%s': got %d, want %d", json, level, text, ok, want);
+	sr_anon_hier_free(h);
+}
+
+static void test_is_label(void **state)
+{
+	static const char iv[] = "{\"intervals\": [5, 10]}";
+	static const char cu[] = "{\"cuts\": [[18, 30, 65], [30]]}";
+	static const char dt[] = "{\"date\": [\"month\", \"quarter\", \"year\"]}";
+	static const char px[] = "{\"prefix\": [3, 1]}";
+	static const char ex[] = "{\"hierarchy\": {\"a\": [\"x\"], \"b\": [\"y\"]}}";
+	struct sr_anon_hier *h = NULL;
+	struct sr_err err;
+	int ok;
+
+	(void)state;
+	is_label(iv, SR_TYPE_INT64, 0, "37", 1);
+	is_label(iv, SR_TYPE_INT64, 0, "037", 0);
+	is_label(iv, SR_TYPE_INT64, 0, "x", 0);
+	is_label(iv, SR_TYPE_INT64, 1, "[35, 40)", 1);
+	is_label(iv, SR_TYPE_INT64, 1, "[36, 41)", 0);
+	is_label(iv, SR_TYPE_INT64, 2, "[30, 40)", 1);
+	is_label(iv, SR_TYPE_INT64, 2, "[35, 40)", 0);
+	is_label(iv, SR_TYPE_INT64, 3, "*", 1);
+	is_label(iv, SR_TYPE_INT64, 3, "[30, 40)", 0);
+	is_label("{\"intervals\": [\"0.5\"]}", SR_TYPE_FLOAT64, 1, "[1.5, 2)", 1);
+	is_label(cu, SR_TYPE_INT64, 1, "[-inf, 18)", 1);
+	is_label(cu, SR_TYPE_INT64, 1, "[18, 30)", 1);
+	is_label(cu, SR_TYPE_INT64, 1, "[65, inf)", 1);
+	is_label(cu, SR_TYPE_INT64, 1, "[18, 65)", 0);
+	is_label(cu, SR_TYPE_INT64, 2, "[-inf, 30)", 1);
+	is_label(dt, SR_TYPE_DATE, 0, "2020-03-17", 1);
+	is_label(dt, SR_TYPE_DATE, 1, "2020-03", 1);
+	is_label(dt, SR_TYPE_DATE, 1, "2020-13", 0);
+	is_label(dt, SR_TYPE_DATE, 2, "2020-Q1", 1);
+	is_label(dt, SR_TYPE_DATE, 2, "2020-Q5", 0);
+	is_label(dt, SR_TYPE_DATE, 3, "2020", 1);
+	is_label(dt, SR_TYPE_DATE, 3, "2020-03", 0);
+	is_label(px, SR_TYPE_STRING, 0, "10001", 1);
+	is_label(px, SR_TYPE_STRING, 1, "100*", 1);
+	is_label(px, SR_TYPE_STRING, 1, "10*", 0);
+	is_label(px, SR_TYPE_STRING, 1, "10", 1);
+	is_label(px, SR_TYPE_STRING, 1, "10001", 0);
+	is_label(px, SR_TYPE_STRING, 2, "1*", 1);
+	is_label(ex, SR_TYPE_STRING, 0, "a", 1);
+	is_label(ex, SR_TYPE_STRING, 0, "c", 0);
+	is_label(ex, SR_TYPE_STRING, 1, "y", 1);
+	is_label(ex, SR_TYPE_STRING, 1, "a", 0);
+	sr_err_clear(&err);
+	assert_int_equal(sr_anon_hier_parse_text(iv, strlen(iv), "c", SR_TYPE_INT64, &h, &err), SR_OK);
+	assert_int_equal(sr_anon_hier_is_label(h, 4, "*", 1, &ok, &err), SR_EINVAL);
+	sr_anon_hier_free(h);
+}
+
 /* ---- masks ---- */
 
 static void mask_is(const char *mask, enum sr_type type, const char *value,
@@ -315,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_generalize_errors),
 		cmocka_unit_test(test_hierarchy_csv),
 		cmocka_unit_test(test_hash_scope),
+		cmocka_unit_test(test_is_label),
 		cmocka_unit_test(test_masks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

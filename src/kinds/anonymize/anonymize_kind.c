@@ -688,6 +688,58 @@ static int append_json(struct sr_vec *vec, const json_t *v, struct sr_buf *scrat
 	return sr_vec_append_text(vec, scratch->data, scratch->len);
 }
 
+/*
+ * Full-domain: every released QI value is a label of the level the report
+ * gives for its column (NULL below the top), so that the classes checked
+ * are the hierarchy's and no raw value passes as one.
+ */
+static int check_labels(const struct plan *p, const json_t *result, size_t i,
+			struct sr_err *err)
+{
+	const struct sr_policy_column *pc = p->cols[i].pc;
+	const json_t *levels = json_object_get(json_object_get(json_object_get(result, "meta"),
+							       "report"), "levels");
+	const json_t *lv = json_object_get(levels, pc->name), *row;
+	struct sr_anon_hier *h = NULL;
+	json_t *seen = json_object();
+	size_t r;
+	int rc = seen ? SR_OK : sr_fail(err, SR_ENOMEM, "out of memory");
+
+	if (rc == SR_OK)
+		rc = sr_policy_hierarchy(pc, pc->type, &h, err);
+	if (rc == SR_OK && (!h || !json_is_integer(lv) || json_integer_value(lv) < 0 ||
+			    (size_t)json_integer_value(lv) >= sr_anon_hier_levels(h)))
+		rc = sr_fail(err, SR_EPOLICY, "the report gives no level of %s's hierarchy for it",
+			     pc->name);
+	json_array_foreach(json_object_get(result, "rows"), r, row) {
+		const json_t *v = json_array_get(row, i);
+		size_t level = (size_t)json_integer_value(lv);
+		int ok = 0;
+
+		if (rc)
+			break;
+		if (json_is_null(v)) {
+			ok = level + 1 < sr_anon_hier_levels(h);
+		} else if (json_is_string(v)) {
+			if (json_object_get(seen, json_string_value(v)))
+				continue;
+			rc = sr_anon_hier_is_label(h, level, json_string_value(v),
+						   json_string_length(v), &ok, err);
+			if (rc == SR_OK && ok && json_object_set_new(seen, json_string_value(v),
+								     json_true()))
+				rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		}
+		if (rc == SR_OK && !ok)
+			rc = sr_fail(err, SR_EPOLICY,
+				     "row %zu: %s: %s is not a label of level %zu of its hierarchy",
+				     r, pc->name, json_is_string(v) ? json_string_value(v) : "a non-label",
+				     level);
+	}
+	json_decref(seen);
+	sr_anon_hier_free(h);
+	return rc;
+}
+
 static int verify_release(const struct plan *p, const json_t *result, struct sr_err *err)
 {
 	const json_t *columns = json_object_get(result, "columns");
@@ -752,6 +804,12 @@ static int verify_release(const struct plan *p, const json_t *result, struct sr_
 	}
 	if (rc == SR_ENOMEM)
 		sr_fail(err, rc, "out of memory");
+	/* Mondrian labels are ranges per class: its classes are checked,
+	 * not its labels. */
+	for (size_t i = 0; rc == SR_OK && p->params.algorithm == SR_ANON_FULL_DOMAIN &&
+	     i < p->ncols; i++)
+		if (p->cols[i].role == SR_ANON_QI)
+			rc = check_labels(p, result, i, err);
 	if (rc == SR_OK)
 		rc = sr_anon_verify(acols, p->ncols, &p->params, (uint64_t)rows_in,
 				    json_object_get(report, "sa_input"), err);
