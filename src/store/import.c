@@ -449,6 +449,27 @@ static int check_names(struct import *imp, const char *const *names,
 	return SR_OK;
 }
 
+/* The stored policy must read back where policies are read (publish, the
+ * ledger): a hierarchy file can make it larger than the file was. */
+static int check_policy_size(struct import *imp, struct sr_err *err)
+{
+	struct sr_buf text;
+	json_t *doc = NULL;
+	int rc;
+
+	sr_buf_init(&text, SR_BUF_UNBOUNDED);
+	rc = sr_policy_to_json(&imp->policy, &doc, err);
+	if (rc == SR_OK && sr_json_canonical(doc, &text, err) != SR_OK)
+		rc = err->code ? err->code : SR_ENOMEM;
+	if (rc == SR_OK && text.len > SR_POLICY_BYTES_MAX)
+		rc = sr_fail(err, SR_ELIMIT,
+			     "--hierarchy: the stored policy would be %zu bytes, more than the limit of %u for a policy",
+			     text.len, SR_POLICY_BYTES_MAX);
+	json_decref(doc);
+	sr_buf_release(&text);
+	return rc;
+}
+
 static int bind_policy(struct import *imp, struct sr_err *err)
 {
 	const char **names;
@@ -462,6 +483,8 @@ static int bind_policy(struct import *imp, struct sr_err *err)
 	if (imp->opts && imp->opts->policy_path) {
 		rc = sr_policy_bind(&imp->policy, names, imp->types,
 				    imp->ncols, err);
+		if (rc == SR_OK && imp->opts->nhierarchies)
+			rc = check_policy_size(imp, err);
 	} else if (imp->opts && imp->opts->classify_by_name) {
 		rc = check_names(imp, names, err);
 		if (rc == SR_OK)

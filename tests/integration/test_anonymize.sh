@@ -62,6 +62,19 @@ run_expect 1 sr dataset show policies --home "$WORK/insurer"
 run_expect 1 sr dataset import policies "$WORK/policies.csv" --classify-by-name \
 	--hierarchy city="$WORK/city.csv" --home "$WORK/insurer"
 contains "$ERR" "--hierarchy: needs a policy file"
+# A hierarchy file under the policy cap whose stored form is over it.
+/usr/bin/python3 - "$WORK/city-big.csv" <<'PY'
+import sys
+with open(sys.argv[1], "w") as f:
+    f.write("city,region\n")
+    for c in ["Leeds", "York", "Hull", "Bath", "Bristol", "Exeter"]:
+        f.write("%s,label-abcdefghijklmnop\n" % c)
+    for i in range(33000):
+        f.write("v%05d,label-abcdefghijklmnop\n" % i)
+PY
+run_expect 1 sr dataset import policies "$WORK/policies.csv" --policy "$WORK/pol.json" \
+	--hierarchy city="$WORK/city-big.csv" --home "$WORK/insurer"
+contains "$ERR" "the stored policy would be"
 run_expect 0 sr dataset import policies "$WORK/policies.csv" --policy "$WORK/pol.json" \
 	--hierarchy city="$WORK/city.csv" --home "$WORK/insurer"
 sr dataset show policies --json --home "$WORK/insurer" >"$WORK/show.json"
