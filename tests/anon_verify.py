@@ -16,10 +16,18 @@ them alone that
     suppressed rows and classes are those of the file.
 
 usage: anon_verify.py SPEC.json RELEASE.csv REPORT.json
+       anon_verify.py --result POLICY.json RESULT.json
 SPEC: {"k": 5, "max_suppression": 0.05,
        "qi": {"age": {"type": "int64", "generalize": {...}}, ...},
        "sa": {"occupation": {"ldiv": "recursive", "l": 3, "c": 4,
                              "t": 0.2, "emd": "equal"}, ...}}
+With --result, the release is the anonymize kind's result envelope
+(columns, rows, meta.models, meta.report) and the hierarchies come from
+the dataset's stored policy (or `sealroom dataset show --json`, whose
+"policy" key holds it); a t model without "emd" uses the kind's default,
+ordered for an unmasked int64, float64 or date column, else equal.
+Numbers may be decimal strings, as in job specs.
+
 Exit status 0 when the release passes, 1 (and the reasons) when it does not.
 """
 import csv
@@ -271,7 +279,65 @@ def verify(spec, rows, header, report):
                 raise Fail("class %s: %s" % (key, why))
 
 
+def number(v):
+    return float(v) if isinstance(v, str) else v
+
+
+def cell_text(v):
+    """A result value as the release's text (the store's canonical form)."""
+    if v is None:
+        return ""
+    if v is True or v is False:
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return number_text(v, v.is_integer())
+    return str(v)
+
+
+def from_result(policy_doc, result):
+    """(spec, header, rows, report) of an anonymize result envelope."""
+    policy = policy_doc.get("policy", policy_doc)
+    cols = policy["columns"]
+    meta = result["meta"]
+    models = meta["models"]
+    header = result["columns"]
+    spec = {"k": int(models["k"]),
+            "max_suppression": number(models.get("max_suppression", 0)),
+            "algorithm": models.get("algorithm", "full-domain"), "qi": {}, "sa": {}}
+    for name in header:
+        col = cols[name]
+        if col["class"] == "id":
+            raise Fail("%s: an id column is in the release" % name)
+        if col["class"] == "qi":
+            spec["qi"][name] = {"type": col.get("type", "string"),
+                                "generalize": col["generalize"]}
+    for name, model in models.get("sa", {}).items():
+        m = {k: number(v) if k in ("l", "c", "t") else v for k, v in model.items()}
+        if "ldiv" not in m and "l" in m:
+            m["ldiv"] = "distinct"
+        if m.get("t") and "emd" not in m:
+            ordered = cols[name].get("type") in ("int64", "float64", "date") and \
+                "mask" not in cols[name]
+            m["emd"] = "ordered" if ordered else "equal"
+        spec["sa"][name] = m
+    rows = [[cell_text(v) for v in r] for r in result["rows"]]
+    return spec, header, rows, meta["report"]
+
+
 def main(argv):
+    if len(argv) == 4 and argv[1] == "--result":
+        with open(argv[2]) as f:
+            policy_doc = json.load(f)
+        with open(argv[3]) as f:
+            result = json.load(f)
+        try:
+            spec, header, rows, report = from_result(policy_doc, result)
+            verify(spec, rows, header, report)
+        except (Fail, KeyError, ValueError, TypeError) as e:
+            print("anon_verify: FAIL: %s" % e, file=sys.stderr)
+            return 1
+        print("anon_verify: ok: %d rows, %d-anonymous" % (len(rows), spec["k"]))
+        return 0
     if len(argv) != 4:
         print(__doc__.split("\n\n")[2], file=sys.stderr)
         return 2

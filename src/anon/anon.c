@@ -72,7 +72,7 @@ static int check_model(const struct sr_anon_column *col, struct sr_err *err)
 	return SR_OK;
 }
 
-static int has_model(const struct sr_anon_column *col)
+int sr_anon_has_model(const struct sr_anon_column *col)
 {
 	return col->role == SR_ANON_SA &&
 	       (col->model.ldiv != SR_ANON_LDIV_NONE || col->model.t > 0);
@@ -109,15 +109,15 @@ static int cmp_values(const void *a, const void *b, void *arg)
 	return 0;
 }
 
-static void sa_release(struct sr_anon_sa *sa)
+void sr_anon_sa_release(struct sr_anon_sa *sa)
 {
 	sr_free(sa->value_of_row);
 	sr_free(sa->input_count);
 	memset(sa, 0, sizeof(*sa));
 }
 
-static int sa_build(struct sr_anon_sa *sa, const struct sr_anon_column *col,
-		    struct sr_err *err)
+int sr_anon_sa_build(struct sr_anon_sa *sa, const struct sr_anon_column *col,
+		     struct sr_err *err)
 {
 	const struct sr_vec *vec = col->values;
 	uint32_t *first = NULL, *order = NULL, *rank = NULL;
@@ -356,7 +356,7 @@ int sr_anon_run(const struct sr_anon_column *cols, size_t ncols,
 			rc = check_model(c, err);
 			if (rc != SR_OK)
 				return rc;
-			nsa += has_model(c);
+			nsa += sr_anon_has_model(c);
 		} else if (c->role != SR_ANON_KEEP) {
 			return sr_fail(err, SR_EINVAL, "%s: unknown role %d", c->name, (int)c->role);
 		}
@@ -386,8 +386,8 @@ int sr_anon_run(const struct sr_anon_column *cols, size_t ncols,
 			if (rc != SR_OK)
 				goto out;
 			built = ++q;
-		} else if (has_model(&cols[i])) {
-			rc = sa_build(&sas[a], &cols[i], err);
+		} else if (sr_anon_has_model(&cols[i])) {
+			rc = sr_anon_sa_build(&sas[a], &cols[i], err);
 			if (rc == SR_OK && cols[i].model.t > 0) {
 				json_t *counts = NULL;
 
@@ -431,7 +431,7 @@ out:
 	for (size_t q = 0; q < built; q++)
 		sr_anon_dom_release(&doms[q]);
 	for (size_t a = 0; a < nsa && sas; a++)
-		sa_release(&sas[a]);
+		sr_anon_sa_release(&sas[a]);
 	sr_anon_result_release(&res);
 	sr_free(doms);
 	sr_free(qi_values);

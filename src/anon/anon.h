@@ -126,6 +126,20 @@ int sr_anon_run(const struct sr_anon_column *cols, size_t ncols,
 		const struct sr_anon_params *params, struct sr_anon_release *rel,
 		struct sr_err *err) SR_WUR;
 
+/*
+ * Check a release against the models from its rows alone (verify.c): the
+ * released columns (QIs as released, SAs with their models, kept ones
+ * ignored), k and max_suppression of params, the input's row count and,
+ * for SAs with a t model, the input distribution the report states
+ * (sa_input: {column: {value: rows}}).  Every class (rows equal on all
+ * QIs) must have >= k rows and satisfy every SA model, and the rows
+ * missing must be within the suppression limit.  SR_EPOLICY naming what
+ * failed, SR_ENOMEM.
+ */
+int sr_anon_verify(const struct sr_anon_column *cols, size_t ncols,
+		   const struct sr_anon_params *params, uint64_t rows_in,
+		   const json_t *sa_input, struct sr_err *err) SR_WUR;
+
 /* The release as CSV (header, RFC 4180 quoting, NULL as an empty field),
  * appended to out. */
 int sr_anon_release_csv(const struct sr_anon_release *rel, struct sr_buf *out) SR_WUR;

@@ -71,6 +71,15 @@ struct sr_anon_sa {
 	int ordered;               /* EMD over the sorted order */
 };
 
+/* Build an SA column's model view (values sorted, input counts over
+ * every row of col->values); free with sr_anon_sa_release.  SR_ELIMIT
+ * past SR_ANON_SA_VALUES_MAX values, SR_ENOMEM. */
+int sr_anon_sa_build(struct sr_anon_sa *sa, const struct sr_anon_column *col,
+		     struct sr_err *err) SR_WUR;
+void sr_anon_sa_release(struct sr_anon_sa *sa);
+/* Whether col is an SA with an l or t model. */
+int sr_anon_has_model(const struct sr_anon_column *col);
+
 /* The search's input: the QI domains and SA columns, all borrowed. */
 struct sr_anon_problem {
 	size_t rows;

@@ -170,6 +170,19 @@ static int is_numeric(enum sr_type type)
 	return type == SR_TYPE_INT64 || type == SR_TYPE_FLOAT64;
 }
 
+/* A number, or a decimal string (the policy's normalized form keeps
+ * numbers that are not whole as strings); 0 when v is neither. */
+static int hier_number(const json_t *v, double *out)
+{
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return 1;
+	}
+	return json_is_string(v) &&
+	       sr_value_parse_float64(json_string_value(v), json_string_length(v),
+				      out) == SR_OK;
+}
+
 static int level_array(const json_t *arr, const char *col, const char *key,
 		       struct sr_err *err)
 {
@@ -202,10 +215,9 @@ static int parse_intervals(struct sr_anon_hier *h, const json_t *desc,
 			       h->column, sr_type_name(h->type));
 	h->integral = h->type == SR_TYPE_INT64;
 	if (origin) {
-		if (!json_is_number(origin))
+		if (!hier_number(origin, &h->origin))
 			return sr_fail(err, SR_EINVAL, "%s: generalize: origin: expected a number",
 				       h->column);
-		h->origin = json_number_value(origin);
 		if (!isfinite(h->origin) || fabs(h->origin) > 9007199254740992.0)
 			return sr_fail(err, SR_EINVAL, "%s: generalize: origin: out of range",
 				       h->column);
@@ -215,7 +227,10 @@ static int parse_intervals(struct sr_anon_hier *h, const json_t *desc,
 	h->described = json_array_size(arr);
 	for (size_t i = 0; i < h->described; i++) {
 		const json_t *w = json_array_get(arr, i);
-		double width = json_is_number(w) ? json_number_value(w) : -1;
+		double width = -1;
+
+		if (!hier_number(w, &width))
+			width = -1;
 
 		if (!(width > 0) || !isfinite(width) || width > 9007199254740992.0)
 			return sr_fail(err, SR_EINVAL, "%s: generalize: level %zu: expected a positive width",
@@ -261,7 +276,7 @@ static int parse_cuts(struct sr_anon_hier *h, const json_t *desc, struct sr_err 
 			const json_t *c = json_array_get(lv, j);
 			double v;
 
-			if (!json_is_number(c) || !isfinite(v = json_number_value(c)))
+			if (!hier_number(c, &v) || !isfinite(v))
 				return sr_fail(err, SR_EINVAL, "%s: generalize: level %zu: cut %zu: expected a number",
 					       h->column, i + 1, j + 1);
 			if (j > 0 && !(v > h->cuts[i][j - 1]))
@@ -642,6 +657,130 @@ int sr_anon_hier_label(const struct sr_anon_hier *h, const struct sr_vec *vec,
 	}
 	if (rc == SR_ENOMEM || rc == SR_ELIMIT)
 		sr_fail(err, rc, "%s: generalize: level %zu: label does not fit", h->column, level);
+	return rc;
+}
+
+/* A value of vec's type from text, as the only row of vec (reset). */
+static int one_value(struct sr_vec *vec, const char *text, size_t len)
+{
+	sr_vec_reset(vec);
+	return sr_vec_append_text(vec, text, len) == SR_OK;
+}
+
+/* A number of a label ("-inf", "inf" or a finite number); 0 if not one. */
+static int label_number(const char *s, size_t len, double *out)
+{
+	if (len == 4 && memcmp(s, "-inf", 4) == 0) {
+		*out = -INFINITY;
+		return 1;
+	}
+	if (len == 3 && memcmp(s, "inf", 3) == 0) {
+		*out = INFINITY;
+		return 1;
+	}
+	return sr_value_parse_float64(s, len, out) == SR_OK && isfinite(*out);
+}
+
+/* A value whose label could be text at level (>= 1, below the top), as
+ * the only row of vec; 0 when text has no such value's shape. */
+static int representative(const struct sr_anon_hier *h, size_t level, const char *text,
+			  size_t len, struct sr_vec *vec, struct sr_buf *tmp)
+{
+	switch (h->form) {
+	case FORM_INTERVALS:
+	case FORM_CUTS: {
+		const char *comma = len > 4 ? memchr(text, ',', len) : NULL;
+		double lo, hi, x;
+
+		if (!comma || text[0] != '[' || text[len - 1] != ')' || comma[1] != ' ' ||
+		    !label_number(text + 1, (size_t)(comma - text - 1), &lo) ||
+		    !label_number(comma + 2, (size_t)(text + len - 1 - comma - 2), &hi) ||
+		    !(lo < hi) || isinf(lo) > 0 || (isinf(lo) && isinf(hi)))
+			return 0;
+		if (h->type == SR_TYPE_INT64)
+			x = isinf(lo) ? ceil(hi) - 1 : ceil(lo);
+		else
+			x = isinf(lo) ? nextafter(hi, -INFINITY) : lo;
+		if (!(x >= lo && x < hi) || fabs(x) > 9007199254740992.0)
+			return 0;
+		sr_buf_reset(tmp);
+		return (h->type == SR_TYPE_INT64 ? sr_value_format_int64(tmp, (int64_t)x) :
+			sr_value_format_float64(tmp, x)) == SR_OK &&
+		       one_value(vec, tmp->data, tmp->len);
+	}
+	case FORM_DATE: {
+		char date[16];
+
+		if (len == 4)
+			snprintf(date, sizeof(date), "%.4s-01-01", text);
+		else if (len == 7 && text[4] == '-' && text[5] == 'Q' && text[6] >= '1' && text[6] <= '4')
+			snprintf(date, sizeof(date), "%.4s-%02d-01", text, (text[6] - '1') * 3 + 1);
+		else if (len == 7)
+			snprintf(date, sizeof(date), "%.7s-01", text);
+		else
+			return 0;
+		return one_value(vec, date, strlen(date));
+	}
+	case FORM_PREFIX:
+		/* "abc*" is the label of "abcx"; a label without '*' of itself. */
+		sr_buf_reset(tmp);
+		if (sr_buf_add(tmp, text, len && text[len - 1] == '*' ? len - 1 : len) ||
+		    (len && text[len - 1] == '*' && sr_buf_addch(tmp, 'x')))
+			return 0;
+		return one_value(vec, tmp->data, tmp->len);
+	case FORM_EXPLICIT:
+		break;
+	}
+	(void)level;
+	return 0;
+}
+
+int sr_anon_hier_is_label(const struct sr_anon_hier *h, size_t level, const char *text,
+			  size_t len, int *ok, struct sr_err *err)
+{
+	struct sr_vec vec;
+	struct sr_buf tmp, label;
+	int rc = SR_OK, is_null = 0;
+
+	*ok = 0;
+	if (level >= h->levels)
+		return sr_fail(err, SR_EINVAL, "%s: generalize: level %zu: the hierarchy has %zu levels",
+			       h->column, level, h->levels);
+	if (level == h->levels - 1) {
+		*ok = len == 1 && text[0] == '*';
+		return SR_OK;
+	}
+	if (level > 0 && h->form == FORM_EXPLICIT) {
+		const char *key;
+		json_t *path;
+
+		json_object_foreach(h->map, key, path) {
+			const json_t *l = json_array_get(path, level - 1);
+			if (json_string_length(l) == len && memcmp(json_string_value(l), text, len) == 0) {
+				*ok = 1;
+				break;
+			}
+		}
+		return SR_OK;
+	}
+	sr_vec_init(&vec, h->type);
+	sr_buf_init(&tmp, SR_ANON_LABEL_MAX + 8);
+	sr_buf_init(&label, SR_ANON_LABEL_MAX + 8);
+	/* Level 0 is a value of the column (in its canonical text); above,
+	 * the label of a value the text could stand for must be the text. */
+	if (level == 0 ? one_value(&vec, text, len) :
+	    representative(h, level, text, len, &vec, &tmp)) {
+		struct sr_err ignored;
+
+		sr_err_clear(&ignored);
+		if (sr_anon_hier_label(h, &vec, 0, level, &label, &is_null, &ignored) == SR_OK)
+			*ok = !is_null && label.len == len && memcmp(label.data, text, len) == 0;
+		else if (ignored.code == SR_ENOMEM)
+			rc = sr_fail(err, SR_ENOMEM, "%s: out of memory", h->column);
+	}
+	sr_vec_release(&vec);
+	sr_buf_release(&tmp);
+	sr_buf_release(&label);
 	return rc;
 }
 

@@ -71,6 +71,17 @@ int sr_anon_hier_label(const struct sr_anon_hier *hier, const struct sr_vec *vec
 		       int *is_null, struct sr_err *err) SR_WUR;
 
 /*
+ * Whether text (len bytes) is a label of level: "*" at the top, a value
+ * of the column in its canonical text at level 0 (one the hierarchy names,
+ * for an explicit one), else the label some value of the column's type
+ * has at that level.  What a receiver checks of a release it did not
+ * make.  *ok set; SR_EINVAL for a level past the top, SR_ENOMEM.
+ */
+int sr_anon_hier_is_label(const struct sr_anon_hier *hier, size_t level,
+			  const char *text, size_t len, int *ok,
+			  struct sr_err *err) SR_WUR;
+
+/*
  * Validate the hierarchy against a column (what import runs): every value
  * covered at every level, and levels nest on the values present (two values
  * together at level i stay together at level i + 1).

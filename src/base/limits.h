@@ -320,5 +320,13 @@ _Static_assert(SR_MAILBOX_MSG_MAX <= SR_QUOTA_ORG_MAIL_BYTES_DEFAULT,
  * class's histogram. */
 #define SR_ANON_SA_MAX 64
 _Static_assert(SR_ANON_ROWS_MAX < 4294967295ull, "anon row ids are uint32");
+/* The anonymize kind sends a release from the owner to its receiver as
+ * the result envelope's JSON in parts of SR_ANON_PART_BYTES (each fits a
+ * job-channel message with room to spare); the receiver takes at most
+ * SR_ANON_RELEASE_BYTES_MAX in all, a quarter of the result cap, since
+ * parsing the JSON holds it about four times over. */
+#define SR_ANON_PART_BYTES (1u << 20)
+#define SR_ANON_RELEASE_BYTES_MAX (SR_RESULT_BYTES_MAX / 4)
+_Static_assert(SR_ANON_PART_BYTES < SR_JOBCHAN_FRAGMENT_MAX, "a part fits a message");
 
 #endif

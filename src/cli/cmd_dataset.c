@@ -30,7 +30,9 @@ static const char dataset_usage[] =
 	"\n"
 	"commands:\n"
 	"  import NAME FILE.csv [--policy P.json | --classify-by-name] [--null T]...\n"
-	"                      import a CSV file as a new version of NAME\n"
+	"                      import a CSV file as a new version of NAME;\n"
+	"                      --hierarchy COL=H.csv gives a qi column an explicit\n"
+	"                      generalization hierarchy (value,level1,...; stored)\n"
 	"  import NAME --from postgresql://... --query SQL | --table T\n"
 	"                      import a PostgreSQL query, streamed\n"
 	"  list [--json]       list datasets\n"
@@ -61,6 +63,8 @@ struct dataset_args {
 	const char *policy;
 	struct sr_csvopts data;     /* --null, --skip-lines, --header, ... */
 	int clamp;                  /* --clamp */
+	const char *hierarchies[SR_ANON_QI_MAX]; /* --hierarchy COL=FILE.csv */
+	size_t nhierarchies;
 	const char *from;           /* --from URL */
 	const char *from_env;       /* --from-env VAR */
 	const char *from_file;      /* --from-file FILE */
@@ -93,6 +97,7 @@ static int parse_args(const char *cmd, int argc, char **argv,
 		{ "help", no_argument, NULL, 'h' },
 		SR_CSVOPTS_LONG,
 		{ "clamp", no_argument, NULL, 'C' },
+		{ "hierarchy", required_argument, NULL, 'G' },
 		{ "from", required_argument, NULL, 'F' },
 		{ "from-env", required_argument, NULL, 'V' },
 		{ "from-file", required_argument, NULL, 'W' },
@@ -112,6 +117,13 @@ static int parse_args(const char *cmd, int argc, char **argv,
 		}
 		switch (c) {
 		case 'C': a->clamp = 1; break;
+		case 'G':
+			if (a->nhierarchies == SR_ANON_QI_MAX) {
+				*exit_code = sr_cli_usage_error(cmd, "too many --hierarchy options");
+				return 1;
+			}
+			a->hierarchies[a->nhierarchies++] = optarg;
+			break;
 		case 'F': a->from = optarg; break;
 		case 'V': a->from_env = optarg; break;
 		case 'W': a->from_file = optarg; break;
@@ -337,6 +349,8 @@ static int cmd_import(struct dataset_args *a, struct sr_err *err)
 	opts.warn = import_warn;
 	opts.note = import_note;
 	opts.clamp = a->clamp;
+	opts.hierarchies = a->hierarchies;
+	opts.nhierarchies = a->nhierarchies;
 	opts.unclassified = import_unclassified;
 	opts.warn_ctx = &listed;
 	opts.progress = import_progress;

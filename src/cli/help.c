@@ -72,7 +72,7 @@ static const struct sr_help_entry entries[] = {
 	  "example:\n"
 	  "  sealroom token revoke bob\n" },
 	{ "dataset", "import", NODE_GLOBALS,
-	  "--policy= --classify-by-name --clamp --from= --from-env= --from-file= --query= --table= "
+	  "--policy= --classify-by-name --clamp --hierarchy= --from= --from-env= --from-file= --query= --table= "
 	  DATA_OPTS, NULL,
 	  "usage: sealroom dataset import NAME FILE.csv [--policy P.json | --classify-by-name] [options]\n"
 	  "       sealroom dataset import NAME --from postgresql://... --query SQL | --table T [options]\n"
@@ -88,6 +88,8 @@ static const struct sr_help_entry entries[] = {
 	  "  --null TOKEN         a field text that means missing, e.g. NA (repeatable);\n"
 	  "                       the empty unquoted field always does\n"
 	  "  --clamp              clamp numbers outside their bounds instead of failing\n"
+	  "  --hierarchy COL=H.csv  an explicit generalization hierarchy for qi column COL\n"
+	  "                       (header, then value,label1,...); stored in the policy\n"
 	  "  --skip-lines N       skip N lines before the header (a metadata line)\n"
 	  "  --header A,B,...     column names, for a file without a header line\n"
 	  "  --delimiter C        field separator (default ','; 'tab' for a tab)\n"

@@ -36,6 +36,7 @@ enum sr_subkey {
 	SR_SUBKEY_CHECK = 4,      /* master.json check value */
 	SR_SUBKEY_TOKENS = 5,     /* hashes API tokens */
 	SR_SUBKEY_RESULTS = 6,    /* seals job results kept by the node */
+	SR_SUBKEY_MASKS = 7,      /* derives hash-mask keys (kinds/mask.h) */
 };
 
 struct sr_masterkey {

@@ -114,6 +114,12 @@ struct sr_kind_ctx {
 	/* Report a phase (shown to people); done/total may be 0. */
 	void (*progress)(void *impl, const char *phase, uint64_t done,
 			 uint64_t total);
+	/* The 32-byte hash-mask key for dataset and receiver (kinds/mask.h:
+	 * sr_mask_derive_key from the owner's mask secret; either may be ""
+	 * for a wider hash_scope), refused unless input `input` is local;
+	 * NULL when the runner has no mask secret. */
+	int (*mask_key)(void *impl, size_t input, const char *dataset,
+			const char *receiver, uint8_t key[32], struct sr_err *err);
 	/* Nonzero when the job should stop (it ended in the ledger, the node
 	 * stops).  Pipes already poll it while they wait. */
 	int (*should_abort)(void *impl);

@@ -29,6 +29,7 @@
 #include "crypto/crypto.h"
 #include "net/jobchan.h"
 #include "kinds/kind.h"
+#include "kinds/mask.h"
 #include "kinds/rows.h"
 #include "store/vec.h"
 #include "base/banned.h"
@@ -521,6 +522,22 @@ out:
 	return rc;
 }
 
+/* Hash-mask keys come from this node's master key (kinds/mask.h). */
+static int ctx_mask_key(void *impl, size_t input, const char *dataset,
+			const char *receiver, uint8_t key[32], struct sr_err *err)
+{
+	struct run *run = impl;
+	uint8_t secret[32];
+
+	if (!run->local_names[input])
+		return sr_fail(err, SR_EPERM, "%s is not this organization's",
+			       run->inputs[input].dataset);
+	sr_masterkey_subkey(run->n->mk, SR_SUBKEY_MASKS, secret);
+	sr_mask_derive_key(secret, dataset, receiver, key);
+	sodium_memzero(secret, sizeof(secret));
+	return SR_OK;
+}
+
 /* The kind's context for this party. */
 static void fill_ctx(struct run *run, struct sr_kind_ctx *c)
 {
@@ -541,6 +558,7 @@ static void fill_ctx(struct run *run, struct sr_kind_ctx *c)
 	c->impl = run;
 	c->scan = ctx_scan;
 	c->pipe = ctx_pipe;
+	c->mask_key = ctx_mask_key;
 	c->progress = ctx_progress;
 	c->should_abort = should_abort;
 }

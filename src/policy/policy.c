@@ -102,6 +102,7 @@ static void column_release(struct sr_policy_column *c)
 {
 	sr_free(c->name);
 	json_decref(c->domain);
+	json_decref(c->generalize);
 	free_tokens(c->nulls, c->nnulls);
 	memset(c, 0, sizeof(*c));
 }
@@ -553,7 +554,8 @@ static int parse_column(const char *what, const char *name, json_t *obj,
 			struct sr_policy_column *c, struct sr_err *err)
 {
 	static const char *const keys[] = { "class", "allow", "type", "bounds",
-					    "domain", "mask", "nulls", NULL };
+					    "domain", "mask", "nulls", "generalize",
+					    "hash_scope", NULL };
 	char col[SR_POLICY_SHOWN_SIZE], path[SR_POLICY_SHOWN_SIZE + 32];
 	json_t *v;
 	int rc;
@@ -604,8 +606,18 @@ static int parse_column(const char *what, const char *name, json_t *obj,
 			return rc;
 		c->has_nulls = 1;
 	}
-	if ((v = json_object_get(obj, "mask")) != NULL)
-		return parse_mask(v, what, col, c, err);
+	if ((v = json_object_get(obj, "generalize")) != NULL) {
+		rc = sr_policy_parse_generalize(v, what, col, c, err);
+		if (rc)
+			return rc;
+	}
+	if ((v = json_object_get(obj, "mask")) != NULL) {
+		rc = parse_mask(v, what, col, c, err);
+		if (rc)
+			return rc;
+	}
+	if ((v = json_object_get(obj, "hash_scope")) != NULL)
+		return sr_policy_parse_hash_scope(v, what, col, c, err);
 	return SR_OK;
 }
 

@@ -58,6 +58,12 @@ enum sr_mask_kind {
 	SR_MASK_RANGE = 3,     /* "range:W", numeric buckets of width W */
 };
 
+enum sr_hash_scope {
+	SR_HASH_PER_RECEIVER = 0,   /* "receiver": per dataset and receiver (default) */
+	SR_HASH_PER_DATASET = 1,    /* "dataset": every receiver of the dataset alike */
+	SR_HASH_PER_OWNER = 2,      /* "owner": every dataset of the owner alike */
+};
+
 struct sr_policy_column {
 	char *name;
 	enum sr_class cls;
@@ -69,6 +75,12 @@ struct sr_policy_column {
 	json_t *domain;           /* "domain": array of distinct values, or NULL */
 	enum sr_mask_kind mask;
 	double mask_param;        /* N for truncate, W for range */
+	/* "generalize": the qi column's hierarchy (src/anon/hier.h forms),
+	 * normalized (non-whole numbers as decimal strings), or NULL. */
+	json_t *generalize;
+	/* "hash_scope" of a hash mask (kinds/mask.h): which releases share
+	 * hash keys, and so can be joined on this column. */
+	enum sr_hash_scope hash_scope;
 	int has_nulls;            /* "nulls" given: replaces the dataset's */
 	char **nulls;             /* null tokens of this column (nnulls) */
 	size_t nnulls;
@@ -172,6 +184,30 @@ int sr_policy_add_nulls(struct sr_policy *pol, const char *what,
  * dataset's.  *tokens is borrowed from pol. */
 void sr_policy_column_nulls(const struct sr_policy *pol, const char *name,
 			    char *const **tokens, size_t *count);
+
+struct sr_anon_hier;
+
+/*
+ * The hierarchy of a bound column's "generalize" key, parsed for its
+ * type (*out NULL when it has none); free it with sr_anon_hier_free.
+ * Import checks every value with sr_anon_hier_check; errors read
+ * "policy: columns.NAME.generalize: level L: ...".
+ */
+int sr_policy_hierarchy(const struct sr_policy_column *c, enum sr_type type,
+			struct sr_anon_hier **out, struct sr_err *err) SR_WUR;
+
+/*
+ * Give column `column` of a parsed (not yet bound) policy the explicit
+ * hierarchy in a CSV file's text: a header line naming the levels, then
+ * per value the value and its label at each level (the top "*" may be
+ * left out).  It becomes {"hierarchy": {...}} in the column's
+ * "generalize", and so is stored in the manifest.  what names the file.
+ * Fails when the column is not in the policy, is not qi, or already has a
+ * "generalize" key.
+ */
+int sr_policy_set_hierarchy_csv(struct sr_policy *pol, const char *column,
+				const char *text, size_t len, const char *what,
+				struct sr_err *err) SR_WUR;
 
 /* Column by name, or NULL. */
 const struct sr_policy_column *sr_policy_column(const struct sr_policy *pol,

@@ -312,6 +312,8 @@ static int check_column_type(const struct sr_policy_column *c,
 		return sr_fail(err, SR_EINVAL,
 			       "policy: columns.%s.mask: truncate masks need a string column, '%s' is %s",
 			       col, col, tn);
+	if (sr_policy_check_generalize(c, type, err))
+		return err->code;
 	return check_domain(c, type, col, err);
 }
 

@@ -75,4 +75,22 @@ void sr_policy_names_add(struct sr_policy_names *l, const char *name,
 /* The text: "a, b" or "a, b, ..." when names were left out. */
 const char *sr_policy_names_text(struct sr_policy_names *l);
 
+/* A finite number as a JSON integer when it is whole, else as its
+ * shortest decimal string (the canonical form); NULL without memory. */
+json_t *sr_policy_number_json(double v);
+
+/* generalize.c: the "generalize" key at parse (shape, qi only), at bind
+ * (form against the type, levels nest) and in the normalized form. */
+int sr_policy_parse_generalize(const json_t *v, const char *what,
+			       const char *col, struct sr_policy_column *c,
+			       struct sr_err *err) SR_WUR;
+int sr_policy_check_generalize(const struct sr_policy_column *c,
+			       enum sr_type type, struct sr_err *err) SR_WUR;
+json_t *sr_policy_generalize_json(const struct sr_policy_column *c);
+/* "hash_scope": receiver, dataset or owner, with a hash mask only. */
+int sr_policy_parse_hash_scope(const json_t *v, const char *what,
+			       const char *col, struct sr_policy_column *c,
+			       struct sr_err *err) SR_WUR;
+const char *sr_policy_hash_scope_name(enum sr_hash_scope scope);
+
 #endif

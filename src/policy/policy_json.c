@@ -6,6 +6,7 @@
  * back to the same double.
  */
 #include "policy/policy.h"
+#include "policy/policy_int.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@ _Static_assert(SR_JOB_ALL == (1u << JOB_BITS) - 1, "job bits");
 
 /* A finite number as a JSON integer when it is one, else as the shortest
  * decimal string that reads back as v.  NULL on allocation failure. */
-static json_t *number_json(double v)
+json_t *sr_policy_number_json(double v)
 {
 	struct sr_buf text;
 	json_t *j;
@@ -74,8 +75,8 @@ static json_t *pair_json(double a, double b)
 {
 	json_t *arr = json_array();
 
-	if (arr && json_array_append_new(arr, number_json(a)) == 0 &&
-	    json_array_append_new(arr, number_json(b)) == 0)
+	if (arr && json_array_append_new(arr, sr_policy_number_json(a)) == 0 &&
+	    json_array_append_new(arr, sr_policy_number_json(b)) == 0)
 		return arr;
 	json_decref(arr);
 	return NULL;
@@ -154,6 +155,15 @@ static json_t *column_json(const struct sr_policy_column *c)
 	if (c->has_nulls &&
 	    json_object_set_new(o, "nulls", tokens_json(c->nulls, c->nnulls)))
 		goto fail;
+	if (c->generalize &&
+	    json_object_set_new(o, "generalize", sr_policy_generalize_json(c)))
+		goto fail;
+	/* Absent means the default (receiver), so that policies without the
+	 * key keep their normalized form. */
+	if (c->mask == SR_MASK_HASH && c->hash_scope != SR_HASH_PER_RECEIVER &&
+	    json_object_set_new(o, "hash_scope",
+				json_string(sr_policy_hash_scope_name(c->hash_scope))))
+		goto fail;
 	return o;
 fail:
 	json_decref(o);
@@ -165,10 +175,10 @@ static json_t *dp_json(const struct sr_policy_dp *dp)
 	json_t *o = json_object();
 
 	if (o &&
-	    json_object_set_new(o, "epsilon_total", number_json(dp->epsilon_total)) == 0 &&
+	    json_object_set_new(o, "epsilon_total", sr_policy_number_json(dp->epsilon_total)) == 0 &&
 	    json_object_set_new(o, "epsilon_max_per_job",
-				number_json(dp->epsilon_max_per_job)) == 0 &&
-	    json_object_set_new(o, "delta", number_json(dp->delta)) == 0)
+				sr_policy_number_json(dp->epsilon_max_per_job)) == 0 &&
+	    json_object_set_new(o, "delta", sr_policy_number_json(dp->delta)) == 0)
 		return o;
 	json_decref(o);
 	return NULL;

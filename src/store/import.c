@@ -35,6 +35,7 @@
 #include "base/limits.h"
 #include "base/log.h"
 #include "crypto/crypto.h"
+#include "anon/hier.h"
 #include "store/colcheck.h"
 #include "store/csv.h"
 #include "store/source.h"
@@ -82,6 +83,7 @@ struct import {
 	int one_pass;                   /* the source declares its types */
 	struct col_nulls *nulls;        /* ncols */
 	struct sr_colcheck *checks;     /* ncols, once the policy is bound */
+	struct sr_anon_hier **hiers;    /* ncols: qi hierarchies, or NULL */
 	uint64_t *usual;                /* ncols * NUSUAL counts */
 	const char *csv_path;
 	const char *name;
@@ -327,6 +329,36 @@ static int add_cli_nulls(struct import *imp, struct sr_err *err)
 				   o->nnulls, err);
 }
 
+/* --hierarchy COL=FILE.csv: explicit hierarchies from files, stored in
+ * the policy (and so in the manifest) as the column's "generalize". */
+static int add_cli_hierarchies(struct import *imp, struct sr_err *err)
+{
+	const struct sr_import_options *o = imp->opts;
+	int rc = SR_OK;
+
+	if (o && o->nhierarchies && !o->policy_path)
+		return sr_fail(err, SR_EINVAL,
+			       "--hierarchy: needs a policy file (--policy) that classifies the column as qi");
+	for (size_t i = 0; o && rc == SR_OK && i < o->nhierarchies; i++) {
+		const char *arg = o->hierarchies[i], *eq = strchr(arg, '=');
+		char column[SR_COLUMN_NAME_MAX + 1];
+		struct sr_buf text;
+
+		if (!eq || eq == arg || !eq[1] || (size_t)(eq - arg) > SR_COLUMN_NAME_MAX)
+			return sr_fail(err, SR_EINVAL,
+				       "--hierarchy: expected COLUMN=FILE.csv, got '%.64s'", arg);
+		memcpy(column, arg, (size_t)(eq - arg));
+		column[eq - arg] = '\0';
+		sr_buf_init(&text, SR_POLICY_BYTES_MAX);
+		rc = sr_file_read_all(eq + 1, SR_POLICY_BYTES_MAX, &text, err);
+		if (rc == SR_OK)
+			rc = sr_policy_set_hierarchy_csv(&imp->policy, column, text.data,
+							 text.len, eq + 1, err);
+		sr_buf_release(&text);
+	}
+	return rc;
+}
+
 static int load_policy(struct import *imp, struct sr_err *err)
 {
 	const struct sr_import_options *o = imp->opts;
@@ -344,6 +376,9 @@ static int load_policy(struct import *imp, struct sr_err *err)
 		if (rc)
 			return rc;
 	}
+	rc = add_cli_hierarchies(imp, err);
+	if (rc)
+		return rc;
 	return add_cli_nulls(imp, err);
 }
 
@@ -414,6 +449,27 @@ static int check_names(struct import *imp, const char *const *names,
 	return SR_OK;
 }
 
+/* The stored policy must read back where policies are read (publish, the
+ * ledger): a hierarchy file can make it larger than the file was. */
+static int check_policy_size(struct import *imp, struct sr_err *err)
+{
+	struct sr_buf text;
+	json_t *doc = NULL;
+	int rc;
+
+	sr_buf_init(&text, SR_BUF_UNBOUNDED);
+	rc = sr_policy_to_json(&imp->policy, &doc, err);
+	if (rc == SR_OK && sr_json_canonical(doc, &text, err) != SR_OK)
+		rc = err->code ? err->code : SR_ENOMEM;
+	if (rc == SR_OK && text.len > SR_POLICY_BYTES_MAX)
+		rc = sr_fail(err, SR_ELIMIT,
+			     "--hierarchy: the stored policy would be %zu bytes, more than the limit of %u for a policy",
+			     text.len, SR_POLICY_BYTES_MAX);
+	json_decref(doc);
+	sr_buf_release(&text);
+	return rc;
+}
+
 static int bind_policy(struct import *imp, struct sr_err *err)
 {
 	const char **names;
@@ -427,6 +483,8 @@ static int bind_policy(struct import *imp, struct sr_err *err)
 	if (imp->opts && imp->opts->policy_path) {
 		rc = sr_policy_bind(&imp->policy, names, imp->types,
 				    imp->ncols, err);
+		if (rc == SR_OK && imp->opts->nhierarchies)
+			rc = check_policy_size(imp, err);
 	} else if (imp->opts && imp->opts->classify_by_name) {
 		rc = check_names(imp, names, err);
 		if (rc == SR_OK)
@@ -601,6 +659,36 @@ static int setup_checks(struct import *imp, struct sr_err *err)
 		if (rc)
 			return rc;
 	}
+	imp->hiers = sr_calloc(imp->ncols, sizeof(*imp->hiers));
+	if (!imp->hiers)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t j = 0; j < imp->ncols; j++) {
+		int rc = sr_policy_hierarchy(&imp->policy.columns[j], imp->types[j],
+					     &imp->hiers[j], err);
+		if (rc)
+			return rc;
+	}
+	return SR_OK;
+}
+
+/* Every value of a row group covered by its column's hierarchy, and the
+ * levels nesting on them (the policy's "generalize", DESIGN §18). */
+static int check_hierarchies(struct import *imp, struct row_group *grp,
+			     uint64_t first_row, struct sr_err *err)
+{
+	for (size_t j = 0; j < imp->ncols; j++) {
+		int rc;
+
+		if (!imp->hiers[j] || !grp->rows)
+			continue;
+		rc = sr_anon_hier_check(imp->hiers[j], &grp->vecs[j], err);
+		if (rc) {
+			sr_err_prefix(err, "%s: rows %llu to %llu", src_name(imp),
+				      (unsigned long long)first_row + 1,
+				      (unsigned long long)(first_row + grp->rows));
+			return rc;
+		}
+	}
 	return SR_OK;
 }
 
@@ -685,6 +773,9 @@ static int second_pass(struct import *imp, struct sr_err *err)
 			}
 			grp->rows++;
 		}
+		rc = check_hierarchies(imp, grp, rows, err);
+		if (rc)
+			return rc;
 		rows += grp->rows;
 		if (rows > SR_DATASET_ROWS_MAX)
 			return sr_fail(err, SR_ELIMIT,
@@ -961,6 +1052,9 @@ static void import_release(struct import *imp)
 	for (size_t j = 0; imp->checks && j < imp->ncols; j++)
 		sr_colcheck_release(&imp->checks[j]);
 	sr_free(imp->checks);
+	for (size_t j = 0; imp->hiers && j < imp->ncols; j++)
+		sr_anon_hier_free(imp->hiers[j]);
+	sr_free(imp->hiers);
 	sr_policy_release(&imp->policy);
 	sr_source_free(imp->src);
 }

@@ -87,6 +87,11 @@ struct sr_import_options {
 	 * stored policy).  Borrowed for the call. */
 	const char *const *nulls;
 	size_t nnulls;
+	/* --hierarchy: "COLUMN=FILE.csv" each, an explicit hierarchy for a
+	 * qi column of the policy file (sr_policy_set_hierarchy_csv), stored
+	 * in the manifest with the policy.  Borrowed for the call. */
+	const char *const *hierarchies;
+	size_t nhierarchies;
 	/* Called with a one-line warning (a column that became a string
 	 * because of tokens such as NA).  May be NULL. */
 	void (*warn)(void *ctx, const char *text);

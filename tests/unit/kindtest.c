@@ -5,10 +5,12 @@
 #include "kindtest.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "base/alloc.h"
 #include "base/json.h"
+#include "kinds/mask.h"
 
 /* ---- in-memory pipes ------------------------------------------------------ */
 
@@ -144,6 +146,29 @@ static int ctx_scan(void *impl, size_t input, const char *const *columns,
 				  ncolumns, out, err);
 }
 
+/* An organization's mask secret in tests: a hash of its org id, so that
+ * the federated and the central runs derive the same keys. */
+static int ctx_mask_key(void *impl, size_t input, const char *dataset,
+			const char *receiver, uint8_t key[32], struct sr_err *err)
+{
+	const struct harness *h = impl;
+	const char *owner = h->job->inputs[input].owner;
+	uint8_t secret[32];
+
+	crypto_generichash(secret, sizeof(secret), (const uint8_t *)owner,
+			   strlen(owner), NULL, 0);
+	sr_mask_derive_key(secret, dataset, receiver, key);
+	return SR_OK;
+}
+
+static int party_mask_key(void *impl, size_t input, const char *dataset,
+			  const char *receiver, uint8_t key[32], struct sr_err *err)
+{
+	struct party *me = impl;
+
+	return ctx_mask_key(me->h, input, dataset, receiver, key, err);
+}
+
 static int party_pipe(void *impl, const char *peer, uint32_t channel,
 		      struct sr_pipe *out, struct sr_err *err)
 {
@@ -262,6 +287,7 @@ void kt_run(const struct kt_job *job, struct kt_outcome *out)
 		me->ctx.impl = me;
 		me->ctx.scan = party_scan;
 		me->ctx.pipe = party_pipe;
+		me->ctx.mask_key = party_mask_key;
 		assert_int_equal(pthread_create(&threads[p], NULL, party_main, me), 0);
 	}
 	for (size_t p = 0; p < h->nparties; p++)
@@ -295,6 +321,7 @@ void kt_run(const struct kt_job *job, struct kt_outcome *out)
 			inputs[i].local = 1;
 		c.impl = h;
 		c.scan = ctx_scan;
+		c.mask_key = ctx_mask_key;
 		sr_err_clear(&err);
 		out->central_rc[r] = h->kind->run_central(&c, &out->central[r], &err);
 		if (out->central_rc[r] == SR_OK && h->kind->release)

@@ -23,6 +23,9 @@
  *             "input_rows", "protocol"}}   (protocol: the one that ran)
  * cardinality mode {"columns": ["intersection_size"], "rows": [[n]], ...}.
  *
+ * The keys revealed go through the column's mask, if its policy has one
+ * (kinds/mask.h; a hash keyed for this dataset and this receiver).
+ *
  * Release (DESIGN §16): a party whose input has fewer distinct keys than
  * the strictest min_group_size of the inputs refuses before anything is
  * sent; an intersection of 1 .. min_group_size-1 keys is not released.
@@ -35,6 +38,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "kinds/kind.h"
+#include "kinds/mask.h"
 #include "psi/psi.h"
 #include "base/banned.h"
 
@@ -334,26 +338,56 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The key of row i of k as this receiver sees it: through the column's
+ * mask, if its policy has one (kinds/mask.h), into out. */
+static json_t *key_json(const struct sr_policy_column *col, const uint8_t *key,
+			const struct keys *k, size_t i, struct sr_buf *out)
+{
+	struct sr_err ignored;
+
+	if (!col || col->mask == SR_MASK_NONE)
+		return json_stringn((const char *)k->keys[i].data, k->keys[i].len);
+	sr_buf_reset(out);
+	if (sr_mask_text(col, key, (const char *)k->keys[i].data, k->keys[i].len, out,
+			 &ignored))
+		return NULL;
+	return json_stringn(out->data, out->len);
+}
+
 /* The result for this receiver from its keys and the common rows. */
-static json_t *result_of(const struct sr_kind_ctx *c, size_t input,
-			 const struct keys *k, int cardinality,
-			 uint64_t *rows, size_t nrows, uint64_t size,
-			 uint64_t duplicates, const char *protocol)
+static int result_of(const struct sr_kind_ctx *c, size_t input,
+		     const struct keys *k, int cardinality,
+		     uint64_t *rows, size_t nrows, uint64_t size,
+		     uint64_t duplicates, const char *protocol, json_t **out,
+		     struct sr_err *err)
 {
 	const char *column = json_string_value(json_object_get(c->inputs[input].spec,
 							       "column"));
+	const struct sr_policy_column *col = c->inputs[input].policy ?
+		sr_policy_column(c->inputs[input].policy, column) : NULL;
+	uint8_t key[SR_MASK_KEY_BYTES];
 	json_t *out_rows, *meta;
+	struct sr_buf masked;
+	int rc = SR_OK;
 
+	*out = NULL;
 	if (cardinality) {
 		meta = json_pack("{s:s,s:I}", "mode", "cardinality", "size", (json_int_t)size);
 		if (meta && protocol &&
 		    json_object_set_new(meta, "protocol", json_string(protocol))) {
 			json_decref(meta);
-			return NULL;
+			return sr_fail(err, SR_ENOMEM, "out of memory");
 		}
-		return sr_kind_envelope(json_pack("[s]", "intersection_size"),
+		*out = sr_kind_envelope(json_pack("[s]", "intersection_size"),
 					json_pack("[[I]]", (json_int_t)size), meta);
+		return *out ? SR_OK : sr_fail(err, SR_ENOMEM, "out of memory");
 	}
+	if (sr_mask_needs_key(col)) {
+		rc = sr_kind_mask_key(c, input, col, c->self, key, err);
+		if (rc)
+			return rc;
+	}
+	sr_buf_init(&masked, SR_BUF_UNBOUNDED);
 	qsort(rows, nrows, sizeof(*rows), cmp_u64);
 	out_rows = json_array();
 	for (size_t i = 0; out_rows && i < nrows; i++) {
@@ -363,12 +397,14 @@ static json_t *result_of(const struct sr_kind_ctx *c, size_t input,
 			if (k->rows[mid] < rows[i]) lo = mid + 1; else hi = mid;
 		}
 		if (lo < k->count && k->rows[lo] == rows[i] &&
-		    json_array_append_new(out_rows, json_pack("[I,s%]", (json_int_t)rows[i],
-				(const char *)k->keys[lo].data, k->keys[lo].len))) {
+		    json_array_append_new(out_rows, json_pack("[I,o]", (json_int_t)rows[i],
+				key_json(col, key, k, lo, &masked)))) {
 			json_decref(out_rows);
-			return NULL;
+			out_rows = NULL;
 		}
 	}
+	sodium_memzero(key, sizeof(key));
+	sr_buf_release(&masked);
 	meta = json_pack("{s:s,s:s,s:s,s:I,s:I,s:I}", "mode", "intersection",
 			 "dataset", c->inputs[input].dataset, "column", column,
 			 "size", (json_int_t)nrows, "duplicates_removed",
@@ -376,10 +412,15 @@ static json_t *result_of(const struct sr_kind_ctx *c, size_t input,
 	if (meta && protocol &&
 	    json_object_set_new(meta, "protocol", json_string(protocol))) {
 		json_decref(meta);
-		json_decref(out_rows);
-		return NULL;
+		meta = NULL;
 	}
-	return sr_kind_envelope(json_pack("[s,s]", "row", column), out_rows, meta);
+	if (!out_rows || !meta) {
+		json_decref(out_rows);
+		json_decref(meta);
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	*out = sr_kind_envelope(json_pack("[s,s]", "row", column), out_rows, meta);
+	return *out ? SR_OK : sr_fail(err, SR_ENOMEM, "out of memory");
 }
 
 /* Refuse a set under the threshold before anything is sent. */
@@ -491,11 +532,9 @@ static int psi_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err *
 			rc = sr_psi_run(SR_PSI_SENDER, &params, &src, &pipes[0], &res, err);
 	}
 	if (rc == SR_OK && c->receiver) {
-		*result = result_of(c, input, &k, cardinality, res.rows, res.rows_len,
-				    res.stats.intersection_size, res.stats.duplicate_keys,
-				    sr_psi_protocol_name(res.stats.protocol));
-		if (!*result)
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		rc = result_of(c, input, &k, cardinality, res.rows, res.rows_len,
+			       res.stats.intersection_size, res.stats.duplicate_keys,
+			       sr_psi_protocol_name(res.stats.protocol), result, err);
 	}
 out:
 	sr_psi_result_release(&res);
@@ -576,10 +615,8 @@ static int psi_run_central(const struct sr_kind_ctx *c, json_t **result,
 		if (everywhere)
 			rows[ncommon++] = k[self].rows[h[self][j].index];
 	}
-	*result = result_of(c, self, &k[self], cardinality, rows, ncommon, ncommon,
-			    duplicates, NULL);
-	if (!*result)
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	rc = result_of(c, self, &k[self], cardinality, rows, ncommon, ncommon,
+		       duplicates, NULL, result, err);
 out:
 	for (size_t i = 0; k && i < c->ninputs; i++)
 		keys_release(&k[i]);
