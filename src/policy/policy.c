@@ -814,7 +814,7 @@ static int parse_doc(const json_t *doc, const char *what,
 {
 	static const char *const keys[] = { "version", "columns",
 		"min_group_size", "dp", "receivers", "jobs", "row_filter",
-		"expires", "nulls", NULL };
+		"expires", "nulls", "ids_partitioned", NULL };
 	char got[SR_POLICY_VALUE_SIZE];
 	json_t *v;
 	int rc;
@@ -851,6 +851,13 @@ static int parse_doc(const json_t *doc, const char *what,
 				       "%s: min_group_size: expected an integer of at least 1, got %s",
 				       what, sr_policy_show_value(v, got));
 		pol->min_group_size = (int64_t)json_integer_value(v);
+	}
+	if ((v = json_object_get(doc, "ids_partitioned")) != NULL) {
+		if (!json_is_boolean(v))
+			return sr_fail(err, SR_EINVAL,
+				       "%s: ids_partitioned: expected true or false, got %s",
+				       what, sr_policy_show_value(v, got));
+		pol->ids_partitioned = json_is_true(v);
 	}
 	if ((v = json_object_get(doc, "dp")) != NULL) {
 		rc = parse_dp(v, what, &pol->dp, err);

@@ -85,6 +85,10 @@ struct sr_policy {
 	struct sr_policy_column *columns;
 	size_t ncolumns;
 	int64_t min_group_size;   /* >= 1; default 1 (no threshold) */
+	/* "ids_partitioned": true declares that an identity of the id column
+	 * appears in this owner's data only (a patient at one clinic), so
+	 * distinct identities across parties are a sum; default false. */
+	int ids_partitioned;
 	struct sr_policy_dp dp;
 	char **receivers;         /* org ids; none = only the owner */
 	size_t nreceivers;
