@@ -96,10 +96,12 @@ static int query_spec(struct sr_nodeclient_args *a, struct sr_nodeclient *nc, co
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* Events hold no JSON reals: the numbers go as the decimal strings
+	 * given, once checked. */
 	if (a->epsilon && (rc = parse_number("--epsilon", a->epsilon, 0, 64, &eps, err)) == SR_OK)
-		json_object_set_new(spec, "epsilon", json_real(eps));
+		json_object_set_new(spec, "epsilon", json_string(a->epsilon));
 	if (rc == SR_OK && a->delta && (rc = parse_number("--delta", a->delta, 0, 1, &delta, err)) == SR_OK)
-		json_object_set_new(spec, "delta", json_real(delta));
+		json_object_set_new(spec, "delta", json_string(a->delta));
 	if (rc == SR_OK) {
 		*out = spec;
 		spec = NULL;
@@ -233,9 +235,11 @@ static int explain_spec(struct sr_nodeclient_args *a, const json_t *spec, const 
 	else if (rc == SR_OK && (rc = sr_sql_plan_text(plan, &text, err)) == SR_OK) {
 		fwrite(text.data, 1, text.len, stdout);
 		if (json_object_get(spec, "epsilon"))
-			printf("dp: epsilon %g, delta %g: every owner adds Skellam noise inside the secure sum\n",
-			       json_number_value(json_object_get(spec, "epsilon")),
-			       json_number_value(json_object_get(spec, "delta")));
+			printf("dp: epsilon %s, delta %s: every owner adds Skellam noise inside the secure sum\n",
+			       json_string_value(json_object_get(spec, "epsilon")) ?
+			       json_string_value(json_object_get(spec, "epsilon")) : "(a number)",
+			       json_string_value(json_object_get(spec, "delta")) ?
+			       json_string_value(json_object_get(spec, "delta")) : "(a number)");
 		printf("nothing was proposed: 'sealroom query' or 'sealroom job propose' proposes it\n");
 	}
 out:

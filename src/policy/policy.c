@@ -202,6 +202,12 @@ static int get_number(const json_t *v, const char *what, const char *path,
 		       what, path, sr_policy_show_value(v, got));
 }
 
+int sr_policy_number(const json_t *v, const char *what, const char *path,
+		     double *out, struct sr_err *err)
+{
+	return get_number(v, what, path, out, err);
+}
+
 static int parse_class(const json_t *v, const char *what, const char *col,
 		       enum sr_class *out, struct sr_err *err)
 {

@@ -177,6 +177,12 @@ int sr_policy_add_nulls(struct sr_policy *pol, const char *what,
 void sr_policy_column_nulls(const struct sr_policy *pol, const char *name,
 			    char *const **tokens, size_t *count);
 
+/* A number as policies and job specs write them (events allow no JSON
+ * reals): an integer, a finite real, or a decimal string ("0.5").
+ * SR_EINVAL naming what and path otherwise. */
+int sr_policy_number(const json_t *v, const char *what, const char *path,
+		     double *out, struct sr_err *err) SR_WUR;
+
 /* Column by name, or NULL. */
 const struct sr_policy_column *sr_policy_column(const struct sr_policy *pol,
 						const char *name);

@@ -673,7 +673,7 @@ static void test_dp(void **state)
 	 * row per identity, so the oracle is SQLite over the first rows. */
 	spec = make_spec("SELECT region, COUNT(*), SUM(cost), AVG(age), VAR_POP(cost) FROM clinic0.visits"
 			 " UNION ALL clinic1.visits UNION ALL clinic2.visits GROUP BY region ORDER BY region",
-			 3, 0, "{\"epsilon\": 2, \"delta\": 1e-6}");
+			 3, 0, "{\"epsilon\": \"2\", \"delta\": \"0.000001\"}");
 	if (!checked(spec, pol, 3, &v)) {
 		print_verdict(&v);
 		fail_msg("dp query refused");

@@ -159,7 +159,8 @@ int q_add_noise(const struct q_layout *L, uint64_t *cells, int total,
 /* ---- query_release.c -------------------------------------------------- */
 
 /* The totals as the intermediate result run and run_central return and
- * release turns into the table: {"query_totals": [cells...]}. */
+ * release turns into the table: an envelope without rows whose
+ * meta.query_totals holds the cells. */
 json_t *q_totals_json(const struct q_layout *L, const uint64_t *cells);
 
 /* Replace result's contents by the released table (thresholds, HAVING,

@@ -83,14 +83,21 @@ static int check_view(struct sr_check *c, struct check_view *cv, int *complete,
 	return SR_OK;
 }
 
-static int check_number(const json_t *spec, const char *key, double lo, double hi,
-			struct sr_err *err)
+/* spec.key as a number (an integer, or a decimal string: events hold
+ * no JSON reals) strictly between lo and hi; *out 0 when absent. */
+static int spec_number(const json_t *spec, const char *key, double lo, double hi,
+		       double *out, struct sr_err *err)
 {
 	const json_t *v = json_object_get(spec, key);
+	char path[32];
 
-	if (v && (!json_is_number(v) || !(json_number_value(v) > lo) ||
-		  !(json_number_value(v) < hi)))
-		return sr_fail(err, SR_EINVAL, "spec.%s: expected a number above %g and below %g",
+	*out = 0;
+	if (!v)
+		return SR_OK;
+	snprintf(path, sizeof(path), "%s", key);
+	if (sr_policy_number(v, "spec", path, out, err) != SR_OK || !(*out > lo) || !(*out < hi))
+		return sr_fail(err, SR_EINVAL,
+			       "spec.%s: expected a number above %g and below %g (an integer or a decimal string such as \"0.5\")",
 			       key, lo, hi);
 	return SR_OK;
 }
@@ -100,8 +107,14 @@ static int check_number(const json_t *spec, const char *key, double lo, double h
 static int rule_dp(struct sr_check *c, struct sr_err *err)
 {
 	const json_t *spec = sr_check_spec(c);
-	const json_t *eps = json_object_get(spec, "epsilon"), *delta = json_object_get(spec, "delta");
-	int rc = SR_OK;
+	int has_eps = json_object_get(spec, "epsilon") != NULL;
+	int has_delta = json_object_get(spec, "delta") != NULL;
+	double eps, delta;
+	int rc;
+
+	if ((rc = spec_number(spec, "epsilon", 0, SR_DPMECH_EPSILON_MAX, &eps, err)) != SR_OK ||
+	    (rc = spec_number(spec, "delta", 0, 1, &delta, err)) != SR_OK)
+		return rc;
 
 	for (size_t i = 0; rc == SR_OK && i < sr_check_ninputs(c); i++) {
 		const struct sr_check_dataset *d = sr_check_input(c, i);
@@ -109,22 +122,22 @@ static int rule_dp(struct sr_check *c, struct sr_err *err)
 
 		if (!dp || !dp->enabled)
 			continue;
-		if (!eps || !delta)
+		if (!has_eps || !has_delta)
 			rc = sr_check_violation(c, d->name, NULL, NULL, "query-dp-parameters", err,
 				"%s has differential privacy: the spec needs \"epsilon\" (at most %g) and \"delta\" (the noise is Skellam, (epsilon, delta)-DP)",
 				d->name, dp->epsilon_max_per_job);
-		else if (json_number_value(eps) > dp->epsilon_max_per_job)
+		else if (eps > dp->epsilon_max_per_job)
 			rc = sr_check_violation(c, d->name, NULL, NULL, "query-dp-epsilon", err,
 				"epsilon %g is above the epsilon_max_per_job %g of %s",
-				json_number_value(eps), dp->epsilon_max_per_job, d->name);
-		else if (json_number_value(delta) > dp->delta && dp->delta == 0)
+				eps, dp->epsilon_max_per_job, d->name);
+		else if (delta > dp->delta && dp->delta == 0)
 			rc = sr_check_violation(c, d->name, NULL, NULL, "query-dp-delta", err,
 				"delta %g: the policy of %s allows only pure DP (delta 0), and the query kind's noise (Skellam shares inside the secure sum) needs delta > 0",
-				json_number_value(delta), d->name);
-		else if (json_number_value(delta) > dp->delta)
+				delta, d->name);
+		else if (delta > dp->delta)
 			rc = sr_check_violation(c, d->name, NULL, NULL, "query-dp-delta", err,
 				"delta %g is above the delta %g of %s's policy",
-				json_number_value(delta), dp->delta, d->name);
+				delta, dp->delta, d->name);
 	}
 	return rc;
 }
@@ -145,14 +158,12 @@ static int query_check(struct sr_check *c, struct sr_err *err)
 
 	memset(&L, 0, sizeof(L));
 	rc = sr_json_get_string(spec, "spec", "sql", 1, &text, err);
-	if (rc == SR_OK)
-		rc = check_number(spec, "epsilon", 0, SR_DPMECH_EPSILON_MAX, err);
-	if (rc == SR_OK)
-		rc = check_number(spec, "delta", 0, 1, err);
 	if (rc == SR_OK && sr_check_nreceivers(c) != 1)
 		rc = sr_fail(err, SR_EINVAL, "spec.receivers: a query job delivers to one receiver, got %zu",
 			     sr_check_nreceivers(c));
 	if (rc)
+		return rc;
+	if ((rc = rule_dp(c, err)) != SR_OK)
 		return rc;
 	if ((rc = check_view(c, &cv, &complete, err)) != SR_OK || !complete)
 		goto out;
@@ -186,8 +197,6 @@ static int query_check(struct sr_check *c, struct sr_err *err)
 					vs[i].usage ? sr_usage_name(vs[i].usage) : NULL,
 					vs[i].rule, err, "%s", vs[i].message);
 	refused = nvs > 0;
-	if (rc == SR_OK)
-		rc = rule_dp(c, err);
 	if (rc || refused)
 		goto out;
 	/* Every query the SQL rules accept must also be executable: build
@@ -325,7 +334,7 @@ static int query_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err
 	}
 	if (c->self_index == agg && !(*result = q_totals_json(&L, cells)))
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-	if (*result && json_object_set_new(*result, "query_secagg", json_pack("{s:I,s:I}",
+	if (*result && json_object_set_new(json_object_get(*result, "meta"), "query_secagg", json_pack("{s:I,s:I}",
 			"bytes_sent", (json_int_t)stats.bytes_sent,
 			"bytes_received", (json_int_t)stats.bytes_received)))
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
@@ -366,7 +375,6 @@ static int query_release(const struct sr_kind_ctx *c, json_t *result, struct sr_
 
 	if ((rc = q_layout_build(c, &L, err)) != SR_OK)
 		return rc;
-	json_object_del(result, "query_secagg");
 	rc = q_release(&L, result, err);
 	q_layout_release(&L);
 	return rc;

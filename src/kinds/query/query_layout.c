@@ -366,12 +366,13 @@ int q_layout_build(const struct sr_kind_ctx *c, struct q_layout *L, struct sr_er
 	}
 	L->dp = sr_sql_under_dp(L->sql) || eps;
 	if (L->dp) {
-		if (!json_is_number(eps) || !json_is_number(delta)) {
-			rc = sr_fail(err, SR_EPOLICY, "spec.epsilon and spec.delta: required under dp");
+		if (!eps || !delta ||
+		    sr_policy_number(eps, "spec", "epsilon", &L->epsilon, err) != SR_OK ||
+		    sr_policy_number(delta, "spec", "delta", &L->delta, err) != SR_OK ||
+		    !(L->epsilon > 0) || !(L->delta > 0) || !(L->delta < 1)) {
+			rc = sr_fail(err, SR_EPOLICY, "spec.epsilon and spec.delta: required under dp (epsilon > 0, 0 < delta < 1)");
 			goto fail;
 		}
-		L->epsilon = json_number_value(eps);
-		L->delta = json_number_value(delta);
 		/* One identity adds at most one row per input, each input's
 		 * rows bounded by its owner (q_aggregate_input); a dataset
 		 * without an id column is one row per identity. */

@@ -19,18 +19,20 @@
 
 json_t *q_totals_json(const struct q_layout *L, const uint64_t *cells)
 {
-	json_t *arr = json_array(), *obj = json_object();
+	json_t *arr = json_array(), *meta = json_object();
 
 	for (size_t i = 0; arr && i < L->ncells; i++)
 		if (json_array_append_new(arr, json_integer((json_int_t)cells[i]))) {
 			json_decref(arr);
 			arr = NULL;
 		}
-	if (!arr || !obj || json_object_set_new(obj, TOTALS_KEY, arr)) {
-		json_decref(obj);
+	if (!arr || !meta || json_object_set_new(meta, TOTALS_KEY, arr)) {
+		json_decref(meta);
 		return NULL;
 	}
-	return obj;
+	/* An envelope, as the runner expects of every kind's run; release
+	 * replaces its contents. */
+	return sr_kind_envelope(json_array(), json_array(), meta);
 }
 
 /* One value of the result: NULL, an int64 or a float64. */
@@ -431,17 +433,16 @@ static int suppress(struct release *R, size_t *suppressed)
 
 int q_release(const struct q_layout *L, json_t *result, struct sr_err *err)
 {
-	const json_t *totals = json_object_get(result, TOTALS_KEY);
+	json_t *old_meta = json_object_get(result, "meta");
+	const json_t *totals = json_object_get(old_meta, TOTALS_KEY);
 	const struct sr_sql_query *v = L->v;
 	size_t nres = v->nkeys + v->naggs, suppressed = 0, n, *rows = NULL;
 	uint64_t *cells = NULL;
 	const struct sr_vec **cols = NULL;
 	struct sr_vec *outs = NULL;
 	uint8_t *keep = NULL;
-	json_t *jrows = NULL, *jcols = NULL, *jint = NULL, *meta = NULL, *env = NULL;
+	json_t *jrows = NULL, *jcols = NULL, *jint = NULL, *meta = NULL;
 	struct release R;
-	const char *key;
-	json_t *val, *tmp;
 	int rc = SR_OK;
 
 	memset(&R, 0, sizeof(R));
@@ -534,15 +535,12 @@ int q_release(const struct q_layout *L, json_t *result, struct sr_err *err)
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto out;
 	}
-	env = sr_kind_envelope(jcols, jrows, meta);
-	jcols = jrows = meta = NULL;
-	if (!env) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
-	json_object_foreach_safe(result, tmp, key, val)
-		json_object_del(result, key);
-	if (json_object_update(result, env))
+	if (json_object_get(old_meta, "query_secagg"))
+		json_object_set(meta, "secure_aggregation", json_object_get(old_meta, "query_secagg"));
+	/* The meta object stays the same object: the runner holds it. */
+	if (!json_is_object(old_meta) || json_object_clear(old_meta) ||
+	    json_object_update(old_meta, meta) ||
+	    json_object_set(result, "columns", jcols) || json_object_set(result, "rows", jrows))
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 out:
 	for (size_t i = 0; R.res && i < nres; i++)
@@ -552,7 +550,6 @@ out:
 	sr_free(R.res);
 	sr_free(R.groups);
 	json_decref(R.intervals);
-	json_decref(env);
 	json_decref(jrows);
 	json_decref(jcols);
 	json_decref(jint);
