@@ -41,13 +41,13 @@ policy() {   # policy FILE EXTRA
              "age": {"class": "qi"},
              "cost": {"class": "sa", "bounds": [0, 1000]}},
  "ids_partitioned": true, "min_group_size": 10,
- "receivers": ["${ORG_ID[clinica]}"]$2}
+ "receivers": ["${ORG_ID[clinica]}"${3:-}]$2}
 JSON
 }
 policy "$WORK/a.pol" ""
 policy "$WORK/b.pol" ""
 policy "$WORK/c.pol" ""
-policy "$WORK/dp.pol" ', "dp": {"epsilon_total": 3, "epsilon_max_per_job": 1, "delta": 1e-6}'
+policy "$WORK/dp.pol" ', "dp": {"epsilon_total": 2, "epsilon_max_per_job": 1, "delta": 1e-6}' ", \"${ORG_ID[clinicb]}\""
 sr dataset import visits "$WORK/a.csv" --policy "$WORK/a.pol" --home "$WORK/clinica" >/dev/null
 sr dataset import visits "$WORK/b.csv" --policy "$WORK/b.pol" --home "$WORK/clinicb" >/dev/null
 sr dataset import visits "$WORK/c.csv" --policy "$WORK/c.pol" --home "$WORK/clinicc" >/dev/null
@@ -161,6 +161,52 @@ for row, iv in zip(res["rows"], m["intervals"]):
 PY
 run_expect 0 as clinica analyst job result "$JOB"
 contains "$OUT" "differential privacy: epsilon 0.9"
+ok
+
+# --- budgets: two jobs at once with room for one; exhaustion; refund ---------
+dp_job() {   # dp_job SQL EPSILON -> JOB, approved by its owners
+	as clinica analyst query --project "$PROJECT" "$1" --epsilon "$2" --delta 1e-7 --json >"$WORK/prop.json" ||
+		fail "query not proposed: $(cat "$WORK/prop.json")"
+	JOB=$(json_get "$WORK/prop.json" job_id)
+}
+ended() {   # ended ORG JOB -> prints finished or failed once it ends
+	local i st
+	for i in $(seq 1 300); do
+		as "$1" analyst job show "$2" --json >"$WORK/e.json" 2>/dev/null || true
+		st=$(json_get "$WORK/e.json" state 2>/dev/null || true)
+		if [ "$st" = finished ] || [ "$st" = failed ]; then echo "$st"; return 0; fi
+		sleep 0.2
+	done
+	fail "job $2 did not end"
+}
+# (a job has two parties at least: clinicc owns, clinica receives)
+CSQL="SELECT ward, COUNT(*) FROM clinicc.dpvisits GROUP BY ward"
+dp_job "$CSQL" 0.9; J1=$JOB
+dp_job "$CSQL" 0.9; J2=$JOB
+as clinicc steward job approve "$J1" >/dev/null &
+APPROVER=$!
+as clinicc steward job approve "$J2" >/dev/null
+wait "$APPROVER"
+S1=$(ended clinica "$J1"); S2=$(ended clinica "$J2")
+[ "$S1 $S2" = "finished failed" ] || [ "$S1 $S2" = "failed finished" ] ||
+	fail "two jobs against room for one: $S1 and $S2: $(as clinica analyst job show "$J1" --json | grep -o '"\(reason\|error\)": "[^"]*"') / $(as clinica analyst job show "$J2" --json | grep -o '"\(reason\|error\)": "[^"]*"')"
+[ "$S1" = failed ] && FAILED=$J1 || FAILED=$J2
+as clinica analyst job show "$FAILED" --json >"$WORK/f.json"
+grep -q "budget short: the job needs epsilon 0.9, 0.2 of 2 is left" "$WORK/f.json" ||
+	fail "the refusal does not say the budget left: $(grep -o '"reason": "[^"]*"' "$WORK/f.json")"
+ok
+# clinicc.dpvisits has 0.2 left: a job over both datasets fails there, and
+# clinica, which may have charged 0.5 already, is refunded.
+dp_job "$DPSQL" 0.5
+approve_all "$JOB" clinica clinicc
+[ "$(ended clinica "$JOB")" = failed ] || fail "a job over an exhausted budget ran"
+sleep 1
+# clinica.dpvisits: 2 - 0.9 = 1.1 left only if the 0.5 came back.
+as clinica analyst query --project "$PROJECT" "SELECT ward, COUNT(*) FROM clinica.dpvisits GROUP BY ward" \
+	--receiver "${ORG_ID[clinicb]}" --epsilon 1 --delta 1e-7 --json >"$WORK/prop.json"
+JOB=$(json_get "$WORK/prop.json" job_id)
+approve_all "$JOB" clinica
+[ "$(ended clinica "$JOB")" = finished ] || fail "the failed job's epsilon was not refunded: $(grep -o '"reason": "[^"]*"' "$WORK/e.json")"
 ok
 
 # --- SIGKILL of a clinic mid-aggregation ------------------------------------------

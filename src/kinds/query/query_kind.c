@@ -299,7 +299,13 @@ static int query_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err
 	memset(&stats, 0, sizeof(stats));
 	if ((rc = q_layout_build(c, &L, err)) != SR_OK)
 		return rc;
-	if ((rc = local_vector(c, &L, 0, &cells, err)) != SR_OK)
+	/* Charge each local dp input's budget before anything computed from
+	 * it leaves this party; the runner refunds a job that fails before
+	 * its output is released. */
+	for (size_t i = 0; rc == SR_OK && L.dp && i < c->ninputs; i++)
+		if (c->inputs[i].local && c->inputs[i].policy->dp.enabled)
+			rc = sr_kind_charge(c, i, L.epsilon, err);
+	if (rc || (rc = local_vector(c, &L, 0, &cells, err)) != SR_OK)
 		goto out;
 	agg = party_index(c, c->receivers[0]);
 	if (agg == SIZE_MAX) {
