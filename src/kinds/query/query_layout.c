@@ -89,10 +89,43 @@ void q_layout_release(struct q_layout *L)
 
 /* ---- groups ---------------------------------------------------------- */
 
+/*
+ * The bytes that identify value r of vec (not NULL) for the hash sets: the
+ * value itself for fixed-size types (a float's -0 as 0, so equal values
+ * are equal keys), the string's bytes for strings.  *p points into vec
+ * or into scratch, valid until either changes.
+ */
+static void value_key(const struct sr_vec *vec, size_t r, double *scratch,
+		      const void **p, size_t *len)
+{
+	switch (vec->type) {
+	case SR_TYPE_INT64:
+		*p = &vec->v.i64[r];
+		*len = sizeof(int64_t);
+		return;
+	case SR_TYPE_FLOAT64:
+		*scratch = vec->v.f64[r] == 0 ? 0.0 : vec->v.f64[r];
+		*p = scratch;
+		*len = sizeof(double);
+		return;
+	case SR_TYPE_DATE:
+		*p = &vec->v.date[r];
+		*len = sizeof(int32_t);
+		return;
+	case SR_TYPE_BOOL:
+		*p = &vec->v.b[r];
+		*len = 1;
+		return;
+	default:
+		*p = vec->bytes.data + vec->offsets[r];
+		*len = vec->offsets[r + 1] - vec->offsets[r];
+		return;
+	}
+}
+
 static int build_key(struct q_layout *L, size_t k, struct sr_err *err)
 {
 	struct q_key *key = &L->keys[k];
-	struct sr_buf text;
 	size_t i;
 	json_t *v;
 	int rc;
@@ -106,9 +139,11 @@ static int build_key(struct q_layout *L, size_t k, struct sr_err *err)
 			       L->v->keys[k].text);
 	if (rc)
 		return rc;
-	sr_buf_init(&text, SR_BUF_UNBOUNDED);   /* one domain value at a time */
 	json_array_foreach(key->domain, i, v) {
 		struct q_hash_entry *e;
+		const void *kp;
+		size_t klen;
+		double scratch;
 		int fresh;
 
 		if (sr_sql_domain_value_append(&key->values, v) != SR_OK) {
@@ -116,13 +151,12 @@ static int build_key(struct q_layout *L, size_t k, struct sr_err *err)
 				     L->v->keys[k].text, i);
 			break;
 		}
-		sr_buf_reset(&text);
-		if ((rc = sr_vec_format(&key->values, i, &text)) != SR_OK ||
-		    (rc = q_hash_put(&key->index, text.data, text.len, &e, &fresh, err)) != SR_OK)
+		/* Every append may move the vector's memory: key it now. */
+		value_key(&key->values, i, &scratch, &kp, &klen);
+		if ((rc = q_hash_put(&key->index, kp, klen, &e, &fresh, err)) != SR_OK)
 			break;
 		e->value = i;
 	}
-	sr_buf_release(&text);
 	key->slots = json_array_size(key->domain) + 1;
 	return rc;
 }
@@ -455,10 +489,11 @@ static int batch_groups(struct batch *b, struct sr_err *err)
 				continue;
 			if (!sr_vec_is_null(&kv, r)) {
 				struct q_hash_entry *e;
-				sr_buf_reset(&b->text);
-				if ((rc = sr_vec_format(&kv, r, &b->text)) != SR_OK)
-					break;
-				e = q_hash_get(&key->index, b->text.data, b->text.len);
+				const void *kp;
+				size_t klen;
+				double scratch;
+				value_key(&kv, r, &scratch, &kp, &klen);
+				e = q_hash_get(&key->index, kp, klen);
 				if (!e) {
 					/* Not in the public domain: counted, not grouped. */
 					b->keep[r] = 0;
@@ -485,13 +520,15 @@ static int batch_contrib(struct batch *b, struct sr_err *err)
 		return SR_OK;
 	for (size_t r = 0; rc == SR_OK && r < b->rows; r++) {
 		struct q_hash_entry *e;
+		const void *kp;
+		size_t klen;
+		double scratch;
 		int fresh;
 
 		if (!b->keep[r] || sr_vec_is_null(b->id, r))
 			continue;
-		sr_buf_reset(&b->text);
-		if ((rc = sr_vec_format(b->id, r, &b->text)) != SR_OK ||
-		    (rc = q_hash_put(b->contrib, b->text.data, b->text.len, &e, &fresh, err)) != SR_OK)
+		value_key(b->id, r, &scratch, &kp, &klen);
+		if ((rc = q_hash_put(b->contrib, kp, klen, &e, &fresh, err)) != SR_OK)
 			break;
 		if (e->value >= 1)
 			b->keep[r] = 0;
@@ -506,11 +543,15 @@ static int distinct_add(struct batch *b, size_t acc, const struct sr_vec *vals, 
 {
 	uint64_t head[2] = { acc, b->group[r] };
 	struct q_hash_entry *e;
+	const void *kp;
+	size_t klen;
+	double scratch;
 	int fresh, rc;
 
+	value_key(vals, r, &scratch, &kp, &klen);
 	sr_buf_reset(&b->text);
 	if ((rc = sr_buf_add(&b->text, head, sizeof(head))) != SR_OK ||
-	    (rc = sr_vec_format(vals, r, &b->text)) != SR_OK)
+	    (rc = sr_buf_add(&b->text, kp, klen)) != SR_OK)
 		return sr_fail(err, rc, "out of memory");
 	if ((rc = q_hash_put(b->seen, b->text.data, b->text.len, &e, &fresh, err)) != SR_OK)
 		return rc;
