@@ -99,6 +99,23 @@ int sr_cmd_init(int argc, char **argv);
 int sr_cmd_dataset(int argc, char **argv);
 int sr_cmd_demo(int argc, char **argv);
 int sr_cmd_psi(int argc, char **argv);
+int sr_cmd_query(int argc, char **argv);
+
+/* ---- shared by job and query (cmd_job.c, cmd_query.c) ---- */
+struct sr_nodeclient_args;
+struct sr_nodeclient;
+/* A job spec from FILE ('-' for stdin): a JSON object. */
+int sr_cli_read_spec(const char *file, json_t **out, struct sr_err *err) SR_WUR;
+/* Propose spec (borrowed) in a->project; print the job id and verdict
+ * (or the node's JSON with --json).  SR_EPOLICY when refused. */
+int sr_cli_job_propose(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
+		       const json_t *spec, struct sr_err *err) SR_WUR;
+/* `job explain`: the plan of a query job (cmd_query.c). */
+int sr_cli_job_explain(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
+		       struct sr_err *err);
+/* The release part of a result's meta (suppressed groups, clamping, DP
+ * noise, budget) as lines for people; nothing for other kinds. */
+void sr_cli_print_release_meta(FILE *f, const json_t *meta);
 int sr_cmd_token(int argc, char **argv);
 int sr_cmd_coordinator(int argc, char **argv);
 int sr_cmd_node(int argc, char **argv);

@@ -35,8 +35,11 @@ static const char job_usage[] =
 	"                         reject it: it will never run (steward)\n"
 	"  cancel JOB [--reason TEXT]\n"
 	"                         withdraw your proposal (analyst)\n"
-	"  result JOB [--output FILE.csv]\n"
+	"  result JOB [--output FILE.csv | --csv]\n"
 	"                         show the result, or write it as CSV (analyst)\n"
+	"  explain --project P (--spec FILE.json | \"SELECT ...\")\n"
+	"                         print the plan of a query job: what each party\n"
+	"                         computes and what is revealed to whom\n"
 	"  wait JOB [--timeout SECONDS]\n"
 	"                         wait until the job ends; exit 0 if it finished\n"
 	"\n"
@@ -75,7 +78,7 @@ static int job_arg(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 	return rc ? rc : sr_nodeclient_open(nc, &a->cli, a->node, a->token, err);
 }
 
-static int read_spec(const char *file, json_t **out, struct sr_err *err)
+int sr_cli_read_spec(const char *file, json_t **out, struct sr_err *err)
 {
 	const char *what = strcmp(file, "-") == 0 ? "stdin" : file;
 	struct sr_buf text;
@@ -109,31 +112,18 @@ static int read_spec(const char *file, json_t **out, struct sr_err *err)
 	return rc;
 }
 
-static int cmd_propose(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
-		       struct sr_err *err)
+int sr_cli_job_propose(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
+		       const json_t *spec, struct sr_err *err)
 {
-	json_t *spec = NULL, *body = NULL, *answer = NULL;
+	json_t *body = NULL, *answer = NULL;
 	const json_t *verdict;
 	char path[128], id[80];
 	const char *job_id;
 	int rc;
 
-	if (a->npos != 0)
-		return sr_fail(err, SR_EUSAGE, "unexpected argument '%s'", a->pos[0]);
-	rc = need_project(a, err);
-	if (rc == SR_OK && !a->spec)
-		rc = sr_fail(err, SR_EUSAGE, "--spec FILE.json is required");
-	if (rc == SR_OK)
-		rc = read_spec(a->spec, &spec, err);
-	if (rc == SR_OK)
-		rc = sr_nodeclient_open(nc, &a->cli, a->node, a->token, err);
-	if (rc)
-		goto out;
-	body = json_pack("{s:O}", "spec", spec);
-	if (!body) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
+	body = json_pack("{s:O}", "spec", (json_t *)spec);
+	if (!body)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
 	snprintf(path, sizeof(path), "/v1/projects/%s/jobs", a->project);
 	rc = sr_nodeclient_call(nc, "POST", path, body, NULL, &answer, err);
 	if (rc)
@@ -159,9 +149,29 @@ static int cmd_propose(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 		       "follow it with 'sealroom job wait %.16s'\n", job_id, job_id);
 	}
 out:
-	json_decref(spec);
 	json_decref(body);
 	json_decref(answer);
+	return rc;
+}
+
+static int cmd_propose(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
+		       struct sr_err *err)
+{
+	json_t *spec = NULL;
+	int rc;
+
+	if (a->npos != 0)
+		return sr_fail(err, SR_EUSAGE, "unexpected argument '%s'", a->pos[0]);
+	rc = need_project(a, err);
+	if (rc == SR_OK && !a->spec)
+		rc = sr_fail(err, SR_EUSAGE, "--spec FILE.json is required");
+	if (rc == SR_OK)
+		rc = sr_cli_read_spec(a->spec, &spec, err);
+	if (rc == SR_OK)
+		rc = sr_nodeclient_open(nc, &a->cli, a->node, a->token, err);
+	if (rc == SR_OK)
+		rc = sr_cli_job_propose(a, nc, spec, err);
+	json_decref(spec);
 	return rc;
 }
 
@@ -483,7 +493,8 @@ static int write_csv(const char *file, const json_t *columns,
 	const json_t *row, *v;
 	char num[64];
 	size_t i, j;
-	FILE *f = fopen(file, "wx");
+	int to_stdout = strcmp(file, "-") == 0;
+	FILE *f = to_stdout ? stdout : fopen(file, "wx");
 
 	if (!f)
 		return sr_fail(err, SR_EIO, "%s: cannot create (%s; it must not exist yet)",
@@ -502,6 +513,8 @@ static int write_csv(const char *file, const json_t *columns,
 		}
 		fputc('\n', f);
 	}
+	if (to_stdout)
+		return fflush(f) != 0 || ferror(f) ? sr_fail(err, SR_EIO, "stdout: write failed") : SR_OK;
 	if (fflush(f) != 0 || ferror(f)) {
 		fclose(f);
 		remove(file);
@@ -585,9 +598,13 @@ static int cmd_result(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 		rc = sr_fail(err, SR_EPROTO, "the node's result has no columns and rows");
 		goto out;
 	}
-	if (a->output) {
-		rc = write_csv(a->output, columns, rows, err);
-		if (rc)
+	if (a->csv && a->output) {
+		rc = sr_fail(err, SR_EUSAGE, "--csv prints to stdout: give --csv or --output, not both");
+		goto out;
+	}
+	if (a->output || a->csv) {
+		rc = write_csv(a->csv ? "-" : a->output, columns, rows, err);
+		if (rc || a->csv)
 			goto out;
 	}
 	if (a->cli.json) {
@@ -604,6 +621,7 @@ static int cmd_result(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 			       sr_nodeclient_str(json_object_get(result, "meta"),
 						 "output_hash", NULL), 16));
 		printf(")\n");
+		sr_cli_print_release_meta(stdout, json_object_get(result, "meta"));
 	}
 out:
 	json_decref(columns);
@@ -738,7 +756,8 @@ int sr_cmd_job(int argc, char **argv)
 		{ "approve", 0, cmd_approve },
 		{ "reject", SR_NCOPT_REASON, cmd_reject },
 		{ "cancel", SR_NCOPT_REASON, cmd_cancel },
-		{ "result", SR_NCOPT_OUTPUT, cmd_result },
+		{ "result", SR_NCOPT_OUTPUT | SR_NCOPT_CSV, cmd_result },
+		{ "explain", SR_NCOPT_PROJECT | SR_NCOPT_SPEC | SR_NCOPT_QUERY, sr_cli_job_explain },
 		{ "wait", SR_NCOPT_TIMEOUT, cmd_wait },
 	};
 

@@ -243,14 +243,27 @@ static const struct sr_help_entry entries[] = {
 	  "\n"
 	  "example:\n"
 	  "  sealroom job cancel 635effc9\n" },
-	{ "job", "result", NODE_GLOBALS, "--output=", "analyst",
-	  "usage: sealroom job result JOB [--output FILE.csv]\n"
+	{ "job", "result", NODE_GLOBALS, "--output= --csv", "analyst",
+	  "usage: sealroom job result JOB [--output FILE.csv | --csv] [--json]\n"
 	  "\n"
 	  "Show the result of a finished job this organization receives, or\n"
-	  "write it as CSV.\n"
+	  "write it as CSV (--csv: to stdout).  A query's table is followed by\n"
+	  "its release: groups suppressed, values clamped, DP noise scales.\n"
 	  "\n"
 	  "example:\n"
 	  "  sealroom job result 635effc9 --output common.csv\n" },
+	{ "job", "explain", NODE_GLOBALS, "--project= --spec= --receiver= --epsilon= --delta=", "any",
+	  "usage: sealroom job explain --project P (--spec FILE.json | \"SELECT ...\") [--receiver ORG] [--json]\n"
+	  "\n"
+	  "Print the plan of a query job before anything is proposed: what each\n"
+	  "party computes over its rows (WHERE pushed down, accumulators clamped\n"
+	  "to its bounds), the public group domain, how the vectors are combined\n"
+	  "(secure aggregation), what is revealed to whom, and the release\n"
+	  "(threshold, HAVING, ORDER BY, LIMIT).  Computed from the project's\n"
+	  "published schemas and policies.\n"
+	  "\n"
+	  "example:\n"
+	  "  sealroom job explain --project \"$PROJECT\" \"SELECT ward, COUNT(*) FROM a.visits UNION ALL b.visits GROUP BY ward\"\n" },
 	{ "job", "wait", NODE_GLOBALS, "--timeout=", "any",
 	  "usage: sealroom job wait JOB [--timeout SECONDS]\n"
 	  "\n"
@@ -274,6 +287,16 @@ static const struct sr_help_entry entries[] = {
 	  "\n"
 	  "example:\n"
 	  "  sealroom ledger log \"$PROJECT\" --from 5\n" },
+	{ "query", NULL, NODE_GLOBALS, "--project= --receiver= --epsilon= --delta=", "analyst",
+	  "usage: sealroom query --project P \"SELECT ...\" [--receiver ORG] [--epsilon E] [--delta D]\n"
+	  "\n"
+	  "Propose a query job built from the SQL text: its inputs are the\n"
+	  "datasets of FROM, its receiver this organization unless --receiver\n"
+	  "names another; --epsilon and --delta ask for differential privacy.\n"
+	  "See the plan first with 'sealroom job explain'.\n"
+	  "\n"
+	  "example:\n"
+	  "  sealroom query --project \"$PROJECT\" \"SELECT ward, COUNT(*) FROM a.visits UNION ALL b.visits GROUP BY ward\"\n" },
 	{ "psi", "serve", SR_GLOBAL_HOME | SR_GLOBAL_JSON | SR_GLOBAL_QUIET,
 	  "--listen= --input= --column= --peer= --mode= --result-to= --normalize= --output= --timeout=", NULL,
 	  "usage: sealroom psi serve --listen ADDR --input FILE.csv --column COL --peer KEY [options]\n"

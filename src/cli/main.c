@@ -36,6 +36,7 @@ static const char main_usage[] =
 	"  ledger     verify and read a project's signed event log\n"
 	"  demo       run the whole story in a temporary directory\n"
 	"  psi        private set intersection with another organization\n"
+	"  query      propose a federated SQL query job (see also job explain)\n"
 	"  token      API tokens with roles (admin, steward, analyst)\n"
 	"  completion print a shell completion script (bash)\n"
 	"  version    print the version\n"
@@ -58,6 +59,7 @@ static const struct {
 	{ "policy", sr_cmd_policy },
 	{ "demo", sr_cmd_demo },
 	{ "psi", sr_cmd_psi },
+	{ "query", sr_cmd_query },
 	{ "token", sr_cmd_token },
 	{ "coordinator", sr_cmd_coordinator },
 	{ "node", sr_cmd_node },

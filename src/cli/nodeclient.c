@@ -258,6 +258,7 @@ static const struct {
 	{ SR_NCOPT_PROJECT, "--project" }, { SR_NCOPT_SPEC, "--spec" },
 	{ SR_NCOPT_REASON, "--reason" }, { SR_NCOPT_OUTPUT, "--output" },
 	{ SR_NCOPT_TIMEOUT, "--timeout" }, { SR_NCOPT_FROM, "--from" },
+	{ SR_NCOPT_QUERY, "--receiver, --epsilon or --delta" }, { SR_NCOPT_CSV, "--csv" },
 };
 
 int sr_nodeclient_parse(const char *cmd, const char *usage, unsigned allowed,
@@ -277,6 +278,10 @@ int sr_nodeclient_parse(const char *cmd, const char *usage, unsigned allowed,
 		{ "output", required_argument, NULL, 'o' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "from", required_argument, NULL, 'f' },
+		{ "receiver", required_argument, NULL, 'R' },
+		{ "epsilon", required_argument, NULL, 'E' },
+		{ "delta", required_argument, NULL, 'D' },
+		{ "csv", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned used = 0;
@@ -300,6 +305,10 @@ int sr_nodeclient_parse(const char *cmd, const char *usage, unsigned allowed,
 		case 's': a->spec = optarg; used |= SR_NCOPT_SPEC; break;
 		case 'r': a->reason = optarg; used |= SR_NCOPT_REASON; break;
 		case 'o': a->output = optarg; used |= SR_NCOPT_OUTPUT; break;
+		case 'R': a->receiver = optarg; used |= SR_NCOPT_QUERY; break;
+		case 'E': a->epsilon = optarg; used |= SR_NCOPT_QUERY; break;
+		case 'D': a->delta = optarg; used |= SR_NCOPT_QUERY; break;
+		case 'C': a->csv = 1; used |= SR_NCOPT_CSV; break;
 		case 't':
 			errno = 0;
 			a->timeout_s = strtod(optarg, &end);
@@ -339,15 +348,33 @@ int sr_nodeclient_parse(const char *cmd, const char *usage, unsigned allowed,
 	return 0;
 }
 
-int sr_nodeclient_dispatch(const char *noun, const char *usage,
-			   const struct sr_nodeclient_verb *verbs,
-			   size_t nverbs, int argc, char **argv)
+int sr_nodeclient_run(const char *cmd, const char *usage, unsigned allowed,
+		      int (*fn)(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
+				struct sr_err *err),
+		      int argc, char **argv)
 {
 	struct sr_nodeclient_args a;
 	struct sr_nodeclient nc;
 	struct sr_err err;
-	char cmd[64];
 	int code = SR_EXIT_OK, rc;
+
+	if (sr_nodeclient_parse(cmd, usage, allowed, argc, argv, &a, &code))
+		return code;
+	sr_err_clear(&err);
+	sr_nodeclient_init(&nc);
+	rc = fn(&a, &nc, &err);
+	sr_nodeclient_release(&nc);
+	fflush(stdout);
+	if (rc == SR_EUSAGE)
+		return sr_cli_usage_error(cmd, "%s", err.msg);
+	return rc ? sr_cli_report(&err) : SR_EXIT_OK;
+}
+
+int sr_nodeclient_dispatch(const char *noun, const char *usage,
+			   const struct sr_nodeclient_verb *verbs,
+			   size_t nverbs, int argc, char **argv)
+{
+	char cmd[64];
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
@@ -358,17 +385,8 @@ int sr_nodeclient_dispatch(const char *noun, const char *usage,
 		if (strcmp(argv[1], verbs[i].name) != 0)
 			continue;
 		snprintf(cmd, sizeof(cmd), "%s %s", noun, verbs[i].name);
-		if (sr_nodeclient_parse(cmd, usage, verbs[i].allowed, argc - 1,
-					argv + 1, &a, &code))
-			return code;
-		sr_err_clear(&err);
-		sr_nodeclient_init(&nc);
-		rc = verbs[i].fn(&a, &nc, &err);
-		sr_nodeclient_release(&nc);
-		fflush(stdout);
-		if (rc == SR_EUSAGE)
-			return sr_cli_usage_error(cmd, "%s", err.msg);
-		return rc ? sr_cli_report(&err) : SR_EXIT_OK;
+		return sr_nodeclient_run(cmd, usage, verbs[i].allowed, verbs[i].fn,
+					 argc - 1, argv + 1);
 	}
 	return sr_cli_usage_error(noun, "unknown command '%s'", argv[1]);
 }

@@ -90,6 +90,8 @@ enum {
 	SR_NCOPT_OUTPUT = 1 << 3,    /* --output FILE */
 	SR_NCOPT_TIMEOUT = 1 << 4,   /* --timeout SECONDS */
 	SR_NCOPT_FROM = 1 << 5,      /* --from SEQ */
+	SR_NCOPT_QUERY = 1 << 6,     /* --receiver ORG --epsilon E --delta D */
+	SR_NCOPT_CSV = 1 << 7,       /* --csv */
 };
 
 struct sr_nodeclient_args {
@@ -102,6 +104,10 @@ struct sr_nodeclient_args {
 	const char *output;       /* --output */
 	double timeout_s;         /* --timeout; 0 = none */
 	long long from;           /* --from; 0 by default */
+	const char *receiver;     /* --receiver */
+	const char *epsilon;      /* --epsilon, as written */
+	const char *delta;        /* --delta, as written */
+	int csv;                  /* --csv */
 	char **pos;               /* positional arguments (into argv) */
 	int npos;
 };
@@ -127,6 +133,12 @@ struct sr_nodeclient_verb {
 	int (*fn)(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 		  struct sr_err *err);
 };
+/* Parse a command without verbs (argv[0] is the command) and run fn, as
+ * dispatch runs a verb. */
+int sr_nodeclient_run(const char *cmd, const char *usage, unsigned allowed,
+		      int (*fn)(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
+				struct sr_err *err),
+		      int argc, char **argv);
 int sr_nodeclient_dispatch(const char *noun, const char *usage,
 			   const struct sr_nodeclient_verb *verbs,
 			   size_t nverbs, int argc, char **argv);

@@ -80,3 +80,9 @@ json_t *sr_kind_envelope(json_t *columns, json_t *rows, json_t *meta)
 	return json_pack("{s:o,s:o,s:o}", "columns", columns, "rows", rows,
 			 "meta", meta);
 }
+
+int sr_kind_charge(const struct sr_kind_ctx *c, size_t input, double epsilon,
+		   struct sr_err *err)
+{
+	return c->charge ? c->charge(c->impl, input, epsilon, err) : SR_OK;
+}

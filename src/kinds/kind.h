@@ -123,6 +123,12 @@ struct sr_kind_ctx {
 	/* Nonzero when the job should stop (it ended in the ledger, the node
 	 * stops).  Pipes already poll it while they wait. */
 	int (*should_abort)(void *impl);
+	/* Charge epsilon to the differential-privacy budget of local input
+	 * i, atomically, before anything computed from it leaves this party
+	 * (DESIGN §16).  SR_EPOLICY naming the budget left when it is short.
+	 * Charging the same job twice charges once.  NULL: no budget is kept
+	 * (tests, run_central). */
+	int (*charge)(void *impl, size_t input, double epsilon, struct sr_err *err);
 };
 
 /* Shorthands for kinds. */
@@ -134,6 +140,9 @@ int sr_kind_pipe(const struct sr_kind_ctx *c, const char *peer,
 		 struct sr_err *err) SR_WUR;
 void sr_kind_progress(const struct sr_kind_ctx *c, const char *phase,
 		      uint64_t done, uint64_t total);
+/* c->charge, or SR_OK when the runner keeps no budget. */
+int sr_kind_charge(const struct sr_kind_ctx *c, size_t input, double epsilon,
+		   struct sr_err *err) SR_WUR;
 /* Index of input i's owner in c->parties. */
 size_t sr_kind_party_of_input(const struct sr_kind_ctx *c, size_t input);
 /* The strictest min_group_size of the inputs' policies (>= 1). */

@@ -11,10 +11,12 @@
 
 extern const struct sr_job_kind sr_kind_psi;
 extern const struct sr_job_kind sr_kind_anonymize;
+extern const struct sr_job_kind sr_kind_query;
 
 static const struct sr_job_kind *const builtin[] = {
 	&sr_kind_psi,
 	&sr_kind_anonymize,
+	&sr_kind_query,
 };
 #define NBUILTIN (sizeof(builtin) / sizeof(*builtin))
 #define EXTRA_MAX 8

@@ -134,7 +134,13 @@ static int db_open(struct sr_node *n, struct sr_err *err)
 		"CREATE TABLE IF NOT EXISTS node_access_log (id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
 		"  job_id TEXT NOT NULL, project TEXT NOT NULL, dataset TEXT NOT NULL,"
 		"  version_id TEXT NOT NULL, columns TEXT NOT NULL, rows INTEGER NOT NULL,"
-		"  output_hash TEXT);";
+		"  output_hash TEXT);"
+		/* Differential-privacy budgets (DESIGN §16): one row per job
+		 * and local dataset charged; refunded when the job fails
+		 * before any output was released. */
+		"CREATE TABLE IF NOT EXISTS node_dp_budget (dataset TEXT NOT NULL,"
+		"  job_id TEXT NOT NULL, project TEXT NOT NULL, epsilon REAL NOT NULL,"
+		"  state TEXT NOT NULL, time INTEGER NOT NULL, PRIMARY KEY (dataset, job_id));";
 	struct sr_buf path;
 
 	sr_buf_init(&path, 0);

@@ -343,6 +343,101 @@ static int ctx_pipe(void *impl, const char *peer, uint32_t channel,
 			       out, err);
 }
 
+/* ---- differential-privacy budgets ------------------------------------------ */
+
+/*
+ * Charge epsilon to local input's dataset: on a connection of its own in
+ * one IMMEDIATE transaction (the write lock of node.db, so two jobs of
+ * this node - threads or processes - cannot both pass the same budget).
+ * The budget is the dataset's epsilon_total over its life, across jobs
+ * and projects; a job charged already (a retry) is not charged again.
+ */
+static int ctx_charge(void *impl, size_t input, double epsilon, struct sr_err *err)
+{
+	struct run *run = impl;
+	const char *dataset = run->local_names[input];
+	double total = run->policies[input].dp.epsilon_total, spent = 0;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = SR_OK, already = 0;
+
+	if (!dataset)
+		return sr_fail(err, SR_EPERM, "%s is not this organization's", run->inputs[input].dataset);
+	if (sqlite3_open_v2(run->n->db_path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return sr_fail(err, SR_EIO, "node.db: cannot open for the budget");
+	}
+	sqlite3_busy_timeout(db, 10000);
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = sr_fail(err, SR_EIO, "node.db: budget: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(sum(epsilon), 0), coalesce(sum(job_id = ?2), 0)"
+			       " FROM node_dp_budget WHERE dataset = ?1 AND state = 'charged'",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = sr_fail(err, SR_EIO, "node.db: budget: %s", sqlite3_errmsg(db));
+		goto rollback;
+	}
+	sqlite3_bind_text(st, 1, dataset, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, run->job_hex, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		spent = sqlite3_column_double(st, 0);
+		already = sqlite3_column_int(st, 1) > 0;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (already)
+		goto rollback;
+	if (spent + epsilon > total * (1 + 1e-12)) {
+		rc = sr_fail(err, SR_EPOLICY,
+			     "%s: differential-privacy budget short: the job needs epsilon %g, %g of %g is left",
+			     run->inputs[input].dataset, epsilon, total - spent > 0 ? total - spent : 0, total);
+		goto rollback;
+	}
+	if (sqlite3_prepare_v2(db, "INSERT INTO node_dp_budget(dataset, job_id, project, epsilon,"
+			       " state, time) VALUES (?,?,?,?,'charged',?)"
+			       " ON CONFLICT(dataset, job_id) DO UPDATE SET state = 'charged',"
+			       " epsilon = excluded.epsilon, time = excluded.time", -1, &st, NULL) != SQLITE_OK) {
+		rc = sr_fail(err, SR_EIO, "node.db: budget: %s", sqlite3_errmsg(db));
+		goto rollback;
+	}
+	sqlite3_bind_text(st, 1, dataset, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, run->job_hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, run->project, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 4, epsilon);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+	if (sqlite3_step(st) != SQLITE_DONE ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = sr_fail(err, SR_EIO, "node.db: budget: %s", sqlite3_errmsg(db));
+		goto rollback;
+	}
+	sr_log_info("job %.16s: charged epsilon %g to %s (%g of %g left)", run->job_hex, epsilon,
+		    dataset, total - spent - epsilon, total);
+	goto out;
+rollback:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
+/* The job failed and released nothing: give its charges back. */
+static void budget_refund(struct run *run)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(run->n->db, "UPDATE node_dp_budget SET state = 'refunded'"
+			       " WHERE job_id = ? AND state = 'charged'", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, run->job_hex, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			sr_log_error("node.db: budget refund: %s", sqlite3_errmsg(run->n->db));
+		else if (sqlite3_changes(run->n->db) > 0)
+			sr_log_info("job %.16s: failed before any output: epsilon refunded", run->job_hex);
+	}
+	sqlite3_finalize(st);
+}
+
 static void ctx_progress(void *impl, const char *phase, uint64_t done, uint64_t total)
 {
 	(void)done;
@@ -561,6 +656,7 @@ static void fill_ctx(struct run *run, struct sr_kind_ctx *c)
 	c->mask_key = ctx_mask_key;
 	c->progress = ctx_progress;
 	c->should_abort = should_abort;
+	c->charge = ctx_charge;
 }
 
 /* meta.job_id and meta.kind of a result, then the kind's release checks. */
@@ -667,6 +763,13 @@ static void *runner_main(void *arg)
 		sr_log_warn("job %.16s: %s", run->job_hex, err.msg);
 		if (p && !job_ended(n, run->project, run->job_id) && !n->stopping)
 			append_fail(n, p, run->job_hex, err.msg);
+		/* A job that did not finish released nothing (the receiver
+		 * keeps a result only on the way to job.finish). */
+		{
+			const struct sr_ledger_job *j = p ? sr_ledger_job_find(&p->ledger, run->job_id) : NULL;
+			if (!j || j->state != SR_JOB_FINISHED)
+				budget_refund(run);
+		}
 	}
 	run->r->done = 1;
 	node_ledger_unlock(n);

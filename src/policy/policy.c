@@ -203,6 +203,12 @@ static int get_number(const json_t *v, const char *what, const char *path,
 		       what, path, sr_policy_show_value(v, got));
 }
 
+int sr_policy_number(const json_t *v, const char *what, const char *path,
+		     double *out, struct sr_err *err)
+{
+	return get_number(v, what, path, out, err);
+}
+
 static int parse_class(const json_t *v, const char *what, const char *col,
 		       enum sr_class *out, struct sr_err *err)
 {
@@ -826,7 +832,7 @@ static int parse_doc(const json_t *doc, const char *what,
 {
 	static const char *const keys[] = { "version", "columns",
 		"min_group_size", "dp", "receivers", "jobs", "row_filter",
-		"expires", "nulls", NULL };
+		"expires", "nulls", "ids_partitioned", NULL };
 	char got[SR_POLICY_VALUE_SIZE];
 	json_t *v;
 	int rc;
@@ -863,6 +869,13 @@ static int parse_doc(const json_t *doc, const char *what,
 				       "%s: min_group_size: expected an integer of at least 1, got %s",
 				       what, sr_policy_show_value(v, got));
 		pol->min_group_size = (int64_t)json_integer_value(v);
+	}
+	if ((v = json_object_get(doc, "ids_partitioned")) != NULL) {
+		if (!json_is_boolean(v))
+			return sr_fail(err, SR_EINVAL,
+				       "%s: ids_partitioned: expected true or false, got %s",
+				       what, sr_policy_show_value(v, got));
+		pol->ids_partitioned = json_is_true(v);
 	}
 	if ((v = json_object_get(doc, "dp")) != NULL) {
 		rc = parse_dp(v, what, &pol->dp, err);

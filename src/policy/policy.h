@@ -97,6 +97,10 @@ struct sr_policy {
 	struct sr_policy_column *columns;
 	size_t ncolumns;
 	int64_t min_group_size;   /* >= 1; default 1 (no threshold) */
+	/* "ids_partitioned": true declares that an identity of the id column
+	 * appears in this owner's data only (a patient at one clinic), so
+	 * distinct identities across parties are a sum; default false. */
+	int ids_partitioned;
 	struct sr_policy_dp dp;
 	char **receivers;         /* org ids; none = only the owner */
 	size_t nreceivers;
@@ -208,6 +212,12 @@ int sr_policy_hierarchy(const struct sr_policy_column *c, enum sr_type type,
 int sr_policy_set_hierarchy_csv(struct sr_policy *pol, const char *column,
 				const char *text, size_t len, const char *what,
 				struct sr_err *err) SR_WUR;
+
+/* A number as policies and job specs write them (events allow no JSON
+ * reals): an integer, a finite real, or a decimal string ("0.5").
+ * SR_EINVAL naming what and path otherwise. */
+int sr_policy_number(const json_t *v, const char *what, const char *path,
+		     double *out, struct sr_err *err) SR_WUR;
 
 /* Column by name, or NULL. */
 const struct sr_policy_column *sr_policy_column(const struct sr_policy *pol,

@@ -277,6 +277,9 @@ int sr_policy_to_json(const struct sr_policy *pol, json_t **out,
 	if (pol->row_filter &&
 	    json_object_set_new(doc, "row_filter", json_string(pol->row_filter)))
 		goto fail;
+	if (pol->ids_partitioned &&
+	    json_object_set_new(doc, "ids_partitioned", json_true()))
+		goto fail;
 	if (pol->expires &&
 	    json_object_set_new(doc, "expires",
 				json_integer((json_int_t)pol->expires)))

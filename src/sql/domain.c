@@ -68,14 +68,18 @@ int sr_sql_key_columns(const struct sr_sql *q, size_t k, size_t **rows,
 
 /* A domain value (string, integer or boolean) as the text
  * sr_vec_append_text parses. */
-static int append_domain_value(struct sr_vec *vec, const json_t *v)
+int sr_sql_domain_value_append(struct sr_vec *vec, const json_t *v)
 {
-	char num[32];
+	char num[40];
 
 	if (json_is_string(v))
 		return sr_vec_append_text(vec, json_string_value(v), json_string_length(v));
 	if (json_is_integer(v)) {
 		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+		return sr_vec_append_text(vec, num, strlen(num));
+	}
+	if (json_is_real(v)) {
+		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
 		return sr_vec_append_text(vec, num, strlen(num));
 	}
 	if (json_is_boolean(v))
@@ -201,7 +205,7 @@ static int column_domain(const struct sr_sql *q, size_t row, json_t **out)
 }
 
 /* Row r of vec as JSON (NULL for NULL). */
-static json_t *value_json(const struct sr_vec *vec, size_t r)
+json_t *sr_sql_value_json(const struct sr_vec *vec, size_t r)
 {
 	struct sr_buf text;
 	json_t *v = NULL;
@@ -281,7 +285,7 @@ static int distinct_values(const struct sr_vec *vec, json_t **out, struct sr_err
 		json_t *v;
 		if (sr_vec_is_null(vec, r) || dupl[r])
 			continue;
-		v = value_json(vec, r);
+		v = sr_sql_value_json(vec, r);
 		if (!v || json_array_append_new(arr, v)) {
 			rc = sr_fail(err, SR_ENOMEM, "out of memory");
 			goto out;
@@ -366,7 +370,7 @@ int sr_sql_key_domain(const struct sr_sql *q, size_t k, json_t **out,
 		size_t rest = r;
 		for (size_t c = ncols; c-- > 0;) {
 			size_t n = json_array_size(doms[c]);
-			rc = append_domain_value(&vecs[c], json_array_get(doms[c], rest % n));
+			rc = sr_sql_domain_value_append(&vecs[c], json_array_get(doms[c], rest % n));
 			if (rc) {
 				/* The policy's bind checked every value's type. */
 				rc = rc == SR_ENOMEM ? sr_fail(err, rc, "out of memory") :

@@ -576,3 +576,13 @@ int sr_sql_plan_text(const json_t *plan, struct sr_buf *out, struct sr_err *err)
 			       "out of memory");
 	return SR_OK;
 }
+
+size_t sr_sql_output_column(const struct sr_sql *q, size_t i)
+{
+	if (i >= q->noutputs || !q->aggregated)
+		return SIZE_MAX;
+	for (size_t col = 0; col < q->nkeys + q->naggs; col++)
+		if (ast_is_plain(q, i, col))
+			return col;
+	return SIZE_MAX;
+}

@@ -31,6 +31,7 @@
 #include "expr/expr.h"
 #include "policy/policy.h"
 #include "sql/parse.h"
+#include "store/vec.h"
 
 struct sr_sql;
 
@@ -263,6 +264,52 @@ struct sr_sql_violation {
 int sr_sql_rules(const struct sr_sql *q, unsigned flags,
 		 struct sr_sql_violation **out, size_t *count,
 		 struct sr_err *err) SR_WUR;
+
+/* ---- what execution needs (the query kind) -------------------------------- */
+
+/*
+ * The public domain of group key k : the distinct values the key
+ * takes over the product of its columns' domains (each column's domain is
+ * the union of every input's that has it), in the order of first
+ * appearance, NULL left out, as a new JSON array in *out.  SR_ENOTFOUND
+ * (no message) when a column of the key has no domain in some input's
+ * policy; SR_ELIMIT when the product passes SR_SQL_GROUPS_MAX.
+ */
+int sr_sql_key_domain(const struct sr_sql *q, size_t k, json_t **out,
+		      struct sr_err *err) SR_WUR;
+
+/*
+ * Bounds of the value aggregate g takes per row at input i ,
+ * from the bounds of that input's columns: SR_OK with [*lo, *hi];
+ * SR_ENOTFOUND when a numeric column has no bounds or the expression is
+ * not one the bounds bound (only + - *, division by a constant, CASE,
+ * literals, year and month are).
+ */
+int sr_sql_agg_bounds(const struct sr_sql *q, size_t g, size_t input,
+		      double *lo, double *hi);
+
+/* The id column of input i's policy (its first column of class id), or
+ * NULL. */
+const char *sr_sql_id_column(const struct sr_sql *q, size_t input);
+
+/* 1 if any input's policy has differential privacy on. */
+int sr_sql_under_dp(const struct sr_sql *q);
+
+/* Append a domain value (JSON, as sr_sql_key_domain gives them) to vec,
+ * a vector of the key's type.  SR_EINVAL when it does not parse. */
+int sr_sql_domain_value_append(struct sr_vec *vec, const json_t *v) SR_WUR;
+
+/* Value r of vec as JSON: null, an integer, a real, a boolean, or text
+ * (strings and dates, as sr_vec_format writes them).  NULL when out of
+ * memory. */
+json_t *sr_sql_value_json(const struct sr_vec *vec, size_t r);
+
+/*
+ * The result column (a group key < nkeys, else nkeys + an aggregate) that
+ * output i is as it stands (`SELECT region, COUNT(*)`), or SIZE_MAX when
+ * it is an expression of them (`COUNT(*) + 1`).
+ */
+size_t sr_sql_output_column(const struct sr_sql *q, size_t i);
 
 /* ---- the plan ------------------------------------------------------------- */
 

@@ -123,32 +123,4 @@ int sr_sql_key_columns(const struct sr_sql *q, size_t k, size_t **rows,
 /* Number of inputs in a mask. */
 unsigned sr_sql_popcount(uint64_t mask);
 
-/*
- * The public domain of group key k (domain.c): the distinct values the key
- * takes over the product of its columns' domains (each column's domain is
- * the union of every input's that has it), in the order of first
- * appearance, NULL left out, as a new JSON array in *out.  SR_ENOTFOUND
- * (no message) when a column of the key has no domain in some input's
- * policy; SR_ELIMIT when the product passes SR_SQL_GROUPS_MAX.
- */
-int sr_sql_key_domain(const struct sr_sql *q, size_t k, json_t **out,
-		      struct sr_err *err) SR_WUR;
-
-/*
- * Bounds of the value aggregate g takes per row at input i (domain.c),
- * from the bounds of that input's columns: SR_OK with [*lo, *hi];
- * SR_ENOTFOUND when a numeric column has no bounds or the expression is
- * not one the bounds bound (only + - *, division by a constant, CASE,
- * literals, year and month are).
- */
-int sr_sql_agg_bounds(const struct sr_sql *q, size_t g, size_t input,
-		      double *lo, double *hi);
-
-/* The id column of input i's policy (its first column of class id), or
- * NULL. */
-const char *sr_sql_id_column(const struct sr_sql *q, size_t input);
-
-/* 1 if any input's policy has differential privacy on. */
-int sr_sql_under_dp(const struct sr_sql *q);
-
 #endif

@@ -98,7 +98,7 @@ static void test_parse_errors_document(void **state)
 		{ "3", SR_EINVAL, "p.json: line 1 column 1: '[' or '{' expected" },
 		{ "{}", SR_EINVAL, "p.json: columns: required key is missing" },
 		{ TOP("\"colums\": 1"), SR_EINVAL,
-		  "p.json: colums: unknown key (expected version, columns, min_group_size, dp, receivers, jobs, row_filter, expires or nulls)" },
+		  "p.json: colums: unknown key (expected version, columns, min_group_size, dp, receivers, jobs, row_filter, expires, nulls or ids_partitioned)" },
 		{ TOP("\"a\\u0001b\": 1"), SR_EINVAL, "p.json: a?b: unknown key" },
 		{ "{\"columns\": []}", SR_EINVAL, "p.json: columns: expected an object with an entry per dataset column, got an array" },
 		{ "{\"columns\": {\"\": {\"class\": \"id\"}}}", SR_EINVAL, "p.json: columns: a column name is empty" },
@@ -109,6 +109,8 @@ static void test_parse_errors_document(void **state)
 		{ TOP("\"min_group_size\": -3"), SR_EINVAL, "min_group_size: expected an integer of at least 1, got -3" },
 		{ TOP("\"min_group_size\": \"10\""), SR_EINVAL, "min_group_size: expected an integer of at least 1, got \"10\"" },
 		{ TOP("\"min_group_size\": 2.5"), SR_EINVAL, "min_group_size: expected an integer of at least 1, got 2.5" },
+		{ TOP("\"ids_partitioned\": 1"), SR_EINVAL, "p.json: ids_partitioned: expected true or false, got 1" },
+		{ TOP("\"ids_partitioned\": 1"), SR_EINVAL, "p.json: ids_partitioned: expected true or false, got 1" },
 		/* dp */
 		{ TOP("\"dp\": 1"), SR_EINVAL, "p.json: dp: expected an object with epsilon_total" },
 		{ DP(""), SR_EINVAL, "p.json: dp.epsilon_total: required key is missing" },

@@ -1,0 +1,170 @@
+/*
+ * query.h - internals of the `query` job kind (src/kinds/query/), shared
+ * by its files; not an API.  docs/protocols/query.md has the protocol and
+ * its leakage statement.
+ *
+ *   query_kind.c    the struct sr_job_kind: spec, check, run, run_central,
+ *                   release
+ *   query_layout.c  what every party computes: the groups (from the public
+ *                   domains), the accumulators per group, their fixed-point
+ *                   encodings and DP noise; the local aggregation of one
+ *                   input's rows into a vector of cells
+ *   query_release.c the vector of totals -> the released table:
+ *                   thresholds, HAVING, outputs, ORDER BY, LIMIT, noise
+ *                   scales and intervals
+ *   query_hash.c    a set of byte strings with a counter each (group keys,
+ *                   identities, distinct values)
+ *
+ * The vector every party holds, and that secure aggregation sums modulo
+ * 2^64, is ngroups * naccs "group cells" (cell = group * naccs + acc),
+ * then the global cells: rows whose group key is outside the public
+ * domain, then one clamped-values counter per accumulator.  Globals stay
+ * zero under DP (they are not noised, so they are not released).
+ */
+#ifndef SR_QUERY_KIND_INT_H
+#define SR_QUERY_KIND_INT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "kinds/kind.h"
+#include "privacy/bound.h"
+#include "privacy/dpmech.h"
+#include "sql/sql.h"
+#include "store/vec.h"
+
+/* ---- query_hash.c ----------------------------------------------------- */
+
+struct q_hash_entry {
+	uint64_t hash;
+	size_t off;            /* key bytes in keys.data */
+	size_t len;
+	uint64_t value;
+	int used;
+};
+
+struct q_hash {
+	struct q_hash_entry *slots;
+	size_t cap;            /* power of two */
+	size_t count;
+	struct sr_buf keys;
+};
+
+void q_hash_init(struct q_hash *h);
+void q_hash_release(struct q_hash *h);
+/* The entry for key (inserted with value 0 when absent; *fresh 1 then). */
+int q_hash_put(struct q_hash *h, const void *key, size_t len,
+	       struct q_hash_entry **entry, int *fresh, struct sr_err *err) SR_WUR;
+/* The entry for key, or NULL. */
+struct q_hash_entry *q_hash_get(const struct q_hash *h, const void *key, size_t len);
+
+/* ---- query_layout.c --------------------------------------------------- */
+
+enum q_acc_kind {
+	Q_ROWS = 1,            /* rows of the group (COUNT(*), existence) */
+	Q_IDS,                 /* distinct identities (the threshold) */
+	Q_COUNT,               /* non-NULL values of an argument */
+	Q_SUM,                 /* sum of clamped values, fixed point */
+	Q_SUMSQ,               /* sum of squares of clamped values */
+	Q_DISTINCT,            /* distinct values (one party, or ids partitioned) */
+};
+
+struct q_acc {
+	enum q_acc_kind kind;
+	size_t agg;            /* an aggregate with this argument (not ROWS/IDS) */
+	int is_float;          /* the argument is float64 */
+	/* SUM/SUMSQ: encoding of the clamped values divided by quantum (a
+	 * power of two, above 1 only under dp when the bounds are wide: the
+	 * noise is far coarser than the quantum) */
+	struct sr_bound_fixed fx;
+	double quantum;
+	uint64_t sensitivity;  /* per identity, in encoded units */
+	struct sr_dpmech noise;     /* what reaches the release step (dp) */
+	struct sr_dpmech share;     /* what each owner adds (dp) */
+	uint64_t half_width;   /* 95% interval of noise (dp) */
+	uint64_t half_width_part;   /* at 1 - 0.05/3: each of the up to three
+				     * components of an AVG or VAR interval */
+	double stddev;         /* of noise (dp), encoded units */
+};
+
+/* Per aggregate: its accumulators, SIZE_MAX where none. */
+struct q_agg_accs {
+	size_t count, sum, sumsq, distinct;
+};
+
+struct q_key {
+	json_t *domain;        /* the key's public values (NULL is one more) */
+	struct sr_vec values;  /* the same as a vector of the key's type */
+	struct q_hash index;   /* formatted value -> index in domain */
+	size_t slots;          /* values + 1 (NULL) */
+};
+
+struct q_layout {
+	struct sr_sql *sql;
+	const struct sr_sql_query *v;
+	struct q_key *keys;
+	size_t nkeys;
+	size_t ngroups;
+	struct q_acc *accs;
+	size_t naccs;
+	struct q_agg_accs *agg_accs;   /* [v->naggs] */
+	size_t acc_rows, acc_ids;      /* acc_ids SIZE_MAX when not counted */
+	size_t ncells;
+	size_t cell_outside;           /* first global cell */
+	size_t cell_clamped;           /* + acc */
+
+	int64_t min_group_size;
+	const char *id_column;         /* the first input's id column, or NULL */
+	size_t nowners;                /* distinct owners of the inputs */
+	int ids_partitioned;
+
+	int dp;
+	double epsilon, delta;
+	uint64_t rows_per_id;          /* contribution bound per owner (dp) */
+	uint32_t noisers;              /* owners that each add a share */
+	uint32_t honest;               /* shares that must stay secret */
+};
+
+/*
+ * The spec's query compiled against the context's inputs, and the layout
+ * of every party's vector.  check_only: compile and the checks, no
+ * domains or noise (the checker's path).  SR_EINVAL/SR_ELIMIT/SR_EPOLICY
+ * with a message naming the key.
+ */
+int q_datasets(const json_t *spec, const struct sr_kind_input *inputs,
+	       size_t ninputs, struct sr_sql_dataset **out,
+	       struct sr_expr_column ***columns, struct sr_err *err) SR_WUR;
+void q_datasets_free(struct sr_sql_dataset *ds, struct sr_expr_column **cols,
+		     size_t n);
+int q_layout_build(const struct sr_kind_ctx *c, struct q_layout *L,
+		   struct sr_err *err) SR_WUR;
+void q_layout_release(struct q_layout *L);
+
+/* Add input's rows (filters pushed down, row_filter by the scan) into
+ * cells[0..L->ncells).  seen holds the distinct values counted so far
+ * (shared by every input the caller aggregates: one party's, or all of
+ * them in run_central). */
+int q_aggregate_input(const struct q_layout *L, const struct sr_kind_ctx *c,
+		      size_t input, uint64_t *cells, struct q_hash *seen,
+		      struct sr_err *err) SR_WUR;
+
+/* Add noise to the group cells: each acc's share (owners in a federated
+ * run) or, with total set, the whole noise (run_central). */
+int q_add_noise(const struct q_layout *L, uint64_t *cells, int total,
+		struct sr_err *err) SR_WUR;
+
+/* ---- query_release.c -------------------------------------------------- */
+
+/* The totals as the intermediate result run and run_central return and
+ * release turns into the table: an envelope without rows whose
+ * meta.query_totals holds the cells. */
+json_t *q_totals_json(const struct q_layout *L, const uint64_t *cells);
+
+/* Replace result's contents by the released table (thresholds, HAVING,
+ * outputs, ORDER BY, LIMIT, meta).  SR_EPROTO for malformed totals. */
+int q_release(const struct q_layout *L, json_t *result, struct sr_err *err) SR_WUR;
+
+#endif
