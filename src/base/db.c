@@ -209,6 +209,21 @@ void sr_db_rollback(sqlite3 *db)
 		sr_log_error("%s: rollback: %s", db_name(db), sqlite3_errmsg(db));
 }
 
+int sr_db_checkpoint(sqlite3 *db, struct sr_err *err)
+{
+	int rc;
+
+	if (fault_hits("checkpoint"))
+		return fault_fail(db, "checkpoint", err);
+	rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	if (rc == SQLITE_BUSY)
+		return sr_fail(err, SR_EBUSY, "%s: checkpoint: the WAL is in use by another connection",
+			       db_name(db));
+	if (rc != SQLITE_OK)
+		return sr_db_fail(db, "checkpoint", err);
+	return SR_OK;
+}
+
 /* ---- open and close ------------------------------------------------------ */
 
 /* path exists 0600 (created so, or tightened), and so do its WAL and

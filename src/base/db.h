@@ -64,6 +64,11 @@ int sr_db_begin(sqlite3 *db, struct sr_err *err) SR_WUR;
 int sr_db_commit(sqlite3 *db, struct sr_err *err) SR_WUR;
 void sr_db_rollback(sqlite3 *db);
 
+/* Move the whole WAL into the database file and truncate it (what
+ * secure deletion needs: freed pages leave the WAL too), checked: a
+ * checkpoint that readers kept from finishing is an SR_EBUSY. */
+int sr_db_checkpoint(sqlite3 *db, struct sr_err *err) SR_WUR;
+
 /* Test hook (see the top).  n <= 0 switches the counted fault off. */
 void sr_db_fault_at(long n, int sticky);
 /* The fault file; NULL switches it off.  path is copied. */
