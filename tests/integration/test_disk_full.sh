@@ -15,14 +15,16 @@
 #     the job's local state, access log and result; after each round the
 #     ledgers verify, both nodes hold every event of the coordinator with
 #     the same head, and nothing stopped following;
-#  3. a restart after all that: no event refused.
+#  3. a restart after all that: no event refused;
+#  0. first, the coordinator's disk full: a clear 5xx naming coord.db and
+#     the cause, and nothing changes.
 # The same with a real full file system: test_disk_full_tmpfs.sh.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mp.sh"
 : "${SEALROOM_TEST:?SEALROOM_TEST must point at the sealroom-test binary}"
 
-coord_start
 SEALROOM=$SEALROOM_TEST
+SEALROOM_TEST_DB_FAULT="$WORK/coord.fault" coord_start
 for o in bank shop; do org_init "$o"; done
 /usr/bin/python3 - "$WORK" <<'PY'
 import sys
@@ -109,6 +111,14 @@ no_false_tampering() {
 	ok
 }
 converged "before any fault"
+
+# --- 0. the coordinator's disk is full ------------------------------------------
+fault coord full
+run_expect 3 as bank analyst job propose --project "$PROJECT" --spec "$WORK/spec.json"
+contains "$ERR" "coord.db: store event: disk full"
+rm -f "$WORK/coord.fault"
+converged "after the coordinator's disk was full"
+no_false_tampering "coordinator disk full"
 
 # --- 1. a full disk at the shop while the bank proposes 25 jobs -------------
 as bank analyst job propose --project "$PROJECT" --spec "$WORK/spec.json" --json >"$WORK/prop.json"
