@@ -23,6 +23,8 @@
 . "$(dirname "$0")/mp.sh"
 : "${SEALROOM_TEST:?SEALROOM_TEST must point at the sealroom-test binary}"
 
+# Whatever the umask, what the services write is their owner's only.
+umask 000
 SEALROOM=$SEALROOM_TEST
 SEALROOM_TEST_DB_FAULT="$WORK/coord.fault" coord_start
 for o in bank shop; do org_init "$o"; done
@@ -225,4 +227,14 @@ for o in bank shop; do node_stop "$o"; done
 for o in bank shop; do start "$o"; done
 converged "after a restart"
 no_false_tampering "restart"
+
+# --- 4. files are 0600 (directories 0700) under umask 000 ------------------------
+# Public files excepted: identity.pub and the coordinator's certificate.
+find "$WORK/coord" "$WORK/bank" "$WORK/shop" -perm /077 ! -name identity.pub \
+	! -name '*.crt' ! -name '*cert*' >"$WORK/open-files.txt"
+[ ! -s "$WORK/open-files.txt" ] || { ls -l $(cat "$WORK/open-files.txt") >&2; fail "files readable by others under umask 000"; }
+ok
+ls "$WORK/bank/node.db-wal" "$WORK/coord/coord.db-wal" >/dev/null ||
+	fail "no WAL files to check (the services are running: they should be there)"
+ok
 finish
