@@ -31,6 +31,9 @@
 #define FOLLOW_WAIT_MS 20000
 #define FOLLOW_RETRY_MS 250
 #define FOLLOW_IDLE_MS 1000
+/* After a sync that could not store its events (disk full): each retry
+ * folds the project again from node.db, so not four times a second. */
+#define FOLLOW_STORAGE_RETRY_MS 1000
 #define APPEND_TRIES 8
 
 static int db_fail(struct sr_node *n, struct sr_err *err, const char *what)
@@ -327,6 +330,16 @@ static int load_projects(struct sr_node *n, struct sr_err *err)
  * (storage_recovered).  The job pointers of p's old fold die here: every
  * caller holds the ledger lock and looks jobs up again afterwards.
  */
+static void storage_note(struct node_project *p, const char *why)
+{
+	if (!p->storage_error || strcmp(p->storage_error, why) != 0) {
+		sr_log_error("project %s: cannot store new events, will retry: %s",
+			     p->id, why);
+		sr_free(p->storage_error);
+		p->storage_error = sr_strdup(why);
+	}
+}
+
 static void storage_failed(struct sr_node *n, struct node_project *p,
 			   const char *why)
 {
@@ -338,12 +351,40 @@ static void storage_failed(struct sr_node *n, struct node_project *p,
 	sr_err_clear(&e);
 	if (replay_project(n, p, &e) != SR_OK)
 		sr_log_error("project %s: reloading the stored events: %s", p->id, e.msg);
-	if (!p->storage_error || strcmp(p->storage_error, why) != 0) {
-		sr_log_error("project %s: cannot store new events, will retry: %s",
-			     p->id, why);
-		sr_free(p->storage_error);
-		p->storage_error = sr_strdup(why);
+	storage_note(p, why);
+}
+
+/*
+ * While p's events cannot be stored, a retry first commits a probe row as
+ * large as the batch (removed again by the batch's own transaction).  If
+ * that fails nothing was folded and nothing needs undoing: a disk that
+ * stays full costs one small failing write per retry, not a fold of the
+ * whole project again (bench/bench_durable.c measures that fold).
+ */
+static int storage_probe(struct sr_node *n, const json_t *events,
+			 struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t bytes = 0;
+	int rc;
+
+	for (size_t i = 0; i < json_array_size(events); i++)
+		bytes += json_dumpb(json_array_get(events, i), NULL, 0, JSON_COMPACT);
+	rc = sr_db_begin(n->db, err);
+	if (rc == SR_OK && sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO node_config(key, value)"
+					      " VALUES ('write_probe', zeroblob(?))", -1, &st,
+					      NULL) != SQLITE_OK) {
+		rc = db_fail(n, err, "write probe");
+	} else if (rc == SR_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)bytes);
+		rc = sr_db_step_done(st, "write probe", err);
 	}
+	sqlite3_finalize(st);
+	if (rc == SR_OK)
+		rc = sr_db_commit(n->db, err);
+	if (rc)
+		sr_db_rollback(n->db);
+	return rc;
 }
 
 static void storage_recovered(struct node_project *p)
@@ -510,9 +551,22 @@ static int store_batch(struct sr_node *n, struct node_project *p,
 		       const json_t *events, struct sr_err *err)
 {
 	struct sr_err commit_err;
-	int write_failed = 0, rc;
+	int write_failed = 0, rc = SR_OK;
 
+	if (p->storage_error) {
+		rc = storage_probe(n, events, err);
+		if (rc) {
+			storage_note(p, err->msg);
+			sr_err_prefix(err, "project %s: cannot store new events (the node retries by itself)",
+				      p->id);
+			return rc;
+		}
+	}
 	rc = sr_db_begin(n->db, err);
+	/* Always: a probe left by a failed batch, or by a stop, goes too. */
+	if (rc == SR_OK)
+		rc = sr_db_exec(n->db, "DELETE FROM node_config WHERE key = 'write_probe'",
+				"write probe", err);
 	if (rc)
 		write_failed = 1;
 	for (size_t i = 0; rc == SR_OK && i < json_array_size(events); i++)
@@ -829,8 +883,10 @@ static void *follower_main(void *arg)
 				if (node_sync(n, p, &e) != SR_OK && !p->error) {
 					/* Try again soon, not at once: the head stays
 					 * "changed" until a sync gets through. */
+					int wait_ms = p->storage_error ? FOLLOW_STORAGE_RETRY_MS :
+						FOLLOW_RETRY_MS;
 					sr_log_debug("project %s: sync: %s", p->id, e.msg);
-					pause_ms = FOLLOW_RETRY_MS;
+					pause_ms = pause_ms > wait_ms ? pause_ms : wait_ms;
 				}
 			}
 		} else if (rc && rc != SR_ECANCELED) {
