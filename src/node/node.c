@@ -322,14 +322,8 @@ static int load_projects(struct sr_node *n, struct sr_err *err)
 	return rc;
 }
 
-/*
- * A write for p failed (disk full, an I/O error): roll the transaction
- * back and fold p again from what node.db holds, so memory never runs
- * ahead of disk.  p keeps being followed: the reason shows in project
- * show and the log until a later sync stores the events
- * (storage_recovered).  The job pointers of p's old fold die here: every
- * caller holds the ledger lock and looks jobs up again afterwards.
- */
+/* Keep (and log, once per distinct reason) why p's events cannot be
+ * stored: project list/show show it as storage_error. */
 static void storage_note(struct node_project *p, const char *why)
 {
 	if (!p->storage_error || strcmp(p->storage_error, why) != 0) {
@@ -340,6 +334,14 @@ static void storage_note(struct node_project *p, const char *why)
 	}
 }
 
+/*
+ * A write for p failed (disk full, an I/O error): roll the transaction
+ * back and fold p again from what node.db holds, so memory never runs
+ * ahead of disk.  p keeps being followed: the reason shows in project
+ * show and the log until a later sync stores the events
+ * (storage_recovered).  The job pointers of p's old fold die here: every
+ * caller holds the ledger lock and looks jobs up again afterwards.
+ */
 static void storage_failed(struct sr_node *n, struct node_project *p,
 			   const char *why)
 {
@@ -541,6 +543,12 @@ static int fold_one(struct sr_node *n, struct node_project *p,
 	return rc;
 }
 
+static void storage_prefix(struct sr_err *err, const struct node_project *p)
+{
+	sr_err_prefix(err, "project %s: cannot store new events (the node retries by itself)",
+		      p->id);
+}
+
 /*
  * Fold and store a batch of served events in one transaction.  Events
  * before a refused one are kept.  When a write fails, nothing of the
@@ -557,8 +565,7 @@ static int store_batch(struct sr_node *n, struct node_project *p,
 		rc = storage_probe(n, events, err);
 		if (rc) {
 			storage_note(p, err->msg);
-			sr_err_prefix(err, "project %s: cannot store new events (the node retries by itself)",
-				      p->id);
+			storage_prefix(err, p);
 			return rc;
 		}
 	}
@@ -578,8 +585,7 @@ static int store_batch(struct sr_node *n, struct node_project *p,
 	}
 	if (write_failed) {
 		storage_failed(n, p, err->msg);
-		sr_err_prefix(err, "project %s: cannot store new events (the node retries by itself)",
-			      p->id);
+		storage_prefix(err, p);
 	} else {
 		storage_recovered(p);
 	}
