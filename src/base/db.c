@@ -30,7 +30,8 @@ static int fault_stuck;             /* a sticky fault hit: fail every write */
 static char *fault_path;
 static struct stat fault_seen;      /* the fault file's content last read */
 static int fault_seen_valid;
-static long fault_file_n;           /* 0: "full"; else fail the n-th write */
+static long fault_file_n;           /* 0: "full"; > 0: fail the n-th write;
+				     * < 0: no fault (unreadable content) */
 static long fault_file_count;
 static long writes_total, faults_total;
 
@@ -93,15 +94,15 @@ static int fault_file_hits(void)
 			close(fd);
 		text[got > 0 ? got : 0] = '\0';
 		fault_file_n = strncmp(text, "full", 4) == 0 ? 0 : strtol(text, NULL, 10);
-		if (fault_file_n < 0)
-			fault_file_n = 0;
+		if (fault_file_n == 0 && strncmp(text, "full", 4) != 0)
+			fault_file_n = -1;
 		fault_file_count = 0;
 		fault_seen = sb;
 		fault_seen_valid = 1;
 	}
 	if (fault_file_n == 0)
 		return 1;
-	return ++fault_file_count == fault_file_n;
+	return fault_file_n > 0 && ++fault_file_count == fault_file_n;
 }
 
 /* Count a write; 1 if the hook fails it. */
@@ -182,7 +183,8 @@ int sr_db_step_done(sqlite3_stmt *st, const char *what, struct sr_err *err)
 		return fault_fail(db, what, err);
 	step = sqlite3_step(st);
 	if (step != SQLITE_DONE) {
-		/* The statement's own code: sqlite3_errcode may have moved on. */
+		/* The error first: the reset (so the statement can be
+		 * finalized or run again) may change what SQLite reports. */
 		int rc = sr_db_fail(db, what, err);
 		sqlite3_reset(st);
 		return rc;
