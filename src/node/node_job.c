@@ -263,6 +263,7 @@ struct logged_rows {
 	size_t input;
 	json_t *columns;
 	uint64_t rows;
+	sqlite3_int64 log_id;       /* its node_access_log row */
 };
 
 static int logged_next(void *impl, const struct sr_vec **cols,
@@ -277,40 +278,68 @@ static int logged_next(void *impl, const struct sr_vec **cols,
 	return rc;
 }
 
-static void logged_close(void *impl)
+/*
+ * Lock held.  The access-log entry of a scan: written before any row is
+ * read (a scan whose entry cannot be written is refused), its row count
+ * completed when the scan closes.
+ */
+static int access_log_open(struct run *run, struct logged_rows *l, struct sr_err *err)
 {
-	struct logged_rows *l = impl;
-	struct run *run = l->run;
 	char *cols = json_dumps(l->columns, JSON_COMPACT);
 	sqlite3_stmt *st = NULL;
-	struct sr_err err;
 	int rc;
 
-	sr_rows_close(&l->inner);
-	sr_err_clear(&err);
-	pthread_mutex_lock(&run->n->lock);
 	if (sqlite3_prepare_v2(run->n->db, "INSERT INTO node_access_log(time, job_id,"
 			       " project, dataset, version_id, columns, rows) VALUES"
-			       " (?,?,?,?,?,?,?)", -1, &st, NULL) == SQLITE_OK) {
+			       " (?,?,?,?,?,?,0)", -1, &st, NULL) != SQLITE_OK) {
+		rc = sr_db_fail(run->n->db, "access log", err);
+	} else {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
 		sqlite3_bind_text(st, 2, run->job_hex, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, run->project, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, run->inputs[l->input].dataset, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, run->versions[l->input], -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 6, cols ? cols : "[]", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, (sqlite3_int64)l->rows);
-		rc = sr_db_step_done(st, "access log", &err);
-	} else {
-		rc = sr_db_fail(run->n->db, "access log", &err);
+		rc = sr_db_step_done(st, "access log", err);
+		l->log_id = sqlite3_last_insert_rowid(run->n->db);
 	}
 	sqlite3_finalize(st);
-	if (rc && !run->access_log_failed) {
-		/* Data was read that the log does not show: the run fails. */
+	free(cols);
+	return rc;
+}
+
+static int access_log_close(struct run *run, struct logged_rows *l, struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(run->n->db, "UPDATE node_access_log SET rows = ? WHERE id = ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = sr_db_fail(run->n->db, "access log", err);
+	} else {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)l->rows);
+		sqlite3_bind_int64(st, 2, l->log_id);
+		rc = sr_db_step_done(st, "access log", err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void logged_close(void *impl)
+{
+	struct logged_rows *l = impl;
+	struct run *run = l->run;
+	struct sr_err err;
+
+	sr_rows_close(&l->inner);
+	sr_err_clear(&err);
+	pthread_mutex_lock(&run->n->lock);
+	if (access_log_close(run, l, &err) != SR_OK && !run->access_log_failed) {
+		/* The log names the read but not how many rows: the run fails. */
 		run->access_log_failed = 1;
 		snprintf(run->access_log_error, sizeof(run->access_log_error), "%s", err.msg);
 	}
 	pthread_mutex_unlock(&run->n->lock);
-	free(cols);
 	json_decref(l->columns);
 	sr_free(l);
 }
@@ -337,6 +366,18 @@ static int ctx_scan(void *impl, size_t input, const char *const *columns,
 			sr_free(l);
 			return sr_fail(err, SR_ENOMEM, "out of memory");
 		}
+	l->run = run;
+	l->input = input;
+	pthread_mutex_lock(&run->n->lock);
+	rc = access_log_open(run, l, err);
+	pthread_mutex_unlock(&run->n->lock);
+	if (rc) {
+		sr_err_prefix(err, "%s: not read: its access log cannot be written",
+			      run->inputs[input].dataset);
+		json_decref(l->columns);
+		sr_free(l);
+		return rc;
+	}
 	rc = sr_rows_open_store(run->n->store, &run->n->store_lock,
 				run->local_names[input], run->versions[input],
 				run->policies[input].row_filter, columns, ncolumns,
@@ -349,8 +390,6 @@ static int ctx_scan(void *impl, size_t input, const char *const *columns,
 		sr_free(l);
 		return rc;
 	}
-	l->run = run;
-	l->input = input;
 	out->impl = l;
 	out->ncols = ncolumns;
 	out->next = logged_next;
