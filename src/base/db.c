@@ -31,7 +31,8 @@ static char *fault_path;
 static struct stat fault_seen;      /* the fault file's content last read */
 static int fault_seen_valid;
 static long fault_file_n;           /* 0: "full"; > 0: fail the n-th write;
-				     * < 0: no fault (unreadable content) */
+				     * < 0: fail the first write named fault_file_name */
+static char fault_file_name[FAULT_FILE_MAX];
 static long fault_file_count;
 static long writes_total, faults_total;
 
@@ -73,8 +74,8 @@ long sr_db_faults(void)
 	return counter_read(&faults_total);
 }
 
-/* Lock held.  Whether the fault file says this write fails. */
-static int fault_file_hits(void)
+/* Lock held.  Whether the fault file says this write (named what) fails. */
+static int fault_file_hits(const char *what)
 {
 	struct stat sb;
 
@@ -93,16 +94,21 @@ static int fault_file_hits(void)
 		if (fd >= 0)
 			close(fd);
 		text[got > 0 ? got : 0] = '\0';
-		fault_file_n = strncmp(text, "full", 4) == 0 ? 0 : strtol(text, NULL, 10);
-		if (fault_file_n == 0 && strncmp(text, "full", 4) != 0)
+		text[strcspn(text, "\n")] = '\0';
+		fault_file_n = strcmp(text, "full") == 0 ? 0 : strtol(text, NULL, 10);
+		if (fault_file_n == 0 && strcmp(text, "full") != 0) {
 			fault_file_n = -1;
+			snprintf(fault_file_name, sizeof(fault_file_name), "%s", text);
+		}
 		fault_file_count = 0;
 		fault_seen = sb;
 		fault_seen_valid = 1;
 	}
 	if (fault_file_n == 0)
 		return 1;
-	return fault_file_n > 0 && ++fault_file_count == fault_file_n;
+	if (fault_file_n < 0)
+		return strcmp(what, fault_file_name) == 0 && ++fault_file_count == 1;
+	return ++fault_file_count == fault_file_n;
 }
 
 /* Count a write; 1 if the hook fails it. */
@@ -119,7 +125,7 @@ static int fault_hits(const char *what)
 		fault_stuck = fault_sticky;
 	}
 	if (!hit)
-		hit = fault_file_hits();
+		hit = fault_file_hits(what);
 	if (hit)
 		faults_total++;
 	pthread_mutex_unlock(&fault_lock);

@@ -19,8 +19,10 @@
  * sr_alloc_fail_at.  sr_db_fault_file(path) reads the same from a file at
  * every write, so a test can switch it on and off in a running process:
  * no file means no fault, "full" fails every write, a number N > 0 fails
- * the N-th write after that content first appeared (once), anything else
- * fails nothing.  Only test builds
+ * the N-th write after that content first appeared (once), and anything
+ * else is the name of a write (the WHAT of the calls below: "result",
+ * "access log", "commit", ...) and fails the next write of that name
+ * (once).  Only test builds
  * (sealroom-test, SEALROOM_TEST_DB_FAULT) and unit tests call these.
  * Rollbacks never fail by the hook: they free space, they do not take it.
  */

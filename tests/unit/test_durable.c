@@ -202,8 +202,13 @@ static void test_fault_file(void **state)
 	assert_int_equal(insert(f, 6, &err), SR_OK);        /* once */
 	write_fault(path, "1\n");
 	assert_int_equal(insert(f, 7, &err), SR_EIO);       /* counts anew */
-	write_fault(path, "junk\n");                        /* not a fault */
+	write_fault(path, "commit\n");                      /* by name */
 	assert_int_equal(insert(f, 10, &err), SR_OK);
+	assert_int_equal(sr_db_begin(f->db, &err), SR_OK);
+	assert_int_equal(sr_db_commit(f->db, &err), SR_EIO);
+	sr_db_rollback(f->db);
+	assert_int_equal(sr_db_begin(f->db, &err), SR_OK);
+	assert_int_equal(sr_db_commit(f->db, &err), SR_OK);  /* once */
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(insert(f, 8, &err), SR_OK);
 	assert_int_equal(rows(f), 5);
