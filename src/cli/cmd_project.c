@@ -192,6 +192,10 @@ static int cmd_list(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 			if (error)
 				printf("  WARNING: this node stopped following the project: %s\n",
 				       sr_nodeclient_clean(text, sizeof(text), error));
+			if (sr_nodeclient_str(p, "storage_error", NULL))
+				printf("  WARNING: this node cannot store new events (it retries by itself): %s\n",
+				       sr_nodeclient_clean(text, sizeof(text),
+							   sr_nodeclient_str(p, "storage_error", NULL)));
 		}
 	}
 	if (json_array_size(invitations)) {
@@ -321,6 +325,10 @@ static int cmd_show(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 		printf("WARNING: this node stopped following the project: %s\n",
 		       sr_nodeclient_clean(text, sizeof(text),
 					   sr_nodeclient_str(sync, "error", NULL)));
+	if (sr_nodeclient_str(sync, "storage_error", NULL))
+		printf("WARNING: this node cannot store new events (it retries by itself): %s\n",
+		       sr_nodeclient_clean(text, sizeof(text),
+					   sr_nodeclient_str(sync, "storage_error", NULL)));
 out:
 	json_decref(state);
 	return rc;

@@ -8,9 +8,11 @@
  * command table (cli/help.h) before its parser sees the arguments.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/db.h"
 #include "base/log.h"
 #include "cli/cli.h"
 #include "cli/help.h"
@@ -133,6 +135,10 @@ int main(int argc, char **argv)
 
 	sr_log_init_from_env();
 	sr_alloc_setup_json();
+#ifdef SR_TEST_BUILD
+	/* sealroom-test only: SQLite writes fail as the file says (base/db.h). */
+	sr_db_fault_file(getenv("SEALROOM_TEST_DB_FAULT"));
+#endif
 	if (sr_crypto_init() != SR_OK || sr_http_global_init() != SR_OK) {
 		fprintf(stderr, "sealroom: cannot initialize libsodium or libcurl\n");
 		return SR_EXIT_INTERNAL;

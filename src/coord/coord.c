@@ -16,9 +16,11 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/db.h"
 #include "base/file.h"
 #include "base/json.h"
 #include "base/limits.h"
+#include "base/log.h"
 #include "crypto/crypto.h"
 #include "coord/mailstore.h"
 #include "ledger/ledger.h"
@@ -73,8 +75,7 @@ struct sr_coord {
 
 static int db_fail(struct sr_coord *c, struct sr_err *err, const char *what)
 {
-	return sr_fail(err, sqlite3_errcode(c->db) == SQLITE_NOMEM ? SR_ENOMEM :
-		       SR_EIO, "%s: %s: %s", c->path, what, sqlite3_errmsg(c->db));
+	return sr_db_fail(c->db, what, err);
 }
 
 static struct project *find_project(struct sr_coord *c, const char *id)
@@ -250,21 +251,9 @@ int sr_coord_open_opts(const char *dir, const struct sr_coord_opts *opts,
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto fail;
 	}
-	if (sqlite3_open_v2(c->path, &c->db, SQLITE_OPEN_READWRITE |
-			    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK) {
-		rc = c->db ? db_fail(c, err, "open") :
-			sr_fail(err, SR_ENOMEM, "out of memory");
-		goto fail;
-	}
-	sqlite3_busy_timeout(c->db, 10000);
-	if (sqlite3_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
-			 NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(c->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-		rc = db_fail(c, err, "schema");
-		goto fail;
-	}
-	rc = replay(c, err);
+	rc = sr_db_open(c->path, NULL, schema, &c->db, err);
+	if (rc == SR_OK)
+		rc = replay(c, err);
 	if (rc == SR_OK)
 		rc = sr_mailstore_open(dir, opts, &c->mail, err);
 	if (rc)
@@ -283,8 +272,7 @@ void sr_coord_free(struct sr_coord *c)
 	while (c->nprojects)
 		drop_last_project(c);
 	sr_free(c->projects);
-	if (c->db)
-		sqlite3_close_v2(c->db);
+	sr_db_close(c->db);
 	sr_free(c->path);
 	sr_mailstore_free(c->mail);
 	for (size_t i = 0; i < KEY_BUCKETS; i++)
@@ -325,8 +313,7 @@ static int store_event(struct sr_coord *c, const struct sr_event *ev,
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)ev->seq);
 		sqlite3_bind_text(st, 3, id_hex, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, wire.data, (int)wire.len, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = db_fail(c, err, "insert");
+		rc = sr_db_step_done(st, "store event", err);
 	}
 	sqlite3_finalize(st);
 	sr_buf_release(&wire);
@@ -348,7 +335,7 @@ static void store_verdict(struct sr_coord *c, struct project *p,
 	struct sr_err err;
 	sqlite3_stmt *st = NULL;
 	struct sr_buf text;
-	int accept;
+	int accept, rc = SR_OK;
 
 	sr_err_clear(&err);
 	sr_buf_init(&text, 0);
@@ -356,14 +343,21 @@ static void store_verdict(struct sr_coord *c, struct project *p,
 				&accept, &err) != SR_OK)
 		verdict = json_pack("{s:b,s:[{s:s,s:s}]}", "accept", 0, "violations",
 				    "rule", "malformed-spec", "message", err.msg);
-	if (verdict && sr_json_dump(verdict, 0, &text) == SR_OK &&
-	    sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO verdicts(project, job,"
-			       " verdict) VALUES (?, ?, ?)", -1, &st, NULL) == SQLITE_OK) {
+	sr_err_clear(&err);
+	if (!verdict || sr_json_dump(verdict, 0, &text) != SR_OK) {
+		rc = sr_fail(&err, SR_ENOMEM, "out of memory");
+	} else if (sqlite3_prepare_v2(c->db, "INSERT OR REPLACE INTO verdicts(project, job,"
+				      " verdict) VALUES (?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(c, &err, "verdict");
+	} else {
 		sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, job_hex, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, text.data, (int)text.len, SQLITE_STATIC);
-		(void)sqlite3_step(st);
+		rc = sr_db_step_done(st, "verdict", &err);
 	}
+	if (rc)
+		sr_log_error("project %s: job %.16s: the coordinator's verdict is not kept: %s",
+			     p->id, job_hex, err.msg);
 	sqlite3_finalize(st);
 	sr_buf_release(&text);
 	json_decref(verdict);
@@ -770,8 +764,7 @@ int sr_coord_register(struct sr_coord *c, const char *org_id, const char *name,
 		sqlite3_bind_blob(st, 4, kx_pk, SR_BOX_PUBLICKEYBYTES, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
 	}
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_fail(c, err, "register");
+	rc = sr_db_step_done(st, "register organization", err);
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&c->lock);

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "base/alloc.h"
+#include "base/db.h"
 #include "base/file.h"
 #include "base/json.h"
 #include "base/limits.h"
@@ -31,11 +32,13 @@
 #define FOLLOW_WAIT_MS 20000
 #define FOLLOW_RETRY_MS 250
 #define FOLLOW_IDLE_MS 1000
+/* After a sync that could not store its events (disk full): each retry
+ * folds the project again from node.db, so not four times a second. */
+#define FOLLOW_STORAGE_RETRY_MS 1000
 
 static int db_fail(struct sr_node *n, struct sr_err *err, const char *what)
 {
-	return sr_fail(err, sqlite3_errcode(n->db) == SQLITE_NOMEM ? SR_ENOMEM :
-		       SR_EIO, "%s: %s: %s", n->db_path, what, sqlite3_errmsg(n->db));
+	return sr_db_fail(n->db, what, err);
 }
 
 /* ---- coordinator client ---------------------------------------------- */
@@ -149,16 +152,7 @@ static int db_open(struct sr_node *n, struct sr_err *err)
 		sr_buf_release(&path);
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	}
-	if (sqlite3_open_v2(n->db_path, &n->db, SQLITE_OPEN_READWRITE |
-			    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
-		return n->db ? db_fail(n, err, "open") :
-			sr_fail(err, SR_ENOMEM, "out of memory");
-	sqlite3_busy_timeout(n->db, 10000);
-	if (sqlite3_exec(n->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
-			 NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(n->db, schema, NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(n, err, "schema");
-	return SR_OK;
+	return sr_db_open(n->db_path, NULL, schema, &n->db, err);
 }
 
 static int config_get(struct sr_node *n, const char *key, char **out,
@@ -190,8 +184,7 @@ static int config_set(struct sr_node *n, const char *key, const char *value,
 		return db_fail(n, err, "config");
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_fail(n, err, "config");
+	rc = sr_db_step_done(st, "config", err);
 	sqlite3_finalize(st);
 	return rc;
 }
@@ -217,27 +210,36 @@ static int store_event(struct sr_node *n, const struct sr_event *ev,
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)ev->seq);
 		sqlite3_bind_text(st, 3, hex, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, wire.data, (int)wire.len, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = db_fail(n, err, "store event");
+		rc = sr_db_step_done(st, "store event", err);
 	}
 	sqlite3_finalize(st);
 	sr_buf_release(&wire);
 	return rc;
 }
 
+/* Stop following p for a refusal (never for a failed write: see
+ * storage_failed).  The reason is kept in memory even if it cannot be
+ * stored: the next start meets the same refusal again. */
 static void set_error(struct sr_node *n, struct node_project *p, const char *msg)
 {
 	sqlite3_stmt *st = NULL;
+	struct sr_err e;
+	int rc;
 
 	sr_free(p->error);
 	p->error = sr_strdup(msg);
 	sr_log_error("project %s: stopped following: %s", p->id, msg);
+	sr_err_clear(&e);
 	if (sqlite3_prepare_v2(n->db, "UPDATE node_projects SET error = ? WHERE project = ?",
-			       -1, &st, NULL) == SQLITE_OK) {
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(n, &e, "project error");
+	} else {
 		sqlite3_bind_text(st, 1, msg, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, p->id, -1, SQLITE_STATIC);
-		(void)sqlite3_step(st);
+		rc = sr_db_step_done(st, "project error", &e);
 	}
+	if (rc)
+		sr_log_error("project %s: %s", p->id, e.msg);
 	sqlite3_finalize(st);
 }
 
@@ -268,25 +270,62 @@ static struct node_project *add_project(struct sr_node *n, const char *id)
 	return &grown[n->nprojects++];
 }
 
+/*
+ * Fold p's stored events into its (empty) ledger.  A stored event that
+ * does not verify stops following p; SR_ENOMEM or a failed read is
+ * returned (the ledger then holds a prefix of what node.db holds).
+ */
+static int replay_project(struct sr_node *n, struct node_project *p,
+			  struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	struct sr_event ev;
+	struct sr_err e;
+	int rc = SR_OK, step;
+
+	if (sqlite3_prepare_v2(n->db, "SELECT wire FROM node_events WHERE project = ?"
+			       " ORDER BY seq", -1, &st, NULL) != SQLITE_OK)
+		return db_fail(n, err, "load events");
+	sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
+	sr_event_init(&ev);
+	sr_err_clear(&e);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *wire = (const char *)sqlite3_column_text(st, 0);
+		int r = sr_event_parse(wire, strlen(wire), &ev, &e);
+		if (r == SR_OK)
+			r = sr_ledger_apply(&p->ledger, &ev, &e);
+		sr_event_release(&ev);
+		if (r == SR_ENOMEM) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			break;
+		}
+		if (r) {
+			char msg[2 * SR_ERR_MSG_MAX];
+			snprintf(msg, sizeof(msg), "stored event does not verify (node.db edited?): %s",
+				 e.msg);
+			set_error(n, p, msg);
+			break;
+		}
+	}
+	if (rc == SR_OK && step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = db_fail(n, err, "load events");
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Load followed projects and replay their stored events. */
 static int load_projects(struct sr_node *n, struct sr_err *err)
 {
-	sqlite3_stmt *st = NULL, *ev_st = NULL;
+	sqlite3_stmt *st = NULL;
 	int rc = SR_OK;
 
 	if (sqlite3_prepare_v2(n->db, "SELECT project, error FROM node_projects ORDER BY rowid",
-			       -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(n->db, "SELECT wire FROM node_events WHERE project = ?"
-			       " ORDER BY seq", -1, &ev_st, NULL) != SQLITE_OK) {
-		rc = db_fail(n, err, "load");
-		goto out;
-	}
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_fail(n, err, "load");
 	while (rc == SR_OK && sqlite3_step(st) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
 		const char *error = (const char *)sqlite3_column_text(st, 1);
 		struct node_project *p = add_project(n, id);
-		struct sr_event ev;
-		struct sr_err e;
 
 		if (!p) {
 			rc = sr_fail(err, SR_ENOMEM, "out of memory");
@@ -296,33 +335,125 @@ static int load_projects(struct sr_node *n, struct sr_err *err)
 			rc = sr_fail(err, SR_ENOMEM, "out of memory");
 			break;
 		}
-		sqlite3_reset(ev_st);
-		sqlite3_bind_text(ev_st, 1, id, -1, SQLITE_TRANSIENT);
-		sr_event_init(&ev);
-		sr_err_clear(&e);
-		while (sqlite3_step(ev_st) == SQLITE_ROW) {
-			const char *wire = (const char *)sqlite3_column_text(ev_st, 0);
-			int r = sr_event_parse(wire, strlen(wire), &ev, &e);
-			if (r == SR_OK)
-				r = sr_ledger_apply(&p->ledger, &ev, &e);
-			sr_event_release(&ev);
-			if (r == SR_ENOMEM) {
-				rc = sr_fail(err, SR_ENOMEM, "out of memory");
-				break;
-			}
-			if (r) {
-				char msg[2 * SR_ERR_MSG_MAX];
-				snprintf(msg, sizeof(msg), "stored event does not verify (node.db edited?): %s",
-					 e.msg);
-				set_error(n, p, msg);
-				break;
-			}
-		}
+		rc = replay_project(n, p, err);
 	}
-out:
 	sqlite3_finalize(st);
-	sqlite3_finalize(ev_st);
 	return rc;
+}
+
+/* Keep (and log, once per distinct reason) why p's events cannot be
+ * stored: project list/show show it as storage_error. */
+static void storage_note(struct node_project *p, const char *why)
+{
+	if (!p->storage_error || strcmp(p->storage_error, why) != 0) {
+		sr_log_error("project %s: cannot store new events, will retry: %s",
+			     p->id, why);
+		sr_free(p->storage_error);
+		p->storage_error = sr_strdup(why);
+	}
+}
+
+/*
+ * A write for p failed (disk full, an I/O error): roll the transaction
+ * back and fold p again from what node.db holds, so memory never runs
+ * ahead of disk.  p keeps being followed: the reason shows in project
+ * show and the log until a later sync stores the events
+ * (storage_recovered).  The job pointers of p's old fold die here: every
+ * caller holds the ledger lock and looks jobs up again afterwards.
+ */
+static void storage_failed(struct sr_node *n, struct node_project *p,
+			   const char *why)
+{
+	struct sr_err e;
+
+	sr_db_rollback(n->db);
+	sr_ledger_release(&p->ledger);
+	sr_ledger_init(&p->ledger);
+	sr_err_clear(&e);
+	if (replay_project(n, p, &e) != SR_OK)
+		sr_log_error("project %s: reloading the stored events: %s", p->id, e.msg);
+	storage_note(p, why);
+}
+
+/*
+ * While p's events cannot be stored, a retry first commits a probe row as
+ * large as the batch (removed again by the batch's own transaction).  If
+ * that fails nothing was folded and nothing needs undoing: a disk that
+ * stays full costs one small failing write per retry, not a fold of the
+ * whole project again (bench/bench_durable.c measures that fold).
+ */
+static int storage_probe(struct sr_node *n, const json_t *events,
+			 struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t bytes = 0;
+	int rc;
+
+	for (size_t i = 0; i < json_array_size(events); i++)
+		bytes += json_dumpb(json_array_get(events, i), NULL, 0, JSON_COMPACT);
+	rc = sr_db_begin(n->db, err);
+	if (rc == SR_OK && sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO node_config(key, value)"
+					      " VALUES ('write_probe', zeroblob(?))", -1, &st,
+					      NULL) != SQLITE_OK) {
+		rc = db_fail(n, err, "write probe");
+	} else if (rc == SR_OK) {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)bytes);
+		rc = sr_db_step_done(st, "write probe", err);
+	}
+	sqlite3_finalize(st);
+	if (rc == SR_OK)
+		rc = sr_db_commit(n->db, err);
+	if (rc)
+		sr_db_rollback(n->db);
+	return rc;
+}
+
+static void storage_recovered(struct node_project *p)
+{
+	if (!p->storage_error)
+		return;
+	sr_log_warn("project %s: storing events again (after: %s)", p->id,
+		    p->storage_error);
+	sr_free(p->storage_error);
+	p->storage_error = NULL;
+}
+
+/* What folding ev means for node.db beyond the event itself: a
+ * job.finish completes the access log of the job. */
+static int event_side_effects(struct sr_node *n, struct node_project *p,
+			      const struct sr_event *ev, struct sr_err *err)
+{
+	const struct sr_ledger_job *job;
+
+	if (ev->type != SR_EVENT_JOB_FINISH)
+		return SR_OK;
+	job = sr_ledger_job_find_hex(&p->ledger,
+				     json_string_value(json_object_get(ev->body, "job_id")));
+	return job ? node_job_finished(n, job, err) : SR_OK;
+}
+
+/*
+ * Ledger lock held, ev applied to p's ledger: store it (with what folding
+ * it implies for the access log) in one transaction.  On failure the fold
+ * is undone (storage_failed) and err names the cause.
+ */
+static int persist_event(struct sr_node *n, struct node_project *p,
+			 const struct sr_event *ev, struct sr_err *err)
+{
+	int rc = sr_db_begin(n->db, err);
+
+	if (rc == SR_OK)
+		rc = store_event(n, ev, err);
+	if (rc == SR_OK)
+		rc = event_side_effects(n, p, ev, err);
+	if (rc == SR_OK)
+		rc = sr_db_commit(n->db, err);
+	if (rc) {
+		storage_failed(n, p, err->msg);
+		return rc;
+	}
+	storage_recovered(p);
+	return SR_OK;
 }
 
 int node_follow(struct sr_node *n, const char *project,
@@ -344,8 +475,7 @@ int node_follow(struct sr_node *n, const char *project,
 		rc = db_fail(n, err, "follow");
 	} else {
 		sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = db_fail(n, err, "follow");
+		rc = sr_db_step_done(st, "follow", err);
 	}
 	sqlite3_finalize(st);
 	if (rc) {
@@ -364,18 +494,28 @@ void node_unfollow_empty(struct sr_node *n, struct node_project *p)
 {
 	sqlite3_stmt *st = NULL;
 	size_t i = (size_t)(p - n->projects);
+	struct sr_err e;
+	int rc;
 
 	if (p->ledger.next_seq != 0)
 		return;
+	/* A row left behind (the write failed) is an empty project the next
+	 * start follows harmlessly; the memory goes either way. */
+	sr_err_clear(&e);
 	if (sqlite3_prepare_v2(n->db, "DELETE FROM node_projects WHERE project = ?",
-			       -1, &st, NULL) == SQLITE_OK) {
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = db_fail(n, &e, "unfollow");
+	} else {
 		sqlite3_bind_text(st, 1, p->id, -1, SQLITE_STATIC);
-		(void)sqlite3_step(st);
+		rc = sr_db_step_done(st, "unfollow", &e);
 	}
 	sqlite3_finalize(st);
+	if (rc)
+		sr_log_warn("project %s: %s", p->id, e.msg);
 	sr_ledger_release(&p->ledger);
 	sr_free(p->id);
 	sr_free(p->error);
+	sr_free(p->storage_error);
 	memmove(&n->projects[i], &n->projects[i + 1],
 		(n->nprojects - i - 1) * sizeof(*p));
 	n->nprojects--;
@@ -383,9 +523,13 @@ void node_unfollow_empty(struct sr_node *n, struct node_project *p)
 
 /* ---- following ---------------------------------------------------------- */
 
-/* Verify and fold one served event; a refusal stops following p. */
+/*
+ * Verify, fold and store (in the caller's transaction) one served event.
+ * A refusal stops following p; a failed write sets *write_failed and
+ * returns its status, for the caller to undo the batch.
+ */
 static int fold_one(struct sr_node *n, struct node_project *p,
-		    const json_t *wire, struct sr_err *err)
+		    const json_t *wire, int *write_failed, struct sr_err *err)
 {
 	struct sr_event ev;
 	struct sr_err e;
@@ -401,15 +545,10 @@ static int fold_one(struct sr_node *n, struct node_project *p,
 		rc = sr_ledger_apply(&p->ledger, &ev, &e);
 	if (rc == SR_OK) {
 		rc = store_event(n, &ev, err);
-		if (rc) {
-			/* The fold has it, the disk does not: reload next start. */
-			set_error(n, p, err->msg);
-		} else if (ev.type == SR_EVENT_JOB_FINISH) {
-			const struct sr_ledger_job *job = sr_ledger_job_find_hex(&p->ledger,
-				json_string_value(json_object_get(ev.body, "job_id")));
-			if (job)
-				node_job_finished(n, job);
-		}
+		if (rc == SR_OK)
+			rc = event_side_effects(n, p, &ev, err);
+		if (rc)
+			*write_failed = 1;
 	} else if (rc == SR_ENOMEM) {
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 	} else {
@@ -420,6 +559,55 @@ static int fold_one(struct sr_node *n, struct node_project *p,
 		rc = sr_fail(err, SR_EPROTO, "project %s: %s", p->id, msg);
 	}
 	sr_event_release(&ev);
+	return rc;
+}
+
+static void storage_prefix(struct sr_err *err, const struct node_project *p)
+{
+	sr_err_prefix(err, "project %s: cannot store new events (the node retries by itself)",
+		      p->id);
+}
+
+/*
+ * Fold and store a batch of served events in one transaction.  Events
+ * before a refused one are kept.  When a write fails, nothing of the
+ * batch stays, on disk or in memory (storage_failed): the next sync
+ * fetches the same events again.
+ */
+static int store_batch(struct sr_node *n, struct node_project *p,
+		       const json_t *events, struct sr_err *err)
+{
+	struct sr_err commit_err;
+	int write_failed = 0, rc = SR_OK;
+
+	if (p->storage_error) {
+		rc = storage_probe(n, events, err);
+		if (rc) {
+			storage_note(p, err->msg);
+			storage_prefix(err, p);
+			return rc;
+		}
+	}
+	rc = sr_db_begin(n->db, err);
+	/* Always: a probe left by a failed batch, or by a stop, goes too. */
+	if (rc == SR_OK)
+		rc = sr_db_exec(n->db, "DELETE FROM node_config WHERE key = 'write_probe'",
+				"write probe", err);
+	if (rc)
+		write_failed = 1;
+	for (size_t i = 0; rc == SR_OK && i < json_array_size(events); i++)
+		rc = fold_one(n, p, json_array_get(events, i), &write_failed, err);
+	sr_err_clear(&commit_err);
+	if (!write_failed && sr_db_commit(n->db, &commit_err) != SR_OK) {
+		write_failed = 1;
+		rc = sr_failx(err, commit_err.code, "%s", commit_err.msg);
+	}
+	if (write_failed) {
+		storage_failed(n, p, err->msg);
+		storage_prefix(err, p);
+	} else {
+		storage_recovered(p);
+	}
 	return rc;
 }
 
@@ -481,12 +669,8 @@ int node_sync(struct sr_node *n, struct node_project *p, struct sr_err *err)
 			set_error(n, p, msg);
 			rc = sr_fail(err, SR_EPROTO, "project %s: %s", p->id, msg);
 		}
-		if (rc == SR_OK && sqlite3_exec(n->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-			rc = db_fail(n, err, "begin");
-		for (size_t i = 0; rc == SR_OK && i < count; i++)
-			rc = fold_one(n, p, json_array_get(events, i), err);
-		if (count)
-			(void)sqlite3_exec(n->db, "COMMIT", NULL, NULL, NULL);
+		if (rc == SR_OK)
+			rc = store_batch(n, p, events, err);
 		json_decref(events);
 	}
 out:
@@ -619,17 +803,17 @@ int node_append_built(struct sr_node *n, struct node_project *p,
 		if (rc)
 			break;
 		rc = sr_ledger_apply(&p->ledger, &ev, err);
-		if (rc == SR_OK)
-			rc = store_event(n, &ev, err);
 		if (rc) {
 			set_error(n, p, err->msg);
 			break;
 		}
-		if (type == SR_EVENT_JOB_FINISH) {
-			const struct sr_ledger_job *job = sr_ledger_job_find_hex(&p->ledger,
-				json_string_value(json_object_get(ev.body, "job_id")));
-			if (job)
-				node_job_finished(n, job);
+		rc = persist_event(n, p, &ev, err);
+		if (rc) {
+			/* The chain has it; this node folds it again at a sync
+			 * that can write.  Say both. */
+			sr_err_prefix(err, "the coordinator recorded event %llu, but this node cannot store it yet (it retries by itself)",
+				      (unsigned long long)ev.seq);
+			break;
 		}
 		if (seq)
 			*seq = ev.seq;
@@ -774,8 +958,10 @@ static void *follower_main(void *arg)
 				if (node_sync(n, p, &e) != SR_OK && !p->error) {
 					/* Try again soon, not at once: the head stays
 					 * "changed" until a sync gets through. */
+					int wait_ms = p->storage_error ? FOLLOW_STORAGE_RETRY_MS :
+						FOLLOW_RETRY_MS;
 					sr_log_debug("project %s: sync: %s", p->id, e.msg);
-					pause_ms = FOLLOW_RETRY_MS;
+					pause_ms = pause_ms > wait_ms ? pause_ms : wait_ms;
 				}
 			}
 		} else if (rc && rc != SR_ECANCELED) {
@@ -947,10 +1133,10 @@ void sr_node_stop(struct sr_node *n)
 		sr_ledger_release(&n->projects[i].ledger);
 		sr_free(n->projects[i].id);
 		sr_free(n->projects[i].error);
+		sr_free(n->projects[i].storage_error);
 	}
 	sr_free(n->projects);
-	if (n->db)
-		sqlite3_close_v2(n->db);
+	sr_db_close(n->db);
 	sr_coordconn_free(n->coord);
 	sr_coordconn_free(n->follow);
 	sr_coordconn_free(n->reads);

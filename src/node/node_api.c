@@ -119,13 +119,15 @@ static json_t *project_row(const struct node_project *p)
 	char head[SR_EVENT_ID_HEX_LEN + 1];
 
 	sr_hex(head, p->ledger.head, sizeof(p->ledger.head));
-	return json_pack("{s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:o}", "project", p->id,
+	return json_pack("{s:s,s:s,s:I,s:s,s:I,s:I,s:I,s:o,s:o}", "project", p->id,
 			 "name", p->ledger.name ? p->ledger.name : "",
 			 "next_seq", (json_int_t)p->ledger.next_seq, "head", head,
 			 "members", (json_int_t)p->ledger.nmembers,
 			 "datasets", (json_int_t)p->ledger.ndatasets,
 			 "jobs", (json_int_t)p->ledger.njobs,
-			 "error", p->error ? json_string(p->error) : json_null());
+			 "error", p->error ? json_string(p->error) : json_null(),
+			 "storage_error", p->storage_error ? json_string(p->storage_error) :
+			 json_null());
 }
 
 static int job_json(struct sr_node *n, const struct node_project *p,
@@ -707,9 +709,11 @@ static int route(struct sr_node *n, const struct sr_http_request *req,
 			if (rc)
 				return fail(resp, rc, &err);
 			sr_hex(head, p->ledger.head, sizeof(p->ledger.head));
-			json_object_set_new(all, "sync", json_pack("{s:I,s:s,s:o}",
+			json_object_set_new(all, "sync", json_pack("{s:I,s:s,s:o,s:o}",
 				"next_seq", (json_int_t)p->ledger.next_seq, "head", head,
-				"error", p->error ? json_string(p->error) : json_null()));
+				"error", p->error ? json_string(p->error) : json_null(),
+				"storage_error", p->storage_error ?
+				json_string(p->storage_error) : json_null()));
 			resp->body = all;
 			return SR_OK;
 		}

@@ -37,6 +37,8 @@ struct node_project {
 	char *id;
 	struct sr_ledger ledger;
 	char *error;        /* why following stopped (persisted), or NULL */
+	char *storage_error; /* why the last events could not be stored (disk
+			      * full...), NULL once a write succeeds again */
 };
 
 struct node_runner {
@@ -194,7 +196,10 @@ void node_jobs_join(struct sr_node *n);
 int node_job_result(struct sr_node *n, const char *job_hex, json_t **out,
 		    struct sr_err *err) SR_WUR;
 
-/* Lock held.  A job.finish was folded: complete the access log. */
-void node_job_finished(struct sr_node *n, const struct sr_ledger_job *job);
+/* Lock held, inside the transaction that stores the job.finish: complete
+ * the access log.  A failed write is returned (the caller undoes the
+ * fold). */
+int node_job_finished(struct sr_node *n, const struct sr_ledger_job *job,
+		      struct sr_err *err) SR_WUR;
 
 #endif

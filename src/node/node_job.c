@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/db.h"
 #include "base/file.h"
 #include "base/json.h"
 #include "base/limits.h"
@@ -42,27 +43,37 @@
 
 /* ---- local job table ----------------------------------------------------- */
 
-static void local_set(struct sr_node *n, const char *job_hex, const char *project,
-		      const char *state, const char *progress, const char *error)
+/* Lock held.  Record the local state of a job; a failure is logged and
+ * returned. */
+static int local_set(struct sr_node *n, const char *job_hex, const char *project,
+		     const char *state, const char *progress, const char *error)
 {
 	sqlite3_stmt *st = NULL;
+	struct sr_err err;
+	int rc;
 
+	sr_err_clear(&err);
 	if (sqlite3_prepare_v2(n->db, "INSERT INTO node_jobs(job_id, project, state,"
 			       " progress, error, updated) VALUES (?,?,?,?,?,?)"
 			       " ON CONFLICT(job_id) DO UPDATE SET state = excluded.state,"
 			       " progress = coalesce(excluded.progress, progress),"
 			       " error = coalesce(excluded.error, error),"
-			       " updated = excluded.updated", -1, &st, NULL) == SQLITE_OK) {
+			       " updated = excluded.updated", -1, &st, NULL) != SQLITE_OK) {
+		rc = sr_db_fail(n->db, "job state", &err);
+	} else {
 		sqlite3_bind_text(st, 1, job_hex, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, project, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, progress, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, error, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 6, (sqlite3_int64)time(NULL));
-		if (sqlite3_step(st) != SQLITE_DONE)
-			sr_log_error("node.db: job %s: %s", job_hex, sqlite3_errmsg(n->db));
+		rc = sr_db_step_done(st, "job state", &err);
 	}
 	sqlite3_finalize(st);
+	if (rc)
+		sr_log_error("job %.16s: cannot record its state %s: %s", job_hex, state,
+			     err.msg);
+	return rc;
 }
 
 /* The local state of a job, or NULL if this node never touched it. */
@@ -105,21 +116,26 @@ json_t *node_job_local(struct sr_node *n, const uint8_t job_id[SR_EVENT_ID_BYTES
 	return out;
 }
 
-void node_job_finished(struct sr_node *n, const struct sr_ledger_job *job)
+int node_job_finished(struct sr_node *n, const struct sr_ledger_job *job,
+		      struct sr_err *err)
 {
 	const char *hash = json_string_value(json_object_get(job->receipt, "output_hash"));
 	sqlite3_stmt *st = NULL;
+	int rc;
 
 	if (!hash)
-		return;
+		return SR_OK;
 	if (sqlite3_prepare_v2(n->db, "UPDATE node_access_log SET output_hash = ?"
 			       " WHERE job_id = ? AND output_hash IS NULL", -1, &st,
-			       NULL) == SQLITE_OK) {
+			       NULL) != SQLITE_OK) {
+		rc = sr_db_fail(n->db, "access log", err);
+	} else {
 		sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, job->id_hex, -1, SQLITE_STATIC);
-		(void)sqlite3_step(st);
+		rc = sr_db_step_done(st, "access log", err);
 	}
 	sqlite3_finalize(st);
+	return rc;
 }
 
 /* ---- running a job ------------------------------------------------------- */
@@ -152,6 +168,8 @@ struct run {
 	struct sr_jobchan_pipe_link *links; /* one per pipe handed out */
 	size_t nlinks, links_cap;
 	uint8_t session_id[SR_JOBCHAN_SID_BYTES];
+	int access_log_failed;              /* under n->lock */
+	char access_log_error[SR_ERR_MSG_MAX];
 };
 
 static void run_free(struct run *run)
@@ -197,7 +215,8 @@ static void set_progress(struct run *run, const char *text)
 	sr_log_info("job %.16s: %s", run->job_hex, text);
 	pthread_mutex_lock(&run->n->lock);
 	snprintf(run->r->progress, sizeof(run->r->progress), "%s", text);
-	local_set(run->n, run->job_hex, run->project, "running", text, NULL);
+	/* Progress only: a failed write is logged, the run goes on. */
+	(void)local_set(run->n, run->job_hex, run->project, "running", text, NULL);
 	pthread_mutex_unlock(&run->n->lock);
 }
 
@@ -207,15 +226,17 @@ static void set_progress(struct run *run, const char *text)
 static void append_fail(struct sr_node *n, struct node_project *p,
 			const char *job_hex, const char *why)
 {
-	char reason[SR_EVENT_TEXT_MAX + 1];
+	char reason[SR_EVENT_TEXT_MAX + 1], hex[SR_EVENT_ID_HEX_LEN + 1];
 	struct sr_err err;
 
+	/* job_hex may live in p's fold, which the append can rebuild. */
+	snprintf(hex, sizeof(hex), "%s", job_hex);
 	sr_err_clear(&err);
 	snprintf(reason, sizeof(reason), "%s: %s", n->name, why);
 	sr_text_clean(reason, SR_EVENT_TEXT_MAX);
 	if (node_append(n, p, SR_EVENT_JOB_FAIL, json_pack("{s:s,s:s}", "job_id",
-			job_hex, "reason", reason), NULL, NULL, &err) != SR_OK)
-		sr_log_warn("job %.16s: could not record job.fail: %s", job_hex, err.msg);
+			hex, "reason", reason), NULL, NULL, &err) != SR_OK)
+		sr_log_warn("job %.16s: could not record job.fail: %s", hex, err.msg);
 }
 
 /* Append an event about the job (the ledger lock taken here). */
@@ -243,6 +264,7 @@ struct logged_rows {
 	size_t input;
 	json_t *columns;
 	uint64_t rows;
+	sqlite3_int64 log_id;       /* its node_access_log row */
 };
 
 static int logged_next(void *impl, const struct sr_vec **cols,
@@ -257,31 +279,68 @@ static int logged_next(void *impl, const struct sr_vec **cols,
 	return rc;
 }
 
-static void logged_close(void *impl)
+/*
+ * Lock held.  The access-log entry of a scan: written before any row is
+ * read (a scan whose entry cannot be written is refused), its row count
+ * completed when the scan closes.
+ */
+static int access_log_open(struct run *run, struct logged_rows *l, struct sr_err *err)
 {
-	struct logged_rows *l = impl;
-	struct run *run = l->run;
 	char *cols = json_dumps(l->columns, JSON_COMPACT);
 	sqlite3_stmt *st = NULL;
+	int rc;
 
-	sr_rows_close(&l->inner);
-	pthread_mutex_lock(&run->n->lock);
 	if (sqlite3_prepare_v2(run->n->db, "INSERT INTO node_access_log(time, job_id,"
 			       " project, dataset, version_id, columns, rows) VALUES"
-			       " (?,?,?,?,?,?,?)", -1, &st, NULL) == SQLITE_OK) {
+			       " (?,?,?,?,?,?,0)", -1, &st, NULL) != SQLITE_OK) {
+		rc = sr_db_fail(run->n->db, "access log", err);
+	} else {
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
 		sqlite3_bind_text(st, 2, run->job_hex, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, run->project, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, run->inputs[l->input].dataset, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, run->versions[l->input], -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 6, cols ? cols : "[]", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, (sqlite3_int64)l->rows);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			sr_log_error("node.db: access log: %s", sqlite3_errmsg(run->n->db));
+		rc = sr_db_step_done(st, "access log", err);
+		l->log_id = sqlite3_last_insert_rowid(run->n->db);
 	}
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&run->n->lock);
 	free(cols);
+	return rc;
+}
+
+static int access_log_close(struct run *run, struct logged_rows *l, struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(run->n->db, "UPDATE node_access_log SET rows = ? WHERE id = ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = sr_db_fail(run->n->db, "access log", err);
+	} else {
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)l->rows);
+		sqlite3_bind_int64(st, 2, l->log_id);
+		rc = sr_db_step_done(st, "access log", err);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void logged_close(void *impl)
+{
+	struct logged_rows *l = impl;
+	struct run *run = l->run;
+	struct sr_err err;
+
+	sr_rows_close(&l->inner);
+	sr_err_clear(&err);
+	pthread_mutex_lock(&run->n->lock);
+	if (access_log_close(run, l, &err) != SR_OK && !run->access_log_failed) {
+		/* The log names the read but not how many rows: the run fails. */
+		run->access_log_failed = 1;
+		snprintf(run->access_log_error, sizeof(run->access_log_error), "%s", err.msg);
+	}
+	pthread_mutex_unlock(&run->n->lock);
 	json_decref(l->columns);
 	sr_free(l);
 }
@@ -308,6 +367,18 @@ static int ctx_scan(void *impl, size_t input, const char *const *columns,
 			sr_free(l);
 			return sr_fail(err, SR_ENOMEM, "out of memory");
 		}
+	l->run = run;
+	l->input = input;
+	pthread_mutex_lock(&run->n->lock);
+	rc = access_log_open(run, l, err);
+	pthread_mutex_unlock(&run->n->lock);
+	if (rc) {
+		sr_err_prefix(err, "%s: not read: its access log cannot be written",
+			      run->inputs[input].dataset);
+		json_decref(l->columns);
+		sr_free(l);
+		return rc;
+	}
 	rc = sr_rows_open_store(run->n->store, &run->n->store_lock,
 				run->local_names[input], run->versions[input],
 				run->policies[input].row_filter, columns, ncolumns,
@@ -320,8 +391,6 @@ static int ctx_scan(void *impl, size_t input, const char *const *columns,
 		sr_free(l);
 		return rc;
 	}
-	l->run = run;
-	l->input = input;
 	out->impl = l;
 	out->ncols = ncolumns;
 	out->next = logged_next;
@@ -520,15 +589,14 @@ static int keep_result(struct run *run, json_t *result,
 	} else if (sqlite3_prepare_v2(run->n->db, "INSERT OR REPLACE INTO node_results(job_id,"
 			       " project, sealed, output_hash, created) VALUES (?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK) {
-		rc = sr_fail(err, SR_EIO, "node.db: %s", sqlite3_errmsg(run->n->db));
+		rc = sr_db_fail(run->n->db, "result", err);
 	} else {
 		sqlite3_bind_text(st, 1, run->job_hex, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, run->project, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 3, sealed, in_file ? 0 : (int)sealed_len, SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, hash_hex, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
-		if (sqlite3_step(st) != SQLITE_DONE)
-			rc = sr_fail(err, SR_EIO, "node.db: %s", sqlite3_errmsg(run->n->db));
+		rc = sr_db_step_done(st, "result", err);
 	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&run->n->lock);
@@ -729,6 +797,11 @@ static void *runner_main(void *arg)
 		 * its part is done only once they are out. */
 		if (rc == SR_OK)
 			rc = sr_jobchan_flush(run->ch, &err);
+		pthread_mutex_lock(&n->lock);
+		if (rc == SR_OK && run->access_log_failed)
+			rc = sr_fail(&err, SR_EIO, "cannot record the access log: %s",
+				     run->access_log_error);
+		pthread_mutex_unlock(&n->lock);
 	}
 	if (rc == SR_OK && result)
 		rc = release_result(run, &kc, result, &err);
@@ -754,12 +827,14 @@ static void *runner_main(void *arg)
 	json_decref(result);
 	node_mail_free(mail);
 	node_ledger_lock(n);   /* job.fail is an append */
+	/* A final state that cannot be written stays "running": a restart
+	 * then fails the job if the ledger has not ended it. */
 	if (rc == SR_OK) {
-		local_set(n, run->job_hex, run->project, "done",
-			  run->leader ? "finished" : "done: my part is complete", NULL);
+		(void)local_set(n, run->job_hex, run->project, "done",
+				run->leader ? "finished" : "done: my part is complete", NULL);
 	} else {
 		struct node_project *p = node_project_find(n, run->project);
-		local_set(n, run->job_hex, run->project, "failed", "failed", err.msg);
+		(void)local_set(n, run->job_hex, run->project, "failed", "failed", err.msg);
 		sr_log_warn("job %.16s: %s", run->job_hex, err.msg);
 		if (p && !job_ended(n, run->project, run->job_id) && !n->stopping)
 			append_fail(n, p, run->job_hex, err.msg);
@@ -941,7 +1016,7 @@ static void reap(struct sr_node *n)
 static void fail_now(struct sr_node *n, struct node_project *p,
 		     const struct sr_ledger_job *job, const char *why)
 {
-	local_set(n, job->id_hex, p->id, "failed", "failed", why);
+	(void)local_set(n, job->id_hex, p->id, "failed", "failed", why);
 	append_fail(n, p, job->id_hex, why);
 }
 
@@ -991,10 +1066,16 @@ void node_jobs_kick(struct sr_node *n)
 			memcpy(r->job_id, job->id, sizeof(r->job_id));
 			snprintf(r->project, sizeof(r->project), "%s", p->id);
 			run->r = r;
-			local_set(n, job->id_hex, p->id, "running", "starting", NULL);
+			/* The local state is what keeps a job from starting twice:
+			 * no run without it.  A later kick tries again. */
+			if (local_set(n, job->id_hex, p->id, "running", "starting", NULL) != SR_OK) {
+				run_free(run);
+				sr_free(r);
+				continue;
+			}
 			if (pthread_create(&r->thread, NULL, runner_main, run) != 0) {
-				local_set(n, job->id_hex, p->id, "failed", "failed",
-					  "cannot start a thread");
+				(void)local_set(n, job->id_hex, p->id, "failed", "failed",
+						"cannot start a thread");
 				run_free(run);
 				sr_free(r);
 				continue;

@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/db.h"
 #include "base/file.h"
 #include "crypto/crypto.h"
 #include "base/banned.h"
@@ -47,8 +48,7 @@ int sr_role_parse(const char *name, enum sr_role *out)
 
 static int db_fail(struct sr_tokens *t, struct sr_err *err, const char *what)
 {
-	return sr_fail(err, sqlite3_errcode(t->db) == SQLITE_NOMEM ? SR_ENOMEM :
-		       SR_EIO, "%s: %s: %s", t->path, what, sqlite3_errmsg(t->db));
+	return sr_db_fail(t->db, what, err);
 }
 
 int sr_tokens_open(const char *home, const struct sr_masterkey *mk,
@@ -78,20 +78,9 @@ int sr_tokens_open(const char *home, const struct sr_masterkey *mk,
 		goto fail;
 	}
 	sr_masterkey_subkey(mk, SR_SUBKEY_TOKENS, t->key);
-	if (sqlite3_open_v2(t->path, &t->db, SQLITE_OPEN_READWRITE |
-			    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-			    NULL) != SQLITE_OK) {
-		rc = t->db ? db_fail(t, err, "open") :
-			sr_fail(err, SR_ENOMEM, "out of memory");
+	rc = sr_db_open(t->path, NULL, schema, &t->db, err);
+	if (rc)
 		goto fail;
-	}
-	sqlite3_busy_timeout(t->db, 10000);
-	if (sqlite3_exec(t->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
-			 NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_exec(t->db, schema, NULL, NULL, NULL) != SQLITE_OK) {
-		rc = db_fail(t, err, "schema");
-		goto fail;
-	}
 	*out = t;
 	return SR_OK;
 fail:
@@ -104,8 +93,7 @@ void sr_tokens_free(struct sr_tokens *t)
 {
 	if (!t)
 		return;
-	if (t->db)
-		sqlite3_close_v2(t->db);
+	sr_db_close(t->db);
 	if (t->key)
 		sodium_free(t->key);
 	sr_free(t->path);
@@ -190,10 +178,9 @@ int sr_tokens_create(struct sr_tokens *t, const char *name,
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, (int)role);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_fail(t, err, "insert");
+	rc = sr_db_step_done(st, "insert token", err);
+	if (rc)
 		goto out;
-	}
 	if (info) {
 		memset(info, 0, sizeof(*info));
 		memcpy(info->id, hex, 17);
@@ -283,9 +270,8 @@ int sr_tokens_revoke(struct sr_tokens *t, const char *name_or_id,
 			       -1, &st, NULL) != SQLITE_OK)
 		return db_fail(t, err, "prepare");
 	sqlite3_bind_text(st, 1, name_or_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		rc = db_fail(t, err, "revoke");
-	else if (sqlite3_changes(t->db) == 0)
+	rc = sr_db_step_done(st, "revoke token", err);
+	if (rc == SR_OK && sqlite3_changes(t->db) == 0)
 		rc = sr_fail(err, SR_ENOTFOUND, "no live token named '%.80s'",
 			     name_or_id);
 	sqlite3_finalize(st);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/db.h"
 #include "base/file.h"
 #include "base/json.h"
 #include "base/limits.h"
@@ -892,15 +893,17 @@ static int catalog_insert(struct import *imp, const char *vid,
 	sqlite3 *db = imp->store->db;
 	sqlite3_stmt *st = NULL;
 	int64_t now = (int64_t)time(NULL);
-	int ok;
+	int rc;
 
-	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-		goto dberr;
-	ok = sqlite3_prepare_v2(db,
+	rc = sr_db_begin(db, err);
+	if (rc)
+		return rc;
+	if (sqlite3_prepare_v2(db,
 		"INSERT INTO versions(version_id, dataset, created, rows, columns,"
 		" plain_bytes, stored_bytes, wrapped_key, manifest_mac)"
-		" VALUES (?,?,?,?,?,?,?,?,?)", -1, &st, NULL) == SQLITE_OK;
-	if (ok) {
+		" VALUES (?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) {
+		rc = sr_db_fail(db, "catalog: version", err);
+	} else {
 		sqlite3_bind_text(st, 1, vid, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, imp->name, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, now);
@@ -910,33 +913,27 @@ static int catalog_insert(struct import *imp, const char *vid,
 		sqlite3_bind_int64(st, 7, (sqlite3_int64)imp->stored_bytes);
 		sqlite3_bind_blob(st, 8, wrapped, SR_WRAPPED_KEY_BYTES, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 9, mac, 32, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_DONE;
+		rc = sr_db_step_done(st, "catalog: version", err);
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (ok)
-		ok = sqlite3_prepare_v2(db,
+	if (rc == SR_OK && sqlite3_prepare_v2(db,
 			"INSERT INTO datasets(name, version_id, created) VALUES (?,?,?)"
 			" ON CONFLICT(name) DO UPDATE SET version_id = excluded.version_id",
-			-1, &st, NULL) == SQLITE_OK;
-	if (ok) {
+			-1, &st, NULL) != SQLITE_OK) {
+		rc = sr_db_fail(db, "catalog: dataset", err);
+	} else if (rc == SR_OK) {
 		sqlite3_bind_text(st, 1, imp->name, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, vid, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, now);
-		ok = sqlite3_step(st) == SQLITE_DONE;
+		rc = sr_db_step_done(st, "catalog: dataset", err);
 	}
 	sqlite3_finalize(st);
-	if (ok && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
-		return SR_OK;
-dberr:
-	{
-		int code = sqlite3_errcode(db);
-		int rc = sr_fail(err, code == SQLITE_NOMEM ? SR_ENOMEM : SR_EIO,
-				 "catalog %s/node.db: %s", imp->store->home,
-				 sqlite3_errmsg(db));
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return rc;
-	}
+	if (rc == SR_OK)
+		rc = sr_db_commit(db, err);
+	if (rc)
+		sr_db_rollback(db);
+	return rc;
 }
 
 /* Move the finished version into place and record it in the catalog. */

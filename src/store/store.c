@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/alloc.h"
+#include "base/db.h"
 #include "base/file.h"
 #include "base/json.h"
 #include "base/limits.h"
@@ -101,20 +102,13 @@ void sr_store_key_ad(const uint8_t uid[SR_DATASET_UID_BYTES],
 static int db_fail(struct sr_store *store, struct sr_err *err,
 		   const char *what)
 {
-	int code = sqlite3_errcode(store->db);
-
-	return sr_fail(err, code == SQLITE_NOMEM ? SR_ENOMEM :
-		       code == SQLITE_BUSY ? SR_EBUSY : SR_EIO,
-		       "catalog %s/node.db: %s: %s", store->home, what,
-		       sqlite3_errmsg(store->db));
+	return sr_db_fail(store->db, what, err);
 }
 
 static int db_exec(struct sr_store *store, const char *sql,
 		   struct sr_err *err)
 {
-	if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(store, err, sql);
-	return SR_OK;
+	return sr_db_exec(store->db, sql, sql, err);
 }
 
 int sr_store_lock(const struct sr_store *store, int wait, int *fd,
@@ -249,20 +243,8 @@ int sr_store_open(const char *home, const struct sr_masterkey *mk,
 		rc = sr_mkdir_p(store->tmp_dir, 0700, err);
 	if (rc)
 		goto fail;
-	if (sqlite3_open_v2(db_path, &store->db,
-			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		rc = store->db ? db_fail(store, err, "open") :
-			sr_fail(err, SR_ENOMEM, "out of memory");
-		goto fail;
-	}
-	sqlite3_busy_timeout(store->db, 10000);
-	rc = db_exec(store, "PRAGMA journal_mode=WAL;"
-		     "PRAGMA synchronous=FULL;"
-		     "PRAGMA secure_delete=ON;"
-		     "PRAGMA foreign_keys=ON;", err);
-	if (rc == SR_OK)
-		rc = db_exec(store, schema_sql, err);
+	rc = sr_db_open(db_path, "PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;",
+			schema_sql, &store->db, err);
 	if (rc)
 		goto fail;
 	if (mk) {
@@ -301,7 +283,7 @@ void sr_store_free(struct sr_store *store)
 	sr_pool_free(store->pool);
 	sr_codec_free(store->codec);
 	if (store->db)
-		sqlite3_close_v2(store->db);
+		sr_db_close(store->db);
 	if (store->wrap_key)
 		sodium_free(store->wrap_key);
 	if (store->mac_key)
@@ -587,10 +569,9 @@ int sr_store_remove(struct sr_store *store, const char *name,
 		goto rollback;
 	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_fail(store, err, "remove");
+	rc = sr_db_step_done(st, "remove", err);
+	if (rc)
 		goto rollback;
-	}
 	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(store->db, "DELETE FROM datasets WHERE name = ?1",
 			       -1, &st, NULL) != SQLITE_OK) {
@@ -599,10 +580,9 @@ int sr_store_remove(struct sr_store *store, const char *name,
 		goto rollback;
 	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = db_fail(store, err, "remove");
+	rc = sr_db_step_done(st, "remove", err);
+	if (rc)
 		goto rollback;
-	}
 	sqlite3_finalize(st);
 	st = NULL;
 	rc = db_exec(store, "COMMIT", err);
@@ -610,17 +590,21 @@ int sr_store_remove(struct sr_store *store, const char *name,
 		goto rollback;
 	/* secure_delete zeroed the freed pages; the checkpoint moves them
 	 * from the WAL into the database file and truncates the WAL, so the
-	 * wrapped keys are gone from disk before the chunks are unlinked. */
-	rc = db_exec(store, "PRAGMA wal_checkpoint(TRUNCATE)", err);
-	for (size_t i = 0; rc == SR_OK && i < ndirs; i++)
-		rc = sr_rm_rf(dirs[i], err);
+	 * wrapped keys are gone from disk before the chunks are unlinked.
+	 * A checkpoint that fails is reported, but the chunks go anyway:
+	 * without them a wrapped key left in the WAL opens nothing. */
+	rc = sr_db_checkpoint(store->db, err);
+	for (size_t i = 0; i < ndirs; i++) {
+		int r = sr_rm_rf(dirs[i], err);
+		rc = rc ? rc : r;
+	}
 	if (rc == SR_OK)
 		rc = sr_dir_fsync(store->datasets_dir, err);
 	goto out;
 rollback:
 	sqlite3_finalize(st);
 	st = NULL;
-	sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+	sr_db_rollback(store->db);
 out:
 	sqlite3_finalize(st);
 	for (size_t i = 0; i < ndirs; i++)

@@ -11,11 +11,13 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/db.h"
 #include "base/err.h"
 #include "base/json.h"
 #include "base/limits.h"
@@ -109,6 +111,69 @@ static void test_restart_and_tamper(void **state)
 	assert_non_null(strstr(err.msg, "does not verify"));
 	assert_non_null(strstr(err.msg, PROJECT));
 	assert_null(w->coord);
+}
+
+
+/*
+ * Durability (issue 16): a write that fails (the disk is full) answers an
+ * error naming coord.db and the cause and changes nothing, in memory or
+ * on disk: the head stays, the same event goes in once writes succeed,
+ * and a restart replays exactly that.  coord.db and its WAL are 0600
+ * whatever the umask, and an older 0644 one is tightened.
+ */
+static void test_write_failure(void **state)
+{
+	struct world *w = *state;
+	struct sr_err err;
+	char head[SR_EVENT_ID_HEX_LEN + 1], want[65], path[600];
+	uint8_t id[SR_EVENT_ID_BYTES];
+	uint64_t next;
+	mode_t old;
+	char *wire = make_wire(&w->bank, w->seq, w->head, SR_EVENT_MEMBER_INVITE,
+			       json_pack("{s:s}", "org_id", w->outsider.org_id), id);
+
+	for (int sticky = 0; sticky <= 1; sticky++) {
+		sr_db_fault_at(1, sticky);
+		assert_int_equal(append(w, wire, &err), SR_EIO);
+		assert_non_null(strstr(err.msg, "coord.db: store event: disk full"));
+		assert_int_equal(sr_http_status_for(err.code) / 100, 5);
+		assert_int_equal(sr_coord_head(w->coord, PROJECT, &next, head, &err), SR_OK);
+		assert_int_equal(next, w->seq);
+		sr_hex(want, w->head, sizeof(w->head));
+		assert_string_equal(head, want);
+	}
+	/* Registration too: a clear error, and no organization. */
+	assert_int_equal(sr_coord_register(w->coord, w->outsider.org_id, "outsider",
+					   w->outsider.sign_pk, w->outsider.kx_pk, &err), SR_EIO);
+	assert_non_null(strstr(err.msg, "disk full"));
+	sr_err_clear(&err);
+	assert_int_equal(sr_coord_org(w->coord, w->outsider.org_id, NULL, NULL, &err),
+			 SR_ENOTFOUND);
+	sr_db_fault_at(0, 0);
+	assert_int_equal(append(w, wire, &err), SR_OK);
+	memcpy(w->head, id, sizeof(id));
+	w->seq++;
+	sr_free(wire);
+
+	old = umask(0);
+	sr_coord_free(w->coord);
+	w->coord = NULL;
+	snprintf(path, sizeof(path), "%s/coord.db", w->dir);
+	assert_int_equal(chmod(path, 0644), 0);
+	sr_err_clear(&err);
+	assert_int_equal(sr_coord_open(w->dir, &w->coord, &err), SR_OK);
+	extend(w, &w->bank, SR_EVENT_MEMBER_INVITE, json_pack("{s:s}", "org_id",
+							     "org_0123456789abcdef0123456789abcdef"));
+	umask(old);
+	assert_int_equal(sr_test_file_mode(path), 0600);
+	snprintf(path, sizeof(path), "%s/coord.db-wal", w->dir);
+	assert_int_equal(sr_test_file_mode(path), 0600);
+	snprintf(path, sizeof(path), "%s/coord.db-shm", w->dir);
+	assert_int_equal(sr_test_file_mode(path), 0600);
+	assert_int_equal(sr_coord_head(w->coord, PROJECT, &next, head, &err), SR_OK);
+	assert_int_equal(next, w->seq);
+	sr_hex(want, w->head, sizeof(w->head));
+	assert_string_equal(head, want);
 }
 
 static void test_orgs_and_mailboxes(void **state)
@@ -837,6 +902,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_append_and_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_and_tamper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_orgs_and_mailboxes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_api, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_mailboxes, setup, teardown),

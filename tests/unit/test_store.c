@@ -14,6 +14,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/db.h"
 #include "base/err.h"
 #include "base/file.h"
 #include "crypto/crypto.h"
@@ -796,10 +797,88 @@ static void test_bounds_and_domains(void **state)
 	assert_string_equal(err.msg, "policy: columns.id.bounds: no whole number lies within them, and 'id' is int64");
 }
 
+/* Every file under dir is its owner's only (no group or other bits). */
+static void assert_private_tree(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		char p[1200];
+		struct stat sb;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		assert_int_equal(lstat(p, &sb), 0);
+		if (sb.st_mode & 077)
+			fail_msg("%s is mode %o", p, (unsigned)(sb.st_mode & 0777));
+		if (S_ISDIR(sb.st_mode))
+			assert_private_tree(p);
+	}
+	closedir(d);
+}
+
+/*
+ * Durability (issue 16): each catalog write of an import, then of a
+ * remove, fails in turn as on a full disk.  Each failure names node.db and
+ * the cause, and leaves the store as it was (an import: no dataset, no
+ * files; a remove: the dataset still whole) - except a failed checkpoint
+ * after the remove's COMMIT, which is reported although the dataset is
+ * gone.  Everything the store writes is 0600 (0700 directories) whatever
+ * the umask.
+ */
+static void test_write_failures(void **state)
+{
+	struct fixture *f = *state;
+	char *csv = make_csv(50, 7), datasets[600];
+	struct sr_dataset_info *list;
+	struct sr_err err;
+	size_t n;
+	int k, rc;
+	mode_t old = umask(0);
+
+	snprintf(datasets, sizeof(datasets), "%s/datasets", f->home);
+	for (k = 1;; k++) {
+		sr_err_clear(&err);
+		sr_db_fault_at(k, 0);
+		rc = do_import(f, "c", csv, basic_policy, &err);
+		sr_db_fault_at(0, 0);
+		if (rc == SR_OK)
+			break;
+		assert_int_equal(rc, SR_EIO);
+		assert_non_null(strstr(err.msg, "node.db"));
+		assert_non_null(strstr(err.msg, "disk full"));
+		assert_store_empty(f);
+	}
+	assert_true(k > 3);   /* begin, two inserts, commit */
+	assert_int_equal(sr_store_list(f->store, &list, &n, &err), SR_OK);
+	assert_int_equal(n, 1);
+	sr_dataset_info_list_free(list, n);
+	assert_private_tree(f->home);
+	for (k = 1;; k++) {
+		sr_err_clear(&err);
+		sr_db_fault_at(k, 0);
+		rc = sr_store_remove(f->store, "c", &err);
+		sr_db_fault_at(0, 0);
+		if (rc == SR_OK || strstr(err.msg, "checkpoint"))
+			break;
+		assert_non_null(strstr(err.msg, "disk full"));
+		assert_int_equal(sr_store_verify(f->store, "c", NULL, &err), SR_OK);
+	}
+	assert_true(k > 3);
+	assert_store_empty(f);
+	assert_int_equal(count_entries(datasets), 0);
+	umask(old);
+	free(csv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_write_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_column_selection_and_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_versions_and_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input_changes_nothing, setup, teardown),

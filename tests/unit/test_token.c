@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "base/alloc.h"
+#include "base/db.h"
 #include "base/err.h"
 #include "crypto/crypto.h"
 #include "crypto/masterkey.h"
@@ -78,6 +79,18 @@ static void test_tokens(void **state)
 	sr_err_clear(&err);
 	assert_int_equal(sr_tokens_revoke(t, "alice", &err), SR_ENOTFOUND);
 	assert_int_equal(sr_tokens_create(t, "alice", SR_ROLE_ADMIN, tok, NULL, &err), SR_OK);
+	/* A write that fails (disk full) says so and changes nothing: no
+	 * token made, none revoked. */
+	sr_err_clear(&err);
+	sr_db_fault_at(1, 0);
+	assert_int_equal(sr_tokens_create(t, "carol", SR_ROLE_ADMIN, tok2, NULL, &err), SR_EIO);
+	assert_non_null(strstr(err.msg, "node.db: insert token: disk full"));
+	assert_int_equal(sr_tokens_check(t, tok2, NULL, &err), SR_EPERM);
+	sr_err_clear(&err);
+	sr_db_fault_at(1, 0);
+	assert_int_equal(sr_tokens_revoke(t, "alice", &err), SR_EIO);
+	assert_non_null(strstr(err.msg, "revoke token: disk full"));
+	assert_int_equal(sr_tokens_check(t, tok, NULL, &err), SR_OK);
 	assert_int_equal(sr_role_parse("steward", &role), SR_OK);
 	assert_int_equal(role, SR_ROLE_STEWARD);
 	assert_int_equal(sr_role_parse("root", &role), SR_EINVAL);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "base/alloc.h"
 #include "base/err.h"
@@ -118,4 +119,13 @@ void sr_test_closer_stop(struct sr_test_closer *c)
 	shutdown(c->fd, SHUT_RDWR);
 	close(c->fd);
 	pthread_join(c->thread, NULL);
+}
+
+int sr_test_file_mode(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		fail_msg("%s: cannot stat", path);
+	return (int)(sb.st_mode & 0777);
 }

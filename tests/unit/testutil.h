@@ -27,6 +27,9 @@ char *sr_test_read_file(const char *path, size_t *len);
 /* Source tree path (from SR_SOURCE_DIR) joined with rel; heap string. */
 char *sr_test_source_path(const char *rel);
 
+/* The permission bits of path (stat; fails the test if it is missing). */
+int sr_test_file_mode(const char *path);
+
 /* Deterministic generator for test data (splitmix64). */
 uint64_t sr_test_rand(uint64_t *state);
 
