@@ -1,7 +1,8 @@
 /*
  * mask.h - a column's "mask" (DESIGN §6, docs/policy.md) applied wherever
  * a kind reveals the column's values: anonymize's released sa and public
- * columns, psi's intersection keys, query's reveal columns.
+ * columns, psi's intersection keys.  (The query kind reveals no masked
+ * column: its SQL rules refuse grouping by or outputting one.)
  *
  *   hash         a keyed BLAKE2b (libsodium crypto_generichash) of the
  *                value's text, 32 hex digits; the key is derived from the
@@ -79,7 +80,7 @@ int sr_mask_vec(const struct sr_policy_column *col,
  * Mask one JSON scalar of column col (the form results carry: strings,
  * integers, reals, booleans, null): *out is a new reference, the masked
  * string, or in itself (a new reference) when col has no mask or in is
- * null.  This is the call the query kind makes for its reveal columns.
+ * null.
  */
 int sr_mask_json(const struct sr_policy_column *col,
 		 const uint8_t key[SR_MASK_KEY_BYTES], json_t *in,

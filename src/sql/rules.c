@@ -258,6 +258,33 @@ static int rule_id(struct rules *r, const struct sr_sql_usage *us, size_t n)
 	return rc;
 }
 
+/*
+ * A column whose policy has a mask (hash, truncate:N, range:W) may be
+ * revealed only through it.  A query's group keys are the public domain's
+ * values as they are, and the release party cannot compute another
+ * owner's hash, so a query does not group by or output a masked column:
+ * refused, never revealed unmasked (docs/protocols/query.md).
+ */
+static int rule_masks(struct rules *r, const struct sr_sql_usage *us, size_t n)
+{
+	const struct sr_sql *q = r->q;
+	int rc = SR_OK;
+
+	for (size_t i = 0; rc == SR_OK && i < n; i++) {
+		const struct sr_policy_column *pc =
+			sr_policy_column(q->sources[us[i].input].policy, us[i].column);
+		if (!pc || pc->mask == SR_MASK_NONE ||
+		    (us[i].usage != SR_USE_GROUP && us[i].usage != SR_USE_REVEAL))
+			continue;
+		rc = violation(r, "query-masked-column", us[i].input, us[i].column, us[i].usage,
+			       us[i].pos,
+			       "%s.%.64s is masked by its policy: a query cannot %s a masked column (its values are revealed only through the mask, by the psi and anonymize kinds)",
+			       q->inputs[us[i].input].name, us[i].column,
+			       us[i].usage == SR_USE_GROUP ? "group by" : "output");
+	}
+	return rc;
+}
+
 /* Group keys across parties or under dp come from public domains. */
 static int rule_domains(struct rules *r)
 {
@@ -485,6 +512,8 @@ int sr_sql_rules(const struct sr_sql *q, unsigned flags,
 			       "JOIN is not supported yet by federated execution");
 	if (rc == SR_OK)
 		rc = rule_id(&r, us, nus);
+	if (rc == SR_OK)
+		rc = rule_masks(&r, us, nus);
 	if (rc == SR_OK)
 		rc = rule_domains(&r);
 	if (rc == SR_OK)

@@ -98,6 +98,14 @@ static const char visits_policy_dp[] =
 	"\"ward\": {\"class\": \"public\", \"domain\": [1, 2, 3]}},"
 	"\"dp\": {\"epsilon_total\": 3, \"epsilon_max_per_job\": 1}}";
 
+/* ward and region revealed only through their masks. */
+static const char visits_policy_mask[] =
+	"{\"columns\": {" VISITS_COLUMNS
+	"\"region\": {\"class\": \"qi\", \"domain\": [\"north\", \"south\", \"east\", \"west\"], \"mask\": \"truncate:1\"},"
+	"\"sex\": {\"class\": \"qi\", \"domain\": [\"F\", \"M\"]},"
+	"\"ward\": {\"class\": \"public\", \"domain\": [1, 2, 3], \"mask\": \"range:2\"}},"
+	"\"min_group_size\": 1}";
+
 static const char customers_policy[] =
 	"{\"columns\": {\"cid\": {\"class\": \"id\"},"
 	"\"risk_band\": {\"class\": \"qi\", \"domain\": [\"low\", \"mid\", \"high\"]},"
@@ -119,7 +127,7 @@ static const struct sr_expr_column tests_cols[] = {
 
 enum {
 	D_A, D_B, D_C, D_A2, D_FLOAT, D_DP, D_DASH, D_BANK, D_SHOP, D_LAB1, D_LAB2,
-	NDATASETS
+	D_MASK, NDATASETS
 };
 
 static char *big_policy;
@@ -165,6 +173,8 @@ static int setup(void **state)
 			     ARRAY_SIZE(customers) },
 		[D_SHOP] = { "shop.purchases", NULL, purchases_policy, purchases,
 			     ARRAY_SIZE(purchases) },
+		[D_MASK] = { "clinic_m.visits", NULL, visits_policy_mask, visits,
+			     ARRAY_SIZE(visits) },
 	};
 
 	struct sr_buf big;
@@ -867,6 +877,12 @@ static const struct refused refused[] = {
 	E("SELECT COUNT(*) FROM clinic_a.visits UNION ALL clinic_f.visits", SR_EINVAL, "1:48: UNION ALL needs one schema: column 3 of clinic_f.visits is 'age' float64, of clinic_a.visits 'age' int64"),
 	E("SELECT age, COUNT(*) FROM clinic_a.visits", SR_EINVAL, "1:8: column 'age' is neither grouped nor aggregated: add it to GROUP BY or use it in an aggregate"),
 	E("SELECT SUM(AVG(amount)) FROM clinic_a.visits", SR_EINVAL, "1:12: aggregate AVG() cannot be nested inside another aggregate"),
+	/* Masked columns are revealed only through their masks: not by a query. */
+	R("SELECT ward, COUNT(*) FROM clinic_m.visits GROUP BY ward", "query-masked-column"),
+	R("SELECT COUNT(*) FROM clinic_m.visits GROUP BY region", "query-masked-column"),
+	R("SELECT region, ward, COUNT(*) FROM clinic_m.visits WHERE sex = 'F' GROUP BY region, ward", "query-masked-column query-masked-column"),
+	/* Aggregated or filtered, a masked column reveals no value: only the bounds rule here. */
+	R("SELECT sex, SUM(ward) FROM clinic_m.visits WHERE region = 'north' GROUP BY sex", "query-bounds"),
 	E("SELECT COUNT(*) FROM clinic_a.visits WHERE COUNT(*) > 1", SR_EINVAL, "1:44: aggregate COUNT() is not allowed in WHERE (filter groups with HAVING)"),
 	E("SELECT SUM(diagnosis) FROM clinic_a.visits", SR_EINVAL, "1:12: SUM needs a number, got string"),
 	E("SELECT COUNT(*) FROM bank.customers b JOIN shop.purchases s ON cid = s.cid", SR_EINVAL, "1:64: column name 'cid' is ambiguous: b and s both have it (write b.cid or s.cid)"),
