@@ -14,6 +14,12 @@
  *          clients send a header line a second), while a client with a
  *          valid token asks GET /v1/status every 50 ms on new connections.
  *   fire   many requests at once, a thread each (see fire_main).
+ *   sybil  two self-registered organizations with projects of their own
+ *          (a coordinator started with --org-mailbox-bytes QUOTA) flood
+ *          the mailboxes of JOBS approved jobs each way with 4 MiB
+ *          messages nobody fetches, until the coordinator refuses; then
+ *          the bytes it holds and the size of its data directory against
+ *          the bound the quotas set (2 x QUOTA), and the time it took.
  *
  * Prints one line of figures: connections held (sampled each second),
  * what the server closed, the longest a slow client lived, and the member
@@ -36,7 +42,10 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <ftw.h>
+#include <inttypes.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +55,8 @@
 #include "crypto/identity.h"
 #include "net/coordconn.h"
 #include "net/http.h"
+#include "net/jobchan.h"
+#include "net/mailclient.h"
 #include "world.h"
 
 static void die(const char *what, const struct sr_err *err)
@@ -601,6 +612,102 @@ static int fire_main(const char *name, const char *list, const char *out_path)
 	return 0;
 }
 
+/* ---- sybil: mailbox floods bounded by the quotas ------------------------------- */
+
+static uint64_t du_total;
+
+static int du_one(const char *path, const struct stat *sb, int flag, struct FTW *f)
+{
+	(void)path;
+	(void)flag;
+	(void)f;
+	du_total += (uint64_t)sb->st_blocks * 512;
+	return 0;
+}
+
+/* Bytes on disk under dir (like du -s). */
+static uint64_t disk_use(const char *dir)
+{
+	du_total = 0;
+	if (nftw(dir, du_one, 16, FTW_PHYS) != 0)
+		die("sybil: cannot walk the coordinator's directory", NULL);
+	return du_total;
+}
+
+static int sybil_main(const char *bin, int jobs, uint64_t quota)
+{
+	static struct sr_identity ids[2];
+	static struct sr_world w;
+	struct sr_world_coord coord;
+	struct sr_err err;
+	char tmp[] = "/tmp/sr-bench-sybil-XXXXXX", dir[600], qarg[32];
+	const char *args[] = { "--org-mailbox-bytes", qarg, NULL };
+	uint64_t before, after, accepted = 0, sent = 0;
+	uint8_t *msg;
+	double t0;
+
+	sr_err_clear(&err);
+	if (!mkdtemp(tmp))
+		die("mkdtemp", NULL);
+	snprintf(qarg, sizeof(qarg), "%llu", (unsigned long long)quota);
+	for (int i = 0; i < 2; i++) {
+		sr_identity_init(&ids[i]);
+		if (sr_identity_generate(&ids[i], &err) != SR_OK)
+			die("identity", &err);
+	}
+	snprintf(dir, sizeof(dir), "%s/coord", tmp);
+	if (sr_world_coord_start(bin, dir, args, &coord, &err) != SR_OK)
+		die("coordinator", &err);
+	msg = malloc(SR_MAILBOX_MSG_MAX);
+	if (!msg)
+		die("out of memory", NULL);
+	sr_random_buf(msg, SR_MAILBOX_MSG_MAX);
+	before = disk_use(dir);
+	t0 = now_s();
+	for (int j = 0; j < jobs; j++) {
+		if (sr_world_build(coord.url, coord.pin, ids, 2, &w, &err) != SR_OK)
+			die("world", &err);
+		for (int who = 0; who < 2; who++) {
+			struct sr_mailclient_params mp = {
+				.url = coord.url, .pin = coord.pin, .self = &ids[who],
+				.project = w.project, .job_hex = w.job_hex,
+				.retry_ms = 500,   /* a refusal is the figure, not a fault */
+			};
+			struct sr_mailclient *mc = NULL;
+			struct sr_mailbox_ops ops;
+
+			if (sr_mailclient_new(&mp, &mc, &err) != SR_OK)
+				die("mail client", &err);
+			sr_mailclient_ops(mc, &ops);
+			/* Until refused: the per-job cap (256 MiB) or the
+			 * sender's quota over all its jobs, whichever first. */
+			for (uint64_t seq = 0;; seq++) {
+				sent++;
+				if (ops.post(ops.ctx, ids[1 - who].org_id, seq, msg,
+					     SR_MAILBOX_MSG_MAX, &err) != SR_OK) {
+					if (j == jobs - 1 && who == 1)
+						printf("bench sybil last_refusal=\"%s\"\n", err.msg);
+					sr_err_clear(&err);
+					break;
+				}
+				accepted++;
+			}
+			sr_mailclient_free(mc);
+		}
+	}
+	after = disk_use(dir);
+	printf("bench sybil orgs=2 jobs=%d quota_mib=%.0f posts=%" PRIu64 " accepted=%" PRIu64
+	       " held_mib=%.1f disk_growth_mib=%.1f bound_mib=%.0f seconds=%.1f "
+	       "without_quotas_mib=%.0f\n",
+	       jobs, (double)quota / 1048576.0, sent, accepted,
+	       (double)accepted * SR_MAILBOX_MSG_MAX / 1048576.0,
+	       (double)(after - before) / 1048576.0, 2.0 * (double)quota / 1048576.0,
+	       now_s() - t0, 2.0 * jobs * (double)SR_MAILBOX_JOB_BYTES_DEFAULT / 1048576.0);
+	free(msg);
+	sr_world_coord_stop(&coord);
+	return after - before <= 2 * quota + (16u << 20) ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *bin = getenv("SEALROOM");
@@ -618,11 +725,16 @@ int main(int argc, char **argv)
 	if (argc == 8 && strcmp(argv[1], "fire") == 0 && strcmp(argv[2], "--name") == 0 &&
 	    strcmp(argv[4], "--list") == 0 && strcmp(argv[6], "--out") == 0)
 		return fire_main(argv[3], argv[5], argv[7]);
+	if (argc == 6 && strcmp(argv[1], "sybil") == 0 && strcmp(argv[2], "--jobs") == 0 &&
+	    strcmp(argv[4], "--quota-mib") == 0)
+		return sybil_main(bin, (int)strtol(argv[3], NULL, 10),
+				  (uint64_t)strtoull(argv[5], NULL, 10) << 20);
 	if (argc < 2) {
 		fprintf(stderr, "usage: bench_load coord|node [--conns N] [--slow N] [--per-addr N]\n"
 			"         [--seconds S] [--p99 MS] [--slow-max S] [--check]\n"
 			"         [--url URL --token T (node)]\n"
-			"       bench_load fire --name NAME --list FILE --out FILE\n");
+			"       bench_load fire --name NAME --list FILE --out FILE\n"
+			"       bench_load sybil --jobs J --quota-mib Q\n");
 		return 2;
 	}
 	parse_args(argc, argv, &o);
