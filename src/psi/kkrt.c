@@ -154,7 +154,7 @@ static int recv_tags(struct sr_psi_pair *pr, uint64_t n_own, uint32_t *match,
 	unsigned t = pr->tag_bytes;
 	size_t nb = nbatches(n_peer, batch), cap = 16, mask;
 	uint32_t *table;
-	char what[64];
+	char what[96];
 	int rc = SR_OK;
 
 	*matched = 0;
@@ -530,7 +530,7 @@ int sr_psi_kkrt_send(struct sr_psi_pair *pr, struct sr_psi_set *set,
 		struct send_batch job;
 		uint64_t first = (uint64_t)k * SR_KKRT_BATCH;
 		size_t nbins = (size_t)(m - first < SR_KKRT_BATCH ? m - first : SR_KKRT_BATCH);
-		char what[64];
+		char what[96];
 		rc = sr_psi_link_recv(&pr->link, sr_psi_msg_bytes(SR_KKRT_BATCH, SR_KKRT_ROW),
 				      "the peer's extension rows", err);
 		if (rc)

@@ -315,8 +315,10 @@ static void add(char *s, size_t size, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(s + len, size - len, fmt, ap);
+	int n = vsnprintf(s + len, size - len, fmt, ap);
 	va_end(ap);
+	if (n < 0 || (size_t)n >= size - len)
+		fail_msg("a generated query is longer than %zu bytes", size);
 }
 
 /* Query number i over n parties: text for both sides. */
@@ -347,9 +349,10 @@ static void gen_query(uint64_t *seed, size_t n, struct query *q)
 	add(tail, sizeof(tail), "%s", group);
 	add(otail, sizeof(otail), "%s", group);
 	q->ordered = 0;
-	snprintf(q->text, sizeof(q->text), "SELECT %s FROM %s%s", sel, from, tail);
-	snprintf(q->oracle, sizeof(q->oracle), "SELECT %s FROM pooled%s", sel, otail);
-	snprintf(q->oracle_thr, sizeof(q->oracle_thr), "SELECT %s FROM pooled%s", sel, otail);
+	q->text[0] = q->oracle[0] = q->oracle_thr[0] = '\0';
+	add(q->text, sizeof(q->text), "SELECT %s FROM %s%s", sel, from, tail);
+	add(q->oracle, sizeof(q->oracle), "SELECT %s FROM pooled%s", sel, otail);
+	add(q->oracle_thr, sizeof(q->oracle_thr), "SELECT %s FROM pooled%s", sel, otail);
 	if (having) {
 		add(q->text, sizeof(q->text), " HAVING %s", having);
 		add(q->oracle, sizeof(q->oracle), " HAVING %s", having);
