@@ -128,33 +128,41 @@ struct var_state {
 	long double n, mean, m2;
 };
 
+/* SQLite's aggregate context is only 8-byte aligned: the state is copied
+ * in and out (long double wants 16). */
 static void var_step(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	struct var_state *s = sqlite3_aggregate_context(ctx, sizeof(*s));
+	void *p = sqlite3_aggregate_context(ctx, sizeof(struct var_state));
+	struct var_state s;
 	long double x, d;
 
 	(void)argc;
-	if (!s || sqlite3_value_type(argv[0]) == SQLITE_NULL)
+	if (!p || sqlite3_value_type(argv[0]) == SQLITE_NULL)
 		return;
+	memcpy(&s, p, sizeof(s));
 	x = sqlite3_value_double(argv[0]);
-	s->n += 1;
-	d = x - s->mean;
-	s->mean += d / s->n;
-	s->m2 += d * (x - s->mean);
+	s.n += 1;
+	d = x - s.mean;
+	s.mean += d / s.n;
+	s.m2 += d * (x - s.mean);
+	memcpy(p, &s, sizeof(s));
 }
 
 static void var_final(sqlite3_context *ctx)
 {
-	struct var_state *s = sqlite3_aggregate_context(ctx, 0);
+	void *p = sqlite3_aggregate_context(ctx, 0);
 	intptr_t kind = (intptr_t)sqlite3_user_data(ctx);   /* 0 pop, 1 samp, 2 sd pop, 3 sd samp */
 	int samp = kind & 1;
+	struct var_state s;
 	long double v;
 
-	if (!s || s->n < (samp ? 2 : 1)) {
+	if (p)
+		memcpy(&s, p, sizeof(s));
+	if (!p || s.n < (samp ? 2 : 1)) {
 		sqlite3_result_null(ctx);
 		return;
 	}
-	v = s->m2 / (s->n - samp);
+	v = s.m2 / (s.n - samp);
 	sqlite3_result_double(ctx, (double)(kind >= 2 ? sqrtl(v) : v));
 }
 
