@@ -15,46 +15,11 @@
 #include "base/err.h"
 #include "crypto/crypto.h"
 #include "secagg/secagg.h"
+#include "fuzz_feed.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define LENGTH 5
-
-struct feed {
-	const uint8_t *data;
-	size_t size, pos;
-};
-
-static int feed_send(void *ctx, const uint8_t *msg, size_t len,
-		     struct sr_err *err)
-{
-	(void)ctx;
-	(void)msg;
-	(void)len;
-	(void)err;
-	return SR_OK;   /* what the party says is dropped */
-}
-
-static int feed_recv(void *ctx, struct sr_buf *msg, size_t max_len,
-		     struct sr_err *err)
-{
-	struct feed *f = ctx;
-	size_t len;
-
-	if (f->size - f->pos < 2)
-		return sr_fail(err, SR_EPROTO, "end of input");
-	len = (size_t)f->data[f->pos] | (size_t)f->data[f->pos + 1] << 8;
-	f->pos += 2;
-	if (len > max_len)
-		return sr_fail(err, SR_ELIMIT, "message too long");
-	if (len > f->size - f->pos)
-		return sr_fail(err, SR_EPROTO, "end of input");
-	sr_buf_reset(msg);
-	if (sr_buf_add(msg, f->data + f->pos, len) != SR_OK)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	f->pos += len;
-	return SR_OK;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -77,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.data = data + 1;
 	f.size = size - 1;
 	f.pos = 0;
+	f.lenbytes = 2;
 	for (int i = 0; i < 3; i++) {
 		pipes[i].ctx = &f;
 		pipes[i].send = feed_send;
