@@ -51,7 +51,7 @@
 #define SR_HE_R_BITS(bits) ((bits) >= 3072 ? 512u : 448u)
 
 struct sr_he_pk; /* public key (+ its tables and randomizer pool) */
-struct sr_he_sk; /* secret key; holds its own copy of the public key */
+struct sr_he_sk; /* secret key; shares its public key (reference-counted) */
 
 /* ---- keys ---------------------------------------------------------------- */
 
