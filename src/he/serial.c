@@ -101,7 +101,7 @@ int sr_he_pk_decode(const uint8_t *in, size_t len, struct sr_pool *pool,
 		    struct sr_he_pk **out, struct sr_err *err)
 {
 	struct sr_he_pk *pk = NULL;
-	unsigned bits;
+	unsigned bits = 0;
 	int rc;
 
 	*out = NULL;
@@ -158,7 +158,7 @@ int sr_he_sk_encode(const struct sr_he_sk *sk, struct sr_buf *out,
 int sr_he_sk_decode(const uint8_t *in, size_t len, struct sr_pool *pool,
 		    struct sr_he_sk **sk, struct sr_err *err)
 {
-	unsigned bits;
+	unsigned bits = 0;
 	mpz_t p, q, x;
 	int rc;
 
@@ -238,7 +238,7 @@ int sr_he_batch_decode(const struct sr_he_pk *pk, const uint8_t *in,
 		       size_t *count_out, struct sr_err *err)
 {
 	size_t width = sr_he_ct_bytes(pk), count;
-	unsigned bits;
+	unsigned bits = 0;
 	mpz_t *cts = NULL;
 	int rc;
 
