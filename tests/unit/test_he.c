@@ -638,6 +638,37 @@ static void test_keygen(void **state)
 	mpz_clears(m, c, q2, x, NULL);
 }
 
+/* 3072 bits: keygen, the wire format, encryption and decryption. */
+static void test_keygen_3072(void **state)
+{
+	struct sr_he_pk *pk, *back;
+	struct sr_he_sk *sk;
+	struct sr_err err = { 0 };
+	struct sr_buf b;
+	mpz_t m, c;
+
+	(void)state;
+	mpz_inits(m, c, NULL);
+	assert_int_equal(sr_he_keygen(3072, pool, &pk, &sk, &err), SR_OK);
+	assert_int_equal(mpz_sizeinbase(sr_he_pk_n(pk), 2), 3072);
+	assert_int_equal(sr_he_ct_bytes(pk), 768);
+	sr_buf_init(&b, SR_BUF_UNBOUNDED);
+	assert_int_equal(sr_he_pk_encode(pk, &b, &err), SR_OK);
+	assert_int_equal(b.len, 7 + 384 + 768);
+	assert_int_equal(sr_he_pk_decode((uint8_t *)b.data, b.len, pool, &back, &err),
+			 SR_OK);
+	assert_true(sr_he_pk_equal(pk, back));
+	mpz_set_si(m, -5);
+	mpz_add(m, m, sr_he_pk_n(pk));
+	enc(back, m, c);
+	dec_equals(sk, c, m);
+	sr_buf_release(&b);
+	sr_he_pk_free(back);
+	sr_he_pk_free(pk);
+	sr_he_sk_free(sk);
+	mpz_clears(m, c, NULL);
+}
+
 static uint8_t *unhex_alloc(const char *hex, size_t *len)
 {
 	uint8_t *out;
@@ -972,6 +1003,7 @@ int main(void)
 		cmocka_unit_test(test_packing),
 		cmocka_unit_test(test_decrypt_refusal),
 		cmocka_unit_test(test_keygen),
+		cmocka_unit_test(test_keygen_3072),
 		cmocka_unit_test(test_serial_keys),
 		cmocka_unit_test(test_serial_cts),
 		cmocka_unit_test(test_batches),
