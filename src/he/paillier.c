@@ -545,9 +545,10 @@ int sr_he_encrypt(const struct sr_he_pk *pk, const mpz_t m, mpz_t c,
 		  struct sr_err *err)
 {
 	mpz_t rnd;
+	int rc = check_plain(pk, m, err);
 
-	if (check_plain(pk, m, err))
-		return err ? err->code : SR_EINVAL;
+	if (rc)
+		return rc;
 	mpz_init(rnd);
 	fresh_randomizer(pk, rnd);
 	encrypt_with_randomizer(pk, m, rnd, c);
@@ -559,9 +560,10 @@ int sr_he_encrypt_with(const struct sr_he_pk *pk, const mpz_t m,
 		       const mpz_t r, mpz_t c, struct sr_err *err)
 {
 	mpz_t rnd;
+	int rc = check_plain(pk, m, err);
 
-	if (check_plain(pk, m, err))
-		return err ? err->code : SR_EINVAL;
+	if (rc)
+		return rc;
 	if (mpz_sgn(r) < 0 || mpz_sizeinbase(r, 2) > pk->r_bits)
 		return sr_fail(err, SR_EINVAL,
 			       "paillier randomizer: expected 0 <= r < 2^%u", pk->r_bits);
@@ -576,9 +578,10 @@ int sr_he_encrypt_textbook(const struct sr_he_pk *pk, const mpz_t m, mpz_t c,
 			   struct sr_err *err)
 {
 	mpz_t rho, g;
+	int rc = check_plain(pk, m, err);
 
-	if (check_plain(pk, m, err))
-		return err ? err->code : SR_EINVAL;
+	if (rc)
+		return rc;
 	mpz_inits(rho, g, NULL);
 	do {
 		he_random_bits(rho, pk->bits);
@@ -751,9 +754,10 @@ int sr_he_encrypt_fast(struct sr_he_pk *pk, const mpz_t m, mpz_t c,
 	mpz_t rnd;
 	int have = 0;
 	size_t spawn = 0;
+	int rc = check_plain(pk, m, err);
 
-	if (check_plain(pk, m, err))
-		return err ? err->code : SR_EINVAL;
+	if (rc)
+		return rc;
 	mpz_init(rnd);
 	pthread_mutex_lock(&pk->lock);
 	if (pk->rand_count > 0) {
