@@ -165,13 +165,16 @@ static void test_provider_names(void **state)
 	assert_int_equal(p, SR_KEY_PASSPHRASE);
 	assert_int_equal(sr_key_provider_parse("file", &p), SR_OK);
 	assert_int_equal(p, SR_KEY_FILE);
-	assert_int_equal(sr_key_provider_parse("tpm2", &p), SR_EINVAL);
+	assert_int_equal(sr_key_provider_parse("tpm2", &p), SR_OK);
+	assert_int_equal(p, SR_KEY_TPM2);
+	assert_int_equal(sr_key_provider_parse("tpm", &p), SR_EINVAL);
 	assert_int_equal(sr_key_provider_parse("", &p), SR_EINVAL);
 	assert_int_equal(sr_key_provider_parse("File", &p), SR_EINVAL);
 	assert_int_equal(sr_key_provider_parse(NULL, &p), SR_EINVAL);
 	assert_string_equal(sr_key_provider_name(SR_KEY_PASSPHRASE),
 			    "passphrase");
 	assert_string_equal(sr_key_provider_name(SR_KEY_FILE), "file");
+	assert_string_equal(sr_key_provider_name(SR_KEY_TPM2), "tpm2");
 }
 
 static void test_passphrase_roundtrip(void **state)
