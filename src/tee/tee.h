@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "base/limits.h"
 
 /* The TCTI used when neither the caller nor $SEALROOM_TPM_TCTI names one:
  * the kernel's resource manager. */
@@ -104,5 +105,169 @@ int sr_tpm_unseal(struct sr_tpm *tpm, const struct sr_tpm_sealed *in,
 
 /* The one-line error of sr_tpm_unseal on the wrong TPM. */
 #define SR_TPM_OTHER_TPM_MSG "the master key is sealed to another TPM"
+
+/* ------------------------------------------------------------------ */
+/* Attestation (attest.c: the executor's side; verify.c: the owner's). */
+
+#define SR_TEE_DIGEST_BYTES 32   /* SHA-256 throughout */
+#define SR_TEE_SECRET_BYTES 32   /* the credential-activation secret */
+/* Marshalled TPM2B_ATTEST, TPMT_SIGNATURE, TPM2B_ID_OBJECT and
+ * TPM2B_ENCRYPTED_SECRET caps (static asserts in attest.c). */
+#define SR_TEE_ATTEST_MAX 2400
+#define SR_TEE_SIG_MAX 1024
+#define SR_TEE_BLOB_MAX 520
+
+/* One extend the executor made: PCR pcr ← SHA-256(pcr ‖ digest). */
+struct sr_tee_event {
+	uint32_t pcr;
+	uint8_t digest[SR_TEE_DIGEST_BYTES];
+	char what[SR_TEE_EVENT_TEXT_MAX];  /* "binary", "config", ... */
+};
+
+struct sr_tee_cert {
+	uint8_t der[SR_TEE_CERT_MAX];
+	size_t len;
+};
+
+/*
+ * The evidence an executor hands to a verifier.  Plain bytes; the verifier
+ * trusts none of it until sr_tee_verify says so.
+ */
+struct sr_tee_evidence {
+	struct sr_tee_cert ek_cert;                  /* from NV 0x01c00002 */
+	struct sr_tee_cert chain[SR_TEE_CHAIN_MAX];  /* intermediates */
+	size_t chain_len;
+	uint8_t ak_public[SR_TPM_PUBLIC_MAX];        /* TPM2B_PUBLIC */
+	size_t ak_public_len;
+	uint8_t activation[SR_TEE_SECRET_BYTES];     /* ActivateCredential */
+	uint8_t attest[SR_TEE_ATTEST_MAX];           /* TPMS_ATTEST bytes */
+	size_t attest_len;
+	uint8_t signature[SR_TEE_SIG_MAX];           /* TPMT_SIGNATURE */
+	size_t signature_len;
+	uint32_t pcr_mask;                           /* quoted PCRs */
+	uint8_t pcr_values[SR_TPM_PCR_COUNT][SR_TEE_DIGEST_BYTES];
+	struct sr_tee_event events[SR_TEE_EVENTS_MAX];
+	size_t n_events;
+};
+
+/* The TPM's clock and boot counters, from a quote (TPMS_CLOCK_INFO). */
+struct sr_tee_counters {
+	uint64_t clock_ms;
+	uint32_t reset_count;
+	uint32_t restart_count;
+};
+
+/* The verifier's challenge for credential activation (MakeCredential). */
+struct sr_tee_challenge {
+	uint8_t credential_blob[SR_TEE_BLOB_MAX];   /* TPM2B_ID_OBJECT */
+	size_t credential_blob_len;
+	uint8_t secret[SR_TEE_BLOB_MAX];            /* TPM2B_ENCRYPTED_SECRET */
+	size_t secret_len;
+};
+
+struct sr_tee_attester;
+
+/*
+ * The executor's attestation keys on tpm (borrowed; must outlive *out):
+ * the endorsement key from the TCG's RSA-2048 template (the key the EK
+ * certificate certifies), its certificate read from NV index 0x01c00002,
+ * and an attestation key: a restricted ECC P-256 signing key (ECDSA,
+ * SHA-256) made in the endorsement hierarchy.  Free with
+ * sr_tee_attester_free.
+ */
+int sr_tee_attester_new(struct sr_tpm *tpm, struct sr_tee_attester **out,
+			struct sr_err *err) SR_WUR;
+void sr_tee_attester_free(struct sr_tee_attester *att);
+
+/* Fill ev's ek_cert and ak_public (what a verifier needs to challenge). */
+void sr_tee_attester_identity(const struct sr_tee_attester *att,
+			      struct sr_tee_evidence *ev);
+
+/*
+ * Recover the verifier's secret from ch with TPM2_ActivateCredential: it
+ * works only in the TPM holding the EK, for the AK the challenge names.
+ */
+int sr_tee_attester_activate(struct sr_tee_attester *att,
+			     const struct sr_tee_challenge *ch,
+			     uint8_t secret[SR_TEE_SECRET_BYTES],
+			     struct sr_err *err) SR_WUR;
+
+/*
+ * Extend PCR pcr with digest and append the event (what names it) to the
+ * attester's event log.  SR_ELIMIT past SR_TEE_EVENTS_MAX events.
+ */
+int sr_tee_attester_measure(struct sr_tee_attester *att, uint32_t pcr,
+			    const uint8_t digest[SR_TEE_DIGEST_BYTES],
+			    const char *what, struct sr_err *err) SR_WUR;
+
+/*
+ * Quote the PCRs of pcr_mask with qualifying data SHA-256(nonce ‖ key):
+ * fills ev's attest, signature, PCR values and event log (identity and
+ * activation are filled by the calls above).
+ */
+int sr_tee_attester_quote(struct sr_tee_attester *att, uint32_t pcr_mask,
+			  const uint8_t *nonce, size_t nonce_len,
+			  const uint8_t key[32], struct sr_tee_evidence *ev,
+			  struct sr_err *err) SR_WUR;
+
+/* SHA-256(nonce ‖ key): the quote's qualifying data. */
+void sr_tee_qualifying_data(const uint8_t *nonce, size_t nonce_len,
+			    const uint8_t key[32],
+			    uint8_t out[SR_TEE_DIGEST_BYTES]);
+
+/*
+ * The verifier's side of credential activation, in software (no TPM
+ * needed): a random secret, encrypted to the EK public key in ek_cert
+ * (RSA-OAEP, label "IDENTITY") and bound to the name of the AK in
+ * ak_public, as TPM2_MakeCredential does.  Keep secret; compare it with
+ * the activation the executor returns (sr_tee_verify does).
+ */
+int sr_tee_challenge_make(const struct sr_tee_evidence *ev,
+			  struct sr_tee_challenge *ch,
+			  uint8_t secret[SR_TEE_SECRET_BYTES],
+			  struct sr_err *err) SR_WUR;
+
+/* What one owner trusts (its policy's tee section). */
+struct sr_tee_policy {
+	const char *ca_pem;          /* trusted EK CA certificates, PEM */
+	size_t ca_pem_len;
+	const uint8_t (*measurements)[SR_TEE_DIGEST_BYTES];
+	size_t n_measurements;       /* trusted event digests */
+	int has_last;                /* last_seen holds this executor's */
+	struct sr_tee_counters last_seen;
+};
+
+/* The checks, in the order sr_tee_verify runs them. */
+enum sr_tee_check {
+	SR_TEE_CHECK_EK_CERT = 1,    /* EK certificate chains to a trusted CA */
+	SR_TEE_CHECK_AK_BOUND,       /* AK bound to the EK (activation) */
+	SR_TEE_CHECK_SIGNATURE,      /* quote signature under the AK */
+	SR_TEE_CHECK_MAGIC_TYPE,     /* TPM_GENERATED_VALUE, quote type */
+	SR_TEE_CHECK_EXTRA_DATA,     /* extraData = H(nonce ‖ key) */
+	SR_TEE_CHECK_PCR_DIGEST,     /* digest of the reported PCR values */
+	SR_TEE_CHECK_EVENT_LOG,      /* the log replays to those values */
+	SR_TEE_CHECK_MEASUREMENTS,   /* every measurement is trusted */
+	SR_TEE_CHECK_COUNTERS,       /* clock/reset/restart not backwards */
+};
+
+/* "ek-certificate", "ak-binding", ...: the check's name in messages. */
+const char *sr_tee_check_name(enum sr_tee_check check);
+
+/*
+ * Run the nine checks on ev, in order, for a verifier that sent nonce,
+ * will seal to key and made the activation challenge whose secret is
+ * expected.  The first failure refuses: SR_EPOLICY (SR_ECRYPTO for a bad
+ * signature or activation), err naming the check ("tee check 3
+ * (quote-signature): ..."), *failed set to it.  Nothing is accepted with a
+ * warning.  On success *seen holds the quote's counters, to be stored as
+ * this executor's last_seen.
+ */
+int sr_tee_verify(const struct sr_tee_evidence *ev,
+		  const struct sr_tee_policy *policy,
+		  const uint8_t *nonce, size_t nonce_len,
+		  const uint8_t key[32],
+		  const uint8_t expected[SR_TEE_SECRET_BYTES],
+		  struct sr_tee_counters *seen, enum sr_tee_check *failed,
+		  struct sr_err *err) SR_WUR;
 
 #endif

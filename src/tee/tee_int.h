@@ -30,5 +30,16 @@ void sr_tpm_pcr_selection(uint32_t mask, TPML_PCR_SELECTION *out);
 
 /* AES-128-CFB: the symmetric algorithm of primaries and sessions. */
 extern const TPMT_SYM_DEF sr_tpm_aes128cfb;
+extern const TPMT_SYM_DEF_OBJECT sr_tpm_aes128cfb_object;
+
+/* What an attestation key must be (the verifier checks it too). */
+#define SR_TEE_AK_ATTRIBUTES (TPMA_OBJECT_FIXEDTPM | TPMA_OBJECT_FIXEDPARENT | \
+	TPMA_OBJECT_SENSITIVEDATAORIGIN | TPMA_OBJECT_USERWITHAUTH | \
+	TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT)
+
+/* The AK's handle and the TPM of att, for tests that make the AK sign
+ * something other than a quote. */
+ESYS_TR sr_tee_attester_ak(const struct sr_tee_attester *att);
+struct sr_tpm *sr_tee_attester_tpm(const struct sr_tee_attester *att);
 
 #endif

@@ -17,6 +17,12 @@ const TPMT_SYM_DEF sr_tpm_aes128cfb = {
 	.mode = { .aes = TPM2_ALG_CFB },
 };
 
+const TPMT_SYM_DEF_OBJECT sr_tpm_aes128cfb_object = {
+	.algorithm = TPM2_ALG_AES,
+	.keyBits = { .aes = 128 },
+	.mode = { .aes = TPM2_ALG_CFB },
+};
+
 const char *sr_tpm_tcti(const char *tcti)
 {
 	const char *env;
