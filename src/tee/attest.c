@@ -14,10 +14,12 @@
 #include "tee/tee_int.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <tss2/tss2_mu.h>
 
+#include "base/alloc.h"
 #include "base/banned.h"
 
 #define EK_CERT_NV_INDEX 0x01c00002   /* RSA-2048 EK certificate */
@@ -174,7 +176,7 @@ void sr_tee_attester_free(struct sr_tee_attester *att)
 		Esys_FlushContext(att->tpm->esys, att->ek);
 	if (att->ak != ESYS_TR_NONE)
 		Esys_FlushContext(att->tpm->esys, att->ak);
-	free(att);
+	sr_free(att);
 }
 
 int sr_tee_attester_new(struct sr_tpm *tpm, struct sr_tee_attester **out,
@@ -187,7 +189,7 @@ int sr_tee_attester_new(struct sr_tpm *tpm, struct sr_tee_attester **out,
 	int ret;
 
 	*out = NULL;
-	att = calloc(1, sizeof(*att));
+	att = sr_calloc(1, sizeof(*att));
 	if (!att)
 		return sr_fail(err, SR_ENOMEM, "tee: out of memory");
 	att->tpm = tpm;

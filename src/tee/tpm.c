@@ -9,6 +9,7 @@
 #include <tss2/tss2_rc.h>
 
 #include "base/log.h"
+#include "base/alloc.h"
 #include "base/banned.h"
 
 const TPMT_SYM_DEF sr_tpm_aes128cfb = {
@@ -61,7 +62,7 @@ int sr_tpm_open(const char *tcti, struct sr_tpm **out, struct sr_err *err)
 		return sr_fail(err, SR_EINVAL,
 			       "tpm: TCTI string is longer than %zu characters",
 			       sizeof(tpm->tcti_conf) - 1);
-	tpm = calloc(1, sizeof(*tpm));
+	tpm = sr_calloc(1, sizeof(*tpm));
 	if (!tpm)
 		return sr_fail(err, SR_ENOMEM, "tpm: out of memory");
 	snprintf(tpm->tcti_conf, sizeof(tpm->tcti_conf), "%s", conf);
@@ -73,7 +74,7 @@ int sr_tpm_open(const char *tcti, struct sr_tpm **out, struct sr_err *err)
 	if (rc != TSS2_RC_SUCCESS) {
 		sr_tpm_fail(err, SR_EIO, "cannot open TCTI", rc);
 		sr_err_prefix(err, "%s", tpm->tcti_conf);
-		free(tpm);
+		sr_free(tpm);
 		return SR_EIO;
 	}
 	rc = Esys_Initialize(&tpm->esys, tpm->tcti, NULL);
@@ -81,7 +82,7 @@ int sr_tpm_open(const char *tcti, struct sr_tpm **out, struct sr_err *err)
 		sr_tpm_fail(err, SR_EIO, "Esys_Initialize", rc);
 		sr_err_prefix(err, "%s", tpm->tcti_conf);
 		Tss2_TctiLdr_Finalize(&tpm->tcti);
-		free(tpm);
+		sr_free(tpm);
 		return SR_EIO;
 	}
 	sr_log_debug("tpm: connected through %s", tpm->tcti_conf);
@@ -97,7 +98,7 @@ void sr_tpm_free(struct sr_tpm *tpm)
 		Esys_Finalize(&tpm->esys);
 	if (tpm->tcti)
 		Tss2_TctiLdr_Finalize(&tpm->tcti);
-	free(tpm);
+	sr_free(tpm);
 }
 
 int sr_tpm_pcrs_parse(const char *text, uint32_t *mask, struct sr_err *err)
