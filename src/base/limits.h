@@ -329,4 +329,19 @@ _Static_assert(SR_ANON_ROWS_MAX < 4294967295ull, "anon row ids are uint32");
 #define SR_ANON_RELEASE_BYTES_MAX (SR_RESULT_BYTES_MAX / 4)
 _Static_assert(SR_ANON_PART_BYTES < SR_JOBCHAN_FRAGMENT_MAX, "a part fits a message");
 
+/*
+ * TPM attestation evidence (src/tee/): it arrives from an executor the
+ * verifier does not trust yet.  An EK certificate of a real TPM is 1-2 KiB
+ * (RSA-2048 or ECC with the TCG extensions); 4 KiB leaves room for long
+ * manufacturer names.  Vendors ship the EK certificate with up to two
+ * intermediates.  The executor measures its binary and its config, and a
+ * few more events (a restart, a reloaded config) fit; more than 32 events
+ * is not a log the policy could list anyway.
+ */
+#define SR_TEE_CERT_MAX 4096
+#define SR_TEE_CHAIN_MAX 3
+#define SR_TEE_EVENTS_MAX 32
+#define SR_TEE_EVENT_TEXT_MAX 64
+#define SR_TEE_NONCE_MAX 64
+
 #endif

@@ -176,7 +176,7 @@ int sr_cli_open_key(struct sr_cli *cli, struct sr_err *err)
 {
 	enum sr_key_provider provider;
 	char *pass = NULL;
-	int rc;
+	int rc, recovery;
 
 	if (cli->mk_open)
 		return SR_OK;
@@ -189,13 +189,19 @@ int sr_cli_open_key(struct sr_cli *cli, struct sr_err *err)
 				cli->home, cli->home);
 	if (rc)
 		return rc;
-	if (provider == SR_KEY_PASSPHRASE) {
-		rc = sr_cli_passphrase("passphrase: ", 0, &pass, err);
+	recovery = provider == SR_KEY_TPM2 && getenv("SEALROOM_KEY_RECOVERY") &&
+		   strcmp(getenv("SEALROOM_KEY_RECOVERY"), "1") == 0;
+	if (provider == SR_KEY_PASSPHRASE || recovery) {
+		rc = sr_cli_passphrase(recovery ? "recovery passphrase: "
+						: "passphrase: ", 0, &pass, err);
 		if (rc)
 			return rc;
 	}
 	sr_masterkey_init(&cli->mk);
-	rc = sr_masterkey_open(&cli->mk, cli->home, pass, err);
+	if (recovery)
+		rc = sr_masterkey_open_recovery(&cli->mk, cli->home, pass, err);
+	else
+		rc = sr_masterkey_open(&cli->mk, cli->home, pass, err);
 	sr_cli_passphrase_free(pass);
 	if (rc == SR_OK)
 		cli->mk_open = 1;
@@ -216,9 +222,11 @@ int sr_cli_open_store(struct sr_cli *cli, int with_key, struct sr_err *err)
 			return sr_failx(err, SR_ENOTFOUND,
 					"%s is not a node home: run 'sealroom init --home %s' first",
 					cli->home, cli->home);
-		/* The file provider needs no prompt; opening it also gives
-		 * its development-only warning at every start. */
-		if (rc == SR_OK && provider == SR_KEY_FILE)
+		/* The file and tpm2 providers need no prompt (the file
+		 * one also gives its development-only warning at every
+		 * start). */
+		if (rc == SR_OK &&
+		    (provider == SR_KEY_FILE || provider == SR_KEY_TPM2))
 			rc = sr_cli_open_key(cli, err);
 	}
 	if (rc == SR_OK)

@@ -11,11 +11,13 @@
 #include "base/file.h"
 #include "cli/cli.h"
 #include "crypto/identity.h"
+#include "tee/tee.h"
 #include "base/banned.h"
 
 static const char init_usage[] =
-	"usage: sealroom init [--home DIR] [--key-provider passphrase|file]\n"
-	"                     [--kdf moderate|sensitive] [--json]\n"
+	"usage: sealroom init [--home DIR] [--key-provider passphrase|tpm2|file]\n"
+	"                     [--kdf moderate|sensitive] [--tpm-pcrs LIST]\n"
+	"                     [--recovery-passphrase] [--json]\n"
 	"\n"
 	"Create a node home: the master key, the organization's identity keys\n"
 	"(Ed25519 for signing, X25519 for key agreement) and an empty dataset\n"
@@ -26,10 +28,23 @@ static const char init_usage[] =
 	"  --key-provider NAME   passphrase (default): the master key is derived\n"
 	"                        with Argon2id from a passphrase read from\n"
 	"                        $SEALROOM_PASSPHRASE or the terminal;\n"
+	"                        tpm2: a random key sealed to this machine's TPM\n"
+	"                        ($SEALROOM_TPM_TCTI, default device:/dev/tpmrm0)\n"
+	"                        under a policy on PCR values: the home opens\n"
+	"                        only on this TPM with these PCR values;\n"
 	"                        file: a random key stored in HOME/master.key,\n"
 	"                        for development only\n"
-	"  --kdf PROFILE         Argon2id cost: moderate (default, 64 MiB) or\n"
-	"                        sensitive (1 GiB)\n"
+	"  --tpm-pcrs LIST       tpm2: the PCRs the key is sealed to, e.g. 0,7 or\n"
+	"                        sha256:0,2,4,7 (default sha256:0,7: firmware and\n"
+	"                        Secure Boot state; see docs/tee.md)\n"
+	"  --recovery-passphrase tpm2: also keep a copy of the key wrapped under a\n"
+	"                        passphrase ($SEALROOM_PASSPHRASE or the terminal),\n"
+	"                        opened with SEALROOM_KEY_RECOVERY=1 when the TPM\n"
+	"                        is lost.  Anyone with the home and the passphrase\n"
+	"                        then opens it anywhere: the hardware binding\n"
+	"                        is only as strong as that passphrase\n"
+	"  --kdf PROFILE         Argon2id cost (passphrase, recovery copy):\n"
+	"                        moderate (default, 64 MiB) or sensitive (1 GiB)\n"
 	"  --json                print the identity as JSON\n";
 
 int sr_cmd_init(int argc, char **argv)
@@ -39,6 +54,8 @@ int sr_cmd_init(int argc, char **argv)
 		{ "key-provider", required_argument, NULL, 'k' },
 		{ "kdf", required_argument, NULL, 'K' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "tpm-pcrs", required_argument, NULL, 'P' },
+		{ "recovery-passphrase", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -46,7 +63,8 @@ int sr_cmd_init(int argc, char **argv)
 	struct sr_identity id;
 	struct sr_masterkey mk;
 	enum sr_key_provider provider = SR_KEY_PASSPHRASE;
-	const char *kdf = NULL;
+	const char *kdf = NULL, *pcrs = NULL;
+	int recovery = 0;
 	char *pass = NULL;
 	uint8_t key_enc[32];
 	struct sr_err err;
@@ -61,7 +79,7 @@ int sr_cmd_init(int argc, char **argv)
 		case 'k':
 			if (sr_key_provider_parse(optarg, &provider) != SR_OK)
 				return sr_cli_usage_error("init",
-					"unknown key provider '%s' (expected passphrase or file)",
+					"unknown key provider '%s' (expected passphrase, tpm2 or file)",
 					optarg);
 			break;
 		case 'K':
@@ -74,6 +92,15 @@ int sr_cmd_init(int argc, char **argv)
 			kdf = optarg;
 			break;
 		case 'j': cli.json = 1; break;
+		case 'P': {
+			uint32_t mask;
+			if (sr_tpm_pcrs_parse(optarg, &mask, &err) != SR_OK)
+				return sr_cli_usage_error("init", "--tpm-pcrs: %s",
+							  err.msg);
+			pcrs = optarg;
+			break;
+		}
+		case 'R': recovery = 1; break;
 		case 'h': fputs(init_usage, stdout); return SR_EXIT_OK;
 		default: return sr_cli_usage_error("init", "bad option");
 		}
@@ -81,6 +108,10 @@ int sr_cmd_init(int argc, char **argv)
 	if (optind != argc)
 		return sr_cli_usage_error("init", "unexpected argument '%s'",
 					  argv[optind]);
+	if ((pcrs || recovery) && provider != SR_KEY_TPM2)
+		return sr_cli_usage_error("init",
+			"%s is for --key-provider tpm2",
+			pcrs ? "--tpm-pcrs" : "--recovery-passphrase");
 	sr_identity_init(&id);
 	sr_masterkey_init(&mk);
 	rc = sr_cli_resolve_home(&cli, &err);
@@ -99,12 +130,23 @@ int sr_cmd_init(int argc, char **argv)
 	rc = sr_mkdir_p(cli.home, 0700, &err);
 	if (rc)
 		goto out;
-	if (provider == SR_KEY_PASSPHRASE) {
-		rc = sr_cli_passphrase("new passphrase: ", 1, &pass, &err);
+	if (provider == SR_KEY_PASSPHRASE || recovery) {
+		rc = sr_cli_passphrase(recovery ? "new recovery passphrase: "
+						: "new passphrase: ", 1, &pass,
+				       &err);
 		if (rc)
 			goto out;
 	}
-	rc = sr_masterkey_create(&mk, cli.home, provider, pass, kdf, &err);
+	if (provider == SR_KEY_TPM2) {
+		struct sr_masterkey_tpm2 tpm_opts = {
+			.pcrs = pcrs, .recovery_passphrase = pass,
+			.kdf_profile = kdf,
+		};
+		rc = sr_masterkey_create_tpm2(&mk, cli.home, &tpm_opts, &err);
+	} else {
+		rc = sr_masterkey_create(&mk, cli.home, provider, pass, kdf,
+					 &err);
+	}
 	if (rc)
 		goto out;
 	mk_created = 1;

@@ -13,8 +13,9 @@
 
 static const struct sr_help_entry entries[] = {
 	{ "init", NULL, SR_GLOBAL_HOME | SR_GLOBAL_JSON,
-	  "--key-provider= --kdf=", NULL,
-	  "usage: sealroom init [--home DIR] [--key-provider passphrase|file] [--kdf moderate|sensitive] [--json]\n"
+	  "--key-provider= --kdf= --tpm-pcrs= --recovery-passphrase", NULL,
+	  "usage: sealroom init [--home DIR] [--key-provider passphrase|tpm2|file] [--kdf moderate|sensitive]\n"
+	  "                     [--tpm-pcrs LIST] [--recovery-passphrase] [--json]\n"
 	  "\n"
 	  "Create a node home: the master key, this organization's identity keys\n"
 	  "and an empty encrypted dataset store.  Prints the organization id.\n"

@@ -7,6 +7,10 @@
  *               (4 passes, 1 GiB) and "test" (1 pass, 8 MiB; for tests).
  *   file        a random key kept in a 0600 file beside the config.  For
  *               development only: opening it logs a warning every time.
+ *   tpm2        a random key sealed to the machine's TPM under a PolicyPCR
+ *               policy (src/tee/keyprov.c): the home opens only on that
+ *               TPM with those PCR values.  Optionally a passphrase-wrapped
+ *               recovery copy (docs/tee.md says what it costs).
  *
  * HOME/master.json records the provider, its parameters and a check value
  * (a keyed BLAKE2b MAC of a fixed string under the check sub-key),
@@ -26,6 +30,7 @@
 enum sr_key_provider {
 	SR_KEY_PASSPHRASE = 1,
 	SR_KEY_FILE = 2,
+	SR_KEY_TPM2 = 3,
 };
 
 /* Sub-key ids: never renumber. */
@@ -47,7 +52,7 @@ struct sr_masterkey {
 void sr_masterkey_init(struct sr_masterkey *mk);
 void sr_masterkey_release(struct sr_masterkey *mk);
 
-/* Parse "passphrase" / "file"; SR_EINVAL otherwise. */
+/* Parse "passphrase" / "file" / "tpm2"; SR_EINVAL otherwise. */
 int sr_key_provider_parse(const char *name, enum sr_key_provider *out) SR_WUR;
 const char *sr_key_provider_name(enum sr_key_provider p);
 
@@ -62,8 +67,36 @@ int sr_masterkey_create(struct sr_masterkey *mk, const char *home,
 			enum sr_key_provider provider, const char *passphrase,
 			const char *kdf_profile, struct sr_err *err) SR_WUR;
 
+/* How a tpm2 master key is made.  All fields may be NULL. */
+struct sr_masterkey_tpm2 {
+	const char *tcti;                /* NULL: $SEALROOM_TPM_TCTI, default */
+	const char *pcrs;                /* NULL: SR_TPM_PCRS_DEFAULT */
+	const char *recovery_passphrase; /* NULL: no recovery copy */
+	const char *kdf_profile;         /* of the recovery copy */
+};
+
 /*
- * Open the master key of home.  For the passphrase provider passphrase must
+ * Create a new random master key in home, sealed to the TPM, and write
+ * home/master.json; with opts->recovery_passphrase also a recovery copy
+ * wrapped under Argon2id of it.  Errors as sr_masterkey_create, and the
+ * TPM's (tee.h).
+ */
+int sr_masterkey_create_tpm2(struct sr_masterkey *mk, const char *home,
+			     const struct sr_masterkey_tpm2 *opts,
+			     struct sr_err *err) SR_WUR;
+
+/*
+ * Open a tpm2 home's master key from its recovery copy, without the TPM.
+ * SR_ENOTFOUND if there is none, SR_ECRYPTO for a wrong passphrase.  Logs
+ * a warning: this bypasses the hardware binding.
+ */
+int sr_masterkey_open_recovery(struct sr_masterkey *mk, const char *home,
+			       const char *passphrase, struct sr_err *err) SR_WUR;
+
+/*
+ * Open the master key of home.  The tpm2 provider unseals it with the TPM
+ * of $SEALROOM_TPM_TCTI: SR_ECRYPTO "the master key is sealed to another
+ * TPM" on another TPM, SR_EPOLICY naming the PCR policy when a PCR changed.  For the passphrase provider passphrase must
  * be given; a wrong one fails with SR_ECRYPTO ("wrong passphrase for node
  * home DIR").  The provider recorded in master.json is reported in
  * mk->provider.  Reading the provider first (to know whether to prompt) is

@@ -165,13 +165,16 @@ static void test_provider_names(void **state)
 	assert_int_equal(p, SR_KEY_PASSPHRASE);
 	assert_int_equal(sr_key_provider_parse("file", &p), SR_OK);
 	assert_int_equal(p, SR_KEY_FILE);
-	assert_int_equal(sr_key_provider_parse("tpm2", &p), SR_EINVAL);
+	assert_int_equal(sr_key_provider_parse("tpm2", &p), SR_OK);
+	assert_int_equal(p, SR_KEY_TPM2);
+	assert_int_equal(sr_key_provider_parse("tpm", &p), SR_EINVAL);
 	assert_int_equal(sr_key_provider_parse("", &p), SR_EINVAL);
 	assert_int_equal(sr_key_provider_parse("File", &p), SR_EINVAL);
 	assert_int_equal(sr_key_provider_parse(NULL, &p), SR_EINVAL);
 	assert_string_equal(sr_key_provider_name(SR_KEY_PASSPHRASE),
 			    "passphrase");
 	assert_string_equal(sr_key_provider_name(SR_KEY_FILE), "file");
+	assert_string_equal(sr_key_provider_name(SR_KEY_TPM2), "tpm2");
 }
 
 static void test_passphrase_roundtrip(void **state)
@@ -714,6 +717,98 @@ static void test_corrupt_config(void **state)
 }
 
 /* A home written by hand from the known answers opens to the known keys. */
+/*
+ * A tpm2 master.json is checked before any TPM is asked: every malformed
+ * field is SR_ECORRUPT naming it.  The TCTI points at a closed port, so a
+ * well-formed file reaches the TPM and fails there, naming the TCTI.  The
+ * real sealing is tested against swtpm (test_tpm_masterkey.sh).
+ */
+static void test_tpm2_config(void **state)
+{
+	char *home = sr_test_tmpdir();
+	char *phome = sr_test_tmpdir();
+	char *cfg_path = join(home, "master.json");
+	char long_hex[2 * 1601 + 1];
+	struct sr_masterkey mk;
+	struct sr_err err;
+	char *orig;
+	size_t len;
+	static const char tpm2_json[] =
+		"{\"version\": 1, \"provider\": \"tpm2\", \"pcrs\": \"sha256:0,7\","
+		" \"primary_name\": \"000b00\", \"sealed_public\": \"0000\","
+		" \"sealed_private\": \"0000\", \"check\": \""
+		"00000000000000000000000000000000"
+		"00000000000000000000000000000000\"}";
+
+	(void)state;
+	setenv("SEALROOM_TPM_TCTI", "swtpm:host=127.0.0.1,port=1", 1);
+	sr_log_set_level(SR_LOG_ERROR);
+	sr_test_write_file(cfg_path, tpm2_json, sizeof(tpm2_json) - 1);
+	orig = sr_test_read_file(cfg_path, &len);
+	{
+		enum sr_key_provider p;
+		assert_int_equal(sr_masterkey_provider(home, &p, NULL), SR_OK);
+		assert_int_equal(p, SR_KEY_TPM2);
+	}
+	sr_err_clear(&err);
+	assert_int_equal(try_open(home, NULL, &err), SR_EIO);
+	assert_non_null(strstr(err.msg, "port=1"));
+
+#define RESTORE2() sr_test_write_file(cfg_path, orig, len)
+	RESTORE2(); edit_config(home, "extra", json_integer(1));
+	expect_corrupt(home, NULL, "extra");
+	RESTORE2(); edit_config(home, "recovery", json_integer(1));
+	expect_corrupt(home, NULL, "recovery");
+	RESTORE2(); edit_config(home, "recovery", json_pack("{s:s}", "kdf",
+							    "argon2id13"));
+	expect_corrupt(home, NULL, "salt");
+	RESTORE2(); edit_config(home, "recovery", json_pack(
+		"{s:s, s:s, s:i, s:i, s:s, s:s}", "kdf", "argon2id13",
+		"salt", "00000000000000000000000000000000", "opslimit", 1,
+		"memlimit", 8192, "nonce", "00", "box", "00"));
+	expect_corrupt(home, NULL, "nonce");
+	RESTORE2(); edit_config(home, "pcrs", json_string("sha1:0"));
+	sr_err_clear(&err);
+	assert_int_equal(try_open(home, NULL, &err), SR_ECORRUPT);
+	assert_non_null(strstr(err.msg, "pcrs"));
+	RESTORE2(); edit_config(home, "primary_name", json_string("zz"));
+	sr_err_clear(&err);
+	assert_int_equal(try_open(home, NULL, &err), SR_ECORRUPT);
+	assert_non_null(strstr(err.msg, "primary_name"));
+	memset(long_hex, 'a', sizeof(long_hex) - 1);
+	long_hex[sizeof(long_hex) - 1] = '\0';
+	RESTORE2(); edit_config(home, "sealed_private", json_string(long_hex));
+	sr_err_clear(&err);
+	assert_int_equal(try_open(home, NULL, &err), SR_ECORRUPT);
+	assert_non_null(strstr(err.msg, "sealed_private"));
+	RESTORE2(); edit_config(home, "sealed_public", NULL);
+	sr_err_clear(&err);
+	assert_int_equal(try_open(home, NULL, &err), SR_ECORRUPT);
+	assert_non_null(strstr(err.msg, "sealed_public"));
+
+	/* No recovery copy: in a tpm2 home without one, or another provider. */
+	RESTORE2();
+	sr_masterkey_init(&mk);
+	sr_err_clear(&err);
+	assert_int_equal(sr_masterkey_open_recovery(&mk, home, PASS, &err),
+			 SR_ENOTFOUND);
+	assert_non_null(strstr(err.msg, "no recovery copy"));
+	create(phome, SR_KEY_PASSPHRASE, &mk);
+	sr_masterkey_release(&mk);
+	assert_int_equal(sr_masterkey_open_recovery(&mk, phome, PASS, &err),
+			 SR_ENOTFOUND);
+	/* tpm2 homes are made only by sr_masterkey_create_tpm2. */
+	sr_err_clear(&err);
+	assert_int_equal(sr_masterkey_create(&mk, home, SR_KEY_TPM2, NULL, NULL,
+					     &err), SR_EINVAL);
+	sr_log_set_level(SR_LOG_WARN);
+	unsetenv("SEALROOM_TPM_TCTI");
+	free(orig);
+	free(cfg_path);
+	sr_test_tmpdir_free(home);
+	sr_test_tmpdir_free(phome);
+}
+
 static void test_kat_file_home(void **state)
 {
 	char *home = sr_test_tmpdir();
@@ -839,6 +934,7 @@ int main(void)
 		cmocka_unit_test(test_file_provider),
 		cmocka_unit_test(test_file_provider_damage),
 		cmocka_unit_test(test_corrupt_config),
+		cmocka_unit_test(test_tpm2_config),
 		cmocka_unit_test(test_kat_file_home),
 		cmocka_unit_test(test_kat_passphrase_home),
 		cmocka_unit_test(test_create_no_partial_state),
