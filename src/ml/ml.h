@@ -37,6 +37,7 @@
 
 #include "base/buf.h"
 #include "base/err.h"
+#include "net/pipe.h"
 
 #define SR_ML_BINS_DEFAULT 32
 #define SR_ML_BINS_MAX 256
@@ -360,5 +361,64 @@ int sr_svg_lines(struct sr_buf *out, const char *title, const char *x_label,
 /* A horizontal bar chart of values[i] labelled names[i]. */
 int sr_svg_bars(struct sr_buf *out, const char *title, const char *const *names,
 		const double *values, size_t n, struct sr_err *err) SR_WUR;
+
+/* ---- horizontal.c: federated LR over same-schema parties ------------------ */
+
+/*
+ * Horizontal logistic regression (docs/protocols/train.md): every party
+ * holds rows of the same features.  Each round every party computes the
+ * fixed-point gradient sums of its training rows at the current weights
+ * (sr_ml_lr_gradient), secure aggregation (src/secagg) sums them at the
+ * aggregator, which takes one gradient step over all rows and sends the
+ * new weights to every party.  This is full-batch gradient descent on
+ * the pooled rows, and because the fixed-point sums are integers it gives
+ * exactly the weights of sr_ml_lr_train in fixed point on those rows
+ * (batch 0, epochs = rounds).  Evaluation: every party scores its test
+ * rows with the final weights into SR_ML_EVAL_BUCKETS label counts and a
+ * fixed-point log-loss sum; one more aggregation gives them to the
+ * aggregator, which sends them to the other receivers.
+ */
+#define SR_ML_EVAL_BUCKETS 1000
+#define SR_ML_EVAL_LOSS_BITS 24          /* fixed point of the log-loss sum */
+
+struct sr_ml_hlr_params {
+	struct sr_ml_lr_params lr;      /* epochs = rounds; batch ignored; frac_bits >= 8 */
+	const uint8_t *run_id;          /* the same at every party, fresh per job */
+	size_t run_id_len;              /* 1..SR_SECAGG_RUN_ID_MAX - 8 */
+	uint32_t parties, self, aggregator;
+	const unsigned char *receiver;  /* parties bytes: 1 = gets the model and evaluation */
+};
+
+struct sr_ml_hlr_stats {
+	uint64_t total_ns, secagg_ns, bytes_sent, bytes_received;
+};
+
+/* What a receiver gets. */
+struct sr_ml_hlr_result {
+	struct sr_ml_lr model;
+	struct sr_ml_eval eval;
+	uint64_t train_rows, test_rows;
+};
+
+/*
+ * Run as party p->self.  pipes[j] goes to party j (j != self); train and
+ * test are this party's rows (either may have zero rows; the features
+ * must be scaled to [-1, 1], sr_ml_lr_check_data).  At a receiver *out
+ * is filled (release it with sr_ml_hlr_result_release); elsewhere it is
+ * zeroed.  Any failure (a peer that goes away, a malformed message, no
+ * training rows or a single test label in total) fails the run at this
+ * party with nothing in *out; the caller aborts the pipes so the others
+ * fail too.
+ */
+int sr_ml_hlr_run(const struct sr_ml_hlr_params *p, const struct sr_pipe *pipes,
+		  const struct sr_ml_data *train, const struct sr_ml_data *test,
+		  struct sr_ml_hlr_result *out, struct sr_ml_hlr_stats *stats,
+		  struct sr_err *err) SR_WUR;
+/* The same on pooled rows in one process (run_central): the same weights
+ * bit for bit and the same evaluation. */
+int sr_ml_hlr_central(const struct sr_ml_lr_params *p, const struct sr_ml_data *train,
+		      const struct sr_ml_data *test, struct sr_ml_hlr_result *out,
+		      struct sr_err *err) SR_WUR;
+void sr_ml_hlr_result_release(struct sr_ml_hlr_result *r);
 
 #endif
