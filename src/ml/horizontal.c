@@ -262,10 +262,12 @@ int sr_ml_hlr_run(const struct sr_ml_hlr_params *p, const struct sr_pipe *pipes,
 			goto out;
 	}
 	for (unsigned round = 0; round < p->lr.epochs; round++) {
+		uint64_t t1 = now_ns();
 		if (train->rows)
 			sr_ml_lr_gradient(&m, train, 0, train->rows, p->lr.frac_bits, grad, vec);
 		else
 			memset(vec, 0, len * sizeof(*vec));
+		stats->compute_ns += now_ns() - t1;
 		if ((rc = aggregate(&R, vec, len, err)))
 			goto out;
 		if (agg) {

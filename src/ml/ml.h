@@ -390,7 +390,10 @@ struct sr_ml_hlr_params {
 };
 
 struct sr_ml_hlr_stats {
-	uint64_t total_ns, secagg_ns, bytes_sent, bytes_received;
+	uint64_t total_ns;              /* the whole run */
+	uint64_t secagg_ns;             /* in secure aggregation, waiting for peers included */
+	uint64_t compute_ns;            /* local gradients and scores */
+	uint64_t bytes_sent, bytes_received;
 };
 
 /* What a receiver gets. */
