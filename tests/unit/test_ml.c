@@ -369,6 +369,54 @@ static void test_lr_fixed_point(void **state)
 	table_free(&test);
 }
 
+/* Early stopping keeps the best validation epoch: never worse on the
+ * validation set than running every epoch on a set small enough to
+ * overfit. */
+static void test_lr_early_stopping(void **state)
+{
+	struct table all, small, rest;
+	struct sr_ml_lr_params p;
+	struct sr_ml_data ds, dr;
+	struct sr_ml_lr stopped, full;
+	struct sr_err err = { 0 };
+	double pr[600], loss_stopped = 0, loss_full = 0;
+
+	load_breast_cancer(&all);
+	split(&all, 12, &small, &rest);    /* 48 rows to train on */
+	standardize(&small, &rest);
+	{
+		/* split() put every 12th row in `rest`'s place: swap roles. */
+		struct table t = small;
+		small = rest;
+		rest = t;
+	}
+	ds = view(&small);
+	dr = view(&rest);
+	sr_ml_lr_params_init(&p);
+	p.learning_rate = 0.25;
+	p.epochs = 20000;
+	p.early_stopping_rounds = 50;
+	assert_int_equal(sr_ml_lr_train(&p, &ds, &dr, &stopped, &err), SR_OK);
+	p.early_stopping_rounds = 0;
+	assert_int_equal(sr_ml_lr_train(&p, &ds, NULL, &full, &err), SR_OK);
+	sr_ml_lr_predict(&stopped, &dr, pr);
+	for (size_t r = 0; r < rest.rows; r++)
+		loss_stopped += sr_ml_logloss1(rest.y[r], pr[r]);
+	sr_ml_lr_predict(&full, &dr, pr);
+	for (size_t r = 0; r < rest.rows; r++)
+		loss_full += sr_ml_logloss1(rest.y[r], pr[r]);
+	print_message("LR early stopping: %u of %u epochs, validation log-loss %.4f (all epochs %.4f)\n",
+		      stopped.epochs_run, p.epochs, loss_stopped / (double)rest.rows,
+		      loss_full / (double)rest.rows);
+	assert_true(stopped.epochs_run < p.epochs);
+	assert_true(loss_stopped < loss_full);
+	sr_ml_lr_release(&stopped);
+	sr_ml_lr_release(&full);
+	table_free(&all);
+	table_free(&small);
+	table_free(&rest);
+}
+
 static void test_metrics_vs_sklearn(void **state)
 {
 	struct table t;
@@ -741,6 +789,7 @@ int main(void)
 		cmocka_unit_test(test_gbdt_options),
 		cmocka_unit_test(test_lr_vs_sklearn),
 		cmocka_unit_test(test_lr_fixed_point),
+		cmocka_unit_test(test_lr_early_stopping),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_svg),
 	};
