@@ -42,18 +42,9 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static uint64_t splitmix(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
 static double unif(uint64_t *s)
 {
-	return (double)(splitmix(s) >> 11) * 0x1p-53;
+	return (double)(sr_ml_prng_next(s) >> 11) * 0x1p-53;
 }
 
 /* ---- an in-memory mesh: one unbounded queue per direction ---------------- */

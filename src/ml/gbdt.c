@@ -61,9 +61,7 @@ int sr_ml_gbdt_params_check(const struct sr_ml_gbdt_params *p, struct sr_err *er
 	return SR_OK;
 }
 
-/* splitmix64: a seeded, reproducible stream for row subsampling (not
- * for secrets: it only has to be the same at every run with the seed). */
-static uint64_t splitmix64(uint64_t *state)
+uint64_t sr_ml_prng_next(uint64_t *state)
 {
 	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
 
@@ -330,7 +328,7 @@ int sr_ml_gbdt_train(const struct sr_ml_gbdt_params *p, const struct sr_ml_data 
 		gradients(p->loss, margin, train->y, n, g, h);
 		for (size_t r = 0; r < n; r++) {
 			if (p->subsample < 1 &&
-			    (double)(splitmix64(&prng) >> 11) * 0x1p-53 >= p->subsample)
+			    (double)(sr_ml_prng_next(&prng) >> 11) * 0x1p-53 >= p->subsample)
 				continue;
 			rows[nsel++] = (uint32_t)r;
 			gs += g[r];

@@ -179,6 +179,10 @@ void sr_ml_gbdt_params_init(struct sr_ml_gbdt_params *p);
 int sr_ml_gbdt_params_check(const struct sr_ml_gbdt_params *p,
 			    struct sr_err *err) SR_WUR;
 
+/* splitmix64: the seeded, reproducible stream of row subsampling (not
+ * for secrets: it only has to repeat with its seed). */
+uint64_t sr_ml_prng_next(uint64_t *state);
+
 /* One node; leaves have left == right == 0. */
 struct sr_ml_node {
 	uint32_t left, right;           /* child indices, 0 for a leaf */
