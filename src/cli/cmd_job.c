@@ -15,6 +15,7 @@
 #include "base/limits.h"
 #include "cli/cli.h"
 #include "cli/nodeclient.h"
+#include "kinds/train/train.h"
 #include "base/banned.h"
 
 static const char job_usage[] =
@@ -37,6 +38,8 @@ static const char job_usage[] =
 	"                         withdraw your proposal (analyst)\n"
 	"  result JOB [--output FILE.csv | --csv]\n"
 	"                         show the result, or write it as CSV (analyst)\n"
+	"  result JOB --plot roc|lift|gains|importance FILE.svg\n"
+	"                         write a train job's evaluation plot as SVG\n"
 	"  explain --project P (--spec FILE.json | \"SELECT ...\")\n"
 	"                         print the plan of a query job: what each party\n"
 	"                         computes and what is revealed to whom\n"
@@ -72,8 +75,9 @@ static int job_arg(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 {
 	int rc;
 
-	if (a->npos != 1)
-		return sr_fail(err, SR_EUSAGE, "expected JOB (an id or a prefix of 8 or more hex digits)");
+	if (a->npos != 1 + (a->plot != NULL))
+		return sr_fail(err, SR_EUSAGE, a->plot ? "expected JOB and FILE.svg after --plot" :
+			       "expected JOB (an id or a prefix of 8 or more hex digits)");
 	rc = sr_nodeclient_job_id(a->pos[0], id, err);
 	return rc ? rc : sr_nodeclient_open(nc, &a->cli, a->node, a->token, err);
 }
@@ -572,6 +576,21 @@ static void print_table(const json_t *columns, const json_t *rows)
 	}
 }
 
+/* A train result's plot (kinds/train/train.h) as an SVG file. */
+static int write_plot(const json_t *result, const char *which, const char *file,
+		      struct sr_err *err)
+{
+	struct sr_buf svg;
+	int rc;
+
+	sr_buf_init(&svg, SR_BUF_UNBOUNDED);   /* bounded by the result's size */
+	rc = train_plot(result, which, &svg, err);
+	if (rc == SR_OK)
+		rc = sr_file_write_atomic(file, svg.data, svg.len, 0644, err);
+	sr_buf_release(&svg);
+	return rc;
+}
+
 static int cmd_result(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 		      struct sr_err *err)
 {
@@ -596,6 +615,12 @@ static int cmd_result(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 	rows = json_incref(json_object_get(result, "rows"));
 	if (!json_is_array(columns) || !json_is_array(rows)) {
 		rc = sr_fail(err, SR_EPROTO, "the node's result has no columns and rows");
+		goto out;
+	}
+	if (a->plot) {
+		rc = write_plot(result, a->plot, a->pos[1], err);
+		if (rc == SR_OK && !a->cli.quiet)
+			printf("wrote the %s plot to %s\n", a->plot, a->pos[1]);
 		goto out;
 	}
 	if (a->csv && a->output) {
@@ -756,7 +781,7 @@ int sr_cmd_job(int argc, char **argv)
 		{ "approve", 0, cmd_approve },
 		{ "reject", SR_NCOPT_REASON, cmd_reject },
 		{ "cancel", SR_NCOPT_REASON, cmd_cancel },
-		{ "result", SR_NCOPT_OUTPUT | SR_NCOPT_CSV, cmd_result },
+		{ "result", SR_NCOPT_OUTPUT | SR_NCOPT_CSV | SR_NCOPT_PLOT, cmd_result },
 		{ "explain", SR_NCOPT_PROJECT | SR_NCOPT_SPEC | SR_NCOPT_QUERY, sr_cli_job_explain },
 		{ "wait", SR_NCOPT_TIMEOUT, cmd_wait },
 	};

@@ -259,6 +259,7 @@ static const struct {
 	{ SR_NCOPT_REASON, "--reason" }, { SR_NCOPT_OUTPUT, "--output" },
 	{ SR_NCOPT_TIMEOUT, "--timeout" }, { SR_NCOPT_FROM, "--from" },
 	{ SR_NCOPT_QUERY, "--receiver, --epsilon or --delta" }, { SR_NCOPT_CSV, "--csv" },
+	{ SR_NCOPT_PLOT, "--plot" },
 };
 
 int sr_nodeclient_parse(const char *cmd, const char *usage, unsigned allowed,
@@ -282,6 +283,7 @@ int sr_nodeclient_parse(const char *cmd, const char *usage, unsigned allowed,
 		{ "epsilon", required_argument, NULL, 'E' },
 		{ "delta", required_argument, NULL, 'D' },
 		{ "csv", no_argument, NULL, 'C' },
+		{ "plot", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned used = 0;
@@ -309,6 +311,7 @@ int sr_nodeclient_parse(const char *cmd, const char *usage, unsigned allowed,
 		case 'E': a->epsilon = optarg; used |= SR_NCOPT_QUERY; break;
 		case 'D': a->delta = optarg; used |= SR_NCOPT_QUERY; break;
 		case 'C': a->csv = 1; used |= SR_NCOPT_CSV; break;
+		case 'P': a->plot = optarg; used |= SR_NCOPT_PLOT; break;
 		case 't':
 			errno = 0;
 			a->timeout_s = strtod(optarg, &end);

@@ -92,6 +92,7 @@ enum {
 	SR_NCOPT_FROM = 1 << 5,      /* --from SEQ */
 	SR_NCOPT_QUERY = 1 << 6,     /* --receiver ORG --epsilon E --delta D */
 	SR_NCOPT_CSV = 1 << 7,       /* --csv */
+	SR_NCOPT_PLOT = 1 << 8,      /* --plot roc|lift|gains|importance */
 };
 
 struct sr_nodeclient_args {
@@ -108,6 +109,7 @@ struct sr_nodeclient_args {
 	const char *epsilon;      /* --epsilon, as written */
 	const char *delta;        /* --delta, as written */
 	int csv;                  /* --csv */
+	const char *plot;         /* --plot */
 	char **pos;               /* positional arguments (into argv) */
 	int npos;
 };

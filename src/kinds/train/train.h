@@ -1,0 +1,69 @@
+/*
+ * train.h - the `train` kind's parts (docs/protocols/train.md): the spec,
+ * the rows it reads, and the plots of its result.
+ */
+#ifndef SR_TRAIN_H
+#define SR_TRAIN_H
+
+#include <jansson.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "kinds/kind.h"
+#include "ml/ml.h"
+#include "policy/policy.h"
+
+/* The checked spec; strings are borrowed from the spec JSON. */
+struct train_spec {
+	const char **features;          /* nfeatures, distinct */
+	size_t nfeatures;
+	const char *label;
+	struct sr_ml_lr_params lr;      /* epochs = rounds, frac_bits */
+	double test_ratio;
+	double *lo, *hi;                /* per feature: the widest policy bounds */
+};
+
+/*
+ * Parse and check the kind's own keys of spec, and the scaling bounds of
+ * the features from the inputs' policies (policies[i] may be NULL for an
+ * input the checker could not resolve).  SR_EINVAL naming the key.
+ * A feature without bounds in some policy gets lo = hi = NaN here; the
+ * checker reports it as a violation.
+ */
+int train_spec_parse(const json_t *spec, const struct sr_policy *const *policies,
+		     size_t npolicies, struct train_spec *out, struct sr_err *err) SR_WUR;
+void train_spec_release(struct train_spec *s);
+
+/* An owned table of scaled rows (column-major), for the learners. */
+struct train_table {
+	size_t rows, cols, cap;
+	double *x, *y;                  /* row-major while loading, then column-major */
+};
+
+/*
+ * Append the rows of local input i to train and test: features scaled
+ * into [0, 1] by the spec's bounds (clamped), the label 0/1, each label
+ * class split by the test ratio (row k of a class goes to test when
+ * floor((k + 1) ratio) > floor(k ratio)).  SR_EINVAL naming the dataset,
+ * row and column for a NULL feature or label, or a label other than 0/1.
+ */
+int train_load(const struct sr_kind_ctx *c, size_t input, const struct train_spec *s,
+	       struct train_table *train, struct train_table *test,
+	       struct sr_err *err) SR_WUR;
+/* Row-major to column-major, once loading is done. */
+int train_table_finish(struct train_table *t, struct sr_err *err) SR_WUR;
+void train_table_release(struct train_table *t);
+struct sr_ml_data train_table_view(const struct train_table *t);
+
+/* The result envelope of a trained model at a receiver. */
+json_t *train_result(const struct train_spec *s, const struct sr_ml_hlr_result *r);
+
+/*
+ * An SVG plot of a train result into out: "roc", "lift", "gains" or
+ * "importance".  SR_EINVAL naming what is missing (a result that is not
+ * a train result, an unknown plot).
+ */
+int train_plot(const json_t *result, const char *which, struct sr_buf *out,
+	       struct sr_err *err) SR_WUR;
+
+#endif

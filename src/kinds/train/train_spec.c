@@ -1,0 +1,166 @@
+/*
+ * train_spec.c - the `train` spec (train.h): one parser for the checker
+ * and the runner, so both read the same parameters.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "kinds/train/train.h"
+#include "base/banned.h"
+
+#define ROUNDS_DEFAULT 20
+#define ROUNDS_MAX 10000
+#define LEARNING_RATE_DEFAULT 0.5
+#define TEST_RATIO_DEFAULT 0.2
+#define FRAC_BITS_DEFAULT 32
+
+void train_spec_release(struct train_spec *s)
+{
+	if (!s)
+		return;
+	sr_free(s->features);
+	sr_free(s->lo);
+	sr_free(s->hi);
+	memset(s, 0, sizeof(*s));
+}
+
+/* spec.key as a number in [lo, hi] (or (lo, hi] when open_lo), default dflt. */
+static int number(const json_t *spec, const char *key, double lo, double hi, int open_lo,
+		  double dflt, double *out, struct sr_err *err)
+{
+	const json_t *v = json_object_get(spec, key);
+	char path[32];
+
+	*out = dflt;
+	if (!v)
+		return SR_OK;
+	snprintf(path, sizeof(path), "%s", key);
+	if (sr_policy_number(v, "spec", path, out, err) != SR_OK ||
+	    !(open_lo ? *out > lo : *out >= lo) || !(*out <= hi))
+		return sr_failx(err, SR_EINVAL,
+				"spec.%s: expected a number in %s%g, %g] (an integer or a decimal string such as \"0.5\")",
+				key, open_lo ? "(" : "[", lo, hi);
+	return SR_OK;
+}
+
+static int integer(const json_t *spec, const char *key, long lo, long hi, long dflt,
+		   long *out, struct sr_err *err)
+{
+	const json_t *v = json_object_get(spec, key);
+
+	*out = dflt;
+	if (!v)
+		return SR_OK;
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return sr_fail(err, SR_EINVAL, "spec.%s: expected an integer from %ld to %ld",
+			       key, lo, hi);
+	*out = (long)json_integer_value(v);
+	return SR_OK;
+}
+
+static int string_or(const json_t *spec, const char *key, const char *dflt,
+		     const char **out, struct sr_err *err)
+{
+	const json_t *v = json_object_get(spec, key);
+
+	*out = dflt;
+	if (!v)
+		return SR_OK;
+	if (!json_is_string(v))
+		return sr_fail(err, SR_EINVAL, "spec.%s: expected a string", key);
+	*out = json_string_value(v);
+	return SR_OK;
+}
+
+int train_spec_parse(const json_t *spec, const struct sr_policy *const *policies,
+		     size_t npolicies, struct train_spec *out, struct sr_err *err)
+{
+	const json_t *features = json_object_get(spec, "features");
+	const char *mode, *model;
+	long rounds, frac_bits;
+	double rate, l2;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = string_or(spec, "mode", "horizontal", &mode, err)) ||
+	    (rc = string_or(spec, "model", "lr", &model, err)))
+		return rc;
+	if (strcmp(mode, "vertical") == 0)
+		return sr_fail(err, SR_EINVAL,
+			       "spec.mode: vertical training is not available yet (only \"horizontal\")");
+	if (strcmp(mode, "horizontal") != 0)
+		return sr_fail(err, SR_EINVAL, "spec.mode: '%s', expected \"horizontal\"", mode);
+	if (strcmp(model, "gbdt") == 0)
+		return sr_fail(err, SR_EINVAL,
+			       "spec.model: horizontal gbdt is not available yet (only \"lr\")");
+	if (strcmp(model, "lr") != 0)
+		return sr_fail(err, SR_EINVAL, "spec.model: '%s', expected \"lr\"", model);
+	if (!json_is_array(features) || json_array_size(features) == 0 ||
+	    json_array_size(features) > SR_DATASET_COLUMNS_MAX)
+		return sr_fail(err, SR_EINVAL,
+			       "spec.features: expected an array of 1 to %d column names",
+			       SR_DATASET_COLUMNS_MAX);
+	out->nfeatures = json_array_size(features);
+	out->features = sr_calloc(out->nfeatures, sizeof(*out->features));
+	out->lo = sr_calloc(out->nfeatures, sizeof(*out->lo));
+	out->hi = sr_calloc(out->nfeatures, sizeof(*out->hi));
+	if (!out->features || !out->lo || !out->hi) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = sr_json_get_string(spec, "spec", "label", 1, &out->label, err)))
+		goto out;
+	for (size_t f = 0; f < out->nfeatures; f++) {
+		const json_t *v = json_array_get(features, f);
+		if (!json_is_string(v)) {
+			rc = sr_fail(err, SR_EINVAL, "spec.features[%zu]: expected a column name", f);
+			goto out;
+		}
+		out->features[f] = json_string_value(v);
+		for (size_t k = 0; k < f; k++)
+			if (strcmp(out->features[k], out->features[f]) == 0) {
+				rc = sr_fail(err, SR_EINVAL, "spec.features[%zu]: '%s' is listed twice",
+					     f, out->features[f]);
+				goto out;
+			}
+		if (strcmp(out->features[f], out->label) == 0) {
+			rc = sr_fail(err, SR_EINVAL, "spec.features[%zu]: '%s' is the label",
+				     f, out->label);
+			goto out;
+		}
+		/* The widest bounds over the inputs: the same public scaling at
+		 * every party. */
+		out->lo[f] = INFINITY;
+		out->hi[f] = -INFINITY;
+		for (size_t i = 0; i < npolicies; i++) {
+			const struct sr_policy_column *col =
+				policies[i] ? sr_policy_column(policies[i], out->features[f]) : NULL;
+			if (!col || !col->has_bounds) {
+				out->lo[f] = out->hi[f] = NAN;
+				break;
+			}
+			out->lo[f] = fmin(out->lo[f], col->lo);
+			out->hi[f] = fmax(out->hi[f], col->hi);
+		}
+	}
+	sr_ml_lr_params_init(&out->lr);
+	if ((rc = integer(spec, "rounds", 1, ROUNDS_MAX, ROUNDS_DEFAULT, &rounds, err)) ||
+	    (rc = integer(spec, "frac_bits", 16, 40, FRAC_BITS_DEFAULT, &frac_bits, err)) ||
+	    (rc = number(spec, "learning_rate", 0, 100, 1, LEARNING_RATE_DEFAULT, &rate, err)) ||
+	    (rc = number(spec, "l2", 0, 1000, 0, 0, &l2, err)) ||
+	    (rc = number(spec, "test_ratio", 0, 0.5, 1, TEST_RATIO_DEFAULT, &out->test_ratio, err)))
+		goto out;
+	out->lr.epochs = (unsigned)rounds;
+	out->lr.frac_bits = (unsigned)frac_bits;
+	out->lr.learning_rate = rate;
+	out->lr.l2 = l2;
+	out->lr.batch = 0;
+out:
+	if (rc)
+		train_spec_release(out);
+	return rc;
+}
