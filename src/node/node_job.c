@@ -170,6 +170,10 @@ struct run {
 	uint8_t session_id[SR_JOBCHAN_SID_BYTES];
 	int access_log_failed;              /* under n->lock */
 	char access_log_error[SR_ERR_MSG_MAX];
+	/* Where the time goes (debug log): the phase being timed (the
+	 * progress text) and when it began, in ms of CLOCK_MONOTONIC. */
+	char phase[128];
+	int64_t phase_ms, start_ms;
 };
 
 static void run_free(struct run *run)
@@ -210,9 +214,30 @@ static int should_abort(void *ctx)
 	return ended;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Debug log: the time of the phase that ends now, and the next. */
+static void phase_next(struct run *run, const char *text)
+{
+	int64_t now = mono_ms();
+
+	if (run->phase[0])
+		sr_log_debug("job %.16s: timing: %.3f s in '%s'", run->job_hex,
+			     (double)(now - run->phase_ms) / 1000.0, run->phase);
+	snprintf(run->phase, sizeof(run->phase), "%s", text ? text : "");
+	run->phase_ms = now;
+}
+
 static void set_progress(struct run *run, const char *text)
 {
 	sr_log_info("job %.16s: %s", run->job_hex, text);
+	phase_next(run, text);
 	pthread_mutex_lock(&run->n->lock);
 	snprintf(run->r->progress, sizeof(run->r->progress), "%s", text);
 	/* Progress only: a failed write is logged, the run goes on. */
@@ -759,6 +784,14 @@ static void *runner_main(void *arg)
 	int rc;
 
 	sr_err_clear(&err);
+	run->start_ms = mono_ms();
+	{
+		struct timespec wall;
+		clock_gettime(CLOCK_REALTIME, &wall);
+		/* Against the approval's time: the latency of the start. */
+		sr_log_debug("job %.16s: timing: runner started at %lld.%03ld (Unix time)",
+			     run->job_hex, (long long)wall.tv_sec, wall.tv_nsec / 1000000L);
+	}
 	{
 		struct sr_mailbox_ops ops;
 		set_progress(run, "exchanging keys with the other participants");
@@ -779,6 +812,7 @@ static void *runner_main(void *arg)
 	}
 	if (rc == SR_OK && run->leader) {
 		char head_hex[SR_EVENT_ID_HEX_LEN + 1];
+		phase_next(run, "recording job.start");
 		sr_hex(head_hex, run->head, sizeof(run->head));
 		rc = job_event(run, SR_EVENT_JOB_START,
 			       json_pack("{s:s,s:s}", "job_id", run->job_hex, "head", head_hex),
@@ -795,19 +829,26 @@ static void *runner_main(void *arg)
 				     run->kind->name);
 		/* The send window may still hold this party's last messages:
 		 * its part is done only once they are out. */
-		if (rc == SR_OK)
+		if (rc == SR_OK) {
+			phase_next(run, "flushing the last messages");
 			rc = sr_jobchan_flush(run->ch, &err);
+		}
 		pthread_mutex_lock(&n->lock);
 		if (rc == SR_OK && run->access_log_failed)
 			rc = sr_fail(&err, SR_EIO, "cannot record the access log: %s",
 				     run->access_log_error);
 		pthread_mutex_unlock(&n->lock);
 	}
-	if (rc == SR_OK && result)
+	if (rc == SR_OK && result) {
+		phase_next(run, "release checks");
 		rc = release_result(run, &kc, result, &err);
-	if (rc == SR_OK && result)
+	}
+	if (rc == SR_OK && result) {
+		phase_next(run, "sealing the result");
 		rc = keep_result(run, result, hash_hex, &err);
+	}
 	if (rc == SR_OK && run->leader) {
+		phase_next(run, "recording job.finish");
 		/* The receipt is public to every member and the coordinator:
 		 * no output sizes (they are the receivers' to know). */
 		rc = job_event(run, SR_EVENT_JOB_FINISH,
@@ -822,6 +863,9 @@ static void *runner_main(void *arg)
 		snprintf(reason, sizeof(reason), "%s", err.msg);
 		sr_jobchan_abort(run->ch, reason);
 	}
+	phase_next(run, NULL);
+	sr_log_debug("job %.16s: timing: %.3f s in all", run->job_hex,
+		     (double)(mono_ms() - run->start_ms) / 1000.0);
 	sr_jobchan_free(run->ch);
 	run->ch = NULL;
 	json_decref(result);

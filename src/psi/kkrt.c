@@ -153,7 +153,10 @@ static int recv_tags(struct sr_psi_pair *pr, uint64_t n_own, uint32_t *match,
 	uint32_t batch = pr->peer.batch;
 	unsigned t = pr->tag_bytes;
 	size_t nb = nbatches(n_peer, batch), cap = 16, mask;
-	uint32_t *table;
+	/* Entry: (fingerprint << 32) | (our position + 1), 0 = empty.  The
+	 * fingerprint (tag bits 32..63; the slot uses the low bits) rules
+	 * out most occupied slots without reading our tag (a cache miss). */
+	uint64_t *table;
 	char what[96];
 	int rc = SR_OK;
 
@@ -166,10 +169,11 @@ static int recv_tags(struct sr_psi_pair *pr, uint64_t n_own, uint32_t *match,
 		return sr_fail(err, SR_ENOMEM, "psi: out of memory matching %llu keys",
 			       (unsigned long long)n_own);
 	for (size_t i = 0; i < n_own; i++) {
-		size_t s = (size_t)tag_slot(pr->own_tags + i * t, t) & mask;
+		uint64_t key = tag_slot(pr->own_tags + i * t, t);
+		size_t s = (size_t)key & mask;
 		while (table[s])
 			s = (s + 1) & mask;
-		table[s] = (uint32_t)(i + 1);
+		table[s] = (key & 0xffffffff00000000u) | (uint64_t)(i + 1);
 		match[i] = SR_PSI_POS_NONE;
 	}
 	for (size_t k = 0; k < nb && rc == SR_OK; k++) {
@@ -192,10 +196,12 @@ static int recv_tags(struct sr_psi_pair *pr, uint64_t n_own, uint32_t *match,
 			int done = 0;
 			for (int h = 0; h < SR_KKRT_HASHES && !done; h++) {
 				const uint8_t *tag = msg + (j * SR_KKRT_HASHES + (size_t)h) * t;
-				size_t s = (size_t)tag_slot(tag, t) & mask;
-				while (table[s]) {
-					size_t i = table[s] - 1;
-					if (match[i] == SR_PSI_POS_NONE &&
+				uint64_t key = tag_slot(tag, t), e;
+				size_t s = (size_t)key & mask;
+				while ((e = table[s]) != 0) {
+					size_t i = (size_t)(uint32_t)e - 1;
+					if ((e >> 32) == (key >> 32) &&
+					    match[i] == SR_PSI_POS_NONE &&
 					    memcmp(pr->own_tags + i * t, tag, t) == 0) {
 						match[i] = (uint32_t)((uint64_t)k * batch + j);
 						(*matched)++;

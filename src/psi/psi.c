@@ -4,9 +4,13 @@
  * of psi_pair.c, the agreed output order, and "no partial output".
  * Protocol and leakage: docs/protocols/psi.md.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/alloc.h"
 #include "psi/kkrt.h"
@@ -299,54 +303,171 @@ static int send_to_helper(struct sr_psi_pair *pr, const struct sr_psi_params *p,
 	return rc;
 }
 
+/*
+ * The pairs of a multi-party receiver run at the same time, one thread
+ * each (the first on the calling thread), sharing the set (read only) and
+ * the pool; each has its own stats, summed at the end.  A pair that is
+ * done sends its helper a WAIT every SR_PSI_WAIT_MS until every pair is
+ * done, so that no helper's transport times out.  The first pair to fail
+ * stops the others at their next message.
+ */
+struct star {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t finished;           /* pairs done, failed or not */
+	size_t nh;
+	atomic_int stop;
+};
+
+struct helper_run {
+	struct star *star;
+	struct sr_psi_pair *pr;
+	struct sr_psi_params p;    /* a copy: progress only from the first */
+	struct sr_psi_set *set;
+	uint32_t *match;
+	uint64_t matched;
+	struct sr_psi_stats stats;
+	struct sr_err err;
+	int rc;
+	int last;                  /* may drop the set's points after its exchange */
+	int keeps_order;           /* the first pair: its own tags give the order */
+	pthread_t thread;
+	int threaded;
+};
+
+static void star_wait(struct helper_run *r)
+{
+	struct star *st = r->star;
+	struct timespec until;
+
+	pthread_mutex_lock(&st->lock);
+	st->finished++;
+	pthread_cond_broadcast(&st->cond);
+	while (st->finished < st->nh) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (long)SR_PSI_WAIT_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		if (pthread_cond_timedwait(&st->cond, &st->lock, &until) != ETIMEDOUT ||
+		    st->finished >= st->nh || r->rc || atomic_load(&st->stop))
+			continue;
+		pthread_mutex_unlock(&st->lock);
+		r->rc = sr_psi_pair_send_wait(r->pr, &r->err);
+		if (r->rc)
+			atomic_store(&st->stop, 1);
+		pthread_mutex_lock(&st->lock);
+	}
+	pthread_mutex_unlock(&st->lock);
+}
+
+static void helper_pair(struct helper_run *r)
+{
+	r->rc = pair_with_helper(r->pr, r->last, r->set, &r->p, r->match,
+				 &r->matched, &r->stats, &r->err);
+	if (r->rc == SR_OK) {
+		/* Only the first pair's own tags are kept: they give the order. */
+		sr_free(r->pr->peer_tags);
+		r->pr->peer_tags = NULL;
+		if (!r->keeps_order) {
+			sr_free(r->pr->own_tags);
+			r->pr->own_tags = NULL;
+		}
+	} else {
+		atomic_store(&r->star->stop, 1);
+	}
+	star_wait(r);
+}
+
+static void *helper_thread(void *arg)
+{
+	helper_pair(arg);
+	return NULL;
+}
+
 static int run_receiver(const struct sr_psi_params *p, struct sr_psi_source *src,
 			const struct sr_pipe *helpers, size_t nh,
 			struct sr_psi_result *res, struct sr_err *err)
 {
 	struct sr_psi_set set;
 	struct sr_psi_pair *prs = NULL;
+	struct helper_run *runs = NULL;
 	uint32_t **match = NULL;
 	struct ordered *order = NULL;
 	uint64_t *rows = NULL;
+	struct star st;
 	size_t final = 0, h = 0;
 	int rc;
 
 	sr_psi_set_init(&set);
 	prs = sr_calloc(nh, sizeof(*prs));
 	match = sr_calloc(nh, sizeof(*match));
-	if (!prs || !match) {
+	runs = sr_calloc(nh, sizeof(*runs));
+	if (!prs || !match || !runs) {
 		sr_free(prs);
 		sr_free(match);
+		sr_free(runs);
 		return sr_fail(err, SR_ENOMEM, "psi: out of memory");
 	}
-	for (size_t i = 0; i < nh; i++)
-		sr_psi_pair_init(&prs[i], &helpers[i], &res->stats);
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_init(&st.lock, NULL);
+	pthread_cond_init(&st.cond, NULL);
+	st.nh = nh;
+	atomic_init(&st.stop, 0);
+	for (size_t i = 0; i < nh; i++) {
+		struct helper_run *r = &runs[i];
+		r->star = &st;
+		r->pr = &prs[i];
+		r->p = *p;
+		if (i > 0)
+			r->p.progress = NULL;
+		r->set = &set;
+		r->last = nh == 1;
+		r->keeps_order = i == 0;
+		r->stats.protocol = res->stats.protocol;
+		sr_err_clear(&r->err);
+		sr_psi_pair_init(&prs[i], &helpers[i], &r->stats);
+		if (nh > 1)
+			prs[i].link.stop = &st.stop;
+	}
 	rc = sr_psi_set_build(&set, p, src, &res->stats, err);
 	if (rc)
 		goto out;
 	for (h = 0; h < nh; h++) {
-		uint64_t matched = 0;
-		if (p->mode == SR_PSI_INTERSECTION) {
-			match[h] = sr_malloc((set.n ? set.n : 1) * sizeof(uint32_t));
-			if (!match[h]) {
-				rc = sr_fail(err, SR_ENOMEM, "psi: out of memory");
-				goto helper_failed;
-			}
+		if (p->mode != SR_PSI_INTERSECTION)
+			continue;
+		match[h] = sr_malloc((set.n ? set.n : 1) * sizeof(uint32_t));
+		if (!match[h]) {
+			rc = sr_fail(err, SR_ENOMEM, "psi: out of memory");
+			goto out;
 		}
-		rc = pair_with_helper(&prs[h], h + 1 == nh, &set, p, match[h],
-				      &matched, &res->stats, err);
-		if (rc)
-			goto helper_failed;
-		/* Only the first pair's own tags are kept: they give the order. */
-		sr_free(prs[h].peer_tags);
-		prs[h].peer_tags = NULL;
-		if (h > 0) {
-			sr_free(prs[h].own_tags);
-			prs[h].own_tags = NULL;
-		}
-		if (p->mode == SR_PSI_CARDINALITY)
-			final = (size_t)matched;
+		runs[h].match = match[h];
 	}
+	/* A helper whose thread cannot start runs after the first, here. */
+	for (h = 1; h < nh; h++)
+		runs[h].threaded =
+			pthread_create(&runs[h].thread, NULL, helper_thread, &runs[h]) == 0;
+	helper_pair(&runs[0]);
+	for (h = 1; h < nh; h++)
+		if (!runs[h].threaded)
+			helper_pair(&runs[h]);
+	for (h = 1; h < nh; h++)
+		if (runs[h].threaded)
+			pthread_join(runs[h].thread, NULL);
+	/* The first failure that is not a stop caused by another one. */
+	for (h = 0; h < nh; h++)
+		if (runs[h].rc && runs[h].rc != SR_ECANCELED)
+			break;
+	if (h == nh)
+		for (h = 0; h < nh && !runs[h].rc; h++)
+			;
+	if (h < nh) {
+		rc = runs[h].rc;
+		*err = runs[h].err;
+		goto helper_failed;
+	}
+	sr_psi_set_drop_points(&set);
+	if (p->mode == SR_PSI_CARDINALITY)
+		final = (size_t)runs[0].matched;
 	res->stats.tag_bytes = prs[0].tag_bytes;
 	if (p->mode == SR_PSI_INTERSECTION) {
 		rc = final_order(&prs[0], match, nh, set.n, &order, &final, err);
@@ -378,11 +499,17 @@ helper_failed:
 		sr_err_prefix(err, "helper %zu of %zu", h + 1, nh);
 out:
 	for (size_t i = 0; i < nh; i++) {
+		res->stats.peer_set_size += runs[i].stats.peer_set_size;
+		res->stats.bytes_sent += runs[i].stats.bytes_sent;
+		res->stats.bytes_received += runs[i].stats.bytes_received;
 		sr_psi_pair_release(&prs[i]);
 		sr_free(match[i]);
 	}
+	pthread_cond_destroy(&st.cond);
+	pthread_mutex_destroy(&st.lock);
 	sr_free(prs);
 	sr_free(match);
+	sr_free(runs);
 	sr_free(order);
 	sr_free(rows);
 	sr_psi_set_release(&set);
@@ -440,7 +567,7 @@ int sr_psi_run(enum sr_psi_role role, const struct sr_psi_params *params,
 	return finish(rc, out, &e, err);
 }
 
-/* Multi-party receiver (psi.h): one pair per helper, in order. */
+/* Multi-party receiver (psi.h): one pair per helper, all at once. */
 int sr_psi_run_multi(const struct sr_psi_params *params,
 		     struct sr_psi_source *src, const struct sr_pipe *helpers,
 		     size_t helpers_len, struct sr_psi_result *out,

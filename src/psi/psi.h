@@ -15,7 +15,10 @@
  *
  * Threads: hashing, blinding and tag computation run on the caller's pool
  * (params.pool).  The protocol itself runs in the calling thread, which
- * calls io->send and io->recv in turn, never concurrently.
+ * calls io->send and io->recv in turn, never concurrently; a multi-party
+ * receiver runs its pairs at once, one thread per helper, each using only
+ * its own transport (so the transports of different helpers must allow
+ * calls from different threads at once) and sharing the pool.
  */
 #ifndef SR_PSI_H
 #define SR_PSI_H
@@ -92,6 +95,10 @@ enum sr_psi_output {
 #define SR_PSI_NORM_ALL (SR_PSI_NORM_TRIM | SR_PSI_NORM_LOWER | SR_PSI_NORM_DIGITS)
 
 #define SR_PSI_BATCH_DEFAULT 16384   /* points per message */
+/* The default with three or more parties: the receiver's pairs run at
+ * once, so a helper waits for the receiver's work on every helper's batch
+ * between two of its messages; smaller batches keep that wait short. */
+#define SR_PSI_BATCH_MULTI_DEFAULT 4096
 
 /*
  * Which two-party protocol runs (docs/protocols/psi.md): ECDH-PSI (§4),
@@ -115,7 +122,7 @@ struct sr_psi_params {
 	enum sr_psi_output output;
 	unsigned normalize;           /* SR_PSI_NORM_* */
 	uint32_t parties;             /* all parties of the job, receiver included */
-	uint32_t batch;               /* points per message sent; 0 = default */
+	uint32_t batch;               /* points per message sent; 0 = default (by parties) */
 	enum sr_psi_protocol protocol;   /* the same at every party */
 	struct sr_pool *pool;         /* borrowed; NULL runs in the calling thread */
 	/* Optional progress report, called from the calling thread. phase is
@@ -188,7 +195,9 @@ int sr_psi_run(enum sr_psi_role role, const struct sr_psi_params *params,
  * with the keys of every helper (helpers[i] is the transport to helper i,
  * which runs sr_psi_run as SR_PSI_SENDER with the same params).
  * params->parties must be helpers_len + 1 and the mode intersection.
- * The agreed order is the one of the pair with helpers[0].  Ownership and
+ * The pairs run at the same time (one thread each), and a pair that is
+ * done keeps its helper's transport alive with WAIT messages until all
+ * are done.  The agreed order is the one of the pair with helpers[0].  Ownership and
  * errors as sr_psi_run.  Leakage: docs/protocols/psi.md, "Multi-party".
  */
 int sr_psi_run_multi(const struct sr_psi_params *params,

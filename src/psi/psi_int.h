@@ -5,6 +5,7 @@
 #ifndef SR_PSI_INT_H
 #define SR_PSI_INT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,7 @@ enum sr_psi_msg {
 	SR_PSI_MSG_KKRT_SETUP = 7,   /* KKRT: R -> S base-OT point, seed, bins */
 	SR_PSI_MSG_KKRT_OT = 8,      /* KKRT: S -> R base-OT answers */
 	SR_PSI_MSG_KKRT_U = 9,       /* KKRT: R -> S extension rows, one batch */
+	SR_PSI_MSG_WAIT = 10,        /* multi-party: R -> S keep-alive before the end */
 	SR_PSI_MSG_ABORT = 15,
 };
 
@@ -150,12 +152,22 @@ static inline size_t sr_psi_msg_bytes(size_t count, size_t item_bytes)
 
 #define SR_PSI_POS_NONE UINT32_MAX
 
+/*
+ * While a multi-party receiver waits for its other pairs, it sends each
+ * finished helper a WAIT this often, so that no helper's transport times
+ * out (a node's --job-timeout is at least 1 s).
+ */
+#define SR_PSI_WAIT_MS 400
+
 /* A transport with byte counts and reusable message buffers. */
 struct sr_psi_link {
 	const struct sr_pipe *io;
 	struct sr_buf in;          /* last message received */
 	struct sr_buf out;         /* message being built */
 	struct sr_psi_stats *stats;   /* bytes_sent / bytes_received */
+	/* Multi-party receiver: set when another pair failed; every later
+	 * send or receive fails with SR_ECANCELED.  NULL otherwise. */
+	const atomic_int *stop;
 };
 
 /* Send msg as one message; what names it in an error. */
@@ -222,7 +234,10 @@ int sr_psi_pair_send_result(struct sr_psi_pair *pr,
 			    const struct sr_psi_params *p,
 			    const uint32_t *peer_pos, size_t count,
 			    struct sr_err *err) SR_WUR;
-/* Sender: wait for DONE, or receive and check the result into res. */
+/* Receiver (multi-party): a WAIT, while other pairs are still running. */
+int sr_psi_pair_send_wait(struct sr_psi_pair *pr, struct sr_err *err) SR_WUR;
+/* Sender: wait for DONE, or receive and check the result into res
+ * (skipping the receiver's WAIT messages). */
 int sr_psi_pair_recv_end(struct sr_psi_pair *pr, const struct sr_psi_set *set,
 			 const struct sr_psi_params *p,
 			 struct sr_psi_result *res, struct sr_err *err) SR_WUR;

@@ -32,6 +32,17 @@ static void link_init(struct sr_psi_link *l, const struct sr_pipe *io,
 	sr_buf_init(&l->in, 0);
 	sr_buf_init(&l->out, 0);
 	l->stats = stats;
+	l->stop = NULL;
+}
+
+/* A multi-party receiver stops a pair when another pair failed. */
+static int link_stopped(const struct sr_psi_link *l, const char *what,
+			struct sr_err *err)
+{
+	if (l->stop && atomic_load(l->stop))
+		return sr_fail(err, SR_ECANCELED,
+			       "psi: %s: stopped, another helper failed", what);
+	return SR_OK;
 }
 
 static void link_release(struct sr_psi_link *l)
@@ -43,8 +54,11 @@ static void link_release(struct sr_psi_link *l)
 int sr_psi_link_send(struct sr_psi_link *l, const uint8_t *msg, size_t len,
 		     const char *what, struct sr_err *err)
 {
-	int rc = l->io->send(l->io->ctx, msg, len, err);
+	int rc = link_stopped(l, what, err);
 
+	if (rc)
+		return rc;
+	rc = l->io->send(l->io->ctx, msg, len, err);
 	if (rc) {
 		if (err && err->code == SR_OK)
 			err->code = rc;
@@ -61,6 +75,9 @@ int sr_psi_link_recv(struct sr_psi_link *l, size_t max_len, const char *what,
 {
 	int rc;
 
+	rc = link_stopped(l, what, err);
+	if (rc)
+		return rc;
 	if (max_len < SR_PSI_ABORT_BYTES)
 		max_len = SR_PSI_ABORT_BYTES;
 	sr_buf_reset(&l->in);
@@ -198,7 +215,8 @@ static void hello_fill(struct sr_psi_hello *h, enum sr_psi_role role,
 	h->output = (uint8_t)p->output;
 	h->normalize = (uint8_t)p->normalize;
 	h->parties = (uint16_t)p->parties;
-	h->batch = p->batch ? p->batch : SR_PSI_BATCH_DEFAULT;
+	h->batch = p->batch ? p->batch : p->parties > 2 ?
+		SR_PSI_BATCH_MULTI_DEFAULT : SR_PSI_BATCH_DEFAULT;
 	h->protocol = sr_psi_protocol_of(p) == SR_PSI_PROTO_KKRT ?
 		SR_PSI_HELLO_KKRT : SR_PSI_HELLO_ECDH;
 	h->set_size = set_size;
@@ -588,6 +606,40 @@ out:
 	return rc;
 }
 
+/*
+ * Sender: the first message of the end (DONE or COUNT), after any number
+ * of WAIT messages (header only) that a multi-party receiver sends while
+ * its other pairs run.
+ */
+static int recv_after_waits(struct sr_psi_pair *pr, size_t max_len,
+			    const char *what, struct sr_err *err)
+{
+	for (;;) {
+		const uint8_t *msg;
+		int rc = sr_psi_link_recv(&pr->link, max_len, what, err);
+		if (rc)
+			return rc;
+		msg = sr_psi_link_msg(&pr->link);
+		/* Only a receiver of three or more parties waits for others. */
+		if (pr->link.in.len < 1 || msg[0] != SR_PSI_MSG_WAIT ||
+		    pr->mine.parties <= 2)
+			return SR_OK;
+		rc = sr_psi_msg_check(msg, pr->link.in.len, SR_PSI_MSG_WAIT, 0, 0, 0,
+				      "wait message", err);
+		if (rc)
+			return rc;
+	}
+}
+
+/* Receiver: a WAIT (header only). */
+int sr_psi_pair_send_wait(struct sr_psi_pair *pr, struct sr_err *err)
+{
+	uint8_t msg[SR_PSI_HEAD_BYTES];
+
+	sr_psi_head_encode(msg, SR_PSI_MSG_WAIT, 0, 0);
+	return sr_psi_link_send(&pr->link, msg, sizeof(msg), "wait message", err);
+}
+
 /* The positions of our points in the intersection (TO_BOTH). */
 static int recv_result(struct sr_psi_pair *pr, const struct sr_psi_set *set,
 		       const struct sr_psi_params *p, struct sr_psi_result *res,
@@ -602,7 +654,7 @@ static int recv_result(struct sr_psi_pair *pr, const struct sr_psi_set *set,
 	char what[64];
 	int rc;
 
-	rc = sr_psi_link_recv(&pr->link, SR_PSI_COUNT_BYTES, "the result count", err);
+	rc = recv_after_waits(pr, SR_PSI_COUNT_BYTES, "the result count", err);
 	if (rc)
 		return rc;
 	rc = sr_psi_count_decode(sr_psi_link_msg(&pr->link), pr->link.in.len, &count, err);
@@ -676,7 +728,7 @@ int sr_psi_pair_recv_end(struct sr_psi_pair *pr, const struct sr_psi_set *set,
 		return recv_result(pr, set, p, res, err);
 	/* Wait for the receiver to finish, so that our success means the
 	 * run completed. */
-	rc = sr_psi_link_recv(&pr->link, SR_PSI_HEAD_BYTES, "the end of the run", err);
+	rc = recv_after_waits(pr, SR_PSI_HEAD_BYTES, "the end of the run", err);
 	if (rc)
 		return rc;
 	return sr_psi_msg_check(sr_psi_link_msg(&pr->link), pr->link.in.len,

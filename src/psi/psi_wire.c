@@ -105,6 +105,7 @@ static const char *msg_name(int type)
 	case SR_PSI_MSG_KKRT_SETUP: return "kkrt setup";
 	case SR_PSI_MSG_KKRT_OT: return "kkrt base OT";
 	case SR_PSI_MSG_KKRT_U: return "kkrt extension";
+	case SR_PSI_MSG_WAIT: return "wait";
 	case SR_PSI_MSG_ABORT: return "abort";
 	}
 	return "unknown";

@@ -532,6 +532,7 @@ static int psi_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err *
 			rc = sr_psi_run(SR_PSI_SENDER, &params, &src, &pipes[0], &res, err);
 	}
 	if (rc == SR_OK && c->receiver) {
+		sr_kind_progress(c, "psi: building the result", 0, 0);
 		rc = result_of(c, input, &k, cardinality, res.rows, res.rows_len,
 			       res.stats.intersection_size, res.stats.duplicate_keys,
 			       sr_psi_protocol_name(res.stats.protocol), result, err);
