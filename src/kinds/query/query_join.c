@@ -14,6 +14,7 @@
  */
 #include "kinds/query/query_join_int.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -880,6 +881,88 @@ out:
 
 /* ---- the value holder -------------------------------------------------- */
 
+#define QJ_THREADS 2
+
+struct enc_job {
+	const struct q_layout *L;
+	const struct qj_side *s;
+	const struct sr_h2g *h;
+	const uint8_t *v;
+	const struct qj_pk *key;
+	const struct pack *pk;
+	const struct q_hash_entry **ents;
+	size_t lo, hi, row_bytes;
+	uint8_t *rows;
+	int rc;
+	struct sr_err err;
+};
+
+/* Rows [lo, hi): the blinded key and the packed ciphertexts of each. */
+static void *enc_main(void *arg)
+{
+	struct enc_job *j = arg;
+	struct sr_buf one;
+	mpz_t m, c;
+
+	mpz_inits(m, c, NULL);
+	sr_buf_init(&one, SR_BUF_UNBOUNDED);
+	sr_err_clear(&j->err);
+	j->rc = SR_OK;
+	for (size_t i = j->lo; j->rc == SR_OK && i < j->hi; i++) {
+		const struct q_hash_entry *e = j->ents[i];
+		uint8_t *row = j->rows + i * j->row_bytes;
+		j->rc = blind_key(j->h, j->v, entry_key(&j->s->keys, e), e->len, row, &j->err);
+		for (size_t k = 0; j->rc == SR_OK && k < j->pk->nct; k++) {
+			pack_row(j->L, j->pk, j->s->vals + e->value * j->L->naccs, k, m);
+			qj_encrypt(j->key, m, c);
+			sr_buf_reset(&one);
+			j->rc = add_mpz(&one, c, j->pk->ct_bytes, &j->err);
+			if (j->rc == SR_OK)
+				memcpy(row + SR_R255_BYTES + k * j->pk->ct_bytes, one.data, j->pk->ct_bytes);
+		}
+	}
+	sr_buf_release(&one);
+	mpz_clears(m, c, NULL);
+	return NULL;
+}
+
+static int encrypt_rows(const struct q_layout *L, const struct qj_side *s, const struct sr_h2g *h,
+			const uint8_t *v, const struct qj_pk *key, const struct pack *pk,
+			uint8_t *rows, size_t row_bytes, struct sr_err *err)
+{
+	const struct q_hash_entry **ents = sr_calloc(s->nvals + 1, sizeof(*ents));
+	struct enc_job jobs[QJ_THREADS];
+	pthread_t th[QJ_THREADS];
+	int started[QJ_THREADS] = { 0 }, rc = SR_OK;
+	size_t n = 0;
+
+	if (!ents)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t i = 0; i < s->keys.cap; i++)
+		if (s->keys.slots[i].used)
+			ents[n++] = &s->keys.slots[i];
+	for (size_t t = 0; t < QJ_THREADS; t++) {
+		jobs[t] = (struct enc_job){ .L = L, .s = s, .h = h, .v = v, .key = key, .pk = pk,
+			.ents = ents, .lo = n * t / QJ_THREADS, .hi = n * (t + 1) / QJ_THREADS,
+			.row_bytes = row_bytes, .rows = rows };
+		if (t > 0 && pthread_create(&th[t], NULL, enc_main, &jobs[t]) == 0)
+			started[t] = 1;
+		else if (t > 0)
+			enc_main(&jobs[t]);
+	}
+	enc_main(&jobs[0]);
+	for (size_t t = 0; t < QJ_THREADS; t++) {
+		if (started[t])
+			pthread_join(th[t], NULL);
+		if (rc == SR_OK && jobs[t].rc) {
+			rc = jobs[t].rc;
+			sr_fail(err, rc, "%s", jobs[t].err.msg);
+		}
+	}
+	sr_free(ents);
+	return rc;
+}
+
 int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *session,
 	     size_t session_len, unsigned bits, struct sr_pipe *pipe, struct qj_stats *st,
 	     struct sr_err *err)
@@ -906,30 +989,15 @@ int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	if ((rc = qj_keygen(bits, &sk, err)) != SR_OK)
 		goto done;
 	have_key = 1;
+	if ((rc = qj_pk_table(&sk.pk, err)) != SR_OK)
+		goto done;
 	/* Our rows (before D's keys arrive: the encryptions do not depend
 	 * on them), shuffled so their order says nothing of the keys. */
 	if (nrows && !(rows = sr_malloc(nrows * row_bytes))) {
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto done;
 	}
-	for (size_t i = 0, at = 0; rc == SR_OK && i < s->keys.cap; i++) {
-		const struct q_hash_entry *e = &s->keys.slots[i];
-		uint8_t *row;
-		if (!e->used)
-			continue;
-		row = rows + (at++) * row_bytes;
-		rc = blind_key(&h, v, entry_key(&s->keys, e), e->len, row, err);
-		for (size_t j = 0; rc == SR_OK && j < pk.nct; j++) {
-			struct sr_buf one;
-			pack_row(L, &pk, s->vals + e->value * L->naccs, j, m);
-			qj_encrypt(&sk.pk, m, c);
-			sr_buf_init(&one, SR_BUF_UNBOUNDED);
-			rc = add_mpz(&one, c, pk.ct_bytes, err);
-			if (rc == SR_OK)
-				memcpy(row + SR_R255_BYTES + j * pk.ct_bytes, one.data, pk.ct_bytes);
-			sr_buf_release(&one);
-		}
-	}
+	rc = encrypt_rows(L, s, &h, v, &sk.pk, &pk, rows, row_bytes, err);
 	if (rc)
 		goto done;
 	/* Fisher-Yates over whole rows. */

@@ -15,6 +15,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "base/alloc.h"
 #include "base/banned.h"
 
 static void mpz_random_bits(mpz_t out, unsigned bits)
@@ -58,6 +59,7 @@ void qj_pk_init(struct qj_pk *pk)
 void qj_pk_clear(struct qj_pk *pk)
 {
 	mpz_clears(pk->n, pk->n2, pk->hs, NULL);
+	sr_free(pk->table);
 	memset(pk, 0, sizeof(*pk));
 }
 
@@ -110,15 +112,65 @@ int qj_keygen(unsigned bits, struct qj_sk *sk, struct sr_err *err)
 	return SR_OK;
 }
 
-/* out = hs^r mod n² for a fresh short r. */
+int qj_pk_table(struct qj_pk *pk, struct sr_err *err)
+{
+	size_t tl = mpz_size(pk->n2);
+	mpz_t base, x;
+
+	pk->table = sr_calloc((size_t)QJ_TABLE_ROWS * 16 * tl, sizeof(mp_limb_t));
+	if (!pk->table)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	pk->tlimbs = tl;
+	mpz_init_set(base, pk->hs);
+	mpz_init(x);
+	for (size_t i = 0; i < QJ_TABLE_ROWS; i++) {
+		mpz_set_ui(x, 1);
+		for (size_t j = 0; j < 16; j++) {
+			mp_limb_t *e = pk->table + (i * 16 + j) * tl;
+			mpz_export(e, NULL, -1, sizeof(mp_limb_t), 0, 0, x);
+			mpz_mul(x, x, base);
+			mpz_mod(x, x, pk->n2);
+		}
+		mpz_set(base, x);       /* base^16 */
+	}
+	mpz_clears(base, x, NULL);
+	return SR_OK;
+}
+
+/* out = hs^r mod n² for a fresh short r: from the table when pk has one
+ * (every entry of a row read, the wanted one kept by a mask: no memory
+ * access depends on r), else one exponentiation. */
 static void randomizer(const struct qj_pk *pk, mpz_t out)
 {
-	mpz_t r;
+	uint8_t r8[SR_QJ_R_BITS / 8];
+	mpz_t r, sel;
 
-	mpz_init(r);
-	mpz_random_bits(r, SR_QJ_R_BITS);
-	mpz_powm_sec(out, pk->hs, r, pk->n2);
-	mpz_wipe(r);
+	if (!pk->table) {
+		mpz_init(r);
+		mpz_random_bits(r, SR_QJ_R_BITS);
+		mpz_powm_sec(out, pk->hs, r, pk->n2);
+		mpz_wipe(r);
+		return;
+	}
+	randombytes_buf(r8, sizeof(r8));
+	mpz_init2(sel, (mp_bitcnt_t)pk->tlimbs * GMP_NUMB_BITS);
+	mpz_set_ui(out, 1);
+	for (size_t i = 0; i < QJ_TABLE_ROWS; i++) {
+		unsigned nib = (r8[i / 2] >> ((i % 2) * 4)) & 15;
+		mp_limb_t *d = mpz_limbs_write(sel, (mp_size_t)pk->tlimbs);
+		memset(d, 0, pk->tlimbs * sizeof(*d));
+		for (unsigned j = 0; j < 16; j++) {
+			const mp_limb_t *e = pk->table + (i * 16 + j) * pk->tlimbs;
+			mp_limb_t mask = (mp_limb_t)0 - (mp_limb_t)(((j ^ nib) - 1u) >> 31 & 1u);
+			for (size_t k = 0; k < pk->tlimbs; k++)
+				d[k] |= e[k] & mask;
+		}
+		mpz_limbs_finish(sel, (mp_size_t)pk->tlimbs);
+		mpz_mul(out, out, sel);
+		mpz_mod(out, out, pk->n2);
+	}
+	sodium_memzero(r8, sizeof(r8));
+	mpz_wipe(sel);
 }
 
 void qj_encrypt(const struct qj_pk *pk, const mpz_t m, mpz_t c)

@@ -19,6 +19,10 @@
 struct qj_pk {
 	mpz_t n, n2, hs;
 	unsigned bits;
+	/* Fixed-base table of hs (qj_pk_table): entry [i][j] = hs^(j·16^i)
+	 * mod n², QJ_TABLE_ROWS x 16 entries of tlimbs limbs; or NULL. */
+	mp_limb_t *table;
+	size_t tlimbs;
 };
 
 struct qj_sk {
@@ -26,7 +30,13 @@ struct qj_sk {
 	mpz_t lambda, mu;
 };
 
+#define QJ_TABLE_ROWS (SR_QJ_R_BITS / 4)
+
 void qj_pk_init(struct qj_pk *pk);
+/* Build pk's fixed-base table, so that qj_encrypt costs QJ_TABLE_ROWS
+ * multiplications (entries chosen in constant time) instead of an
+ * exponentiation. */
+int qj_pk_table(struct qj_pk *pk, struct sr_err *err) SR_WUR;
 void qj_pk_clear(struct qj_pk *pk);
 void qj_sk_clear(struct qj_sk *sk);
 /* A key of exactly bits bits (sk is initialised by it). */
