@@ -515,7 +515,7 @@ static void tamper(size_t from, size_t to, size_t nth, uint8_t *data, size_t *le
 		if (from == 1 && nth == 1)
 			data[6] ^= 0x80;
 		break;
-	case 8:   /* an opening changed: a slot out of range or bits above the last */
+	case 8:   /* an opening's high bits changed: bits above the last slot (or >= n) */
 		if (from == 1 && nth == 1)
 			data[HEAD + 8] ^= 0x40;
 		break;
@@ -528,7 +528,7 @@ static void test_tampered(void **state)
 {
 	static const char *const expect[] = { NULL,
 		"carries", "outside Z*", "outside Z*", "expected a open message",
-		"groups", "not below n", "another run", "opened sum" };
+		"groups", "not below n", "another run", "opened sum|not below n" };
 	uint64_t seed = 77;
 	struct tables t;
 	struct sr_policy *pol[2];
@@ -549,8 +549,13 @@ static void test_tampered(void **state)
 		kt_tamper = tamper;
 		kt_run(&job, &o);
 		kt_tamper = NULL;
-		for (int p = 0; p < 2; p++)
-			named |= strstr(o.federated_msg[p], expect[tamper_case]) != NULL;
+		for (int p = 0; p < 2; p++) {
+			/* One of the '|'-separated parts. */
+			char want[64], *part, *save = NULL;
+			snprintf(want, sizeof(want), "%s", expect[tamper_case]);
+			for (part = strtok_r(want, "|", &save); part; part = strtok_r(NULL, "|", &save))
+				named |= strstr(o.federated_msg[p], part) != NULL;
+		}
 		if (o.federated_rc == SR_OK || !named)
 			fail_msg("case %d: rc %d: %s | %s", tamper_case, o.federated_rc,
 				 o.federated_msg[0], o.federated_msg[1]);

@@ -701,7 +701,9 @@ int qj_run_d(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	st->d_points = (uint64_t)pad * L->ngroups;
 
 	/* 2. V's key, our keys blinded by V too, V's rows. */
-	rc = qj_recv(pipe, tag, QJ_REPLY, (size_t)-1 / 2, &body, st, err);
+	/* At most: the key, our keys back, QJ_ROWS_MAX rows. */
+	rc = qj_recv(pipe, tag, QJ_REPLY, 16 + pk.n_bytes + pk.ct_bytes + (size_t)L->ngroups * pad * SR_R255_BYTES +
+		     QJ_ROWS_MAX * (SR_R255_BYTES + pk.nct * pk.ct_bytes), &body, st, err);
 	if (rc == SR_OK) {
 		struct rd r = { (const uint8_t *)body.data, body.len, 0, "reply", err };
 		const uint8_t *p;
