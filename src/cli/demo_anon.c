@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/file.h"
+#include "cli/demo_data.h"
 #include "base/banned.h"
 
 static const char policy_fmt[] =
@@ -31,14 +32,6 @@ static const char policy_fmt[] =
 	"  \"receivers\": [\"%s\"]\n"
 	"}\n";
 
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 /* The policies table with each holder's age, sex and postcode added
  * (deterministic from the row). */
 static int widen_table(const char *in, const char *out, struct sr_err *err)
@@ -54,7 +47,7 @@ static int widen_table(const char *in, const char *out, struct sr_err *err)
 	for (const char *p = text.data; rc == SR_OK && *p; row++) {
 		const char *end = strchr(p, '\n');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
-		uint64_t r = mix(row);
+		uint64_t r = sr_demo_mix(row);
 
 		if (row == 0)
 			rc = sr_buf_addf(&wide, "%.*s,age,sex,postcode\n", (int)len, p);

@@ -136,6 +136,14 @@ int sr_demo_write_bank(const char *path, const char *policy_path,
 	return rc;
 }
 
+uint64_t sr_demo_mix(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
 void sr_demo_customer_id(char out[16], size_t index)
 {
 	snprintf(out, 16, "C%07zu", 1000000 + index * 7 % 999983);

@@ -7,6 +7,7 @@
 #define SR_DEMO_DATA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/err.h"
 
@@ -23,6 +24,9 @@ int sr_demo_write_bank(const char *path, const char *policy_path,
 /* The demo's customer id of index (all three organizations use it, so
  * their customer lists overlap on known index ranges). */
 void sr_demo_customer_id(char out[16], size_t index);
+/* A well-mixed 64-bit value of x (splitmix64's finalizer): the demo's
+ * deterministic per-row choices. */
+uint64_t sr_demo_mix(uint64_t x);
 
 /*
  * A shop's purchase summary and an insurer's policies for the customers of

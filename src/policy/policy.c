@@ -561,7 +561,7 @@ static int parse_column(const char *what, const char *name, json_t *obj,
 {
 	static const char *const keys[] = { "class", "allow", "type", "bounds",
 					    "domain", "mask", "nulls", "generalize",
-					    "hash_scope", NULL };
+					    "hash_scope", "join_reveals_group_counts", NULL };
 	char col[SR_POLICY_SHOWN_SIZE], path[SR_POLICY_SHOWN_SIZE + 32];
 	json_t *v;
 	int rc;
@@ -621,6 +621,13 @@ static int parse_column(const char *what, const char *name, json_t *obj,
 		rc = parse_mask(v, what, col, c, err);
 		if (rc)
 			return rc;
+	}
+	if ((v = json_object_get(obj, "join_reveals_group_counts")) != NULL) {
+		if (!json_is_boolean(v))
+			return sr_fail(err, SR_EINVAL,
+				       "%s: columns.%s.join_reveals_group_counts: expected true or false, got %s",
+				       what, col, sr_policy_json_kind(v));
+		c->join_reveals_group_counts = json_is_true(v);
 	}
 	if ((v = json_object_get(obj, "hash_scope")) != NULL)
 		return sr_policy_parse_hash_scope(v, what, col, c, err);

@@ -81,6 +81,11 @@ struct sr_policy_column {
 	/* "hash_scope" of a hash mask (kinds/mask.h): which releases share
 	 * hash keys, and so can be joined on this column. */
 	enum sr_hash_scope hash_scope;
+	/* "join_reveals_group_counts": true on a join column of the value
+	 * holder: a query JOIN on this column may let the other party (the
+	 * dimension holder, who matches blinded keys) learn the number of
+	 * matches in each of its groups (docs/protocols/query-join.md). */
+	int join_reveals_group_counts;
 	int has_nulls;            /* "nulls" given: replaces the dataset's */
 	char **nulls;             /* null tokens of this column (nnulls) */
 	size_t nnulls;

@@ -164,6 +164,9 @@ static json_t *column_json(const struct sr_policy_column *c)
 	    json_object_set_new(o, "hash_scope",
 				json_string(sr_policy_hash_scope_name(c->hash_scope))))
 		goto fail;
+	if (c->join_reveals_group_counts &&
+	    json_object_set_new(o, "join_reveals_group_counts", json_true()))
+		goto fail;
 	return o;
 fail:
 	json_decref(o);

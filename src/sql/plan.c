@@ -288,6 +288,13 @@ static json_t *revealed(const struct sr_sql *q, const char *const *receivers,
 
 	for (size_t g = 0; g < q->naggs; g++)
 		min_max |= q->aggs[g].kind == SR_SQL_MIN || q->aggs[g].kind == SR_SQL_MAX;
+	if (q->aggregated && q->stmt->from_kind == SR_SQL_FROM_JOIN) {
+		r = json_object();
+		set(r, "to", json_string("the dimension holder (the GROUP BY dataset's party)"), bad);
+		set(r, "what", json_string("per group, the number of matched keys and rows, before the threshold (allowed by the value holder's join_reveals_group_counts); the group totals of the value holder's accumulators"),
+		    bad);
+		append(arr, r, bad);
+	}
 	if (q->aggregated && q->nparties > 1 && q->stmt->from_kind != SR_SQL_FROM_JOIN) {
 		r = json_object();
 		set(r, "to", json_string("the release step"), bad);
@@ -370,10 +377,7 @@ int sr_sql_plan(const struct sr_sql *q, const char *const *receivers,
 	set(plan, "query", json_stringn(q->text, q->len), &bad);
 	set(plan, "shape", json_string(shapes[q->stmt->from_kind]), &bad);
 	set(plan, "parties", json_integer((json_int_t)q->nparties), &bad);
-	set(plan, "executable", json_boolean(!join), &bad);
-	if (join)
-		set(plan, "not_executable", json_string("JOIN is not supported yet by federated execution"),
-		    &bad);
+	set(plan, "executable", json_true(), &bad);
 	set(plan, "inputs", plan_inputs(q, &bad), &bad);
 	rc = plan_groups(q, plan, &bad, err);
 	if (rc) {
@@ -381,7 +385,7 @@ int sr_sql_plan(const struct sr_sql *q, const char *const *receivers,
 		return rc;
 	}
 	if (join)
-		combine = "none yet: JOIN is not supported yet by federated execution";
+		combine = "intersection-sum (docs/protocols/query-join.md): the dimension holder's keys blinded per group, the value holder's per-key values under its own Paillier key; homomorphic sums per group, masked, opened by the value holder, unmasked by the dimension holder (the receiver)";
 	else if (q->nparties == 1)
 		combine = "local: the one party computes every group itself";
 	else

@@ -461,9 +461,9 @@ static int rule_aggs(struct rules *r)
 		}
 		if (rc == SR_OK && q->stmt->from_kind == SR_SQL_FROM_JOIN &&
 		    sr_sql_popcount(agg->inputs) > 1)
-			rc = violation(r, "query-aggregate-spans-inputs", SIZE_MAX, NULL, 0,
+			rc = violation(r, "query-join-cross-party-aggregate", SIZE_MAX, NULL, 0,
 				       agg->start,
-				       "%.64s reads columns of two joined datasets: an aggregate may read one dataset's columns only",
+				       "%.64s reads columns of both joined datasets: an aggregate over a join may read the value holder's columns only (values of two parties are never combined row by row)",
 				       agg->text);
 	}
 	return rc;
@@ -488,6 +488,90 @@ static int rule_spans(struct rules *r)
 				       q->keys[k].start,
 				       "GROUP BY %.64s reads columns of two joined datasets: a key may read one dataset's columns only",
 				       q->keys[k].text);
+	return rc;
+}
+
+/* ---- joins (docs/protocols/query-join.md) ---------------------------------- */
+
+static size_t only_input(uint64_t mask)
+{
+	return sr_sql_popcount(mask) == 1 ? (size_t)__builtin_ctzll(mask) : SIZE_MAX;
+}
+
+int sr_sql_join_roles(const struct sr_sql *q, size_t *d, size_t *v)
+{
+	size_t dim = SIZE_MAX;
+
+	if (q->stmt->from_kind != SR_SQL_FROM_JOIN || q->ninputs != 2)
+		return SR_EINVAL;
+	for (size_t k = 0; k < q->nkeys; k++) {
+		size_t i = only_input(q->keys[k].inputs);
+		if (!q->keys[k].inputs)
+			continue;
+		if (i == SIZE_MAX || (dim != SIZE_MAX && dim != i))
+			return SR_EINVAL;
+		dim = i;
+	}
+	if (dim == SIZE_MAX) {
+		for (size_t g = 0; dim == SIZE_MAX && g < q->naggs; g++) {
+			size_t i = only_input(q->aggs[g].inputs);
+			if (i != SIZE_MAX)
+				dim = 1 - i;
+		}
+	}
+	if (dim == SIZE_MAX)
+		dim = 0;
+	*d = dim;
+	*v = 1 - dim;
+	return SR_OK;
+}
+
+static int rule_join(struct rules *r)
+{
+	const struct sr_sql *q = r->q;
+	const struct sr_sql_join_key *j = q->join_keys;
+	size_t pos = q->stmt->from[1].op_pos, d, v;
+	int rc = SR_OK;
+
+	if (q->ninputs != 2 || q->nparties != 2)
+		return violation(r, "query-join-parties", SIZE_MAX, NULL, 0, pos,
+				 "a JOIN is executed between two datasets of two different parties (got %zu datasets of %zu parties)",
+				 q->ninputs, q->nparties);
+	if (q->njoin_keys != 1)
+		return violation(r, "query-join-keys", SIZE_MAX, NULL, 0, pos,
+				 "a JOIN is executed on exactly one key equality (ON a.k = b.k), got %zu",
+				 q->njoin_keys);
+	{
+		size_t lrow = q->inputs[j->left_input].row_offset + j->left_column;
+		size_t rrow = q->inputs[j->right_input].row_offset + j->right_column;
+		if (q->row_columns[lrow].type != q->row_columns[rrow].type)
+			return violation(r, "query-join-keys", SIZE_MAX, NULL, 0, j->pos,
+					 "the join keys %.64s and %.64s have different types: keys are compared as their typed values",
+					 q->row_columns[lrow].name, q->row_columns[rrow].name);
+	}
+	if (sr_sql_join_roles(q, &d, &v) != SR_OK)
+		return violation(r, "query-join-group-party", SIZE_MAX, NULL, 0, q->stmt->group_pos,
+				 "GROUP BY over a join must read the columns of one dataset only (the dimension holder's): the groups are formed by the party that holds them");
+	for (size_t g = 0; rc == SR_OK && g < q->naggs; g++) {
+		const struct sr_sql_agg *a = &q->aggs[g];
+		if (a->kind == SR_SQL_COUNT_DISTINCT || a->kind == SR_SQL_MIN || a->kind == SR_SQL_MAX)
+			rc = violation(r, "query-join-aggregate-kind", SIZE_MAX, NULL, 0, a->start,
+				       "%.64s over a join is not executed: COUNT(*), COUNT, SUM, AVG, VAR and STDDEV are (homomorphic sums)",
+				       a->text);
+		else if (a->inputs & SR_SQL_INPUT_BIT(d) && sr_sql_popcount(a->inputs) == 1)
+			rc = violation(r, "query-join-aggregate-party", d, NULL, 0, a->start,
+				       "%.64s aggregates columns of %s, which holds the GROUP BY columns: over a join the aggregates read the other dataset (%s), whose values are summed under encryption",
+				       a->text, q->inputs[d].name, q->inputs[v].name);
+	}
+	if (rc == SR_OK) {
+		size_t vcol = j->left_input == v ? j->left_column : j->right_column;
+		const struct sr_policy_column *pc =
+			sr_sql_policy_column(q, v, q->inputs[v].row_offset + vcol);
+		if (pc && !pc->join_reveals_group_counts)
+			rc = violation(r, "query-join-reveals-group-counts", v, pc->name, SR_USE_JOIN, j->pos,
+				       "the dimension holder %s matches blinded keys and so learns how many of %s's keys match in each of its groups, before any threshold: %s.%.64s must declare \"join_reveals_group_counts\": true to allow it",
+				       q->inputs[d].name, q->inputs[v].name, q->inputs[v].name, pc->name);
+	}
 	return rc;
 }
 
@@ -520,6 +604,9 @@ int sr_sql_rules(const struct sr_sql *q, unsigned flags,
 		rc = rule_aggs(&r);
 	if (rc == SR_OK)
 		rc = rule_spans(&r);
+	if (rc == SR_OK && !(flags & SR_SQL_REFUSE_JOIN) &&
+	    q->stmt->from_kind == SR_SQL_FROM_JOIN)
+		rc = rule_join(&r);
 	sr_free(us);
 	if (rc) {
 		sr_free(r.items);

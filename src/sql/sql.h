@@ -258,7 +258,18 @@ struct sr_sql_violation {
  *   query-count-distinct-parties  COUNT(DISTINCT) across parties
  *   query-where-spans-inputs      (JOIN) a WHERE conjunct reads two inputs
  *   query-group-spans-inputs      (JOIN) a group key reads two inputs
- *   query-aggregate-spans-inputs  (JOIN) an aggregate reads two inputs
+ *   query-join-cross-party-aggregate  (JOIN) an aggregate reads two inputs
+ * and, for a JOIN without SR_SQL_REFUSE_JOIN (docs/protocols/query-join.md):
+ *   query-join-parties            not two datasets of two parties
+ *   query-join-keys               not exactly one ON equality, or keys of
+ *                                 different types
+ *   query-join-group-party        GROUP BY keys of both datasets
+ *   query-join-cross-party-aggregate  an aggregate reads both datasets
+ *   query-join-aggregate-party    an aggregate reads the dimension holder's
+ *                                 (the GROUP BY dataset's) columns
+ *   query-join-aggregate-kind     COUNT(DISTINCT), MIN or MAX over a join
+ *   query-join-reveals-group-counts  the value holder's join column lacks
+ *                                 "join_reveals_group_counts": true
  * *out is a new array (sr_free; NULL when there are none).
  */
 int sr_sql_rules(const struct sr_sql *q, unsigned flags,
@@ -266,6 +277,15 @@ int sr_sql_rules(const struct sr_sql *q, unsigned flags,
 		 struct sr_err *err) SR_WUR;
 
 /* ---- what execution needs (the query kind) -------------------------------- */
+
+/*
+ * The roles of a two-input JOIN (docs/protocols/query-join.md): *d the
+ * dimension holder (owns every GROUP BY column; the left input when there
+ * is no GROUP BY and no aggregate reads a column), *v the value holder
+ * (the other input).  SR_EINVAL (no message) when the query is not such
+ * a join: the rules name why.
+ */
+int sr_sql_join_roles(const struct sr_sql *q, size_t *d, size_t *v);
 
 /*
  * The public domain of group key k : the distinct values the key

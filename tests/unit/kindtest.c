@@ -27,7 +27,10 @@ struct queue {
 	pthread_cond_t cond;
 	struct msg *head, *tail;
 	int closed;
+	size_t sent;
 };
+
+kt_tamper_fn kt_tamper;
 
 struct harness;
 
@@ -74,6 +77,23 @@ static int end_send(void *ctx, const uint8_t *data, size_t len, struct sr_err *e
 	m->len = len;
 	memcpy(m->data, data, len);
 	pthread_mutex_lock(&q->lock);
+	if (kt_tamper) {
+		int twice = 0;
+		kt_tamper(e->from, e->to, q->sent, m->data, &m->len, &twice);
+		if (twice) {
+			struct msg *again = malloc(sizeof(*again) + m->len + 1);
+			if (again) {
+				memcpy(again, m, sizeof(*m) + m->len);
+				again->next = NULL;
+				if (q->tail)
+					q->tail->next = again;
+				else
+					q->head = again;
+				q->tail = again;
+			}
+		}
+	}
+	q->sent++;
 	if (q->closed) {
 		pthread_mutex_unlock(&q->lock);
 		free(m);

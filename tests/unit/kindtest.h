@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kinds/kind.h"
 #include "kinds/rows.h"
@@ -45,6 +46,14 @@ struct kt_outcome {
 	char federated_msg[KT_MAX * 2][256];
 	char central_msg[KT_MAX][256];
 };
+
+/* When set, called (under the queue's lock) on every message a party
+ * sends to another in kt_run: nth counts the messages from -> to so far;
+ * it may change the bytes, shorten *len, or set *twice to deliver the
+ * message twice (a replay).  For tests of malformed protocol messages. */
+typedef void (*kt_tamper_fn)(size_t from, size_t to, size_t nth, uint8_t *data, size_t *len,
+			     int *twice);
+extern kt_tamper_fn kt_tamper;
 
 /* Run job both ways; fails the test only on harness errors (the kind's
  * own failures are in the outcome). */

@@ -199,7 +199,7 @@ static void test_parse_errors_columns(void **state)
 		{ COL("\"class\": \"id\\u0000x\""), SR_EINVAL, "columns.x.class: unknown class 'id?x'" },
 		{ COL("\"class\": 3"), SR_EINVAL, "p.json: columns.x.class: expected a string (id, qi, sa or public), got an integer" },
 		{ COL("\"class\": \"id\", \"colour\": 1"), SR_EINVAL,
-		  "p.json: columns.x.colour: unknown key (expected class, allow, type, bounds, domain, mask, nulls, generalize or hash_scope)" },
+		  "p.json: columns.x.colour: unknown key (expected class, allow, type, bounds, domain, mask, nulls, generalize, hash_scope or join_reveals_group_counts)" },
 		{ COLS("\"a\\nb\": {\"class\": \"id\", \"colour\": 1}"), SR_EINVAL, "p.json: columns.a?b.colour: unknown key" },
 		/* allow */
 		{ COL("\"class\": \"id\", \"allow\": [\"join\", \"sort\"]"), SR_EINVAL,

@@ -865,7 +865,7 @@ static const struct refused refused[] = {
 	R("SELECT b.risk_band, SUM(s.amount) " JOIN_BS "GROUP BY b.risk_band", "query-join-not-supported"),
 	R("SELECT COUNT(*) FROM clinic_a.visits a JOIN clinic_b.visits b ON a.patient_id = b.patient_id", "query-join-not-supported"),
 	R("SELECT COUNT(*) FROM clinic_a.visits a JOIN clinic_b.visits b ON a.age = b.age", "query-join-not-supported usage-not-allowed usage-not-allowed"),
-	R("SELECT SUM(b.income * s.amount) " JOIN_BS, "query-join-not-supported query-aggregate-spans-inputs"),
+	R("SELECT SUM(b.income * s.amount) " JOIN_BS, "query-join-not-supported query-join-cross-party-aggregate"),
 	R("SELECT COUNT(*) " JOIN_BS "WHERE b.age > s.year", "query-join-not-supported query-where-spans-inputs"),
 	R("SELECT s.year, SUM(s.amount) " JOIN_BS "GROUP BY s.year", "query-join-not-supported query-group-domain"),
 	R("SELECT b.age + s.n, COUNT(*) " JOIN_BS "GROUP BY b.age + s.n", "query-join-not-supported query-group-domain query-group-domain query-group-spans-inputs"),
@@ -969,7 +969,7 @@ static void test_rule_messages(void **state)
 		{ "SELECT MIN(amount) FROM clinic_a.visits", 0, "1:8: MIN(amount) reveals one individual's value: clinic_a.visits.amount must allow 'reveal'" },
 		{ "SELECT MAX(Ward) FROM clinic_dp.visits", 0, "1:8: MAX(Ward) cannot be released under differential privacy, which the policy of clinic_dp.visits requires" },
 		{ "SELECT COUNT(DISTINCT patient_id) " UNION_AC, 0, "1:8: COUNT(DISTINCT patient_id) across parties needs the union of their values; it is allowed only over the id column of datasets that declare each identity to be in one of them only" },
-		{ "SELECT SUM(b.income * s.amount) " JOIN_BS, 0, "1:8: SUM(b.income * s.amount) reads columns of two joined datasets: an aggregate may read one dataset's columns only" },
+		{ "SELECT SUM(b.income * s.amount) " JOIN_BS, 0, "1:8: SUM(b.income * s.amount) reads columns of both joined datasets: an aggregate over a join may read the value holder's columns only (values of two parties are never combined row by row)" },
 		{ "SELECT COUNT(*) " JOIN_BS "WHERE b.age > s.year", 0, "1:84: WHERE b.age > s.year reads columns of two joined datasets: each conjunct must read one dataset's columns, to be pushed down to its owner" },
 	};
 
@@ -1005,10 +1005,14 @@ static void test_rule_messages(void **state)
 		assert_null(vs);
 		datasets[D_A].ids_partitioned = datasets[D_C].ids_partitioned = 0;
 		sr_sql_free(q);
-		/* Without the flag a JOIN is no violation of its own. */
+		/* Without the flag a JOIN gets the join rules: here, the shop's
+		 * join column does not declare join_reveals_group_counts. */
 		q = compile_ok("SELECT b.risk_band, COUNT(*) " JOIN_BS "GROUP BY b.risk_band");
 		assert_int_equal(sr_sql_rules(q, 0, &vs, &n, &err), SR_OK);
-		assert_int_equal(n, 0);
+		assert_int_equal(n, 1);
+		assert_string_equal(vs[0].rule, "query-join-reveals-group-counts");
+		assert_string_equal(vs[0].dataset, "shop.purchases");
+		sr_free(vs);
 		sr_sql_free(q);
 	}
 }
@@ -1136,11 +1140,12 @@ static void test_plan(void **state)
 	json_decref(plan);
 	sr_buf_release(&text);
 
-	/* A JOIN is described, and marked as not executable. */
+	/* A JOIN is described, with what the dimension holder learns. */
 	plan_of("SELECT b.risk_band, AVG(s.amount) " JOIN_BS "WHERE s.year = 2025 GROUP BY b.risk_band",
 		NULL, 0, &plan, &text);
-	assert_false(json_is_true(json_object_get(plan, "executable")));
-	assert_contains(&text, "not executable: JOIN is not supported yet by federated execution\n");
+	assert_true(json_is_true(json_object_get(plan, "executable")));
+	assert_contains(&text, "intersection-sum");
+	assert_contains(&text, "the number of matched keys and rows, before the threshold");
 	assert_contains(&text, "  shop.purchases (party shop, as s): its row_filter first\n    where: s.year = 2025\n"
 			"    per group: count(s.amount); sum(s.amount) clamped to [0, 500]; identities(cid)\n");
 	assert_contains(&text, "  bank.customers (party bank, as b)\n    where: every row\n    per group: identities(cid)\n");

@@ -14,6 +14,8 @@
  *                   scales and intervals
  *   query_hash.c    a set of byte strings with a counter each (group keys,
  *                   identities, distinct values)
+ *   query_join*.c   JOIN: the local sides, the blinded-key matching with
+ *                   Paillier sums (docs/protocols/query-join.md)
  *
  * The vector every party holds, and that secure aggregation sums modulo
  * 2^64, is ngroups * naccs "group cells" (cell = group * naccs + acc),
@@ -121,6 +123,12 @@ struct q_layout {
 	size_t nowners;                /* distinct owners of the inputs */
 	int ids_partitioned;
 
+	/* JOIN (docs/protocols/query-join.md): the dimension holder's and the
+	 * value holder's inputs, and their key columns' row columns. */
+	int join;
+	size_t join_d, join_v;
+	size_t join_d_row, join_v_row;
+
 	int dp;
 	double epsilon, delta;
 	uint64_t rows_per_id;          /* contribution bound per owner (dp) */
@@ -151,10 +159,32 @@ int q_aggregate_input(const struct q_layout *L, const struct sr_kind_ctx *c,
 		      size_t input, uint64_t *cells, struct q_hash *seen,
 		      struct sr_err *err) SR_WUR;
 
+/* The increment of SUM/SUMSQ accumulator a for value r of x clamped to
+ * [lo, hi] (this input's bounds), encoded; *clamped += 1 when clamped. */
+int q_acc_encode(const struct q_acc *acc, const struct sr_vec *x, size_t r,
+		 double lo, double hi, uint64_t *clamped, uint64_t *out,
+		 struct sr_err *err) SR_WUR;
+
+/* The bytes that identify value r of vec (not NULL) in hash sets. */
+void q_value_key(const struct sr_vec *vec, size_t r, double *scratch,
+		 const void **p, size_t *len);
+
 /* Add noise to the group cells: each acc's share (owners in a federated
  * run) or, with total set, the whole noise (run_central). */
 int q_add_noise(const struct q_layout *L, uint64_t *cells, int total,
 		struct sr_err *err) SR_WUR;
+
+/* ---- query_join.c ----------------------------------------------------- */
+
+/* Paillier key size of the join protocol (2048; tests may lower it). */
+extern unsigned q_join_he_bits;
+
+/* run and run_central of a JOIN layout: the totals at the receiver (the
+ * dimension holder), NULL elsewhere. */
+int q_join_run(const struct sr_kind_ctx *c, const struct q_layout *L,
+	       json_t **result, struct sr_err *err) SR_WUR;
+int q_join_run_central(const struct sr_kind_ctx *c, const struct q_layout *L,
+		       json_t **result, struct sr_err *err) SR_WUR;
 
 /* ---- query_release.c -------------------------------------------------- */
 

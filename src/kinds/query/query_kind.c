@@ -142,6 +142,28 @@ static int rule_dp(struct sr_check *c, struct sr_err *err)
 	return rc;
 }
 
+/* The kind's rules for a JOIN (docs/protocols/query-join.md): the
+ * dimension holder receives, and no differential privacy (it learns the
+ * per-group match counts un-noised while matching). */
+static int join_rules(struct sr_check *c, const struct sr_sql *q, const struct check_view *cv,
+		      struct sr_err *err)
+{
+	size_t d, v;
+	int rc = SR_OK;
+
+	if (sr_sql_join_roles(q, &d, &v) != SR_OK)
+		return SR_OK;   /* the SQL rules said why */
+	if (strcmp(cv->receivers[0], cv->inputs[d].owner) != 0)
+		rc = sr_check_violation(c, NULL, NULL, NULL, "query-join-receiver", err,
+			"the receiver of a join must be the dimension holder (the owner of %s, which holds the GROUP BY columns): it unmasks the sums; a value holder or third-party receiver is not executed",
+			cv->inputs[d].dataset);
+	if (rc == SR_OK && (sr_sql_under_dp(q) || json_object_get(sr_check_spec(c), "epsilon")))
+		rc = sr_check_violation(c, NULL, NULL, NULL, "query-join-dp", err,
+			"differential privacy over a join is not executed: the dimension holder %s, which receives, learns each group's match count un-noised while matching",
+			cv->inputs[d].dataset);
+	return rc;
+}
+
 static int query_check(struct sr_check *c, struct sr_err *err)
 {
 	const json_t *spec = sr_check_spec(c);
@@ -191,7 +213,7 @@ static int query_check(struct sr_check *c, struct sr_err *err)
 	for (size_t i = 0; rc == SR_OK && i < nus; i++)
 		rc = sr_check_use(c, us[i].dataset, us[i].column, us[i].usage, err);
 	if (rc == SR_OK)
-		rc = sr_sql_rules(q, SR_SQL_REFUSE_JOIN, &vs, &nvs, err);
+		rc = sr_sql_rules(q, 0, &vs, &nvs, err);
 	for (size_t i = 0; rc == SR_OK && i < nvs; i++)
 		rc = sr_check_violation(c, vs[i].dataset, vs[i].column,
 					vs[i].usage ? sr_usage_name(vs[i].usage) : NULL,
@@ -209,7 +231,9 @@ static int query_check(struct sr_check *c, struct sr_err *err)
 			thresholded |= cv.inputs[i].policy->min_group_size > 1;
 			across |= strcmp(cv.inputs[i].owner, cv.inputs[0].owner) != 0;
 		}
-		for (size_t i = 0; rc == SR_OK && thresholded && across && i < n; i++)
+		if (v->from_kind == SR_SQL_FROM_JOIN)
+			rc = join_rules(c, q, &cv, err);
+		for (size_t i = 0; rc == SR_OK && thresholded && across && v->from_kind != SR_SQL_FROM_JOIN && i < n; i++)
 			if (sr_sql_id_column(q, i) && !cv.inputs[i].policy->ids_partitioned)
 				rc = sr_check_violation(c, cv.inputs[i].dataset, sr_sql_id_column(q, i),
 					NULL, "query-threshold-ids", err,
@@ -299,6 +323,11 @@ static int query_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err
 	memset(&stats, 0, sizeof(stats));
 	if ((rc = q_layout_build(c, &L, err)) != SR_OK)
 		return rc;
+	if (L.join) {
+		rc = q_join_run(c, &L, result, err);
+		q_layout_release(&L);
+		return rc;
+	}
 	/* Charge each local dp input's budget before anything computed from
 	 * it leaves this party; the runner refunds a job that fails before
 	 * its output is released. */
@@ -366,6 +395,11 @@ static int query_run_central(const struct sr_kind_ctx *c, json_t **result, struc
 	*result = NULL;
 	if ((rc = q_layout_build(c, &L, err)) != SR_OK)
 		return rc;
+	if (L.join) {
+		rc = q_join_run_central(c, &L, result, err);
+		q_layout_release(&L);
+		return rc;
+	}
 	rc = local_vector(c, &L, 1, &cells, err);
 	if (rc == SR_OK && !(*result = q_totals_json(&L, cells)))
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
@@ -393,7 +427,7 @@ const struct sr_job_kind sr_kind_query = {
 	.name = "query",
 	.policy_bit = SR_JOB_QUERY,
 	.flags = SR_KIND_ROW_FILTER,
-	.summary = "federated SQL aggregate over a UNION ALL of same-schema datasets (secure aggregation, thresholds, DP)",
+	.summary = "federated SQL aggregate over a UNION ALL of same-schema datasets (secure aggregation, thresholds, DP) or a JOIN of two parties' datasets (blinded keys, Paillier sums)",
 	.spec_keys = query_spec_keys,
 	.input_keys = query_input_keys,
 	.check = query_check,

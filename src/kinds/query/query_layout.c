@@ -95,8 +95,8 @@ void q_layout_release(struct q_layout *L)
  * are equal keys), the string's bytes for strings.  *p points into vec
  * or into scratch, valid until either changes.
  */
-static void value_key(const struct sr_vec *vec, size_t r, double *scratch,
-		      const void **p, size_t *len)
+void q_value_key(const struct sr_vec *vec, size_t r, double *scratch,
+		 const void **p, size_t *len)
 {
 	switch (vec->type) {
 	case SR_TYPE_INT64:
@@ -152,7 +152,7 @@ static int build_key(struct q_layout *L, size_t k, struct sr_err *err)
 			break;
 		}
 		/* Every append may move the vector's memory: key it now. */
-		value_key(&key->values, i, &scratch, &kp, &klen);
+		q_value_key(&key->values, i, &scratch, &kp, &klen);
 		if ((rc = q_hash_put(&key->index, kp, klen, &e, &fresh, err)) != SR_OK)
 			break;
 		e->value = i;
@@ -198,6 +198,8 @@ static int acc_fixed(struct q_layout *L, struct q_acc *acc, struct sr_err *err)
 
 	for (size_t i = 0; i < L->v->ninputs; i++) {
 		double l, h;
+		if (L->join && i != L->join_v)
+			continue;   /* a join's values are the value holder's */
 		if (sr_sql_agg_bounds(L->sql, acc->agg, i, &l, &h) != SR_OK)
 			return sr_fail(err, SR_EPOLICY, "%s needs bounds in every input's policy",
 				       a->text);
@@ -383,12 +385,32 @@ int q_layout_build(const struct sr_kind_ctx *c, struct q_layout *L, struct sr_er
 	if (rc)
 		return rc == SR_ENOMEM ? rc : sr_err_prefix(err, "spec.sql");
 	L->v = sr_sql_query(L->sql);
-	if (L->v->from_kind == SR_SQL_FROM_JOIN || !L->v->aggregated) {
-		rc = sr_fail(err, SR_EPOLICY, "spec.sql: not a horizontal aggregate query");
+	if (!L->v->aggregated) {
+		rc = sr_fail(err, SR_EPOLICY, "spec.sql: not an aggregate query");
 		goto fail;
 	}
 	L->min_group_size = sr_kind_min_group_size(c);
 	L->id_column = sr_sql_id_column(L->sql, 0);
+	if (L->v->from_kind == SR_SQL_FROM_JOIN) {
+		const struct sr_sql_join_key *j = L->v->join_keys;
+		if (L->v->njoin_keys != 1 ||
+		    sr_sql_join_roles(L->sql, &L->join_d, &L->join_v) != SR_OK) {
+			rc = sr_fail(err, SR_EPOLICY, "spec.sql: not a join of two datasets on one key with the GROUP BY columns at one of them");
+			goto fail;
+		}
+		if (sr_sql_under_dp(L->sql) || eps) {
+			rc = sr_fail(err, SR_EPOLICY, "spec.sql: differential privacy over a join is not executed (the dimension holder learns the per-group match counts un-noised)");
+			goto fail;
+		}
+		L->join = 1;
+		L->join_d_row = L->v->inputs[L->join_d].row_offset +
+			(j->left_input == L->join_d ? j->left_column : j->right_column);
+		L->join_v_row = L->v->inputs[L->join_v].row_offset +
+			(j->left_input == L->join_v ? j->left_column : j->right_column);
+		/* The threshold counts distinct join keys: the identities
+		 * the two parties share. */
+		L->id_column = L->v->row_columns[L->join_d_row].name;
+	}
 	L->ids_partitioned = 1;
 	for (size_t i = 0; i < c->ninputs; i++) {
 		if (!owner_seen(c, i))
@@ -492,7 +514,7 @@ static int batch_groups(struct batch *b, struct sr_err *err)
 				const void *kp;
 				size_t klen;
 				double scratch;
-				value_key(&kv, r, &scratch, &kp, &klen);
+				q_value_key(&kv, r, &scratch, &kp, &klen);
 				e = q_hash_get(&key->index, kp, klen);
 				if (!e) {
 					/* Not in the public domain: counted, not grouped. */
@@ -527,7 +549,7 @@ static int batch_contrib(struct batch *b, struct sr_err *err)
 
 		if (!b->keep[r] || sr_vec_is_null(b->id, r))
 			continue;
-		value_key(b->id, r, &scratch, &kp, &klen);
+		q_value_key(b->id, r, &scratch, &kp, &klen);
 		if ((rc = q_hash_put(b->contrib, kp, klen, &e, &fresh, err)) != SR_OK)
 			break;
 		if (e->value >= 1)
@@ -548,7 +570,7 @@ static int distinct_add(struct batch *b, size_t acc, const struct sr_vec *vals, 
 	double scratch;
 	int fresh, rc;
 
-	value_key(vals, r, &scratch, &kp, &klen);
+	q_value_key(vals, r, &scratch, &kp, &klen);
 	sr_buf_reset(&b->text);
 	if ((rc = sr_buf_add(&b->text, head, sizeof(head))) != SR_OK ||
 	    (rc = sr_buf_add(&b->text, kp, klen)) != SR_OK)
@@ -562,14 +584,12 @@ static int distinct_add(struct batch *b, size_t acc, const struct sr_vec *vals, 
 
 /* Clamp x[r] to this input's bounds [lo, hi] and add it (SUM) or its
  * square (SUMSQ) to its group's cell, encoded. */
-static int acc_value(struct batch *b, size_t a, const struct sr_vec *x, size_t r,
-		     double lo, double hi, uint64_t *clamped, struct sr_err *err)
+int q_acc_encode(const struct q_acc *acc, const struct sr_vec *x, size_t r,
+		 double lo, double hi, uint64_t *clamped, uint64_t *out,
+		 struct sr_err *err)
 {
-	const struct q_acc *acc = &b->L->accs[a];
-	uint64_t *cell = &b->cells[b->group[r] * b->L->naccs + a];
-	uint64_t enc, ignored;
+	uint64_t ignored;
 	double d;
-	int rc;
 
 	if (!acc->is_float && acc->quantum == 1) {
 		int64_t i = x->v.i64[r], l = (int64_t)ceil(lo), h = (int64_t)floor(hi);
@@ -578,7 +598,7 @@ static int acc_value(struct batch *b, size_t a, const struct sr_vec *x, size_t r
 			*clamped += 1;
 		}
 		/* |i| <= 2^26.5 for SUMSQ: acc_fixed keeps bound^2 under 2^53. */
-		*cell += acc->kind == Q_SUMSQ ? (uint64_t)(i * i) : (uint64_t)i;
+		*out = acc->kind == Q_SUMSQ ? (uint64_t)(i * i) : (uint64_t)i;
 		return SR_OK;
 	}
 	d = acc->is_float ? x->v.f64[r] : (double)x->v.i64[r];
@@ -589,11 +609,18 @@ static int acc_value(struct batch *b, size_t a, const struct sr_vec *x, size_t r
 	if (acc->kind == Q_SUMSQ)
 		d = d * d;
 	d /= acc->quantum;
-	rc = sr_bound_fixed_encode(&acc->fx, &d, 1, &enc, &ignored, err);
-	if (rc)
-		return rc;
-	*cell += enc;
-	return SR_OK;
+	return sr_bound_fixed_encode(&acc->fx, &d, 1, out, &ignored, err);
+}
+
+static int acc_value(struct batch *b, size_t a, const struct sr_vec *x, size_t r,
+		     double lo, double hi, uint64_t *clamped, struct sr_err *err)
+{
+	uint64_t enc;
+	int rc = q_acc_encode(&b->L->accs[a], x, r, lo, hi, clamped, &enc, err);
+
+	if (rc == SR_OK)
+		b->cells[b->group[r] * b->L->naccs + a] += enc;
+	return rc;
 }
 
 static int batch_accumulate(struct batch *b, struct sr_err *err)
