@@ -194,6 +194,30 @@ S1=$(ended clinica "$J1"); S2=$(ended clinica "$J2")
 as clinica analyst job show "$FAILED" --json >"$WORK/f.json"
 grep -q "budget short: the job needs epsilon 0.9, 0.2 of 2 is left" "$WORK/f.json" ||
 	fail "the refusal does not say the budget left: $(grep -o '"reason": "[^"]*"' "$WORK/f.json")"
+[ "$S1" = finished ] && DONE=$J1 || DONE=$J2
+# job.finish records each owner's charge; job.fail of the refused one
+# records its refund (it failed before its part was done).
+as clinicc steward job show "$DONE" --json >"$WORK/d.json"
+/usr/bin/python3 - "$WORK/d.json" "$WORK/f.json" "${ORG_ID[clinicc]}" <<'PY' || fail "the ledger's budget records are wrong: $(cat "$WORK/d.json")"
+import json, sys
+done, failed = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+r = done["receipt"]
+assert r["epsilon_spent"] == "0.9" and r["delta_spent"] == "1e-7", r
+assert r["charges"] == [{"dataset": "clinicc.dpvisits", "owner": sys.argv[3],
+                         "epsilon": "0.9", "delta": "1e-7"}], r["charges"]
+b = done["budget"]
+assert len(b) == 1 and b[0]["state"] == "charged" and abs(b[0]["charged"] - 0.9) < 1e-12, b
+assert abs(b[0]["spent"] - 1.8) < 1e-9 and abs(b[0]["left"] - 0.2) < 1e-9, b
+assert failed["refunded"][0]["dataset"] == "clinicc.dpvisits", failed
+assert "receipt" not in failed
+PY
+run_expect 0 as clinicc steward job show "$DONE"
+contains "$OUT" "spent:     clinicc.dpvisits (clinicc): epsilon 0.9, delta 1e-7"
+contains "$OUT" "budget:    clinicc.dpvisits: charged epsilon 0.9; budget 1.8 spent, 0.2 left of 2"
+run_expect 0 sr dataset show dpvisits --home "$WORK/clinicc"
+contains "$OUT" "budget: epsilon 1.8 spent, 0.2 left (of 2)"
+run_expect 0 sr dataset show dpvisits --home "$WORK/clinicc" --json
+contains "$OUT" '"epsilon_spent": 1.8'
 ok
 # clinicc.dpvisits has 0.2 left: a job over both datasets fails there, and
 # clinica, which may have charged 0.5 already, is refunded.
@@ -201,6 +225,17 @@ dp_job "$DPSQL" 0.5
 approve_all "$JOB" clinica clinicc
 [ "$(ended clinica "$JOB")" = failed ] || fail "a job over an exhausted budget ran"
 sleep 1
+REFUNDED=$JOB
+as clinica analyst job show "$REFUNDED" --json >"$WORK/r.json"
+/usr/bin/python3 - "$WORK/r.json" <<'PY' || fail "the refund is not recorded: $(cat "$WORK/r.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert sorted(c["dataset"] for c in j["refunded"]) == ["clinica.dpvisits", "clinicc.dpvisits"], j
+assert [b["state"] for b in j["budget"]] in (["refunded"], ["none"]), j["budget"]
+assert abs(j["budget"][0]["spent"] - 0.9) < 1e-9, j["budget"]
+PY
+run_expect 0 as clinica analyst job show "$REFUNDED"
+contains "$OUT" "refunded:  clinica.dpvisits (clinica): epsilon 0.5"
 # clinica.dpvisits: 2 - 0.9 = 1.1 left only if the 0.5 came back.
 as clinica analyst query --project "$PROJECT" "SELECT ward, COUNT(*) FROM clinica.dpvisits GROUP BY ward" \
 	--receiver "${ORG_ID[clinicb]}" --epsilon 1 --delta 1e-7 --json >"$WORK/prop.json"
