@@ -17,6 +17,7 @@
 #include "base/alloc.h"
 #include "base/limits.h"
 #include "privacy/dprng.h"
+#include "kinds/mask.h"
 #include "base/banned.h"
 
 /* Largest |value| * scale of a float accumulator: the sum of 2^31 of
@@ -123,15 +124,29 @@ static void value_key(const struct sr_vec *vec, size_t r, double *scratch,
 	}
 }
 
+/*
+ * Key k's groups: the public domain's values, or for a masked key
+ * (kinds/mask.h: truncate, range) the distinct masked labels of those
+ * values, in order of first appearance.  key->index maps a domain value
+ * (as value_key gives it) to its slot either way, so rows are grouped by
+ * label without being masked one by one, and a group of several domain
+ * values is one group before thresholds and noise.
+ */
 static int build_key(struct q_layout *L, size_t k, struct sr_err *err)
 {
+	const struct sr_policy_column *mask = L->v->keys[k].mask;
 	struct q_key *key = &L->keys[k];
-	size_t i;
-	json_t *v;
+	struct sr_vec raw, labels;
+	struct q_hash seen;
+	size_t i, nlabels = 0;
+	json_t *v, *label_json = NULL;
 	int rc;
 
-	sr_vec_init(&key->values, L->v->keys[k].type);
+	sr_vec_init(&key->values, mask ? SR_TYPE_STRING : L->v->keys[k].type);
+	sr_vec_init(&raw, L->v->keys[k].type);
+	sr_vec_init(&labels, SR_TYPE_STRING);
 	q_hash_init(&key->index);
+	q_hash_init(&seen);
 	rc = sr_sql_key_domain(L->sql, k, &key->domain, err);
 	if (rc == SR_ENOTFOUND)
 		return sr_fail(err, SR_EPOLICY,
@@ -139,25 +154,61 @@ static int build_key(struct q_layout *L, size_t k, struct sr_err *err)
 			       L->v->keys[k].text);
 	if (rc)
 		return rc;
-	json_array_foreach(key->domain, i, v) {
-		struct q_hash_entry *e;
+	json_array_foreach(key->domain, i, v)
+		if (sr_sql_domain_value_append(&raw, v) != SR_OK) {
+			rc = sr_fail(err, SR_EINVAL, "GROUP BY %s: domain value %zu does not parse",
+				     L->v->keys[k].text, i);
+			goto out;
+		}
+	if (mask && (rc = sr_mask_vec(mask, NULL, &raw, &labels, err)) != SR_OK) {
+		sr_err_prefix(err, "GROUP BY %s", L->v->keys[k].text);
+		goto out;
+	}
+	if (mask && !(label_json = json_array())) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < json_array_size(key->domain); i++) {
+		struct q_hash_entry *e, *le;
 		const void *kp;
-		size_t klen;
+		size_t klen, slot = i;
 		double scratch;
 		int fresh;
 
-		if (sr_sql_domain_value_append(&key->values, v) != SR_OK) {
-			rc = sr_fail(err, SR_EINVAL, "GROUP BY %s: domain value %zu does not parse",
-				     L->v->keys[k].text, i);
-			break;
+		if (mask) {
+			/* The label's slot: a new one for a label not seen. */
+			value_key(&labels, i, &scratch, &kp, &klen);
+			if ((rc = q_hash_put(&seen, kp, klen, &le, &fresh, err)) != SR_OK)
+				goto out;
+			if (fresh) {
+				le->value = nlabels++;
+				if ((rc = sr_vec_append_from(&key->values, &labels, i)) != SR_OK ||
+				    json_array_append_new(label_json, sr_sql_value_json(&labels, i))) {
+					rc = sr_fail(err, SR_ENOMEM, "out of memory");
+					goto out;
+				}
+			}
+			slot = le->value;
+		} else if ((rc = sr_vec_append_from(&key->values, &raw, i)) != SR_OK) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
 		}
-		/* Every append may move the vector's memory: key it now. */
-		value_key(&key->values, i, &scratch, &kp, &klen);
+		value_key(&raw, i, &scratch, &kp, &klen);
 		if ((rc = q_hash_put(&key->index, kp, klen, &e, &fresh, err)) != SR_OK)
-			break;
-		e->value = i;
+			goto out;
+		e->value = slot;
+	}
+	if (mask) {
+		json_decref(key->domain);
+		key->domain = label_json;
+		label_json = NULL;
 	}
 	key->slots = json_array_size(key->domain) + 1;
+out:
+	json_decref(label_json);
+	sr_vec_release(&raw);
+	sr_vec_release(&labels);
+	q_hash_release(&seen);
 	return rc;
 }
 
