@@ -159,7 +159,7 @@ static void *party_main(void *arg)
 	q_hash_init(&seen);
 	t0 = now_s();
 	/* Only its own input: the others' scans are not this party's. */
-	if (!cells || q_aggregate_input(&L, &c, p->index, cells, &seen, &err) != SR_OK) {
+	if (!cells || q_aggregate_input(&L, &c, p->index, cells, &seen, NULL, &err) != SR_OK) {
 		q_hash_release(&seen);
 		goto fail_layout;
 	}
@@ -183,7 +183,7 @@ static void *party_main(void *arg)
 	p->secagg_s = now_s() - t0;
 	if (p->index == 0) {
 		t0 = now_s();
-		p->result = q_totals_json(&L, cells);
+		p->result = q_totals_json(&L, cells, NULL);
 		if (!p->result || q_release(&L, p->result, &err) != SR_OK)
 			goto fail_layout;
 		p->release_s = now_s() - t0;

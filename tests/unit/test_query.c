@@ -45,11 +45,11 @@ static const char *const dataset_names[5] = { "clinic0.visits", "clinic1.visits"
 #define POLICY_FMT \
 	"{\"columns\": {" \
 	"\"pid\": {\"class\": \"id\"}," \
-	"\"region\": {\"class\": \"qi\", \"domain\": [\"north\", \"south\", \"east\", \"west\"]}," \
+	"\"region\": {\"class\": \"qi\", \"allow\": [\"filter\", \"group\", \"aggregate\", \"reveal\"], \"domain\": [\"north\", \"south\", \"east\", \"west\"]}," \
 	"\"ward\": {\"class\": \"public\", \"domain\": [1, 2, 3]}," \
-	"\"age\": {\"class\": \"qi\", \"allow\": [\"filter\", \"aggregate\"], \"bounds\": [0, 120]}," \
+	"\"age\": {\"class\": \"qi\", \"allow\": [\"filter\", \"aggregate\", \"reveal\"], \"bounds\": [0, 120]}," \
 	"\"cost\": {\"class\": \"sa\", \"allow\": [\"aggregate\", \"filter\"], \"bounds\": [0, 1000]}," \
-	"\"visit\": {\"class\": \"qi\", \"allow\": [\"filter\"]}}," \
+	"\"visit\": {\"class\": \"qi\", \"allow\": [\"filter\", \"aggregate\", \"reveal\"]}}," \
 	"\"receivers\": [\"org_00000000000000000000000000000001\", \"org_00000000000000000000000000000002\"," \
 	" \"org_00000000000000000000000000000003\", \"org_00000000000000000000000000000004\"," \
 	" \"org_00000000000000000000000000000005\"]%s%s}"
@@ -287,6 +287,8 @@ static const char *const aggs[] = {
 	"VAR_POP(cost)", "VAR_SAMP(age)", "STDDEV_POP(cost)", "STDDEV_SAMP(cost)",
 	"SUM(CASE WHEN ward = 1 THEN cost END)", "COUNT(DISTINCT pid)", "AVG(age * 2 + 1)",
 	"SUM(CASE WHEN region = 'north' THEN 1 ELSE 0 END)",
+	/* MIN and MAX on columns that allow reveal: int64, date, string. */
+	"MIN(age)", "MAX(age)", "MAX(ward)", "MIN(visit)", "MAX(visit)", "MIN(region)", "MAX(region)",
 };
 #define NAGGS (sizeof(aggs) / sizeof(*aggs))
 static const char *const wheres[] = {
@@ -667,6 +669,12 @@ static const struct refusal refusals[] = {
 	  "query-not-aggregated", "outputs rows" },
 	{ "SELECT MAX(cost) FROM clinic0.visits UNION ALL clinic1.visits", NULL, NULL,
 	  "query-min-max-reveal", "must allow 'reveal'" },
+	{ "SELECT MAX(age) FROM clinic0.visits UNION ALL clinic1.visits", "{\"epsilon\": 0.5, \"delta\": 1e-7}",
+	  NULL, "query-min-max-dp", "which the spec asks for" },
+	{ "SELECT ward, MIN(age) FROM clinic0.visits UNION ALL clinic1.visits GROUP BY ward",
+	  "{\"epsilon\": 0.5, \"delta\": 1e-7}",
+	  ", \"dp\": {\"epsilon_total\": 2, \"epsilon_max_per_job\": 1, \"delta\": 1e-6}",
+	  "query-min-max-dp", "requires" },
 	{ "SELECT region, COUNT(*) FROM clinic0.visits UNION ALL clinic1.visits GROUP BY region", NULL,
 	  ", \"min_group_size\": 5, \"ids_partitioned\": false", "query-threshold-ids", "ids_partitioned" },
 	{ "SELECT COUNT(*) FROM clinic0.visits UNION ALL clinic1.visits", NULL,

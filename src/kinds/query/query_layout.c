@@ -84,6 +84,7 @@ void q_layout_release(struct q_layout *L)
 	sr_free(L->keys);
 	sr_free(L->accs);
 	sr_free(L->agg_accs);
+	sr_free(L->exts);
 	sr_sql_free(L->sql);
 	memset(L, 0, sizeof(*L));
 }
@@ -290,7 +291,8 @@ static int build_accs(struct q_layout *L, struct sr_err *err)
 
 	L->accs = sr_calloc(room, sizeof(*L->accs));
 	L->agg_accs = sr_calloc(v->naggs ? v->naggs : 1, sizeof(*L->agg_accs));
-	if (!L->accs || !L->agg_accs)
+	L->exts = sr_calloc(v->naggs ? v->naggs : 1, sizeof(*L->exts));
+	if (!L->accs || !L->agg_accs || !L->exts)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	L->accs[0].kind = Q_ROWS;
 	L->accs[0].agg = SIZE_MAX;
@@ -306,8 +308,14 @@ static int build_accs(struct q_layout *L, struct sr_err *err)
 		struct q_agg_accs *aa = &L->agg_accs[g];
 		enum sr_sql_agg_kind k = v->aggs[g].kind;
 
-		aa->count = aa->sum = aa->sumsq = aa->distinct = SIZE_MAX;
+		aa->count = aa->sum = aa->sumsq = aa->distinct = aa->ext = SIZE_MAX;
 		switch (k) {
+		case SR_SQL_MIN: case SR_SQL_MAX:
+			aa->count = add_acc(L, Q_COUNT, g);
+			aa->ext = L->nexts;
+			L->exts[L->nexts].agg = g;
+			L->exts[L->nexts++].is_max = k == SR_SQL_MAX;
+			break;
 		case SR_SQL_COUNT_ROWS:
 			aa->count = L->acc_rows;
 			break;
@@ -512,6 +520,7 @@ struct batch {
 	uint64_t *cells;
 	struct q_hash *seen;           /* (tag, group, value) of distinct accs */
 	struct q_hash *contrib;        /* identity -> rows kept (dp) */
+	struct q_ext *ext;             /* MIN/MAX extremes, or NULL */
 };
 
 static int mark_used(const struct sr_expr *e, uint8_t *used)
@@ -698,6 +707,19 @@ static int batch_accumulate(struct batch *b, struct sr_err *err)
 		if (!L->dp && acc->kind == Q_SUM)
 			b->cells[L->cell_clamped + a] += clamped;
 	}
+	/* MIN and MAX: their arguments were evaluated for their counts (by
+	 * the aggregate that owns the count accumulator of that argument). */
+	for (size_t e = 0; rc == SR_OK && e < L->nexts; e++) {
+		size_t owner = L->accs[L->agg_accs[L->exts[e].agg].count].agg;
+		const struct sr_vec *x = &b->args[owner];
+
+		if (!b->ext || !b->args_ready[owner])
+			return sr_fail(err, SR_EINTERNAL, "%s: no extremes to keep",
+				       L->v->aggs[L->exts[e].agg].text);
+		for (size_t r = 0; rc == SR_OK && r < b->rows; r++)
+			if (b->keep[r] && !sr_vec_is_null(x, r))
+				rc = q_ext_add(L, b->ext, e, b->group[r], x, r, err);
+	}
 	return rc;
 }
 
@@ -726,7 +748,7 @@ static int batch_run(struct batch *b, struct sr_err *err)
 
 int q_aggregate_input(const struct q_layout *L, const struct sr_kind_ctx *c,
 		      size_t input, uint64_t *cells, struct q_hash *seen,
-		      struct sr_err *err)
+		      struct q_ext *ext, struct sr_err *err)
 {
 	const struct sr_sql_query *v = L->v;
 	const char *id = sr_sql_id_column(L->sql, input);
@@ -749,6 +771,7 @@ int q_aggregate_input(const struct q_layout *L, const struct sr_kind_ctx *c,
 	b.cells = cells;
 	b.seen = seen;
 	b.contrib = &contrib;
+	b.ext = ext;
 	b.cols = sr_calloc(nrow + 1, sizeof(*b.cols));
 	b.args = sr_calloc(v->naggs + 1, sizeof(*b.args));
 	b.args_ready = sr_calloc(v->naggs + 1, 1);
