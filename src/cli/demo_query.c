@@ -13,6 +13,7 @@
 #include "base/buf.h"
 #include "base/err.h"
 #include "base/file.h"
+#include "cli/demo_data.h"
 #include "base/banned.h"
 
 #define VISITS 3000
@@ -34,14 +35,6 @@ static const char policy_fmt[] =
 	"  \"receivers\": [\"%s\"]\n"
 	"}\n";
 
-static uint64_t mix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ull;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 /* Clinic c's visits (deterministic): one visit per patient, and a patient
  * visits one clinic only (ids partitioned), so the plaintext counts are
  * what DP's contribution bounding (one row per identity) keeps; counts
@@ -54,7 +47,7 @@ static int write_visits(const char *path, int c, uint64_t count[NREGIONS], struc
 	sr_buf_init(&b, 0);
 	rc = sr_buf_addstr(&b, "patient,region,age,cost\n");
 	for (int i = 0; rc == SR_OK && i < VISITS; i++) {
-		uint64_t r = mix(((uint64_t)c << 32) | (uint64_t)i);
+		uint64_t r = sr_demo_mix(((uint64_t)c << 32) | (uint64_t)i);
 		int reg = (int)((r >> 8) % (c == 1 ? 3 : NREGIONS));
 		count[reg]++;
 		rc = sr_buf_addf(&b, "c%d-%04d,%s,%d,%d.%02d\n", c, i,
@@ -69,18 +62,6 @@ static int write_visits(const char *path, int c, uint64_t count[NREGIONS], struc
 	return rc;
 }
 
-static int write_policy(const char *path, const char *receiver, struct sr_err *err)
-{
-	struct sr_buf p;
-	int rc;
-
-	sr_buf_init(&p, 0);
-	rc = sr_buf_addf(&p, policy_fmt, receiver) ? sr_fail(err, SR_ENOMEM, "demo: out of memory") :
-	     sr_file_write_atomic(path, p.data, p.len, 0600, err);
-	sr_buf_release(&p);
-	return rc;
-}
-
 /* The answer beside the plaintext counts; 1 when each noised count is
  * within 20% + 500 of the plaintext (500 is about 7 noise stddevs at
  * epsilon 1). */
@@ -92,7 +73,7 @@ static int print_answer(const struct sr_demo_query_env *e, const json_t *res,
 	size_t i;
 	int ok = json_array_size(rows) > 0;
 
-	e->note("  %-8s %8s %10s %12s", "region", "visits", "avg cost", "(plaintext)");
+	e->o.note("  %-8s %8s %10s %12s", "region", "visits", "avg cost", "(plaintext)");
 	json_array_foreach(rows, i, row) {
 		const char *reg = json_string_value(json_array_get(row, 0));
 		double n = json_number_value(json_array_get(row, 1));
@@ -101,12 +82,12 @@ static int print_answer(const struct sr_demo_query_env *e, const json_t *res,
 		for (int r = 0; reg && r < NREGIONS; r++)
 			if (strcmp(reg, regions[r]) == 0)
 				truth = count[r];
-		e->note("  %-8s %8.0f %10.2f %12llu", reg ? reg : "NULL", n,
+		e->o.note("  %-8s %8.0f %10.2f %12llu", reg ? reg : "NULL", n,
 			json_number_value(json_array_get(row, 2)), (unsigned long long)truth);
 		/* The NULL group (no patient) may pass on its noise alone. */
 		ok &= fabs(n - (double)truth) <= 0.2 * (double)truth + 500;
 	}
-	e->note("  groups released %lld, suppressed %lld (threshold: %lld distinct patients)",
+	e->o.note("  groups released %lld, suppressed %lld (threshold: %lld distinct patients)",
 		(long long)json_integer_value(json_object_get(meta, "groups_released")),
 		(long long)json_integer_value(json_object_get(meta, "groups_suppressed")),
 		(long long)json_integer_value(json_object_get(meta, "min_group_size")));
@@ -122,91 +103,91 @@ int sr_demo_query(const struct sr_demo_query_env *e)
 	int ok;
 
 	sr_err_clear(&err);
-	e->say(e->d, "Seed 002's medical case: the three organizations act as clinics, each with a visits table of the same schema and a policy with a threshold and a DP budget");
+	e->o.say(e->o.d, "Seed 002's medical case: the three organizations act as clinics, each with a visits table of the same schema and a policy with a threshold and a DP budget");
 	snprintf(pol, sizeof(pol), "%s/visits.policy.json", e->dir);
-	if (write_policy(pol, e->receiver_id, &err) != SR_OK) {
-		e->note("sealroom: demo: %s", err.msg);
+	if (sr_demo_write_with(pol, policy_fmt, e->receiver_id, &err) != SR_OK) {
+		e->o.note("sealroom: demo: %s", err.msg);
 		return 0;
 	}
 	{
 		char shown[sizeof(policy_fmt) + 64];
 		snprintf(shown, sizeof(shown), policy_fmt, e->receiver_id);
-		e->note("visits.policy.json:\n%s", shown);
+		e->o.note("visits.policy.json:\n%s", shown);
 	}
 	for (int c = 0; c < SR_DEMO_CLINICS; c++) {
 		snprintf(csv, sizeof(csv), "%s/visits-%s.csv", e->dir, e->names[c]);
 		if (write_visits(csv, c, count, &err) != SR_OK) {
-			e->note("sealroom: demo: %s", err.msg);
+			e->o.note("sealroom: demo: %s", err.msg);
 			return 0;
 		}
-		if (e->run(e->d, NULL, NULL, (const char *const[]){ "dataset", "import", "visits",
+		if (e->o.run(e->o.d, NULL, NULL, (const char *const[]){ "dataset", "import", "visits",
 			   csv, "--policy", pol, "--home", e->homes[c], "--quiet", NULL }) ||
-		    e->run(e->d, NULL, e->stewards[c], (const char *const[]){ "dataset", "publish",
+		    e->o.run(e->o.d, NULL, e->stewards[c], (const char *const[]){ "dataset", "publish",
 			   "visits", "--project", e->project, "--home", e->homes[c], NULL }))
 			return 0;
 	}
 	usleep(600000);
 
-	e->say(e->d, "The bank's analyst asks for the visits and the average cost per region over the three clinics, with epsilon 1 of the budget of 2");
+	e->o.say(e->o.d, "The bank's analyst asks for the visits and the average cost per region over the three clinics, with epsilon 1 of the budget of 2");
 	snprintf(sql, sizeof(sql), "SELECT region, COUNT(*) AS visits, AVG(cost) FROM %s.visits"
 		 " UNION ALL %s.visits UNION ALL %s.visits GROUP BY region ORDER BY region",
 		 e->names[0], e->names[1], e->names[2]);
 	snprintf(out, sizeof(out), "%s/propose-query.json", e->dir);
-	j = e->run_json(e->d, out, e->analyst, (const char *const[]){ "query", "--project",
+	j = e->o.run_json(e->o.d, out, e->analyst, (const char *const[]){ "query", "--project",
 			e->project, sql, "--epsilon", "1", "--delta", "0.0000001", "--home",
 			e->homes[0], "--json", NULL });
 	if (!j)
 		return 0;
 	snprintf(job, sizeof(job), "%s", json_string_value(json_object_get(j, "job_id")));
 	ok = json_is_true(json_object_get(json_object_get(j, "verdict"), "accept"));
-	e->note("job %.16s proposed; security checker: %s", job, ok ? "accepted" : "REFUSED");
+	e->o.note("job %.16s proposed; security checker: %s", job, ok ? "accepted" : "REFUSED");
 	json_decref(j);
 	if (!ok)
 		return 0;
 	job[16] = '\0';
 	usleep(600000);
 
-	e->say(e->d, "Each clinic's steward approves; each node charges its budget, adds its share of the noise, and the secure sum goes to the bank");
+	e->o.say(e->o.d, "Each clinic's steward approves; each node charges its budget, adds its share of the noise, and the secure sum goes to the bank");
 	for (int c = 0; c < SR_DEMO_CLINICS; c++)
-		if (e->run(e->d, NULL, e->stewards[c], (const char *const[]){ "job", "approve", job,
+		if (e->o.run(e->o.d, NULL, e->stewards[c], (const char *const[]){ "job", "approve", job,
 			   "--home", e->homes[c], NULL }))
 			return 0;
-	if (e->run(e->d, NULL, e->analyst, (const char *const[]){ "job", "wait", job,
+	if (e->o.run(e->o.d, NULL, e->analyst, (const char *const[]){ "job", "wait", job,
 		   "--timeout", "60", "--home", e->homes[0], NULL }))
 		return 0;
 
-	e->say(e->d, "The bank reads the answer (noised counts and averages, their noise and 95% intervals), beside the plaintext only the demo knows");
-	if (e->run(e->d, NULL, e->analyst, (const char *const[]){ "job", "result", job,
+	e->o.say(e->o.d, "The bank reads the answer (noised counts and averages, their noise and 95% intervals), beside the plaintext only the demo knows");
+	if (e->o.run(e->o.d, NULL, e->analyst, (const char *const[]){ "job", "result", job,
 		   "--home", e->homes[0], NULL }))
 		return 0;
 	snprintf(out, sizeof(out), "%s/query-result.json", e->dir);
-	j = e->run_json(e->d, out, e->analyst, (const char *const[]){ "job", "result", job,
+	j = e->o.run_json(e->o.d, out, e->analyst, (const char *const[]){ "job", "result", job,
 			"--json", "--home", e->homes[0], NULL });
 	if (!j)
 		return 0;
 	ok = print_answer(e, j, count);
 	json_decref(j);
 	if (!ok) {
-		e->note("UNEXPECTED: a released count is far from the plaintext");
+		e->o.note("UNEXPECTED: a released count is far from the plaintext");
 		return 0;
 	}
 
-	e->say(e->d, "The budget: job.finish records each clinic's charge; each clinic sees what is spent and left");
-	if (e->run(e->d, NULL, e->analyst, (const char *const[]){ "job", "show", job,
+	e->o.say(e->o.d, "The budget: job.finish records each clinic's charge; each clinic sees what is spent and left");
+	if (e->o.run(e->o.d, NULL, e->analyst, (const char *const[]){ "job", "show", job,
 		   "--home", e->homes[0], NULL }) ||
-	    e->run(e->d, NULL, NULL, (const char *const[]){ "dataset", "show", "visits",
+	    e->o.run(e->o.d, NULL, NULL, (const char *const[]){ "dataset", "show", "visits",
 		   "--home", e->homes[1], NULL }))
 		return 0;
 
-	e->say(e->d, "A query that groups by age, which the clinics' policies allow only in filters: the checker refuses it");
+	e->o.say(e->o.d, "A query that groups by age, which the clinics' policies allow only in filters: the checker refuses it");
 	snprintf(sql, sizeof(sql), "SELECT age, COUNT(*) FROM %s.visits UNION ALL %s.visits"
 		 " UNION ALL %s.visits GROUP BY age", e->names[0], e->names[1], e->names[2]);
-	if (e->run(e->d, NULL, e->analyst, (const char *const[]){ "query", "--project",
+	if (e->o.run(e->o.d, NULL, e->analyst, (const char *const[]){ "query", "--project",
 		   e->project, sql, "--epsilon", "0.5", "--delta", "0.0000001", "--home",
 		   e->homes[0], NULL }) == 0) {
-		e->note("UNEXPECTED: the query was accepted");
+		e->o.note("UNEXPECTED: the query was accepted");
 		return 0;
 	}
-	e->note("(refused: nothing runs, and no budget is charged)");
+	e->o.note("(refused: nothing runs, and no budget is charged)");
 	return 1;
 }

@@ -18,18 +18,13 @@
 
 #include <jansson.h>
 
-struct demo;
+#include "cli/demo_data.h"
+
 
 #define SR_DEMO_CLINICS 3
 
 struct sr_demo_query_env {
-	struct demo *d;
-	void (*say)(struct demo *d, const char *what);
-	void (*note)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-	int (*run)(struct demo *d, const char *out_path, const char *token,
-		   const char *const *args);
-	json_t *(*run_json)(struct demo *d, const char *out_path, const char *token,
-			    const char *const *args);
+	struct sr_demo_ops o;
 	const char *dir;
 	const char *project;
 	const char *names[SR_DEMO_CLINICS];     /* organization names */
