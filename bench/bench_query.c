@@ -11,11 +11,10 @@
  * The federated side runs the query kind's own code path in this process:
  * each party a thread with its own table, layout, local aggregation
  * (src/kinds/query), secure aggregation (src/secagg) over socketpairs to
- * the receiver, and the release.  It does NOT start node processes (the
- * issue asks for node processes with their own stores: not done; the
- * store scan, the job channel's sealing and the coordinator relay are not
- * in these figures).  Answers are compared: the bench fails if the
- * federated table differs from SQLite's.
+ * the receiver, and the release.  It does not start node processes:
+ * bench/query runs this and then the same query through a coordinator
+ * and node processes with their own stores (query_governed).  Answers are
+ * compared: the bench fails if the federated table differs from SQLite's.
  *
  * Output: "bench query_federated ...", "bench query_sqlite ...",
  * "bench query_party ..." per party, "bench query_ratio ...".
