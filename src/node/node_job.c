@@ -504,8 +504,17 @@ int sr_node_budget_spent(const char *home, const char *dataset, double *spent,
 	if (sqlite3_open_v2(path.data, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		rc = sr_fail(err, SR_EIO, "%s: cannot open: %s", path.data, sqlite3_errmsg(db));
 	} else {
+		sqlite3_stmt *st = NULL;
+		int has_table = 0;
+
 		sqlite3_busy_timeout(db, 5000);
-		rc = budget_spent(db, dataset, NULL, spent, &charged, err);
+		/* The store shares node.db: a home whose node never ran has no
+		 * budget table, and nothing spent. */
+		if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table'"
+				       " AND name = 'node_dp_budget'", -1, &st, NULL) == SQLITE_OK)
+			has_table = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+		rc = has_table ? budget_spent(db, dataset, NULL, spent, &charged, err) : SR_OK;
 	}
 	sqlite3_close(db);
 	sr_buf_release(&path);

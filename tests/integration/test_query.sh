@@ -8,7 +8,10 @@
 #    receiver has the result;
 #  - a query grouping by a column without a public domain is refused by
 #    the checker, with the rule's message;
+#  - MIN/MAX of a reveal column equal the pooled plaintext's;
 #  - a DP query returns noise scales and intervals;
+#  - budgets: job.finish records each owner's charge, a refused job's
+#    job.fail its refund; job show and dataset show print spent and left;
 #  - SIGKILL of a clinic while the receiver waits in secure aggregation:
 #    the job fails and nothing is released.
 . "$(dirname "$0")/lib.sh"
@@ -123,6 +126,34 @@ for got, w in zip(res["rows"], want):
 m = res["meta"]
 assert m["kind"] == "query" and m["min_group_size"] == 10, m
 assert m["groups_suppressed"] == 0 and m["clamped"] == {"cost": 0}, m
+PY
+ok
+# MIN and MAX of a reveal column: each clinic's extremes go to the
+# receiver after secure aggregation (a second pipe through the relay).
+MSQL="SELECT region, COUNT(*), MIN(ward), MAX(ward) FROM clinica.visits UNION ALL clinicb.visits UNION ALL clinicc.visits WHERE age >= 96 GROUP BY region ORDER BY region"
+run_expect 0 as clinica analyst query --project "$PROJECT" "$MSQL" --json
+echo "$OUT" >"$WORK/prop.json"
+MJOB=$(json_get "$WORK/prop.json" job_id)
+approve_all "$MJOB" clinica clinicb clinicc
+wait_state clinica "$MJOB" finished 60
+as clinica analyst job result "$MJOB" --json >"$WORK/mresult.json"
+/usr/bin/python3 - "$WORK/mresult.json" "$WORK/a.csv" "$WORK/b.csv" "$WORK/c.csv" <<'PY' || fail "MIN/MAX differ from the pooled plaintext"
+import csv, json, sys
+res = json.load(open(sys.argv[1]))
+groups = {}
+for path in sys.argv[2:]:
+    for rec in csv.DictReader(open(path)):
+        if int(rec["age"]) < 96:
+            continue
+        g = groups.setdefault(rec["region"] or None, {"rows": 0, "wards": [], "ids": set()})
+        g["rows"] += 1
+        g["ids"].add(rec["pid"])
+        g["wards"].append(int(rec["ward"]))
+want = [[k, g["rows"], min(g["wards"]), max(g["wards"])]
+        for k, g in sorted(groups.items(), key=lambda kv: (kv[0] is not None, kv[0]))
+        if len(g["ids"]) >= 10]
+assert res["rows"] == want, (res["rows"], want)
+assert len(want) >= 2 and res["meta"]["groups_suppressed"] == len(groups) - len(want), res["meta"]
 PY
 ok
 run_expect 0 as clinica analyst job result "$JOB"
