@@ -90,13 +90,19 @@ as clinica analyst job list --project "$PROJECT" --json >"$WORK/jobs.json"
 ok
 
 # --- a governed run ------------------------------------------------------------
-run_expect 0 as clinica analyst query --project "$PROJECT" "$SQL" --json
-echo "$OUT" >"$WORK/prop.json"
-contains "$OUT" '"accept": true'
-JOB=$(json_get "$WORK/prop.json" job_id)
-approve_all "$JOB" clinica clinicb clinicc
-wait_state clinica "$JOB" finished 60
-as clinica analyst job result "$JOB" --json >"$WORK/result.json"
+# governed SQL RESULT: propose (accepted), every clinic approves, wait,
+# the receiver's result in RESULT; sets JOB.
+governed() {
+	run_expect 0 as clinica analyst query --project "$PROJECT" "$1" --json
+	echo "$OUT" >"$WORK/prop.json"
+	contains "$OUT" '"accept": true'
+	JOB=$(json_get "$WORK/prop.json" job_id)
+	approve_all "$JOB" clinica clinicb clinicc
+	wait_state clinica "$JOB" finished 60
+	as clinica analyst job result "$JOB" --json >"$2"
+}
+governed "$SQL" "$WORK/result.json"
+FIRST=$JOB
 /usr/bin/python3 - "$WORK/result.json" "$WORK/a.csv" "$WORK/b.csv" "$WORK/c.csv" <<'PY' || fail "federated answer differs from the pooled plaintext"
 import csv, json, sys
 res = json.load(open(sys.argv[1]))
@@ -131,12 +137,8 @@ ok
 # MIN and MAX of a reveal column: each clinic's extremes go to the
 # receiver after secure aggregation (a second pipe through the relay).
 MSQL="SELECT region, COUNT(*), MIN(ward), MAX(ward) FROM clinica.visits UNION ALL clinicb.visits UNION ALL clinicc.visits WHERE age >= 96 GROUP BY region ORDER BY region"
-run_expect 0 as clinica analyst query --project "$PROJECT" "$MSQL" --json
-echo "$OUT" >"$WORK/prop.json"
-MJOB=$(json_get "$WORK/prop.json" job_id)
-approve_all "$MJOB" clinica clinicb clinicc
-wait_state clinica "$MJOB" finished 60
-as clinica analyst job result "$MJOB" --json >"$WORK/mresult.json"
+governed "$MSQL" "$WORK/mresult.json"
+JOB=$FIRST
 /usr/bin/python3 - "$WORK/mresult.json" "$WORK/a.csv" "$WORK/b.csv" "$WORK/c.csv" <<'PY' || fail "MIN/MAX differ from the pooled plaintext"
 import csv, json, sys
 res = json.load(open(sys.argv[1]))
