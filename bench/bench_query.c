@@ -22,11 +22,10 @@
  * The federated side runs the query kind's own code path in this process:
  * each party a thread with its own table, layout, local aggregation
  * (src/kinds/query), secure aggregation (src/secagg) over socketpairs to
- * the receiver, and the release.  It does NOT start node processes (the
- * issue asks for node processes with their own stores: not done; the
- * store scan, the job channel's sealing and the coordinator relay are not
- * in these figures).  Answers are compared: the bench fails if the
- * federated table differs from SQLite's.
+ * the receiver, and the release.  It does not start node processes:
+ * bench/query runs this and then the same query through a coordinator
+ * and node processes with their own stores (query_governed).  Answers are
+ * compared: the bench fails if the federated table differs from SQLite's.
  *
  * Output: "bench query_federated ...", "bench query_sqlite ...",
  * "bench query_party ..." per party, "bench query_ratio ...".
@@ -170,7 +169,7 @@ static void *party_main(void *arg)
 	q_hash_init(&seen);
 	t0 = now_s();
 	/* Only its own input: the others' scans are not this party's. */
-	if (!cells || q_aggregate_input(&L, &c, p->index, cells, &seen, &err) != SR_OK) {
+	if (!cells || q_aggregate_input(&L, &c, p->index, cells, &seen, NULL, &err) != SR_OK) {
 		q_hash_release(&seen);
 		goto fail_layout;
 	}
@@ -194,7 +193,7 @@ static void *party_main(void *arg)
 	p->secagg_s = now_s() - t0;
 	if (p->index == 0) {
 		t0 = now_s();
-		p->result = q_totals_json(&L, cells);
+		p->result = q_totals_json(&L, cells, NULL);
 		if (!p->result || q_release(&L, p->result, &err) != SR_OK)
 			goto fail_layout;
 		p->release_s = now_s() - t0;

@@ -237,18 +237,34 @@ int sr_db_checkpoint(sqlite3 *db, struct sr_err *err)
 /* path exists 0600 (created so, or tightened), and so do its WAL and
  * shared-memory files if they exist: SQLite gives those the database's
  * mode when it creates them. */
+/*
+ * The database and its side files 0600.  An existing file is chmod-ed by
+ * name, never opened: closing any descriptor of a file drops every POSIX
+ * lock this process holds on it, including those of SQLite connections
+ * already open on it (the node and its store share node.db), after which
+ * another process believes it is the last user, checkpoints and removes
+ * the WAL under the node's feet (new connections then read stale data or
+ * fail with SQLITE_IOERR_SHORT_READ).  A missing file is created: no
+ * connection can hold it yet.
+ */
 static int make_private(const char *path, struct sr_err *err)
 {
 	static const char *const suffixes[] = { "-wal", "-shm" };
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, DB_MODE);
 	int rc = SR_OK;
 
-	if (fd < 0)
-		return sr_fail(err, SR_EIO, "%s: cannot create: %s", path, strerror(errno));
-	if (fchmod(fd, DB_MODE) != 0)
-		rc = sr_fail(err, SR_EIO, "%s: cannot make it 0600: %s", path,
-			     strerror(errno));
-	close(fd);
+	if (chmod(path, DB_MODE) != 0) {
+		int fd;
+		if (errno != ENOENT)
+			return sr_fail(err, SR_EIO, "%s: cannot make it 0600: %s", path,
+				       strerror(errno));
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, DB_MODE);
+		if (fd < 0)
+			return sr_fail(err, SR_EIO, "%s: cannot create: %s", path, strerror(errno));
+		if (fchmod(fd, DB_MODE) != 0)
+			rc = sr_fail(err, SR_EIO, "%s: cannot make it 0600: %s", path,
+				     strerror(errno));
+		close(fd);
+	}
 	for (size_t i = 0; rc == SR_OK && i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
 		char side[4096];
 

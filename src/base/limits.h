@@ -77,6 +77,9 @@
 #define SR_SQL_LIST_MAX 256
 #define SR_SQL_AGGREGATES_MAX 256
 #define SR_SQL_GROUPS_MAX (1u << 20)
+/* Bytes of one party's MIN/MAX extremes sent to the release party (query
+ * kind): JSON, one value per group and MIN/MAX aggregate. */
+#define SR_QUERY_EXTREMES_BYTES_MAX (64u << 20)
 /*
  * DOMAIN_BYTES_MAX  bytes the binder may spend to enumerate one group key's
  *              public domain (every combination of its columns' domain

@@ -21,6 +21,7 @@
 #include "cli/csvopts.h"
 #include "cli/nodeclient.h"
 #include "store/store.h"
+#include "node/node.h"
 #include "base/banned.h"
 
 static const char dataset_usage[] =
@@ -503,7 +504,7 @@ static void print_column_rules(const json_t *col)
 	}
 }
 
-static void print_policy_summary(const json_t *policy)
+static void print_policy_summary(const json_t *policy, const json_t *budget)
 {
 	const json_t *v;
 	size_t i;
@@ -517,12 +518,15 @@ static void print_policy_summary(const json_t *policy)
 	v = json_object_get(policy, "dp");
 	if (json_is_object(v)) {
 		char e1[32], e2[32], d[32];
-		/* Nothing charges the budget yet (no DP job kind runs), so
-		 * all of it is left. */
-		printf("  differential privacy: epsilon_total %s, per job %s, delta %s; budget left: epsilon %s\n",
+		printf("  differential privacy: epsilon_total %s, per job %s, delta %s\n",
 		       number_text(e1, json_object_get(v, "epsilon_total")),
 		       number_text(e2, json_object_get(v, "epsilon_max_per_job")),
-		       number_text(d, json_object_get(v, "delta")), e1);
+		       number_text(d, json_object_get(v, "delta")));
+		if (json_is_object(budget))
+			printf("  budget: epsilon %g spent, %g left (of %g)\n",
+			       json_real_value(json_object_get(budget, "epsilon_spent")),
+			       json_real_value(json_object_get(budget, "epsilon_left")),
+			       json_real_value(json_object_get(budget, "epsilon_total")));
 	} else {
 		printf("  differential privacy: none\n");
 	}
@@ -565,8 +569,33 @@ static void print_allow(const json_t *col)
 		printf("%s%s", i ? "," : "", json_string_value(u));
 }
 
+/* The dataset's differential-privacy budget, when its policy has dp:
+ * {epsilon_total, epsilon_spent, epsilon_left} from this home's node.db
+ * (every charge of a job that was not refunded); *out NULL without dp. */
+static int budget_json(struct sr_cli *cli, const struct sr_dataset_info *info,
+		       json_t **out, struct sr_err *err)
+{
+	const json_t *dp = json_object_get(info->policy, "dp");
+	double total, spent;
+	int rc;
+
+	*out = NULL;
+	if (!json_is_object(dp))
+		return SR_OK;
+	rc = sr_policy_number(json_object_get(dp, "epsilon_total"), "policy",
+			      "dp.epsilon_total", &total, err);
+	if (rc == SR_OK)
+		rc = sr_node_budget_spent(cli->home, info->name, &spent, err);
+	if (rc)
+		return rc;
+	*out = json_pack("{s:f,s:f,s:f}", "epsilon_total", total, "epsilon_spent", spent,
+			 "epsilon_left", total - spent > 0 ? total - spent : 0);
+	return *out ? SR_OK : sr_fail(err, SR_ENOMEM, "out of memory");
+}
+
 static int cmd_show(struct dataset_args *a, struct sr_err *err)
 {
+	json_t *budget = NULL;
 	struct sr_dataset_info info;
 	char b1[32], b2[32], t[32];
 	const json_t *pcols;
@@ -581,8 +610,18 @@ static int cmd_show(struct dataset_args *a, struct sr_err *err)
 	rc = sr_store_info(a->cli.store, a->pos[0], &info, err);
 	if (rc)
 		return rc;
+	if ((rc = budget_json(&a->cli, &info, &budget, err)) != SR_OK) {
+		sr_dataset_info_release(&info);
+		return rc;
+	}
 	if (a->cli.json) {
-		rc = sr_cli_print_json(info_json(&info, 1), err);
+		json_t *j = info_json(&info, 1);
+		if (j && budget && json_object_set(j, "budget", budget)) {
+			json_decref(j);
+			j = NULL;
+		}
+		json_decref(budget);
+		rc = sr_cli_print_json(j, err);
 		sr_dataset_info_release(&info);
 		return rc;
 	}
@@ -605,7 +644,8 @@ static int cmd_show(struct dataset_args *a, struct sr_err *err)
 		print_column_rules(json_object_get(pcols, c->name));
 	}
 	printf("  policy:\n");
-	print_policy_summary(info.policy);
+	print_policy_summary(info.policy, budget);
+	json_decref(budget);
 	sr_dataset_info_release(&info);
 	return SR_OK;
 }

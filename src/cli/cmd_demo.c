@@ -35,6 +35,7 @@
 #include "cli/demo_anon.h"
 #include "cli/demo_join.h"
 #include "cli/demo_data.h"
+#include "cli/demo_query.h"
 #include "crypto/crypto.h"
 #include "base/banned.h"
 
@@ -564,9 +565,15 @@ static int story(struct demo *d, unsigned long rows)
 		return 0;
 	}
 	note("(refused by the bank's own node, exit code %d: nothing was recorded)", st);
-	if (!sr_demo_anon(&(const struct sr_demo_anon_env){ d, say, note, run, run_json, d->dir, project, d->org[2].home, d->org[2].token[STEWARD], d->org[0].home, d->org[0].token[ANALYST], d->org[0].id, d->org[1].home, d->org[1].token[ANALYST] }))
+	if (!sr_demo_anon(&(const struct sr_demo_anon_env){ { d, say, note, run, run_json }, d->dir, project, d->org[2].home, d->org[2].token[STEWARD], d->org[0].home, d->org[0].token[ANALYST], d->org[0].id, d->org[1].home, d->org[1].token[ANALYST] }))
 		return 0;
-	return sr_demo_join(&(const struct sr_demo_join_env){ d, say, note, run, run_json, d->dir,
+	if (!sr_demo_query(&(const struct sr_demo_query_env){ { d, say, note, run, run_json },
+		d->dir, project, { org_names[0], org_names[1], org_names[2] },
+		{ d->org[0].home, d->org[1].home, d->org[2].home },
+		{ d->org[0].token[STEWARD], d->org[1].token[STEWARD], d->org[2].token[STEWARD] },
+		d->org[0].token[ANALYST], d->org[0].id }))
+		return 0;
+	return sr_demo_join(&(const struct sr_demo_join_env){ { d, say, note, run, run_json }, d->dir,
 		project, d->org[0].home, d->org[0].token[STEWARD], d->org[0].token[ANALYST], d->org[0].id,
 		d->org[1].home, d->org[1].token[STEWARD], d->org[1].token[ANALYST] });
 }

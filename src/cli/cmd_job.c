@@ -279,10 +279,37 @@ static void print_inputs(const json_t *spec)
 		printf("  inputs:    (none)\n");
 }
 
-static void print_receipt(const json_t *receipt)
+/* The budget charges a job's receipt or failure records, one line each:
+ * "  LABEL  ORG.DATASET (OWNER): epsilon E, delta D". */
+static void print_charges(const char *label, const json_t *charges, const json_t *names)
+{
+	const json_t *c;
+	char text[140], owner[80], e[40], d[40], shown[48];
+	size_t i;
+
+	json_array_foreach(charges, i, c) {
+		snprintf(e, sizeof(e), "%s", json_is_string(json_object_get(c, "epsilon")) ?
+			 json_string_value(json_object_get(c, "epsilon")) : "");
+		if (json_is_integer(json_object_get(c, "epsilon")))
+			snprintf(e, sizeof(e), "%lld", (long long)json_integer_value(json_object_get(c, "epsilon")));
+		snprintf(d, sizeof(d), "%s", json_is_string(json_object_get(c, "delta")) ?
+			 json_string_value(json_object_get(c, "delta")) : "");
+		if (json_is_integer(json_object_get(c, "delta")))
+			snprintf(d, sizeof(d), "%lld", (long long)json_integer_value(json_object_get(c, "delta")));
+		printf("%s%s (%s): epsilon %s", i ? "             " : label,
+		       sr_nodeclient_clean(text, 70, sr_nodeclient_str(c, "dataset", "?")),
+		       sr_nodeclient_clean(owner, 72, sr_nodeclient_member_name(names,
+					   sr_nodeclient_str(c, "owner", "?"))),
+		       sr_nodeclient_clean(shown, 40, e));
+		if (*d)
+			printf(", delta %s", sr_nodeclient_clean(shown, 40, d));
+		printf("\n");
+	}
+}
+
+static void print_receipt(const json_t *receipt, const json_t *names)
 {
 	const json_t *sizes = json_object_get(receipt, "sizes"), *v;
-	const json_t *eps = json_object_get(receipt, "epsilon_spent");
 	char text[140];
 	const char *key;
 	int first = 1;
@@ -300,12 +327,25 @@ static void print_receipt(const json_t *receipt)
 		}
 		printf("\n");
 	}
-	if (json_is_integer(eps))
-		printf("             privacy budget spent: epsilon %lld\n",
-		       (long long)json_integer_value(eps));
-	else if (json_is_string(eps))
-		printf("             privacy budget spent: epsilon %s\n",
-		       sr_nodeclient_clean(text, 40, json_string_value(eps)));
+	print_charges("  spent:     ", json_object_get(receipt, "charges"), names);
+}
+
+/* This node's own datasets' budgets as the job left them. */
+static void print_budget(const json_t *budget)
+{
+	const json_t *b;
+	char text[140];
+	size_t i;
+
+	json_array_foreach(budget, i, b)
+		printf("%s%s: %s epsilon %g; budget %g spent, %g left of %g\n",
+		       i ? "             " : "  budget:    ",
+		       sr_nodeclient_clean(text, 70, sr_nodeclient_str(b, "dataset", "?")),
+		       sr_nodeclient_str(b, "state", "?"),
+		       json_real_value(json_object_get(b, "charged")),
+		       json_real_value(json_object_get(b, "spent")),
+		       json_real_value(json_object_get(b, "left")),
+		       json_real_value(json_object_get(b, "epsilon_total")));
 }
 
 static int cmd_show(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
@@ -385,7 +425,9 @@ static int cmd_show(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 		printf("\n");
 	}
 	if (json_is_object(json_object_get(job, "receipt")))
-		print_receipt(json_object_get(job, "receipt"));
+		print_receipt(json_object_get(job, "receipt"), names);
+	print_charges("  refunded:  ", json_object_get(job, "refunded"), names);
+	print_budget(json_object_get(job, "budget"));
 out:
 	json_decref(names);
 	json_decref(job);

@@ -66,18 +66,6 @@ static int widen_table(const char *in, const char *out, struct sr_err *err)
 	return rc;
 }
 
-static int write_policy(const char *path, const char *bank_id, struct sr_err *err)
-{
-	struct sr_buf p;
-	int rc;
-
-	sr_buf_init(&p, 0);
-	rc = sr_buf_addf(&p, policy_fmt, bank_id) ? sr_fail(err, SR_ENOMEM, "demo: out of memory") :
-	     sr_file_write_atomic(path, p.data, p.len, 0600, err);
-	sr_buf_release(&p);
-	return rc;
-}
-
 /* The release's first rows and its report, as the bank sees them. */
 static void print_release(const struct sr_demo_anon_env *e, const json_t *res)
 {
@@ -101,9 +89,9 @@ static void print_release(const struct sr_demo_anon_env *e, const json_t *res)
 				break;
 			free(text);
 		}
-		e->note("  %s", line.data);
+		e->o.note("  %s", line.data);
 	}
-	e->note("  ... %zu rows", json_array_size(rows));
+	e->o.note("  ... %zu rows", json_array_size(rows));
 	sr_buf_reset(&line);
 	json_object_foreach((json_t *)levels, key, v)
 		if (sr_buf_addf(&line, "%s%s %lld/%lld", line.len ? ", " : "", key,
@@ -111,19 +99,19 @@ static void print_release(const struct sr_demo_anon_env *e, const json_t *res)
 				(long long)json_integer_value(json_object_get(
 					json_object_get(rep, "heights"), key)) - 1))
 			break;
-	e->note("report: levels (of the top) %s", line.data);
-	e->note("        %lld rows in, %lld released, %lld suppressed (limit %lld)",
+	e->o.note("report: levels (of the top) %s", line.data);
+	e->o.note("        %lld rows in, %lld released, %lld suppressed (limit %lld)",
 		(long long)json_integer_value(json_object_get(rep, "rows_in")),
 		(long long)json_integer_value(json_object_get(rep, "rows_out")),
 		(long long)json_integer_value(json_object_get(rep, "suppressed")),
 		(long long)json_integer_value(json_object_get(rep, "max_suppressed")));
-	e->note("        %lld classes, smallest %lld, average %.1f; Loss %.3f, discernibility %.0f",
+	e->o.note("        %lld classes, smallest %lld, average %.1f; Loss %.3f, discernibility %.0f",
 		(long long)json_integer_value(json_object_get(rep, "classes")),
 		(long long)json_integer_value(json_object_get(rep, "class_min")),
 		json_number_value(json_object_get(rep, "class_avg")),
 		json_number_value(json_object_get(rep, "loss")),
 		json_number_value(json_object_get(rep, "discernibility")));
-	e->note("        re-identification risk (prosecutor): max %.3f, average %.4f; records above 5%%: %.1f%%, 10%%: %.1f%%, 20%%: %.1f%%",
+	e->o.note("        re-identification risk (prosecutor): max %.3f, average %.4f; records above 5%%: %.1f%%, 10%%: %.1f%%, 20%%: %.1f%%",
 		json_number_value(json_object_get(risk, "max")),
 		json_number_value(json_object_get(risk, "avg")),
 		100 * json_number_value(json_object_get(risk, "over_5")),
@@ -140,27 +128,27 @@ int sr_demo_anon(const struct sr_demo_anon_env *e)
 	int ok = 0;
 
 	sr_err_clear(&err);
-	e->say(e->d, "The insurer adds its holders' age, sex and postcode to its policies table, with a generalization hierarchy for each quasi-identifier");
+	e->o.say(e->o.d, "The insurer adds its holders' age, sex and postcode to its policies table, with a generalization hierarchy for each quasi-identifier");
 	snprintf(csv, sizeof(csv), "%s/policies.csv", e->dir);
 	snprintf(wide, sizeof(wide), "%s/policies-v2.csv", e->dir);
 	snprintf(pol, sizeof(pol), "%s/policies-v2.policy.json", e->dir);
-	if (widen_table(csv, wide, &err) != SR_OK || write_policy(pol, e->bank_id, &err) != SR_OK) {
-		e->note("sealroom: demo: %s", err.msg);
+	if (widen_table(csv, wide, &err) != SR_OK || sr_demo_write_with(pol, policy_fmt, e->bank_id, &err) != SR_OK) {
+		e->o.note("sealroom: demo: %s", err.msg);
 		return 0;
 	}
 	{
 		char shown[sizeof(policy_fmt) + 64];
 		snprintf(shown, sizeof(shown), policy_fmt, e->bank_id);
-		e->note("policies-v2.policy.json:\n%s", shown);
+		e->o.note("policies-v2.policy.json:\n%s", shown);
 	}
-	if (e->run(e->d, NULL, NULL, (const char *const[]){ "dataset", "import", "policies",
+	if (e->o.run(e->o.d, NULL, NULL, (const char *const[]){ "dataset", "import", "policies",
 		   wide, "--policy", pol, "--home", e->insurer_home, "--quiet", NULL }) ||
-	    e->run(e->d, NULL, e->insurer_steward, (const char *const[]){ "dataset", "publish",
+	    e->o.run(e->o.d, NULL, e->insurer_steward, (const char *const[]){ "dataset", "publish",
 		   "policies", "--project", e->project, "--home", e->insurer_home, NULL }))
 		return 0;
 	usleep(600000);
 
-	e->say(e->d, "The bank's analyst asks for a 5-anonymous, 2-diverse copy (claims), at most 5% of the rows suppressed");
+	e->o.say(e->o.d, "The bank's analyst asks for a 5-anonymous, 2-diverse copy (claims), at most 5% of the rows suppressed");
 	snprintf(spec, sizeof(spec),
 		 "{\"kind\": \"anonymize\", \"inputs\": [{\"dataset\": \"insurer.policies\"}],\n"
 		 " \"receivers\": [\"%s\"],\n"
@@ -168,34 +156,34 @@ int sr_demo_anon(const struct sr_demo_anon_env *e)
 		 " \"sa\": {\"claims\": {\"ldiv\": \"distinct\", \"l\": 2}}}\n", e->bank_id);
 	snprintf(spec_path, sizeof(spec_path), "%s/anonymize.json", e->dir);
 	if (sr_file_write_atomic(spec_path, spec, strlen(spec), 0600, &err) != SR_OK) {
-		e->note("sealroom: demo: %s", err.msg);
+		e->o.note("sealroom: demo: %s", err.msg);
 		return 0;
 	}
-	e->note("anonymize.json:\n%s", spec);
+	e->o.note("anonymize.json:\n%s", spec);
 	snprintf(out, sizeof(out), "%s/propose-anon.json", e->dir);
-	j = e->run_json(e->d, out, e->bank_analyst, (const char *const[]){ "job", "propose",
+	j = e->o.run_json(e->o.d, out, e->bank_analyst, (const char *const[]){ "job", "propose",
 			"--project", e->project, "--spec", spec_path, "--home", e->bank_home,
 			"--json", NULL });
 	if (!j)
 		return 0;
 	snprintf(job, sizeof(job), "%s", json_string_value(json_object_get(j, "job_id")));
-	e->note("job %.16s proposed; security checker: %s (qi columns grouped, sa columns revealed, id dropped)",
+	e->o.note("job %.16s proposed; security checker: %s (qi columns grouped, sa columns revealed, id dropped)",
 		job, json_is_true(json_object_get(json_object_get(j, "verdict"), "accept")) ?
 		"accepted" : "REFUSED");
 	json_decref(j);
 	job[16] = '\0';
 	usleep(600000);
 
-	e->say(e->d, "The insurer's steward approves; its node searches the generalization lattice and sends the release to the bank");
-	if (e->run(e->d, NULL, e->insurer_steward, (const char *const[]){ "job", "approve", job,
+	e->o.say(e->o.d, "The insurer's steward approves; its node searches the generalization lattice and sends the release to the bank");
+	if (e->o.run(e->o.d, NULL, e->insurer_steward, (const char *const[]){ "job", "approve", job,
 		   "--home", e->insurer_home, NULL }) ||
-	    e->run(e->d, NULL, e->bank_analyst, (const char *const[]){ "job", "wait", job,
+	    e->o.run(e->o.d, NULL, e->bank_analyst, (const char *const[]){ "job", "wait", job,
 		   "--timeout", "60", "--home", e->bank_home, NULL }))
 		return 0;
 
-	e->say(e->d, "The bank reads the release; its node checked k, l and the suppression limit again before keeping it");
+	e->o.say(e->o.d, "The bank reads the release; its node checked k, l and the suppression limit again before keeping it");
 	snprintf(out, sizeof(out), "%s/release.json", e->dir);
-	j = e->run_json(e->d, out, e->bank_analyst, (const char *const[]){ "job", "result", job,
+	j = e->o.run_json(e->o.d, out, e->bank_analyst, (const char *const[]){ "job", "result", job,
 			"--json", "--home", e->bank_home, NULL });
 	if (!j)
 		return 0;
@@ -203,11 +191,11 @@ int sr_demo_anon(const struct sr_demo_anon_env *e)
 	ok = json_integer_value(json_object_get(json_object_get(json_object_get(j, "meta"),
 				"report"), "class_min")) >= 5;
 	if (!ok)
-		e->note("UNEXPECTED: a class smaller than k");
+		e->o.note("UNEXPECTED: a class smaller than k");
 	json_decref(j);
-	if (ok && e->run(e->d, NULL, e->shop_analyst, (const char *const[]){ "job", "result",
+	if (ok && e->o.run(e->o.d, NULL, e->shop_analyst, (const char *const[]){ "job", "result",
 			 job, "--home", e->shop_home, NULL }) == 0) {
-		e->note("UNEXPECTED: the shop got the release");
+		e->o.note("UNEXPECTED: the shop got the release");
 		ok = 0;
 	}
 	return ok;

@@ -14,18 +14,13 @@
 #define SR_DEMO_ANON_H
 
 #include <jansson.h>
+
+#include "cli/demo_data.h"
 #include <stddef.h>
 
-struct demo;
 
 struct sr_demo_anon_env {
-	struct demo *d;
-	void (*say)(struct demo *d, const char *what);
-	void (*note)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-	int (*run)(struct demo *d, const char *out_path, const char *token,
-		   const char *const *args);
-	json_t *(*run_json)(struct demo *d, const char *out_path, const char *token,
-			    const char *const *args);
+	struct sr_demo_ops o;
 	const char *dir;              /* the demo's directory */
 	const char *project;
 	const char *insurer_home, *insurer_steward;

@@ -249,3 +249,20 @@ int sr_demo_write_insurer(const char *path, const char *policy_path,
 	sr_buf_release(&csv);
 	return rc;
 }
+
+int sr_demo_write_with(const char *path, const char *tmpl, const char *receiver,
+		       struct sr_err *err)
+{
+	const char *at = strstr(tmpl, "%s");
+	struct sr_buf p;
+	int rc;
+
+	if (!at)
+		return sr_fail(err, SR_EINTERNAL, "demo: a template without %%s");
+	sr_buf_init(&p, 0);
+	rc = sr_buf_add(&p, tmpl, (size_t)(at - tmpl)) || sr_buf_addstr(&p, receiver) ||
+	     sr_buf_addstr(&p, at + 2) ? sr_fail(err, SR_ENOMEM, "demo: out of memory") :
+	     sr_file_write_atomic(path, p.data, p.len, 0600, err);
+	sr_buf_release(&p);
+	return rc;
+}

@@ -6,10 +6,29 @@
 #ifndef SR_DEMO_DATA_H
 #define SR_DEMO_DATA_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/err.h"
+
+struct demo;
+
+/* What cmd_demo.c lends a chapter (demo_anon.c, demo_query.c): its
+ * story's state and its helpers, which print each command as they run it. */
+struct sr_demo_ops {
+	struct demo *d;
+	void (*say)(struct demo *d, const char *what);
+	void (*note)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+	int (*run)(struct demo *d, const char *out_path, const char *token,
+		   const char *const *args);
+	json_t *(*run_json)(struct demo *d, const char *out_path, const char *token,
+			    const char *const *args);
+};
+
+/* Write tmpl with its one "%s" replaced by receiver to path (0600). */
+int sr_demo_write_with(const char *path, const char *tmpl, const char *receiver,
+		       struct sr_err *err) SR_WUR;
 
 /*
  * Write rows bank customers to path as canonical CSV (LF line ends, minimal

@@ -90,15 +90,15 @@ static void print_table(const struct sr_demo_join_env *e, const json_t *res)
 {
 	const json_t *rows = json_object_get(res, "rows");
 
-	e->note("  risk_band  purchases  avg basket");
+	e->o.note("  risk_band  purchases  avg basket");
 	for (size_t r = 0; r < json_array_size(rows); r++) {
 		const json_t *row = json_array_get(rows, r);
-		e->note("  %-9s  %9lld  %10.2f", json_string_value(json_array_get(row, 0)) ?
+		e->o.note("  %-9s  %9lld  %10.2f", json_string_value(json_array_get(row, 0)) ?
 			json_string_value(json_array_get(row, 0)) : "NULL",
 			(long long)json_integer_value(json_array_get(row, 1)),
 			json_number_value(json_array_get(row, 2)));
 	}
-	e->note("  groups suppressed (fewer than 10 common customers): %lld",
+	e->o.note("  groups suppressed (fewer than 10 common customers): %lld",
 		(long long)json_integer_value(json_object_get(json_object_get(res, "meta"),
 							      "groups_suppressed")));
 }
@@ -118,7 +118,7 @@ int sr_demo_join(const struct sr_demo_join_env *e)
 	int ok;
 
 	sr_err_clear(&err);
-	e->say(e->d, "Vertical query: the bank publishes its customers' risk bands; the shop its baskets, with a policy that lets a join show the bank per-band match counts");
+	e->o.say(e->o.d, "Vertical query: the bank publishes its customers' risk bands; the shop its baskets, with a policy that lets a join show the bank per-band match counts");
 	snprintf(in, sizeof(in), "%s/customers.csv", e->dir);
 	snprintf(bands, sizeof(bands), "%s/bands.csv", e->dir);
 	snprintf(bpol, sizeof(bpol), "%s/bands.policy.json", e->dir);
@@ -127,51 +127,51 @@ int sr_demo_join(const struct sr_demo_join_env *e)
 	if (write_bands(in, bands, &err) != SR_OK ||
 	    write_policy(bpol, 0, e->bank_id, &err) != SR_OK ||
 	    write_policy(spol, 1, e->bank_id, &err) != SR_OK) {
-		e->note("sealroom: demo: %s", err.msg);
+		e->o.note("sealroom: demo: %s", err.msg);
 		return 0;
 	}
 	{
 		char shown[sizeof(shop_policy_fmt) + 64];
 		snprintf(shown, sizeof(shown), shop_policy_fmt, e->bank_id);
-		e->note("baskets.policy.json:\n%s", shown);
+		e->o.note("baskets.policy.json:\n%s", shown);
 	}
-	if (e->run(e->d, NULL, NULL, (const char *const[]){ "dataset", "import", "bands", bands,
+	if (e->o.run(e->o.d, NULL, NULL, (const char *const[]){ "dataset", "import", "bands", bands,
 		   "--policy", bpol, "--home", e->bank_home, "--quiet", NULL }) ||
-	    e->run(e->d, NULL, e->bank_steward, (const char *const[]){ "dataset", "publish", "bands",
+	    e->o.run(e->o.d, NULL, e->bank_steward, (const char *const[]){ "dataset", "publish", "bands",
 		   "--project", e->project, "--home", e->bank_home, NULL }) ||
-	    e->run(e->d, NULL, NULL, (const char *const[]){ "dataset", "import", "baskets", shop_csv,
+	    e->o.run(e->o.d, NULL, NULL, (const char *const[]){ "dataset", "import", "baskets", shop_csv,
 		   "--policy", spol, "--home", e->shop_home, "--quiet", NULL }) ||
-	    e->run(e->d, NULL, e->shop_steward, (const char *const[]){ "dataset", "publish", "baskets",
+	    e->o.run(e->o.d, NULL, e->shop_steward, (const char *const[]){ "dataset", "publish", "baskets",
 		   "--project", e->project, "--home", e->shop_home, NULL }))
 		return 0;
 	usleep(600000);
 
-	e->say(e->d, "The bank's analyst asks the average basket of its customers per risk band (purchases of customers with 2 visits or more)");
+	e->o.say(e->o.d, "The bank's analyst asks the average basket of its customers per risk band (purchases of customers with 2 visits or more)");
 	snprintf(out, sizeof(out), "%s/propose-join.json", e->dir);
-	j = e->run_json(e->d, out, e->bank_analyst, (const char *const[]){ "query", "--project",
+	j = e->o.run_json(e->o.d, out, e->bank_analyst, (const char *const[]){ "query", "--project",
 			e->project, sql, "--json", "--home", e->bank_home, NULL });
 	if (!j)
 		return 0;
 	snprintf(job, sizeof(job), "%s", json_string_value(json_object_get(j, "job_id")) ?
 		 json_string_value(json_object_get(j, "job_id")) : "");
 	ok = json_is_true(json_object_get(json_object_get(j, "verdict"), "accept"));
-	e->note("job %.16s proposed; security checker: %s", job, ok ? "accepted" : "REFUSED");
+	e->o.note("job %.16s proposed; security checker: %s", job, ok ? "accepted" : "REFUSED");
 	json_decref(j);
 	if (!ok)
 		return 0;
 	job[16] = '\0';
 	usleep(600000);
 
-	e->say(e->d, "Both stewards approve; the shop's node encrypts its baskets under its own Paillier key, the bank's node matches blinded customer ids per band and sums under encryption");
-	if (e->run(e->d, NULL, e->bank_steward, (const char *const[]){ "job", "approve", job,
+	e->o.say(e->o.d, "Both stewards approve; the shop's node encrypts its baskets under its own Paillier key, the bank's node matches blinded customer ids per band and sums under encryption");
+	if (e->o.run(e->o.d, NULL, e->bank_steward, (const char *const[]){ "job", "approve", job,
 		   "--home", e->bank_home, NULL }) ||
-	    e->run(e->d, NULL, e->shop_steward, (const char *const[]){ "job", "approve", job,
+	    e->o.run(e->o.d, NULL, e->shop_steward, (const char *const[]){ "job", "approve", job,
 		   "--home", e->shop_home, NULL }) ||
-	    e->run(e->d, NULL, e->bank_analyst, (const char *const[]){ "job", "wait", job,
+	    e->o.run(e->o.d, NULL, e->bank_analyst, (const char *const[]){ "job", "wait", job,
 		   "--timeout", "300", "--home", e->bank_home, NULL }))
 		return 0;
 	snprintf(out, sizeof(out), "%s/join-result.json", e->dir);
-	j = e->run_json(e->d, out, e->bank_analyst, (const char *const[]){ "job", "result", job,
+	j = e->o.run_json(e->o.d, out, e->bank_analyst, (const char *const[]){ "job", "result", job,
 			"--json", "--home", e->bank_home, NULL });
 	if (!j)
 		return 0;
@@ -179,21 +179,21 @@ int sr_demo_join(const struct sr_demo_join_env *e)
 	ok = json_array_size(json_object_get(j, "rows")) > 0;
 	json_decref(j);
 	if (!ok) {
-		e->note("UNEXPECTED: no group released");
+		e->o.note("UNEXPECTED: no group released");
 		return 0;
 	}
-	if (e->run(e->d, NULL, e->shop_analyst, (const char *const[]){ "job", "result", job,
+	if (e->o.run(e->o.d, NULL, e->shop_analyst, (const char *const[]){ "job", "result", job,
 		   "--home", e->shop_home, NULL }) == 0) {
-		e->note("UNEXPECTED: the shop got the result");
+		e->o.note("UNEXPECTED: the shop got the result");
 		return 0;
 	}
 
-	e->say(e->d, "A version that also outputs the shop's region, which the shop's policy keeps hidden, is refused by the checker");
-	if (e->run(e->d, NULL, e->bank_analyst, (const char *const[]){ "query", "--project",
+	e->o.say(e->o.d, "A version that also outputs the shop's region, which the shop's policy keeps hidden, is refused by the checker");
+	if (e->o.run(e->o.d, NULL, e->bank_analyst, (const char *const[]){ "query", "--project",
 		   e->project, bad_sql, "--home", e->bank_home, NULL }) == 0) {
-		e->note("UNEXPECTED: the query was accepted");
+		e->o.note("UNEXPECTED: the query was accepted");
 		return 0;
 	}
-	e->note("(refused, nothing ran)");
+	e->o.note("(refused, nothing ran)");
 	return 1;
 }

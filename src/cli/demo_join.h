@@ -14,18 +14,10 @@
 #ifndef SR_DEMO_JOIN_H
 #define SR_DEMO_JOIN_H
 
-#include <jansson.h>
-
-struct demo;
+#include "cli/demo_data.h"
 
 struct sr_demo_join_env {
-	struct demo *d;
-	void (*say)(struct demo *d, const char *what);
-	void (*note)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-	int (*run)(struct demo *d, const char *out_path, const char *token,
-		   const char *const *args);
-	json_t *(*run_json)(struct demo *d, const char *out_path, const char *token,
-			    const char *const *args);
+	struct sr_demo_ops o;
 	const char *dir;              /* the demo's directory */
 	const char *project;
 	const char *bank_home, *bank_steward, *bank_analyst, *bank_id;

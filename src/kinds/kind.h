@@ -161,6 +161,12 @@ json_t *sr_kind_envelope(json_t *columns, json_t *rows, json_t *meta);
 #define SR_KIND_ROW_FILTER 0x1u
 /* A test-only kind (tests/kinds/): registered only in test binaries. */
 #define SR_KIND_TEST 0x2u
+/* The kind charges each local input whose policy has dp the spec's
+ * "epsilon" (sr_kind_charge) before anything computed from it leaves the
+ * party.  The runner then records those charges (spec.epsilon and
+ * spec.delta per such input and its owner) in job.finish, or in job.fail
+ * when they are refunded (docs/internals/kinds.md). */
+#define SR_KIND_DP_CHARGE 0x4u
 
 struct sr_job_kind {
 	const char *name;               /* spec.kind */

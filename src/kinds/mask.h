@@ -1,8 +1,9 @@
 /*
  * mask.h - a column's "mask" (DESIGN §6, docs/policy.md) applied wherever
  * a kind reveals the column's values: anonymize's released sa and public
- * columns, psi's intersection keys.  (The query kind reveals no masked
- * column: its SQL rules refuse grouping by or outputting one.)
+ * columns, psi's intersection keys, the query kind's masked group keys
+ * (truncate and range only: groups are the labels of the key's public
+ * domain, docs/protocols/query.md).
  *
  *   hash         a keyed BLAKE2b (libsodium crypto_generichash) of the
  *                value's text, 32 hex digits; the key is derived from the

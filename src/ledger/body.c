@@ -25,6 +25,7 @@
 #define KIND_MAX 32
 #define RULE_MAX 64
 #define EPSILON_TEXT_MAX 32
+#define DATASET_TEXT_MAX (SR_ORG_NAME_MAX + 1 + SR_DATASET_NAME_MAX)
 
 /* ---- typed fields ---------------------------------------------------- */
 
@@ -562,21 +563,6 @@ static int body_job_vote(const json_t *body, const char *path, int reject,
 	return rc;
 }
 
-/* job.cancel {job_id, reason?} and job.fail {job_id, reason}. */
-static int body_job_end(const json_t *body, const char *path,
-			int reason_required, struct sr_err *err)
-{
-	static const char *const keys[] = { "job_id", "reason", NULL };
-	int rc = sr_json_check_keys(body, path, keys, err);
-
-	if (rc == SR_OK)
-		rc = hex_field(body, path, "job_id", 1, SR_EVENT_ID_BYTES, NULL, err);
-	if (rc == SR_OK)
-		rc = text_field(body, path, "reason", reason_required,
-				SR_EVENT_TEXT_MAX, NULL, err);
-	return rc;
-}
-
 static int body_job_start(const json_t *body, const char *path,
 			  struct sr_err *err)
 {
@@ -590,18 +576,22 @@ static int body_job_start(const json_t *body, const char *path,
 	return rc;
 }
 
-/* epsilon_spent: an integer from 0 or a non-negative decimal string (the
- * normalized policy's form for non-integers). */
-static int check_epsilon(const json_t *body, const char *path,
-			 struct sr_err *err)
+/* body.key (the ledger's privacy-budget amounts: epsilon_spent,
+ * delta_spent, a charge's epsilon and delta): an integer from 0 or a
+ * non-negative decimal string (the normalized policy's form for
+ * non-integers).  Absent is an error only when required. */
+static int check_amount(const json_t *body, const char *path, const char *key,
+			int required, struct sr_err *err)
 {
-	const json_t *v = json_object_get(body, "epsilon_spent");
+	const json_t *v = json_object_get(body, key);
 	const char *s;
 	double d;
 
+	if (!v && !required)
+		return SR_OK;
 	if (!v)
 		return sr_fail(err, SR_EINVAL,
-			       "%s.epsilon_spent: required key is missing", path);
+			       "%s.%s: required key is missing", path, key);
 	if (json_is_integer(v) && json_integer_value(v) >= 0)
 		return SR_OK;
 	s = json_string_value(v);
@@ -610,15 +600,68 @@ static int check_epsilon(const json_t *body, const char *path,
 	    s[0] != '+' && s[0] != '-')
 		return SR_OK;
 	return sr_fail(err, SR_EINVAL,
-		       "%s.epsilon_spent: expected an integer from 0 or a non-negative decimal string such as \"0.5\"",
-		       path);
+		       "%s.%s: expected an integer from 0 or a non-negative decimal string such as \"0.5\"",
+		       path, key);
+}
+
+/* body.key, optional: the privacy-budget charges of a job, one per input
+ * under dp: [{dataset, owner, epsilon, delta?}] (job.finish "charges":
+ * spent; job.fail "refunded": given back). */
+static int check_charges(const json_t *body, const char *path, const char *key,
+			 struct sr_err *err)
+{
+	static const char *const keys[] = { "dataset", "owner", "epsilon", "delta", NULL };
+	const json_t *arr, *v;
+	char sub[PATH_MAX_LEN];
+	size_t i;
+	int rc;
+
+	if (!json_object_get(body, key))
+		return SR_OK;
+	if ((rc = array_field(body, path, key, 0, SR_JOB_INPUTS_MAX, &arr, err)) != SR_OK)
+		return rc;
+	json_array_foreach(arr, i, v) {
+		sr_ledger_subpath(sub, "%s.%s[%zu]", path, key, i);
+		rc = need_object(v, sub, err);
+		if (rc == SR_OK)
+			rc = sr_json_check_keys(v, sub, keys, err);
+		if (rc == SR_OK)
+			rc = text_field(v, sub, "dataset", 1, DATASET_TEXT_MAX, NULL, err);
+		if (rc == SR_OK)
+			rc = org_id_field(v, sub, "owner", NULL, err);
+		if (rc == SR_OK)
+			rc = check_amount(v, sub, "epsilon", 1, err);
+		if (rc == SR_OK)
+			rc = check_amount(v, sub, "delta", 0, err);
+		if (rc)
+			return rc;
+	}
+	return SR_OK;
+}
+
+/* job.cancel {job_id, reason?} and job.fail {job_id, reason, refunded?}. */
+static int body_job_end(const json_t *body, const char *path,
+			int is_fail, struct sr_err *err)
+{
+	static const char *const cancel_keys[] = { "job_id", "reason", NULL };
+	static const char *const fail_keys[] = { "job_id", "reason", "refunded", NULL };
+	int rc = sr_json_check_keys(body, path, is_fail ? fail_keys : cancel_keys, err);
+
+	if (rc == SR_OK)
+		rc = hex_field(body, path, "job_id", 1, SR_EVENT_ID_BYTES, NULL, err);
+	if (rc == SR_OK)
+		rc = text_field(body, path, "reason", is_fail,
+				SR_EVENT_TEXT_MAX, NULL, err);
+	if (rc == SR_OK && is_fail)
+		rc = check_charges(body, path, "refunded", err);
+	return rc;
 }
 
 static int body_job_finish(const json_t *body, const char *path,
 			   struct sr_err *err)
 {
 	static const char *const keys[] = { "job_id", "output_hash", "sizes",
-		"epsilon_spent", NULL };
+		"epsilon_spent", "delta_spent", "charges", NULL };
 	const json_t *sizes, *v;
 	const char *key;
 	char sub[PATH_MAX_LEN];
@@ -630,7 +673,11 @@ static int body_job_finish(const json_t *body, const char *path,
 		rc = hex_field(body, path, "output_hash", 1, SR_HASH_BYTES, NULL,
 			       err);
 	if (rc == SR_OK)
-		rc = check_epsilon(body, path, err);
+		rc = check_amount(body, path, "epsilon_spent", 1, err);
+	if (rc == SR_OK)
+		rc = check_amount(body, path, "delta_spent", 0, err);
+	if (rc == SR_OK)
+		rc = check_charges(body, path, "charges", err);
 	if (rc)
 		return rc;
 	sr_ledger_subpath(sub, "%s.sizes", path);

@@ -29,6 +29,7 @@ struct sr_ledger_pending {
 	struct sr_ledger_job *job;  /* job.propose */
 	char *reason;               /* job.reject, job.cancel, job.fail */
 	json_t *receipt;            /* job.finish */
+	json_t *refunds;            /* job.fail's refunded */
 };
 
 void sr_ledger_init(struct sr_ledger *ledger)
@@ -43,6 +44,7 @@ static void job_free(struct sr_ledger_job *job)
 	json_decref(job->spec);
 	json_decref(job->verdict);
 	json_decref(job->receipt);
+	json_decref(job->refunds);
 	sr_free(job->owners);
 	sr_free(job->approved);
 	sr_free(job->rejected);
@@ -396,9 +398,13 @@ static int prepare(struct sr_ledger *ledger, const struct sr_event *ev,
 	case SR_EVENT_JOB_PROPOSE:
 		rc = job_new(ledger, ev, &p->job);
 		return rc ? rc : reserve_jobs(ledger);
+	case SR_EVENT_JOB_FAIL:
+		if (json_object_get(body, "refunded") &&
+		    !(p->refunds = json_deep_copy(json_object_get(body, "refunded"))))
+			return SR_ENOMEM;
+		return dup_reason(ev, &p->reason);
 	case SR_EVENT_JOB_REJECT:
 	case SR_EVENT_JOB_CANCEL:
-	case SR_EVENT_JOB_FAIL:
 		return dup_reason(ev, &p->reason);
 	case SR_EVENT_JOB_FINISH:
 		p->receipt = json_deep_copy(body);
@@ -421,6 +427,7 @@ void sr_ledger_fold_abort(struct sr_ledger_pending *p)
 	job_free(p->job);
 	sr_free(p->reason);
 	json_decref(p->receipt);
+	json_decref(p->refunds);
 	sr_free(p);
 }
 
@@ -523,6 +530,8 @@ static void commit_job_event(struct sr_ledger *ledger, const struct sr_event *ev
 		break;
 	case SR_EVENT_JOB_FAIL:
 		end_job(job, ev, SR_JOB_FAILED, p);
+		job->refunds = p->refunds;
+		p->refunds = NULL;
 		break;
 	default:
 		SR_BUG("ledger: not a job event");

@@ -101,6 +101,10 @@ struct sr_ledger_job {
 	char ended_by[SR_ORG_ID_LEN + 1];
 	char *end_reason;                      /* fail/cancel/reject reason or NULL */
 	json_t *receipt;                       /* job.finish body, owned, or NULL */
+	json_t *refunds;                       /* job.fail's "refunded": the
+						* budget charges given back
+						* [{dataset, owner, epsilon,
+						* delta?}], owned, or NULL */
 };
 
 struct sr_ledger {

@@ -130,6 +130,8 @@ static json_t *job_json(const struct sr_ledger *ledger,
 		put(o, "reason", json_string(j->end_reason), bad);
 	if (j->receipt)
 		put(o, "receipt", json_incref(j->receipt), bad);
+	if (j->refunds)
+		put(o, "refunded", json_incref(j->refunds), bad);
 	return o;
 }
 

@@ -419,17 +419,21 @@ static void storage_recovered(struct node_project *p)
 }
 
 /* What folding ev means for node.db beyond the event itself: a
- * job.finish completes the access log of the job. */
+ * job.finish completes the access log of the job, a job.fail may refund
+ * its budget charges. */
 static int event_side_effects(struct sr_node *n, struct node_project *p,
 			      const struct sr_event *ev, struct sr_err *err)
 {
 	const struct sr_ledger_job *job;
 
-	if (ev->type != SR_EVENT_JOB_FINISH)
+	if (ev->type != SR_EVENT_JOB_FINISH && ev->type != SR_EVENT_JOB_FAIL)
 		return SR_OK;
 	job = sr_ledger_job_find_hex(&p->ledger,
 				     json_string_value(json_object_get(ev->body, "job_id")));
-	return job ? node_job_finished(n, job, err) : SR_OK;
+	if (!job)
+		return SR_OK;
+	return ev->type == SR_EVENT_JOB_FINISH ? node_job_finished(n, job, err) :
+		node_job_failed(n, job, err);
 }
 
 /*

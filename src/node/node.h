@@ -51,4 +51,11 @@ const char *sr_node_data_addr(const struct sr_node *node);
 /* Stop serving, wait for running jobs, free. */
 void sr_node_stop(struct sr_node *node);
 
+/* What the local dataset (its name in the store) of the node whose home
+ * is home has spent of its differential-privacy budget: the sum of its
+ * charges not refunded, over its life (node.db, read-only; 0 when no node
+ * has run there).  For `sealroom dataset show`. */
+int sr_node_budget_spent(const char *home, const char *dataset, double *spent,
+			 struct sr_err *err) SR_WUR;
+
 #endif

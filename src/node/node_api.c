@@ -158,6 +158,7 @@ static int job_json(struct sr_node *n, const struct node_project *p,
 	json_object_set_new(found, "project", json_string(p->id));
 	local = node_job_local(n, job->id);
 	json_object_set_new(found, "local", local ? local : json_null());
+	json_object_set_new(found, "budget", node_job_budget(n, p, job));
 	*out = found;
 	return SR_OK;
 }

@@ -196,6 +196,16 @@ void node_jobs_join(struct sr_node *n);
 int node_job_result(struct sr_node *n, const char *job_hex, json_t **out,
 		    struct sr_err *err) SR_WUR;
 
+/* Lock held.  This organization's side of job's privacy budget, for
+ * GET /v1/jobs/ID: per own input under dp, {dataset, epsilon_total,
+ * charged, state, spent, left}.  NULL when out of memory. */
+json_t *node_job_budget(struct sr_node *n, const struct node_project *p,
+			const struct sr_ledger_job *job);
+/* Lock held, inside the transaction that stores a job.fail: give back
+ * this organization's budget charges of job when the event refunds them
+ * (its "refunded" names this organization). */
+int node_job_failed(struct sr_node *n, const struct sr_ledger_job *job,
+		    struct sr_err *err) SR_WUR;
 /* Lock held, inside the transaction that stores the job.finish: complete
  * the access log.  A failed write is returned (the caller undoes the
  * fold). */

@@ -245,13 +245,53 @@ static void set_progress(struct run *run, const char *text)
 	pthread_mutex_unlock(&run->n->lock);
 }
 
+/* Lock held.  The privacy-budget charges a job takes, as the ledger
+ * records them (job.finish "charges", job.fail "refunded"): for a kind
+ * that charges (SR_KIND_DP_CHARGE), each input whose published policy
+ * has dp is charged spec.epsilon (and spec.delta) by its owner.  A new
+ * array (empty when nothing is charged), or NULL when out of memory. */
+static json_t *job_charges(const struct sr_ledger *l, const json_t *spec)
+{
+	const struct sr_job_kind *kind =
+		sr_kind_find(json_string_value(json_object_get(spec, "kind")));
+	const json_t *eps = json_object_get(spec, "epsilon");
+	const json_t *delta = json_object_get(spec, "delta");
+	const json_t *in;
+	json_t *out = json_array();
+	size_t i;
+
+	if (!out || !kind || !(kind->flags & SR_KIND_DP_CHARGE) || !eps)
+		return out;
+	json_array_foreach(json_object_get(spec, "inputs"), i, in) {
+		const struct sr_ledger_dataset *d = sr_ledger_dataset_find(l,
+			json_string_value(json_object_get(in, "dataset")));
+		json_t *c;
+
+		if (!d || !json_is_object(json_object_get(d->policy, "dp")))
+			continue;
+		c = json_pack("{s:s,s:s,s:O}", "dataset", d->name, "owner", d->owner,
+			      "epsilon", eps);
+		if (!c || (delta && json_object_set(c, "delta", (json_t *)delta)) ||
+		    json_array_append_new(out, c)) {
+			json_decref(c);
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
 /* Lock held.  Record job.fail for job_hex with this organization's
  * reason, made fit for the ledger's free text; a refusal (the job ended
- * meanwhile) is only logged. */
+ * meanwhile) is only logged.  With refund, the body's "refunded" lists
+ * the job's budget charges: every owner gives them back when it folds the
+ * event (node_job_failed). */
 static void append_fail(struct sr_node *n, struct node_project *p,
-			const char *job_hex, const char *why)
+			const char *job_hex, const char *why, int refund)
 {
 	char reason[SR_EVENT_TEXT_MAX + 1], hex[SR_EVENT_ID_HEX_LEN + 1];
+	const struct sr_ledger_job *job = sr_ledger_job_find_hex(&p->ledger, job_hex);
+	json_t *body, *charges = NULL;
 	struct sr_err err;
 
 	/* job_hex may live in p's fold, which the append can rebuild. */
@@ -259,8 +299,14 @@ static void append_fail(struct sr_node *n, struct node_project *p,
 	sr_err_clear(&err);
 	snprintf(reason, sizeof(reason), "%s: %s", n->name, why);
 	sr_text_clean(reason, SR_EVENT_TEXT_MAX);
-	if (node_append(n, p, SR_EVENT_JOB_FAIL, json_pack("{s:s,s:s}", "job_id",
-			hex, "reason", reason), NULL, NULL, &err) != SR_OK)
+	body = json_pack("{s:s,s:s}", "job_id", hex, "reason", reason);
+	if (body && refund && job && (charges = job_charges(&p->ledger, job->spec)) != NULL &&
+	    json_array_size(charges) > 0 && json_object_set(body, "refunded", charges)) {
+		json_decref(body);
+		body = NULL;
+	}
+	json_decref(charges);
+	if (node_append(n, p, SR_EVENT_JOB_FAIL, body, NULL, NULL, &err) != SR_OK)
 		sr_log_warn("job %.16s: could not record job.fail: %s", hex, err.msg);
 }
 
@@ -439,6 +485,117 @@ static int ctx_pipe(void *impl, const char *peer, uint32_t channel,
 
 /* ---- differential-privacy budgets ------------------------------------------ */
 
+/* What local dataset has spent of its budget (every charge not
+ * refunded, over its life) and whether job_hex (or NULL) is charged. */
+static int budget_spent(sqlite3 *db, const char *dataset, const char *job_hex,
+			double *spent, int *charged, struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = SR_OK;
+
+	*spent = 0;
+	*charged = 0;
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(sum(epsilon), 0), coalesce(sum(job_id = ?2), 0)"
+			       " FROM node_dp_budget WHERE dataset = ?1 AND state = 'charged'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return sr_fail(err, SR_EIO, "node.db: budget: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, dataset, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, job_hex ? job_hex : "", -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*spent = sqlite3_column_double(st, 0);
+		*charged = sqlite3_column_int(st, 1) > 0;
+	} else {
+		rc = sr_fail(err, SR_EIO, "node.db: budget: %s", sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sr_node_budget_spent(const char *home, const char *dataset, double *spent,
+			 struct sr_err *err)
+{
+	struct sr_buf path;
+	sqlite3 *db = NULL;
+	int rc, charged;
+
+	*spent = 0;
+	sr_buf_init(&path, 0);
+	if (sr_path_join(&path, home, "node.db") != SR_OK)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	if (access(path.data, F_OK) != 0) {
+		sr_buf_release(&path);
+		return SR_OK;           /* no node has run here: nothing spent */
+	}
+	if (sqlite3_open_v2(path.data, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		rc = sr_fail(err, SR_EIO, "%s: cannot open: %s", path.data, sqlite3_errmsg(db));
+	} else {
+		sqlite3_stmt *st = NULL;
+		int has_table = 0;
+
+		sqlite3_busy_timeout(db, 5000);
+		/* The store shares node.db: a home whose node never ran has no
+		 * budget table, and nothing spent. */
+		if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type = 'table'"
+				       " AND name = 'node_dp_budget'", -1, &st, NULL) == SQLITE_OK)
+			has_table = sqlite3_step(st) == SQLITE_ROW;
+		sqlite3_finalize(st);
+		rc = has_table ? budget_spent(db, dataset, NULL, spent, &charged, err) : SR_OK;
+	}
+	sqlite3_close(db);
+	sr_buf_release(&path);
+	return rc;
+}
+
+/* Lock held.  This organization's side of job's budget: per input of
+ * its own under dp, {dataset, epsilon_total, charged (this job's charge,
+ * 0 if none), state (charged, refunded or none), spent, left}. */
+json_t *node_job_budget(struct sr_node *n, const struct node_project *p,
+			const struct sr_ledger_job *job)
+{
+	json_t *out = json_array(), *charges = job_charges(&p->ledger, job->spec);
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(charges, i, c) {
+		const struct sr_ledger_dataset *d = sr_ledger_dataset_find(&p->ledger,
+			json_string_value(json_object_get(c, "dataset")));
+		const char *dot = d ? strchr(d->name, '.') : NULL;
+		const char *state = "none";
+		double total = 0, spent = 0, charged = 0;
+		sqlite3_stmt *st = NULL;
+		struct sr_err err;
+		int dummy;
+
+		if (!d || !dot || strcmp(d->owner, n->id.org_id) != 0)
+			continue;
+		sr_err_clear(&err);
+		if (sr_policy_number(json_object_get(json_object_get(d->policy, "dp"), "epsilon_total"),
+				     "policy", "dp.epsilon_total", &total, &err) != SR_OK ||
+		    budget_spent(n->db, dot + 1, NULL, &spent, &dummy, &err) != SR_OK)
+			continue;
+		if (sqlite3_prepare_v2(n->db, "SELECT epsilon, state FROM node_dp_budget"
+				       " WHERE dataset = ? AND job_id = ?", -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, dot + 1, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, job->id_hex, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW) {
+				charged = sqlite3_column_double(st, 0);
+				state = strcmp((const char *)sqlite3_column_text(st, 1), "refunded") == 0 ?
+					"refunded" : "charged";
+			}
+		}
+		if (out && json_array_append_new(out, json_pack("{s:s,s:f,s:f,s:s,s:f,s:f}",
+				"dataset", d->name, "epsilon_total", total, "charged", charged,
+				"state", state, "spent", spent,
+				"left", total - spent > 0 ? total - spent : 0))) {
+			json_decref(out);
+			out = NULL;
+		}
+		sqlite3_finalize(st);
+	}
+	json_decref(charges);
+	return out;
+}
+
 /*
  * Charge epsilon to local input's dataset: on a connection of its own in
  * one IMMEDIATE transaction (the write lock of node.db, so two jobs of
@@ -466,20 +623,8 @@ static int ctx_charge(void *impl, size_t input, double epsilon, struct sr_err *e
 		rc = sr_fail(err, SR_EIO, "node.db: budget: %s", sqlite3_errmsg(db));
 		goto out;
 	}
-	if (sqlite3_prepare_v2(db, "SELECT coalesce(sum(epsilon), 0), coalesce(sum(job_id = ?2), 0)"
-			       " FROM node_dp_budget WHERE dataset = ?1 AND state = 'charged'",
-			       -1, &st, NULL) != SQLITE_OK) {
-		rc = sr_fail(err, SR_EIO, "node.db: budget: %s", sqlite3_errmsg(db));
+	if ((rc = budget_spent(db, dataset, run->job_hex, &spent, &already, err)) != SR_OK)
 		goto rollback;
-	}
-	sqlite3_bind_text(st, 1, dataset, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, run->job_hex, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		spent = sqlite3_column_double(st, 0);
-		already = sqlite3_column_int(st, 1) > 0;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
 	if (already)
 		goto rollback;
 	if (spent + epsilon > total * (1 + 1e-12)) {
@@ -516,20 +661,42 @@ out:
 	return rc;
 }
 
-/* The job failed and released nothing: give its charges back. */
-static void budget_refund(struct run *run)
+/* Lock held.  The job failed and its job.fail refunds this
+ * organization's charges: give them back in node.db. */
+static int budget_refund(struct sr_node *n, const char *job_hex, struct sr_err *err)
 {
 	sqlite3_stmt *st = NULL;
+	int rc;
 
-	if (sqlite3_prepare_v2(run->n->db, "UPDATE node_dp_budget SET state = 'refunded'"
-			       " WHERE job_id = ? AND state = 'charged'", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, run->job_hex, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			sr_log_error("node.db: budget refund: %s", sqlite3_errmsg(run->n->db));
-		else if (sqlite3_changes(run->n->db) > 0)
-			sr_log_info("job %.16s: failed before any output: epsilon refunded", run->job_hex);
-	}
+	if (sqlite3_prepare_v2(n->db, "UPDATE node_dp_budget SET state = 'refunded'"
+			       " WHERE job_id = ? AND state = 'charged'", -1, &st, NULL) != SQLITE_OK)
+		return sr_db_fail(n->db, "budget refund", err);
+	sqlite3_bind_text(st, 1, job_hex, -1, SQLITE_STATIC);
+	rc = sr_db_step_done(st, "budget refund", err);
+	if (rc == SR_OK && sqlite3_changes(n->db) > 0)
+		sr_log_info("job %.16s: failed before any output: epsilon refunded", job_hex);
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/* 1 if job's job.fail refunds a charge of org. */
+static int refunds_org(const struct sr_ledger_job *job, const char *org)
+{
+	const json_t *c;
+	size_t i;
+
+	if (!job || job->state != SR_JOB_FAILED)
+		return 0;
+	json_array_foreach(job->refunds, i, c)
+		if (strcmp(json_string_value(json_object_get(c, "owner")), org) == 0)
+			return 1;
+	return 0;
+}
+
+int node_job_failed(struct sr_node *n, const struct sr_ledger_job *job,
+		    struct sr_err *err)
+{
+	return refunds_org(job, n->id.org_id) ? budget_refund(n, job->id_hex, err) : SR_OK;
 }
 
 static void ctx_progress(void *impl, const char *phase, uint64_t done, uint64_t total)
@@ -781,7 +948,7 @@ static void *runner_main(void *arg)
 	struct sr_err err;
 	json_t *result = NULL;
 	char hash_hex[2 * SR_HASH_BYTES + 1] = "";
-	int rc;
+	int rc, ran = 0;
 
 	sr_err_clear(&err);
 	run->start_ms = mono_ms();
@@ -824,6 +991,7 @@ static void *runner_main(void *arg)
 		sr_jobchan_session_id(run->ch, run->session_id);
 		fill_ctx(run, &kc);
 		rc = run->kind->run(&kc, &result, &err);
+		ran = rc == SR_OK;
 		if (rc == SR_OK && run->receiver && !result)
 			rc = sr_fail(&err, SR_EINTERNAL, "%s: no result at a receiver",
 				     run->kind->name);
@@ -850,12 +1018,28 @@ static void *runner_main(void *arg)
 	if (rc == SR_OK && run->leader) {
 		phase_next(run, "recording job.finish");
 		/* The receipt is public to every member and the coordinator:
-		 * no output sizes (they are the receivers' to know). */
-		rc = job_event(run, SR_EVENT_JOB_FINISH,
-			       json_pack("{s:s,s:s,s:{s:I},s:I}", "job_id", run->job_hex,
-					 "output_hash", hash_hex, "sizes", "parties",
-					 (json_int_t)run->nparties, "epsilon_spent",
-					 (json_int_t)0), &err);
+		 * no output sizes (they are the receivers' to know).  The
+		 * budget charges are: each owner's epsilon and delta spent. */
+		json_t *charges, *body;
+		const json_t *eps = json_object_get(run->spec, "epsilon");
+		const json_t *delta = json_object_get(run->spec, "delta");
+
+		node_ledger_lock(n);
+		charges = node_project_find(n, run->project) ?
+			job_charges(&node_project_find(n, run->project)->ledger, run->spec) : json_array();
+		node_ledger_unlock(n);
+		body = charges ? json_pack("{s:s,s:s,s:{s:I},s:o,s:O}", "job_id", run->job_hex,
+					  "output_hash", hash_hex, "sizes", "parties",
+					  (json_int_t)run->nparties, "epsilon_spent",
+					  json_array_size(charges) ? json_incref((json_t *)eps) : json_integer(0),
+					  "charges", charges) : NULL;
+		if (body && json_array_size(charges) && delta &&
+		    json_object_set(body, "delta_spent", (json_t *)delta)) {
+			json_decref(body);
+			body = NULL;
+		}
+		json_decref(charges);
+		rc = job_event(run, SR_EVENT_JOB_FINISH, body, &err);
 	}
 	if (rc && run->ch) {
 		/* Tell the peers at once rather than let them time out. */
@@ -880,14 +1064,21 @@ static void *runner_main(void *arg)
 		struct node_project *p = node_project_find(n, run->project);
 		(void)local_set(n, run->job_hex, run->project, "failed", "failed", err.msg);
 		sr_log_warn("job %.16s: %s", run->job_hex, err.msg);
+		/* Refunded when this party failed before its kind's run
+		 * completed: a run that completed may have put the totals in
+		 * the receiver's hands (the receiver failing later, in the
+		 * release or on the way to job.finish, is not refunded). */
 		if (p && !job_ended(n, run->project, run->job_id) && !n->stopping)
-			append_fail(n, p, run->job_hex, err.msg);
-		/* A job that did not finish released nothing (the receiver
-		 * keeps a result only on the way to job.finish). */
-		{
-			const struct sr_ledger_job *j = p ? sr_ledger_job_find(&p->ledger, run->job_id) : NULL;
-			if (!j || j->state != SR_JOB_FINISHED)
-				budget_refund(run);
+			append_fail(n, p, run->job_hex, err.msg, !ran);
+		/* The ledger decides: node_job_failed refunded this node's
+		 * charges when it folded a refunding job.fail; a charge made
+		 * after that fold is given back here. */
+		p = node_project_find(n, run->project);
+		if (p && refunds_org(sr_ledger_job_find(&p->ledger, run->job_id), n->id.org_id)) {
+			struct sr_err rerr;
+			sr_err_clear(&rerr);
+			if (budget_refund(n, run->job_hex, &rerr) != SR_OK)
+				sr_log_error("job %.16s: %s", run->job_hex, rerr.msg);
 		}
 	}
 	run->r->done = 1;
@@ -1056,12 +1247,21 @@ static void reap(struct sr_node *n)
 	}
 }
 
-/* Lock held: record a failure of a job this node could not start. */
+static int job_receiver(const struct sr_ledger_job *job, const char *org)
+{
+	for (size_t i = 0; i < job->nreceivers; i++)
+		if (strcmp(job->receivers[i], org) == 0)
+			return 1;
+	return 0;
+}
+
+/* Lock held: record a failure of a job this node could not start (with
+ * refund, its budget charges are given back everywhere). */
 static void fail_now(struct sr_node *n, struct node_project *p,
-		     const struct sr_ledger_job *job, const char *why)
+		     const struct sr_ledger_job *job, const char *why, int refund)
 {
 	(void)local_set(n, job->id_hex, p->id, "failed", "failed", why);
-	append_fail(n, p, job->id_hex, why);
+	append_fail(n, p, job->id_hex, why, refund);
 }
 
 void node_jobs_kick(struct sr_node *n)
@@ -1091,7 +1291,9 @@ void node_jobs_kick(struct sr_node *n)
 				/* Already ran here.  A run that a restart cut short
 				 * cannot resume (its ephemeral keys are gone). */
 				if (recovering && strcmp(state, "running") == 0)
-					fail_now(n, p, job, "the node restarted during the job");
+					/* A receiver may have held the totals. */
+					fail_now(n, p, job, "the node restarted during the job",
+						 !job_receiver(job, n->id.org_id));
 				sr_free(state);
 				continue;
 			}
@@ -1099,7 +1301,7 @@ void node_jobs_kick(struct sr_node *n)
 				continue;   /* this node's own fold decides */
 			sr_err_clear(&err);
 			if (run_prepare(n, p, job, &run, &err) != SR_OK) {
-				fail_now(n, p, job, err.msg);
+				fail_now(n, p, job, err.msg, 1);
 				continue;
 			}
 			r = sr_calloc(1, sizeof(*r));

@@ -778,6 +778,13 @@ static int bind_group_by(struct sr_sql *q, struct sr_err *err)
 		k->type = sr_expr_type(e);
 		k->start = a->start;
 		k->end = a->end;
+		if (a->kind == SR_AST_COLUMN && sr_sql_resolve_row(q, a, &row, NULL) == SR_OK)
+			for (size_t in = 0; !k->mask && in < q->ninputs; in++) {
+				const struct sr_policy_column *pc = (sr_sql_row_inputs(q, row) &
+					SR_SQL_INPUT_BIT(in)) ? sr_sql_policy_column(q, in, row) : NULL;
+				if (pc && pc->mask != SR_MASK_NONE)
+					k->mask = pc;
+			}
 		q->key_ast[q->nkeys++] = a;
 		rc = dup_text(q, a->start, a->end, &k->text, err);
 	}
@@ -881,7 +888,8 @@ static int bind_result_schema(struct sr_sql *q, struct sr_err *err)
 	int rc = zalloc(q, n, sizeof(*q->result_columns), (void **)&q->result_columns, err);
 
 	for (size_t k = 0; rc == SR_OK && k < q->nkeys; k++)
-		q->result_columns[k] = (struct sr_expr_column){ q->keys[k].text, q->keys[k].type };
+		q->result_columns[k] = (struct sr_expr_column){ q->keys[k].text,
+			q->keys[k].mask ? SR_TYPE_STRING : q->keys[k].type };
 	for (size_t g = 0; rc == SR_OK && g < q->naggs; g++)
 		q->result_columns[q->nkeys + g] =
 			(struct sr_expr_column){ q->aggs[g].text, q->aggs[g].type };

@@ -258,12 +258,29 @@ static int rule_id(struct rules *r, const struct sr_sql_usage *us, size_t n)
 	return rc;
 }
 
+/* The row column of key k when it is a plain masked column, else SIZE_MAX. */
+static size_t masked_key_row(const struct sr_sql *q, size_t k)
+{
+	size_t row;
+
+	if (!q->keys[k].mask || sr_sql_resolve_row(q, q->key_ast[k], &row, NULL) != SR_OK)
+		return SIZE_MAX;
+	return row;
+}
+
 /*
- * A column whose policy has a mask (hash, truncate:N, range:W) may be
- * revealed only through it.  A query's group keys are the public domain's
- * values as they are, and the release party cannot compute another
- * owner's hash, so a query does not group by or output a masked column:
- * refused, never revealed unmasked (docs/protocols/query.md).
+ * A column whose policy has a mask (hash, truncate:N, range:W) is revealed
+ * only through it.  A plain GROUP BY column with a truncate or range mask
+ * is grouped by its masked label (the layout maps the public domain's
+ * values to labels, so the groups, the threshold and the noise are the
+ * label's), and outputs see only the label: allowed.  Refused:
+ *  - a masked column in any other GROUP BY expression or output
+ *    (query-masked-column): its raw value would be grouped or shown;
+ *  - a hash mask (query-hash-mask): the keyed hash needs its owner's key,
+ *    which the release party (and every other owner) does not hold, so
+ *    the layout every party builds cannot name the groups;
+ *  - a key whose inputs declare different masks (query-mask-differs):
+ *    the labels would not be the same across parties.
  */
 static int rule_masks(struct rules *r, const struct sr_sql_usage *us, size_t n)
 {
@@ -273,14 +290,38 @@ static int rule_masks(struct rules *r, const struct sr_sql_usage *us, size_t n)
 	for (size_t i = 0; rc == SR_OK && i < n; i++) {
 		const struct sr_policy_column *pc =
 			sr_policy_column(q->sources[us[i].input].policy, us[i].column);
+		size_t key = SIZE_MAX;
+
 		if (!pc || pc->mask == SR_MASK_NONE ||
 		    (us[i].usage != SR_USE_GROUP && us[i].usage != SR_USE_REVEAL))
 			continue;
-		rc = violation(r, "query-masked-column", us[i].input, us[i].column, us[i].usage,
-			       us[i].pos,
-			       "%s.%.64s is masked by its policy: a query cannot %s a masked column (its values are revealed only through the mask, by the psi and anonymize kinds)",
-			       q->inputs[us[i].input].name, us[i].column,
-			       us[i].usage == SR_USE_GROUP ? "group by" : "output");
+		for (size_t k = 0; key == SIZE_MAX && k < q->nkeys; k++) {
+			size_t row = masked_key_row(q, k);
+			if (row == SIZE_MAX || strcmp(q->row_columns[row].name, us[i].column) != 0 ||
+			    !(sr_sql_row_inputs(q, row) & SR_SQL_INPUT_BIT(us[i].input)))
+				continue;
+			if (us[i].usage == SR_USE_REVEAL ||
+			    (us[i].pos >= q->keys[k].start && us[i].pos < q->keys[k].end))
+				key = k;
+		}
+		if (key == SIZE_MAX) {
+			rc = violation(r, "query-masked-column", us[i].input, us[i].column, us[i].usage,
+				       us[i].pos,
+				       "%s.%.64s is masked by its policy: a query may %s it only as a plain GROUP BY column, whose groups are its masked labels",
+				       q->inputs[us[i].input].name, us[i].column,
+				       us[i].usage == SR_USE_GROUP ? "group by" : "output");
+		} else if (pc->mask == SR_MASK_HASH) {
+			rc = violation(r, "query-hash-mask", us[i].input, us[i].column, us[i].usage,
+				       us[i].pos,
+				       "%s.%.64s has a hash mask: its keyed hash is computed with its owner's key, which the release party does not hold, so a query cannot group by or output it (truncate and range masks can be)",
+				       q->inputs[us[i].input].name, us[i].column);
+		} else if (pc->mask != q->keys[key].mask->mask ||
+			   pc->mask_param != q->keys[key].mask->mask_param) {
+			rc = violation(r, "query-mask-differs", us[i].input, us[i].column, us[i].usage,
+				       us[i].pos,
+				       "GROUP BY %s: the inputs' policies mask %.64s differently, so their labels would not match across parties",
+				       q->keys[key].text, us[i].column);
+		}
 	}
 	return rc;
 }

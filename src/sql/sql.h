@@ -102,7 +102,11 @@ struct sr_sql_filter {
 /* One GROUP BY expression. */
 struct sr_sql_key {
 	const struct sr_expr *expr;   /* over the row schema */
-	enum sr_type type;
+	enum sr_type type;            /* of expr: the values the rows give */
+	/* A plain column whose policy has a mask at some input: the group is
+	 * the masked label (its result column is a string), with this mask
+	 * (the first input's that has one); else NULL. */
+	const struct sr_policy_column *mask;
 	uint64_t inputs;              /* inputs whose columns it reads */
 	const char *text;             /* as written: its name in plans */
 	size_t start, end;

@@ -166,7 +166,8 @@ contains "$OUT" "mask    'hash'"
 contains "$OUT" "nulls   '-' (this column's own)"
 contains "$OUT" "nulls: 'NA'"
 contains "$OUT" "min group size: 5"
-contains "$OUT" "differential privacy: epsilon_total 3, per job 1, delta 0; budget left: epsilon 3"
+contains "$OUT" "differential privacy: epsilon_total 3, per job 1, delta 0"
+contains "$OUT" "budget: epsilon 0 spent, 3 left (of 3)"
 contains "$OUT" "row filter: age >= 18"
 
 finish

@@ -8,7 +8,10 @@
 #    receiver has the result;
 #  - a query grouping by a column without a public domain is refused by
 #    the checker, with the rule's message;
+#  - MIN/MAX of a reveal column equal the pooled plaintext's;
 #  - a DP query returns noise scales and intervals;
+#  - budgets: job.finish records each owner's charge, a refused job's
+#    job.fail its refund; job show and dataset show print spent and left;
 #  - SIGKILL of a clinic while the receiver waits in secure aggregation:
 #    the job fails and nothing is released.
 . "$(dirname "$0")/lib.sh"
@@ -87,13 +90,19 @@ as clinica analyst job list --project "$PROJECT" --json >"$WORK/jobs.json"
 ok
 
 # --- a governed run ------------------------------------------------------------
-run_expect 0 as clinica analyst query --project "$PROJECT" "$SQL" --json
-echo "$OUT" >"$WORK/prop.json"
-contains "$OUT" '"accept": true'
-JOB=$(json_get "$WORK/prop.json" job_id)
-approve_all "$JOB" clinica clinicb clinicc
-wait_state clinica "$JOB" finished 60
-as clinica analyst job result "$JOB" --json >"$WORK/result.json"
+# governed SQL RESULT: propose (accepted), every clinic approves, wait,
+# the receiver's result in RESULT; sets JOB.
+governed() {
+	run_expect 0 as clinica analyst query --project "$PROJECT" "$1" --json
+	echo "$OUT" >"$WORK/prop.json"
+	contains "$OUT" '"accept": true'
+	JOB=$(json_get "$WORK/prop.json" job_id)
+	approve_all "$JOB" clinica clinicb clinicc
+	wait_state clinica "$JOB" finished 60
+	as clinica analyst job result "$JOB" --json >"$2"
+}
+governed "$SQL" "$WORK/result.json"
+FIRST=$JOB
 /usr/bin/python3 - "$WORK/result.json" "$WORK/a.csv" "$WORK/b.csv" "$WORK/c.csv" <<'PY' || fail "federated answer differs from the pooled plaintext"
 import csv, json, sys
 res = json.load(open(sys.argv[1]))
@@ -123,6 +132,30 @@ for got, w in zip(res["rows"], want):
 m = res["meta"]
 assert m["kind"] == "query" and m["min_group_size"] == 10, m
 assert m["groups_suppressed"] == 0 and m["clamped"] == {"cost": 0}, m
+PY
+ok
+# MIN and MAX of a reveal column: each clinic's extremes go to the
+# receiver after secure aggregation (a second pipe through the relay).
+MSQL="SELECT region, COUNT(*), MIN(ward), MAX(ward) FROM clinica.visits UNION ALL clinicb.visits UNION ALL clinicc.visits WHERE age >= 96 GROUP BY region ORDER BY region"
+governed "$MSQL" "$WORK/mresult.json"
+JOB=$FIRST
+/usr/bin/python3 - "$WORK/mresult.json" "$WORK/a.csv" "$WORK/b.csv" "$WORK/c.csv" <<'PY' || fail "MIN/MAX differ from the pooled plaintext"
+import csv, json, sys
+res = json.load(open(sys.argv[1]))
+groups = {}
+for path in sys.argv[2:]:
+    for rec in csv.DictReader(open(path)):
+        if int(rec["age"]) < 96:
+            continue
+        g = groups.setdefault(rec["region"] or None, {"rows": 0, "wards": [], "ids": set()})
+        g["rows"] += 1
+        g["ids"].add(rec["pid"])
+        g["wards"].append(int(rec["ward"]))
+want = [[k, g["rows"], min(g["wards"]), max(g["wards"])]
+        for k, g in sorted(groups.items(), key=lambda kv: (kv[0] is not None, kv[0]))
+        if len(g["ids"]) >= 10]
+assert res["rows"] == want, (res["rows"], want)
+assert len(want) >= 2 and res["meta"]["groups_suppressed"] == len(groups) - len(want), res["meta"]
 PY
 ok
 run_expect 0 as clinica analyst job result "$JOB"
@@ -194,6 +227,30 @@ S1=$(ended clinica "$J1"); S2=$(ended clinica "$J2")
 as clinica analyst job show "$FAILED" --json >"$WORK/f.json"
 grep -q "budget short: the job needs epsilon 0.9, 0.2 of 2 is left" "$WORK/f.json" ||
 	fail "the refusal does not say the budget left: $(grep -o '"reason": "[^"]*"' "$WORK/f.json")"
+[ "$S1" = finished ] && DONE=$J1 || DONE=$J2
+# job.finish records each owner's charge; job.fail of the refused one
+# records its refund (it failed before its part was done).
+as clinicc steward job show "$DONE" --json >"$WORK/d.json"
+/usr/bin/python3 - "$WORK/d.json" "$WORK/f.json" "${ORG_ID[clinicc]}" <<'PY' || fail "the ledger's budget records are wrong: $(cat "$WORK/d.json")"
+import json, sys
+done, failed = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+r = done["receipt"]
+assert r["epsilon_spent"] == "0.9" and r["delta_spent"] == "1e-7", r
+assert r["charges"] == [{"dataset": "clinicc.dpvisits", "owner": sys.argv[3],
+                         "epsilon": "0.9", "delta": "1e-7"}], r["charges"]
+b = done["budget"]
+assert len(b) == 1 and b[0]["state"] == "charged" and abs(b[0]["charged"] - 0.9) < 1e-12, b
+assert abs(b[0]["spent"] - 1.8) < 1e-9 and abs(b[0]["left"] - 0.2) < 1e-9, b
+assert failed["refunded"][0]["dataset"] == "clinicc.dpvisits", failed
+assert "receipt" not in failed
+PY
+run_expect 0 as clinicc steward job show "$DONE"
+contains "$OUT" "spent:     clinicc.dpvisits (clinicc): epsilon 0.9, delta 1e-7"
+contains "$OUT" "budget:    clinicc.dpvisits: charged epsilon 0.9; budget 1.8 spent, 0.2 left of 2"
+run_expect 0 sr dataset show dpvisits --home "$WORK/clinicc"
+contains "$OUT" "budget: epsilon 1.8 spent, 0.2 left (of 2)"
+run_expect 0 sr dataset show dpvisits --home "$WORK/clinicc" --json
+contains "$OUT" '"epsilon_spent": 1.8'
 ok
 # clinicc.dpvisits has 0.2 left: a job over both datasets fails there, and
 # clinica, which may have charged 0.5 already, is refunded.
@@ -201,6 +258,17 @@ dp_job "$DPSQL" 0.5
 approve_all "$JOB" clinica clinicc
 [ "$(ended clinica "$JOB")" = failed ] || fail "a job over an exhausted budget ran"
 sleep 1
+REFUNDED=$JOB
+as clinica analyst job show "$REFUNDED" --json >"$WORK/r.json"
+/usr/bin/python3 - "$WORK/r.json" <<'PY' || fail "the refund is not recorded: $(cat "$WORK/r.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert sorted(c["dataset"] for c in j["refunded"]) == ["clinica.dpvisits", "clinicc.dpvisits"], j
+assert [b["state"] for b in j["budget"]] in (["refunded"], ["none"]), j["budget"]
+assert abs(j["budget"][0]["spent"] - 0.9) < 1e-9, j["budget"]
+PY
+run_expect 0 as clinica analyst job show "$REFUNDED"
+contains "$OUT" "refunded:  clinica.dpvisits (clinica): epsilon 0.5"
 # clinica.dpvisits: 2 - 0.9 = 1.1 left only if the 0.5 came back.
 as clinica analyst query --project "$PROJECT" "SELECT ward, COUNT(*) FROM clinica.dpvisits GROUP BY ward" \
 	--receiver "${ORG_ID[clinicb]}" --epsilon 1 --delta 1e-7 --json >"$WORK/prop.json"

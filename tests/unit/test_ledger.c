@@ -785,6 +785,24 @@ static void test_body_schemas(void **state)
 		  " \"output_hash\": \"0000000000000000000000000000000000000000000000000000000000000000\","
 		  " \"sizes\": {\"rows\": -1}, \"epsilon_spent\": 0}",
 		  SR_EINVAL, "body.sizes.rows: expected an integer from 0" },
+		{ SR_EVENT_JOB_FINISH,
+		  "{\"job_id\": \"0000000000000000000000000000000000000000000000000000000000000000\", \"output_hash\": \"0000000000000000000000000000000000000000000000000000000000000000\", \"sizes\": {}, \"epsilon_spent\": 1,"
+		  " \"charges\": [{\"dataset\": \"a.b\", \"owner\": \"bank\", \"epsilon\": 1}]}",
+		  SR_EINVAL, "body.charges[0].owner: expected an organization id" },
+		{ SR_EVENT_JOB_FINISH,
+		  "{\"job_id\": \"0000000000000000000000000000000000000000000000000000000000000000\", \"output_hash\": \"0000000000000000000000000000000000000000000000000000000000000000\", \"sizes\": {}, \"epsilon_spent\": 1,"
+		  " \"delta_spent\": -1}",
+		  SR_EINVAL, "body.delta_spent: expected an integer from 0 or a non-negative decimal string" },
+		{ SR_EVENT_JOB_FAIL,
+		  "{\"job_id\": \"0000000000000000000000000000000000000000000000000000000000000000\", \"reason\": \"x\", \"refunded\": [{\"dataset\": \"a.b\","
+		  " \"owner\": \"org_00000000000000000000000000000000\"}]}",
+		  SR_EINVAL, "body.refunded[0].epsilon: required key is missing" },
+		{ SR_EVENT_JOB_FAIL,
+		  "{\"job_id\": \"0000000000000000000000000000000000000000000000000000000000000000\", \"reason\": \"x\", \"refunded\": {}}",
+		  SR_EINVAL, "body.refunded: expected an array" },
+		{ SR_EVENT_JOB_CANCEL,
+		  "{\"job_id\": \"0000000000000000000000000000000000000000000000000000000000000000\", \"refunded\": []}",
+		  SR_EINVAL, "body.refunded: unknown key" },
 	};
 
 	build(w, ST_CREATED);
@@ -1196,10 +1214,19 @@ static void test_job_lifecycle_rights(void **state)
 	       SR_EPERM, "it is already running");
 	refuse(w, &shop, SR_EVENT_JOB_REJECT, vote_body(w->job, w->spec), SR_EPERM,
 	       "it has already approved it");
-	emit(w, &shop, SR_EVENT_JOB_FAIL,
-	     job_body(w->job, ", \"reason\": \"peer gone\""));
+	{
+		/* job.fail records the budget charges it gives back. */
+		char extra[300];
+		snprintf(extra, sizeof(extra), ", \"reason\": \"peer gone\", \"refunded\":"
+			 " [{\"dataset\": \"shop.visits\", \"owner\": \"%s\","
+			 " \"epsilon\": \"0.5\", \"delta\": \"1e-7\"}]", shop.org_id);
+		emit(w, &shop, SR_EVENT_JOB_FAIL, job_body(w->job, extra));
+	}
 	assert_int_equal(job->state, SR_JOB_FAILED);
 	assert_string_equal(job->end_reason, "peer gone");
+	assert_int_equal(json_array_size(job->refunds), 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(job->refunds, 0),
+							      "epsilon")), "0.5");
 	/* Nothing after the end. */
 	refuse(w, &insurer, SR_EVENT_JOB_FINISH, finish_body(w->job), SR_EPERM,
 	       "the job has ended (failed)");

@@ -46,11 +46,11 @@ static const char *const dataset_names[5] = { "clinic0.visits", "clinic1.visits"
 #define POLICY_FMT \
 	"{\"columns\": {" \
 	"\"pid\": {\"class\": \"id\"}," \
-	"\"region\": {\"class\": \"qi\", \"domain\": [\"north\", \"south\", \"east\", \"west\"]}," \
+	"\"region\": {\"class\": \"qi\", \"allow\": [\"filter\", \"group\", \"aggregate\", \"reveal\"], \"domain\": [\"north\", \"south\", \"east\", \"west\"]}," \
 	"\"ward\": {\"class\": \"public\", \"domain\": [1, 2, 3]}," \
-	"\"age\": {\"class\": \"qi\", \"allow\": [\"filter\", \"aggregate\"], \"bounds\": [0, 120]}," \
+	"\"age\": {\"class\": \"qi\", \"allow\": [\"filter\", \"aggregate\", \"reveal\"], \"bounds\": [0, 120]}," \
 	"\"cost\": {\"class\": \"sa\", \"allow\": [\"aggregate\", \"filter\"], \"bounds\": [0, 1000]}," \
-	"\"visit\": {\"class\": \"qi\", \"allow\": [\"filter\"]}}," \
+	"\"visit\": {\"class\": \"qi\", \"allow\": [\"filter\", \"aggregate\", \"reveal\"]}}," \
 	"\"receivers\": [\"org_00000000000000000000000000000001\", \"org_00000000000000000000000000000002\"," \
 	" \"org_00000000000000000000000000000003\", \"org_00000000000000000000000000000004\"," \
 	" \"org_00000000000000000000000000000005\"]%s%s}"
@@ -145,6 +145,8 @@ static const char *const aggs[] = {
 	"VAR_POP(cost)", "VAR_SAMP(age)", "STDDEV_POP(cost)", "STDDEV_SAMP(cost)",
 	"SUM(CASE WHEN ward = 1 THEN cost END)", "COUNT(DISTINCT pid)", "AVG(age * 2 + 1)",
 	"SUM(CASE WHEN region = 'north' THEN 1 ELSE 0 END)",
+	/* MIN and MAX on columns that allow reveal: int64, date, string. */
+	"MIN(age)", "MAX(age)", "MAX(ward)", "MIN(visit)", "MAX(visit)", "MIN(region)", "MAX(region)",
 };
 #define NAGGS (sizeof(aggs) / sizeof(*aggs))
 static const char *const wheres[] = {
@@ -388,6 +390,122 @@ static void test_oracle_corpus(void **state)
 	assert_true(done >= 300);
 }
 
+/* ---- masks on group keys --------------------------------------------------------- */
+
+/* The policy of POLICY_FMT with region masked by truncate:1 and ward by
+ * range:2 (wards 2 and 3 are one group, "[2, 4)"). */
+static struct sr_policy *masked_policy(const char *extra)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text),
+		 "{\"columns\": {"
+		 "\"pid\": {\"class\": \"id\"},"
+		 "\"region\": {\"class\": \"qi\", \"domain\": [\"north\", \"south\", \"east\", \"west\"], \"mask\": \"truncate:1\"},"
+		 "\"ward\": {\"class\": \"public\", \"domain\": [1, 2, 3], \"mask\": \"range:2\"},"
+		 "\"age\": {\"class\": \"qi\", \"allow\": [\"filter\", \"aggregate\"], \"bounds\": [0, 120]},"
+		 "\"cost\": {\"class\": \"sa\", \"allow\": [\"aggregate\", \"filter\"], \"bounds\": [0, 1000]},"
+		 "\"visit\": {\"class\": \"qi\", \"allow\": [\"filter\"]}},"
+		 "\"receivers\": [\"%s\", \"%s\", \"%s\"], \"ids_partitioned\": true%s}",
+		 orgs[0], orgs[1], orgs[2], extra ? extra : "");
+	return kt_policy(text, col_names, col_types, NCOLS);
+}
+
+/* tmpl with its one '@' replaced by with. */
+static void fill(char *out, size_t size, const char *tmpl, const char *with)
+{
+	const char *at = strchr(tmpl, '@');
+
+	assert_non_null(at);
+	out[0] = '\0';
+	add(out, size, "%.*s%s%s", (int)(at - tmpl), tmpl, with, at + 1);
+}
+
+/*
+ * A masked GROUP BY column groups by its label, before thresholds: the
+ * federated answer (and run_central) equals SQLite grouping the pooled
+ * rows by the same mask written in SQL, with and without a threshold
+ * that counts the merged group's distinct identities.
+ */
+static void test_masked_keys(void **state)
+{
+#define WARD_LABEL "CASE WHEN ward IS NULL THEN NULL ELSE '[' || (ward / 2 * 2) || ', ' || (ward / 2 * 2 + 2) || ')' END"
+	static const struct { const char *sql, *oracle; } cases[] = {
+		{ "SELECT ward, COUNT(*), SUM(cost), COUNT(DISTINCT pid) FROM @ GROUP BY ward ORDER BY ward",
+		  "SELECT " WARD_LABEL " AS w, COUNT(*), SUM(cost), COUNT(DISTINCT pid) FROM pooled GROUP BY w @ ORDER BY w" },
+		{ "SELECT region, ward, AVG(age), COUNT(*) FROM @ WHERE cost > 100 GROUP BY region, ward ORDER BY region, ward DESC",
+		  "SELECT substr(region, 1, 1) AS r, " WARD_LABEL " AS w, AVG(age), COUNT(*) FROM pooled WHERE cost > 100 GROUP BY r, w @ ORDER BY r, w DESC" },
+		{ "SELECT ward, VAR_POP(cost) FROM @ GROUP BY ward HAVING COUNT(*) > 3 ORDER BY ward LIMIT 1",
+		  "SELECT " WARD_LABEL " AS w, VAR_POP(cost) FROM pooled GROUP BY w HAVING COUNT(*) > 3 @ ORDER BY w LIMIT 1" },
+	};
+	const char *from = "clinic0.visits UNION ALL clinic1.visits UNION ALL clinic2.visits";
+	uint64_t seed = 77;
+	struct table t[3];
+	struct sr_policy *plain[3], *thr[3];
+	size_t merged_passing = 0;
+	int64_t k = 0;
+	sqlite3 *db;
+
+	(void)state;
+	for (size_t p = 0; p < 3; p++) {
+		table_make(&t[p], p, seed + p, 30 + 20 * p, 0);
+		plain[p] = masked_policy(NULL);
+	}
+	db = pooled_db(t, 3);
+	/* A threshold above the smallest unmerged (region, ward 2 or 3)
+	 * group's identities: some merged groups pass only because they are
+	 * merged first. */
+	{
+		json_t *r = so_sqlite_rows(db, "SELECT MIN(n) FROM (SELECT COUNT(DISTINCT pid) AS n FROM pooled"
+				       " WHERE ward >= 2 GROUP BY substr(region, 1, 1), ward)");
+		k = json_integer_value(json_array_get(json_array_get(r, 0), 0)) + 1;
+		json_decref(r);
+	}
+	for (size_t p = 0; p < 3; p++) {
+		char extra[64];
+		snprintf(extra, sizeof(extra), ", \"min_group_size\": %lld", (long long)k);
+		thr[p] = masked_policy(p == 1 ? extra : NULL);
+	}
+	for (size_t c = 0; c < sizeof(cases) / sizeof(*cases); c++)
+		for (int th = 0; th < 2; th++) {
+			struct query q;
+			char having[96];
+
+			memset(&q, 0, sizeof(q));
+			fill(q.text, sizeof(q.text), cases[c].sql, from);
+			if (th)
+				snprintf(having, sizeof(having), "%s COUNT(DISTINCT pid) >= %lld",
+					 strstr(cases[c].oracle, "HAVING") ? "AND" : "HAVING", (long long)k);
+			else
+				having[0] = '\0';
+			fill(th ? q.oracle_thr : q.oracle, sizeof(q.oracle), cases[c].oracle, having);
+			q.ordered = 1;
+			run_one(&q, 3, c % 3, t, th ? thr : plain, db, th);
+		}
+	/* The threshold merged first: (region, [2, 4)) groups that pass while
+	 * one of their wards alone would not. */
+	{
+		char sql[512];
+		json_t *r;
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM (SELECT substr(region, 1, 1) AS rr,"
+			 " COUNT(DISTINCT pid) AS n FROM pooled WHERE ward >= 2 GROUP BY rr) WHERE n >= %lld",
+			 (long long)k);
+		r = so_sqlite_rows(db, sql);
+		merged_passing = (size_t)json_integer_value(json_array_get(json_array_get(r, 0), 0));
+		json_decref(r);
+		print_message("masked keys: threshold %lld, %zu merged (region, [2, 4)) groups pass\n",
+			      (long long)k, merged_passing);
+		assert_true(merged_passing > 0);
+	}
+	sqlite3_close(db);
+	for (size_t p = 0; p < 3; p++) {
+		table_release(&t[p]);
+		kt_policy_free(plain[p]);
+		kt_policy_free(thr[p]);
+	}
+#undef WARD_LABEL
+}
+
 /* ---- refusals ------------------------------------------------------------------- */
 
 struct refusal {
@@ -409,6 +527,12 @@ static const struct refusal refusals[] = {
 	  "query-not-aggregated", "outputs rows" },
 	{ "SELECT MAX(cost) FROM clinic0.visits UNION ALL clinic1.visits", NULL, NULL,
 	  "query-min-max-reveal", "must allow 'reveal'" },
+	{ "SELECT MAX(age) FROM clinic0.visits UNION ALL clinic1.visits", "{\"epsilon\": 0.5, \"delta\": 1e-7}",
+	  NULL, "query-min-max-dp", "which the spec asks for" },
+	{ "SELECT ward, MIN(age) FROM clinic0.visits UNION ALL clinic1.visits GROUP BY ward",
+	  "{\"epsilon\": 0.5, \"delta\": 1e-7}",
+	  ", \"dp\": {\"epsilon_total\": 2, \"epsilon_max_per_job\": 1, \"delta\": 1e-6}",
+	  "query-min-max-dp", "requires" },
 	{ "SELECT region, COUNT(*) FROM clinic0.visits UNION ALL clinic1.visits GROUP BY region", NULL,
 	  ", \"min_group_size\": 5, \"ids_partitioned\": false", "query-threshold-ids", "ids_partitioned" },
 	{ "SELECT COUNT(*) FROM clinic0.visits UNION ALL clinic1.visits", NULL,
@@ -594,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_clamped),
 		cmocka_unit_test(test_oracle_corpus),
+		cmocka_unit_test(test_masked_keys),
 		cmocka_unit_test(test_dp),
 	};
 	if (sr_crypto_init() != SR_OK)

@@ -128,7 +128,7 @@ static void sample(struct world *w, size_t col, double *out)
 	assert_non_null(cells);
 	assert_non_null(noised);
 	q_hash_init(&seen);
-	assert_int_equal(q_aggregate_input(&L, &w->ctx, 0, cells, &seen, &err), SR_OK);
+	assert_int_equal(q_aggregate_input(&L, &w->ctx, 0, cells, &seen, NULL, &err), SR_OK);
 	q_hash_release(&seen);
 	for (size_t s = 0; s < SAMPLES; s++) {
 		json_t *result;
@@ -136,7 +136,7 @@ static void sample(struct world *w, size_t col, double *out)
 
 		memcpy(noised, cells, L.ncells * sizeof(*cells));
 		assert_int_equal(q_add_noise(&L, noised, 1, &err), SR_OK);
-		result = q_totals_json(&L, noised);
+		result = q_totals_json(&L, noised, NULL);
 		assert_non_null(result);
 		if (q_release(&L, result, &err) != SR_OK)
 			fail_msg("release: %s", err.msg);

@@ -106,6 +106,14 @@ static const char visits_policy_mask[] =
 	"\"ward\": {\"class\": \"public\", \"domain\": [1, 2, 3], \"mask\": \"range:2\"}},"
 	"\"min_group_size\": 1}";
 
+/* The same columns masked otherwise: ward by range:3, sex by hash. */
+static const char visits_policy_mask2[] =
+	"{\"columns\": {" VISITS_COLUMNS
+	"\"region\": {\"class\": \"qi\", \"domain\": [\"north\", \"south\", \"east\", \"west\"], \"mask\": \"truncate:1\"},"
+	"\"sex\": {\"class\": \"qi\", \"domain\": [\"F\", \"M\"], \"mask\": \"hash\"},"
+	"\"ward\": {\"class\": \"public\", \"domain\": [1, 2, 3], \"mask\": \"range:3\"}},"
+	"\"min_group_size\": 1}";
+
 static const char customers_policy[] =
 	"{\"columns\": {\"cid\": {\"class\": \"id\"},"
 	"\"risk_band\": {\"class\": \"qi\", \"domain\": [\"low\", \"mid\", \"high\"]},"
@@ -127,7 +135,7 @@ static const struct sr_expr_column tests_cols[] = {
 
 enum {
 	D_A, D_B, D_C, D_A2, D_FLOAT, D_DP, D_DASH, D_BANK, D_SHOP, D_LAB1, D_LAB2,
-	D_MASK, NDATASETS
+	D_MASK, D_MASK2, D_MASKH, NDATASETS
 };
 
 static char *big_policy;
@@ -175,6 +183,10 @@ static int setup(void **state)
 			     ARRAY_SIZE(purchases) },
 		[D_MASK] = { "clinic_m.visits", NULL, visits_policy_mask, visits,
 			     ARRAY_SIZE(visits) },
+		[D_MASK2] = { "clinic_n.visits", NULL, visits_policy_mask2, visits,
+			      ARRAY_SIZE(visits) },
+		[D_MASKH] = { "clinic_h.visits", NULL, visits_policy_mask2, visits,
+			      ARRAY_SIZE(visits) },
 	};
 
 	struct sr_buf big;
@@ -877,10 +889,19 @@ static const struct refused refused[] = {
 	E("SELECT COUNT(*) FROM clinic_a.visits UNION ALL clinic_f.visits", SR_EINVAL, "1:48: UNION ALL needs one schema: column 3 of clinic_f.visits is 'age' float64, of clinic_a.visits 'age' int64"),
 	E("SELECT age, COUNT(*) FROM clinic_a.visits", SR_EINVAL, "1:8: column 'age' is neither grouped nor aggregated: add it to GROUP BY or use it in an aggregate"),
 	E("SELECT SUM(AVG(amount)) FROM clinic_a.visits", SR_EINVAL, "1:12: aggregate AVG() cannot be nested inside another aggregate"),
-	/* Masked columns are revealed only through their masks: not by a query. */
-	R("SELECT ward, COUNT(*) FROM clinic_m.visits GROUP BY ward", "query-masked-column"),
-	R("SELECT COUNT(*) FROM clinic_m.visits GROUP BY region", "query-masked-column"),
-	R("SELECT region, ward, COUNT(*) FROM clinic_m.visits WHERE sex = 'F' GROUP BY region, ward", "query-masked-column query-masked-column"),
+	/* Masked columns are revealed only through their masks: a plain
+	 * GROUP BY column is grouped by its label (accepted), anything else
+	 * is refused. */
+	R("SELECT ward, COUNT(*) FROM clinic_m.visits GROUP BY ward", ""),
+	R("SELECT COUNT(*) FROM clinic_m.visits GROUP BY region", ""),
+	R("SELECT region, ward, COUNT(*) FROM clinic_m.visits WHERE sex = 'F' GROUP BY region, ward", ""),
+	R("SELECT region, COUNT(*) FROM clinic_m.visits UNION ALL clinic_n.visits GROUP BY region", ""),
+	R("SELECT ward + 1, COUNT(*) FROM clinic_m.visits GROUP BY ward + 1", "query-masked-column"),
+	R("SELECT ward, COUNT(*) FROM clinic_m.visits UNION ALL clinic_n.visits GROUP BY ward", "query-mask-differs"),
+	R("SELECT sex, COUNT(*) FROM clinic_n.visits UNION ALL clinic_h.visits GROUP BY sex", "query-hash-mask query-hash-mask"),
+	R("SELECT COUNT(*) FROM clinic_n.visits GROUP BY sex", "query-hash-mask"),
+	/* The label is a string: no arithmetic on it. */
+	E("SELECT ward, COUNT(*) FROM clinic_m.visits GROUP BY ward HAVING ward > 1", SR_EINVAL, "1:70: cannot compare string with int64"),
 	/* Aggregated or filtered, a masked column reveals no value: only the bounds rule here. */
 	R("SELECT sex, SUM(ward) FROM clinic_m.visits WHERE region = 'north' GROUP BY sex", "query-bounds"),
 	E("SELECT COUNT(*) FROM clinic_a.visits WHERE COUNT(*) > 1", SR_EINVAL, "1:44: aggregate COUNT() is not allowed in WHERE (filter groups with HAVING)"),

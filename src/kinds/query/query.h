@@ -12,6 +12,8 @@
  *   query_release.c the vector of totals -> the released table:
  *                   thresholds, HAVING, outputs, ORDER BY, LIMIT, noise
  *                   scales and intervals
+ *   query_extreme.c MIN and MAX: per-group extremes, kept by each owner,
+ *                   sent to the release party, combined there
  *   query_hash.c    a set of byte strings with a counter each (group keys,
  *                   identities, distinct values)
  *   query_join*.c   JOIN: the local sides, the blinded-key matching with
@@ -92,9 +94,27 @@ struct q_acc {
 	double stddev;         /* of noise (dp), encoded units */
 };
 
-/* Per aggregate: its accumulators, SIZE_MAX where none. */
+/* Per aggregate: its accumulators, SIZE_MAX where none; ext: its index
+ * in L->exts (MIN and MAX). */
 struct q_agg_accs {
-	size_t count, sum, sumsq, distinct;
+	size_t count, sum, sumsq, distinct, ext;
+};
+
+/* A MIN or MAX aggregate: its per-group extremes travel beside the
+ * summed vector (query_extreme.c). */
+struct q_ext_agg {
+	size_t agg;
+	int is_max;
+};
+
+/* One group's extreme so far: int64 and date in i, float64 in f, string
+ * in s (owned, len bytes). */
+struct q_ext {
+	int has;
+	int64_t i;
+	double f;
+	char *s;
+	size_t len;
 };
 
 struct q_key {
@@ -113,6 +133,8 @@ struct q_layout {
 	struct q_acc *accs;
 	size_t naccs;
 	struct q_agg_accs *agg_accs;   /* [v->naggs] */
+	struct q_ext_agg *exts;        /* the MIN/MAX aggregates */
+	size_t nexts;
 	size_t acc_rows, acc_ids;      /* acc_ids SIZE_MAX when not counted */
 	size_t ncells;
 	size_t cell_outside;           /* first global cell */
@@ -152,12 +174,13 @@ int q_layout_build(const struct sr_kind_ctx *c, struct q_layout *L,
 void q_layout_release(struct q_layout *L);
 
 /* Add input's rows (filters pushed down, row_filter by the scan) into
- * cells[0..L->ncells).  seen holds the distinct values counted so far
+ * cells[0..L->ncells), and their MIN/MAX extremes into ext (from
+ * q_ext_new; may be NULL when L->nexts is 0).  seen holds the distinct values counted so far
  * (shared by every input the caller aggregates: one party's, or all of
  * them in run_central). */
 int q_aggregate_input(const struct q_layout *L, const struct sr_kind_ctx *c,
 		      size_t input, uint64_t *cells, struct q_hash *seen,
-		      struct sr_err *err) SR_WUR;
+		      struct q_ext *ext, struct sr_err *err) SR_WUR;
 
 /* The increment of SUM/SUMSQ accumulator a for value r of x clamped to
  * [lo, hi] (this input's bounds), encoded; *clamped += 1 when clamped. */
@@ -186,12 +209,35 @@ int q_join_run(const struct sr_kind_ctx *c, const struct q_layout *L,
 int q_join_run_central(const struct sr_kind_ctx *c, const struct q_layout *L,
 		       json_t **result, struct sr_err *err) SR_WUR;
 
+/* ---- query_extreme.c -------------------------------------------------- */
+
+/* L->nexts * L->ngroups empty extremes (cell e * ngroups + group), or
+ * NULL when out of memory. */
+struct q_ext *q_ext_new(const struct q_layout *L);
+void q_ext_free(const struct q_layout *L, struct q_ext *ext);
+/* Offer row r of x (not NULL) to extreme e of group. */
+int q_ext_add(const struct q_layout *L, struct q_ext *ext, size_t e, size_t group,
+	      const struct sr_vec *x, size_t r, struct sr_err *err) SR_WUR;
+/* The extremes as JSON: per extreme, per group, the value or null
+ * (int64 and date as integers, float64 as reals, strings); NULL when out
+ * of memory. */
+json_t *q_ext_json(const struct q_layout *L, const struct q_ext *ext);
+/* Merge another party's extremes (q_ext_json's form) into ext.
+ * SR_EPROTO naming what is malformed. */
+int q_ext_merge_json(const struct q_layout *L, struct q_ext *ext, const json_t *j,
+		     struct sr_err *err) SR_WUR;
+/* Append extreme e of group from exts (q_ext_json's form) to out, a
+ * vector of the aggregate's type. */
+int q_ext_append(const struct q_layout *L, const json_t *exts, size_t e, size_t group,
+		 struct sr_vec *out, struct sr_err *err) SR_WUR;
+
 /* ---- query_release.c -------------------------------------------------- */
 
 /* The totals as the intermediate result run and run_central return and
  * release turns into the table: an envelope without rows whose
  * meta.query_totals holds the cells. */
-json_t *q_totals_json(const struct q_layout *L, const uint64_t *cells);
+json_t *q_totals_json(const struct q_layout *L, const uint64_t *cells,
+		      const struct q_ext *ext);
 
 /* Replace result's contents by the released table (thresholds, HAVING,
  * outputs, ORDER BY, LIMIT, meta).  SR_EPROTO for malformed totals. */

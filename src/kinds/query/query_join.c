@@ -330,7 +330,7 @@ int q_join_run_central(const struct sr_kind_ctx *c, const struct q_layout *L,
 		}
 	}
 	cells[L->cell_outside] = d.outside;
-	if (!(*result = q_totals_json(L, cells)))
+	if (!(*result = q_totals_json(L, cells, NULL)))
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 out:
 	sr_free(cells);
@@ -1137,7 +1137,7 @@ int q_join_run(const struct sr_kind_ctx *c, const struct q_layout *L, json_t **r
 			qj_run_v(L, &s, c->session_id, c->session_id_len, q_join_he_bits, &pipe, &st, err);
 	}
 	if (rc == SR_OK && is_d) {
-		if (!(*result = q_totals_json(L, cells)) ||
+		if (!(*result = q_totals_json(L, cells, NULL)) ||
 		    json_object_set_new(json_object_get(*result, "meta"), "query_join",
 					json_pack("{s:I,s:I,s:I,s:I}",
 						  "bytes_sent", (json_int_t)st.bytes_sent,

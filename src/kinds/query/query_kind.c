@@ -33,6 +33,7 @@
 #include "base/banned.h"
 
 #define QUERY_CHANNEL 1
+#define QUERY_EXTREMES_CHANNEL 2
 
 /* ---- check ----------------------------------------------------------------- */
 
@@ -239,10 +240,15 @@ static int query_check(struct sr_check *c, struct sr_err *err)
 					NULL, "query-threshold-ids", err,
 					"the threshold counts distinct identities (%s) across parties, which secure aggregation can only sum: %s must declare \"ids_partitioned\": true (each identity at one party only)",
 					sr_sql_id_column(q, i), cv.inputs[i].dataset);
+		/* The SQL rules refuse MIN/MAX under a dp policy; DP asked for
+		 * by the spec alone is refused here: an extreme is released
+		 * as it is. */
 		for (size_t g = 0; rc == SR_OK && g < v->naggs; g++)
-			if (v->aggs[g].kind == SR_SQL_MIN || v->aggs[g].kind == SR_SQL_MAX)
-				rc = sr_check_violation(c, NULL, NULL, NULL, "query-min-max-not-supported", err,
-					"%s: MIN and MAX are not executed by the query kind yet", v->aggs[g].text);
+			if ((v->aggs[g].kind == SR_SQL_MIN || v->aggs[g].kind == SR_SQL_MAX) &&
+			    json_object_get(spec, "epsilon"))
+				rc = sr_check_violation(c, NULL, NULL, NULL, "query-min-max-dp", err,
+					"%s cannot be released under differential privacy, which the spec asks for (epsilon): an extreme is one row's value",
+					v->aggs[g].text);
 	}
 	if (rc == SR_OK) {
 		struct sr_err lerr;
@@ -277,24 +283,30 @@ static size_t party_index(const struct sr_kind_ctx *c, const char *org)
 }
 
 /* This party's vector: its local inputs aggregated, its noise share
- * added if it owns one (total: every input, the whole noise). */
+ * added if it owns one (total: every input, the whole noise), and its
+ * MIN/MAX extremes. */
 static int local_vector(const struct sr_kind_ctx *c, const struct q_layout *L, int central,
-			uint64_t **out, struct sr_err *err)
+			uint64_t **out, struct q_ext **ext_out, struct sr_err *err)
 {
 	uint64_t *cells = sr_calloc(L->ncells, sizeof(*cells));
+	struct q_ext *ext = q_ext_new(L);
 	struct q_hash seen;
 	int rc = SR_OK, owns = 0;
 
 	*out = NULL;
-	if (!cells)
+	*ext_out = NULL;
+	if (!cells || !ext) {
+		sr_free(cells);
+		q_ext_free(L, ext);
 		return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
 	q_hash_init(&seen);
 	sr_kind_progress(c, "local aggregation", 0, c->ninputs);
 	for (size_t i = 0; rc == SR_OK && i < c->ninputs; i++) {
 		if (!central && !c->inputs[i].local)
 			continue;
 		owns = 1;
-		rc = q_aggregate_input(L, c, i, cells, &seen, err);
+		rc = q_aggregate_input(L, c, i, cells, &seen, ext, err);
 		if (rc)
 			sr_err_prefix(err, "%s", c->inputs[i].dataset);
 	}
@@ -303,10 +315,57 @@ static int local_vector(const struct sr_kind_ctx *c, const struct q_layout *L, i
 		rc = q_add_noise(L, cells, central, err);
 	if (rc) {
 		sr_free(cells);
+		q_ext_free(L, ext);
 		return rc;
 	}
 	*out = cells;
+	*ext_out = ext;
 	return SR_OK;
+}
+
+/* After secure aggregation: every other party sends its extremes to the
+ * aggregator, which merges them into its own (MIN/MAX only). */
+static int exchange_extremes(const struct sr_kind_ctx *c, const struct q_layout *L,
+			     size_t agg, struct q_ext *ext, struct sr_err *err)
+{
+	struct sr_buf msg;
+	struct sr_pipe p;
+	int rc = SR_OK;
+
+	if (!L->nexts || c->nparties < 2)
+		return SR_OK;
+	sr_buf_init(&msg, SR_QUERY_EXTREMES_BYTES_MAX);
+	if (c->self_index != agg) {
+		json_t *j = q_ext_json(L, ext);
+		rc = j ? sr_json_dump(j, 0, &msg) : SR_ENOMEM;
+		json_decref(j);
+		if (rc)
+			rc = sr_fail(err, rc, rc == SR_ENOMEM ? "out of memory" :
+				     "query: the extremes pass %u bytes", (unsigned)SR_QUERY_EXTREMES_BYTES_MAX);
+		if (rc == SR_OK)
+			rc = sr_kind_pipe(c, c->parties[agg], QUERY_EXTREMES_CHANNEL, &p, err);
+		if (rc == SR_OK)
+			rc = p.send(p.ctx, (const uint8_t *)msg.data, msg.len, err);
+	}
+	for (size_t j = 0; rc == SR_OK && c->self_index == agg && j < c->nparties; j++) {
+		json_t *doc = NULL;
+
+		if (j == agg)
+			continue;
+		sr_buf_reset(&msg);
+		rc = sr_kind_pipe(c, c->parties[j], QUERY_EXTREMES_CHANNEL, &p, err);
+		if (rc == SR_OK)
+			rc = p.recv(p.ctx, &msg, SR_QUERY_EXTREMES_BYTES_MAX, err);
+		if (rc == SR_OK)
+			rc = sr_json_parse(msg.data, msg.len, "query extremes", &doc, err);
+		if (rc == SR_OK)
+			rc = q_ext_merge_json(L, ext, doc, err);
+		json_decref(doc);
+		if (rc)
+			sr_err_prefix(err, "the MIN/MAX extremes of %s", c->parties[j]);
+	}
+	sr_buf_release(&msg);
+	return rc;
 }
 
 static int query_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err *err)
@@ -315,6 +374,7 @@ static int query_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err
 	struct sr_secagg_stats stats;
 	struct sr_pipe *pipes = NULL;
 	uint64_t *cells = NULL;
+	struct q_ext *ext = NULL;
 	struct q_layout L;
 	size_t agg;
 	int rc;
@@ -334,7 +394,7 @@ static int query_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err
 	for (size_t i = 0; rc == SR_OK && L.dp && i < c->ninputs; i++)
 		if (c->inputs[i].local && c->inputs[i].policy->dp.enabled)
 			rc = sr_kind_charge(c, i, L.epsilon, err);
-	if (rc || (rc = local_vector(c, &L, 0, &cells, err)) != SR_OK)
+	if (rc || (rc = local_vector(c, &L, 0, &cells, &ext, err)) != SR_OK)
 		goto out;
 	agg = party_index(c, c->receivers[0]);
 	if (agg == SIZE_MAX) {
@@ -366,8 +426,10 @@ static int query_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err
 			sr_err_prefix(err, "secure aggregation");
 			goto out;
 		}
+		if ((rc = exchange_extremes(c, &L, agg, ext, err)) != SR_OK)
+			goto out;
 	}
-	if (c->self_index == agg && !(*result = q_totals_json(&L, cells)))
+	if (c->self_index == agg && !(*result = q_totals_json(&L, cells, ext)))
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 	if (*result && json_object_set_new(json_object_get(*result, "meta"), "query_secagg", json_pack("{s:I,s:I}",
 			"bytes_sent", (json_int_t)stats.bytes_sent,
@@ -378,6 +440,7 @@ out:
 		sodium_memzero(cells, L.ncells * sizeof(*cells));
 	sr_free(cells);
 	sr_free(pipes);
+	q_ext_free(&L, ext);
 	q_layout_release(&L);
 	if (rc) {
 		json_decref(*result);
@@ -389,6 +452,7 @@ out:
 static int query_run_central(const struct sr_kind_ctx *c, json_t **result, struct sr_err *err)
 {
 	uint64_t *cells = NULL;
+	struct q_ext *ext = NULL;
 	struct q_layout L;
 	int rc;
 
@@ -400,10 +464,11 @@ static int query_run_central(const struct sr_kind_ctx *c, json_t **result, struc
 		q_layout_release(&L);
 		return rc;
 	}
-	rc = local_vector(c, &L, 1, &cells, err);
-	if (rc == SR_OK && !(*result = q_totals_json(&L, cells)))
+	rc = local_vector(c, &L, 1, &cells, &ext, err);
+	if (rc == SR_OK && !(*result = q_totals_json(&L, cells, ext)))
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 	sr_free(cells);
+	q_ext_free(&L, ext);
 	q_layout_release(&L);
 	return rc;
 }
@@ -426,7 +491,7 @@ static const char *const query_input_keys[] = { NULL };
 const struct sr_job_kind sr_kind_query = {
 	.name = "query",
 	.policy_bit = SR_JOB_QUERY,
-	.flags = SR_KIND_ROW_FILTER,
+	.flags = SR_KIND_ROW_FILTER | SR_KIND_DP_CHARGE,
 	.summary = "federated SQL aggregate over a UNION ALL of same-schema datasets (secure aggregation, thresholds, DP) or a JOIN of two parties' datasets (blinded keys, Paillier sums)",
 	.spec_keys = query_spec_keys,
 	.input_keys = query_input_keys,

@@ -17,6 +17,7 @@
 #include "base/alloc.h"
 #include "base/limits.h"
 #include "privacy/dprng.h"
+#include "kinds/mask.h"
 #include "base/banned.h"
 
 /* Largest |value| * scale of a float accumulator: the sum of 2^31 of
@@ -83,6 +84,7 @@ void q_layout_release(struct q_layout *L)
 	sr_free(L->keys);
 	sr_free(L->accs);
 	sr_free(L->agg_accs);
+	sr_free(L->exts);
 	sr_sql_free(L->sql);
 	memset(L, 0, sizeof(*L));
 }
@@ -123,15 +125,29 @@ void q_value_key(const struct sr_vec *vec, size_t r, double *scratch,
 	}
 }
 
+/*
+ * Key k's groups: the public domain's values, or for a masked key
+ * (kinds/mask.h: truncate, range) the distinct masked labels of those
+ * values, in order of first appearance.  key->index maps a domain value
+ * (as value_key gives it) to its slot either way, so rows are grouped by
+ * label without being masked one by one, and a group of several domain
+ * values is one group before thresholds and noise.
+ */
 static int build_key(struct q_layout *L, size_t k, struct sr_err *err)
 {
+	const struct sr_policy_column *mask = L->v->keys[k].mask;
 	struct q_key *key = &L->keys[k];
-	size_t i;
-	json_t *v;
+	struct sr_vec raw, labels;
+	struct q_hash seen;
+	size_t i, nlabels = 0;
+	json_t *v, *label_json = NULL;
 	int rc;
 
-	sr_vec_init(&key->values, L->v->keys[k].type);
+	sr_vec_init(&key->values, mask ? SR_TYPE_STRING : L->v->keys[k].type);
+	sr_vec_init(&raw, L->v->keys[k].type);
+	sr_vec_init(&labels, SR_TYPE_STRING);
 	q_hash_init(&key->index);
+	q_hash_init(&seen);
 	rc = sr_sql_key_domain(L->sql, k, &key->domain, err);
 	if (rc == SR_ENOTFOUND)
 		return sr_fail(err, SR_EPOLICY,
@@ -139,25 +155,61 @@ static int build_key(struct q_layout *L, size_t k, struct sr_err *err)
 			       L->v->keys[k].text);
 	if (rc)
 		return rc;
-	json_array_foreach(key->domain, i, v) {
-		struct q_hash_entry *e;
+	json_array_foreach(key->domain, i, v)
+		if (sr_sql_domain_value_append(&raw, v) != SR_OK) {
+			rc = sr_fail(err, SR_EINVAL, "GROUP BY %s: domain value %zu does not parse",
+				     L->v->keys[k].text, i);
+			goto out;
+		}
+	if (mask && (rc = sr_mask_vec(mask, NULL, &raw, &labels, err)) != SR_OK) {
+		sr_err_prefix(err, "GROUP BY %s", L->v->keys[k].text);
+		goto out;
+	}
+	if (mask && !(label_json = json_array())) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < json_array_size(key->domain); i++) {
+		struct q_hash_entry *e, *le;
 		const void *kp;
-		size_t klen;
+		size_t klen, slot = i;
 		double scratch;
 		int fresh;
 
-		if (sr_sql_domain_value_append(&key->values, v) != SR_OK) {
-			rc = sr_fail(err, SR_EINVAL, "GROUP BY %s: domain value %zu does not parse",
-				     L->v->keys[k].text, i);
-			break;
+		if (mask) {
+			/* The label's slot: a new one for a label not seen. */
+			q_value_key(&labels, i, &scratch, &kp, &klen);
+			if ((rc = q_hash_put(&seen, kp, klen, &le, &fresh, err)) != SR_OK)
+				goto out;
+			if (fresh) {
+				le->value = nlabels++;
+				if ((rc = sr_vec_append_from(&key->values, &labels, i)) != SR_OK ||
+				    json_array_append_new(label_json, sr_sql_value_json(&labels, i))) {
+					rc = sr_fail(err, SR_ENOMEM, "out of memory");
+					goto out;
+				}
+			}
+			slot = le->value;
+		} else if ((rc = sr_vec_append_from(&key->values, &raw, i)) != SR_OK) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
 		}
-		/* Every append may move the vector's memory: key it now. */
-		q_value_key(&key->values, i, &scratch, &kp, &klen);
+		q_value_key(&raw, i, &scratch, &kp, &klen);
 		if ((rc = q_hash_put(&key->index, kp, klen, &e, &fresh, err)) != SR_OK)
-			break;
-		e->value = i;
+			goto out;
+		e->value = slot;
+	}
+	if (mask) {
+		json_decref(key->domain);
+		key->domain = label_json;
+		label_json = NULL;
 	}
 	key->slots = json_array_size(key->domain) + 1;
+out:
+	json_decref(label_json);
+	sr_vec_release(&raw);
+	sr_vec_release(&labels);
+	q_hash_release(&seen);
 	return rc;
 }
 
@@ -241,7 +293,8 @@ static int build_accs(struct q_layout *L, struct sr_err *err)
 
 	L->accs = sr_calloc(room, sizeof(*L->accs));
 	L->agg_accs = sr_calloc(v->naggs ? v->naggs : 1, sizeof(*L->agg_accs));
-	if (!L->accs || !L->agg_accs)
+	L->exts = sr_calloc(v->naggs ? v->naggs : 1, sizeof(*L->exts));
+	if (!L->accs || !L->agg_accs || !L->exts)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	L->accs[0].kind = Q_ROWS;
 	L->accs[0].agg = SIZE_MAX;
@@ -257,8 +310,14 @@ static int build_accs(struct q_layout *L, struct sr_err *err)
 		struct q_agg_accs *aa = &L->agg_accs[g];
 		enum sr_sql_agg_kind k = v->aggs[g].kind;
 
-		aa->count = aa->sum = aa->sumsq = aa->distinct = SIZE_MAX;
+		aa->count = aa->sum = aa->sumsq = aa->distinct = aa->ext = SIZE_MAX;
 		switch (k) {
+		case SR_SQL_MIN: case SR_SQL_MAX:
+			aa->count = add_acc(L, Q_COUNT, g);
+			aa->ext = L->nexts;
+			L->exts[L->nexts].agg = g;
+			L->exts[L->nexts++].is_max = k == SR_SQL_MAX;
+			break;
 		case SR_SQL_COUNT_ROWS:
 			aa->count = L->acc_rows;
 			break;
@@ -483,6 +542,7 @@ struct batch {
 	uint64_t *cells;
 	struct q_hash *seen;           /* (tag, group, value) of distinct accs */
 	struct q_hash *contrib;        /* identity -> rows kept (dp) */
+	struct q_ext *ext;             /* MIN/MAX extremes, or NULL */
 };
 
 static int mark_used(const struct sr_expr *e, uint8_t *used)
@@ -674,6 +734,19 @@ static int batch_accumulate(struct batch *b, struct sr_err *err)
 		if (!L->dp && acc->kind == Q_SUM)
 			b->cells[L->cell_clamped + a] += clamped;
 	}
+	/* MIN and MAX: their arguments were evaluated for their counts (by
+	 * the aggregate that owns the count accumulator of that argument). */
+	for (size_t e = 0; rc == SR_OK && e < L->nexts; e++) {
+		size_t owner = L->accs[L->agg_accs[L->exts[e].agg].count].agg;
+		const struct sr_vec *x = &b->args[owner];
+
+		if (!b->ext || !b->args_ready[owner])
+			return sr_fail(err, SR_EINTERNAL, "%s: no extremes to keep",
+				       L->v->aggs[L->exts[e].agg].text);
+		for (size_t r = 0; rc == SR_OK && r < b->rows; r++)
+			if (b->keep[r] && !sr_vec_is_null(x, r))
+				rc = q_ext_add(L, b->ext, e, b->group[r], x, r, err);
+	}
 	return rc;
 }
 
@@ -702,7 +775,7 @@ static int batch_run(struct batch *b, struct sr_err *err)
 
 int q_aggregate_input(const struct q_layout *L, const struct sr_kind_ctx *c,
 		      size_t input, uint64_t *cells, struct q_hash *seen,
-		      struct sr_err *err)
+		      struct q_ext *ext, struct sr_err *err)
 {
 	const struct sr_sql_query *v = L->v;
 	const char *id = sr_sql_id_column(L->sql, input);
@@ -725,6 +798,7 @@ int q_aggregate_input(const struct q_layout *L, const struct sr_kind_ctx *c,
 	b.cells = cells;
 	b.seen = seen;
 	b.contrib = &contrib;
+	b.ext = ext;
 	b.cols = sr_calloc(nrow + 1, sizeof(*b.cols));
 	b.args = sr_calloc(v->naggs + 1, sizeof(*b.args));
 	b.args_ready = sr_calloc(v->naggs + 1, 1);

@@ -16,11 +16,17 @@
 #include "base/banned.h"
 
 #define TOTALS_KEY "query_totals"
+#define EXTREMES_KEY "query_extremes"
 
-json_t *q_totals_json(const struct q_layout *L, const uint64_t *cells)
+json_t *q_totals_json(const struct q_layout *L, const uint64_t *cells,
+		      const struct q_ext *ext)
 {
 	json_t *arr = json_array(), *meta = json_object();
 
+	if (meta && L->nexts && json_object_set_new(meta, EXTREMES_KEY, q_ext_json(L, ext))) {
+		json_decref(meta);
+		meta = NULL;
+	}
 	for (size_t i = 0; arr && i < L->ncells; i++)
 		if (json_array_append_new(arr, json_integer((json_int_t)cells[i]))) {
 			json_decref(arr);
@@ -46,6 +52,7 @@ struct value {
 struct release {
 	const struct q_layout *L;
 	const uint64_t *cells;
+	const json_t *extremes;        /* MIN/MAX, q_ext_json's form */
 	size_t *groups;                /* released groups */
 	size_t ngroups;
 	struct sr_vec *res;            /* result schema vectors over them */
@@ -209,8 +216,20 @@ static int build_result(struct release *R, struct sr_err *err)
 		}
 		for (size_t g = 0; rc == SR_OK && g < L->v->naggs; g++) {
 			double lo, hi;
-			struct value v = agg_value(R, gi, g, &lo, &hi);
-			rc = append_value(&R->res[L->v->nkeys + g], v);
+			struct value v = { 1, 0, 0, 0 };
+			if (L->agg_accs[g].ext != SIZE_MAX) {
+				/* A group without a value has no extreme: NULL. */
+				lo = hi = NAN;
+				rc = cell(R, gi, L->agg_accs[g].count) > 0 ?
+					q_ext_append(L, R->extremes, L->agg_accs[g].ext, gi,
+						     &R->res[L->v->nkeys + g], err) :
+					sr_vec_append_null(&R->res[L->v->nkeys + g]);
+				if (rc)
+					return rc;
+			} else {
+				v = agg_value(R, gi, g, &lo, &hi);
+				rc = append_value(&R->res[L->v->nkeys + g], v);
+			}
 			if (iv && json_array_append_new(iv, L->dp && !v.null ?
 				json_pack("[oo]", num_or_null(lo), num_or_null(hi)) : json_null()))
 				rc = SR_ENOMEM;
@@ -456,6 +475,11 @@ int q_release(const struct q_layout *L, json_t *result, struct sr_err *err)
 		cells[i] = (uint64_t)json_integer_value(json_array_get(totals, i));
 	R.L = L;
 	R.cells = cells;
+	R.extremes = json_object_get(old_meta, EXTREMES_KEY);
+	if (L->nexts && (!json_is_array(R.extremes) || json_array_size(R.extremes) != L->nexts)) {
+		sr_free(cells);
+		return sr_fail(err, SR_EPROTO, "query: the totals carry no extremes for MIN/MAX");
+	}
 	for (size_t a = 0; rc == SR_OK && a < L->naccs; a++) {
 		const struct q_acc *acc = &L->accs[a];
 		if (acc->kind != Q_SUM && acc->kind != Q_SUMSQ)
