@@ -460,6 +460,19 @@ static void random_prime(mpz_t p, unsigned bits)
 int sr_he_keygen(unsigned bits, struct sr_pool *pool, struct sr_he_pk **pk,
 		 struct sr_he_sk **sk, struct sr_err *err)
 {
+	if (bits != SR_HE_BITS_DEFAULT && bits != SR_HE_BITS_STRONG) {
+		if (pk)
+			*pk = NULL;
+		*sk = NULL;
+		return sr_fail(err, SR_EINVAL,
+			       "paillier keygen: %u bits: expected 2048 or 3072", bits);
+	}
+	return sr_he_keygen_sized(bits, pool, pk, sk, err);
+}
+
+int sr_he_keygen_sized(unsigned bits, struct sr_pool *pool, struct sr_he_pk **pk,
+		       struct sr_he_sk **sk, struct sr_err *err)
+{
 	mpz_t p, q, x, d;
 	int rc;
 
@@ -467,9 +480,10 @@ int sr_he_keygen(unsigned bits, struct sr_pool *pool, struct sr_he_pk **pk,
 	if (pk)
 		*pk = NULL;
 	*sk = NULL;
-	if (bits != SR_HE_BITS_DEFAULT && bits != SR_HE_BITS_STRONG)
+	if (bits < SR_HE_BITS_TEST_MIN || !bits_ok(bits))
 		return sr_fail(err, SR_EINVAL,
-			       "paillier keygen: %u bits: expected 2048 or 3072", bits);
+			       "paillier keygen: %u bits: expected a multiple of 64 from %u to 4096",
+			       bits, SR_HE_BITS_TEST_MIN);
 	mpz_inits(p, q, x, d, NULL);
 	random_prime(p, bits / 2);
 	do {

@@ -57,8 +57,10 @@ static int add_fixed(struct sr_buf *out, const mpz_t v, size_t len,
  * Check magic, version and bits; return the key size in *bits.  `what`
  * names the object in errors.
  */
-static int read_header(const uint8_t *in, size_t len, const char magic[4],
-		       const char *what, unsigned *bits, struct sr_err *err)
+/* want: the key size the caller expects, or 0 for either wire size. */
+static int read_header_bits(const uint8_t *in, size_t len, const char magic[4],
+			    const char *what, unsigned want, unsigned *bits,
+			    struct sr_err *err)
 {
 	if (len < HE_HEADER_BYTES)
 		return sr_fail(err, SR_EINVAL, "%s: %zu bytes: shorter than its %u-byte header",
@@ -70,10 +72,19 @@ static int read_header(const uint8_t *in, size_t len, const char magic[4],
 		return sr_fail(err, SR_EINVAL, "%s: version %u: expected %u", what,
 			       in[4], HE_FORMAT_VERSION);
 	*bits = ((unsigned)in[5] << 8) | in[6];
-	if (*bits != SR_HE_BITS_DEFAULT && *bits != SR_HE_BITS_STRONG)
+	if (want && *bits != want)
+		return sr_fail(err, SR_EINVAL, "%s: %u-bit key: expected %u",
+			       what, *bits, want);
+	if (!want && *bits != SR_HE_BITS_DEFAULT && *bits != SR_HE_BITS_STRONG)
 		return sr_fail(err, SR_EINVAL, "%s: %u-bit key: expected 2048 or 3072",
 			       what, *bits);
 	return SR_OK;
+}
+
+static int read_header(const uint8_t *in, size_t len, const char magic[4],
+		       const char *what, unsigned *bits, struct sr_err *err)
+{
+	return read_header_bits(in, len, magic, what, 0, bits, err);
 }
 
 static int exact_length(size_t len, size_t want, const char *what,
@@ -97,19 +108,34 @@ int sr_he_pk_encode(const struct sr_he_pk *pk, struct sr_buf *out,
 	return rc;
 }
 
+size_t sr_he_pk_wire_bytes(unsigned bits)
+{
+	return HE_HEADER_BYTES + 3 * (size_t)bits / 8;
+}
+
 int sr_he_pk_decode(const uint8_t *in, size_t len, struct sr_pool *pool,
 		    struct sr_he_pk **out, struct sr_err *err)
+{
+	return sr_he_pk_decode_bits(in, len, 0, pool, out, err);
+}
+
+int sr_he_pk_decode_bits(const uint8_t *in, size_t len, unsigned want,
+			 struct sr_pool *pool, struct sr_he_pk **out,
+			 struct sr_err *err)
 {
 	struct sr_he_pk *pk = NULL;
 	unsigned bits = 0;
 	int rc;
 
 	*out = NULL;
-	rc = read_header(in, len, HE_MAGIC_PK, "paillier public key", &bits, err);
+	if (want && (want < SR_HE_BITS_TEST_MIN || want > 4096 || want % 64))
+		return sr_fail(err, SR_EINVAL,
+			       "paillier public key: %u bits asked: not a key size", want);
+	rc = read_header_bits(in, len, HE_MAGIC_PK, "paillier public key", want,
+			      &bits, err);
 	if (rc)
 		return rc;
-	rc = exact_length(len, HE_HEADER_BYTES + 3 * (size_t)bits / 8,
-			  "paillier public key", err);
+	rc = exact_length(len, sr_he_pk_wire_bytes(bits), "paillier public key", err);
 	if (rc)
 		return rc;
 	pk = he_pk_alloc();

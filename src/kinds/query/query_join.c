@@ -22,6 +22,7 @@
 #include "base/alloc.h"
 #include "crypto/crypto.h"
 #include "crypto/r255.h"
+#include "he/he.h"
 #include "base/banned.h"
 
 #define QJ_CHANNEL 1
@@ -632,11 +633,12 @@ int qj_run_d(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	struct sr_h2g h;
 	struct sr_buf body;
 	struct pack pk = { 0 };
-	struct qj_pk vpk;
+	struct sr_he_pk *vpk = NULL;
 	struct q_hash *seen = sr_calloc(L->ngroups, sizeof(*seen));
 	uint64_t *terms = sr_calloc(L->ngroups, sizeof(*terms));
 	uint64_t *ids = sr_calloc(L->ngroups, sizeof(*ids));
 	mpz_t *acc = NULL, *mask = NULL, x, y;
+	struct sr_err why = { 0 };
 	size_t pad = 1, nacc = 0;
 	int rc = SR_OK;
 
@@ -644,7 +646,6 @@ int qj_run_d(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	h2g_for(&h, session, session_len);
 	crypto_core_ristretto255_scalar_random(d);
 	sr_buf_init(&body, SR_BUF_UNBOUNDED);
-	qj_pk_init(&vpk);
 	mpz_inits(x, y, NULL);
 	if (!seen || !terms || !ids) {
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
@@ -702,7 +703,7 @@ int qj_run_d(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 
 	/* 2. V's key, our keys blinded by V too, V's rows. */
 	/* At most: the key, our keys back, QJ_ROWS_MAX rows. */
-	rc = qj_recv(pipe, tag, QJ_REPLY, 16 + pk.n_bytes + pk.ct_bytes + (size_t)L->ngroups * pad * SR_R255_BYTES +
+	rc = qj_recv(pipe, tag, QJ_REPLY, 16 + sr_he_pk_wire_bytes(bits) + (size_t)L->ngroups * pad * SR_R255_BYTES +
 		     QJ_ROWS_MAX * (SR_R255_BYTES + pk.nct * pk.ct_bytes), &body, st, err);
 	if (rc == SR_OK) {
 		struct rd r = { (const uint8_t *)body.data, body.len, 0, "reply", err };
@@ -716,20 +717,12 @@ int qj_run_d(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 				     vbits, bits);
 			goto out;
 		}
-		vpk.bits = bits;
-		if ((rc = rd_bytes(&r, pk.n_bytes, &p)) != SR_OK)
+		if ((rc = rd_bytes(&r, sr_he_pk_wire_bytes(bits), &p)) != SR_OK)
 			goto out;
-		mpz_import(vpk.n, pk.n_bytes, 1, 1, 1, 0, p);
-		mpz_mul(vpk.n2, vpk.n, vpk.n);
-		if (mpz_sizeinbase(vpk.n, 2) != bits || mpz_even_p(vpk.n)) {
-			rc = sr_fail(err, SR_EPROTO, "join: the value holder's modulus is not an odd %u-bit number", bits);
-			goto out;
-		}
-		if ((rc = rd_bytes(&r, pk.ct_bytes, &p)) != SR_OK)
-			goto out;
-		mpz_import(vpk.hs, pk.ct_bytes, 1, 1, 1, 0, p);
-		if (!qj_ct_check(&vpk, vpk.hs)) {
-			rc = sr_fail(err, SR_EPROTO, "join: the value holder's key base is outside Z*_{n^2}");
+		if ((rc = sr_he_pk_decode_bits(p, sr_he_pk_wire_bytes(bits), bits, NULL, &vpk,
+					       err)) != SR_OK) {
+			sr_err_prefix(err, "join: the value holder's key");
+			rc = err->code = SR_EPROTO;
 			goto out;
 		}
 		if ((rc = rd_u32(&r, &ng)) || (rc = rd_u32(&r, &npad)))
@@ -782,9 +775,8 @@ int qj_run_d(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 				break;
 			}
 			for (size_t j = 0; rc == SR_OK && j < pk.nct; j++) {
-				mpz_import(x, pk.ct_bytes, 1, 1, 1, 0, cts + j * pk.ct_bytes);
-				if (!qj_ct_check(&vpk, x))
-					rc = sr_fail(err, SR_EPROTO, "join: ciphertext %zu of row %zu is outside Z*_{n^2}", j, i);
+				if (sr_he_ct_decode(vpk, cts + j * pk.ct_bytes, pk.ct_bytes, x, &why) != SR_OK)
+					rc = sr_fail(err, SR_EPROTO, "join: ciphertext %zu of row %zu is outside Z*_{n^2} (%s)", j, i, why.msg);
 			}
 			for (size_t g = 0; rc == SR_OK && g < L->ngroups; g++) {
 				const struct q_hash_entry *e = q_hash_get(&seen[g], pt, sizeof(pt));
@@ -799,10 +791,9 @@ int qj_run_d(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 				}
 				for (size_t j = 0; j < pk.nct; j++) {
 					mpz_import(x, pk.ct_bytes, 1, 1, 1, 0, cts + j * pk.ct_bytes);
-					if (e->value > 1)
-						mpz_powm_ui(x, x, e->value, vpk.n2);
-					mpz_mul(acc[g * pk.nct + j], acc[g * pk.nct + j], x);
-					mpz_mod(acc[g * pk.nct + j], acc[g * pk.nct + j], vpk.n2);
+					if (e->value > 1)   /* a public exponent: D's multiplicity */
+						mpz_powm_ui(x, x, e->value, sr_he_pk_n2(vpk));
+					sr_he_add(vpk, acc[g * pk.nct + j], x, acc[g * pk.nct + j]);
 				}
 			}
 		}
@@ -820,10 +811,11 @@ int qj_run_d(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 		uint8_t rnd[SR_QJ_BITS_MAX / 8 + 16];
 		randombytes_buf(rnd, pk.n_bytes + 16);
 		mpz_import(mask[i], pk.n_bytes + 16, 1, 1, 1, 0, rnd);
-		mpz_mod(mask[i], mask[i], vpk.n);
+		mpz_mod(mask[i], mask[i], sr_he_pk_n(vpk));
 		sodium_memzero(rnd, sizeof(rnd));
-		qj_add_plain_rerandomize(&vpk, acc[i], mask[i]);
-		rc = add_mpz(&body, acc[i], pk.ct_bytes, err);
+		sr_he_add_plain(vpk, acc[i], mask[i], acc[i]);
+		if ((rc = sr_he_rerandomize(vpk, acc[i], acc[i], err)) == SR_OK)
+			rc = add_mpz(&body, acc[i], pk.ct_bytes, err);
 	}
 	if (rc || (rc = qj_send(pipe, tag, QJ_SUMS, &body, st, err)) != SR_OK)
 		goto out;
@@ -847,12 +839,12 @@ int qj_run_d(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 				if ((rc = rd_bytes(&r, pk.n_bytes, &p)) != SR_OK)
 					break;
 				mpz_import(y, pk.n_bytes, 1, 1, 1, 0, p);
-				if (mpz_cmp(y, vpk.n) >= 0) {
+				if (mpz_cmp(y, sr_he_pk_n(vpk)) >= 0) {
 					rc = sr_fail(err, SR_EPROTO, "join: opening %zu of group %zu is not below n", j, g);
 					break;
 				}
 				mpz_sub(y, y, mask[g * pk.nct + j]);
-				mpz_mod(y, y, vpk.n);
+				mpz_mod(y, y, sr_he_pk_n(vpk));
 				rc = unpack_sum(L, &pk, y, j, terms[g], cells + g * L->naccs, err);
 			}
 		if (rc == SR_OK)
@@ -876,7 +868,7 @@ out:
 	sr_free(terms);
 	sr_free(ids);
 	mpz_clears(x, y, NULL);
-	qj_pk_clear(&vpk);
+	sr_he_pk_free(vpk);
 	sr_buf_release(&body);
 	return rc;
 }
@@ -890,7 +882,7 @@ struct enc_job {
 	const struct qj_side *s;
 	const struct sr_h2g *h;
 	const uint8_t *v;
-	const struct qj_pk *key;
+	const struct sr_he_pk *key;
 	const struct pack *pk;
 	const struct q_hash_entry **ents;
 	size_t lo, hi, row_bytes;
@@ -903,11 +895,9 @@ struct enc_job {
 static void *enc_main(void *arg)
 {
 	struct enc_job *j = arg;
-	struct sr_buf one;
 	mpz_t m, c;
 
 	mpz_inits(m, c, NULL);
-	sr_buf_init(&one, SR_BUF_UNBOUNDED);
 	sr_err_clear(&j->err);
 	j->rc = SR_OK;
 	for (size_t i = j->lo; j->rc == SR_OK && i < j->hi; i++) {
@@ -916,20 +906,17 @@ static void *enc_main(void *arg)
 		j->rc = blind_key(j->h, j->v, entry_key(&j->s->keys, e), e->len, row, &j->err);
 		for (size_t k = 0; j->rc == SR_OK && k < j->pk->nct; k++) {
 			pack_row(j->L, j->pk, j->s->vals + e->value * j->L->naccs, k, m);
-			qj_encrypt(j->key, m, c);
-			sr_buf_reset(&one);
-			j->rc = add_mpz(&one, c, j->pk->ct_bytes, &j->err);
+			j->rc = sr_he_encrypt(j->key, m, c, &j->err);
 			if (j->rc == SR_OK)
-				memcpy(row + SR_R255_BYTES + k * j->pk->ct_bytes, one.data, j->pk->ct_bytes);
+				sr_he_ct_encode(j->key, c, row + SR_R255_BYTES + k * j->pk->ct_bytes);
 		}
 	}
-	sr_buf_release(&one);
 	mpz_clears(m, c, NULL);
 	return NULL;
 }
 
 static int encrypt_rows(const struct q_layout *L, const struct qj_side *s, const struct sr_h2g *h,
-			const uint8_t *v, const struct qj_pk *key, const struct pack *pk,
+			const uint8_t *v, const struct sr_he_pk *key, const struct pack *pk,
 			uint8_t *rows, size_t row_bytes, struct sr_err *err)
 {
 	const struct q_hash_entry **ents = sr_calloc(s->nvals + 1, sizeof(*ents));
@@ -973,11 +960,13 @@ int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	struct sr_h2g h;
 	struct sr_buf in, out;
 	struct pack pk = { 0 };
-	struct qj_sk sk;
+	struct sr_he_sk *sk = NULL;
+	const struct sr_he_pk *vpk = NULL;
+	struct sr_err why = { 0 };
 	mpz_t m, c;
 	uint8_t *rows = NULL;
 	size_t row_bytes, nrows = s->nvals;
-	int rc, have_key = 0;
+	int rc;
 
 	session_tag(session, session_len, tag);
 	h2g_for(&h, session, session_len);
@@ -988,18 +977,16 @@ int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	if ((rc = pack_init(L, bits, &pk, err)) != SR_OK)
 		goto done;
 	row_bytes = SR_R255_BYTES + pk.nct * pk.ct_bytes;
-	if ((rc = qj_keygen(bits, &sk, err)) != SR_OK)
+	if ((rc = sr_he_keygen_sized(bits, NULL, NULL, &sk, err)) != SR_OK)
 		goto done;
-	have_key = 1;
-	if ((rc = qj_pk_table(&sk.pk, err)) != SR_OK)
-		goto done;
+	vpk = sr_he_sk_pk(sk);
 	/* Our rows (before D's keys arrive: the encryptions do not depend
 	 * on them), shuffled so their order says nothing of the keys. */
 	if (nrows && !(rows = sr_malloc(nrows * row_bytes))) {
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto done;
 	}
-	rc = encrypt_rows(L, s, &h, v, &sk.pk, &pk, rows, row_bytes, err);
+	rc = encrypt_rows(L, s, &h, v, vpk, &pk, rows, row_bytes, err);
 	if (rc)
 		goto done;
 	/* Fisher-Yates over whole rows. */
@@ -1029,8 +1016,7 @@ int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 		}
 		/* 2. Reply: our key, D's keys blinded by us (shuffled in
 		 * each group), our rows. */
-		if ((rc = add_u32(&out, bits, err)) || (rc = add_mpz(&out, sk.pk.n, pk.n_bytes, err)) ||
-		    (rc = add_mpz(&out, sk.pk.hs, pk.ct_bytes, err)) ||
+		if ((rc = add_u32(&out, bits, err)) || (rc = sr_he_pk_encode(vpk, &out, err)) ||
 		    (rc = add_u32(&out, ng, err)) || (rc = add_u32(&out, pad, err)))
 			goto done;
 		for (size_t g = 0; rc == SR_OK && g < ng; g++) {
@@ -1080,13 +1066,12 @@ int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 		for (size_t i = 0; rc == SR_OK && i < (size_t)ng * nct; i++) {
 			if ((rc = rd_bytes(&r, pk.ct_bytes, &p)) != SR_OK)
 				break;
-			mpz_import(c, pk.ct_bytes, 1, 1, 1, 0, p);
-			if (!qj_ct_check(&sk.pk, c)) {
-				rc = sr_fail(err, SR_EPROTO, "join: sum %zu is outside Z*_{n^2}", i);
+			if (sr_he_ct_decode(vpk, p, pk.ct_bytes, c, &why) != SR_OK) {
+				rc = sr_fail(err, SR_EPROTO, "join: sum %zu is outside Z*_{n^2} (%s)", i, why.msg);
 				break;
 			}
-			qj_decrypt(&sk, c, m);
-			rc = add_mpz(&out, m, pk.n_bytes, err);
+			if ((rc = sr_he_decrypt(sk, c, m, err)) == SR_OK)
+				rc = add_mpz(&out, m, pk.n_bytes, err);
 		}
 		if (rc == SR_OK)
 			rc = rd_end(&r);
@@ -1099,8 +1084,7 @@ done:
 		sodium_memzero(rows, nrows * row_bytes);
 	sr_free(rows);
 	mpz_clears(m, c, NULL);
-	if (have_key)
-		qj_sk_clear(&sk);
+	sr_he_sk_free(sk);
 	sr_buf_release(&in);
 	sr_buf_release(&out);
 	return rc;

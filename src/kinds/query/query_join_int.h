@@ -1,6 +1,6 @@
 /*
  * query_join_int.h - internals of the join protocol (query_join.c) and
- * the Paillier operations it uses (query_join_he.c).  Not an API.
+ * the kind's hooks (query_kind.c).  Not an API; Paillier is src/he.
  * docs/protocols/query-join.md has the protocol and its leakage.
  */
 #ifndef SR_QUERY_JOIN_INT_H
@@ -14,41 +14,6 @@
 #include "kinds/query/query.h"
 
 #define SR_QJ_BITS_MAX 4096
-#define SR_QJ_R_BITS 448        /* DJN short exponent: 112-bit security at 2048 */
-
-struct qj_pk {
-	mpz_t n, n2, hs;
-	unsigned bits;
-	/* Fixed-base table of hs (qj_pk_table): entry [i][j] = hs^(j·16^i)
-	 * mod n², QJ_TABLE_ROWS x 16 entries of tlimbs limbs; or NULL. */
-	mp_limb_t *table;
-	size_t tlimbs;
-};
-
-struct qj_sk {
-	struct qj_pk pk;
-	mpz_t lambda, mu;
-};
-
-#define QJ_TABLE_ROWS (SR_QJ_R_BITS / 4)
-
-void qj_pk_init(struct qj_pk *pk);
-/* Build pk's fixed-base table, so that qj_encrypt costs QJ_TABLE_ROWS
- * multiplications (entries chosen in constant time) instead of an
- * exponentiation. */
-int qj_pk_table(struct qj_pk *pk, struct sr_err *err) SR_WUR;
-void qj_pk_clear(struct qj_pk *pk);
-void qj_sk_clear(struct qj_sk *sk);
-/* A key of exactly bits bits (sk is initialised by it). */
-int qj_keygen(unsigned bits, struct qj_sk *sk, struct sr_err *err) SR_WUR;
-/* c = Enc(m), m in [0, n). */
-void qj_encrypt(const struct qj_pk *pk, const mpz_t m, mpz_t c);
-/* c = c · Enc(m) with fresh randomness: the plaintext plus m, unlinkable
- * to c's randomness. */
-void qj_add_plain_rerandomize(const struct qj_pk *pk, mpz_t c, const mpz_t m);
-void qj_decrypt(const struct qj_sk *sk, const mpz_t c, mpz_t m);
-/* 1 if c is in Z*_{n²}. */
-int qj_ct_check(const struct qj_pk *pk, const mpz_t c);
 
 /* Message types of the protocol (each message: "SRQJ" u8 version u8 type
  * and the 16-byte session tag, then the body). */
