@@ -594,6 +594,42 @@ static void test_keygen(void **state)
 
 	assert_int_equal(sr_he_keygen(1024, pool, &pk, &sk, &err), SR_EINVAL);
 	assert_null(sk);
+	/* keygen_sized: a test size, its wire form decoded only when asked
+	 * for that size; sizes out of its range refused. */
+	{
+		struct sr_he_pk *back;
+		struct sr_buf w;
+
+		sr_err_clear(&err);
+		assert_int_equal(sr_he_keygen_sized(1024, NULL, &pk, &sk, &err), SR_OK);
+		assert_int_equal(sr_he_pk_bits(pk), 1024);
+		sr_buf_init(&w, SR_BUF_UNBOUNDED);
+		assert_int_equal(sr_he_pk_encode(pk, &w, &err), SR_OK);
+		assert_int_equal(w.len, sr_he_pk_wire_bytes(1024));
+		assert_int_equal(sr_he_pk_decode((uint8_t *)w.data, w.len, NULL, &back, &err),
+				 SR_EINVAL);                 /* not a wire size */
+		sr_err_clear(&err);
+		assert_int_equal(sr_he_pk_decode_bits((uint8_t *)w.data, w.len, 2048, NULL,
+						      &back, &err), SR_EINVAL);
+		assert_non_null(strstr(err.msg, "expected 2048"));
+		sr_err_clear(&err);
+		assert_int_equal(sr_he_pk_decode_bits((uint8_t *)w.data, w.len, 1024, NULL,
+						      &back, &err), SR_OK);
+		assert_true(sr_he_pk_equal(pk, back));
+		mpz_set_ui(m, 77);
+		enc(back, m, c);
+		dec_equals(sk, c, m);
+		sr_he_pk_free(back);
+		sr_buf_release(&w);
+		sr_he_pk_free(pk);
+		sr_he_sk_free(sk);
+		sr_err_clear(&err);
+		assert_int_equal(sr_he_keygen_sized(512, NULL, &pk, &sk, &err), SR_EINVAL);
+		assert_null(sk);
+		sr_err_clear(&err);
+		assert_int_equal(sr_he_keygen_sized(1056 + 8, NULL, &pk, &sk, &err), SR_EINVAL);
+		sr_err_clear(&err);
+	}
 	/* keygen_from: each check */
 	mpz_set_ui(x, 2);
 	sr_err_clear(&err);
