@@ -56,6 +56,9 @@ int sr_ml_gbdt_params_check(const struct sr_ml_gbdt_params *p, struct sr_err *er
 	if (p->loss == SR_ML_LOGISTIC && !(p->base_score > 0 && p->base_score < 1))
 		return sr_fail(err, SR_EINVAL, "gbdt: base_score %g, expected (0, 1) for the logistic loss",
 			       p->base_score);
+	if (p->grad_frac_bits != 0 && (p->grad_frac_bits < 8 || p->grad_frac_bits > 40))
+		return sr_fail(err, SR_EINVAL, "gbdt: grad_frac_bits %u, expected 0 or 8 to 40",
+			       p->grad_frac_bits);
 	if (!isfinite(p->base_score))
 		return sr_fail(err, SR_EINVAL, "gbdt: base_score is not finite");
 	return SR_OK;
@@ -70,7 +73,7 @@ uint64_t sr_ml_prng_next(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
-static int check_labels(const struct sr_ml_gbdt_params *p, const struct sr_ml_data *d,
+int sr_ml_gbdt_check_labels(const struct sr_ml_gbdt_params *p, const struct sr_ml_data *d,
 			const char *which, struct sr_err *err)
 {
 	if (d->rows == 0)
@@ -231,8 +234,8 @@ static double tree_value(const struct sr_ml_tree *t, const struct sr_ml_data *d,
 	return n->value;
 }
 
-static void gradients(enum sr_ml_loss loss, const double *margin, const double *y,
-		      size_t n, double *g, double *h)
+void sr_ml_gbdt_gradients(enum sr_ml_loss loss, unsigned frac_bits, const double *margin,
+			  const double *y, size_t n, double *g, double *h)
 {
 	for (size_t r = 0; r < n; r++) {
 		if (loss == SR_ML_LOGISTIC) {
@@ -242,6 +245,10 @@ static void gradients(enum sr_ml_loss loss, const double *margin, const double *
 		} else {
 			g[r] = margin[r] - y[r];
 			h[r] = 1.0;
+		}
+		if (frac_bits) {
+			g[r] = ldexp(nearbyint(ldexp(g[r], (int)frac_bits)), -(int)frac_bits);
+			h[r] = ldexp(nearbyint(ldexp(h[r], (int)frac_bits)), -(int)frac_bits);
 		}
 	}
 }
@@ -285,9 +292,9 @@ int sr_ml_gbdt_train(const struct sr_ml_gbdt_params *p, const struct sr_ml_data 
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = sr_ml_gbdt_params_check(p, err)) || (rc = check_labels(p, train, "training", err)))
+	if ((rc = sr_ml_gbdt_params_check(p, err)) || (rc = sr_ml_gbdt_check_labels(p, train, "training", err)))
 		return rc;
-	if (valid && (rc = check_labels(p, valid, "validation", err)))
+	if (valid && (rc = sr_ml_gbdt_check_labels(p, valid, "validation", err)))
 		return rc;
 	if (valid && valid->cols != train->cols)
 		return sr_fail(err, SR_EINVAL, "gbdt: the validation set has %zu features, training %zu",
@@ -325,7 +332,7 @@ int sr_ml_gbdt_train(const struct sr_ml_gbdt_params *p, const struct sr_ml_data 
 		double gs = 0, hs = 0;
 		uint32_t root_index;
 
-		gradients(p->loss, margin, train->y, n, g, h);
+		sr_ml_gbdt_gradients(p->loss, p->grad_frac_bits, margin, train->y, n, g, h);
 		for (size_t r = 0; r < n; r++) {
 			if (p->subsample < 1 &&
 			    (double)(sr_ml_prng_next(&prng) >> 11) * 0x1p-53 >= p->subsample)

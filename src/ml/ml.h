@@ -172,12 +172,26 @@ struct sr_ml_gbdt_params {
 	unsigned max_bins;              /* 32 */
 	double base_score;              /* 0.5 (a probability for logistic) */
 	unsigned early_stopping_rounds; /* 0 = off; needs a validation set */
+	/* 0: double gradients.  k in 8..40: every g and h is rounded to a
+	 * multiple of 2^-k before the tree is grown (what SecureBoost
+	 * encrypts, src/ml/secureboost.h), so the central trainer grows the
+	 * federated trees exactly.  A rounded h of 0 stays 0. */
+	unsigned grad_frac_bits;
 };
 
 void sr_ml_gbdt_params_init(struct sr_ml_gbdt_params *p);
 /* SR_EINVAL naming the parameter and its range. */
 int sr_ml_gbdt_params_check(const struct sr_ml_gbdt_params *p,
 			    struct sr_err *err) SR_WUR;
+
+/* The gradients and hessians of the loss at margin[0..n), rounded to
+ * multiples of 2^-frac_bits when frac_bits > 0 (grad_frac_bits). */
+void sr_ml_gbdt_gradients(enum sr_ml_loss loss, unsigned frac_bits, const double *margin,
+			  const double *y, size_t n, double *g, double *h);
+/* SR_EINVAL unless d has rows and finite labels (0/1 for logistic);
+ * `which` names the set in the message. */
+int sr_ml_gbdt_check_labels(const struct sr_ml_gbdt_params *p, const struct sr_ml_data *d,
+			    const char *which, struct sr_err *err) SR_WUR;
 
 /* splitmix64: the seeded, reproducible stream of row subsampling (not
  * for secrets: it only has to repeat with its seed). */
