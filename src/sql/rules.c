@@ -436,6 +436,15 @@ static int reveal_columns(struct rules *r, size_t g, const struct sr_ast *a)
 		uint64_t mask = sr_sql_row_inputs(q, row);
 		for (size_t i = 0; rc == SR_OK && i < q->ninputs; i++) {
 			const struct sr_policy_column *pc = sr_sql_policy_column(q, i, row);
+			if ((mask & SR_SQL_INPUT_BIT(i)) && pc && pc->mask != SR_MASK_NONE) {
+				/* The extreme is a raw value: a masked column is
+				 * revealed only through its mask (rule_masks). */
+				rc = violation(r, "query-masked-column", i, q->row_columns[row].name,
+					       SR_USE_REVEAL, q->aggs[g].start,
+					       "%.64s would reveal a raw value of %s.%.64s, which its policy masks",
+					       q->aggs[g].text, q->inputs[i].name, q->row_columns[row].name);
+				continue;
+			}
 			if (!(mask & SR_SQL_INPUT_BIT(i)) || (pc && (pc->allow & SR_USE_REVEAL)))
 				continue;
 			rc = violation(r, "query-min-max-reveal", i, q->row_columns[row].name,

@@ -900,6 +900,9 @@ static const struct refused refused[] = {
 	R("SELECT ward, COUNT(*) FROM clinic_m.visits UNION ALL clinic_n.visits GROUP BY ward", "query-mask-differs"),
 	R("SELECT sex, COUNT(*) FROM clinic_n.visits UNION ALL clinic_h.visits GROUP BY sex", "query-hash-mask query-hash-mask"),
 	R("SELECT COUNT(*) FROM clinic_n.visits GROUP BY sex", "query-hash-mask"),
+	/* MIN and MAX show a raw value: never of a masked column. */
+	R("SELECT MAX(ward) FROM clinic_m.visits", "query-masked-column"),
+	R("SELECT region, MIN(ward) FROM clinic_m.visits GROUP BY region", "query-masked-column"),
 	/* The label is a string: no arithmetic on it. */
 	E("SELECT ward, COUNT(*) FROM clinic_m.visits GROUP BY ward HAVING ward > 1", SR_EINVAL, "1:70: cannot compare string with int64"),
 	/* Aggregated or filtered, a masked column reveals no value: only the bounds rule here. */
