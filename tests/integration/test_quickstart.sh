@@ -16,10 +16,24 @@ DOC=${SR_SOURCE_DIR:-$(dirname "$0")/../..}/docs/quickstart.md
 [ -f "$DOC" ] || fail "no $DOC"
 BIN_DIR=$(cd "$(dirname "$SEALROOM")" && pwd)
 [ "$(basename "$SEALROOM")" = sealroom ] || fail "SEALROOM must be a binary named sealroom"
-port() { echo $((30000 + (RANDOM * 32768 + RANDOM) % 30000)); }
-P_COORD=$(port)
-P_BANK=$(port)
-P_SHOP=$(port)
+# Ports below the kernel's ephemeral range (32768 and up on Linux), so that
+# no outgoing connection of a test running beside this one can hold them,
+# and below pg.sh's 20000 and up; one already listening is skipped.
+in_use() { grep -qi ":$(printf '%04X' "$1") [0-9A-F:]* 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null; }
+PICKED=" "
+port() { # port VAR: a free port, not one given before, into VAR
+	local p
+	while :; do
+		p=$((10000 + (RANDOM * 32768 + RANDOM) % 10000))
+		case "$PICKED" in *" $p "*) continue ;; esac
+		in_use "$p" || break
+	done
+	PICKED="$PICKED$p "
+	printf -v "$1" '%s' "$p"
+}
+port P_COORD
+port P_BANK
+port P_SHOP
 
 # The sh blocks of the section, with the substitutions above.
 awk '/^## The same steps by hand/ { on = 1 } on && /^```sh$/ { inb = 1; next }
