@@ -39,8 +39,10 @@ static int ids_of(struct sr_psi_set *set, uint8_t **ids, struct sr_err *err)
 		       SR_KKRT_ITEM - 1);
 		(*ids)[i * SR_KKRT_ITEM + SR_KKRT_ITEM - 1] = 0;
 	}
-	/* The digests are no longer needed: wipe them now (memory at 2^24). */
-	sr_psi_set_drop_points(set);
+	/* The digests are no longer needed: wipe them now (memory at 2^24),
+	 * unless other pairs of a multi-party receiver still read them. */
+	if (!set->shared)
+		sr_psi_set_drop_points(set);
 	return SR_OK;
 }
 

@@ -33,8 +33,7 @@ enum sr_psi_protocol sr_psi_protocol_of(const struct sr_psi_params *params)
 {
 	if (params->protocol != SR_PSI_PROTO_AUTO)
 		return params->protocol;
-	return params->parties == 2 && params->mode == SR_PSI_INTERSECTION ?
-		SR_PSI_PROTO_KKRT : SR_PSI_PROTO_ECDH;
+	return params->mode == SR_PSI_INTERSECTION ? SR_PSI_PROTO_KKRT : SR_PSI_PROTO_ECDH;
 }
 
 const char *sr_psi_protocol_name(enum sr_psi_protocol protocol)
@@ -156,11 +155,9 @@ static int check_params(const struct sr_psi_params *p, struct sr_err *err)
 	if (p->protocol != SR_PSI_PROTO_AUTO && p->protocol != SR_PSI_PROTO_ECDH &&
 	    p->protocol != SR_PSI_PROTO_KKRT)
 		return sr_fail(err, SR_EINVAL, "psi: unknown protocol %d", p->protocol);
-	if (p->protocol == SR_PSI_PROTO_KKRT &&
-	    (p->parties != 2 || p->mode != SR_PSI_INTERSECTION))
+	if (p->protocol == SR_PSI_PROTO_KKRT && p->mode != SR_PSI_INTERSECTION)
 		return sr_fail(err, SR_EINVAL,
-			       "psi: protocol kkrt runs two-party intersection only (use ecdh or auto for %s)",
-			       p->parties != 2 ? "three or more parties" : "cardinality");
+			       "psi: protocol kkrt runs intersection only (use ecdh or auto for cardinality)");
 	return SR_OK;
 }
 
@@ -432,6 +429,7 @@ static int run_receiver(const struct sr_psi_params *p, struct sr_psi_source *src
 	rc = sr_psi_set_build(&set, p, src, &res->stats, err);
 	if (rc)
 		goto out;
+	set.shared = nh > 1;
 	for (h = 0; h < nh; h++) {
 		if (p->mode != SR_PSI_INTERSECTION)
 			continue;

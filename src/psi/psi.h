@@ -103,8 +103,8 @@ enum sr_psi_output {
 /*
  * Which two-party protocol runs (docs/protocols/psi.md): ECDH-PSI (§4),
  * or KKRT16 OT-extension PSI ("KKRT"), which is much faster and sends
- * more bytes.  KKRT runs two-party intersection only; AUTO picks it
- * there and ECDH-PSI otherwise (cardinality, three or more parties).
+ * more bytes.  KKRT runs intersection only (two parties or the
+ * multi-party star); AUTO picks it there and ECDH-PSI for cardinality.
  * Both give the same aligned pairs of rows in a fresh random order.
  */
 enum sr_psi_protocol {

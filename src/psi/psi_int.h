@@ -69,6 +69,9 @@ struct sr_psi_set {
 	uint64_t *rows;    /* n */
 	size_t n;
 	size_t cap;        /* allocated entries (all wiped on release) */
+	/* Read by several pairs at once (a multi-party receiver): no pair
+	 * drops the hashes; the receiver does when every pair is done. */
+	int shared;
 };
 
 void sr_psi_set_init(struct sr_psi_set *set);

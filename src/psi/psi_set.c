@@ -168,6 +168,7 @@ void sr_psi_set_init(struct sr_psi_set *set)
 	set->rows = NULL;
 	set->n = 0;
 	set->cap = 0;
+	set->shared = 0;
 }
 
 /* Wipe and free the hashes (all cap entries); rows stay. */

@@ -88,7 +88,7 @@ cat >"$WORK/c.json" <<JSON
  "receivers": ["${ORG_ID[bank]}"]}
 JSON
 run_expect 1 as bank analyst job propose --project "$PROJECT" --spec "$WORK/c.json"
-contains "$ERR$OUT" "psi-kkrt-two-party-intersection"
+contains "$ERR$OUT" "psi-kkrt-intersection"
 
 # --- the direct path: kkrt's bulk messages between the nodes ---------------------
 node_stop bank

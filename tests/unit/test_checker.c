@@ -293,7 +293,7 @@ static void test_psi_shapes(void **state)
 			       "{\"dataset\": \"shop.members\", \"column\": \"email\"}],"
 			       "\"receivers\": [\"" BANK "\"]}", 1700000000, &v, &err), SR_OK);
 	assert_false(v.accept);
-	assert_string_equal(v.violations[0].rule, "psi-kkrt-two-party-intersection");
+	assert_string_equal(v.violations[0].rule, "psi-kkrt-intersection");
 	sr_verdict_release(&v);
 	sr_err_clear(&err);
 	assert_int_not_equal(check(w, "{\"kind\": \"psi\", \"mode\": \"intersection\", \"protocol\": \"rr22\","
@@ -307,7 +307,7 @@ static void test_psi_shapes(void **state)
 			       "{\"dataset\": \"shop.members\", \"column\": \"email\"}],"
 			       "\"receivers\": [\"" BANK "\"]}", 1700000000, &v, &err), SR_OK);
 	for (size_t i = 0; i < v.count; i++)
-		assert_string_not_equal(v.violations[i].rule, "psi-kkrt-two-party-intersection");
+		assert_string_not_equal(v.violations[i].rule, "psi-kkrt-intersection");
 	sr_verdict_release(&v);
 	/* A column name with a control character and invalid UTF-8: the
 	 * verdict's text is cleaned so the ledger can record it. */

@@ -1332,15 +1332,15 @@ static void test_protocol_rules(void **state)
 	assert_int_equal(sr_psi_protocol_of(&p), SR_PSI_PROTO_ECDH);
 	p.mode = SR_PSI_INTERSECTION;
 	p.parties = 3;
-	assert_int_equal(sr_psi_protocol_of(&p), SR_PSI_PROTO_ECDH);
+	assert_int_equal(sr_psi_protocol_of(&p), SR_PSI_PROTO_KKRT);
 
-	/* kkrt with cardinality, or three parties: SR_EINVAL, at once. */
+	/* kkrt with cardinality: SR_EINVAL, at once. */
 	params_default(&p);
 	p.protocol = SR_PSI_PROTO_KKRT;
 	p.mode = SR_PSI_CARDINALITY;
 	run_pair(&run, keys, 3, keys, 3, &p, &p);
 	assert_int_equal(run.r.rc, SR_EINVAL);
-	assert_non_null(strstr(run.r.err.msg, "two-party intersection only"));
+	assert_non_null(strstr(run.r.err.msg, "kkrt runs intersection only"));
 	assert_int_equal(run.s.rc, SR_EINVAL);
 	run_free(&run);
 

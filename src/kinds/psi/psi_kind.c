@@ -89,12 +89,11 @@ static int psi_check(struct sr_check *c, struct sr_err *err)
 			rc = sr_psi_protocol_parse(name, &proto, err);
 		if (rc)
 			return sr_err_prefix(err, "spec.protocol");
-		if (proto == SR_PSI_PROTO_KKRT &&
-		    (n != 2 || strcmp(mode, "intersection") != 0)) {
+		if (proto == SR_PSI_PROTO_KKRT && strcmp(mode, "intersection") != 0) {
 			rc = sr_check_violation(c, NULL, NULL, NULL,
-				"psi-kkrt-two-party-intersection", err,
-				"psi protocol kkrt runs two-party intersection only (the spec names %zu parties, mode %s): use auto or ecdh",
-				n, mode);
+				"psi-kkrt-intersection", err,
+				"psi protocol kkrt runs intersection only (the spec's mode is %s): use auto or ecdh",
+				mode);
 			if (rc)
 				return rc;
 		}
@@ -655,7 +654,7 @@ const struct sr_job_kind sr_kind_psi = {
 	.name = "psi",
 	.policy_bit = SR_JOB_PSI,
 	.flags = SR_KIND_ROW_FILTER,
-	.summary = "private set intersection of one key column per party (KKRT16 OT extension for two-party intersection, else ECDH over ristretto255)",
+	.summary = "private set intersection of one key column per party (KKRT16 OT extension for intersection, ECDH over ristretto255 for cardinality)",
 	.spec_keys = psi_spec_keys,
 	.input_keys = psi_input_keys,
 	.check = psi_check,
