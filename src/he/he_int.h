@@ -47,6 +47,10 @@ struct sr_he_sk {
 	mpz_t pm1, qm1;      /* p − 1, q − 1: the secret exponents */
 	mpz_t hp, hq;        /* L_p((1+n)^(p−1) mod p²)^−1 mod p, same for q */
 	mpz_t q_inv_p;       /* q^−1 mod p, for the CRT recombination */
+	mpz_t q2_inv_p2;     /* (q²)^−1 mod p², for CRT encryption */
+	/* hs's table mod p² and mod q² (sr_he_sk_encrypt_prepare; empty
+	 * until then): secret, wiped when freed. */
+	struct he_table table_p, table_q;
 };
 
 /* Install the wiping GMP allocation functions (idempotent, thread-safe). */
