@@ -167,11 +167,12 @@ static void mulmod_by(mpz_t out, const mpz_t a, const mpz_t b, const mpz_t mod)
 static int table_row(void *ctx, size_t i, struct sr_err *err)
 {
 	struct table_build *tb = ctx;
-	mpz_t *row = tb->t->entries + i * HE_TABLE_DIGITS;
+	size_t digits = ((size_t)1 << tb->t->window) - 1;
+	mpz_t *row = tb->t->entries + i * digits;
 
 	(void)err;
 	mpz_set(row[0], tb->bases[i]);
-	for (unsigned d = 1; d < HE_TABLE_DIGITS; d++)
+	for (size_t d = 1; d < digits; d++)
 		mulmod_by(row[d], row[d - 1], tb->bases[i], tb->mod);
 	return SR_OK;
 }
@@ -180,20 +181,22 @@ static void table_release(struct he_table *t)
 {
 	if (!t->entries)
 		return;
-	for (size_t i = 0; i < t->windows * HE_TABLE_DIGITS; i++)
+	for (size_t i = 0; i < t->windows * (((size_t)1 << t->window) - 1); i++)
 		mpz_clear(t->entries[i]);  /* wiped by the GMP free hook */
 	sr_free(t->entries);
 	t->entries = NULL;
 	t->windows = 0;
 }
 
-/* t: base^(d · 2^(w·i)) mod `mod` for exponents of r_bits bits. */
+/* t: base^(d · 2^(w·i)) mod `mod` for exponents of r_bits bits, windows
+ * of w bits. */
 static int table_build_for(struct he_table *t, const mpz_t base, const mpz_t mod,
-			   unsigned r_bits, struct sr_pool *pool, struct sr_err *err)
+			   unsigned r_bits, unsigned w, struct sr_pool *pool,
+			   struct sr_err *err)
 {
 	struct table_build tb = { t, mod, NULL };
-	size_t windows = (r_bits + HE_TABLE_WINDOW - 1) / HE_TABLE_WINDOW;
-	size_t total = windows * HE_TABLE_DIGITS;
+	size_t windows = (r_bits + w - 1) / w;
+	size_t total = windows * (((size_t)1 << w) - 1);
 	int rc;
 
 	t->entries = sr_calloc(total, sizeof(mpz_t));
@@ -205,6 +208,7 @@ static int table_build_for(struct he_table *t, const mpz_t base, const mpz_t mod
 		return sr_fail(err, SR_ENOMEM, "paillier: fixed-base table");
 	}
 	t->windows = windows;
+	t->window = w;
 	for (size_t i = 0; i < total; i++)
 		mpz_init2(t->entries[i], mpz_sizeinbase(mod, 2));
 	/* The bases are a chain of squarings; the rows are independent. */
@@ -215,7 +219,7 @@ static int table_build_for(struct he_table *t, const mpz_t base, const mpz_t mod
 			continue;
 		}
 		mpz_set(tb.bases[i], tb.bases[i - 1]);
-		for (unsigned s = 0; s < HE_TABLE_WINDOW; s++)
+		for (unsigned s = 0; s < w; s++)
 			mulmod_by(tb.bases[i], tb.bases[i], tb.bases[i], mod);
 	}
 	rc = sr_pool_run(pool, windows, table_row, &tb, err);
@@ -230,27 +234,28 @@ static int table_build_for(struct he_table *t, const mpz_t base, const mpz_t mod
 static int table_build(struct sr_he_pk *pk, struct sr_pool *pool,
 		       struct sr_err *err)
 {
-	return table_build_for(&pk->table, pk->hs, pk->n2, pk->r_bits, pool, err);
+	return table_build_for(&pk->table, pk->hs, pk->n2, pk->r_bits, HE_TABLE_WINDOW, pool, err);
 }
 
 /* out = base^r mod `mod` from table t; r < 2^(w · windows). */
 static void table_pow_in(const struct he_table *t, const mpz_t mod, const mpz_t r, mpz_t out)
 {
+	size_t digits = ((size_t)1 << t->window) - 1;
 	int started = 0;
 
 	for (size_t i = 0; i < t->windows; i++) {
 		unsigned digit = 0;
 
-		for (unsigned b = 0; b < HE_TABLE_WINDOW; b++)
-			if (mpz_tstbit(r, i * HE_TABLE_WINDOW + b))
+		for (unsigned b = 0; b < t->window; b++)
+			if (mpz_tstbit(r, i * t->window + b))
 				digit |= 1u << b;
 		if (!digit)
 			continue;
 		if (!started) {
-			mpz_set(out, t->entries[i * HE_TABLE_DIGITS + digit - 1]);
+			mpz_set(out, t->entries[i * digits + digit - 1]);
 			started = 1;
 		} else {
-			mulmod_by(out, out, t->entries[i * HE_TABLE_DIGITS + digit - 1], mod);
+			mulmod_by(out, out, t->entries[i * digits + digit - 1], mod);
 		}
 	}
 	if (!started)
@@ -639,9 +644,9 @@ int sr_he_sk_encrypt_prepare(struct sr_he_sk *sk, struct sr_pool *pool,
 
 	if (sk->table_p.entries)
 		return SR_OK;
-	rc = table_build_for(&sk->table_p, pk->hs, sk->p2, pk->r_bits, pool, err);
+	rc = table_build_for(&sk->table_p, pk->hs, sk->p2, pk->r_bits, HE_CRT_TABLE_WINDOW, pool, err);
 	if (rc == SR_OK &&
-	    (rc = table_build_for(&sk->table_q, pk->hs, sk->q2, pk->r_bits, pool, err)) != SR_OK)
+	    (rc = table_build_for(&sk->table_q, pk->hs, sk->q2, pk->r_bits, HE_CRT_TABLE_WINDOW, pool, err)) != SR_OK)
 		table_release(&sk->table_p);
 	return rc;
 }
@@ -658,22 +663,15 @@ static void crt_encrypt_half(const struct sr_he_pk *pk, const struct he_table *t
 	mulmod_by(out, out, g, p2);
 }
 
-int sr_he_encrypt_sk(const struct sr_he_sk *sk, const mpz_t m, mpz_t c,
-		     struct sr_err *err)
+/* c from the CRT tables with exponent r (r < 2^r_bits, m checked). */
+static void encrypt_crt(const struct sr_he_sk *sk, const mpz_t m, const mpz_t r, mpz_t c)
 {
 	const struct sr_he_pk *pk = sk->pk;
-	mpz_t r, cp, cq, g;
-	int rc = check_plain(pk, m, err);
+	mpz_t cp, cq, g;
 
-	if (rc)
-		return rc;
-	if (!sk->table_p.entries)
-		return sr_he_encrypt(pk, m, c, err);
-	mpz_init(r);
 	mpz_init2(cp, 2 * pk->bits + 64);
 	mpz_init2(cq, 2 * pk->bits + 64);
 	mpz_init2(g, 2 * pk->bits + 64);
-	he_random_bits(r, pk->r_bits);
 	crt_encrypt_half(pk, &sk->table_p, sk->p2, m, r, g, cp);
 	crt_encrypt_half(pk, &sk->table_q, sk->q2, m, r, g, cq);
 	/* c = cq + q² · ((cp − cq) · (q²)^−1 mod p²) */
@@ -683,7 +681,39 @@ int sr_he_encrypt_sk(const struct sr_he_sk *sk, const mpz_t m, mpz_t c,
 		mpz_add(g, g, sk->p2);
 	mpz_mul(g, g, sk->q2);
 	mpz_add(c, g, cq);
-	mpz_clears(r, cp, cq, g, NULL);  /* wiped by the GMP free hook */
+	mpz_clears(cp, cq, g, NULL);  /* wiped by the GMP free hook */
+}
+
+int sr_he_encrypt_sk(const struct sr_he_sk *sk, const mpz_t m, mpz_t c,
+		     struct sr_err *err)
+{
+	mpz_t r;
+	int rc = check_plain(sk->pk, m, err);
+
+	if (rc)
+		return rc;
+	if (!sk->table_p.entries)
+		return sr_he_encrypt(sk->pk, m, c, err);
+	mpz_init(r);
+	he_random_bits(r, sk->pk->r_bits);
+	encrypt_crt(sk, m, r, c);
+	mpz_clear(r);
+	return SR_OK;
+}
+
+int sr_he_encrypt_sk_with(const struct sr_he_sk *sk, const mpz_t m, const mpz_t r,
+			  mpz_t c, struct sr_err *err)
+{
+	int rc = check_plain(sk->pk, m, err);
+
+	if (rc)
+		return rc;
+	if (!sk->table_p.entries)
+		return sr_he_encrypt_with(sk->pk, m, r, c, err);
+	if (mpz_sgn(r) < 0 || mpz_sizeinbase(r, 2) > sk->pk->r_bits)
+		return sr_fail(err, SR_EINVAL,
+			       "paillier randomizer: expected 0 <= r < 2^%u", sk->pk->r_bits);
+	encrypt_crt(sk, m, r, c);
 	return SR_OK;
 }
 

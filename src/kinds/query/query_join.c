@@ -1101,6 +1101,10 @@ static int reblind_range(void *ctx, size_t t, size_t lo, size_t hi, struct sr_er
 
 
 
+/* Encryptions from which V builds the CRT tables (their cost is about
+ * 1,000 encryptions' worth at 2048 bits). */
+#define QJ_CRT_MIN 4096
+
 struct enc_job {
 	const struct q_layout *L;
 	const struct qj_side *s;
@@ -1171,6 +1175,7 @@ int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	struct sr_err why = { 0 };
 	mpz_t m, c;
 	uint8_t *rows = NULL;
+	struct sr_pool *tp = NULL;
 	size_t row_bytes, nrows = s->nvals;
 	int rc;
 
@@ -1183,9 +1188,16 @@ int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	if ((rc = pack_init(L, bits, &pk, err)) != SR_OK)
 		goto done;
 	row_bytes = SR_R255_BYTES + pk.nct * pk.ct_bytes;
-	if ((rc = sr_he_keygen_sized(bits, NULL, NULL, &sk, err)) != SR_OK ||
-	    (rc = sr_he_sk_encrypt_prepare(sk, NULL, err)) != SR_OK)
+	/* Key generation's table and, for enough rows, the CRT tables of
+	 * sr_he_encrypt_sk, on a pool of our threads. */
+	if (qj_threads() > 1 && sr_pool_new(qj_threads() - 1, &tp) != SR_OK)
+		tp = NULL;   /* out of memory: built on this thread */
+	if ((rc = sr_he_keygen_sized(bits, tp, NULL, &sk, err)) != SR_OK)
 		goto done;
+	if (nrows * pk.nct >= QJ_CRT_MIN && (rc = sr_he_sk_encrypt_prepare(sk, tp, err)) != SR_OK)
+		goto done;
+	sr_pool_free(tp);
+	tp = NULL;
 	vpk = sr_he_sk_pk(sk);
 	/* Our rows (before D's keys arrive: the encryptions do not depend
 	 * on them), shuffled so their order says nothing of the keys. */
@@ -1282,6 +1294,7 @@ int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	if (rc == SR_OK)
 		rc = qj_send(pipe, tag, QJ_OPEN, &out, st, err);
 done:
+	sr_pool_free(tp);
 	sodium_memzero(v, sizeof(v));
 	if (rows)
 		sodium_memzero(rows, nrows * row_bytes);
