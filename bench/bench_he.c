@@ -3,6 +3,8 @@
  * HE benchmark; run through bench/he, not a timed test).
  *
  *   encrypt_table    Enc with hs^r from the fixed-base table (DJN)
+ *   encrypt_sk_crt   the same ciphertext by the key's owner: mod p² and q² from
+ *                    tables there (sr_he_encrypt_sk), and its ratio to the above
  *   encrypt_pool     Enc with a precomputed randomizer (the online cost)
  *   encrypt_textbook Enc with ρ^n mod n² (GMP mpz_powm_sec, full exponent)
  *   decrypt          CRT decryption (mpz_powm_sec mod p² and q²)
