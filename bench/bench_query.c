@@ -43,6 +43,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/pool.h"
 #include "crypto/crypto.h"
 #include "kinds/query/query.h"
 #include "kinds/rows.h"
@@ -334,6 +335,30 @@ static uint64_t lcg(uint64_t *s)
 	return *s >> 11;
 }
 
+/* CPU seconds of the whole process (both parties' threads). */
+static double cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static const char *jload(void)
+{
+	static char buf[64];
+	double a = 0, b = 0, c = 0;
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f) {
+		if (fscanf(f, "%lf %lf %lf", &a, &b, &c) != 3)
+			a = b = c = 0;
+		fclose(f);
+	}
+	snprintf(buf, sizeof(buf), "%.2f/%.2f/%.2f", a, b, c);
+	return buf;
+}
+
 static int bench_join(size_t rows)
 {
 	static const char *const orgs[2] = { "org_0000000000000000000000000000000b",
@@ -354,7 +379,7 @@ static int bench_join(size_t rows)
 	struct sr_err err;
 	json_t *spec, *meta;
 	uint64_t seed = 42;
-	double t0, wall, sql_s;
+	double t0, wall, sql_s, cpu0, cpu;
 	int sv[2], mismatch = 0;
 
 	sr_err_clear(&err);
@@ -403,6 +428,7 @@ static int bench_join(size_t rows)
 	P[0].fd = sv[0];
 	P[1].fd = sv[1];
 	t0 = now_s();
+	cpu0 = cpu_s();
 	for (size_t i = 0; i < 2; i++) {
 		P[i].index = i;
 		P[i].inputs = inputs;
@@ -413,6 +439,7 @@ static int bench_join(size_t rows)
 	for (size_t i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
 	wall = now_s() - t0;
+	cpu = cpu_s() - cpu0;
 	for (size_t i = 0; i < 2; i++)
 		if (P[i].error[0]) {
 			fprintf(stderr, "bench_query: party %zu: %s\n", i, P[i].error);
@@ -464,9 +491,11 @@ static int bench_join(size_t rows)
 		double sent = (double)json_integer_value(json_object_get(meta, "bytes_sent"));
 		double recv = (double)json_integer_value(json_object_get(meta, "bytes_received"));
 		printf("bench query_join parties=2 rows_per_party=%zu overlap=0.5 groups=16 he_bits=%u seconds=%.3f"
-		       " d_s=%.3f v_s=%.3f bytes_total=%.0f bytes_per_row=%.1f answer=%s target_s=30 moonshot_s=5\n",
-		       rows, q_join_he_bits, wall, P[0].seconds, P[1].seconds, sent + recv,
-		       (sent + recv) / (double)(2 * rows), mismatch ? "DIFFERS" : "equal");
+		       " d_s=%.3f v_s=%.3f cpu_s=%.3f cpus=%zu bytes_total=%.0f bytes_per_row=%.1f answer=%s"
+		       " target_s=30 moonshot_s=5 load1/5/15=%s\n",
+		       rows, q_join_he_bits, wall, P[0].seconds, P[1].seconds, cpu, sr_cpu_count(),
+		       sent + recv, (sent + recv) / (double)(2 * rows), mismatch ? "DIFFERS" : "equal",
+		       jload());
 		printf("bench query_join_party role=dimension bytes_sent=%.0f bytes_received=%.0f blinded_keys_sent=%lld value_rows_received=%lld\n",
 		       sent, recv, (long long)json_integer_value(json_object_get(meta, "blinded_keys_sent")),
 		       (long long)json_integer_value(json_object_get(meta, "value_rows_received")));

@@ -153,19 +153,27 @@ static void he_random_bits(mpz_t v, unsigned bits)
 /* ---- fixed-base table ---------------------------------------------------- */
 
 struct table_build {
-	const struct sr_he_pk *pk;
-	mpz_t *bases;  /* hs^(2^(w·i)) */
+	struct he_table *t;
+	mpz_srcptr mod;
+	mpz_t *bases;  /* base^(2^(w·i)) */
 };
+
+static void mulmod_by(mpz_t out, const mpz_t a, const mpz_t b, const mpz_t mod)
+{
+	mpz_mul(out, a, b);
+	mpz_tdiv_r(out, out, mod);
+}
 
 static int table_row(void *ctx, size_t i, struct sr_err *err)
 {
 	struct table_build *tb = ctx;
-	const struct sr_he_pk *pk = tb->pk;
-	mpz_t *row = pk->table.entries + i * HE_TABLE_DIGITS;
+	size_t digits = ((size_t)1 << tb->t->window) - 1;
+	mpz_t *row = tb->t->entries + i * digits;
 
+	(void)err;
 	mpz_set(row[0], tb->bases[i]);
-	for (unsigned d = 1; d < HE_TABLE_DIGITS; d++)
-		he_mulmod(pk, row[d], row[d - 1], tb->bases[i]);
+	for (size_t d = 1; d < digits; d++)
+		mulmod_by(row[d], row[d - 1], tb->bases[i], tb->mod);
 	return SR_OK;
 }
 
@@ -173,75 +181,91 @@ static void table_release(struct he_table *t)
 {
 	if (!t->entries)
 		return;
-	for (size_t i = 0; i < t->windows * HE_TABLE_DIGITS; i++)
-		mpz_clear(t->entries[i]);
+	for (size_t i = 0; i < t->windows * (((size_t)1 << t->window) - 1); i++)
+		mpz_clear(t->entries[i]);  /* wiped by the GMP free hook */
 	sr_free(t->entries);
 	t->entries = NULL;
 	t->windows = 0;
 }
 
-static int table_build(struct sr_he_pk *pk, struct sr_pool *pool,
-		       struct sr_err *err)
+/* t: base^(d · 2^(w·i)) mod `mod` for exponents of r_bits bits, windows
+ * of w bits. */
+static int table_build_for(struct he_table *t, const mpz_t base, const mpz_t mod,
+			   unsigned r_bits, unsigned w, struct sr_pool *pool,
+			   struct sr_err *err)
 {
-	struct table_build tb = { pk, NULL };
-	size_t windows = (pk->r_bits + HE_TABLE_WINDOW - 1) / HE_TABLE_WINDOW;
-	size_t total = windows * HE_TABLE_DIGITS;
+	struct table_build tb = { t, mod, NULL };
+	size_t windows = (r_bits + w - 1) / w;
+	size_t total = windows * (((size_t)1 << w) - 1);
 	int rc;
 
-	pk->table.entries = sr_calloc(total, sizeof(mpz_t));
+	t->entries = sr_calloc(total, sizeof(mpz_t));
 	tb.bases = sr_calloc(windows, sizeof(mpz_t));
-	if (!pk->table.entries || !tb.bases) {
-		sr_free(pk->table.entries);
-		pk->table.entries = NULL;
+	if (!t->entries || !tb.bases) {
+		sr_free(t->entries);
+		t->entries = NULL;
 		sr_free(tb.bases);
 		return sr_fail(err, SR_ENOMEM, "paillier: fixed-base table");
 	}
-	pk->table.windows = windows;
+	t->windows = windows;
+	t->window = w;
 	for (size_t i = 0; i < total; i++)
-		mpz_init2(pk->table.entries[i], 2 * pk->bits);
+		mpz_init2(t->entries[i], mpz_sizeinbase(mod, 2));
 	/* The bases are a chain of squarings; the rows are independent. */
 	for (size_t i = 0; i < windows; i++) {
 		mpz_init(tb.bases[i]);
 		if (i == 0) {
-			mpz_set(tb.bases[0], pk->hs);
+			mpz_mod(tb.bases[0], base, mod);
 			continue;
 		}
 		mpz_set(tb.bases[i], tb.bases[i - 1]);
-		for (unsigned s = 0; s < HE_TABLE_WINDOW; s++)
-			he_mulmod(pk, tb.bases[i], tb.bases[i], tb.bases[i]);
+		for (unsigned s = 0; s < w; s++)
+			mulmod_by(tb.bases[i], tb.bases[i], tb.bases[i], mod);
 	}
 	rc = sr_pool_run(pool, windows, table_row, &tb, err);
 	for (size_t i = 0; i < windows; i++)
 		mpz_clear(tb.bases[i]);
 	sr_free(tb.bases);
 	if (rc)
-		table_release(&pk->table);
+		table_release(t);
 	return rc;
 }
 
-/* out = hs^r mod n² from the table; r < 2^r_bits. */
-static void table_pow(const struct sr_he_pk *pk, const mpz_t r, mpz_t out)
+static int table_build(struct sr_he_pk *pk, struct sr_pool *pool,
+		       struct sr_err *err)
 {
+	return table_build_for(&pk->table, pk->hs, pk->n2, pk->r_bits, HE_TABLE_WINDOW, pool, err);
+}
+
+/* out = base^r mod `mod` from table t; r < 2^(w · windows). */
+static void table_pow_in(const struct he_table *t, const mpz_t mod, const mpz_t r, mpz_t out)
+{
+	size_t digits = ((size_t)1 << t->window) - 1;
 	int started = 0;
 
-	for (size_t i = 0; i < pk->table.windows; i++) {
+	for (size_t i = 0; i < t->windows; i++) {
 		unsigned digit = 0;
 
-		for (unsigned b = 0; b < HE_TABLE_WINDOW; b++)
-			if (mpz_tstbit(r, i * HE_TABLE_WINDOW + b))
+		for (unsigned b = 0; b < t->window; b++)
+			if (mpz_tstbit(r, i * t->window + b))
 				digit |= 1u << b;
 		if (!digit)
 			continue;
 		if (!started) {
-			mpz_set(out, pk->table.entries[i * HE_TABLE_DIGITS + digit - 1]);
+			mpz_set(out, t->entries[i * digits + digit - 1]);
 			started = 1;
 		} else {
-			he_mulmod(pk, out, out,
-				  pk->table.entries[i * HE_TABLE_DIGITS + digit - 1]);
+			mulmod_by(out, out, t->entries[i * digits + digit - 1], mod);
 		}
 	}
 	if (!started)
 		mpz_set_ui(out, 1);
+}
+
+/* out = hs^r mod n² from the key's table; r < 2^r_bits. */
+static void table_pow(const struct sr_he_pk *pk, const mpz_t r, mpz_t out)
+{
+	table_pow_in(&pk->table, pk->n2, r, out);
 }
 
 /* out = hs^r for a fresh random short exponent r. */
@@ -311,9 +335,11 @@ void sr_he_sk_free(struct sr_he_sk *sk)
 	if (!sk)
 		return;
 	sr_he_pk_free(sk->pk);
+	table_release(&sk->table_p);
+	table_release(&sk->table_q);
 	/* The free hook wipes every limb. */
 	mpz_clears(sk->p, sk->q, sk->x, sk->p2, sk->q2, sk->pm1, sk->qm1,
-		   sk->hp, sk->hq, sk->q_inv_p, NULL);
+		   sk->hp, sk->hq, sk->q_inv_p, sk->q2_inv_p2, NULL);
 	sodium_memzero(sk, sizeof(*sk));
 	sr_free(sk);
 }
@@ -379,7 +405,7 @@ int sr_he_keygen_from(unsigned bits, const mpz_t p, const mpz_t q,
 		goto out;
 	}
 	mpz_inits(sk->p, sk->q, sk->x, sk->p2, sk->q2, sk->pm1, sk->qm1,
-		  sk->hp, sk->hq, sk->q_inv_p, NULL);
+		  sk->hp, sk->hq, sk->q_inv_p, sk->q2_inv_p2, NULL);
 	pk->bits = bits;
 	mpz_mul(pk->n, p, q);
 	if (mpz_sizeinbase(pk->n, 2) != bits) {
@@ -418,7 +444,8 @@ int sr_he_keygen_from(unsigned bits, const mpz_t p, const mpz_t q,
 	mpz_sub_ui(sk->qm1, q, 1);
 	if (!crt_h(pk->n, p, sk->p2, sk->pm1, sk->hp) ||
 	    !crt_h(pk->n, q, sk->q2, sk->qm1, sk->hq) ||
-	    !mpz_invert(sk->q_inv_p, q, p)) {
+	    !mpz_invert(sk->q_inv_p, q, p) ||
+	    !mpz_invert(sk->q2_inv_p2, sk->q2, sk->p2)) {
 		rc = sr_fail(err, SR_EINVAL, "paillier key: CRT values not invertible");
 		goto out;
 	}
@@ -604,6 +631,89 @@ int sr_he_encrypt_textbook(const struct sr_he_pk *pk, const mpz_t m, mpz_t c,
 	mpz_powm_sec(rho, rho, pk->n, pk->n2);
 	encrypt_with_randomizer(pk, m, rho, c);
 	mpz_clears(rho, g, NULL);
+	return SR_OK;
+}
+
+/* ---- encryption by the key's owner (CRT) ------------------------------- */
+
+int sr_he_sk_encrypt_prepare(struct sr_he_sk *sk, struct sr_pool *pool,
+			     struct sr_err *err)
+{
+	const struct sr_he_pk *pk = sk->pk;
+	int rc;
+
+	if (sk->table_p.entries)
+		return SR_OK;
+	rc = table_build_for(&sk->table_p, pk->hs, sk->p2, pk->r_bits, HE_CRT_TABLE_WINDOW, pool, err);
+	if (rc == SR_OK &&
+	    (rc = table_build_for(&sk->table_q, pk->hs, sk->q2, pk->r_bits, HE_CRT_TABLE_WINDOW, pool, err)) != SR_OK)
+		table_release(&sk->table_p);
+	return rc;
+}
+
+/* c mod p² = (1 + m·n) · hs^r mod p² from the table mod p². */
+static void crt_encrypt_half(const struct sr_he_pk *pk, const struct he_table *t,
+			     const mpz_t p2, const mpz_t m, const mpz_t r, mpz_t g,
+			     mpz_t out)
+{
+	table_pow_in(t, p2, r, out);
+	mpz_mul(g, m, pk->n);
+	mpz_add_ui(g, g, 1);
+	mpz_tdiv_r(g, g, p2);
+	mulmod_by(out, out, g, p2);
+}
+
+/* c from the CRT tables with exponent r (r < 2^r_bits, m checked). */
+static void encrypt_crt(const struct sr_he_sk *sk, const mpz_t m, const mpz_t r, mpz_t c)
+{
+	const struct sr_he_pk *pk = sk->pk;
+	mpz_t cp, cq, g;
+
+	mpz_init2(cp, 2 * pk->bits + 64);
+	mpz_init2(cq, 2 * pk->bits + 64);
+	mpz_init2(g, 2 * pk->bits + 64);
+	crt_encrypt_half(pk, &sk->table_p, sk->p2, m, r, g, cp);
+	crt_encrypt_half(pk, &sk->table_q, sk->q2, m, r, g, cq);
+	/* c = cq + q² · ((cp − cq) · (q²)^−1 mod p²) */
+	mpz_sub(cp, cp, cq);
+	mulmod_by(g, cp, sk->q2_inv_p2, sk->p2);
+	if (mpz_sgn(g) < 0)
+		mpz_add(g, g, sk->p2);
+	mpz_mul(g, g, sk->q2);
+	mpz_add(c, g, cq);
+	mpz_clears(cp, cq, g, NULL);  /* wiped by the GMP free hook */
+}
+
+int sr_he_encrypt_sk(const struct sr_he_sk *sk, const mpz_t m, mpz_t c,
+		     struct sr_err *err)
+{
+	mpz_t r;
+	int rc = check_plain(sk->pk, m, err);
+
+	if (rc)
+		return rc;
+	if (!sk->table_p.entries)
+		return sr_he_encrypt(sk->pk, m, c, err);
+	mpz_init(r);
+	he_random_bits(r, sk->pk->r_bits);
+	encrypt_crt(sk, m, r, c);
+	mpz_clear(r);
+	return SR_OK;
+}
+
+int sr_he_encrypt_sk_with(const struct sr_he_sk *sk, const mpz_t m, const mpz_t r,
+			  mpz_t c, struct sr_err *err)
+{
+	int rc = check_plain(sk->pk, m, err);
+
+	if (rc)
+		return rc;
+	if (!sk->table_p.entries)
+		return sr_he_encrypt_with(sk->pk, m, r, c, err);
+	if (mpz_sgn(r) < 0 || mpz_sizeinbase(r, 2) > sk->pk->r_bits)
+		return sr_fail(err, SR_EINVAL,
+			       "paillier randomizer: expected 0 <= r < 2^%u", sk->pk->r_bits);
+	encrypt_crt(sk, m, r, c);
 	return SR_OK;
 }
 

@@ -3,7 +3,8 @@
  * (tests/kat/paillier.kat, from tests/kat/paillier_kat.py: Python
  * integers), homomorphic operations against plaintext arithmetic on seeded
  * random values, signed / fixed-point / packing edge cases and the packing
- * headroom refusal, serialization round trips and every refusal, keygen
+ * headroom refusal, the owner's CRT encryption against the public path,
+ * serialization round trips and every refusal, keygen
  * checks, decryption refusals, batches, the randomizer pool and allocation
  * failures.  Most cases use the KAT's fixed 1024-bit key (fast); the wire
  * format and keygen use 2048 bits.
@@ -148,6 +149,11 @@ static void test_kat(void **state)
 			assert_int_equal(fields(rest, f, 3), 3);
 			assert_int_equal(sr_he_encrypt_with(pk, f[0], f[1], got, &err), SR_OK);
 			assert_int_equal(mpz_cmp(got, f[2]), 0);
+			/* the owner's CRT encryption gives the same ciphertext */
+			assert_int_equal(sr_he_sk_encrypt_prepare(kat_sk[k], NULL, &err), SR_OK);
+			mpz_set_ui(got, 0);
+			assert_int_equal(sr_he_encrypt_sk_with(kat_sk[k], f[0], f[1], got, &err), SR_OK);
+			assert_int_equal(mpz_cmp(got, f[2]), 0);
 			assert_int_equal(sr_he_decrypt(kat_sk[k], f[2], got, &err), SR_OK);
 			assert_int_equal(mpz_cmp(got, f[0]), 0);
 		} else if (strcmp(line, "dec") == 0) {
@@ -264,6 +270,83 @@ static void test_homomorphic_random(void **state)
 	enc(pk, a, cb);
 	assert_int_not_equal(mpz_cmp(ca, cb), 0);
 	mpz_clears(a, b, ca, cb, out, k, want, NULL);
+}
+
+/* Encryption by the key's owner (CRT tables mod p², q²) against the public
+ * table path with the same exponent, before and after the tables exist,
+ * at the edges of m and r; fresh encryptions decrypt and differ; bad m and
+ * r refused. */
+static void check_encrypt_sk(struct sr_he_sk *sk)
+{
+	const struct sr_he_pk *pk = sr_he_sk_pk(sk);
+	unsigned r_bits = SR_HE_R_BITS(sr_he_pk_bits(pk));
+	mpz_t m, r, want, got, other;
+	struct sr_err err = { 0 };
+
+	mpz_inits(m, r, want, got, other, NULL);
+	/* no tables yet: the public path */
+	random_below(m, sr_he_pk_n(pk));
+	mpz_urandomb(r, rs, r_bits);
+	assert_int_equal(sr_he_encrypt_with(pk, m, r, want, &err), SR_OK);
+	assert_int_equal(sr_he_encrypt_sk_with(sk, m, r, got, &err), SR_OK);
+	assert_int_equal(mpz_cmp(got, want), 0);
+	assert_int_equal(sr_he_sk_encrypt_prepare(sk, pool, &err), SR_OK);
+	assert_int_equal(sr_he_sk_encrypt_prepare(sk, NULL, &err), SR_OK);  /* once */
+	for (int i = 0; i < RANDOM_CASES; i++) {
+		switch (i) {
+		case 0: mpz_set_ui(m, 0); mpz_set_ui(r, 0); break;
+		case 1: mpz_sub_ui(m, sr_he_pk_n(pk), 1); mpz_set_ui(r, 1); break;
+		case 2:   /* r = 2^r_bits − 1: every digit of every window set */
+			mpz_set_ui(m, 1);
+			mpz_set_ui(r, 0);
+			mpz_setbit(r, r_bits);
+			mpz_sub_ui(r, r, 1);
+			break;
+		case 3: mpz_set_ui(m, 5); mpz_set_ui(r, 0); mpz_setbit(r, r_bits - 1); break;
+		default:
+			random_below(m, sr_he_pk_n(pk));
+			mpz_urandomb(r, rs, 1 + (unsigned)(i * 53) % r_bits);
+			break;
+		}
+		assert_int_equal(sr_he_encrypt_with(pk, m, r, want, &err), SR_OK);
+		assert_int_equal(sr_he_encrypt_sk_with(sk, m, r, got, &err), SR_OK);
+		assert_int_equal(mpz_cmp(got, want), 0);
+		assert_int_equal(sr_he_encrypt_sk(sk, m, got, &err), SR_OK);
+		dec_equals(sk, got, m);
+		assert_int_equal(sr_he_encrypt_sk(sk, m, other, &err), SR_OK);
+		assert_int_not_equal(mpz_cmp(got, other), 0);
+	}
+	/* refusals, c unchanged */
+	mpz_set_ui(got, 7);
+	mpz_set(m, sr_he_pk_n(pk));
+	assert_int_equal(sr_he_encrypt_sk(sk, m, got, &err), SR_EINVAL);
+	mpz_set_si(m, -1);
+	assert_int_equal(sr_he_encrypt_sk(sk, m, got, &err), SR_EINVAL);
+	mpz_set_ui(m, 1);
+	mpz_set_ui(r, 0);
+	mpz_setbit(r, r_bits);
+	sr_err_clear(&err);
+	assert_int_equal(sr_he_encrypt_sk_with(sk, m, r, got, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "randomizer"));
+	assert_int_equal(mpz_cmp_ui(got, 7), 0);
+	mpz_clears(m, r, want, got, other, NULL);
+}
+
+static void test_encrypt_sk(void **state)
+{
+	struct sr_he_sk *sk = NULL;
+	struct sr_err err = { 0 };
+
+	(void)state;
+	/* the KAT's 1024-bit primes in a key of its own (no tables yet) */
+	assert_int_equal(sr_he_keygen_from(1024, kat_p[0], kat_q[0], kat_x[0], NULL,
+					   NULL, &sk, &err), SR_OK);
+	check_encrypt_sk(sk);
+	sr_he_sk_free(sk);
+	/* a fresh 2048-bit key, the join's size */
+	assert_int_equal(sr_he_keygen(2048, pool, NULL, &sk, &err), SR_OK);
+	check_encrypt_sk(sk);
+	sr_he_sk_free(sk);
 }
 
 static void check_multiexp(size_t count, unsigned scalar_bits)
@@ -1033,6 +1116,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kat),
 		cmocka_unit_test(test_homomorphic_random),
+		cmocka_unit_test(test_encrypt_sk),
 		cmocka_unit_test(test_multiexp),
 		cmocka_unit_test(test_signed_fixed),
 		cmocka_unit_test(test_packing_params),

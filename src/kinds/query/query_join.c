@@ -603,14 +603,36 @@ static int blind_key(const struct sr_h2g *h, const uint8_t scalar[32], const voi
 	return ok ? SR_OK : sr_fail(err, SR_ECRYPTO, "join: a key hashed to the identity");
 }
 
-static int random_point(const uint8_t scalar[32], uint8_t out[SR_R255_BYTES], struct sr_err *err)
+/* A dummy point: the one-way map of 64 uniform bytes, a uniform point of
+ * the group up to a negligible distance, as every H(k)^d is for an unknown
+ * d (no multiplication needed). */
+static void random_point(uint8_t out[SR_R255_BYTES])
 {
 	uint8_t digest[SR_R255_HASHBYTES];
 
 	randombytes_buf(digest, sizeof(digest));
-	if (sr_r255_hash_mul(out, scalar, digest) != SR_OK)
-		return sr_fail(err, SR_ECRYPTO, "join: a dummy point is the identity");
-	return SR_OK;
+	sr_r255_from_hash(out, digest);
+}
+
+/* Blinding of distinct keys on threads: out[i] = H(key of ents[i])^scalar. */
+struct blind_job {
+	const struct sr_h2g *h;
+	const uint8_t *scalar;
+	const struct q_hash_entry **ents;
+	const struct q_hash **hashes;   /* the table each entry's key lives in */
+	uint8_t *out;
+};
+
+static int blind_range(void *ctx, size_t t, size_t lo, size_t hi, struct sr_err *err)
+{
+	struct blind_job *j = ctx;
+	int rc = SR_OK;
+
+	(void)t;
+	for (size_t i = lo; rc == SR_OK && i < hi; i++)
+		rc = blind_key(j->h, j->scalar, entry_key(j->hashes[i], j->ents[i]), j->ents[i]->len,
+			       j->out + i * SR_R255_BYTES, err);
+	return rc;
 }
 
 static void h2g_for(struct sr_h2g *h, const uint8_t *session, size_t len)
@@ -621,6 +643,143 @@ static void h2g_for(struct sr_h2g *h, const uint8_t *session, size_t len)
 	memcpy(ctx, "query-join.key\0\0", 16);
 	memcpy(ctx + 16, session, n);
 	sr_h2g_init(h, ctx, 16 + n);
+}
+
+/* ---- threads ----------------------------------------------------------- */
+
+/* Threads for each parallel step: the machine's CPUs, at most QJ_THREADS_MAX. */
+#define QJ_THREADS_MAX 8
+
+static size_t qj_threads(void)
+{
+	size_t n = sr_cpu_count();
+
+	return n < 1 ? 1 : n > QJ_THREADS_MAX ? QJ_THREADS_MAX : n;
+}
+
+/* One thread's share [lo, hi) of a parallel step; t is the thread's index. */
+typedef int (*qj_range_fn)(void *ctx, size_t t, size_t lo, size_t hi, struct sr_err *err);
+
+struct qj_part {
+	qj_range_fn fn;
+	void *ctx;
+	size_t t, lo, hi;
+	int rc;
+	struct sr_err err;
+};
+
+static void *qj_part_main(void *arg)
+{
+	struct qj_part *p = arg;
+
+	sr_err_clear(&p->err);
+	p->rc = p->fn(p->ctx, p->t, p->lo, p->hi, &p->err);
+	return NULL;
+}
+
+/* Run fn over [0, count) in nthreads contiguous ranges, range 0 on the
+ * calling thread; the failure of the lowest failing range is returned
+ * (so the first bad item is the one named). */
+static int qj_parallel(size_t count, size_t nthreads, qj_range_fn fn, void *ctx,
+		       struct sr_err *err)
+{
+	struct qj_part parts[QJ_THREADS_MAX];
+	pthread_t th[QJ_THREADS_MAX];
+	int started[QJ_THREADS_MAX] = { 0 }, rc = SR_OK;
+
+	if (nthreads > QJ_THREADS_MAX)
+		nthreads = QJ_THREADS_MAX;
+	for (size_t t = 0; t < nthreads; t++) {
+		parts[t] = (struct qj_part){ .fn = fn, .ctx = ctx, .t = t,
+			.lo = count * t / nthreads, .hi = count * (t + 1) / nthreads };
+		if (t > 0 && pthread_create(&th[t], NULL, qj_part_main, &parts[t]) == 0)
+			started[t] = 1;
+	}
+	for (size_t t = 0; t < nthreads; t++)
+		if (!started[t])
+			qj_part_main(&parts[t]);   /* range 0, or a thread that did not start */
+	for (size_t t = 0; t < nthreads; t++) {
+		if (started[t])
+			pthread_join(th[t], NULL);
+		if (rc == SR_OK && parts[t].rc) {
+			rc = parts[t].rc;
+			sr_fail(err, rc, "%s", parts[t].err.msg);
+		}
+	}
+	return rc;
+}
+
+/* D's matching on threads: each thread's products, term and identity
+ * counts per group (thread t at [t · ngroups]). */
+struct match_job {
+	const struct q_layout *L;
+	const struct pack *pk;
+	const struct sr_he_pk *vpk;
+	const uint8_t *d;
+	const struct q_hash *seen;
+	const uint8_t *rows;        /* V's rows in the reply */
+	mpz_t **acc;
+	uint64_t *terms, *ids;
+};
+
+static int match_range(void *ctx, size_t t, size_t lo, size_t hi, struct sr_err *err)
+{
+	struct match_job *j = ctx;
+	const struct q_layout *L = j->L;
+	size_t nct = j->pk->nct, ct_bytes = j->pk->ct_bytes;
+	size_t row_bytes = SR_R255_BYTES + nct * ct_bytes;
+	uint64_t *terms = j->terms + t * L->ngroups, *ids = j->ids + t * L->ngroups;
+	mpz_t *acc = j->acc[t], *x = NULL;
+	int rc = SR_OK;
+
+	if (!(x = sr_calloc(nct, sizeof(*x))))
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t k = 0; k < nct; k++)
+		mpz_init2(x[k], 8 * ct_bytes);
+	for (size_t i = lo; rc == SR_OK && i < hi; i++) {
+		const uint8_t *p = j->rows + i * row_bytes, *cts = p + SR_R255_BYTES;
+		uint8_t pt[SR_R255_BYTES];
+
+		if (sr_r255_mul(pt, j->d, p) != SR_OK) {
+			rc = sr_fail(err, SR_EPROTO, "join: row %zu's key is not a valid ristretto255 point", i);
+			break;
+		}
+		/* Each ciphertext read once; in (0, n²) here, prime to n
+		 * checked on the products (qj_run_d). */
+		for (size_t k = 0; rc == SR_OK && k < nct; k++) {
+			mpz_import(x[k], ct_bytes, 1, 1, 1, 0, cts + k * ct_bytes);
+			if (mpz_sgn(x[k]) == 0 || mpz_cmp(x[k], sr_he_pk_n2(j->vpk)) >= 0)
+				rc = sr_fail(err, SR_EPROTO, "join: ciphertext %zu of row %zu is outside Z*_{n^2} (not in 0 < c < n^2)",
+					     k, i);
+		}
+		for (size_t g = 0; rc == SR_OK && g < L->ngroups; g++) {
+			const struct q_hash_entry *e = q_hash_get(&j->seen[g], pt, sizeof(pt));
+			if (!e)
+				continue;
+			terms[g] += e->value;
+			ids[g]++;
+			if (terms[g] > QJ_TERMS_MAX) {
+				rc = sr_fail(err, SR_ELIMIT, "join: a group matches more than %llu rows",
+					     (unsigned long long)QJ_TERMS_MAX);
+				break;
+			}
+			for (size_t k = 0; k < nct; k++) {
+				if (e->value > 1) {   /* a public exponent: D's multiplicity */
+					mpz_t xm;
+					mpz_init(xm);
+					mpz_powm_ui(xm, x[k], e->value, sr_he_pk_n2(j->vpk));
+					sr_he_add(j->vpk, acc[g * nct + k], xm, acc[g * nct + k]);
+					mpz_clear(xm);
+				} else {
+					sr_he_add(j->vpk, acc[g * nct + k], x[k], acc[g * nct + k]);
+				}
+			}
+		}
+	}
+	for (size_t k = 0; k < nct; k++)
+		mpz_clear(x[k]);
+	sr_free(x);
+	return rc;
 }
 
 /* ---- the dimension holder ---------------------------------------------- */
@@ -638,7 +797,6 @@ int qj_run_d(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	uint64_t *terms = sr_calloc(L->ngroups, sizeof(*terms));
 	uint64_t *ids = sr_calloc(L->ngroups, sizeof(*ids));
 	mpz_t *acc = NULL, *mask = NULL, x, y;
-	struct sr_err why = { 0 };
 	size_t pad = 1, nacc = 0;
 	int rc = SR_OK;
 
@@ -678,24 +836,54 @@ int qj_run_d(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	if ((rc = add_u32(&body, (uint32_t)L->ngroups, err)) ||
 	    (rc = add_u32(&body, (uint32_t)pad, err)))
 		goto out;
-	for (size_t g = 0; rc == SR_OK && g < L->ngroups; g++) {
-		const struct q_hash *gh = &s->groups[g];
-		size_t start = body.len, n = 0;
-		uint8_t pt[SR_R255_BYTES];
-		for (size_t i = 0; rc == SR_OK && i < gh->cap; i++) {
-			const struct q_hash_entry *e = &gh->slots[i];
-			if (!e->used)
-				continue;
-			rc = blind_key(&h, d, entry_key(gh, e), e->len, pt, err);
-			for (uint64_t m = 0; rc == SR_OK && m < e->value; m++, n++)
+	/* Blind every distinct key of every group on all threads, then lay
+	 * each group out: a key of m rows m times, dummies, shuffled. */
+	{
+		struct blind_job bj = { &h, d, NULL, NULL, NULL };
+		size_t nents = 0, k = 0;
+
+		for (size_t g = 0; g < L->ngroups; g++)
+			nents += s->groups[g].count;
+		bj.ents = sr_calloc(nents + 1, sizeof(*bj.ents));
+		bj.hashes = sr_calloc(nents + 1, sizeof(*bj.hashes));
+		bj.out = sr_malloc((nents + 1) * SR_R255_BYTES);
+		if (!bj.ents || !bj.hashes || !bj.out)
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		for (size_t g = 0; rc == SR_OK && g < L->ngroups; g++)
+			for (size_t i = 0; i < s->groups[g].cap; i++)
+				if (s->groups[g].slots[i].used) {
+					bj.ents[k] = &s->groups[g].slots[i];
+					bj.hashes[k++] = &s->groups[g];
+				}
+		if (rc == SR_OK)
+			rc = qj_parallel(k, qj_threads(), blind_range, &bj, err);
+		k = 0;
+		for (size_t g = 0; rc == SR_OK && g < L->ngroups; g++) {
+			const struct q_hash *gh = &s->groups[g];
+			size_t start = body.len, n = 0;
+			uint8_t pt[SR_R255_BYTES];
+			for (size_t i = 0; rc == SR_OK && i < gh->cap; i++) {
+				const struct q_hash_entry *e = &gh->slots[i];
+				if (!e->used)
+					continue;
+				for (uint64_t m = 0; rc == SR_OK && m < e->value; m++, n++)
+					if (sr_buf_add(&body, bj.out + k * SR_R255_BYTES, SR_R255_BYTES))
+						rc = sr_fail(err, SR_ENOMEM, "out of memory");
+				k++;
+			}
+			for (; rc == SR_OK && n < pad; n++) {
+				random_point(pt);
 				if (sr_buf_add(&body, pt, sizeof(pt)))
 					rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			}
+			if (rc == SR_OK)
+				shuffle((uint8_t *)body.data + start, pad, SR_R255_BYTES);
 		}
-		for (; rc == SR_OK && n < pad; n++)
-			if ((rc = random_point(d, pt, err)) == SR_OK && sr_buf_add(&body, pt, sizeof(pt)))
-				rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		if (rc == SR_OK)
-			shuffle((uint8_t *)body.data + start, pad, SR_R255_BYTES);
+		if (bj.out)
+			sodium_memzero(bj.out, (nents + 1) * SR_R255_BYTES);
+		sr_free(bj.out);
+		sr_free(bj.ents);
+		sr_free(bj.hashes);
 	}
 	if (rc || (rc = qj_send(pipe, tag, QJ_KEYS, &body, st, err)) != SR_OK)
 		goto out;
@@ -763,39 +951,55 @@ int qj_run_d(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 			mpz_init(mask[i]);
 		}
 		/* 3. Match V's rows, H(k')^vd, within each group; multiply
-		 * a matched row's ciphertexts in, raised to the matches. */
-		for (size_t i = 0; rc == SR_OK && i < nrows; i++) {
-			uint8_t pt[SR_R255_BYTES];
-			const uint8_t *cts;
-			if ((rc = rd_bytes(&r, SR_R255_BYTES, &p)) != SR_OK ||
-			    (rc = rd_bytes(&r, pk.nct * pk.ct_bytes, &cts)) != SR_OK)
-				break;
-			if (sr_r255_mul(pt, d, p) != SR_OK) {
-				rc = sr_fail(err, SR_EPROTO, "join: row %zu's key is not a valid ristretto255 point", i);
-				break;
-			}
-			for (size_t j = 0; rc == SR_OK && j < pk.nct; j++) {
-				if (sr_he_ct_decode(vpk, cts + j * pk.ct_bytes, pk.ct_bytes, x, &why) != SR_OK)
-					rc = sr_fail(err, SR_EPROTO, "join: ciphertext %zu of row %zu is outside Z*_{n^2} (%s)", j, i, why.msg);
-			}
-			for (size_t g = 0; rc == SR_OK && g < L->ngroups; g++) {
-				const struct q_hash_entry *e = q_hash_get(&seen[g], pt, sizeof(pt));
-				if (!e)
-					continue;
-				terms[g] += e->value;
-				ids[g]++;
-				if (terms[g] > QJ_TERMS_MAX) {
-					rc = sr_fail(err, SR_ELIMIT, "join: a group matches more than %llu rows",
-						     (unsigned long long)QJ_TERMS_MAX);
-					break;
-				}
-				for (size_t j = 0; j < pk.nct; j++) {
-					mpz_import(x, pk.ct_bytes, 1, 1, 1, 0, cts + j * pk.ct_bytes);
-					if (e->value > 1)   /* a public exponent: D's multiplicity */
-						mpz_powm_ui(x, x, e->value, sr_he_pk_n2(vpk));
-					sr_he_add(vpk, acc[g * pk.nct + j], x, acc[g * pk.nct + j]);
+		 * a matched row's ciphertexts in, raised to the matches: on
+		 * all threads, each into its own products, combined after. */
+		{
+			struct match_job mj = { L, &pk, vpk, d, seen, r.p + r.off, NULL, NULL, NULL };
+			size_t nth = qj_threads();
+
+			mj.acc = sr_calloc(nth, sizeof(*mj.acc));
+			mj.terms = sr_calloc(nth * L->ngroups, sizeof(*mj.terms));
+			mj.ids = sr_calloc(nth * L->ngroups, sizeof(*mj.ids));
+			for (size_t t = 0; mj.acc && t < nth; t++)
+				if ((mj.acc[t] = sr_calloc(nacc, sizeof(mpz_t))) != NULL)
+					for (size_t i = 0; i < nacc; i++)
+						mpz_init_set_ui(mj.acc[t][i], 1);
+			for (size_t t = 0; mj.acc && t < nth; t++)
+				if (!mj.acc[t])
+					rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			if (!mj.acc || !mj.terms || !mj.ids)
+				rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			if (rc == SR_OK)
+				rc = qj_parallel(nrows, nth, match_range, &mj, err);
+			for (size_t t = 0; rc == SR_OK && t < nth; t++) {
+				for (size_t i = 0; i < nacc; i++)
+					sr_he_add(vpk, acc[i], mj.acc[t][i], acc[i]);
+				for (size_t g = 0; g < L->ngroups; g++) {
+					terms[g] += mj.terms[t * L->ngroups + g];
+					ids[g] += mj.ids[t * L->ngroups + g];
 				}
 			}
+			for (size_t t = 0; mj.acc && t < nth; t++) {
+				for (size_t i = 0; mj.acc[t] && i < nacc; i++)
+					mpz_clear(mj.acc[t][i]);
+				sr_free(mj.acc[t]);
+			}
+			sr_free(mj.acc);
+			sr_free(mj.terms);
+			sr_free(mj.ids);
+		}
+		for (size_t g = 0; rc == SR_OK && g < L->ngroups; g++)
+			if (terms[g] > QJ_TERMS_MAX)
+				rc = sr_fail(err, SR_ELIMIT, "join: a group matches more than %llu rows",
+					     (unsigned long long)QJ_TERMS_MAX);
+		/* Every matched ciphertext in Z*_{n²}: each was checked to be
+		 * in (0, n²); a product is prime to n exactly when each of its
+		 * factors is, so one gcd per product covers all of them. */
+		for (size_t i = 0; rc == SR_OK && i < nacc; i++) {
+			mpz_gcd(y, acc[i], sr_he_pk_n(vpk));
+			if (mpz_cmp_ui(y, 1) != 0)
+				rc = sr_fail(err, SR_EPROTO, "join: a ciphertext matched in group %zu is outside Z*_{n^2} (shares a factor with n)",
+					     i / pk.nct);
 		}
 		if (rc)
 			goto out;
@@ -875,79 +1079,85 @@ out:
 
 /* ---- the value holder -------------------------------------------------- */
 
-#define QJ_THREADS 2
+/* V's step 2 on threads: out[i] = in[i]^v for D's points. */
+struct reblind_job {
+	const uint8_t *v;
+	const uint8_t *in;
+	uint8_t *out;
+	size_t pad;
+};
+
+static int reblind_range(void *ctx, size_t t, size_t lo, size_t hi, struct sr_err *err)
+{
+	struct reblind_job *j = ctx;
+
+	(void)t;
+	for (size_t i = lo; i < hi; i++)
+		if (sr_r255_mul(j->out + i * SR_R255_BYTES, j->v, j->in + i * SR_R255_BYTES) != SR_OK)
+			return sr_fail(err, SR_EPROTO, "join: key %zu of group %zu is not a valid ristretto255 point",
+				       i % j->pad, i / j->pad);
+	return SR_OK;
+}
+
+
+
+/* Encryptions from which V builds the CRT tables (their cost is about
+ * 1,000 encryptions' worth at 2048 bits). */
+#define QJ_CRT_MIN 4096
 
 struct enc_job {
 	const struct q_layout *L;
 	const struct qj_side *s;
 	const struct sr_h2g *h;
 	const uint8_t *v;
-	const struct sr_he_pk *key;
+	const struct sr_he_sk *key;
 	const struct pack *pk;
 	const struct q_hash_entry **ents;
-	size_t lo, hi, row_bytes;
+	size_t row_bytes;
 	uint8_t *rows;
-	int rc;
-	struct sr_err err;
 };
 
-/* Rows [lo, hi): the blinded key and the packed ciphertexts of each. */
-static void *enc_main(void *arg)
+/* Rows [lo, hi): the blinded key and the packed ciphertexts of each,
+ * encrypted by the key's owner (CRT, sr_he_encrypt_sk). */
+static int enc_range(void *ctx, size_t t, size_t lo, size_t hi, struct sr_err *err)
 {
-	struct enc_job *j = arg;
+	struct enc_job *j = ctx;
 	mpz_t m, c;
+	int rc = SR_OK;
 
+	(void)t;
 	mpz_inits(m, c, NULL);
-	sr_err_clear(&j->err);
-	j->rc = SR_OK;
-	for (size_t i = j->lo; j->rc == SR_OK && i < j->hi; i++) {
+	for (size_t i = lo; rc == SR_OK && i < hi; i++) {
 		const struct q_hash_entry *e = j->ents[i];
 		uint8_t *row = j->rows + i * j->row_bytes;
-		j->rc = blind_key(j->h, j->v, entry_key(&j->s->keys, e), e->len, row, &j->err);
-		for (size_t k = 0; j->rc == SR_OK && k < j->pk->nct; k++) {
+		rc = blind_key(j->h, j->v, entry_key(&j->s->keys, e), e->len, row, err);
+		for (size_t k = 0; rc == SR_OK && k < j->pk->nct; k++) {
 			pack_row(j->L, j->pk, j->s->vals + e->value * j->L->naccs, k, m);
-			j->rc = sr_he_encrypt(j->key, m, c, &j->err);
-			if (j->rc == SR_OK)
-				sr_he_ct_encode(j->key, c, row + SR_R255_BYTES + k * j->pk->ct_bytes);
+			rc = sr_he_encrypt_sk(j->key, m, c, err);
+			if (rc == SR_OK)
+				sr_he_ct_encode(sr_he_sk_pk(j->key), c, row + SR_R255_BYTES + k * j->pk->ct_bytes);
 		}
 	}
 	mpz_clears(m, c, NULL);
-	return NULL;
+	return rc;
 }
 
 static int encrypt_rows(const struct q_layout *L, const struct qj_side *s, const struct sr_h2g *h,
-			const uint8_t *v, const struct sr_he_pk *key, const struct pack *pk,
+			const uint8_t *v, const struct sr_he_sk *key, const struct pack *pk,
 			uint8_t *rows, size_t row_bytes, struct sr_err *err)
 {
 	const struct q_hash_entry **ents = sr_calloc(s->nvals + 1, sizeof(*ents));
-	struct enc_job jobs[QJ_THREADS];
-	pthread_t th[QJ_THREADS];
-	int started[QJ_THREADS] = { 0 }, rc = SR_OK;
+	struct enc_job job = { .L = L, .s = s, .h = h, .v = v, .key = key, .pk = pk,
+		.ents = ents, .row_bytes = row_bytes, .rows = rows };
 	size_t n = 0;
+	int rc;
 
 	if (!ents)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	for (size_t i = 0; i < s->keys.cap; i++)
 		if (s->keys.slots[i].used)
 			ents[n++] = &s->keys.slots[i];
-	for (size_t t = 0; t < QJ_THREADS; t++) {
-		jobs[t] = (struct enc_job){ .L = L, .s = s, .h = h, .v = v, .key = key, .pk = pk,
-			.ents = ents, .lo = n * t / QJ_THREADS, .hi = n * (t + 1) / QJ_THREADS,
-			.row_bytes = row_bytes, .rows = rows };
-		if (t > 0 && pthread_create(&th[t], NULL, enc_main, &jobs[t]) == 0)
-			started[t] = 1;
-		else if (t > 0)
-			enc_main(&jobs[t]);
-	}
-	enc_main(&jobs[0]);
-	for (size_t t = 0; t < QJ_THREADS; t++) {
-		if (started[t])
-			pthread_join(th[t], NULL);
-		if (rc == SR_OK && jobs[t].rc) {
-			rc = jobs[t].rc;
-			sr_fail(err, rc, "%s", jobs[t].err.msg);
-		}
-	}
+	rc = qj_parallel(n, qj_threads(), enc_range, &job, err);
 	sr_free(ents);
 	return rc;
 }
@@ -965,6 +1175,7 @@ int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	struct sr_err why = { 0 };
 	mpz_t m, c;
 	uint8_t *rows = NULL;
+	struct sr_pool *tp = NULL;
 	size_t row_bytes, nrows = s->nvals;
 	int rc;
 
@@ -977,8 +1188,16 @@ int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	if ((rc = pack_init(L, bits, &pk, err)) != SR_OK)
 		goto done;
 	row_bytes = SR_R255_BYTES + pk.nct * pk.ct_bytes;
-	if ((rc = sr_he_keygen_sized(bits, NULL, NULL, &sk, err)) != SR_OK)
+	/* Key generation's table and, for enough rows, the CRT tables of
+	 * sr_he_encrypt_sk, on a pool of our threads. */
+	if (qj_threads() > 1 && sr_pool_new(qj_threads() - 1, &tp) != SR_OK)
+		tp = NULL;   /* out of memory: built on this thread */
+	if ((rc = sr_he_keygen_sized(bits, tp, NULL, &sk, err)) != SR_OK)
 		goto done;
+	if (nrows * pk.nct >= QJ_CRT_MIN && (rc = sr_he_sk_encrypt_prepare(sk, tp, err)) != SR_OK)
+		goto done;
+	sr_pool_free(tp);
+	tp = NULL;
 	vpk = sr_he_sk_pk(sk);
 	/* Our rows (before D's keys arrive: the encryptions do not depend
 	 * on them), shuffled so their order says nothing of the keys. */
@@ -986,7 +1205,7 @@ int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto done;
 	}
-	rc = encrypt_rows(L, s, &h, v, vpk, &pk, rows, row_bytes, err);
+	rc = encrypt_rows(L, s, &h, v, sk, &pk, rows, row_bytes, err);
 	if (rc)
 		goto done;
 	/* Fisher-Yates over whole rows. */
@@ -1004,7 +1223,6 @@ int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	{
 		struct rd r = { (const uint8_t *)in.data, in.len, 0, "keys", err };
 		uint32_t ng, pad;
-		const uint8_t *p;
 
 		if ((rc = rd_u32(&r, &ng)) || (rc = rd_u32(&r, &pad)))
 			goto done;
@@ -1019,22 +1237,19 @@ int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 		if ((rc = add_u32(&out, bits, err)) || (rc = sr_he_pk_encode(vpk, &out, err)) ||
 		    (rc = add_u32(&out, ng, err)) || (rc = add_u32(&out, pad, err)))
 			goto done;
-		for (size_t g = 0; rc == SR_OK && g < ng; g++) {
-			size_t start = out.len;
-			if (sr_buf_grow(&out, (size_t)pad * SR_R255_BYTES)) {
-				rc = sr_fail(err, SR_ENOMEM, "out of memory");
-				break;
-			}
-			for (size_t i = 0; rc == SR_OK && i < pad; i++) {
-				if ((rc = rd_bytes(&r, SR_R255_BYTES, &p)) != SR_OK)
-					break;
-				if (sr_r255_mul((uint8_t *)out.data + out.len, v, p) != SR_OK)
-					rc = sr_fail(err, SR_EPROTO, "join: key %zu of group %zu is not a valid ristretto255 point", i, g);
-				out.len += SR_R255_BYTES;
-			}
-			if (rc == SR_OK)
-				shuffle((uint8_t *)out.data + start, pad, SR_R255_BYTES);
+		/* All of D's points raised to v on all threads, then each
+		 * group shuffled. */
+		if (sr_buf_grow(&out, (size_t)ng * pad * SR_R255_BYTES)) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto done;
 		}
+		{
+			struct reblind_job rj = { v, r.p + r.off, (uint8_t *)out.data + out.len, pad };
+			rc = qj_parallel((size_t)ng * pad, qj_threads(), reblind_range, &rj, err);
+		}
+		for (size_t g = 0; rc == SR_OK && g < ng; g++)
+			shuffle((uint8_t *)out.data + out.len + g * pad * SR_R255_BYTES, pad, SR_R255_BYTES);
+		out.len += (size_t)ng * pad * SR_R255_BYTES;
 		if (rc || (rc = add_u32(&out, (uint32_t)nrows, err)) != SR_OK)
 			goto done;
 		if (nrows && sr_buf_add(&out, rows, nrows * row_bytes)) {
@@ -1079,6 +1294,7 @@ int qj_run_v(const struct q_layout *L, const struct qj_side *s, const uint8_t *s
 	if (rc == SR_OK)
 		rc = qj_send(pipe, tag, QJ_OPEN, &out, st, err);
 done:
+	sr_pool_free(tp);
 	sodium_memzero(v, sizeof(v));
 	if (rows)
 		sodium_memzero(rows, nrows * row_bytes);
