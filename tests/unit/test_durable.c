@@ -176,7 +176,7 @@ static void test_real_errors_are_named(void **state)
 
 static void write_fault(const char *path, const char *text)
 {
-	char tmp[600];
+	char tmp[620];
 
 	/* A new file each time, as the tests write it (rename over). */
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
