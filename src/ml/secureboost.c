@@ -956,6 +956,7 @@ struct active {
 	size_t *splits;                 /* np: split ids handed to party i */
 	unsigned char *mask;            /* all.cols: the first tree's features */
 	const unsigned char *use_mask;
+	int local_tree;                 /* this tree on A's features only: no messages */
 	double *gr, *hs, *margin, *vmargin;
 	struct tree_rows t;
 	struct packing pack;
@@ -1266,7 +1267,7 @@ static int active_node_hist(struct active *a, uint32_t node, struct sr_ml_hist *
 
 	sr_ml_hist_build(&own, &a->f.layout, a->f.codes, a->f.rows, a->t.sel + sp->sel_off,
 			 sp->sel_cnt, a->gr, a->hs);
-	return active_recv_hists(a, node, hist, err);
+	return a->local_tree ? SR_OK : active_recv_hists(a, node, hist, err);
 }
 
 static int send_split(struct active *a, size_t i, uint32_t node, uint32_t left, unsigned hist,
@@ -1366,7 +1367,7 @@ static int active_grow(struct active *a, uint32_t index, double g_sum, double h_
 		}
 	}
 	small_left = nl <= T - nl;
-	for (size_t i = 0; need_hist && i < a->np; i++)
+	for (size_t i = 0; need_hist && !a->local_tree && i < a->np; i++)
 		if (i + 1 != owner &&
 		    (rc = send_split(a, i, index, left, small_left ? 1 : 2, 0, a->bits, nb, NULL, err)))
 			goto out;
@@ -1455,8 +1456,11 @@ static int active_run(struct active *a, struct sr_ml_sb_model *out, struct sr_er
 		out->ntrees = t + 1;
 		if ((rc = active_add_node(a, &root_index, err)))
 			goto out;
-		a->use_mask = t == 0 && a->p->first_tree_active_only ? a->mask : NULL;
-		if ((rc = active_tree_start(a, t, sel_bits, err)) ||
+		/* The first tree on A's features alone involves nobody else: the
+		 * passive parties see nothing of it and A no histogram of theirs. */
+		a->local_tree = t == 0 && a->p->first_tree_active_only;
+		a->use_mask = a->local_tree ? a->mask : NULL;
+		if ((!a->local_tree && (rc = active_tree_start(a, t, sel_bits, err))) ||
 		    (rc = sr_ml_hist_init(&root, &a->all, err)) ||
 		    (rc = active_node_hist(a, 0, &root, err)) ||
 		    (rc = active_grow(a, root_index, gs, hs, &root, 0, err)))
