@@ -1615,6 +1615,7 @@ out:
 	sr_free(a.mask);
 	sr_ml_layout_release(&a.all);
 	sr_he_sk_free(a.sk);
+	sr_he_pk_free(a.pk);
 	feats_release(&a.f);
 	sr_buf_release(&a.out);
 	return rc;
