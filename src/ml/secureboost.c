@@ -1412,17 +1412,6 @@ out:
 	return rc;
 }
 
-static double valid_loss(enum sr_ml_loss loss, const double *margin, const double *y, size_t n)
-{
-	double sum = 0;
-
-	for (size_t r = 0; r < n; r++)
-		sum += loss == SR_ML_LOGISTIC ?
-			sr_ml_logloss1(y[r], sr_ml_sigmoid(margin[r])) :
-			(margin[r] - y[r]) * (margin[r] - y[r]);
-	return loss == SR_ML_LOGISTIC ? sum / (double)n : sqrt(sum / (double)n);
-}
-
 static int active_run(struct active *a, struct sr_ml_sb_model *out, struct sr_err *err)
 {
 	size_t n = a->f.rows, nv = a->f.vrows, best_round = 0;
@@ -1484,7 +1473,7 @@ static int active_run(struct active *a, struct sr_ml_sb_model *out, struct sr_er
 		if (a->stats)
 			a->stats->trees++;
 		if (nv) {
-			double loss = valid_loss(a->g.loss, a->vmargin, a->f.valid->y, nv);
+			double loss = sr_ml_gbdt_valid_loss(a->g.loss, a->vmargin, a->f.valid->y, nv);
 			if (loss < best_loss) {
 				best_loss = loss;
 				best_round = t;
