@@ -51,6 +51,7 @@ enum tamper {
 	T_VERSION,        /* the N-th message has version 2 */
 	T_BIN,            /* the first SPLIT to an owner names bin 0xffff */
 	T_CLOSE,          /* close instead of sending the N-th message */
+	T_FLIP_SPLIT,     /* the first SPLIT_BITS moves a row to the other side */
 };
 
 struct endpoint {
@@ -132,7 +133,18 @@ static int ep_send(void *ctx, const uint8_t *msg, size_t len, struct sr_err *err
 		free(copy);
 		return rc;
 	}
-	if (ep->tamper == T_NONE || ep->tamper == T_BIN || index != ep->tamper_at)
+	if (ep->tamper == T_FLIP_SPLIT && len > 10 && msg[1] == 6) {
+		ep->tamper = T_NONE;
+		copy = malloc(len);
+		assert_non_null(copy);
+		memcpy(copy, msg, len);
+		copy[10] ^= 1;
+		rc = queue_put(ep->out, copy, len, err);
+		free(copy);
+		return rc;
+	}
+	if (ep->tamper == T_NONE || ep->tamper == T_BIN || ep->tamper == T_FLIP_SPLIT ||
+	    index != ep->tamper_at)
 		return queue_put(ep->out, msg, len, err);
 	if (ep->tamper == T_CLOSE) {
 		queue_close(ep->out);
@@ -807,6 +819,7 @@ static void test_faults(void **state)
 		{ "tree truncated", 1, T_TRUNCATE, 1, 0, SR_EPROTO, NULL, "TREE" },
 		{ "cts truncated", 1, T_TRUNCATE, 2, 0, SR_EPROTO, NULL, "CTS" },
 		{ "split bin", 1, T_BIN, 0, 0, SR_EPROTO, NULL, "out of range" },
+		{ "split bits flipped", 0, T_FLIP_SPLIT, 0, SR_EPROTO, 0, "disagrees", NULL },
 		{ "passive closes mid-tree", 0, T_CLOSE, 3, 0, 0, NULL, NULL },
 		{ "active closes mid-tree", 1, T_CLOSE, 5, 0, 0, NULL, NULL },
 	};
