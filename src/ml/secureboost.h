@@ -48,7 +48,7 @@ struct sr_ml_sb_params {
 	 * early stopping needs validation rows at every party. */
 	struct sr_ml_gbdt_params gbdt;
 	unsigned key_bits;              /* Paillier modulus (2048); tests: >= 1024 */
-	int first_tree_active_only;     /* tree 0 splits on A's features only (0) */
+	int first_tree_active_only;     /* tree 0 on A's features only, with no passive party (0) */
 	struct sr_pool *pool;           /* optional, for encryption and histograms */
 };
 
