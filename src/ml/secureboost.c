@@ -907,7 +907,6 @@ struct active {
 	struct sb_link *l;                 /* np */
 	struct sr_he_pk *pk;
 	struct sr_he_sk *sk;
-	struct sr_he_crt_enc *enc;      /* A holds sk: CRT encryption */
 	struct sr_buf out;
 	struct sr_ml_layout all;        /* A's features, then each party's */
 	size_t *col_off;                /* np + 2: first pooled column of party i */
@@ -1094,7 +1093,7 @@ static int active_tree_start(struct active *a, unsigned t, const uint8_t *sel_bi
 			mpz_sub_ui(m[i], m[i], (unsigned long)-llrint(ldexp(a->gr[r], (int)k)));
 	}
 	mpz_clear(off);
-	rc = sr_he_crt_encrypt_batch(a->enc, a->p->pool, m, c, nsel, err);
+	rc = sr_he_encrypt_batch(a->pk, a->p->pool, m, c, nsel, err);
 	if (a->stats)
 		a->stats->encrypt_ns += now_ns() - t0;
 	if (rc)
@@ -1532,7 +1531,6 @@ int sr_ml_sb_active(const struct sr_ml_sb_params *p,
 		a.vmargin[r] = out->base_margin;
 	/* A fresh key per run: nothing encrypted in one job opens in another. */
 	if ((rc = sr_he_keygen_sized(p->key_bits, p->pool, &a.pk, &a.sk, err)) ||
-	    (rc = sr_he_crt_enc_new(a.sk, p->pool, &a.enc, err)) ||
 	    (rc = active_hello(&a, err)) || (rc = active_layouts(&a, err)))
 		goto out;
 	for (size_t i = 0; i <= npassive; i++)
@@ -1562,7 +1560,6 @@ out:
 	sr_free(a.splits);
 	sr_free(a.mask);
 	sr_ml_layout_release(&a.all);
-	sr_he_crt_enc_free(a.enc);
 	sr_he_sk_free(a.sk);
 	sr_he_pk_free(a.pk);
 	feats_release(&a.f);
