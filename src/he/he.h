@@ -175,6 +175,11 @@ int sr_he_encrypt_batch(const struct sr_he_pk *pk, struct sr_pool *pool,
 int sr_he_decrypt_batch(const struct sr_he_sk *sk, struct sr_pool *pool,
 			mpz_t *c, mpz_t *m, size_t count,
 			struct sr_err *err) SR_WUR;
+/* c[i] = Enc(m[i]) by the key's owner (sr_he_encrypt_sk: CRT, from the
+ * tables of sr_he_sk_encrypt_prepare when it ran). */
+int sr_he_encrypt_sk_batch(const struct sr_he_sk *sk, struct sr_pool *pool,
+			   mpz_t *m, mpz_t *c, size_t count,
+			   struct sr_err *err) SR_WUR;
 
 /* ---- homomorphic operations (operands: valid ciphertexts) -------------- */
 

@@ -997,14 +997,17 @@ struct batch {
 	const struct sr_he_pk *pk;
 	const struct sr_he_sk *sk;
 	mpz_t *in, *out;
+	int encrypt_sk;            /* encrypt by the owner, with sk */
 };
 
-/* One item of either batch: decrypt when the batch has a secret key. */
+/* One item of a batch: decrypt when the batch has a secret key, unless
+ * it encrypts by the owner. */
 static int batch_one(void *ctx, size_t i, struct sr_err *err)
 {
 	struct batch *b = ctx;
-	int rc = b->sk ? sr_he_decrypt(b->sk, b->in[i], b->out[i], err)
-		       : sr_he_encrypt(b->pk, b->in[i], b->out[i], err);
+	int rc = b->encrypt_sk ? sr_he_encrypt_sk(b->sk, b->in[i], b->out[i], err)
+		: b->sk ? sr_he_decrypt(b->sk, b->in[i], b->out[i], err)
+		: sr_he_encrypt(b->pk, b->in[i], b->out[i], err);
 
 	if (rc)
 		sr_err_prefix(err, "batch item %zu", i);
@@ -1014,7 +1017,15 @@ static int batch_one(void *ctx, size_t i, struct sr_err *err)
 int sr_he_encrypt_batch(const struct sr_he_pk *pk, struct sr_pool *pool,
 			mpz_t *m, mpz_t *c, size_t count, struct sr_err *err)
 {
-	struct batch b = { pk, NULL, m, c };
+	struct batch b = { pk, NULL, m, c, 0 };
+
+	return sr_pool_run(pool, count, batch_one, &b, err);
+}
+
+int sr_he_encrypt_sk_batch(const struct sr_he_sk *sk, struct sr_pool *pool,
+			   mpz_t *m, mpz_t *c, size_t count, struct sr_err *err)
+{
+	struct batch b = { sk->pk, sk, m, c, 1 };
 
 	return sr_pool_run(pool, count, batch_one, &b, err);
 }
@@ -1022,7 +1033,7 @@ int sr_he_encrypt_batch(const struct sr_he_pk *pk, struct sr_pool *pool,
 int sr_he_decrypt_batch(const struct sr_he_sk *sk, struct sr_pool *pool,
 			mpz_t *c, mpz_t *m, size_t count, struct sr_err *err)
 {
-	struct batch b = { sk->pk, sk, c, m };
+	struct batch b = { sk->pk, sk, c, m, 0 };
 
 	return sr_pool_run(pool, count, batch_one, &b, err);
 }

@@ -1093,7 +1093,7 @@ static int active_tree_start(struct active *a, unsigned t, const uint8_t *sel_bi
 			mpz_sub_ui(m[i], m[i], (unsigned long)-llrint(ldexp(a->gr[r], (int)k)));
 	}
 	mpz_clear(off);
-	rc = sr_he_encrypt_batch(a->pk, a->p->pool, m, c, nsel, err);
+	rc = sr_he_encrypt_sk_batch(a->sk, a->p->pool, m, c, nsel, err);
 	if (a->stats)
 		a->stats->encrypt_ns += now_ns() - t0;
 	if (rc)
@@ -1532,6 +1532,10 @@ int sr_ml_sb_active(const struct sr_ml_sb_params *p,
 	/* A fresh key per run: nothing encrypted in one job opens in another. */
 	if ((rc = sr_he_keygen_sized(p->key_bits, p->pool, &a.pk, &a.sk, err)) ||
 	    (rc = active_hello(&a, err)) || (rc = active_layouts(&a, err)))
+		goto out;
+	/* A encrypts every training row once per tree: the owner's CRT
+	 * tables (sr_he_sk_encrypt_prepare) halve that, from ~1,000 rows. */
+	if (train->rows >= 1000 && (rc = sr_he_sk_encrypt_prepare(a.sk, p->pool, err)))
 		goto out;
 	for (size_t i = 0; i <= npassive; i++)
 		out->party_cols[i] = a.col_off[i + 1] - a.col_off[i];
