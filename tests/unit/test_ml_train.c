@@ -434,6 +434,78 @@ static void test_checker_rules(void **state)
 	kt_policy_free(pol[1]);
 }
 
+/* The GBDT keys (train_spec_gbdt): defaults, every key, bad values. */
+static void test_gbdt_spec(void **state)
+{
+	struct train_spec s;
+	struct sr_err err = { 0 };
+	json_t *j;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	j = json_object();
+	assert_int_equal(train_spec_gbdt(j, &s, &err), SR_OK);
+	assert_int_equal(s.gbdt.loss, SR_ML_LOGISTIC);
+	assert_int_equal(s.gbdt.trees, 50);
+	assert_int_equal(s.gbdt.depth, 6);
+	assert_true(s.gbdt.learning_rate == 0.3);
+	assert_true(s.gbdt.tree.lambda == 1 && s.gbdt.tree.gamma == 0 &&
+		    s.gbdt.tree.min_child_weight == 1);
+	assert_true(s.gbdt.subsample == 1);
+	assert_int_equal(s.gbdt.seed, 0);
+	assert_int_equal(s.gbdt.max_bins, 32);
+	assert_int_equal(s.gbdt.early_stopping_rounds, 0);
+	assert_int_equal(s.gbdt.grad_frac_bits, TRAIN_GBDT_FRAC_BITS);
+	assert_false(s.first_tree_active_only);
+	json_decref(j);
+	j = json_loads("{\"trees\": 7, \"depth\": 3, \"learning_rate\": \"0.1\", \"lambda\": 2,"
+		       " \"gamma\": \"0.5\", \"min_child_weight\": \"0.25\", \"subsample\": \"0.8\","
+		       " \"seed\": 9, \"bins\": 64, \"loss\": \"squared\", \"early_stopping_rounds\": 4,"
+		       " \"first_tree_active_only\": true}", 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(train_spec_gbdt(j, &s, &err), SR_OK);
+	assert_int_equal(s.gbdt.loss, SR_ML_SQUARED);
+	assert_int_equal(s.gbdt.trees, 7);
+	assert_int_equal(s.gbdt.depth, 3);
+	assert_true(s.gbdt.learning_rate == 0.1);
+	assert_true(s.gbdt.tree.lambda == 2 && s.gbdt.tree.gamma == 0.5 &&
+		    s.gbdt.tree.min_child_weight == 0.25);
+	assert_true(s.gbdt.subsample == 0.8);
+	assert_int_equal(s.gbdt.seed, 9);
+	assert_int_equal(s.gbdt.max_bins, 64);
+	assert_int_equal(s.gbdt.early_stopping_rounds, 4);
+	assert_true(s.first_tree_active_only);
+	json_decref(j);
+	{
+		static const char *const bad[][2] = {
+			{ "{\"trees\": 0}", "spec.trees" },
+			{ "{\"trees\": 10001}", "spec.trees" },
+			{ "{\"depth\": 17}", "spec.depth" },
+			{ "{\"learning_rate\": \"1.5\"}", "spec.learning_rate" },
+			{ "{\"learning_rate\": 0}", "spec.learning_rate" },
+			{ "{\"lambda\": -1}", "spec.lambda" },
+			{ "{\"gamma\": \"x\"}", "spec.gamma" },
+			{ "{\"min_child_weight\": -1}", "spec.min_child_weight" },
+			{ "{\"subsample\": 0}", "spec.subsample" },
+			{ "{\"seed\": -1}", "spec.seed" },
+			{ "{\"bins\": 1}", "spec.bins" },
+			{ "{\"bins\": 257}", "spec.bins" },
+			{ "{\"loss\": \"hinge\"}", "spec.loss: 'hinge'" },
+			{ "{\"early_stopping_rounds\": -1}", "spec.early_stopping_rounds" },
+			{ "{\"first_tree_active_only\": 1}", "first_tree_active_only" },
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+			j = json_loads(bad[i][0], 0, NULL);
+			assert_non_null(j);
+			sr_err_clear(&err);
+			assert_int_equal(train_spec_gbdt(j, &s, &err), SR_EINVAL);
+			if (!strstr(err.msg, bad[i][1]))
+				fail_msg("%s: %s", bad[i][0], err.msg);
+			json_decref(j);
+		}
+	}
+}
+
 static void test_plots(void **state)
 {
 	struct clinic cl[2];
@@ -485,6 +557,7 @@ int main(void)
 		cmocka_unit_test(test_federated_equals_central),
 		cmocka_unit_test(test_bad_rows_fail_everywhere),
 		cmocka_unit_test(test_checker_rules),
+		cmocka_unit_test(test_gbdt_spec),
 		cmocka_unit_test(test_plots),
 	};
 

@@ -13,12 +13,19 @@
 #include "ml/ml.h"
 #include "policy/policy.h"
 
+enum train_mode { TRAIN_HORIZONTAL = 0, TRAIN_VERTICAL = 1 };
+enum train_model { TRAIN_LR = 0, TRAIN_GBDT = 1 };
+
 /* The checked spec; strings are borrowed from the spec JSON. */
 struct train_spec {
+	enum train_mode mode;
+	enum train_model model;
 	const char **features;          /* nfeatures, distinct */
 	size_t nfeatures;
 	const char *label;
 	struct sr_ml_lr_params lr;      /* epochs = rounds, frac_bits */
+	struct sr_ml_gbdt_params gbdt;  /* model gbdt: train_spec_gbdt */
+	int first_tree_active_only;     /* vertical gbdt: tree 0 on the label holder's features */
 	double test_ratio;
 	double *lo, *hi;                /* per feature: the widest policy bounds */
 };
@@ -33,6 +40,18 @@ struct train_spec {
 int train_spec_parse(const json_t *spec, const struct sr_policy *const *policies,
 		     size_t npolicies, struct train_spec *out, struct sr_err *err) SR_WUR;
 void train_spec_release(struct train_spec *s);
+
+/*
+ * The GBDT keys of spec into out->gbdt and out->first_tree_active_only,
+ * defaults for absent keys (docs/protocols/train.md, spec table): trees,
+ * depth, learning_rate, lambda, gamma, min_child_weight, subsample, seed,
+ * bins (max_bins), loss ("logistic" | "squared"), early_stopping_rounds
+ * (on the test split), first_tree_active_only.  grad_frac_bits is not a
+ * key: it is TRAIN_GBDT_FRAC_BITS, what the federated modes sum exactly.
+ * SR_EINVAL naming the key and its range.
+ */
+#define TRAIN_GBDT_FRAC_BITS 24
+int train_spec_gbdt(const json_t *spec, struct train_spec *out, struct sr_err *err) SR_WUR;
 
 /* An owned table of scaled rows (column-major), for the learners. */
 struct train_table {

@@ -3,6 +3,7 @@
  * and the runner, so both read the same parameters.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,9 @@
 #define LEARNING_RATE_DEFAULT 0.5
 #define TEST_RATIO_DEFAULT 0.2
 #define FRAC_BITS_DEFAULT 32
+#define GBDT_TREES_MAX 10000
+#define GBDT_DEPTH_MAX 16
+#define GBDT_REG_MAX 1e6        /* lambda, gamma, min_child_weight */
 
 void train_spec_release(struct train_spec *s)
 {
@@ -76,6 +80,48 @@ static int string_or(const json_t *spec, const char *key, const char *dflt,
 	return SR_OK;
 }
 
+int train_spec_gbdt(const json_t *spec, struct train_spec *out, struct sr_err *err)
+{
+	struct sr_ml_gbdt_params *p = &out->gbdt;
+	const char *loss;
+	long trees, depth, seed, bins, early;
+	int first = 0, rc;
+
+	sr_ml_gbdt_params_init(p);
+	if ((rc = integer(spec, "trees", 1, GBDT_TREES_MAX, (long)p->trees, &trees, err)) ||
+	    (rc = integer(spec, "depth", 1, GBDT_DEPTH_MAX, (long)p->depth, &depth, err)) ||
+	    (rc = number(spec, "learning_rate", 0, 1, 1, p->learning_rate, &p->learning_rate,
+			 err)) ||
+	    (rc = number(spec, "lambda", 0, GBDT_REG_MAX, 0, p->tree.lambda, &p->tree.lambda,
+			 err)) ||
+	    (rc = number(spec, "gamma", 0, GBDT_REG_MAX, 0, p->tree.gamma, &p->tree.gamma,
+			 err)) ||
+	    (rc = number(spec, "min_child_weight", 0, GBDT_REG_MAX, 0, p->tree.min_child_weight,
+			 &p->tree.min_child_weight, err)) ||
+	    (rc = number(spec, "subsample", 0, 1, 1, p->subsample, &p->subsample, err)) ||
+	    (rc = integer(spec, "seed", 0, (long)INT32_MAX, 0, &seed, err)) ||
+	    (rc = integer(spec, "bins", 2, SR_ML_BINS_MAX, (long)p->max_bins, &bins, err)) ||
+	    (rc = integer(spec, "early_stopping_rounds", 0, GBDT_TREES_MAX, 0, &early, err)) ||
+	    (rc = string_or(spec, "loss", "logistic", &loss, err)) ||
+	    (rc = sr_json_get_bool(spec, "spec", "first_tree_active_only", 0, &first, err)))
+		return rc;
+	if (strcmp(loss, "logistic") == 0)
+		p->loss = SR_ML_LOGISTIC;
+	else if (strcmp(loss, "squared") == 0)
+		p->loss = SR_ML_SQUARED;
+	else
+		return sr_fail(err, SR_EINVAL, "spec.loss: '%s', expected \"logistic\" or \"squared\"",
+			       loss);
+	p->trees = (unsigned)trees;
+	p->depth = (unsigned)depth;
+	p->seed = (uint64_t)seed;
+	p->max_bins = (unsigned)bins;
+	p->early_stopping_rounds = (unsigned)early;
+	p->grad_frac_bits = TRAIN_GBDT_FRAC_BITS;
+	out->first_tree_active_only = first != 0;
+	return sr_ml_gbdt_params_check(p, err);
+}
+
 int train_spec_parse(const json_t *spec, const struct sr_policy *const *policies,
 		     size_t npolicies, struct train_spec *out, struct sr_err *err)
 {
@@ -94,11 +140,18 @@ int train_spec_parse(const json_t *spec, const struct sr_policy *const *policies
 			       "spec.mode: vertical training is not available yet (only \"horizontal\")");
 	if (strcmp(mode, "horizontal") != 0)
 		return sr_fail(err, SR_EINVAL, "spec.mode: '%s', expected \"horizontal\"", mode);
+	out->mode = TRAIN_HORIZONTAL;
 	if (strcmp(model, "gbdt") == 0)
+		out->model = TRAIN_GBDT;
+	else if (strcmp(model, "lr") == 0)
+		out->model = TRAIN_LR;
+	else
+		return sr_fail(err, SR_EINVAL, "spec.model: '%s', expected \"lr\" or \"gbdt\"", model);
+	if (out->model == TRAIN_GBDT && (rc = train_spec_gbdt(spec, out, err)))
+		return rc;
+	if (out->mode == TRAIN_HORIZONTAL && out->model == TRAIN_GBDT)
 		return sr_fail(err, SR_EINVAL,
 			       "spec.model: horizontal gbdt is not available yet (only \"lr\")");
-	if (strcmp(model, "lr") != 0)
-		return sr_fail(err, SR_EINVAL, "spec.model: '%s', expected \"lr\"", model);
 	if (!json_is_array(features) || json_array_size(features) == 0 ||
 	    json_array_size(features) > SR_DATASET_COLUMNS_MAX)
 		return sr_fail(err, SR_EINVAL,
@@ -147,12 +200,15 @@ int train_spec_parse(const json_t *spec, const struct sr_policy *const *policies
 			out->hi[f] = fmax(out->hi[f], col->hi);
 		}
 	}
+	if ((rc = number(spec, "test_ratio", 0, 0.5, 1, TEST_RATIO_DEFAULT, &out->test_ratio, err)))
+		goto out;
+	if (out->model != TRAIN_LR)
+		goto out;
 	sr_ml_lr_params_init(&out->lr);
 	if ((rc = integer(spec, "rounds", 1, ROUNDS_MAX, ROUNDS_DEFAULT, &rounds, err)) ||
 	    (rc = integer(spec, "frac_bits", 16, 40, FRAC_BITS_DEFAULT, &frac_bits, err)) ||
 	    (rc = number(spec, "learning_rate", 0, 100, 1, LEARNING_RATE_DEFAULT, &rate, err)) ||
-	    (rc = number(spec, "l2", 0, 1000, 0, 0, &l2, err)) ||
-	    (rc = number(spec, "test_ratio", 0, 0.5, 1, TEST_RATIO_DEFAULT, &out->test_ratio, err)))
+	    (rc = number(spec, "l2", 0, 1000, 0, 0, &l2, err)))
 		goto out;
 	out->lr.epochs = (unsigned)rounds;
 	out->lr.frac_bits = (unsigned)frac_bits;
