@@ -412,7 +412,6 @@ static void test_checker_rules(void **state)
 	{
 		static const char *const bad[][2] = {
 			{ ", \"mode\": \"vertical\"", "vertical training is not available yet" },
-			{ ", \"model\": \"gbdt\"", "horizontal gbdt is not available yet" },
 			{ ", \"test_ratio\": \"0.9\"", "spec.test_ratio" },
 			{ ", \"rounds\": 0", "spec.rounds" },
 			{ ", \"frac_bits\": 60", "spec.frac_bits" },

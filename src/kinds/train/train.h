@@ -76,6 +76,25 @@ struct sr_ml_data train_table_view(const struct train_table *t);
 
 /* The result envelope of a trained model at a receiver. */
 json_t *train_result(const struct train_spec *s, const struct sr_ml_hlr_result *r);
+/* meta.evaluation of a binary evaluation (NULL when out of memory). */
+json_t *train_eval_json(const struct sr_ml_eval *e);
+
+/*
+ * The pipes of a federated run (train_kind.c): *pipes to every other
+ * party on the train channel, *receiver a byte per party (1: a
+ * receiver), *aggregator the first receiver's party index.  Both arrays
+ * are the caller's to free, also on failure.
+ */
+int train_mesh(const struct sr_kind_ctx *c, struct sr_pipe **pipes, unsigned char **receiver,
+	       size_t *aggregator, struct sr_err *err) SR_WUR;
+
+/* Horizontal GBDT (train_hgbdt.c); the spec is horizontal gbdt.  check:
+ * its rules beyond train_spec_parse (SR_EINVAL naming the key). */
+int train_hgbdt_check(const struct train_spec *s, struct sr_err *err) SR_WUR;
+int train_hgbdt_run(const struct sr_kind_ctx *c, const struct train_spec *s,
+		    json_t **result, struct sr_err *err) SR_WUR;
+int train_hgbdt_central(const struct sr_kind_ctx *c, const struct train_spec *s,
+			json_t **result, struct sr_err *err) SR_WUR;
 
 /*
  * An SVG plot of a train result into out: "roc", "lift", "gains" or

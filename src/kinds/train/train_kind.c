@@ -96,6 +96,11 @@ static int train_check(struct sr_check *c, struct sr_err *err)
 	sr_free(policies);
 	if (rc)
 		return rc;
+	if (s.mode == TRAIN_HORIZONTAL && s.model == TRAIN_GBDT &&
+	    (rc = train_hgbdt_check(&s, err))) {
+		train_spec_release(&s);
+		return rc;
+	}
 	for (size_t i = 0; rc == SR_OK && i < n; i++) {
 		const struct sr_check_dataset *d = sr_check_input(c, i);
 		for (size_t f = 0; rc == SR_OK && f < s.nfeatures; f++)
@@ -168,6 +173,27 @@ static size_t party_index(const struct sr_kind_ctx *c, const char *org)
 	return SIZE_MAX;
 }
 
+int train_mesh(const struct sr_kind_ctx *c, struct sr_pipe **pipes, unsigned char **receiver,
+	       size_t *aggregator, struct sr_err *err)
+{
+	size_t agg = party_index(c, c->receivers[0]);
+	int rc = SR_OK;
+
+	*pipes = sr_calloc(c->nparties, sizeof(**pipes));
+	*receiver = sr_calloc(c->nparties, 1);
+	*aggregator = agg;
+	if (agg == SIZE_MAX || !*pipes || !*receiver)
+		return sr_fail(err, agg == SIZE_MAX ? SR_EINVAL : SR_ENOMEM,
+			       agg == SIZE_MAX ? "train: the receiver is not a party" : "out of memory");
+	for (size_t r = 0; r < c->nreceivers; r++)
+		if (party_index(c, c->receivers[r]) != SIZE_MAX)
+			(*receiver)[party_index(c, c->receivers[r])] = 1;
+	for (size_t j = 0; rc == SR_OK && j < c->nparties; j++)
+		if (j != c->self_index)
+			rc = sr_kind_pipe(c, c->parties[j], TRAIN_CHANNEL, &(*pipes)[j], err);
+	return rc;
+}
+
 static int train_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err *err)
 {
 	struct train_spec s;
@@ -184,6 +210,11 @@ static int train_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err
 	*result = NULL;
 	if ((rc = spec_of(c, &s, err)))
 		return rc;
+	if (s.mode == TRAIN_HORIZONTAL && s.model == TRAIN_GBDT) {
+		rc = train_hgbdt_run(c, &s, result, err);
+		train_spec_release(&s);
+		return rc;
+	}
 	if ((rc = load_all(c, &s, 0, &train, &test, err)))
 		goto out;
 	dtr = train_table_view(&train);
@@ -192,21 +223,7 @@ static int train_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err
 		rc = sr_ml_hlr_central(&s.lr, &dtr, &dte, &out, err);
 		goto done;
 	}
-	agg = party_index(c, c->receivers[0]);
-	pipes = sr_calloc(c->nparties, sizeof(*pipes));
-	receiver = sr_calloc(c->nparties, 1);
-	if (agg == SIZE_MAX || !pipes || !receiver) {
-		rc = sr_fail(err, agg == SIZE_MAX ? SR_EINVAL : SR_ENOMEM,
-			     agg == SIZE_MAX ? "train: the receiver is not a party" : "out of memory");
-		goto out;
-	}
-	for (size_t r = 0; r < c->nreceivers; r++)
-		if (party_index(c, c->receivers[r]) != SIZE_MAX)
-			receiver[party_index(c, c->receivers[r])] = 1;
-	for (size_t j = 0; rc == SR_OK && j < c->nparties; j++)
-		if (j != c->self_index)
-			rc = sr_kind_pipe(c, c->parties[j], TRAIN_CHANNEL, &pipes[j], err);
-	if (rc)
+	if ((rc = train_mesh(c, &pipes, &receiver, &agg, err)))
 		goto out;
 	memset(&p, 0, sizeof(p));
 	p.lr = s.lr;
@@ -255,6 +272,11 @@ static int train_run_central(const struct sr_kind_ctx *c, json_t **result, struc
 	*result = NULL;
 	if ((rc = spec_of(c, &s, err)))
 		return rc;
+	if (s.mode == TRAIN_HORIZONTAL && s.model == TRAIN_GBDT) {
+		rc = train_hgbdt_central(c, &s, result, err);
+		train_spec_release(&s);
+		return rc;
+	}
 	rc = load_all(c, &s, 1, &train, &test, err);
 	dtr = train_table_view(&train);
 	dte = train_table_view(&test);
@@ -285,6 +307,10 @@ static int train_release(const struct sr_kind_ctx *c, json_t *result, struct sr_
 
 static const char *const train_spec_keys[] = { "mode", "model", "features", "label", "rounds",
 					       "learning_rate", "l2", "test_ratio", "frac_bits",
+					       /* gbdt (train_spec_gbdt) */
+					       "trees", "depth", "lambda", "gamma", "min_child_weight",
+					       "subsample", "seed", "bins", "loss",
+					       "early_stopping_rounds", "first_tree_active_only",
 					       NULL };
 static const char *const train_input_keys[] = { NULL };
 

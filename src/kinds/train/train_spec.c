@@ -149,9 +149,6 @@ int train_spec_parse(const json_t *spec, const struct sr_policy *const *policies
 		return sr_fail(err, SR_EINVAL, "spec.model: '%s', expected \"lr\" or \"gbdt\"", model);
 	if (out->model == TRAIN_GBDT && (rc = train_spec_gbdt(spec, out, err)))
 		return rc;
-	if (out->mode == TRAIN_HORIZONTAL && out->model == TRAIN_GBDT)
-		return sr_fail(err, SR_EINVAL,
-			       "spec.model: horizontal gbdt is not available yet (only \"lr\")");
 	if (!json_is_array(features) || json_array_size(features) == 0 ||
 	    json_array_size(features) > SR_DATASET_COLUMNS_MAX)
 		return sr_fail(err, SR_EINVAL,
