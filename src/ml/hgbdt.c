@@ -279,10 +279,11 @@ static int decide_level(struct run *R, struct sr_ml_tree *t, uint32_t first,
 	for (uint32_t i = 0; i < count; i++) {
 		struct sr_ml_node *node = &t->nodes[first + i];
 		struct sr_ml_split s;
-		const uint64_t *h = R->cur + (size_t)i * width;
+		const uint64_t *h = NULL;
 
 		s.found = 0;
 		if (depth < gp->depth) {
+			h = R->cur + (size_t)i * width;
 			for (size_t j = 0; j < R->slots; j++) {
 				R->hist.g[j] = ldexp((double)(int64_t)h[j], -k);
 				R->hist.h[j] = ldexp((double)(int64_t)h[R->slots + j], -k);
@@ -686,7 +687,7 @@ int sr_ml_hgbdt_run(const struct sr_ml_hgbdt_params *p, const struct sr_pipe *pi
 	}
 	if (rc == SR_OK && p->receiver[p->self] &&
 	    (rc = eval_finish(gp->loss, ev, out, err)) == SR_OK) {
-		out->valid_rows = stopping ? (agg ? n_valid : 0) : 0;
+		out->valid_rows = agg ? n_valid : 0;
 		out->model = m;
 		memset(&m, 0, sizeof(m));
 	}

@@ -64,7 +64,8 @@ struct sr_ml_hgbdt_result {
 	struct sr_ml_gbdt model;
 	struct sr_ml_eval eval;         /* logistic loss: on the test rows */
 	struct sr_ml_reg_eval reg;      /* squared loss: RMSE and MAE on the test rows */
-	uint64_t train_rows, valid_rows, test_rows;
+	uint64_t train_rows, test_rows;
+	uint64_t valid_rows;            /* with early stopping; known at the aggregator only */
 };
 
 /*

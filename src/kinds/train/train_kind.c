@@ -2,8 +2,9 @@
  * train_kind.c - the `train` job kind (DESIGN §17, issue 12 §3),
  * horizontal mode: parties with the same schema train a logistic
  * regression by federated averaging with secure aggregation of
- * fixed-point updates (src/ml/horizontal.c).  Protocol and leakage
- * statement: docs/protocols/train.md.
+ * fixed-point updates (src/ml/horizontal.c), or gradient-boosted trees
+ * ("model": "gbdt", train_hgbdt.c).  Protocol and leakage statement:
+ * docs/protocols/train.md.
  *
  * Spec:
  *   { "kind": "train", "mode": "horizontal", "model": "lr",
