@@ -411,7 +411,7 @@ static void test_checker_rules(void **state)
 	ds[1] = (struct sr_check_dataset){ names[1], orgs[1], pol[1], 200 };
 	{
 		static const char *const bad[][2] = {
-			{ ", \"mode\": \"vertical\"", "vertical training is not available yet" },
+			{ ", \"mode\": \"vertical\"", "vertical lr is not available yet" },
 			{ ", \"model\": \"gbdt\"", "horizontal gbdt is not available yet" },
 			{ ", \"test_ratio\": \"0.9\"", "spec.test_ratio" },
 			{ ", \"rounds\": 0", "spec.rounds" },

@@ -148,6 +148,16 @@ static json_t *points(const struct sr_ml_point *p, size_t n)
 	return a;
 }
 
+json_t *train_eval_json(const struct sr_ml_eval *e)
+{
+	return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:o*,s:o*,s:o*}",
+			 "auc", e->auc, "ks", e->ks, "accuracy", e->accuracy,
+			 "precision", e->precision, "recall", e->recall, "logloss", e->logloss,
+			 "rows", (json_int_t)e->rows, "positives", (json_int_t)e->positives,
+			 "roc", points(e->roc, e->nroc), "lift", points(e->lift, e->nlift),
+			 "gains", points(e->gains, e->ngains));
+}
+
 json_t *train_result(const struct train_spec *s, const struct sr_ml_hlr_result *r)
 {
 	const struct sr_ml_eval *e = &r->eval;
@@ -166,7 +176,7 @@ json_t *train_result(const struct train_spec *s, const struct sr_ml_hlr_result *
 		json_decref(rows);
 		rows = NULL;
 	}
-	meta = json_pack("{s:s,s:s,s:I,s:f,s:f,s:I,s:f,s:I,s:I,s:o,s:o,s:{s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:o*,s:o*,s:o*}}",
+	meta = json_pack("{s:s,s:s,s:I,s:f,s:f,s:I,s:f,s:I,s:I,s:o,s:o,s:o}",
 			 "model", "lr", "mode", "horizontal",
 			 "rounds", (json_int_t)s->lr.epochs,
 			 "learning_rate", s->lr.learning_rate, "l2", s->lr.l2,
@@ -174,11 +184,7 @@ json_t *train_result(const struct train_spec *s, const struct sr_ml_hlr_result *
 			 "fixed_point_bound", sr_ml_lr_fixed_bound(&s->lr, s->nfeatures, s->lr.epochs),
 			 "train_rows", (json_int_t)r->train_rows, "test_rows", (json_int_t)r->test_rows,
 			 "scaling", scaling, "importance", importance,
-			 "evaluation", "auc", e->auc, "ks", e->ks, "accuracy", e->accuracy,
-			 "precision", e->precision, "recall", e->recall, "logloss", e->logloss,
-			 "rows", (json_int_t)e->rows, "positives", (json_int_t)e->positives,
-			 "roc", points(e->roc, e->nroc), "lift", points(e->lift, e->nlift),
-			 "gains", points(e->gains, e->ngains));
+			 "evaluation", train_eval_json(e));
 	if (!rows || !meta) {
 		json_decref(rows);
 		json_decref(meta);
