@@ -512,3 +512,11 @@ void kt_policy_free(struct sr_policy *p)
 	sr_policy_release(p);
 	free(p);
 }
+
+int kt_has_rule(const struct sr_verdict *v, const char *rule)
+{
+	for (size_t i = 0; i < v->count; i++)
+		if (strcmp(v->violations[i].rule, rule) == 0)
+			return 1;
+	return 0;
+}

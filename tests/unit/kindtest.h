@@ -76,6 +76,9 @@ const uint8_t *kt_kept(const struct kt_outcome *out, const char *org, const char
  * keys listed (NULL-terminated, may be NULL). */
 int kt_same_result(const json_t *a, const json_t *b, const char *const *meta_keys);
 
+/* 1 if the verdict has a violation of rule. */
+int kt_has_rule(const struct sr_verdict *v, const char *rule);
+
 /* A bound policy from JSON text for names/types (fails the test on error). */
 struct sr_policy *kt_policy(const char *text, const char *const *names,
 			    const enum sr_type *types, size_t n);

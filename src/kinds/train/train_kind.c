@@ -238,7 +238,7 @@ static int train_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err
 	if ((rc = spec_of(c, &s, err)))
 		return rc;
 	if (s.mode == TRAIN_VERTICAL) {
-		rc = sr_fail(err, SR_EINVAL, "train: the vertical run is not built yet");
+		rc = train_vertical_run(c, &s, result, err);
 		goto out;
 	}
 	if ((rc = load_all(c, &s, 0, &train, &test, err)))
@@ -313,8 +313,9 @@ static int train_run_central(const struct sr_kind_ctx *c, json_t **result, struc
 	if ((rc = spec_of(c, &s, err)))
 		return rc;
 	if (s.mode == TRAIN_VERTICAL) {
+		rc = train_vertical_central(c, &s, result, err);
 		train_spec_release(&s);
-		return sr_fail(err, SR_EINVAL, "train: the vertical run is not built yet");
+		return rc;
 	}
 	rc = load_all(c, &s, 1, &train, &test, err);
 	dtr = train_table_view(&train);
