@@ -347,4 +347,19 @@ _Static_assert(SR_ANON_PART_BYTES < SR_JOBCHAN_FRAGMENT_MAX, "a part fits a mess
 #define SR_TEE_EVENT_TEXT_MAX 64
 #define SR_TEE_NONCE_MAX 64
 
+/*
+ * Vertical SecureBoost (src/ml/secureboost.c): a message from a peer is at
+ * most SR_ML_SB_MSG_MAX bytes; row ciphertexts travel in chunks of
+ * SR_ML_SB_CT_CHUNK (1.5 MiB at 3072-bit keys, 768-byte ciphertexts), a
+ * split's row bitmap covers at most 8 * (SR_ML_SB_MSG_MAX - 64) rows, so a
+ * run takes at most SR_ML_SB_ROWS_MAX training plus validation rows (the
+ * caller batches larger predictions).
+ */
+#define SR_ML_SB_MSG_MAX (2u << 20)
+#define SR_ML_SB_CT_CHUNK 2048u
+#define SR_ML_SB_ROWS_MAX (8u * ((2u << 20) - 64u))
+_Static_assert(64 + 768ull * SR_ML_SB_CT_CHUNK <= SR_ML_SB_MSG_MAX,
+	       "a chunk of 3072-bit ciphertexts fits a message");
+_Static_assert(SR_ML_SB_ROWS_MAX / 8 + 64 <= SR_ML_SB_MSG_MAX, "a bitmap fits a message");
+
 #endif

@@ -166,14 +166,6 @@ static struct sr_verdict verdict_of(const json_t *s, struct sr_policy **pol, siz
 	return v;
 }
 
-static int has_rule(const struct sr_verdict *v, const char *rule)
-{
-	for (size_t i = 0; i < v->count; i++)
-		if (strcmp(v->violations[i].rule, rule) == 0)
-			return 1;
-	return 0;
-}
-
 static void setup(struct kt_job *job, const json_t *s, struct clinic *cl,
 		  struct sr_policy **pol, size_t n)
 {
@@ -367,24 +359,24 @@ static void test_checker_rules(void **state)
 	s = spec(2, NULL);
 	v = verdict_of(s, pol, 2);
 	assert_false(v.accept);
-	assert_true(has_rule(&v, "train-feature-unbounded"));
+	assert_true(kt_has_rule(&v, "train-feature-unbounded"));
 	sr_verdict_release(&v);
 	kt_policy_free(pol[0]);
 	/* A label that does not allow `label`, one with three values. */
 	pol[0] = policy("{\"class\": \"sa\", \"allow\": [\"aggregate\"]}", NULL, 1);
 	v = verdict_of(s, pol, 2);
-	assert_true(has_rule(&v, "usage-not-allowed"));
+	assert_true(kt_has_rule(&v, "usage-not-allowed"));
 	sr_verdict_release(&v);
 	kt_policy_free(pol[0]);
 	pol[0] = policy("{\"class\": \"sa\", \"domain\": [0, 1, 2]}", NULL, 1);
 	v = verdict_of(s, pol, 2);
-	assert_true(has_rule(&v, "train-label-not-binary"));
+	assert_true(kt_has_rule(&v, "train-label-not-binary"));
 	sr_verdict_release(&v);
 	kt_policy_free(pol[0]);
 	/* train not among the jobs; a party the other input does not allow. */
 	pol[0] = policy(NULL, ", \"jobs\": [\"query\"]", 1);
 	v = verdict_of(s, pol, 2);
-	assert_true(has_rule(&v, "kind-not-allowed"));
+	assert_true(kt_has_rule(&v, "kind-not-allowed"));
 	sr_verdict_release(&v);
 	kt_policy_free(pol[0]);
 	{
@@ -401,7 +393,7 @@ static void test_checker_rules(void **state)
 	s = spec(2, NULL);
 	json_array_remove(json_object_get(s, "receivers"), 1);
 	v = verdict_of(s, pol, 2);
-	assert_true(has_rule(&v, "train-party-not-receiver"));
+	assert_true(kt_has_rule(&v, "train-party-not-receiver"));
 	sr_verdict_release(&v);
 	kt_policy_free(pol[0]);
 	json_decref(s);
@@ -411,7 +403,7 @@ static void test_checker_rules(void **state)
 	ds[1] = (struct sr_check_dataset){ names[1], orgs[1], pol[1], 200 };
 	{
 		static const char *const bad[][2] = {
-			{ ", \"mode\": \"vertical\"", "vertical training is not available yet" },
+			{ ", \"mode\": \"vertical\"", "vertical lr is not available yet" },
 			{ ", \"test_ratio\": \"0.9\"", "spec.test_ratio" },
 			{ ", \"rounds\": 0", "spec.rounds" },
 			{ ", \"frac_bits\": 60", "spec.frac_bits" },

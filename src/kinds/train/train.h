@@ -16,6 +16,14 @@
 enum train_mode { TRAIN_HORIZONTAL = 0, TRAIN_VERTICAL = 1 };
 enum train_model { TRAIN_LR = 0, TRAIN_GBDT = 1 };
 
+/* One input of a vertical job: its join key and its features. */
+struct train_vinput {
+	const char *key;
+	const char **features;
+	size_t nfeatures;
+	size_t first;                   /* its first column in the pooled order */
+};
+
 /* The checked spec; strings are borrowed from the spec JSON. */
 struct train_spec {
 	enum train_mode mode;
@@ -28,6 +36,13 @@ struct train_spec {
 	int first_tree_active_only;     /* vertical gbdt: tree 0 on the label holder's features */
 	double test_ratio;
 	double *lo, *hi;                /* per feature: the widest policy bounds */
+	/* Vertical: per input (ninputs); the input holding the label (the
+	 * active party) comes first in the pooled column order, then the
+	 * others in input order; features above is that pooled order. */
+	struct train_vinput *vin;
+	size_t nvin;
+	size_t active;                  /* the input with the label */
+	size_t *order;                  /* nvin input indices, pooled order */
 };
 
 /*
@@ -78,6 +93,14 @@ struct sr_ml_data train_table_view(const struct train_table *t);
 json_t *train_result(const struct train_spec *s, const struct sr_ml_hlr_result *r);
 /* meta.evaluation of a binary evaluation (NULL when out of memory). */
 json_t *train_eval_json(const struct sr_ml_eval *e);
+
+/* The vertical `train` kind (train_vertical.c); the spec is vertical. */
+int train_vertical_run(const struct sr_kind_ctx *c, const struct train_spec *s,
+		       json_t **result, struct sr_err *err) SR_WUR;
+int train_vertical_central(const struct sr_kind_ctx *c, const struct train_spec *s,
+			   json_t **result, struct sr_err *err) SR_WUR;
+/* Paillier modulus bits of vertical SecureBoost (2048; tests lower it). */
+extern unsigned train_sb_key_bits;
 
 /*
  * The pipes of a federated run (train_kind.c): *pipes to every other

@@ -1,0 +1,2191 @@
+/*
+ * secureboost.c - vertical SecureBoost training and joint prediction
+ * (secureboost.h, docs/protocols/train.md "Vertical SecureBoost").
+ *
+ * Every message starts with u8 version (SR_ML_SB_VERSION) and u8 type;
+ * integers are little-endian, doubles IEEE little-endian, ciphertext
+ * blobs are src/he batches ("SRHB", he.h).  Each message is checked for
+ * its exact length; anything else is SR_EPROTO naming the message.
+ *
+ *   HELLO      A -> P  u32 party, u32 npassive, u64 rows, u64 valid rows,
+ *                      the parameters (PARAMS_LEN bytes), u32 key length, key
+ *   LAYOUT     P -> A  u32 cols, cols x u32 value bins
+ *   TREE       A -> P  u32 tree, u32 value_bits, u64 selected rows,
+ *                      bitmap of the training rows in the tree's sample
+ *   CTS        A -> P  one batch of row ciphertexts (selected rows in order)
+ *   SPLIT      A -> P  u32 node, u32 left, u32 right, u8 hist (0 none,
+ *                      1 left, 2 right), u8 mode; mode 0: bitmap of the
+ *                      node's rows going left; mode 1 (P owns the split):
+ *                      u32 feature, u32 bin, u8 missing_left
+ *   SPLIT_BITS P -> A  u32 node, u32 split id, bitmap (to the owner's SPLIT)
+ *   HIST       P -> A  u32 node, one batch of packed bin ciphertexts
+ *   END        A -> P  u32 trees, u32 best_trees
+ *   DONE       P -> A  u32 splits kept
+ *   PRED_REQ   A -> P  u64 rows, u32 splits wanted
+ *   PRED_BITS  P -> A  u32 first split, u32 count, count bitmaps of rows
+ *
+ * A node's rows are two lists kept in the same order at every party: the
+ * tree's sampled training rows (they make the histograms) then the other
+ * rows (unsampled training rows r, validation rows as rows + v), which
+ * only follow the splits so that A can update every margin.  A bitmap of
+ * a node lists the first list then the second, bit i of byte i / 8.
+ */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/alloc.h"
+#include "base/json.h"
+#include "base/limits.h"
+#include "he/he.h"
+#include "ml/secureboost.h"
+#include "base/banned.h"
+
+enum {
+	MSG_HELLO = 1,
+	MSG_LAYOUT = 2,
+	MSG_TREE = 3,
+	MSG_CTS = 4,
+	MSG_SPLIT = 5,
+	MSG_SPLIT_BITS = 6,
+	MSG_HIST = 7,
+	MSG_END = 8,
+	MSG_DONE = 9,
+	MSG_PRED_REQ = 10,
+	MSG_PRED_BITS = 11,
+};
+
+static const char *const msg_names[] = {
+	"?", "HELLO", "LAYOUT", "TREE", "CTS", "SPLIT", "SPLIT_BITS", "HIST",
+	"END", "DONE", "PRED_REQ", "PRED_BITS",
+};
+
+/* u8 loss, u8 first_tree_active_only, u32 trees, depth, max_bins,
+ * grad_frac_bits, early_stopping_rounds, key_bits, u64 seed, 6 doubles. */
+#define PARAMS_LEN (2 + 6 * 4 + 8 + 6 * 8)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void sr_ml_sb_params_init(struct sr_ml_sb_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	sr_ml_gbdt_params_init(&p->gbdt);
+	p->gbdt.grad_frac_bits = SR_ML_SB_FRAC_BITS_DEFAULT;
+	p->key_bits = SR_HE_BITS_DEFAULT;
+}
+
+/* The parameters as the run uses them (grad_frac_bits 0 -> default). */
+static struct sr_ml_gbdt_params effective(const struct sr_ml_sb_params *p)
+{
+	struct sr_ml_gbdt_params g = p->gbdt;
+
+	if (g.grad_frac_bits == 0)
+		g.grad_frac_bits = SR_ML_SB_FRAC_BITS_DEFAULT;
+	return g;
+}
+
+int sr_ml_sb_params_check(const struct sr_ml_sb_params *p, struct sr_err *err)
+{
+	struct sr_ml_gbdt_params g = effective(p);
+	int rc;
+
+	if ((rc = sr_ml_gbdt_params_check(&g, err)))
+		return sr_err_prefix(err, "secureboost");
+	if (p->key_bits != SR_HE_BITS_DEFAULT && p->key_bits != SR_HE_BITS_STRONG &&
+	    (p->key_bits < SR_HE_BITS_TEST_MIN || p->key_bits > 4096 || p->key_bits % 64))
+		return sr_fail(err, SR_EINVAL,
+			       "secureboost: key_bits %u, expected 2048, 3072 or a multiple of 64 from %u to 4096",
+			       p->key_bits, SR_HE_BITS_TEST_MIN);
+	if (p->key_bits > 3072 && p->key_bits != 4096)
+		return sr_fail(err, SR_EINVAL, "secureboost: key_bits %u, at most 3072 (or 4096)",
+			       p->key_bits);
+	return SR_OK;
+}
+
+void sr_ml_sb_model_release(struct sr_ml_sb_model *m)
+{
+	if (!m)
+		return;
+	for (size_t t = 0; m->trees && t < m->ntrees; t++)
+		sr_free(m->trees[t].nodes);
+	sr_free(m->trees);
+	sr_free(m->party_cols);
+	memset(m, 0, sizeof(*m));
+}
+
+void sr_ml_sb_part_release(struct sr_ml_sb_part *part)
+{
+	if (!part)
+		return;
+	sr_free(part->splits);
+	memset(part, 0, sizeof(*part));
+}
+
+/* ---- messages ------------------------------------------------------------- */
+
+struct link {
+	const struct sr_pipe *pipe;
+	struct sr_buf in;
+	struct sr_ml_sb_stats *stats;
+	const char *peer;               /* "passive party 2", "the active party" */
+};
+
+static void link_init(struct link *l, const struct sr_pipe *pipe, struct sr_ml_sb_stats *stats)
+{
+	l->pipe = pipe;
+	sr_buf_init(&l->in, SR_ML_SB_MSG_MAX);
+	l->stats = stats;
+}
+
+static int link_send(struct link *l, struct sr_buf *msg, struct sr_err *err)
+{
+	int rc = l->pipe->send(l->pipe->ctx, (const uint8_t *)msg->data, msg->len, err);
+
+	if (rc)
+		return sr_err_prefix(err, "secureboost: sending to %s", l->peer);
+	if (l->stats)
+		l->stats->bytes_sent += msg->len;
+	return SR_OK;
+}
+
+/* Receive a message of `type` into l->in; returns its body (after the
+ * two header bytes) and length. */
+static int link_recv(struct link *l, int type, const uint8_t **body, size_t *len,
+		     struct sr_err *err)
+{
+	const uint8_t *d;
+	int rc = l->pipe->recv(l->pipe->ctx, &l->in, SR_ML_SB_MSG_MAX, err);
+
+	if (rc)
+		return sr_err_prefix(err, "secureboost: waiting for %s from %s",
+				     msg_names[type], l->peer);
+	if (l->stats)
+		l->stats->bytes_received += l->in.len;
+	d = (const uint8_t *)l->in.data;
+	if (l->in.len < 2)
+		return sr_fail(err, SR_EPROTO, "secureboost: %s from %s: %zu bytes, too short",
+			       msg_names[type], l->peer, l->in.len);
+	if (d[0] != SR_ML_SB_VERSION)
+		return sr_fail(err, SR_EPROTO, "secureboost: %s from %s: version %u, expected %u",
+			       msg_names[type], l->peer, d[0], SR_ML_SB_VERSION);
+	if (d[1] != type)
+		return sr_fail(err, SR_EPROTO, "secureboost: expected %s from %s, got message type %u",
+			       msg_names[type], l->peer, d[1]);
+	*body = d + 2;
+	*len = l->in.len - 2;
+	return SR_OK;
+}
+
+static int msg_start(struct sr_buf *m, int type)
+{
+	uint8_t h[2] = { SR_ML_SB_VERSION, (uint8_t)type };
+
+	sr_buf_reset(m);
+	return sr_buf_add(m, h, 2);
+}
+
+static int add_u8(struct sr_buf *m, unsigned v)
+{
+	uint8_t b = (uint8_t)v;
+
+	return sr_buf_add(m, &b, 1);
+}
+
+static int add_f64(struct sr_buf *m, double v)
+{
+	uint64_t u;
+
+	memcpy(&u, &v, 8);
+	return sr_buf_add_u64le(m, u);
+}
+
+static int bad_len(struct sr_err *err, const struct link *l, int type, size_t got, size_t want)
+{
+	return sr_fail(err, SR_EPROTO, "secureboost: %s from %s: %zu bytes, expected %zu",
+		       msg_names[type], l->peer, got, want);
+}
+
+static size_t bitmap_bytes(size_t bits)
+{
+	return (bits + 7) / 8;
+}
+
+static int bit_get(const uint8_t *b, size_t i)
+{
+	return (b[i / 8] >> (i % 8)) & 1;
+}
+
+static void bit_set(uint8_t *b, size_t i)
+{
+	b[i / 8] |= (uint8_t)(1u << (i % 8));
+}
+
+/* Unused bits of a bitmap's last byte must be 0 (one encoding only). */
+static int bitmap_check(const uint8_t *b, size_t bits)
+{
+	if (bits % 8 == 0)
+		return 1;
+	return (b[bits / 8] >> (bits % 8)) == 0;
+}
+
+static unsigned bit_length(uint64_t v)
+{
+	unsigned n = 0;
+
+	while (v) {
+		n++;
+		v >>= 1;
+	}
+	return n;
+}
+
+/*
+ * A list of ciphertexts in a message: u32 count, then count ciphertexts
+ * of sr_he_ct_bytes each (he.h's own batch framing admits 2048- and
+ * 3072-bit keys only; this one takes the run's key size).
+ */
+static int cts_put(struct sr_buf *m, const struct sr_he_pk *pk, mpz_t *c, size_t count)
+{
+	size_t width = sr_he_ct_bytes(pk);
+
+	if (sr_buf_add_u32le(m, (uint32_t)count) || sr_buf_grow(m, count * width))
+		return SR_ENOMEM;
+	for (size_t i = 0; i < count; i++)
+		sr_he_ct_encode(pk, c[i], (uint8_t *)m->data + m->len + i * width);
+	sr_buf_setlen(m, m->len + count * width);
+	return SR_OK;
+}
+
+/* Decode exactly the rest of a message of `type` from l; SR_EPROTO for a
+ * count above max, a wrong length or a ciphertext outside Z*_{n^2}. */
+static int cts_get(const struct link *l, int type, const struct sr_he_pk *pk, const uint8_t *b,
+		   size_t len, size_t max, mpz_t **out, size_t *count, struct sr_err *err)
+{
+	size_t width = sr_he_ct_bytes(pk), n;
+	int rc;
+
+	*out = NULL;
+	*count = 0;
+	n = len >= 4 ? sr_load_u32le(b) : 0;
+	if (len < 4 || n > max || len != 4 + n * width)
+		return sr_fail(err, SR_EPROTO, "secureboost: %s from %s: %zu bytes, not a list of at most %zu ciphertexts",
+			       msg_names[type], l->peer, len + 2, max);
+	if ((rc = sr_he_cts_new(n ? n : 1, out, err)))
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		if (sr_he_ct_decode(pk, b + 4 + i * width, width, (*out)[i], err)) {
+			sr_he_cts_free(*out, n ? n : 1);
+			*out = NULL;
+			return sr_failx(err, SR_EPROTO, "secureboost: %s from %s: ciphertext %zu is invalid",
+				       msg_names[type], l->peer, i);
+		}
+	*count = n;
+	return SR_OK;
+}
+
+static void cts_free(mpz_t *c, size_t count)
+{
+	if (c)
+		sr_he_cts_free(c, count ? count : 1);
+}
+
+/* ---- one party's features ------------------------------------------------- */
+
+struct feats {
+	const struct sr_ml_data *train, *valid;
+	size_t rows, vrows;
+	struct sr_ml_bins bins;
+	struct sr_ml_layout layout;
+	uint16_t *codes;                /* training codes, column-major */
+};
+
+static void feats_release(struct feats *f)
+{
+	sr_ml_bins_release(&f->bins);
+	sr_ml_layout_release(&f->layout);
+	sr_free(f->codes);
+	memset(f, 0, sizeof(*f));
+}
+
+static int feats_init(struct feats *f, const struct sr_ml_data *train,
+		      const struct sr_ml_data *valid, unsigned max_bins, struct sr_err *err)
+{
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->train = train;
+	f->valid = valid;
+	f->rows = train->rows;
+	f->vrows = valid ? valid->rows : 0;
+	if (train->cols == 0)
+		return sr_fail(err, SR_EINVAL, "secureboost: this party has no features");
+	if (valid && valid->cols != train->cols)
+		return sr_fail(err, SR_EINVAL, "secureboost: the validation set has %zu features, training %zu",
+			       valid->cols, train->cols);
+	if (train->rows + f->vrows > SR_ML_SB_ROWS_MAX)
+		return sr_fail(err, SR_ELIMIT, "secureboost: %zu training and validation rows, at most %u",
+			       train->rows + f->vrows, SR_ML_SB_ROWS_MAX);
+	if ((rc = sr_ml_bins_fit(train, max_bins, &f->bins, err)) ||
+	    (rc = sr_ml_layout_from_bins(&f->bins, &f->layout, err)))
+		goto fail;
+	f->codes = sr_calloc(train->rows * train->cols, sizeof(*f->codes));
+	if (!f->codes) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto fail;
+	}
+	sr_ml_bins_apply(&f->bins, train, f->codes);
+	return SR_OK;
+fail:
+	feats_release(f);
+	return rc;
+}
+
+/* Whether row i (training if < rows, else validation i - rows) goes left
+ * at (feature, bin): codes for training rows, the threshold for
+ * validation rows, as sr_ml_gbdt_train routes them. */
+static int goes_left(const struct feats *f, size_t i, uint32_t feature, uint32_t bin,
+		     int missing_left)
+{
+	if (i < f->rows) {
+		uint16_t code = f->codes[feature * f->rows + i];
+		return code == f->layout.nbins[feature] ? missing_left : code <= bin;
+	} else {
+		double x = f->valid->x[feature * f->vrows + (i - f->rows)];
+		return isnan(x) ? missing_left : x < f->bins.cuts[feature][bin];
+	}
+}
+
+/* ---- the rows of a tree's nodes ------------------------------------------- */
+
+struct span {
+	size_t sel_off, sel_cnt, oth_off, oth_cnt;
+	int state;                      /* 0 absent, 1 open, 2 split */
+};
+
+struct tree_rows {
+	uint32_t *sel, *oth, *scratch;
+	size_t nsel, noth;
+	struct span *nodes;
+	size_t nnodes, cap;
+};
+
+static void tree_rows_release(struct tree_rows *t)
+{
+	sr_free(t->sel);
+	sr_free(t->oth);
+	sr_free(t->scratch);
+	sr_free(t->nodes);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Sample from bitmap sel_bits over rows training rows; other rows after. */
+static int tree_rows_init(struct tree_rows *t, const uint8_t *sel_bits, size_t rows,
+			  size_t vrows, struct sr_err *err)
+{
+	size_t all = rows + vrows;
+
+	memset(t, 0, sizeof(*t));
+	t->sel = sr_calloc(all ? all : 1, sizeof(uint32_t));
+	t->oth = sr_calloc(all ? all : 1, sizeof(uint32_t));
+	t->scratch = sr_calloc(all ? all : 1, sizeof(uint32_t));
+	t->cap = 64;
+	t->nodes = sr_calloc(t->cap, sizeof(*t->nodes));
+	if (!t->sel || !t->oth || !t->scratch || !t->nodes) {
+		tree_rows_release(t);
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	for (size_t r = 0; r < rows; r++) {
+		if (bit_get(sel_bits, r))
+			t->sel[t->nsel++] = (uint32_t)r;
+		else
+			t->oth[t->noth++] = (uint32_t)r;
+	}
+	for (size_t v = 0; v < vrows; v++)
+		t->oth[t->noth++] = (uint32_t)(rows + v);
+	t->nodes[0] = (struct span){ 0, t->nsel, 0, t->noth, 1 };
+	t->nnodes = 1;
+	return SR_OK;
+}
+
+static int tree_rows_reserve(struct tree_rows *t, size_t ids, struct sr_err *err)
+{
+	if (ids > t->cap) {
+		size_t cap = t->cap;
+		struct span *n;
+		while (cap < ids)
+			cap *= 2;
+		n = sr_realloc(t->nodes, cap * sizeof(*n));
+		if (!n)
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+		memset(n + t->cap, 0, (cap - t->cap) * sizeof(*n));
+		t->nodes = n;
+		t->cap = cap;
+	}
+	if (ids > t->nnodes)
+		t->nnodes = ids;
+	return SR_OK;
+}
+
+static void partition_list(uint32_t *list, size_t off, size_t cnt, const uint8_t *bits,
+			   size_t bit0, uint32_t *scratch, size_t *nl_out)
+{
+	size_t nl = 0, nr = 0;
+
+	for (size_t i = 0; i < cnt; i++) {
+		uint32_t r = list[off + i];
+		if (bit_get(bits, bit0 + i))
+			list[off + nl++] = r;
+		else
+			scratch[nr++] = r;
+	}
+	memcpy(list + off + nl, scratch, nr * sizeof(*list));
+	*nl_out = nl;
+}
+
+/* Split node by bits (its sel rows then its oth rows) into left, right. */
+static void tree_rows_split(struct tree_rows *t, uint32_t node, uint32_t left, uint32_t right,
+			    const uint8_t *bits)
+{
+	struct span *s = &t->nodes[node];
+	size_t nls, nlo;
+
+	partition_list(t->sel, s->sel_off, s->sel_cnt, bits, 0, t->scratch, &nls);
+	partition_list(t->oth, s->oth_off, s->oth_cnt, bits, s->sel_cnt, t->scratch, &nlo);
+	t->nodes[left] = (struct span){ s->sel_off, nls, s->oth_off, nlo, 1 };
+	t->nodes[right] = (struct span){ s->sel_off + nls, s->sel_cnt - nls,
+					 s->oth_off + nlo, s->oth_cnt - nlo, 1 };
+	s->state = 2;
+}
+
+/* The left bitmap of node at (feature, bin, missing side) of f. */
+static void split_bitmap(const struct feats *f, const struct tree_rows *t, uint32_t node,
+			 uint32_t feature, uint32_t bin, int ml, uint8_t *bits)
+{
+	const struct span *s = &t->nodes[node];
+
+	memset(bits, 0, bitmap_bytes(s->sel_cnt + s->oth_cnt));
+	for (size_t i = 0; i < s->sel_cnt; i++)
+		if (goes_left(f, t->sel[s->sel_off + i], feature, bin, ml))
+			bit_set(bits, i);
+	for (size_t i = 0; i < s->oth_cnt; i++)
+		if (goes_left(f, t->oth[s->oth_off + i], feature, bin, ml))
+			bit_set(bits, s->sel_cnt + i);
+}
+
+/* ---- packing of gradients and of bin sums -------------------------------- */
+
+/*
+ * A row's plaintext is (qg + off) + (qh + off) 2^sb with off = 2^(vb-1)
+ * and |q| < off, so every slot is positive.  A bin's sum over its c rows,
+ * padded with (T - c) off per slot, is G + T off: its count is hidden in
+ * T, the node's row count, which A knows.  Sums stay below T 2^vb <
+ * 2^sb with sb = vb + bit_length(rows).  `per` bins (2 slots each) share
+ * one plaintext below 2^(bits - 2) < n.
+ */
+struct packing {
+	unsigned value_bits, slot_bits;
+	size_t per;                     /* bins per histogram ciphertext */
+};
+
+static int packing_init(struct packing *pk, unsigned value_bits, size_t rows, unsigned key_bits,
+			struct sr_err *err)
+{
+	pk->value_bits = value_bits;
+	pk->slot_bits = value_bits + bit_length(rows);
+	if (value_bits < 2 || pk->slot_bits > 62)
+		return sr_fail(err, SR_ELIMIT,
+			       "secureboost: gradients of %u bits over %zu rows do not fit a 62-bit slot (lower grad_frac_bits)",
+			       value_bits, rows);
+	pk->per = (key_bits - 2) / (2 * pk->slot_bits);
+	return SR_OK;
+}
+
+/* ---- the passive party ---------------------------------------------------- */
+
+struct passive {
+	const struct sr_ml_sb_params *p;
+	struct sr_ml_gbdt_params g;
+	struct feats f;
+	struct link l;
+	struct sr_he_pk *pk;
+	struct sr_buf out;
+	mpz_t *row_ct;                  /* per training row; set for the sample */
+	struct tree_rows t;
+	struct packing pack;
+	struct sr_ml_sb_part *part;
+	size_t splits_cap;
+	/* histogram scratch */
+	mpz_t *slot_ct;
+	uint32_t *slot_cnt;
+	size_t slots;
+	mpz_t *hist_ct;
+	size_t hist_n;
+	uint32_t hist_node;
+	struct sr_ml_sb_stats *stats;
+};
+
+static int put_params(struct sr_buf *m, const struct sr_ml_sb_params *p)
+{
+	struct sr_ml_gbdt_params g = effective(p);
+	int rc = 0;
+
+	rc |= add_u8(m, (unsigned)g.loss);
+	rc |= add_u8(m, p->first_tree_active_only ? 1 : 0);
+	rc |= sr_buf_add_u32le(m, g.trees);
+	rc |= sr_buf_add_u32le(m, g.depth);
+	rc |= sr_buf_add_u32le(m, g.max_bins);
+	rc |= sr_buf_add_u32le(m, g.grad_frac_bits);
+	rc |= sr_buf_add_u32le(m, g.early_stopping_rounds);
+	rc |= sr_buf_add_u32le(m, p->key_bits);
+	rc |= sr_buf_add_u64le(m, g.seed);
+	rc |= add_f64(m, g.learning_rate);
+	rc |= add_f64(m, g.tree.lambda);
+	rc |= add_f64(m, g.tree.gamma);
+	rc |= add_f64(m, g.tree.min_child_weight);
+	rc |= add_f64(m, g.subsample);
+	rc |= add_f64(m, g.base_score);
+	return rc ? SR_ENOMEM : SR_OK;
+}
+
+static int passive_hello(struct passive *s, struct sr_err *err)
+{
+	const uint8_t *b;
+	size_t len, keylen;
+	struct sr_buf mine;
+	int rc;
+
+	if ((rc = link_recv(&s->l, MSG_HELLO, &b, &len, err)))
+		return rc;
+	if (len < 24 + PARAMS_LEN + 4)
+		return bad_len(err, &s->l, MSG_HELLO, len + 2, 2 + 24 + PARAMS_LEN + 4);
+	keylen = sr_load_u32le(b + 24 + PARAMS_LEN);
+	if (len != 24 + PARAMS_LEN + 4 + keylen)
+		return bad_len(err, &s->l, MSG_HELLO, len + 2, 2 + 24 + PARAMS_LEN + 4 + keylen);
+	s->part->party = sr_load_u32le(b);
+	if (s->part->party < 1 || s->part->party > SR_ML_SB_PASSIVE_MAX ||
+	    sr_load_u32le(b + 4) < s->part->party || sr_load_u32le(b + 4) > SR_ML_SB_PASSIVE_MAX)
+		return sr_fail(err, SR_EPROTO, "secureboost: HELLO from the active party: party %u of %u",
+			       s->part->party, sr_load_u32le(b + 4));
+	if (sr_load_u64le(b + 8) != s->f.rows)
+		return sr_fail(err, SR_EINVAL,
+			       "secureboost: the active party has %llu aligned training rows, this party %zu",
+			       (unsigned long long)sr_load_u64le(b + 8), s->f.rows);
+	if (sr_load_u64le(b + 16) != s->f.vrows)
+		return sr_fail(err, SR_EINVAL,
+			       "secureboost: the active party has %llu validation rows, this party %zu",
+			       (unsigned long long)sr_load_u64le(b + 16), s->f.vrows);
+	sr_buf_init(&mine, 0);
+	if (put_params(&mine, s->p)) {
+		sr_buf_release(&mine);
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	rc = memcmp(mine.data, b + 24, PARAMS_LEN);
+	sr_buf_release(&mine);
+	if (rc)
+		return sr_fail(err, SR_EINVAL,
+			       "secureboost: the active party's training parameters differ from this party's");
+	if ((rc = sr_he_pk_decode_bits(b + 28 + PARAMS_LEN, keylen, s->p->key_bits, s->p->pool,
+				       &s->pk, err)))
+		return sr_err_prefix(err, "secureboost: HELLO from the active party: key");
+	return SR_OK;
+}
+
+static int passive_layout(struct passive *s, struct sr_err *err)
+{
+	int rc = msg_start(&s->out, MSG_LAYOUT);
+
+	rc |= sr_buf_add_u32le(&s->out, (uint32_t)s->f.layout.cols);
+	for (size_t c = 0; c < s->f.layout.cols; c++)
+		rc |= sr_buf_add_u32le(&s->out, s->f.layout.nbins[c]);
+	if (rc)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	return link_send(&s->l, &s->out, err);
+}
+
+/* Receive the batches of a tree's row ciphertexts, selected rows in order. */
+static int passive_tree(struct passive *s, const uint8_t *b, size_t len, struct sr_err *err)
+{
+	size_t need = bitmap_bytes(s->f.rows), nsel, got = 0;
+	unsigned vb;
+	int rc;
+
+	if (len != 16 + need)
+		return bad_len(err, &s->l, MSG_TREE, len + 2, 2 + 16 + need);
+	vb = sr_load_u32le(b + 4);
+	nsel = sr_load_u64le(b + 8);
+	if (!bitmap_check(b + 16, s->f.rows))
+		return sr_fail(err, SR_EPROTO, "secureboost: TREE from the active party: bits past the last row");
+	tree_rows_release(&s->t);
+	if ((rc = tree_rows_init(&s->t, b + 16, s->f.rows, s->f.vrows, err)))
+		return rc;
+	if (s->t.nsel != nsel || vb > 62)
+		return sr_fail(err, SR_EPROTO,
+			       "secureboost: TREE from the active party: %zu rows sampled, %zu in its bitmap, value bits %u",
+			       nsel, s->t.nsel, vb);
+	if ((rc = packing_init(&s->pack, vb, nsel, s->p->key_bits, err)))
+		return rc;
+	while (got < nsel) {
+		mpz_t *cts = NULL;
+		size_t count = 0;
+		if ((rc = link_recv(&s->l, MSG_CTS, &b, &len, err)))
+			return rc;
+		if ((rc = cts_get(&s->l, MSG_CTS, s->pk, b, len, SR_ML_SB_CT_CHUNK, &cts, &count, err)))
+			return rc;
+		if (count == 0 || count > nsel - got) {
+			cts_free(cts, count);
+			return sr_fail(err, SR_EPROTO,
+				       "secureboost: CTS from the active party: %zu ciphertexts, %zu expected at most",
+				       count, nsel - got);
+		}
+		for (size_t i = 0; i < count; i++)
+			mpz_swap(s->row_ct[s->t.sel[got + i]], cts[i]);
+		got += count;
+		cts_free(cts, count);
+	}
+	return SR_OK;
+}
+
+/* Bin sums of one feature over the node's sampled rows. */
+static int hist_feature(void *ctx, size_t c, struct sr_err *err)
+{
+	struct passive *s = ctx;
+	const struct span *sp = &s->t.nodes[s->hist_node];
+	const uint16_t *col = s->f.codes + c * s->f.rows;
+	size_t off = s->f.layout.offset[c];
+
+	(void)err;
+	for (size_t i = 0; i < sp->sel_cnt; i++) {
+		uint32_t r = s->t.sel[sp->sel_off + i];
+		size_t slot = off + col[r];
+		if (s->slot_cnt[slot]++ == 0)
+			mpz_set(s->slot_ct[slot], s->row_ct[r]);
+		else
+			sr_he_add(s->pk, s->slot_ct[slot], s->row_ct[r], s->slot_ct[slot]);
+	}
+	return SR_OK;
+}
+
+/* Histogram ciphertext j: bins j*per .. by Horner, padded, rerandomized. */
+static int hist_pack(void *ctx, size_t j, struct sr_err *err)
+{
+	struct passive *s = ctx;
+	const struct span *sp = &s->t.nodes[s->hist_node];
+	size_t first = j * s->pack.per, last = first + s->pack.per;
+	unsigned sb = s->pack.slot_bits;
+	mpz_t shift, pad, term;
+	int rc = SR_OK;
+
+	if (last > s->slots)
+		last = s->slots;
+	mpz_inits(shift, pad, term, NULL);
+	mpz_set_ui(shift, 1);
+	mpz_mul_2exp(shift, shift, 2 * sb);
+	mpz_set_ui(s->hist_ct[j], 1);
+	mpz_set_ui(pad, 0);
+	for (size_t k = last; k-- > first;) {
+		uint64_t missing = sp->sel_cnt - s->slot_cnt[k];
+		if (k + 1 < last) {
+			rc = sr_he_mul_plain(s->pk, s->hist_ct[j], shift, s->hist_ct[j], err);
+			if (rc)
+				break;
+		}
+		if (s->slot_cnt[k])
+			sr_he_add(s->pk, s->hist_ct[j], s->slot_ct[k], s->hist_ct[j]);
+		/* pad = pad 2^(2 sb) + missing off (1 + 2^sb) */
+		mpz_mul_2exp(pad, pad, 2 * sb);
+		mpz_set_ui(term, missing);
+		mpz_mul_2exp(term, term, s->pack.value_bits - 1);
+		mpz_add(pad, pad, term);
+		mpz_mul_2exp(term, term, sb);
+		mpz_add(pad, pad, term);
+	}
+	if (rc == SR_OK) {
+		sr_he_add_plain(s->pk, s->hist_ct[j], pad, s->hist_ct[j]);
+		rc = sr_he_rerandomize(s->pk, s->hist_ct[j], s->hist_ct[j], err);
+	}
+	mpz_clears(shift, pad, term, NULL);
+	return rc;
+}
+
+static int passive_hist(struct passive *s, uint32_t node, struct sr_err *err)
+{
+	uint64_t t0 = now_ns();
+	size_t nct = (s->slots + s->pack.per - 1) / s->pack.per;
+	int rc;
+
+	s->hist_node = node;
+	memset(s->slot_cnt, 0, s->slots * sizeof(*s->slot_cnt));
+	if ((rc = sr_pool_run(s->p->pool, s->f.layout.cols, hist_feature, s, err)) ||
+	    (rc = sr_pool_run(s->p->pool, nct, hist_pack, s, err)))
+		return rc;
+	if (s->stats)
+		s->stats->hist_ns += now_ns() - t0;
+	if ((rc = msg_start(&s->out, MSG_HIST)) || (rc = sr_buf_add_u32le(&s->out, node)) ||
+	    (rc = cts_put(&s->out, s->pk, s->hist_ct, nct)))
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	return link_send(&s->l, &s->out, err);
+}
+
+static int passive_split(struct passive *s, const uint8_t *b, size_t len, struct sr_err *err)
+{
+	uint32_t node, left, right;
+	unsigned hist, mode;
+	struct span *sp;
+	size_t nbits, nb;
+	uint8_t *bits = NULL;
+	int rc;
+
+	if (len < 14)
+		return bad_len(err, &s->l, MSG_SPLIT, len + 2, 16);
+	node = sr_load_u32le(b);
+	left = sr_load_u32le(b + 4);
+	right = sr_load_u32le(b + 8);
+	hist = b[12];
+	mode = b[13];
+	if (node >= s->t.nnodes || s->t.nodes[node].state != 1 || left < s->t.nnodes ||
+	    right != left + 1 || right > (1u << 20) || hist > 3 || mode > 1 ||
+	    (hist == 3) != (mode == 1 && hist != 0))
+		return sr_fail(err, SR_EPROTO,
+			       "secureboost: SPLIT from the active party: node %u -> %u, %u (hist %u, mode %u) does not fit the tree",
+			       node, left, right, hist, mode);
+	if ((rc = tree_rows_reserve(&s->t, (size_t)right + 1, err)))
+		return rc;
+	sp = &s->t.nodes[node];
+	nbits = sp->sel_cnt + sp->oth_cnt;
+	nb = bitmap_bytes(nbits);
+	if (mode == 0) {
+		if (len != 14 + nb)
+			return bad_len(err, &s->l, MSG_SPLIT, len + 2, 16 + nb);
+		if (!bitmap_check(b + 14, nbits))
+			return sr_fail(err, SR_EPROTO, "secureboost: SPLIT from the active party: bits past the node's rows");
+		tree_rows_split(&s->t, node, left, right, b + 14);
+	} else {
+		uint32_t feature, bin;
+		unsigned ml;
+		struct sr_ml_sb_split *sl;
+		if (len != 14 + 9)
+			return bad_len(err, &s->l, MSG_SPLIT, len + 2, 16 + 9);
+		feature = sr_load_u32le(b + 14);
+		bin = sr_load_u32le(b + 18);
+		ml = b[22];
+		if (feature >= s->f.layout.cols || bin + 1 >= s->f.layout.nbins[feature] || ml > 1)
+			return sr_fail(err, SR_EPROTO,
+				       "secureboost: SPLIT from the active party: feature %u bin %u is out of range",
+				       feature, bin);
+		if (s->part->nsplits == s->splits_cap) {
+			size_t cap = s->splits_cap ? s->splits_cap * 2 : 64;
+			sl = sr_realloc(s->part->splits, cap * sizeof(*sl));
+			if (!sl)
+				return sr_fail(err, SR_ENOMEM, "out of memory");
+			s->part->splits = sl;
+			s->splits_cap = cap;
+		}
+		sl = &s->part->splits[s->part->nsplits];
+		sl->feature = feature;
+		sl->bin = bin;
+		sl->threshold = s->f.bins.cuts[feature][bin];
+		sl->missing_left = (int)ml;
+		bits = sr_calloc(nb ? nb : 1, 1);
+		if (!bits)
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+		split_bitmap(&s->f, &s->t, node, feature, bin, (int)ml, bits);
+		rc = msg_start(&s->out, MSG_SPLIT_BITS);
+		rc |= sr_buf_add_u32le(&s->out, node);
+		rc |= sr_buf_add_u32le(&s->out, (uint32_t)s->part->nsplits);
+		rc |= sr_buf_add(&s->out, bits, nb);
+		s->part->nsplits++;
+		if (rc) {
+			sr_free(bits);
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+		}
+		tree_rows_split(&s->t, node, left, right, bits);
+		sr_free(bits);
+		if ((rc = link_send(&s->l, &s->out, err)))
+			return rc;
+	}
+	/* 3: the smaller child by sampled rows, left on a tie (gbdt.c's rule). */
+	if (hist == 3)
+		hist = s->t.nodes[left].sel_cnt <= s->t.nodes[right].sel_cnt ? 1 : 2;
+	if (hist)
+		return passive_hist(s, hist == 1 ? left : right, err);
+	return SR_OK;
+}
+
+int sr_ml_sb_passive(const struct sr_ml_sb_params *p,
+		     const struct sr_ml_data *train, const struct sr_ml_data *valid,
+		     const struct sr_pipe *active,
+		     struct sr_ml_sb_part *out, struct sr_ml_sb_stats *stats,
+		     struct sr_err *err)
+{
+	struct passive s;
+	uint64_t t0 = now_ns();
+	int rc, in_tree = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(&s, 0, sizeof(s));
+	s.p = p;
+	s.part = out;
+	s.stats = stats;
+	sr_buf_init(&s.out, SR_BUF_UNBOUNDED);
+	link_init(&s.l, active, stats);
+	s.l.peer = "the active party";
+	if ((rc = sr_ml_sb_params_check(p, err)))
+		goto out;
+	s.g = effective(p);
+	if ((rc = feats_init(&s.f, train, valid, s.g.max_bins, err)))
+		goto out;
+	out->cols = train->cols;
+	s.slots = s.f.layout.offset[s.f.layout.cols];
+	if ((rc = passive_hello(&s, err)))
+		goto out;
+	{
+		struct packing worst = { 0 };
+		if ((rc = packing_init(&worst, 2, s.f.rows, p->key_bits, err)))
+			goto out;
+		if ((s.slots + worst.per - 1) / worst.per > SR_ML_SB_CT_CHUNK) {
+			rc = sr_fail(err, SR_ELIMIT, "secureboost: %zu histogram bins, too many for one message",
+				     s.slots);
+			goto out;
+		}
+	}
+	if ((rc = sr_he_cts_new(s.f.rows ? s.f.rows : 1, &s.row_ct, err)) ||
+	    (rc = sr_he_cts_new(s.slots, &s.slot_ct, err)) ||
+	    (rc = sr_he_cts_new(s.slots, &s.hist_ct, err)))
+		goto out;
+	s.slot_cnt = sr_calloc(s.slots, sizeof(*s.slot_cnt));
+	if (!s.slot_cnt) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = passive_layout(&s, err)))
+		goto out;
+	for (;;) {
+		const uint8_t *b;
+		size_t len;
+		unsigned type;
+
+		rc = s.l.pipe->recv(s.l.pipe->ctx, &s.l.in, SR_ML_SB_MSG_MAX, err);
+		if (rc) {
+			sr_err_prefix(err, "secureboost: waiting for the active party");
+			goto out;
+		}
+		if (stats)
+			stats->bytes_received += s.l.in.len;
+		b = (const uint8_t *)s.l.in.data;
+		len = s.l.in.len;
+		if (len < 2 || b[0] != SR_ML_SB_VERSION) {
+			rc = sr_fail(err, SR_EPROTO, "secureboost: message from the active party: %s",
+				     len < 2 ? "too short" : "wrong version");
+			goto out;
+		}
+		type = b[1];
+		b += 2;
+		len -= 2;
+		if (type == MSG_TREE) {
+			if ((rc = passive_tree(&s, b, len, err)))
+				goto out;
+			in_tree = 1;
+			if (stats)
+				stats->trees++;
+		} else if (type == MSG_SPLIT && in_tree) {
+			if ((rc = passive_split(&s, b, len, err)))
+				goto out;
+		} else if (type == MSG_END) {
+			if (len != 8) {
+				rc = bad_len(err, &s.l, MSG_END, len + 2, 10);
+				goto out;
+			}
+			break;
+		} else {
+			rc = sr_fail(err, SR_EPROTO, "secureboost: unexpected message type %u from the active party",
+				     type);
+			goto out;
+		}
+		/* The root's histogram follows every TREE. */
+		if (type == MSG_TREE && (rc = passive_hist(&s, 0, err)))
+			goto out;
+	}
+	if ((rc = msg_start(&s.out, MSG_DONE)) ||
+	    (rc = sr_buf_add_u32le(&s.out, (uint32_t)out->nsplits))) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = link_send(&s.l, &s.out, err);
+out:
+	if (stats)
+		stats->total_ns += now_ns() - t0;
+	if (rc)
+		sr_ml_sb_part_release(out);
+	tree_rows_release(&s.t);
+	if (s.row_ct)
+		sr_he_cts_free(s.row_ct, s.f.rows ? s.f.rows : 1);
+	if (s.slot_ct)
+		sr_he_cts_free(s.slot_ct, s.slots);
+	if (s.hist_ct)
+		sr_he_cts_free(s.hist_ct, s.slots);
+	sr_free(s.slot_cnt);
+	sr_he_pk_free(s.pk);
+	feats_release(&s.f);
+	sr_buf_release(&s.out);
+	sr_buf_release(&s.l.in);
+	return rc;
+}
+
+/* ---- the active party ------------------------------------------------------ */
+
+struct active {
+	const struct sr_ml_sb_params *p;
+	struct sr_ml_gbdt_params g;
+	struct feats f;
+	size_t np;                      /* passive parties */
+	struct link *l;                 /* np */
+	struct sr_he_pk *pk;
+	struct sr_he_sk *sk;
+	struct sr_buf out;
+	struct sr_ml_layout all;        /* A's features, then each party's */
+	size_t *col_off;                /* np + 2: first pooled column of party i */
+	size_t *splits;                 /* np: split ids handed to party i */
+	unsigned char *mask;            /* all.cols: the first tree's features */
+	const unsigned char *use_mask;
+	double *gr, *hs, *margin, *vmargin;
+	struct tree_rows t;
+	struct packing pack;
+	struct sr_ml_sb_tree *tree;
+	size_t cap;
+	uint8_t *bits;                  /* a node's bitmap */
+	mpz_t *dec;                     /* decryption scratch */
+	size_t ndec;
+	struct sr_ml_sb_stats *stats;
+};
+
+static int active_add_node(struct active *a, uint32_t *index, struct sr_err *err)
+{
+	if (a->tree->nnodes == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 64;
+		struct sr_ml_sb_node *n = sr_realloc(a->tree->nodes, cap * sizeof(*n));
+		if (!n)
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+		a->tree->nodes = n;
+		a->cap = cap;
+	}
+	memset(&a->tree->nodes[a->tree->nnodes], 0, sizeof(struct sr_ml_sb_node));
+	*index = (uint32_t)a->tree->nnodes++;
+	return SR_OK;
+}
+
+/* Which party owns pooled column c (0 = A). */
+static size_t owner_of(const struct active *a, size_t c)
+{
+	size_t i = 0;
+
+	while (c >= a->col_off[i + 1])
+		i++;
+	return i;
+}
+
+static int active_hello(struct active *a, struct sr_err *err)
+{
+	struct sr_buf key;
+	int rc;
+
+	sr_buf_init(&key, 0);
+	if ((rc = sr_he_pk_encode(a->pk, &key, err)))
+		goto out;
+	for (size_t i = 0; i < a->np; i++) {
+		int bad = msg_start(&a->out, MSG_HELLO);
+		bad |= sr_buf_add_u32le(&a->out, (uint32_t)(i + 1));
+		bad |= sr_buf_add_u32le(&a->out, (uint32_t)a->np);
+		bad |= sr_buf_add_u64le(&a->out, a->f.rows);
+		bad |= sr_buf_add_u64le(&a->out, a->f.vrows);
+		bad |= put_params(&a->out, a->p);
+		bad |= sr_buf_add_u32le(&a->out, (uint32_t)key.len);
+		bad |= sr_buf_add(&a->out, key.data, key.len);
+		if (bad) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		if ((rc = link_send(&a->l[i], &a->out, err)))
+			goto out;
+	}
+out:
+	sr_buf_release(&key);
+	return rc;
+}
+
+/* Every party's layout, into a->all (A's own first). */
+static int active_layouts(struct active *a, struct sr_err *err)
+{
+	uint32_t **nb = NULL;
+	size_t total, slots;
+	int rc = SR_OK;
+
+	a->col_off = sr_calloc(a->np + 2, sizeof(*a->col_off));
+	a->splits = sr_calloc(a->np + 1, sizeof(*a->splits));
+	nb = sr_calloc(a->np + 1, sizeof(*nb));
+	if (!a->col_off || !a->splits || !nb) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	a->col_off[1] = a->f.layout.cols;
+	for (size_t i = 0; i < a->np; i++) {
+		const uint8_t *b;
+		size_t len, cols;
+		if ((rc = link_recv(&a->l[i], MSG_LAYOUT, &b, &len, err)))
+			goto out;
+		cols = len >= 4 ? sr_load_u32le(b) : 0;
+		if (len < 4 || len != 4 + 4 * cols || cols == 0) {
+			rc = cols == 0 && len >= 4 ?
+				sr_fail(err, SR_EPROTO, "secureboost: LAYOUT from %s: no features", a->l[i].peer) :
+				bad_len(err, &a->l[i], MSG_LAYOUT, len + 2, 2 + 4 + 4 * cols);
+			goto out;
+		}
+		nb[i + 1] = sr_calloc(cols, sizeof(uint32_t));
+		if (!nb[i + 1]) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t c = 0; c < cols; c++) {
+			nb[i + 1][c] = sr_load_u32le(b + 4 + 4 * c);
+			if (nb[i + 1][c] < 1 || nb[i + 1][c] > a->g.max_bins) {
+				rc = sr_fail(err, SR_EPROTO,
+					     "secureboost: LAYOUT from %s: feature %zu has %u bins, expected 1 to %u",
+					     a->l[i].peer, c, nb[i + 1][c], a->g.max_bins);
+				goto out;
+			}
+		}
+		a->col_off[i + 2] = a->col_off[i + 1] + cols;
+	}
+	total = a->col_off[a->np + 1];
+	a->all.cols = total;
+	a->all.nbins = sr_calloc(total, sizeof(*a->all.nbins));
+	a->all.offset = sr_calloc(total + 1, sizeof(*a->all.offset));
+	a->mask = sr_calloc(total, 1);
+	if (!a->all.nbins || !a->all.offset || !a->mask) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	slots = 0;
+	for (size_t c = 0; c < total; c++) {
+		size_t i = owner_of(a, c);
+		uint32_t n = i == 0 ? a->f.layout.nbins[c] : nb[i][c - a->col_off[i]];
+		a->all.nbins[c] = n;
+		a->all.offset[c] = slots;
+		slots += n + 1;
+		a->mask[c] = i == 0;
+	}
+	a->all.offset[total] = slots;
+out:
+	for (size_t i = 0; nb && i <= a->np; i++)
+		sr_free(nb[i]);
+	sr_free(nb);
+	return rc;
+}
+
+/* Encrypt the sampled rows' packed (g, h) and send them with TREE. */
+static int active_tree_start(struct active *a, unsigned t, const uint8_t *sel_bits,
+			     struct sr_err *err)
+{
+	unsigned k = a->g.grad_frac_bits;
+	uint64_t maxq = 0, t0 = now_ns();
+	size_t nsel = a->t.nsel;
+	mpz_t *m = NULL, *c = NULL, off;
+	int rc;
+
+	for (size_t i = 0; i < nsel; i++) {
+		uint32_t r = a->t.sel[i];
+		uint64_t qg = (uint64_t)llabs(llrint(ldexp(a->gr[r], (int)k)));
+		uint64_t qh = (uint64_t)llabs(llrint(ldexp(a->hs[r], (int)k)));
+		if (qg > maxq)
+			maxq = qg;
+		if (qh > maxq)
+			maxq = qh;
+	}
+	if (maxq >= (1ull << 60))
+		return sr_fail(err, SR_ELIMIT, "secureboost: tree %u: a gradient of 2^%u units, too large (lower grad_frac_bits)",
+			       t, bit_length(maxq) - 1);
+	if ((rc = packing_init(&a->pack, bit_length(maxq) + 1 < 2 ? 2 : bit_length(maxq) + 1,
+			       nsel, a->p->key_bits, err)))
+		return rc;
+	if ((rc = sr_he_cts_new(nsel ? nsel : 1, &m, err)))
+		return rc;
+	if ((rc = sr_he_cts_new(nsel ? nsel : 1, &c, err))) {
+		sr_he_cts_free(m, nsel ? nsel : 1);
+		return rc;
+	}
+	mpz_init_set_ui(off, 1);
+	mpz_mul_2exp(off, off, a->pack.value_bits - 1);
+	for (size_t i = 0; i < nsel; i++) {
+		uint32_t r = a->t.sel[i];
+		mpz_set_si(m[i], llrint(ldexp(a->hs[r], (int)k)));
+		mpz_add(m[i], m[i], off);
+		mpz_mul_2exp(m[i], m[i], a->pack.slot_bits);
+		mpz_add(m[i], m[i], off);
+		if (llrint(ldexp(a->gr[r], (int)k)) >= 0)
+			mpz_add_ui(m[i], m[i], (unsigned long)llrint(ldexp(a->gr[r], (int)k)));
+		else
+			mpz_sub_ui(m[i], m[i], (unsigned long)-llrint(ldexp(a->gr[r], (int)k)));
+	}
+	mpz_clear(off);
+	rc = sr_he_encrypt_batch(a->pk, a->p->pool, m, c, nsel, err);
+	if (a->stats)
+		a->stats->encrypt_ns += now_ns() - t0;
+	if (rc)
+		goto out;
+	for (size_t i = 0; i < a->np; i++) {
+		int bad = msg_start(&a->out, MSG_TREE);
+		bad |= sr_buf_add_u32le(&a->out, t);
+		bad |= sr_buf_add_u32le(&a->out, a->pack.value_bits);
+		bad |= sr_buf_add_u64le(&a->out, nsel);
+		bad |= sr_buf_add(&a->out, sel_bits, bitmap_bytes(a->f.rows));
+		if (bad) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		if ((rc = link_send(&a->l[i], &a->out, err)))
+			goto out;
+	}
+	for (size_t first = 0; first < nsel; first += SR_ML_SB_CT_CHUNK) {
+		size_t count = nsel - first < SR_ML_SB_CT_CHUNK ? nsel - first : SR_ML_SB_CT_CHUNK;
+		if ((rc = msg_start(&a->out, MSG_CTS)) ||
+		    (rc = cts_put(&a->out, a->pk, c + first, count))) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < a->np; i++)
+			if ((rc = link_send(&a->l[i], &a->out, err)))
+				goto out;
+	}
+out:
+	sr_he_cts_free(m, nsel ? nsel : 1);
+	sr_he_cts_free(c, nsel ? nsel : 1);
+	return rc;
+}
+
+/* Receive, decrypt and unpack node's histograms into hist (passive slots). */
+static int active_recv_hists(struct active *a, uint32_t node, struct sr_ml_hist *hist,
+			     struct sr_err *err)
+{
+	uint64_t T = a->t.nodes[node].sel_cnt;
+	unsigned sb = a->pack.slot_bits, k = a->g.grad_frac_bits;
+	uint64_t off = 1ull << (a->pack.value_bits - 1);
+	mpz_t chunk;
+	int rc = SR_OK;
+
+	mpz_init(chunk);
+	for (size_t i = 0; i < a->np; i++) {
+		size_t c0 = a->col_off[i + 1], c1 = a->col_off[i + 2];
+		size_t s0 = a->all.offset[c0], nslots = a->all.offset[c1] - s0;
+		size_t want = (nslots + a->pack.per - 1) / a->pack.per, count = 0;
+		const uint8_t *b;
+		size_t len;
+		mpz_t *cts = NULL;
+		uint64_t t0;
+
+		if (want > a->ndec) {
+			rc = sr_fail(err, SR_ELIMIT, "secureboost: %s has %zu histogram bins, too many for one message",
+				     a->l[i].peer, nslots);
+			goto out;
+		}
+		if ((rc = link_recv(&a->l[i], MSG_HIST, &b, &len, err)))
+			goto out;
+		if (len < 4 || sr_load_u32le(b) != node) {
+			rc = sr_fail(err, SR_EPROTO, "secureboost: HIST from %s: not for node %u",
+				     a->l[i].peer, node);
+			goto out;
+		}
+		if ((rc = cts_get(&a->l[i], MSG_HIST, a->pk, b + 4, len - 4, want, &cts, &count, err)))
+			goto out;
+		if (count != want) {
+			cts_free(cts, count);
+			rc = sr_fail(err, SR_EPROTO, "secureboost: HIST from %s: %zu ciphertexts, expected %zu",
+				     a->l[i].peer, count, want);
+			goto out;
+		}
+		t0 = now_ns();
+		rc = sr_he_decrypt_batch(a->sk, a->p->pool, cts, a->dec, count, err);
+		if (a->stats) {
+			a->stats->decrypt_ns += now_ns() - t0;
+			a->stats->ciphertexts_decrypted += count;
+		}
+		cts_free(cts, count);
+		if (rc)
+			goto out;
+		for (size_t s = 0; s < nslots; s++) {
+			mpz_srcptr m = a->dec[s / a->pack.per];
+			size_t pos = (s % a->pack.per) * 2 * sb;
+			uint64_t v[2];
+			for (int h = 0; h < 2; h++) {
+				mpz_tdiv_q_2exp(chunk, m, pos + (size_t)h * sb);
+				mpz_tdiv_r_2exp(chunk, chunk, sb);
+				v[h] = mpz_get_ui(chunk);
+				if (v[h] < T || v[h] > T * (2 * off - 1)) {
+					rc = sr_fail(err, SR_EPROTO,
+						     "secureboost: HIST from %s: bin %zu of node %u is out of range",
+						     a->l[i].peer, s, node);
+					goto out;
+				}
+			}
+			hist->g[s0 + s] = ldexp((double)((int64_t)(v[0] - T * off)), -(int)k);
+			hist->h[s0 + s] = ldexp((double)((int64_t)(v[1] - T * off)), -(int)k);
+			if (hist->h[s0 + s] < 0) {
+				rc = sr_fail(err, SR_EPROTO,
+					     "secureboost: HIST from %s: bin %zu of node %u has a negative hessian sum",
+					     a->l[i].peer, s, node);
+				goto out;
+			}
+		}
+		for (size_t j = 0; j < count; j++) {
+			size_t used = j + 1 < count ? a->pack.per : nslots - j * a->pack.per;
+			if (mpz_sizeinbase(a->dec[j], 2) > used * 2 * sb && mpz_sgn(a->dec[j])) {
+				rc = sr_fail(err, SR_EPROTO, "secureboost: HIST from %s: bits past the last bin",
+					     a->l[i].peer);
+				goto out;
+			}
+		}
+	}
+out:
+	mpz_clear(chunk);
+	return rc;
+}
+
+/* The histogram of node: A's own bins built here, the others received. */
+static int active_node_hist(struct active *a, uint32_t node, struct sr_ml_hist *hist,
+			    struct sr_err *err)
+{
+	const struct span *sp = &a->t.nodes[node];
+	struct sr_ml_hist own = { a->all.offset[a->col_off[1]], hist->g, hist->h };
+
+	sr_ml_hist_build(&own, &a->f.layout, a->f.codes, a->f.rows, a->t.sel + sp->sel_off,
+			 sp->sel_cnt, a->gr, a->hs);
+	return active_recv_hists(a, node, hist, err);
+}
+
+static int send_split(struct active *a, size_t i, uint32_t node, uint32_t left, unsigned hist,
+		      unsigned mode, const uint8_t *bits, size_t nb, const struct sr_ml_split *s,
+		      struct sr_err *err)
+{
+	int bad = msg_start(&a->out, MSG_SPLIT);
+
+	bad |= sr_buf_add_u32le(&a->out, node);
+	bad |= sr_buf_add_u32le(&a->out, left);
+	bad |= sr_buf_add_u32le(&a->out, left + 1);
+	bad |= add_u8(&a->out, hist);
+	bad |= add_u8(&a->out, mode);
+	if (mode == 0) {
+		bad |= sr_buf_add(&a->out, bits, nb);
+	} else {
+		bad |= sr_buf_add_u32le(&a->out, (uint32_t)(s->feature - a->col_off[i + 1]));
+		bad |= sr_buf_add_u32le(&a->out, s->bin);
+		bad |= add_u8(&a->out, s->missing_left ? 1 : 0);
+	}
+	if (bad)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	return link_send(&a->l[i], &a->out, err);
+}
+
+/* Grow node index (hist taken), as gbdt.c's grow does on pooled data. */
+static int active_grow(struct active *a, uint32_t index, double g_sum, double h_sum,
+		       struct sr_ml_hist *hist, unsigned depth, struct sr_err *err)
+{
+	struct sr_ml_hist small = { 0 }, big = { 0 };
+	struct sr_ml_split s;
+	uint32_t left, right, split_id = 0;
+	size_t owner, nbits, nb, nl, T;
+	int need_hist, small_left, rc;
+	struct span *sp;
+
+	a->tree->nodes[index].cover = h_sum;
+	s.found = 0;
+	if (depth < a->g.depth)
+		sr_ml_split_find(&a->all, hist, g_sum, h_sum, &a->g.tree, a->use_mask, &s);
+	if (!s.found) {
+		a->tree->nodes[index].value = a->g.learning_rate *
+			sr_ml_leaf_weight(g_sum, h_sum, a->g.tree.lambda);
+		sr_ml_hist_release(hist);
+		return SR_OK;
+	}
+	if ((rc = active_add_node(a, &left, err)) || (rc = active_add_node(a, &right, err)) ||
+	    (rc = tree_rows_reserve(&a->t, (size_t)right + 1, err))) {
+		sr_ml_hist_release(hist);
+		return rc;
+	}
+	need_hist = depth + 1 < a->g.depth;
+	owner = owner_of(a, s.feature);
+	sp = &a->t.nodes[index];
+	T = sp->sel_cnt;
+	nbits = sp->sel_cnt + sp->oth_cnt;
+	nb = bitmap_bytes(nbits);
+	if (owner == 0) {
+		split_bitmap(&a->f, &a->t, index, (uint32_t)s.feature, s.bin, s.missing_left, a->bits);
+	} else {
+		const uint8_t *b;
+		size_t len;
+		struct link *l = &a->l[owner - 1];
+		if ((rc = send_split(a, owner - 1, index, left, need_hist ? 3 : 0, 1, NULL, 0, &s, err)) ||
+		    (rc = link_recv(l, MSG_SPLIT_BITS, &b, &len, err)))
+			goto out;
+		if (len != 8 + nb) {
+			rc = bad_len(err, l, MSG_SPLIT_BITS, len + 2, 10 + nb);
+			goto out;
+		}
+		split_id = sr_load_u32le(b + 4);
+		if (sr_load_u32le(b) != index || split_id != a->splits[owner] ||
+		    !bitmap_check(b + 8, nbits)) {
+			rc = sr_fail(err, SR_EPROTO, "secureboost: SPLIT_BITS from %s: node %u split %u, expected node %u split %zu",
+				     l->peer, sr_load_u32le(b), split_id, index, a->splits[owner]);
+			goto out;
+		}
+		a->splits[owner]++;
+		memcpy(a->bits, b + 8, nb);
+	}
+	/* The owner's partition must give the histogram's left sums. */
+	{
+		double gl = 0, hl = 0;
+		nl = 0;
+		for (size_t i = 0; i < T; i++)
+			if (bit_get(a->bits, i)) {
+				uint32_t r = a->t.sel[sp->sel_off + i];
+				gl += a->gr[r];
+				hl += a->hs[r];
+				nl++;
+			}
+		if (gl != s.g_left || hl != s.h_left) {
+			rc = sr_fail(err, SR_EPROTO,
+				     "secureboost: SPLIT_BITS from %s: the partition disagrees with the histogram",
+				     owner ? a->l[owner - 1].peer : "this party");
+			goto out;
+		}
+	}
+	small_left = nl <= T - nl;
+	for (size_t i = 0; need_hist && i < a->np; i++)
+		if (i + 1 != owner &&
+		    (rc = send_split(a, i, index, left, small_left ? 1 : 2, 0, a->bits, nb, NULL, err)))
+			goto out;
+	tree_rows_split(&a->t, index, left, right, a->bits);
+	{
+		struct sr_ml_sb_node *node = &a->tree->nodes[index];
+		node->left = left;
+		node->right = right;
+		node->owner = (uint32_t)owner;
+		node->gain = s.gain;
+		if (owner == 0) {
+			node->feature = (uint32_t)s.feature;
+			node->bin = s.bin;
+			node->threshold = a->f.bins.cuts[s.feature][s.bin];
+			node->missing_left = s.missing_left;
+		} else {
+			node->split_id = split_id;
+		}
+	}
+	if ((rc = sr_ml_hist_init(&small, &a->all, err)) || (rc = sr_ml_hist_init(&big, &a->all, err)))
+		goto out;
+	if (need_hist) {
+		if ((rc = active_node_hist(a, small_left ? left : right, &small, err)))
+			goto out;
+		sr_ml_hist_subtract(&big, hist, &small);
+	}
+	sr_ml_hist_release(hist);
+	if (small_left) {
+		rc = active_grow(a, left, s.g_left, s.h_left, &small, depth + 1, err);
+		if (rc == SR_OK)
+			rc = active_grow(a, right, s.g_right, s.h_right, &big, depth + 1, err);
+	} else {
+		rc = active_grow(a, left, s.g_left, s.h_left, &big, depth + 1, err);
+		if (rc == SR_OK)
+			rc = active_grow(a, right, s.g_right, s.h_right, &small, depth + 1, err);
+	}
+out:
+	sr_ml_hist_release(hist);
+	sr_ml_hist_release(&small);
+	sr_ml_hist_release(&big);
+	return rc;
+}
+
+static double valid_loss(enum sr_ml_loss loss, const double *margin, const double *y, size_t n)
+{
+	double sum = 0;
+
+	for (size_t r = 0; r < n; r++)
+		sum += loss == SR_ML_LOGISTIC ?
+			sr_ml_logloss1(y[r], sr_ml_sigmoid(margin[r])) :
+			(margin[r] - y[r]) * (margin[r] - y[r]);
+	return loss == SR_ML_LOGISTIC ? sum / (double)n : sqrt(sum / (double)n);
+}
+
+static int active_run(struct active *a, struct sr_ml_sb_model *out, struct sr_err *err)
+{
+	size_t n = a->f.rows, nv = a->f.vrows, best_round = 0;
+	double best_loss = INFINITY;
+	uint64_t prng = a->g.seed;
+	uint8_t *sel_bits = sr_calloc(bitmap_bytes(n) + 1, 1);
+	struct sr_ml_hist root = { 0 };
+	int rc = SR_OK;
+
+	if (!sel_bits)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (unsigned t = 0; t < a->g.trees; t++) {
+		double gs = 0, hs = 0;
+		uint32_t root_index;
+
+		sr_ml_gbdt_gradients(a->g.loss, a->g.grad_frac_bits, a->margin, a->f.train->y, n,
+				     a->gr, a->hs);
+		memset(sel_bits, 0, bitmap_bytes(n));
+		for (size_t r = 0; r < n; r++) {
+			if (a->g.subsample < 1 &&
+			    (double)(sr_ml_prng_next(&prng) >> 11) * 0x1p-53 >= a->g.subsample)
+				continue;
+			bit_set(sel_bits, r);
+			gs += a->gr[r];
+			hs += a->hs[r];
+		}
+		tree_rows_release(&a->t);
+		if ((rc = tree_rows_init(&a->t, sel_bits, n, nv, err)))
+			goto out;
+		a->tree = &out->trees[t];
+		a->cap = 0;
+		out->ntrees = t + 1;
+		if ((rc = active_add_node(a, &root_index, err)))
+			goto out;
+		a->use_mask = t == 0 && a->p->first_tree_active_only ? a->mask : NULL;
+		if ((rc = active_tree_start(a, t, sel_bits, err)) ||
+		    (rc = sr_ml_hist_init(&root, &a->all, err)) ||
+		    (rc = active_node_hist(a, 0, &root, err)) ||
+		    (rc = active_grow(a, root_index, gs, hs, &root, 0, err)))
+			goto out;
+		for (size_t i = 0; i < a->tree->nnodes; i++) {
+			const struct sr_ml_sb_node *node = &a->tree->nodes[i];
+			const struct span *sp = &a->t.nodes[i];
+			if (node->left)
+				continue;
+			for (size_t j = 0; j < sp->sel_cnt; j++)
+				a->margin[a->t.sel[sp->sel_off + j]] += node->value;
+			for (size_t j = 0; j < sp->oth_cnt; j++) {
+				uint32_t r = a->t.oth[sp->oth_off + j];
+				if (r < n)
+					a->margin[r] += node->value;
+				else
+					a->vmargin[r - n] += node->value;
+			}
+		}
+		if (a->stats)
+			a->stats->trees++;
+		if (nv) {
+			double loss = valid_loss(a->g.loss, a->vmargin, a->f.valid->y, nv);
+			if (loss < best_loss) {
+				best_loss = loss;
+				best_round = t;
+			} else if (a->g.early_stopping_rounds &&
+				   t - best_round >= a->g.early_stopping_rounds) {
+				break;
+			}
+		}
+	}
+	out->best_trees = nv && a->g.early_stopping_rounds ? best_round + 1 : out->ntrees;
+	for (size_t i = 0; i < a->np; i++) {
+		int bad = msg_start(&a->out, MSG_END);
+		bad |= sr_buf_add_u32le(&a->out, (uint32_t)out->ntrees);
+		bad |= sr_buf_add_u32le(&a->out, (uint32_t)out->best_trees);
+		if (bad) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		if ((rc = link_send(&a->l[i], &a->out, err)))
+			goto out;
+	}
+	for (size_t i = 0; i < a->np; i++) {
+		const uint8_t *b;
+		size_t len;
+		if ((rc = link_recv(&a->l[i], MSG_DONE, &b, &len, err)))
+			goto out;
+		if (len != 4 || sr_load_u32le(b) != a->splits[i + 1]) {
+			rc = sr_fail(err, SR_EPROTO, "secureboost: DONE from %s: %s", a->l[i].peer,
+				     len != 4 ? "wrong length" : "a different number of splits");
+			goto out;
+		}
+	}
+out:
+	sr_ml_hist_release(&root);
+	sr_free(sel_bits);
+	return rc;
+}
+
+int sr_ml_sb_active(const struct sr_ml_sb_params *p,
+		    const struct sr_ml_data *train, const struct sr_ml_data *valid,
+		    const struct sr_pipe *passive, size_t npassive,
+		    struct sr_ml_sb_model *out, struct sr_ml_sb_stats *stats,
+		    struct sr_err *err)
+{
+	struct active a;
+	char (*names)[48] = NULL;
+	uint64_t t0 = now_ns();
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&a, 0, sizeof(a));
+	a.p = p;
+	a.np = npassive;
+	a.stats = stats;
+	sr_buf_init(&a.out, SR_BUF_UNBOUNDED);
+	if ((rc = sr_ml_sb_params_check(p, err)))
+		goto out;
+	a.g = effective(p);
+	if (npassive < 1 || npassive > SR_ML_SB_PASSIVE_MAX) {
+		rc = sr_fail(err, SR_EINVAL, "secureboost: %zu passive parties, expected 1 to %d",
+			     npassive, SR_ML_SB_PASSIVE_MAX);
+		goto out;
+	}
+	if ((rc = sr_ml_gbdt_check_labels(&a.g, train, "training", err)) ||
+	    (valid && (rc = sr_ml_gbdt_check_labels(&a.g, valid, "validation", err))))
+		goto out;
+	if (!valid && a.g.early_stopping_rounds) {
+		rc = sr_fail(err, SR_EINVAL, "secureboost: early_stopping_rounds needs a validation set");
+		goto out;
+	}
+	if ((rc = feats_init(&a.f, train, valid, a.g.max_bins, err)))
+		goto out;
+	a.l = sr_calloc(npassive, sizeof(*a.l));
+	names = sr_calloc(npassive, sizeof(*names));
+	a.gr = sr_calloc(train->rows, sizeof(double));
+	a.hs = sr_calloc(train->rows, sizeof(double));
+	a.margin = sr_calloc(train->rows, sizeof(double));
+	a.vmargin = sr_calloc(a.f.vrows + 1, sizeof(double));
+	a.bits = sr_calloc(bitmap_bytes(train->rows + a.f.vrows) + 1, 1);
+	out->trees = sr_calloc(a.g.trees, sizeof(*out->trees));
+	out->party_cols = sr_calloc(npassive + 1, sizeof(size_t));
+	if (!a.l || !names || !a.gr || !a.hs || !a.margin || !a.vmargin || !a.bits ||
+	    !out->trees || !out->party_cols) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < npassive; i++) {
+		link_init(&a.l[i], &passive[i], stats);
+		snprintf(names[i], sizeof(names[i]), "passive party %zu", i + 1);
+		a.l[i].peer = names[i];
+	}
+	out->loss = a.g.loss;
+	out->parties = (uint32_t)(npassive + 1);
+	out->base_margin = a.g.loss == SR_ML_LOGISTIC ?
+		log(a.g.base_score / (1 - a.g.base_score)) : a.g.base_score;
+	for (size_t r = 0; r < train->rows; r++)
+		a.margin[r] = out->base_margin;
+	for (size_t r = 0; r < a.f.vrows; r++)
+		a.vmargin[r] = out->base_margin;
+	/* A fresh key per run: nothing encrypted in one job opens in another. */
+	if ((rc = sr_he_keygen_sized(p->key_bits, p->pool, &a.pk, &a.sk, err)) ||
+	    (rc = active_hello(&a, err)) || (rc = active_layouts(&a, err)))
+		goto out;
+	for (size_t i = 0; i <= npassive; i++)
+		out->party_cols[i] = a.col_off[i + 1] - a.col_off[i];
+	a.ndec = SR_ML_SB_CT_CHUNK;
+	if ((rc = sr_he_cts_new(a.ndec, &a.dec, err)))
+		goto out;
+	rc = active_run(&a, out, err);
+out:
+	if (stats)
+		stats->total_ns += now_ns() - t0;
+	if (rc)
+		sr_ml_sb_model_release(out);
+	tree_rows_release(&a.t);
+	if (a.dec)
+		sr_he_cts_free(a.dec, a.ndec);
+	for (size_t i = 0; a.l && i < npassive; i++)
+		sr_buf_release(&a.l[i].in);
+	sr_free(a.l);
+	sr_free(names);
+	sr_free(a.gr);
+	sr_free(a.hs);
+	sr_free(a.margin);
+	sr_free(a.vmargin);
+	sr_free(a.bits);
+	sr_free(a.col_off);
+	sr_free(a.splits);
+	sr_free(a.mask);
+	sr_ml_layout_release(&a.all);
+	sr_he_sk_free(a.sk);
+	feats_release(&a.f);
+	sr_buf_release(&a.out);
+	return rc;
+}
+
+/* ---- joint prediction ------------------------------------------------------ */
+
+/* Split ids of party `owner` that m uses: the largest + 1. */
+static size_t splits_used(const struct sr_ml_sb_model *m, uint32_t owner)
+{
+	size_t n = 0;
+
+	for (size_t t = 0; t < m->best_trees; t++)
+		for (size_t i = 0; i < m->trees[t].nnodes; i++) {
+			const struct sr_ml_sb_node *node = &m->trees[t].nodes[i];
+			if (node->left && node->owner == owner && node->split_id + 1 > n)
+				n = node->split_id + 1;
+		}
+	return n;
+}
+
+/* Bitmaps per split in one PRED_BITS message: at most the message cap. */
+static size_t pred_per_msg(size_t rows)
+{
+	size_t per = (SR_ML_SB_MSG_MAX - 64) / (bitmap_bytes(rows) ? bitmap_bytes(rows) : 1);
+
+	return per ? per : 1;
+}
+
+int sr_ml_sb_predict_active(const struct sr_ml_sb_model *m, const struct sr_ml_data *d,
+			    const struct sr_pipe *passive, size_t npassive,
+			    double *out, struct sr_err *err)
+{
+	size_t rb = bitmap_bytes(d->rows), *want = NULL;
+	uint8_t **bits = NULL;
+	struct sr_buf msg;
+	struct link l;
+	char name[48];
+	int rc = SR_OK;
+
+	sr_buf_init(&msg, SR_BUF_UNBOUNDED);
+	memset(&l, 0, sizeof(l));
+	if (npassive + 1 != m->parties)
+		return sr_fail(err, SR_EINVAL, "secureboost: the model has %u parties, %zu given",
+			       m->parties, npassive + 1);
+	if (d->cols != m->party_cols[0])
+		return sr_fail(err, SR_EINVAL, "secureboost: the model has %zu features here, the data %zu",
+			       m->party_cols[0], d->cols);
+	if (d->rows > SR_ML_SB_ROWS_MAX)
+		return sr_fail(err, SR_ELIMIT, "secureboost: %zu rows to predict, at most %u per call",
+			       d->rows, SR_ML_SB_ROWS_MAX);
+	bits = sr_calloc(npassive + 1, sizeof(*bits));
+	want = sr_calloc(npassive + 1, sizeof(*want));
+	if (!bits || !want) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 1; i <= npassive; i++) {
+		want[i] = splits_used(m, (uint32_t)i);
+		bits[i] = sr_calloc(want[i] * rb + 1, 1);
+		if (!bits[i]) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		rc = msg_start(&msg, MSG_PRED_REQ);
+		rc |= sr_buf_add_u64le(&msg, d->rows);
+		rc |= sr_buf_add_u32le(&msg, (uint32_t)want[i]);
+		if (rc) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		snprintf(name, sizeof(name), "passive party %zu", i);
+		link_init(&l, &passive[i - 1], NULL);
+		l.peer = name;
+		rc = link_send(&l, &msg, err);
+		sr_buf_release(&l.in);
+		if (rc)
+			goto out;
+	}
+	for (size_t i = 1; i <= npassive; i++) {
+		size_t got = 0;
+		snprintf(name, sizeof(name), "passive party %zu", i);
+		link_init(&l, &passive[i - 1], NULL);
+		l.peer = name;
+		while (got < want[i]) {
+			const uint8_t *b;
+			size_t len, count;
+			if ((rc = link_recv(&l, MSG_PRED_BITS, &b, &len, err)))
+				break;
+			count = len >= 8 ? sr_load_u32le(b + 4) : 0;
+			if (len < 8 || sr_load_u32le(b) != got || count == 0 || count > want[i] - got ||
+			    len != 8 + count * rb) {
+				rc = sr_fail(err, SR_EPROTO, "secureboost: PRED_BITS from %s: splits %zu.. expected, message does not fit",
+					     name, got);
+				break;
+			}
+			for (size_t k = 0; k < count; k++)
+				if (!bitmap_check(b + 8 + k * rb, d->rows)) {
+					rc = sr_fail(err, SR_EPROTO, "secureboost: PRED_BITS from %s: bits past the last row",
+						     name);
+					break;
+				}
+			if (rc)
+				break;
+			memcpy(bits[i] + got * rb, b + 8, count * rb);
+			got += count;
+		}
+		sr_buf_release(&l.in);
+		if (rc)
+			goto out;
+	}
+	for (size_t r = 0; r < d->rows; r++) {
+		double margin = m->base_margin;
+		for (size_t t = 0; t < m->best_trees; t++) {
+			const struct sr_ml_sb_node *n = &m->trees[t].nodes[0];
+			while (n->left) {
+				int left;
+				if (n->owner == 0) {
+					double x = d->x[n->feature * d->rows + r];
+					left = isnan(x) ? n->missing_left : x < n->threshold;
+				} else {
+					left = bit_get(bits[n->owner] + n->split_id * rb, r);
+				}
+				n = &m->trees[t].nodes[left ? n->left : n->right];
+			}
+			margin += n->value;
+		}
+		out[r] = m->loss == SR_ML_LOGISTIC ? sr_ml_sigmoid(margin) : margin;
+	}
+out:
+	for (size_t i = 0; bits && i <= npassive; i++)
+		sr_free(bits[i]);
+	sr_free(bits);
+	sr_free(want);
+	sr_buf_release(&msg);
+	return rc;
+}
+
+int sr_ml_sb_predict_passive(const struct sr_ml_sb_part *part, const struct sr_ml_data *d,
+			     const struct sr_pipe *active, struct sr_err *err)
+{
+	size_t rb = bitmap_bytes(d->rows), want, per;
+	const uint8_t *b;
+	size_t len;
+	struct sr_buf msg;
+	struct link l;
+	int rc;
+
+	link_init(&l, active, NULL);
+	l.peer = "the active party";
+	sr_buf_init(&msg, SR_BUF_UNBOUNDED);
+	if (d->cols != part->cols) {
+		rc = sr_fail(err, SR_EINVAL, "secureboost: the model part has %zu features, the data %zu",
+			     part->cols, d->cols);
+		goto out;
+	}
+	if ((rc = link_recv(&l, MSG_PRED_REQ, &b, &len, err)))
+		goto out;
+	if (len != 12) {
+		rc = bad_len(err, &l, MSG_PRED_REQ, len + 2, 14);
+		goto out;
+	}
+	want = sr_load_u32le(b + 8);
+	if (sr_load_u64le(b) != d->rows || want > part->nsplits) {
+		rc = sr_fail(err, SR_EPROTO,
+			     "secureboost: PRED_REQ from the active party: %llu rows and %zu splits, this party has %zu and %zu",
+			     (unsigned long long)sr_load_u64le(b), want, d->rows, part->nsplits);
+		goto out;
+	}
+	per = pred_per_msg(d->rows);
+	for (size_t first = 0; first < want; first += per) {
+		size_t count = want - first < per ? want - first : per;
+		if ((rc = msg_start(&msg, MSG_PRED_BITS)) ||
+		    (rc = sr_buf_add_u32le(&msg, (uint32_t)first)) ||
+		    (rc = sr_buf_add_u32le(&msg, (uint32_t)count)) ||
+		    (rc = sr_buf_grow(&msg, count * rb))) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		memset(msg.data + msg.len, 0, count * rb);
+		for (size_t k = 0; k < count; k++) {
+			const struct sr_ml_sb_split *s = &part->splits[first + k];
+			uint8_t *bm = (uint8_t *)msg.data + msg.len + k * rb;
+			for (size_t r = 0; r < d->rows; r++) {
+				double x = d->x[s->feature * d->rows + r];
+				if (isnan(x) ? s->missing_left : x < s->threshold)
+					bit_set(bm, r);
+			}
+		}
+		sr_buf_setlen(&msg, msg.len + count * rb);
+		if ((rc = link_send(&l, &msg, err)))
+			goto out;
+	}
+out:
+	sr_buf_release(&msg);
+	sr_buf_release(&l.in);
+	return rc;
+}
+
+/* ---- conversion to one plaintext model -------------------------------------- */
+
+int sr_ml_sb_to_gbdt(const struct sr_ml_sb_model *m, const struct sr_ml_sb_part *parts,
+		     size_t nparts, struct sr_ml_gbdt *out, struct sr_err *err)
+{
+	size_t *off = NULL;
+	int rc = SR_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (nparts + 1 != m->parties)
+		return sr_fail(err, SR_EINVAL, "secureboost: the model has %u parties, %zu parts given",
+			       m->parties, nparts + 1);
+	off = sr_calloc(m->parties + 1, sizeof(*off));
+	out->trees = sr_calloc(m->ntrees ? m->ntrees : 1, sizeof(*out->trees));
+	if (!off || !out->trees) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < m->parties; i++) {
+		if (i > 0 && (parts[i - 1].party != i || parts[i - 1].cols != m->party_cols[i])) {
+			rc = sr_fail(err, SR_EINVAL, "secureboost: part %zu is party %u's with %zu features, expected party %zu's with %zu",
+				     i - 1, parts[i - 1].party, parts[i - 1].cols, i, m->party_cols[i]);
+			goto out;
+		}
+		off[i + 1] = off[i] + m->party_cols[i];
+	}
+	out->loss = m->loss;
+	out->cols = off[m->parties];
+	out->base_margin = m->base_margin;
+	out->best_trees = m->best_trees;
+	for (size_t t = 0; t < m->ntrees; t++) {
+		const struct sr_ml_sb_tree *st = &m->trees[t];
+		struct sr_ml_tree *gt = &out->trees[t];
+		gt->nodes = sr_calloc(st->nnodes ? st->nnodes : 1, sizeof(*gt->nodes));
+		if (!gt->nodes) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		gt->nnodes = st->nnodes;
+		out->ntrees = t + 1;
+		for (size_t i = 0; i < st->nnodes; i++) {
+			const struct sr_ml_sb_node *s = &st->nodes[i];
+			struct sr_ml_node *g = &gt->nodes[i];
+			g->left = s->left;
+			g->right = s->right;
+			g->value = s->value;
+			g->gain = s->gain;
+			g->cover = s->cover;
+			if (!s->left)
+				continue;
+			if (s->owner == 0) {
+				g->feature = s->feature;
+				g->bin = s->bin;
+				g->threshold = s->threshold;
+				g->missing_left = s->missing_left;
+			} else {
+				const struct sr_ml_sb_part *p = &parts[s->owner - 1];
+				if (s->split_id >= p->nsplits) {
+					rc = sr_fail(err, SR_EINVAL, "secureboost: tree %zu node %zu: party %u has no split %u",
+						     t, i, s->owner, s->split_id);
+					goto out;
+				}
+				g->feature = (uint32_t)(off[s->owner] + p->splits[s->split_id].feature);
+				g->bin = p->splits[s->split_id].bin;
+				g->threshold = p->splits[s->split_id].threshold;
+				g->missing_left = p->splits[s->split_id].missing_left;
+			}
+		}
+	}
+out:
+	sr_free(off);
+	if (rc)
+		sr_ml_gbdt_release(out);
+	return rc;
+}
+
+/* ---- storage ------------------------------------------------------------------ */
+
+/* Doubles travel as C99 hex floats ("%a"): exact, no decimal rounding. */
+static json_t *json_f64(double v)
+{
+	char s[40];
+
+	snprintf(s, sizeof(s), "%a", v);
+	return json_string(s);
+}
+
+static int get_f64(const json_t *v, const char *what, double *out, struct sr_err *err)
+{
+	const char *s = json_string_value(v);
+	char *end;
+
+	if (!s)
+		return sr_fail(err, SR_EINVAL, "secureboost model: %s: expected a hex float string", what);
+	*out = strtod(s, &end);
+	if (end == s || *end || !isfinite(*out))
+		return sr_fail(err, SR_EINVAL, "secureboost model: %s: \"%.40s\" is not a finite number",
+			       what, s);
+	return SR_OK;
+}
+
+static int get_u32(const json_t *v, const char *what, uint64_t max, uint32_t *out,
+		   struct sr_err *err)
+{
+	json_int_t i;
+
+	if (!json_is_integer(v))
+		return sr_fail(err, SR_EINVAL, "secureboost model: %s: expected an integer", what);
+	i = json_integer_value(v);
+	if (i < 0 || (uint64_t)i > max)
+		return sr_fail(err, SR_EINVAL, "secureboost model: %s: %lld, expected 0 to %llu",
+			       what, (long long)i, (unsigned long long)max);
+	*out = (uint32_t)i;
+	return SR_OK;
+}
+
+static int dump(json_t *root, struct sr_buf *out, struct sr_err *err)
+{
+	int rc;
+
+	if (!root)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	rc = sr_json_dump(root, 0, out);
+	json_decref(root);
+	return rc ? sr_fail(err, SR_ENOMEM, "out of memory") : SR_OK;
+}
+
+int sr_ml_sb_model_encode(const struct sr_ml_sb_model *m, struct sr_buf *out,
+			  struct sr_err *err)
+{
+	json_t *root = json_object(), *cols = json_array(), *trees = json_array();
+	int bad = !root || !cols || !trees;
+
+	for (size_t i = 0; !bad && i < m->parties; i++)
+		bad |= json_array_append_new(cols, json_integer((json_int_t)m->party_cols[i]));
+	for (size_t t = 0; !bad && t < m->ntrees; t++) {
+		json_t *nodes = json_array();
+		bad |= !nodes || json_array_append_new(trees, nodes);
+		for (size_t i = 0; !bad && i < m->trees[t].nnodes; i++) {
+			const struct sr_ml_sb_node *n = &m->trees[t].nodes[i];
+			json_t *a = json_pack("[IIIIIIoIooo]", (json_int_t)n->left, (json_int_t)n->right,
+					      (json_int_t)n->owner, (json_int_t)n->split_id,
+					      (json_int_t)n->feature, (json_int_t)n->bin,
+					      json_f64(n->threshold), (json_int_t)n->missing_left,
+					      json_f64(n->value), json_f64(n->gain), json_f64(n->cover));
+			bad |= !a || json_array_append_new(nodes, a);
+		}
+	}
+	if (!bad) {
+		bad |= json_object_set_new(root, "version", json_integer(SR_ML_SB_VERSION));
+		bad |= json_object_set_new(root, "kind", json_string("secureboost-active"));
+		bad |= json_object_set_new(root, "loss", json_string(m->loss == SR_ML_LOGISTIC ?
+								    "logistic" : "squared"));
+		bad |= json_object_set_new(root, "base_margin", json_f64(m->base_margin));
+		bad |= json_object_set_new(root, "best_trees", json_integer((json_int_t)m->best_trees));
+		bad |= json_object_set(root, "party_cols", cols);
+		bad |= json_object_set(root, "trees", trees);
+	}
+	json_decref(cols);
+	json_decref(trees);
+	if (bad) {
+		json_decref(root);
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	return dump(root, out, err);
+}
+
+static int check_kind(const json_t *root, const char *kind, struct sr_err *err)
+{
+	static const char *const active_keys[] = { "version", "kind", "loss", "base_margin",
+						   "best_trees", "party_cols", "trees", NULL };
+	static const char *const passive_keys[] = { "version", "kind", "party", "cols",
+						    "splits", NULL };
+	const char *k = NULL;
+	int64_t version = 0;
+	int rc;
+
+	if (!json_is_object(root))
+		return sr_fail(err, SR_EINVAL, "secureboost model: expected an object");
+	if ((rc = sr_json_get_int(root, "model", "version", 1, &version, err)) ||
+	    (rc = sr_json_get_string(root, "model", "kind", 1, &k, err)))
+		return rc;
+	if (version != SR_ML_SB_VERSION)
+		return sr_fail(err, SR_EINVAL, "secureboost model: version %lld, expected %d",
+			       (long long)version, SR_ML_SB_VERSION);
+	if (strcmp(k, kind))
+		return sr_fail(err, SR_EINVAL, "secureboost model: kind \"%s\", expected \"%s\"", k, kind);
+	return sr_json_check_keys(root, "model", strcmp(kind, "secureboost-active") ?
+				  passive_keys : active_keys, err);
+}
+
+static int decode_node(const json_t *a, const struct sr_ml_sb_model *m, size_t i, size_t nnodes,
+		       struct sr_ml_sb_node *n, struct sr_err *err)
+{
+	char what[64];
+	uint32_t ml = 0;
+	int rc;
+
+	snprintf(what, sizeof(what), "node %zu", i);
+	if (!json_is_array(a) || json_array_size(a) != 11)
+		return sr_fail(err, SR_EINVAL, "secureboost model: %s: expected an array of 11", what);
+	if ((rc = get_u32(json_array_get(a, 0), what, UINT32_MAX, &n->left, err)) ||
+	    (rc = get_u32(json_array_get(a, 1), what, UINT32_MAX, &n->right, err)) ||
+	    (rc = get_u32(json_array_get(a, 2), what, m->parties - 1, &n->owner, err)) ||
+	    (rc = get_u32(json_array_get(a, 3), what, UINT32_MAX, &n->split_id, err)) ||
+	    (rc = get_u32(json_array_get(a, 4), what, UINT32_MAX, &n->feature, err)) ||
+	    (rc = get_u32(json_array_get(a, 5), what, SR_ML_BINS_MAX, &n->bin, err)) ||
+	    (rc = get_f64(json_array_get(a, 6), what, &n->threshold, err)) ||
+	    (rc = get_u32(json_array_get(a, 7), what, 1, &ml, err)) ||
+	    (rc = get_f64(json_array_get(a, 8), what, &n->value, err)) ||
+	    (rc = get_f64(json_array_get(a, 9), what, &n->gain, err)) ||
+	    (rc = get_f64(json_array_get(a, 10), what, &n->cover, err)))
+		return rc;
+	n->missing_left = (int)ml;
+	/* Children come after their parent, as the trainer numbers them, so a
+	 * walk always ends. */
+	if (n->left || n->right) {
+		if (n->left <= i || n->right != n->left + 1 || n->right >= nnodes)
+			return sr_fail(err, SR_EINVAL, "secureboost model: %s: children %u, %u out of order",
+				       what, n->left, n->right);
+		if (n->owner == 0 && n->feature >= m->party_cols[0])
+			return sr_fail(err, SR_EINVAL, "secureboost model: %s: feature %u, the party has %zu",
+				       what, n->feature, m->party_cols[0]);
+	}
+	return SR_OK;
+}
+
+int sr_ml_sb_model_decode(const char *json, size_t len, struct sr_ml_sb_model *out,
+			  struct sr_err *err)
+{
+	json_t *root = NULL, *cols, *trees;
+	const char *loss = NULL;
+	int64_t best = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = sr_json_parse(json, len, "secureboost model", &root, err)) ||
+	    (rc = check_kind(root, "secureboost-active", err)) ||
+	    (rc = sr_json_get_string(root, "model", "loss", 1, &loss, err)) ||
+	    (rc = sr_json_get_int(root, "model", "best_trees", 1, &best, err)) ||
+	    (rc = get_f64(json_object_get(root, "base_margin"), "base_margin", &out->base_margin, err)))
+		goto out;
+	if (strcmp(loss, "logistic") && strcmp(loss, "squared")) {
+		rc = sr_fail(err, SR_EINVAL, "secureboost model: loss \"%s\", expected logistic or squared", loss);
+		goto out;
+	}
+	out->loss = strcmp(loss, "logistic") ? SR_ML_SQUARED : SR_ML_LOGISTIC;
+	cols = json_object_get(root, "party_cols");
+	trees = json_object_get(root, "trees");
+	if (!json_is_array(cols) || json_array_size(cols) < 2 ||
+	    json_array_size(cols) > SR_ML_SB_PASSIVE_MAX + 1 || !json_is_array(trees) ||
+	    json_array_size(trees) < 1 || json_array_size(trees) > 10000 || best < 1 ||
+	    (size_t)best > json_array_size(trees)) {
+		rc = sr_fail(err, SR_EINVAL, "secureboost model: party_cols, trees or best_trees malformed");
+		goto out;
+	}
+	out->parties = (uint32_t)json_array_size(cols);
+	out->party_cols = sr_calloc(out->parties, sizeof(size_t));
+	out->ntrees = json_array_size(trees);
+	out->trees = sr_calloc(out->ntrees, sizeof(*out->trees));
+	out->best_trees = (size_t)best;
+	if (!out->party_cols || !out->trees) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < out->parties; i++) {
+		uint32_t c;
+		if ((rc = get_u32(json_array_get(cols, i), "party_cols", 1u << 20, &c, err)))
+			goto out;
+		if (c == 0) {
+			rc = sr_fail(err, SR_EINVAL, "secureboost model: party %zu has no features", i);
+			goto out;
+		}
+		out->party_cols[i] = c;
+	}
+	for (size_t t = 0; t < out->ntrees; t++) {
+		json_t *nodes = json_array_get(trees, t);
+		size_t nn = json_is_array(nodes) ? json_array_size(nodes) : 0;
+		if (nn == 0 || nn > (1u << 20)) {
+			rc = sr_fail(err, SR_EINVAL, "secureboost model: tree %zu: expected 1 to 2^20 nodes", t);
+			goto out;
+		}
+		out->trees[t].nodes = sr_calloc(nn, sizeof(struct sr_ml_sb_node));
+		if (!out->trees[t].nodes) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		out->trees[t].nnodes = nn;
+		for (size_t i = 0; i < nn; i++)
+			if ((rc = decode_node(json_array_get(nodes, i), out, i, nn,
+					      &out->trees[t].nodes[i], err))) {
+				sr_err_prefix(err, "tree %zu", t);
+				goto out;
+			}
+	}
+out:
+	json_decref(root);
+	if (rc)
+		sr_ml_sb_model_release(out);
+	return rc;
+}
+
+int sr_ml_sb_part_encode(const struct sr_ml_sb_part *part, struct sr_buf *out,
+			 struct sr_err *err)
+{
+	json_t *root = json_object(), *splits = json_array();
+	int bad = !root || !splits;
+
+	for (size_t i = 0; !bad && i < part->nsplits; i++) {
+		const struct sr_ml_sb_split *s = &part->splits[i];
+		json_t *a = json_pack("[IIoI]", (json_int_t)s->feature, (json_int_t)s->bin,
+				      json_f64(s->threshold), (json_int_t)s->missing_left);
+		bad |= !a || json_array_append_new(splits, a);
+	}
+	if (!bad) {
+		bad |= json_object_set_new(root, "version", json_integer(SR_ML_SB_VERSION));
+		bad |= json_object_set_new(root, "kind", json_string("secureboost-passive"));
+		bad |= json_object_set_new(root, "party", json_integer(part->party));
+		bad |= json_object_set_new(root, "cols", json_integer((json_int_t)part->cols));
+		bad |= json_object_set(root, "splits", splits);
+	}
+	json_decref(splits);
+	if (bad) {
+		json_decref(root);
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	return dump(root, out, err);
+}
+
+int sr_ml_sb_part_decode(const char *json, size_t len, struct sr_ml_sb_part *out,
+			 struct sr_err *err)
+{
+	json_t *root = NULL, *splits;
+	int64_t party = 0, cols = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = sr_json_parse(json, len, "secureboost model part", &root, err)) ||
+	    (rc = check_kind(root, "secureboost-passive", err)) ||
+	    (rc = sr_json_get_int(root, "model", "party", 1, &party, err)) ||
+	    (rc = sr_json_get_int(root, "model", "cols", 1, &cols, err)))
+		goto out;
+	splits = json_object_get(root, "splits");
+	if (party < 1 || party > SR_ML_SB_PASSIVE_MAX || cols < 1 || cols > (1 << 20) ||
+	    !json_is_array(splits) || json_array_size(splits) > (1u << 24)) {
+		rc = sr_fail(err, SR_EINVAL, "secureboost model part: party, cols or splits malformed");
+		goto out;
+	}
+	out->party = (uint32_t)party;
+	out->cols = (size_t)cols;
+	out->nsplits = json_array_size(splits);
+	out->splits = sr_calloc(out->nsplits ? out->nsplits : 1, sizeof(*out->splits));
+	if (!out->splits) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < out->nsplits; i++) {
+		json_t *a = json_array_get(splits, i);
+		struct sr_ml_sb_split *s = &out->splits[i];
+		uint32_t ml = 0;
+		char what[48];
+		snprintf(what, sizeof(what), "split %zu", i);
+		if (!json_is_array(a) || json_array_size(a) != 4) {
+			rc = sr_fail(err, SR_EINVAL, "secureboost model part: %s: expected an array of 4", what);
+			goto out;
+		}
+		if ((rc = get_u32(json_array_get(a, 0), what, out->cols - 1, &s->feature, err)) ||
+		    (rc = get_u32(json_array_get(a, 1), what, SR_ML_BINS_MAX, &s->bin, err)) ||
+		    (rc = get_f64(json_array_get(a, 2), what, &s->threshold, err)) ||
+		    (rc = get_u32(json_array_get(a, 3), what, 1, &ml, err)))
+			goto out;
+		s->missing_left = (int)ml;
+	}
+out:
+	json_decref(root);
+	if (rc)
+		sr_ml_sb_part_release(out);
+	return rc;
+}
