@@ -335,8 +335,10 @@ static int words_to_node(const struct run *R, const uint64_t *w, struct sr_ml_no
 	memcpy(&n->gain, &w[3], 8);
 	memcpy(&n->value, &w[4], 8);
 	memcpy(&n->cover, &w[5], 8);
-	if (!isfinite(n->gain) || !isfinite(n->value) || !isfinite(n->cover))
-		return sr_fail(err, SR_EPROTO, "level: a node value is not finite");
+	/* Infinite gains and values can be honest (lambda 0 and a child whose
+	 * rounded hessians sum to 0, as centrally); NaN cannot. */
+	if (isnan(n->gain) || isnan(n->value) || isnan(n->cover))
+		return sr_fail(err, SR_EPROTO, "level: a node value is NaN");
 	if (!(w[0] & F_SPLIT))
 		return SR_OK;
 	if (w[1] >= R->layout.cols || w[2] + 1 >= R->layout.nbins[w[1]])

@@ -55,6 +55,7 @@ struct party {
 	struct sr_ml_hgbdt_stats stats;
 	struct sr_err err;
 	size_t sends, close_after;      /* close_after 0: never */
+	int tamper_root;                /* the root's LEVEL goes out splitting on feature 999 */
 	int rc;
 	pthread_t th;
 };
@@ -90,6 +91,10 @@ static int c_send(void *ctx, const uint8_t *data, size_t len, struct sr_err *err
 	it->next = NULL;
 	it->len = len;
 	memcpy(it->data, data, len);
+	/* LEVEL (type 3) of one node is 49 bytes; secure aggregation's DONE
+	 * (also type 3) is 48. */
+	if (e->owner->tamper_root && len == 49 && data[0] == 3)
+		sr_store_u64le(it->data + 1 + 8, 999);
 	pthread_mutex_lock(&e->tx->mu);
 	if (e->tx->closed) {
 		pthread_mutex_unlock(&e->tx->mu);
@@ -612,6 +617,17 @@ static void test_bad_input(void **state)
 					 &S.pts[0].valid, &S.pts[0].test, &r, NULL, &err), SR_EINVAL);
 	assert_non_null(strstr(err.msg, "bins have 4 features"));
 	assert_null(r.model.trees);
+	setup_free(&S);
+
+	/* A root split on a feature that does not exist: refused, naming it;
+	 * every party fails. */
+	memset(&S, 0, sizeof(S));
+	setup_split(&S, &all, 2, share);
+	setup_parties(&S, 0, receivers_all);
+	S.pts[0].tamper_root = 1;
+	run_parties(S.pts, 2);
+	assert_all_failed(&S);
+	assert_non_null(strstr(S.pts[1].err.msg, "split on feature 999"));
 	setup_free(&S);
 
 	/* Early stopping without validation rows anywhere: the aggregator
