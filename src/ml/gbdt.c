@@ -394,7 +394,6 @@ int sr_ml_gbdt_train_bins(const struct sr_ml_gbdt_params *p, const struct sr_ml_
 		size_t nsel = 0;
 		double gs = 0, hs = 0;
 		uint32_t root_index;
-
 		size_t part = 0, part_end = nparts ? f->part_rows[0] : n;
 
 		sr_ml_gbdt_gradients(p->loss, p->grad_frac_bits, margin, train->y, n, g, h);
