@@ -7,7 +7,9 @@
 #    and evaluates; the receiver (the bank) gets the result, with the
 #    shop's splits named "party ORG split #k"; the row counts match the
 #    intersection of the two CSVs; a ROC plot writes a well-formed SVG;
-#  - each party keeps its own model part, sealed in its node.db;
+#  - each party keeps its own model part, sealed in its node.db, and
+#    `sealroom model list|show` prints it (own thresholds, "party P
+#    split #k" for the other's);
 #  - the shop killed mid-training fails the job at both parties, with no
 #    model part kept anywhere.
 . "$(dirname "$0")/lib.sh"
@@ -112,6 +114,14 @@ run_expect 0 as bank analyst job result "$JOB" --plot roc "$WORK/roc.svg"
 wait_state shop "$JOB" finished 30
 [ "$(parts bank "$JOB")" = "secureboost-model" ] || fail "bank keeps: '$(parts bank "$JOB")'"
 [ "$(parts shop "$JOB")" = "secureboost-part" ] || fail "shop keeps: '$(parts shop "$JOB")'"
+run_expect 0 as bank analyst model list
+contains "$OUT" "secureboost-model"
+run_expect 0 as bank analyst model show "$JOB"
+contains "$OUT" "party 1 (shop.members) split #"
+echo "$OUT" | grep -Eq "(income|debt) < " || fail "the bank's own thresholds are not shown: $OUT"
+run_expect 0 as shop analyst model show "$JOB"
+contains "$OUT" "splits of party 1 (shop.members)"
+echo "$OUT" | grep -Eq "split #0: (spend|visits) < " || fail "the shop's thresholds are not shown: $OUT"
 ok
 
 # --- the shop killed mid-training ------------------------------------------------------
@@ -132,5 +142,7 @@ wait_state shop "$JOB" failed 60
 run_expect 1 as bank analyst job result "$JOB"
 [ -z "$(parts bank "$JOB")" ] || fail "bank kept a part of a failed job"
 [ -z "$(parts shop "$JOB")" ] || fail "shop kept a part of a failed job"
+run_expect 1 as bank analyst model show "$JOB"
+contains "$ERR" "keeps no model part"
 ok
 finish
