@@ -253,8 +253,8 @@ void sr_ml_gbdt_gradients(enum sr_ml_loss loss, unsigned frac_bits, const double
 	}
 }
 
-static double valid_loss(enum sr_ml_loss loss, const double *margin, const double *y,
-			 size_t n)
+double sr_ml_gbdt_valid_loss(enum sr_ml_loss loss, const double *margin, const double *y,
+			     size_t n)
 {
 	double sum = 0;
 
@@ -372,7 +372,7 @@ int sr_ml_gbdt_train(const struct sr_ml_gbdt_params *p, const struct sr_ml_data 
 			double loss;
 			for (size_t r = 0; r < valid->rows; r++)
 				vmargin[r] += tree_value(tree, valid, r);
-			loss = valid_loss(p->loss, vmargin, valid->y, valid->rows);
+			loss = sr_ml_gbdt_valid_loss(p->loss, vmargin, valid->y, valid->rows);
 			if (loss < best_loss) {
 				best_loss = loss;
 				best_round = t;
