@@ -157,6 +157,25 @@ int sr_he_decrypt_batch(const struct sr_he_sk *sk, struct sr_pool *pool,
 			mpz_t *c, mpz_t *m, size_t count,
 			struct sr_err *err) SR_WUR;
 
+/*
+ * Encryption by the holder of the secret key (crt_encrypt.c): the same
+ * ciphertexts as sr_he_encrypt / sr_he_encrypt_with, computed mod p² and
+ * q² with half-size fixed-base tables and joined by the CRT (about 0.6 of
+ * the cost).  The tables (7.3 MB at 2048 bits) are secret like sk, which
+ * must outlive them.  Thread-safe for concurrent encryptions.
+ */
+struct sr_he_crt_enc;
+int sr_he_crt_enc_new(const struct sr_he_sk *sk, struct sr_pool *pool,
+		      struct sr_he_crt_enc **out, struct sr_err *err) SR_WUR;
+void sr_he_crt_enc_free(struct sr_he_crt_enc *e);
+/* c = (1 + m·n) · hs^r mod n², m ∈ [0, n), r ∈ [0, 2^R_BITS). */
+int sr_he_crt_encrypt_with(const struct sr_he_crt_enc *e, const mpz_t m,
+			   const mpz_t r, mpz_t c, struct sr_err *err) SR_WUR;
+/* c[i] = Enc(m[i]) with fresh r, over the pool (may be NULL). */
+int sr_he_crt_encrypt_batch(const struct sr_he_crt_enc *e, struct sr_pool *pool,
+			    mpz_t *m, mpz_t *c, size_t count,
+			    struct sr_err *err) SR_WUR;
+
 /* ---- homomorphic operations (operands: valid ciphertexts) -------------- */
 
 /* out = a · b mod n²: Enc(ma + mb).  out may alias a or b. */

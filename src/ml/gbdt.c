@@ -258,8 +258,8 @@ void sr_ml_gbdt_gradients(enum sr_ml_loss loss, unsigned frac_bits, const double
 	}
 }
 
-static double valid_loss(enum sr_ml_loss loss, const double *margin, const double *y,
-			 size_t n)
+double sr_ml_gbdt_valid_loss(enum sr_ml_loss loss, const double *margin, const double *y,
+			     size_t n)
 {
 	double sum = 0;
 
@@ -446,7 +446,7 @@ int sr_ml_gbdt_train_bins(const struct sr_ml_gbdt_params *p, const struct sr_ml_
 				loss = sr_ml_gbdt_loss_from_fixed(p->loss, sum, valid->rows,
 								  f->loss_bits);
 			} else {
-				loss = valid_loss(p->loss, vmargin, valid->y, valid->rows);
+				loss = sr_ml_gbdt_valid_loss(p->loss, vmargin, valid->y, valid->rows);
 			}
 			if (loss < best_loss) {
 				best_loss = loss;

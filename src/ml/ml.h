@@ -188,6 +188,10 @@ int sr_ml_gbdt_params_check(const struct sr_ml_gbdt_params *p,
  * multiples of 2^-frac_bits when frac_bits > 0 (grad_frac_bits). */
 void sr_ml_gbdt_gradients(enum sr_ml_loss loss, unsigned frac_bits, const double *margin,
 			  const double *y, size_t n, double *g, double *h);
+/* The early-stopping loss of margins on n labelled rows: mean log-loss
+ * (logistic) or RMSE (squared). */
+double sr_ml_gbdt_valid_loss(enum sr_ml_loss loss, const double *margin, const double *y,
+			     size_t n);
 /* SR_EINVAL unless d has rows and finite labels (0/1 for logistic);
  * `which` names the set in the message. */
 int sr_ml_gbdt_check_labels(const struct sr_ml_gbdt_params *p, const struct sr_ml_data *d,

@@ -42,26 +42,8 @@
 #include "base/limits.h"
 #include "he/he.h"
 #include "ml/secureboost.h"
+#include "ml/sb_int.h"
 #include "base/banned.h"
-
-enum {
-	MSG_HELLO = 1,
-	MSG_LAYOUT = 2,
-	MSG_TREE = 3,
-	MSG_CTS = 4,
-	MSG_SPLIT = 5,
-	MSG_SPLIT_BITS = 6,
-	MSG_HIST = 7,
-	MSG_END = 8,
-	MSG_DONE = 9,
-	MSG_PRED_REQ = 10,
-	MSG_PRED_BITS = 11,
-};
-
-static const char *const msg_names[] = {
-	"?", "HELLO", "LAYOUT", "TREE", "CTS", "SPLIT", "SPLIT_BITS", "HIST",
-	"END", "DONE", "PRED_REQ", "PRED_BITS",
-};
 
 /* u8 loss, u8 first_tree_active_only, u32 trees, depth, max_bins,
  * grad_frac_bits, early_stopping_rounds, key_bits, u64 seed, 6 doubles. */
@@ -132,21 +114,19 @@ void sr_ml_sb_part_release(struct sr_ml_sb_part *part)
 
 /* ---- messages ------------------------------------------------------------- */
 
-struct link {
-	const struct sr_pipe *pipe;
-	struct sr_buf in;
-	struct sr_ml_sb_stats *stats;
-	const char *peer;               /* "passive party 2", "the active party" */
+const char *const sb_msg_names[] = {
+	"?", "HELLO", "LAYOUT", "TREE", "CTS", "SPLIT", "SPLIT_BITS", "HIST",
+	"END", "DONE", "PRED_REQ", "PRED_BITS",
 };
 
-static void link_init(struct link *l, const struct sr_pipe *pipe, struct sr_ml_sb_stats *stats)
+void sb_link_init(struct sb_link *l, const struct sr_pipe *pipe, struct sr_ml_sb_stats *stats)
 {
 	l->pipe = pipe;
 	sr_buf_init(&l->in, SR_ML_SB_MSG_MAX);
 	l->stats = stats;
 }
 
-static int link_send(struct link *l, struct sr_buf *msg, struct sr_err *err)
+int sb_link_send(struct sb_link *l, struct sr_buf *msg, struct sr_err *err)
 {
 	int rc = l->pipe->send(l->pipe->ctx, (const uint8_t *)msg->data, msg->len, err);
 
@@ -159,7 +139,7 @@ static int link_send(struct link *l, struct sr_buf *msg, struct sr_err *err)
 
 /* Receive a message of `type` into l->in; returns its body (after the
  * two header bytes) and length. */
-static int link_recv(struct link *l, int type, const uint8_t **body, size_t *len,
+int sb_link_recv(struct sb_link *l, int type, const uint8_t **body, size_t *len,
 		     struct sr_err *err)
 {
 	const uint8_t *d;
@@ -167,25 +147,25 @@ static int link_recv(struct link *l, int type, const uint8_t **body, size_t *len
 
 	if (rc)
 		return sr_err_prefix(err, "secureboost: waiting for %s from %s",
-				     msg_names[type], l->peer);
+				     sb_msg_names[type], l->peer);
 	if (l->stats)
 		l->stats->bytes_received += l->in.len;
 	d = (const uint8_t *)l->in.data;
 	if (l->in.len < 2)
 		return sr_fail(err, SR_EPROTO, "secureboost: %s from %s: %zu bytes, too short",
-			       msg_names[type], l->peer, l->in.len);
+			       sb_msg_names[type], l->peer, l->in.len);
 	if (d[0] != SR_ML_SB_VERSION)
 		return sr_fail(err, SR_EPROTO, "secureboost: %s from %s: version %u, expected %u",
-			       msg_names[type], l->peer, d[0], SR_ML_SB_VERSION);
+			       sb_msg_names[type], l->peer, d[0], SR_ML_SB_VERSION);
 	if (d[1] != type)
 		return sr_fail(err, SR_EPROTO, "secureboost: expected %s from %s, got message type %u",
-			       msg_names[type], l->peer, d[1]);
+			       sb_msg_names[type], l->peer, d[1]);
 	*body = d + 2;
 	*len = l->in.len - 2;
 	return SR_OK;
 }
 
-static int msg_start(struct sr_buf *m, int type)
+int sb_msg_start(struct sr_buf *m, int type)
 {
 	uint8_t h[2] = { SR_ML_SB_VERSION, (uint8_t)type };
 
@@ -193,14 +173,14 @@ static int msg_start(struct sr_buf *m, int type)
 	return sr_buf_add(m, h, 2);
 }
 
-static int add_u8(struct sr_buf *m, unsigned v)
+int sb_add_u8(struct sr_buf *m, unsigned v)
 {
 	uint8_t b = (uint8_t)v;
 
 	return sr_buf_add(m, &b, 1);
 }
 
-static int add_f64(struct sr_buf *m, double v)
+int sb_add_f64(struct sr_buf *m, double v)
 {
 	uint64_t u;
 
@@ -208,33 +188,10 @@ static int add_f64(struct sr_buf *m, double v)
 	return sr_buf_add_u64le(m, u);
 }
 
-static int bad_len(struct sr_err *err, const struct link *l, int type, size_t got, size_t want)
+int sb_bad_len(struct sr_err *err, const struct sb_link *l, int type, size_t got, size_t want)
 {
 	return sr_fail(err, SR_EPROTO, "secureboost: %s from %s: %zu bytes, expected %zu",
-		       msg_names[type], l->peer, got, want);
-}
-
-static size_t bitmap_bytes(size_t bits)
-{
-	return (bits + 7) / 8;
-}
-
-static int bit_get(const uint8_t *b, size_t i)
-{
-	return (b[i / 8] >> (i % 8)) & 1;
-}
-
-static void bit_set(uint8_t *b, size_t i)
-{
-	b[i / 8] |= (uint8_t)(1u << (i % 8));
-}
-
-/* Unused bits of a bitmap's last byte must be 0 (one encoding only). */
-static int bitmap_check(const uint8_t *b, size_t bits)
-{
-	if (bits % 8 == 0)
-		return 1;
-	return (b[bits / 8] >> (bits % 8)) == 0;
+		       sb_msg_names[type], l->peer, got, want);
 }
 
 static unsigned bit_length(uint64_t v)
@@ -267,7 +224,7 @@ static int cts_put(struct sr_buf *m, const struct sr_he_pk *pk, mpz_t *c, size_t
 
 /* Decode exactly the rest of a message of `type` from l; SR_EPROTO for a
  * count above max, a wrong length or a ciphertext outside Z*_{n^2}. */
-static int cts_get(const struct link *l, int type, const struct sr_he_pk *pk, const uint8_t *b,
+static int cts_get(const struct sb_link *l, int type, const struct sr_he_pk *pk, const uint8_t *b,
 		   size_t len, size_t max, mpz_t **out, size_t *count, struct sr_err *err)
 {
 	size_t width = sr_he_ct_bytes(pk), n;
@@ -278,7 +235,7 @@ static int cts_get(const struct link *l, int type, const struct sr_he_pk *pk, co
 	n = len >= 4 ? sr_load_u32le(b) : 0;
 	if (len < 4 || n > max || len != 4 + n * width)
 		return sr_fail(err, SR_EPROTO, "secureboost: %s from %s: %zu bytes, not a list of at most %zu ciphertexts",
-			       msg_names[type], l->peer, len + 2, max);
+			       sb_msg_names[type], l->peer, len + 2, max);
 	if ((rc = sr_he_cts_new(n ? n : 1, out, err)))
 		return rc;
 	for (size_t i = 0; i < n; i++)
@@ -286,7 +243,7 @@ static int cts_get(const struct link *l, int type, const struct sr_he_pk *pk, co
 			sr_he_cts_free(*out, n ? n : 1);
 			*out = NULL;
 			return sr_failx(err, SR_EPROTO, "secureboost: %s from %s: ciphertext %zu is invalid",
-				       msg_names[type], l->peer, i);
+				       sb_msg_names[type], l->peer, i);
 		}
 	*count = n;
 	return SR_OK;
@@ -404,7 +361,7 @@ static int tree_rows_init(struct tree_rows *t, const uint8_t *sel_bits, size_t r
 		return sr_fail(err, SR_ENOMEM, "out of memory");
 	}
 	for (size_t r = 0; r < rows; r++) {
-		if (bit_get(sel_bits, r))
+		if (sb_bit_get(sel_bits, r))
 			t->sel[t->nsel++] = (uint32_t)r;
 		else
 			t->oth[t->noth++] = (uint32_t)r;
@@ -442,7 +399,7 @@ static void partition_list(uint32_t *list, size_t off, size_t cnt, const uint8_t
 
 	for (size_t i = 0; i < cnt; i++) {
 		uint32_t r = list[off + i];
-		if (bit_get(bits, bit0 + i))
+		if (sb_bit_get(bits, bit0 + i))
 			list[off + nl++] = r;
 		else
 			scratch[nr++] = r;
@@ -472,13 +429,13 @@ static void split_bitmap(const struct feats *f, const struct tree_rows *t, uint3
 {
 	const struct span *s = &t->nodes[node];
 
-	memset(bits, 0, bitmap_bytes(s->sel_cnt + s->oth_cnt));
+	memset(bits, 0, sb_bitmap_bytes(s->sel_cnt + s->oth_cnt));
 	for (size_t i = 0; i < s->sel_cnt; i++)
 		if (goes_left(f, t->sel[s->sel_off + i], feature, bin, ml))
-			bit_set(bits, i);
+			sb_bit_set(bits, i);
 	for (size_t i = 0; i < s->oth_cnt; i++)
 		if (goes_left(f, t->oth[s->oth_off + i], feature, bin, ml))
-			bit_set(bits, s->sel_cnt + i);
+			sb_bit_set(bits, s->sel_cnt + i);
 }
 
 /* ---- packing of gradients and of bin sums -------------------------------- */
@@ -515,7 +472,7 @@ struct passive {
 	const struct sr_ml_sb_params *p;
 	struct sr_ml_gbdt_params g;
 	struct feats f;
-	struct link l;
+	struct sb_link l;
 	struct sr_he_pk *pk;
 	struct sr_buf out;
 	mpz_t *row_ct;                  /* per training row; set for the sample */
@@ -538,8 +495,8 @@ static int put_params(struct sr_buf *m, const struct sr_ml_sb_params *p)
 	struct sr_ml_gbdt_params g = effective(p);
 	int rc = 0;
 
-	rc |= add_u8(m, (unsigned)g.loss);
-	rc |= add_u8(m, p->first_tree_active_only ? 1 : 0);
+	rc |= sb_add_u8(m, (unsigned)g.loss);
+	rc |= sb_add_u8(m, p->first_tree_active_only ? 1 : 0);
 	rc |= sr_buf_add_u32le(m, g.trees);
 	rc |= sr_buf_add_u32le(m, g.depth);
 	rc |= sr_buf_add_u32le(m, g.max_bins);
@@ -547,12 +504,12 @@ static int put_params(struct sr_buf *m, const struct sr_ml_sb_params *p)
 	rc |= sr_buf_add_u32le(m, g.early_stopping_rounds);
 	rc |= sr_buf_add_u32le(m, p->key_bits);
 	rc |= sr_buf_add_u64le(m, g.seed);
-	rc |= add_f64(m, g.learning_rate);
-	rc |= add_f64(m, g.tree.lambda);
-	rc |= add_f64(m, g.tree.gamma);
-	rc |= add_f64(m, g.tree.min_child_weight);
-	rc |= add_f64(m, g.subsample);
-	rc |= add_f64(m, g.base_score);
+	rc |= sb_add_f64(m, g.learning_rate);
+	rc |= sb_add_f64(m, g.tree.lambda);
+	rc |= sb_add_f64(m, g.tree.gamma);
+	rc |= sb_add_f64(m, g.tree.min_child_weight);
+	rc |= sb_add_f64(m, g.subsample);
+	rc |= sb_add_f64(m, g.base_score);
 	return rc ? SR_ENOMEM : SR_OK;
 }
 
@@ -563,13 +520,13 @@ static int passive_hello(struct passive *s, struct sr_err *err)
 	struct sr_buf mine;
 	int rc;
 
-	if ((rc = link_recv(&s->l, MSG_HELLO, &b, &len, err)))
+	if ((rc = sb_link_recv(&s->l, MSG_HELLO, &b, &len, err)))
 		return rc;
 	if (len < 24 + PARAMS_LEN + 4)
-		return bad_len(err, &s->l, MSG_HELLO, len + 2, 2 + 24 + PARAMS_LEN + 4);
+		return sb_bad_len(err, &s->l, MSG_HELLO, len + 2, 2 + 24 + PARAMS_LEN + 4);
 	keylen = sr_load_u32le(b + 24 + PARAMS_LEN);
 	if (len != 24 + PARAMS_LEN + 4 + keylen)
-		return bad_len(err, &s->l, MSG_HELLO, len + 2, 2 + 24 + PARAMS_LEN + 4 + keylen);
+		return sb_bad_len(err, &s->l, MSG_HELLO, len + 2, 2 + 24 + PARAMS_LEN + 4 + keylen);
 	s->part->party = sr_load_u32le(b);
 	if (s->part->party < 1 || s->part->party > SR_ML_SB_PASSIVE_MAX ||
 	    sr_load_u32le(b + 4) < s->part->party || sr_load_u32le(b + 4) > SR_ML_SB_PASSIVE_MAX)
@@ -601,28 +558,28 @@ static int passive_hello(struct passive *s, struct sr_err *err)
 
 static int passive_layout(struct passive *s, struct sr_err *err)
 {
-	int rc = msg_start(&s->out, MSG_LAYOUT);
+	int rc = sb_msg_start(&s->out, MSG_LAYOUT);
 
 	rc |= sr_buf_add_u32le(&s->out, (uint32_t)s->f.layout.cols);
 	for (size_t c = 0; c < s->f.layout.cols; c++)
 		rc |= sr_buf_add_u32le(&s->out, s->f.layout.nbins[c]);
 	if (rc)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
-	return link_send(&s->l, &s->out, err);
+	return sb_link_send(&s->l, &s->out, err);
 }
 
 /* Receive the batches of a tree's row ciphertexts, selected rows in order. */
 static int passive_tree(struct passive *s, const uint8_t *b, size_t len, struct sr_err *err)
 {
-	size_t need = bitmap_bytes(s->f.rows), nsel, got = 0;
+	size_t need = sb_bitmap_bytes(s->f.rows), nsel, got = 0;
 	unsigned vb;
 	int rc;
 
 	if (len != 16 + need)
-		return bad_len(err, &s->l, MSG_TREE, len + 2, 2 + 16 + need);
+		return sb_bad_len(err, &s->l, MSG_TREE, len + 2, 2 + 16 + need);
 	vb = sr_load_u32le(b + 4);
 	nsel = sr_load_u64le(b + 8);
-	if (!bitmap_check(b + 16, s->f.rows))
+	if (!sb_bitmap_check(b + 16, s->f.rows))
 		return sr_fail(err, SR_EPROTO, "secureboost: TREE from the active party: bits past the last row");
 	tree_rows_release(&s->t);
 	if ((rc = tree_rows_init(&s->t, b + 16, s->f.rows, s->f.vrows, err)))
@@ -636,7 +593,7 @@ static int passive_tree(struct passive *s, const uint8_t *b, size_t len, struct 
 	while (got < nsel) {
 		mpz_t *cts = NULL;
 		size_t count = 0;
-		if ((rc = link_recv(&s->l, MSG_CTS, &b, &len, err)))
+		if ((rc = sb_link_recv(&s->l, MSG_CTS, &b, &len, err)))
 			return rc;
 		if ((rc = cts_get(&s->l, MSG_CTS, s->pk, b, len, SR_ML_SB_CT_CHUNK, &cts, &count, err)))
 			return rc;
@@ -729,10 +686,10 @@ static int passive_hist(struct passive *s, uint32_t node, struct sr_err *err)
 		return rc;
 	if (s->stats)
 		s->stats->hist_ns += now_ns() - t0;
-	if ((rc = msg_start(&s->out, MSG_HIST)) || (rc = sr_buf_add_u32le(&s->out, node)) ||
+	if ((rc = sb_msg_start(&s->out, MSG_HIST)) || (rc = sr_buf_add_u32le(&s->out, node)) ||
 	    (rc = cts_put(&s->out, s->pk, s->hist_ct, nct)))
 		return sr_fail(err, SR_ENOMEM, "out of memory");
-	return link_send(&s->l, &s->out, err);
+	return sb_link_send(&s->l, &s->out, err);
 }
 
 static int passive_split(struct passive *s, const uint8_t *b, size_t len, struct sr_err *err)
@@ -745,7 +702,7 @@ static int passive_split(struct passive *s, const uint8_t *b, size_t len, struct
 	int rc;
 
 	if (len < 14)
-		return bad_len(err, &s->l, MSG_SPLIT, len + 2, 16);
+		return sb_bad_len(err, &s->l, MSG_SPLIT, len + 2, 16);
 	node = sr_load_u32le(b);
 	left = sr_load_u32le(b + 4);
 	right = sr_load_u32le(b + 8);
@@ -761,11 +718,11 @@ static int passive_split(struct passive *s, const uint8_t *b, size_t len, struct
 		return rc;
 	sp = &s->t.nodes[node];
 	nbits = sp->sel_cnt + sp->oth_cnt;
-	nb = bitmap_bytes(nbits);
+	nb = sb_bitmap_bytes(nbits);
 	if (mode == 0) {
 		if (len != 14 + nb)
-			return bad_len(err, &s->l, MSG_SPLIT, len + 2, 16 + nb);
-		if (!bitmap_check(b + 14, nbits))
+			return sb_bad_len(err, &s->l, MSG_SPLIT, len + 2, 16 + nb);
+		if (!sb_bitmap_check(b + 14, nbits))
 			return sr_fail(err, SR_EPROTO, "secureboost: SPLIT from the active party: bits past the node's rows");
 		tree_rows_split(&s->t, node, left, right, b + 14);
 	} else {
@@ -773,7 +730,7 @@ static int passive_split(struct passive *s, const uint8_t *b, size_t len, struct
 		unsigned ml;
 		struct sr_ml_sb_split *sl;
 		if (len != 14 + 9)
-			return bad_len(err, &s->l, MSG_SPLIT, len + 2, 16 + 9);
+			return sb_bad_len(err, &s->l, MSG_SPLIT, len + 2, 16 + 9);
 		feature = sr_load_u32le(b + 14);
 		bin = sr_load_u32le(b + 18);
 		ml = b[22];
@@ -798,7 +755,7 @@ static int passive_split(struct passive *s, const uint8_t *b, size_t len, struct
 		if (!bits)
 			return sr_fail(err, SR_ENOMEM, "out of memory");
 		split_bitmap(&s->f, &s->t, node, feature, bin, (int)ml, bits);
-		rc = msg_start(&s->out, MSG_SPLIT_BITS);
+		rc = sb_msg_start(&s->out, MSG_SPLIT_BITS);
 		rc |= sr_buf_add_u32le(&s->out, node);
 		rc |= sr_buf_add_u32le(&s->out, (uint32_t)s->part->nsplits);
 		rc |= sr_buf_add(&s->out, bits, nb);
@@ -809,7 +766,7 @@ static int passive_split(struct passive *s, const uint8_t *b, size_t len, struct
 		}
 		tree_rows_split(&s->t, node, left, right, bits);
 		sr_free(bits);
-		if ((rc = link_send(&s->l, &s->out, err)))
+		if ((rc = sb_link_send(&s->l, &s->out, err)))
 			return rc;
 	}
 	/* 3: the smaller child by sampled rows, left on a tie (gbdt.c's rule). */
@@ -836,7 +793,7 @@ int sr_ml_sb_passive(const struct sr_ml_sb_params *p,
 	s.part = out;
 	s.stats = stats;
 	sr_buf_init(&s.out, SR_BUF_UNBOUNDED);
-	link_init(&s.l, active, stats);
+	sb_link_init(&s.l, active, stats);
 	s.l.peer = "the active party";
 	if ((rc = sr_ml_sb_params_check(p, err)))
 		goto out;
@@ -901,7 +858,7 @@ int sr_ml_sb_passive(const struct sr_ml_sb_params *p,
 				goto out;
 		} else if (type == MSG_END) {
 			if (len != 8) {
-				rc = bad_len(err, &s.l, MSG_END, len + 2, 10);
+				rc = sb_bad_len(err, &s.l, MSG_END, len + 2, 10);
 				goto out;
 			}
 			break;
@@ -914,12 +871,12 @@ int sr_ml_sb_passive(const struct sr_ml_sb_params *p,
 		if (type == MSG_TREE && (rc = passive_hist(&s, 0, err)))
 			goto out;
 	}
-	if ((rc = msg_start(&s.out, MSG_DONE)) ||
+	if ((rc = sb_msg_start(&s.out, MSG_DONE)) ||
 	    (rc = sr_buf_add_u32le(&s.out, (uint32_t)out->nsplits))) {
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = link_send(&s.l, &s.out, err);
+	rc = sb_link_send(&s.l, &s.out, err);
 out:
 	if (stats)
 		stats->total_ns += now_ns() - t0;
@@ -947,15 +904,17 @@ struct active {
 	struct sr_ml_gbdt_params g;
 	struct feats f;
 	size_t np;                      /* passive parties */
-	struct link *l;                 /* np */
+	struct sb_link *l;                 /* np */
 	struct sr_he_pk *pk;
 	struct sr_he_sk *sk;
+	struct sr_he_crt_enc *enc;      /* A holds sk: CRT encryption */
 	struct sr_buf out;
 	struct sr_ml_layout all;        /* A's features, then each party's */
 	size_t *col_off;                /* np + 2: first pooled column of party i */
 	size_t *splits;                 /* np: split ids handed to party i */
 	unsigned char *mask;            /* all.cols: the first tree's features */
 	const unsigned char *use_mask;
+	int local_tree;                 /* this tree on A's features only: no messages */
 	double *gr, *hs, *margin, *vmargin;
 	struct tree_rows t;
 	struct packing pack;
@@ -1001,7 +960,7 @@ static int active_hello(struct active *a, struct sr_err *err)
 	if ((rc = sr_he_pk_encode(a->pk, &key, err)))
 		goto out;
 	for (size_t i = 0; i < a->np; i++) {
-		int bad = msg_start(&a->out, MSG_HELLO);
+		int bad = sb_msg_start(&a->out, MSG_HELLO);
 		bad |= sr_buf_add_u32le(&a->out, (uint32_t)(i + 1));
 		bad |= sr_buf_add_u32le(&a->out, (uint32_t)a->np);
 		bad |= sr_buf_add_u64le(&a->out, a->f.rows);
@@ -1013,7 +972,7 @@ static int active_hello(struct active *a, struct sr_err *err)
 			rc = sr_fail(err, SR_ENOMEM, "out of memory");
 			goto out;
 		}
-		if ((rc = link_send(&a->l[i], &a->out, err)))
+		if ((rc = sb_link_send(&a->l[i], &a->out, err)))
 			goto out;
 	}
 out:
@@ -1039,13 +998,13 @@ static int active_layouts(struct active *a, struct sr_err *err)
 	for (size_t i = 0; i < a->np; i++) {
 		const uint8_t *b;
 		size_t len, cols;
-		if ((rc = link_recv(&a->l[i], MSG_LAYOUT, &b, &len, err)))
+		if ((rc = sb_link_recv(&a->l[i], MSG_LAYOUT, &b, &len, err)))
 			goto out;
 		cols = len >= 4 ? sr_load_u32le(b) : 0;
 		if (len < 4 || len != 4 + 4 * cols || cols == 0) {
 			rc = cols == 0 && len >= 4 ?
 				sr_fail(err, SR_EPROTO, "secureboost: LAYOUT from %s: no features", a->l[i].peer) :
-				bad_len(err, &a->l[i], MSG_LAYOUT, len + 2, 2 + 4 + 4 * cols);
+				sb_bad_len(err, &a->l[i], MSG_LAYOUT, len + 2, 2 + 4 + 4 * cols);
 			goto out;
 		}
 		nb[i + 1] = sr_calloc(cols, sizeof(uint32_t));
@@ -1135,33 +1094,33 @@ static int active_tree_start(struct active *a, unsigned t, const uint8_t *sel_bi
 			mpz_sub_ui(m[i], m[i], (unsigned long)-llrint(ldexp(a->gr[r], (int)k)));
 	}
 	mpz_clear(off);
-	rc = sr_he_encrypt_batch(a->pk, a->p->pool, m, c, nsel, err);
+	rc = sr_he_crt_encrypt_batch(a->enc, a->p->pool, m, c, nsel, err);
 	if (a->stats)
 		a->stats->encrypt_ns += now_ns() - t0;
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < a->np; i++) {
-		int bad = msg_start(&a->out, MSG_TREE);
+		int bad = sb_msg_start(&a->out, MSG_TREE);
 		bad |= sr_buf_add_u32le(&a->out, t);
 		bad |= sr_buf_add_u32le(&a->out, a->pack.value_bits);
 		bad |= sr_buf_add_u64le(&a->out, nsel);
-		bad |= sr_buf_add(&a->out, sel_bits, bitmap_bytes(a->f.rows));
+		bad |= sr_buf_add(&a->out, sel_bits, sb_bitmap_bytes(a->f.rows));
 		if (bad) {
 			rc = sr_fail(err, SR_ENOMEM, "out of memory");
 			goto out;
 		}
-		if ((rc = link_send(&a->l[i], &a->out, err)))
+		if ((rc = sb_link_send(&a->l[i], &a->out, err)))
 			goto out;
 	}
 	for (size_t first = 0; first < nsel; first += SR_ML_SB_CT_CHUNK) {
 		size_t count = nsel - first < SR_ML_SB_CT_CHUNK ? nsel - first : SR_ML_SB_CT_CHUNK;
-		if ((rc = msg_start(&a->out, MSG_CTS)) ||
+		if ((rc = sb_msg_start(&a->out, MSG_CTS)) ||
 		    (rc = cts_put(&a->out, a->pk, c + first, count))) {
 			rc = sr_fail(err, SR_ENOMEM, "out of memory");
 			goto out;
 		}
 		for (size_t i = 0; i < a->np; i++)
-			if ((rc = link_send(&a->l[i], &a->out, err)))
+			if ((rc = sb_link_send(&a->l[i], &a->out, err)))
 				goto out;
 	}
 out:
@@ -1195,7 +1154,7 @@ static int active_recv_hists(struct active *a, uint32_t node, struct sr_ml_hist 
 				     a->l[i].peer, nslots);
 			goto out;
 		}
-		if ((rc = link_recv(&a->l[i], MSG_HIST, &b, &len, err)))
+		if ((rc = sb_link_recv(&a->l[i], MSG_HIST, &b, &len, err)))
 			goto out;
 		if (len < 4 || sr_load_u32le(b) != node) {
 			rc = sr_fail(err, SR_EPROTO, "secureboost: HIST from %s: not for node %u",
@@ -1266,30 +1225,30 @@ static int active_node_hist(struct active *a, uint32_t node, struct sr_ml_hist *
 
 	sr_ml_hist_build(&own, &a->f.layout, a->f.codes, a->f.rows, a->t.sel + sp->sel_off,
 			 sp->sel_cnt, a->gr, a->hs);
-	return active_recv_hists(a, node, hist, err);
+	return a->local_tree ? SR_OK : active_recv_hists(a, node, hist, err);
 }
 
 static int send_split(struct active *a, size_t i, uint32_t node, uint32_t left, unsigned hist,
 		      unsigned mode, const uint8_t *bits, size_t nb, const struct sr_ml_split *s,
 		      struct sr_err *err)
 {
-	int bad = msg_start(&a->out, MSG_SPLIT);
+	int bad = sb_msg_start(&a->out, MSG_SPLIT);
 
 	bad |= sr_buf_add_u32le(&a->out, node);
 	bad |= sr_buf_add_u32le(&a->out, left);
 	bad |= sr_buf_add_u32le(&a->out, left + 1);
-	bad |= add_u8(&a->out, hist);
-	bad |= add_u8(&a->out, mode);
+	bad |= sb_add_u8(&a->out, hist);
+	bad |= sb_add_u8(&a->out, mode);
 	if (mode == 0) {
 		bad |= sr_buf_add(&a->out, bits, nb);
 	} else {
 		bad |= sr_buf_add_u32le(&a->out, (uint32_t)(s->feature - a->col_off[i + 1]));
 		bad |= sr_buf_add_u32le(&a->out, s->bin);
-		bad |= add_u8(&a->out, s->missing_left ? 1 : 0);
+		bad |= sb_add_u8(&a->out, s->missing_left ? 1 : 0);
 	}
 	if (bad)
 		return sr_fail(err, SR_ENOMEM, "out of memory");
-	return link_send(&a->l[i], &a->out, err);
+	return sb_link_send(&a->l[i], &a->out, err);
 }
 
 /* Grow node index (hist taken), as gbdt.c's grow does on pooled data. */
@@ -1323,23 +1282,23 @@ static int active_grow(struct active *a, uint32_t index, double g_sum, double h_
 	sp = &a->t.nodes[index];
 	T = sp->sel_cnt;
 	nbits = sp->sel_cnt + sp->oth_cnt;
-	nb = bitmap_bytes(nbits);
+	nb = sb_bitmap_bytes(nbits);
 	if (owner == 0) {
 		split_bitmap(&a->f, &a->t, index, (uint32_t)s.feature, s.bin, s.missing_left, a->bits);
 	} else {
 		const uint8_t *b;
 		size_t len;
-		struct link *l = &a->l[owner - 1];
+		struct sb_link *l = &a->l[owner - 1];
 		if ((rc = send_split(a, owner - 1, index, left, need_hist ? 3 : 0, 1, NULL, 0, &s, err)) ||
-		    (rc = link_recv(l, MSG_SPLIT_BITS, &b, &len, err)))
+		    (rc = sb_link_recv(l, MSG_SPLIT_BITS, &b, &len, err)))
 			goto out;
 		if (len != 8 + nb) {
-			rc = bad_len(err, l, MSG_SPLIT_BITS, len + 2, 10 + nb);
+			rc = sb_bad_len(err, l, MSG_SPLIT_BITS, len + 2, 10 + nb);
 			goto out;
 		}
 		split_id = sr_load_u32le(b + 4);
 		if (sr_load_u32le(b) != index || split_id != a->splits[owner] ||
-		    !bitmap_check(b + 8, nbits)) {
+		    !sb_bitmap_check(b + 8, nbits)) {
 			rc = sr_fail(err, SR_EPROTO, "secureboost: SPLIT_BITS from %s: node %u split %u, expected node %u split %zu",
 				     l->peer, sr_load_u32le(b), split_id, index, a->splits[owner]);
 			goto out;
@@ -1352,7 +1311,7 @@ static int active_grow(struct active *a, uint32_t index, double g_sum, double h_
 		double gl = 0, hl = 0;
 		nl = 0;
 		for (size_t i = 0; i < T; i++)
-			if (bit_get(a->bits, i)) {
+			if (sb_bit_get(a->bits, i)) {
 				uint32_t r = a->t.sel[sp->sel_off + i];
 				gl += a->gr[r];
 				hl += a->hs[r];
@@ -1366,7 +1325,7 @@ static int active_grow(struct active *a, uint32_t index, double g_sum, double h_
 		}
 	}
 	small_left = nl <= T - nl;
-	for (size_t i = 0; need_hist && i < a->np; i++)
+	for (size_t i = 0; need_hist && !a->local_tree && i < a->np; i++)
 		if (i + 1 != owner &&
 		    (rc = send_split(a, i, index, left, small_left ? 1 : 2, 0, a->bits, nb, NULL, err)))
 			goto out;
@@ -1410,23 +1369,12 @@ out:
 	return rc;
 }
 
-static double valid_loss(enum sr_ml_loss loss, const double *margin, const double *y, size_t n)
-{
-	double sum = 0;
-
-	for (size_t r = 0; r < n; r++)
-		sum += loss == SR_ML_LOGISTIC ?
-			sr_ml_logloss1(y[r], sr_ml_sigmoid(margin[r])) :
-			(margin[r] - y[r]) * (margin[r] - y[r]);
-	return loss == SR_ML_LOGISTIC ? sum / (double)n : sqrt(sum / (double)n);
-}
-
 static int active_run(struct active *a, struct sr_ml_sb_model *out, struct sr_err *err)
 {
 	size_t n = a->f.rows, nv = a->f.vrows, best_round = 0;
 	double best_loss = INFINITY;
 	uint64_t prng = a->g.seed;
-	uint8_t *sel_bits = sr_calloc(bitmap_bytes(n) + 1, 1);
+	uint8_t *sel_bits = sr_calloc(sb_bitmap_bytes(n) + 1, 1);
 	struct sr_ml_hist root = { 0 };
 	int rc = SR_OK;
 
@@ -1438,12 +1386,12 @@ static int active_run(struct active *a, struct sr_ml_sb_model *out, struct sr_er
 
 		sr_ml_gbdt_gradients(a->g.loss, a->g.grad_frac_bits, a->margin, a->f.train->y, n,
 				     a->gr, a->hs);
-		memset(sel_bits, 0, bitmap_bytes(n));
+		memset(sel_bits, 0, sb_bitmap_bytes(n));
 		for (size_t r = 0; r < n; r++) {
 			if (a->g.subsample < 1 &&
 			    (double)(sr_ml_prng_next(&prng) >> 11) * 0x1p-53 >= a->g.subsample)
 				continue;
-			bit_set(sel_bits, r);
+			sb_bit_set(sel_bits, r);
 			gs += a->gr[r];
 			hs += a->hs[r];
 		}
@@ -1455,8 +1403,11 @@ static int active_run(struct active *a, struct sr_ml_sb_model *out, struct sr_er
 		out->ntrees = t + 1;
 		if ((rc = active_add_node(a, &root_index, err)))
 			goto out;
-		a->use_mask = t == 0 && a->p->first_tree_active_only ? a->mask : NULL;
-		if ((rc = active_tree_start(a, t, sel_bits, err)) ||
+		/* The first tree on A's features alone involves nobody else: the
+		 * passive parties see nothing of it and A no histogram of theirs. */
+		a->local_tree = t == 0 && a->p->first_tree_active_only;
+		a->use_mask = a->local_tree ? a->mask : NULL;
+		if ((!a->local_tree && (rc = active_tree_start(a, t, sel_bits, err))) ||
 		    (rc = sr_ml_hist_init(&root, &a->all, err)) ||
 		    (rc = active_node_hist(a, 0, &root, err)) ||
 		    (rc = active_grow(a, root_index, gs, hs, &root, 0, err)))
@@ -1479,7 +1430,7 @@ static int active_run(struct active *a, struct sr_ml_sb_model *out, struct sr_er
 		if (a->stats)
 			a->stats->trees++;
 		if (nv) {
-			double loss = valid_loss(a->g.loss, a->vmargin, a->f.valid->y, nv);
+			double loss = sr_ml_gbdt_valid_loss(a->g.loss, a->vmargin, a->f.valid->y, nv);
 			if (loss < best_loss) {
 				best_loss = loss;
 				best_round = t;
@@ -1491,20 +1442,20 @@ static int active_run(struct active *a, struct sr_ml_sb_model *out, struct sr_er
 	}
 	out->best_trees = nv && a->g.early_stopping_rounds ? best_round + 1 : out->ntrees;
 	for (size_t i = 0; i < a->np; i++) {
-		int bad = msg_start(&a->out, MSG_END);
+		int bad = sb_msg_start(&a->out, MSG_END);
 		bad |= sr_buf_add_u32le(&a->out, (uint32_t)out->ntrees);
 		bad |= sr_buf_add_u32le(&a->out, (uint32_t)out->best_trees);
 		if (bad) {
 			rc = sr_fail(err, SR_ENOMEM, "out of memory");
 			goto out;
 		}
-		if ((rc = link_send(&a->l[i], &a->out, err)))
+		if ((rc = sb_link_send(&a->l[i], &a->out, err)))
 			goto out;
 	}
 	for (size_t i = 0; i < a->np; i++) {
 		const uint8_t *b;
 		size_t len;
-		if ((rc = link_recv(&a->l[i], MSG_DONE, &b, &len, err)))
+		if ((rc = sb_link_recv(&a->l[i], MSG_DONE, &b, &len, err)))
 			goto out;
 		if (len != 4 || sr_load_u32le(b) != a->splits[i + 1]) {
 			rc = sr_fail(err, SR_EPROTO, "secureboost: DONE from %s: %s", a->l[i].peer,
@@ -1558,7 +1509,7 @@ int sr_ml_sb_active(const struct sr_ml_sb_params *p,
 	a.hs = sr_calloc(train->rows, sizeof(double));
 	a.margin = sr_calloc(train->rows, sizeof(double));
 	a.vmargin = sr_calloc(a.f.vrows + 1, sizeof(double));
-	a.bits = sr_calloc(bitmap_bytes(train->rows + a.f.vrows) + 1, 1);
+	a.bits = sr_calloc(sb_bitmap_bytes(train->rows + a.f.vrows) + 1, 1);
 	out->trees = sr_calloc(a.g.trees, sizeof(*out->trees));
 	out->party_cols = sr_calloc(npassive + 1, sizeof(size_t));
 	if (!a.l || !names || !a.gr || !a.hs || !a.margin || !a.vmargin || !a.bits ||
@@ -1567,7 +1518,7 @@ int sr_ml_sb_active(const struct sr_ml_sb_params *p,
 		goto out;
 	}
 	for (size_t i = 0; i < npassive; i++) {
-		link_init(&a.l[i], &passive[i], stats);
+		sb_link_init(&a.l[i], &passive[i], stats);
 		snprintf(names[i], sizeof(names[i]), "passive party %zu", i + 1);
 		a.l[i].peer = names[i];
 	}
@@ -1581,6 +1532,7 @@ int sr_ml_sb_active(const struct sr_ml_sb_params *p,
 		a.vmargin[r] = out->base_margin;
 	/* A fresh key per run: nothing encrypted in one job opens in another. */
 	if ((rc = sr_he_keygen_sized(p->key_bits, p->pool, &a.pk, &a.sk, err)) ||
+	    (rc = sr_he_crt_enc_new(a.sk, p->pool, &a.enc, err)) ||
 	    (rc = active_hello(&a, err)) || (rc = active_layouts(&a, err)))
 		goto out;
 	for (size_t i = 0; i <= npassive; i++)
@@ -1610,582 +1562,11 @@ out:
 	sr_free(a.splits);
 	sr_free(a.mask);
 	sr_ml_layout_release(&a.all);
+	sr_he_crt_enc_free(a.enc);
 	sr_he_sk_free(a.sk);
+	sr_he_pk_free(a.pk);
 	feats_release(&a.f);
 	sr_buf_release(&a.out);
 	return rc;
 }
 
-/* ---- joint prediction ------------------------------------------------------ */
-
-/* Split ids of party `owner` that m uses: the largest + 1. */
-static size_t splits_used(const struct sr_ml_sb_model *m, uint32_t owner)
-{
-	size_t n = 0;
-
-	for (size_t t = 0; t < m->best_trees; t++)
-		for (size_t i = 0; i < m->trees[t].nnodes; i++) {
-			const struct sr_ml_sb_node *node = &m->trees[t].nodes[i];
-			if (node->left && node->owner == owner && node->split_id + 1 > n)
-				n = node->split_id + 1;
-		}
-	return n;
-}
-
-/* Bitmaps per split in one PRED_BITS message: at most the message cap. */
-static size_t pred_per_msg(size_t rows)
-{
-	size_t per = (SR_ML_SB_MSG_MAX - 64) / (bitmap_bytes(rows) ? bitmap_bytes(rows) : 1);
-
-	return per ? per : 1;
-}
-
-int sr_ml_sb_predict_active(const struct sr_ml_sb_model *m, const struct sr_ml_data *d,
-			    const struct sr_pipe *passive, size_t npassive,
-			    double *out, struct sr_err *err)
-{
-	size_t rb = bitmap_bytes(d->rows), *want = NULL;
-	uint8_t **bits = NULL;
-	struct sr_buf msg;
-	struct link l;
-	char name[48];
-	int rc = SR_OK;
-
-	sr_buf_init(&msg, SR_BUF_UNBOUNDED);
-	memset(&l, 0, sizeof(l));
-	if (npassive + 1 != m->parties)
-		return sr_fail(err, SR_EINVAL, "secureboost: the model has %u parties, %zu given",
-			       m->parties, npassive + 1);
-	if (d->cols != m->party_cols[0])
-		return sr_fail(err, SR_EINVAL, "secureboost: the model has %zu features here, the data %zu",
-			       m->party_cols[0], d->cols);
-	if (d->rows > SR_ML_SB_ROWS_MAX)
-		return sr_fail(err, SR_ELIMIT, "secureboost: %zu rows to predict, at most %u per call",
-			       d->rows, SR_ML_SB_ROWS_MAX);
-	bits = sr_calloc(npassive + 1, sizeof(*bits));
-	want = sr_calloc(npassive + 1, sizeof(*want));
-	if (!bits || !want) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 1; i <= npassive; i++) {
-		want[i] = splits_used(m, (uint32_t)i);
-		bits[i] = sr_calloc(want[i] * rb + 1, 1);
-		if (!bits[i]) {
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-			goto out;
-		}
-		rc = msg_start(&msg, MSG_PRED_REQ);
-		rc |= sr_buf_add_u64le(&msg, d->rows);
-		rc |= sr_buf_add_u32le(&msg, (uint32_t)want[i]);
-		if (rc) {
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-			goto out;
-		}
-		snprintf(name, sizeof(name), "passive party %zu", i);
-		link_init(&l, &passive[i - 1], NULL);
-		l.peer = name;
-		rc = link_send(&l, &msg, err);
-		sr_buf_release(&l.in);
-		if (rc)
-			goto out;
-	}
-	for (size_t i = 1; i <= npassive; i++) {
-		size_t got = 0;
-		snprintf(name, sizeof(name), "passive party %zu", i);
-		link_init(&l, &passive[i - 1], NULL);
-		l.peer = name;
-		while (got < want[i]) {
-			const uint8_t *b;
-			size_t len, count;
-			if ((rc = link_recv(&l, MSG_PRED_BITS, &b, &len, err)))
-				break;
-			count = len >= 8 ? sr_load_u32le(b + 4) : 0;
-			if (len < 8 || sr_load_u32le(b) != got || count == 0 || count > want[i] - got ||
-			    len != 8 + count * rb) {
-				rc = sr_fail(err, SR_EPROTO, "secureboost: PRED_BITS from %s: splits %zu.. expected, message does not fit",
-					     name, got);
-				break;
-			}
-			for (size_t k = 0; k < count; k++)
-				if (!bitmap_check(b + 8 + k * rb, d->rows)) {
-					rc = sr_fail(err, SR_EPROTO, "secureboost: PRED_BITS from %s: bits past the last row",
-						     name);
-					break;
-				}
-			if (rc)
-				break;
-			memcpy(bits[i] + got * rb, b + 8, count * rb);
-			got += count;
-		}
-		sr_buf_release(&l.in);
-		if (rc)
-			goto out;
-	}
-	for (size_t r = 0; r < d->rows; r++) {
-		double margin = m->base_margin;
-		for (size_t t = 0; t < m->best_trees; t++) {
-			const struct sr_ml_sb_node *n = &m->trees[t].nodes[0];
-			while (n->left) {
-				int left;
-				if (n->owner == 0) {
-					double x = d->x[n->feature * d->rows + r];
-					left = isnan(x) ? n->missing_left : x < n->threshold;
-				} else {
-					left = bit_get(bits[n->owner] + n->split_id * rb, r);
-				}
-				n = &m->trees[t].nodes[left ? n->left : n->right];
-			}
-			margin += n->value;
-		}
-		out[r] = m->loss == SR_ML_LOGISTIC ? sr_ml_sigmoid(margin) : margin;
-	}
-out:
-	for (size_t i = 0; bits && i <= npassive; i++)
-		sr_free(bits[i]);
-	sr_free(bits);
-	sr_free(want);
-	sr_buf_release(&msg);
-	return rc;
-}
-
-int sr_ml_sb_predict_passive(const struct sr_ml_sb_part *part, const struct sr_ml_data *d,
-			     const struct sr_pipe *active, struct sr_err *err)
-{
-	size_t rb = bitmap_bytes(d->rows), want, per;
-	const uint8_t *b;
-	size_t len;
-	struct sr_buf msg;
-	struct link l;
-	int rc;
-
-	link_init(&l, active, NULL);
-	l.peer = "the active party";
-	sr_buf_init(&msg, SR_BUF_UNBOUNDED);
-	if (d->cols != part->cols) {
-		rc = sr_fail(err, SR_EINVAL, "secureboost: the model part has %zu features, the data %zu",
-			     part->cols, d->cols);
-		goto out;
-	}
-	if ((rc = link_recv(&l, MSG_PRED_REQ, &b, &len, err)))
-		goto out;
-	if (len != 12) {
-		rc = bad_len(err, &l, MSG_PRED_REQ, len + 2, 14);
-		goto out;
-	}
-	want = sr_load_u32le(b + 8);
-	if (sr_load_u64le(b) != d->rows || want > part->nsplits) {
-		rc = sr_fail(err, SR_EPROTO,
-			     "secureboost: PRED_REQ from the active party: %llu rows and %zu splits, this party has %zu and %zu",
-			     (unsigned long long)sr_load_u64le(b), want, d->rows, part->nsplits);
-		goto out;
-	}
-	per = pred_per_msg(d->rows);
-	for (size_t first = 0; first < want; first += per) {
-		size_t count = want - first < per ? want - first : per;
-		if ((rc = msg_start(&msg, MSG_PRED_BITS)) ||
-		    (rc = sr_buf_add_u32le(&msg, (uint32_t)first)) ||
-		    (rc = sr_buf_add_u32le(&msg, (uint32_t)count)) ||
-		    (rc = sr_buf_grow(&msg, count * rb))) {
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-			goto out;
-		}
-		memset(msg.data + msg.len, 0, count * rb);
-		for (size_t k = 0; k < count; k++) {
-			const struct sr_ml_sb_split *s = &part->splits[first + k];
-			uint8_t *bm = (uint8_t *)msg.data + msg.len + k * rb;
-			for (size_t r = 0; r < d->rows; r++) {
-				double x = d->x[s->feature * d->rows + r];
-				if (isnan(x) ? s->missing_left : x < s->threshold)
-					bit_set(bm, r);
-			}
-		}
-		sr_buf_setlen(&msg, msg.len + count * rb);
-		if ((rc = link_send(&l, &msg, err)))
-			goto out;
-	}
-out:
-	sr_buf_release(&msg);
-	sr_buf_release(&l.in);
-	return rc;
-}
-
-/* ---- conversion to one plaintext model -------------------------------------- */
-
-int sr_ml_sb_to_gbdt(const struct sr_ml_sb_model *m, const struct sr_ml_sb_part *parts,
-		     size_t nparts, struct sr_ml_gbdt *out, struct sr_err *err)
-{
-	size_t *off = NULL;
-	int rc = SR_OK;
-
-	memset(out, 0, sizeof(*out));
-	if (nparts + 1 != m->parties)
-		return sr_fail(err, SR_EINVAL, "secureboost: the model has %u parties, %zu parts given",
-			       m->parties, nparts + 1);
-	off = sr_calloc(m->parties + 1, sizeof(*off));
-	out->trees = sr_calloc(m->ntrees ? m->ntrees : 1, sizeof(*out->trees));
-	if (!off || !out->trees) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < m->parties; i++) {
-		if (i > 0 && (parts[i - 1].party != i || parts[i - 1].cols != m->party_cols[i])) {
-			rc = sr_fail(err, SR_EINVAL, "secureboost: part %zu is party %u's with %zu features, expected party %zu's with %zu",
-				     i - 1, parts[i - 1].party, parts[i - 1].cols, i, m->party_cols[i]);
-			goto out;
-		}
-		off[i + 1] = off[i] + m->party_cols[i];
-	}
-	out->loss = m->loss;
-	out->cols = off[m->parties];
-	out->base_margin = m->base_margin;
-	out->best_trees = m->best_trees;
-	for (size_t t = 0; t < m->ntrees; t++) {
-		const struct sr_ml_sb_tree *st = &m->trees[t];
-		struct sr_ml_tree *gt = &out->trees[t];
-		gt->nodes = sr_calloc(st->nnodes ? st->nnodes : 1, sizeof(*gt->nodes));
-		if (!gt->nodes) {
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-			goto out;
-		}
-		gt->nnodes = st->nnodes;
-		out->ntrees = t + 1;
-		for (size_t i = 0; i < st->nnodes; i++) {
-			const struct sr_ml_sb_node *s = &st->nodes[i];
-			struct sr_ml_node *g = &gt->nodes[i];
-			g->left = s->left;
-			g->right = s->right;
-			g->value = s->value;
-			g->gain = s->gain;
-			g->cover = s->cover;
-			if (!s->left)
-				continue;
-			if (s->owner == 0) {
-				g->feature = s->feature;
-				g->bin = s->bin;
-				g->threshold = s->threshold;
-				g->missing_left = s->missing_left;
-			} else {
-				const struct sr_ml_sb_part *p = &parts[s->owner - 1];
-				if (s->split_id >= p->nsplits) {
-					rc = sr_fail(err, SR_EINVAL, "secureboost: tree %zu node %zu: party %u has no split %u",
-						     t, i, s->owner, s->split_id);
-					goto out;
-				}
-				g->feature = (uint32_t)(off[s->owner] + p->splits[s->split_id].feature);
-				g->bin = p->splits[s->split_id].bin;
-				g->threshold = p->splits[s->split_id].threshold;
-				g->missing_left = p->splits[s->split_id].missing_left;
-			}
-		}
-	}
-out:
-	sr_free(off);
-	if (rc)
-		sr_ml_gbdt_release(out);
-	return rc;
-}
-
-/* ---- storage ------------------------------------------------------------------ */
-
-/* Doubles travel as C99 hex floats ("%a"): exact, no decimal rounding. */
-static json_t *json_f64(double v)
-{
-	char s[40];
-
-	snprintf(s, sizeof(s), "%a", v);
-	return json_string(s);
-}
-
-static int get_f64(const json_t *v, const char *what, double *out, struct sr_err *err)
-{
-	const char *s = json_string_value(v);
-	char *end;
-
-	if (!s)
-		return sr_fail(err, SR_EINVAL, "secureboost model: %s: expected a hex float string", what);
-	*out = strtod(s, &end);
-	if (end == s || *end || !isfinite(*out))
-		return sr_fail(err, SR_EINVAL, "secureboost model: %s: \"%.40s\" is not a finite number",
-			       what, s);
-	return SR_OK;
-}
-
-static int get_u32(const json_t *v, const char *what, uint64_t max, uint32_t *out,
-		   struct sr_err *err)
-{
-	json_int_t i;
-
-	if (!json_is_integer(v))
-		return sr_fail(err, SR_EINVAL, "secureboost model: %s: expected an integer", what);
-	i = json_integer_value(v);
-	if (i < 0 || (uint64_t)i > max)
-		return sr_fail(err, SR_EINVAL, "secureboost model: %s: %lld, expected 0 to %llu",
-			       what, (long long)i, (unsigned long long)max);
-	*out = (uint32_t)i;
-	return SR_OK;
-}
-
-static int dump(json_t *root, struct sr_buf *out, struct sr_err *err)
-{
-	int rc;
-
-	if (!root)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	rc = sr_json_dump(root, 0, out);
-	json_decref(root);
-	return rc ? sr_fail(err, SR_ENOMEM, "out of memory") : SR_OK;
-}
-
-int sr_ml_sb_model_encode(const struct sr_ml_sb_model *m, struct sr_buf *out,
-			  struct sr_err *err)
-{
-	json_t *root = json_object(), *cols = json_array(), *trees = json_array();
-	int bad = !root || !cols || !trees;
-
-	for (size_t i = 0; !bad && i < m->parties; i++)
-		bad |= json_array_append_new(cols, json_integer((json_int_t)m->party_cols[i]));
-	for (size_t t = 0; !bad && t < m->ntrees; t++) {
-		json_t *nodes = json_array();
-		bad |= !nodes || json_array_append_new(trees, nodes);
-		for (size_t i = 0; !bad && i < m->trees[t].nnodes; i++) {
-			const struct sr_ml_sb_node *n = &m->trees[t].nodes[i];
-			json_t *a = json_pack("[IIIIIIoIooo]", (json_int_t)n->left, (json_int_t)n->right,
-					      (json_int_t)n->owner, (json_int_t)n->split_id,
-					      (json_int_t)n->feature, (json_int_t)n->bin,
-					      json_f64(n->threshold), (json_int_t)n->missing_left,
-					      json_f64(n->value), json_f64(n->gain), json_f64(n->cover));
-			bad |= !a || json_array_append_new(nodes, a);
-		}
-	}
-	if (!bad) {
-		bad |= json_object_set_new(root, "version", json_integer(SR_ML_SB_VERSION));
-		bad |= json_object_set_new(root, "kind", json_string("secureboost-active"));
-		bad |= json_object_set_new(root, "loss", json_string(m->loss == SR_ML_LOGISTIC ?
-								    "logistic" : "squared"));
-		bad |= json_object_set_new(root, "base_margin", json_f64(m->base_margin));
-		bad |= json_object_set_new(root, "best_trees", json_integer((json_int_t)m->best_trees));
-		bad |= json_object_set(root, "party_cols", cols);
-		bad |= json_object_set(root, "trees", trees);
-	}
-	json_decref(cols);
-	json_decref(trees);
-	if (bad) {
-		json_decref(root);
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	}
-	return dump(root, out, err);
-}
-
-static int check_kind(const json_t *root, const char *kind, struct sr_err *err)
-{
-	static const char *const active_keys[] = { "version", "kind", "loss", "base_margin",
-						   "best_trees", "party_cols", "trees", NULL };
-	static const char *const passive_keys[] = { "version", "kind", "party", "cols",
-						    "splits", NULL };
-	const char *k = NULL;
-	int64_t version = 0;
-	int rc;
-
-	if (!json_is_object(root))
-		return sr_fail(err, SR_EINVAL, "secureboost model: expected an object");
-	if ((rc = sr_json_get_int(root, "model", "version", 1, &version, err)) ||
-	    (rc = sr_json_get_string(root, "model", "kind", 1, &k, err)))
-		return rc;
-	if (version != SR_ML_SB_VERSION)
-		return sr_fail(err, SR_EINVAL, "secureboost model: version %lld, expected %d",
-			       (long long)version, SR_ML_SB_VERSION);
-	if (strcmp(k, kind))
-		return sr_fail(err, SR_EINVAL, "secureboost model: kind \"%s\", expected \"%s\"", k, kind);
-	return sr_json_check_keys(root, "model", strcmp(kind, "secureboost-active") ?
-				  passive_keys : active_keys, err);
-}
-
-static int decode_node(const json_t *a, const struct sr_ml_sb_model *m, size_t i, size_t nnodes,
-		       struct sr_ml_sb_node *n, struct sr_err *err)
-{
-	char what[64];
-	uint32_t ml = 0;
-	int rc;
-
-	snprintf(what, sizeof(what), "node %zu", i);
-	if (!json_is_array(a) || json_array_size(a) != 11)
-		return sr_fail(err, SR_EINVAL, "secureboost model: %s: expected an array of 11", what);
-	if ((rc = get_u32(json_array_get(a, 0), what, UINT32_MAX, &n->left, err)) ||
-	    (rc = get_u32(json_array_get(a, 1), what, UINT32_MAX, &n->right, err)) ||
-	    (rc = get_u32(json_array_get(a, 2), what, m->parties - 1, &n->owner, err)) ||
-	    (rc = get_u32(json_array_get(a, 3), what, UINT32_MAX, &n->split_id, err)) ||
-	    (rc = get_u32(json_array_get(a, 4), what, UINT32_MAX, &n->feature, err)) ||
-	    (rc = get_u32(json_array_get(a, 5), what, SR_ML_BINS_MAX, &n->bin, err)) ||
-	    (rc = get_f64(json_array_get(a, 6), what, &n->threshold, err)) ||
-	    (rc = get_u32(json_array_get(a, 7), what, 1, &ml, err)) ||
-	    (rc = get_f64(json_array_get(a, 8), what, &n->value, err)) ||
-	    (rc = get_f64(json_array_get(a, 9), what, &n->gain, err)) ||
-	    (rc = get_f64(json_array_get(a, 10), what, &n->cover, err)))
-		return rc;
-	n->missing_left = (int)ml;
-	/* Children come after their parent, as the trainer numbers them, so a
-	 * walk always ends. */
-	if (n->left || n->right) {
-		if (n->left <= i || n->right != n->left + 1 || n->right >= nnodes)
-			return sr_fail(err, SR_EINVAL, "secureboost model: %s: children %u, %u out of order",
-				       what, n->left, n->right);
-		if (n->owner == 0 && n->feature >= m->party_cols[0])
-			return sr_fail(err, SR_EINVAL, "secureboost model: %s: feature %u, the party has %zu",
-				       what, n->feature, m->party_cols[0]);
-	}
-	return SR_OK;
-}
-
-int sr_ml_sb_model_decode(const char *json, size_t len, struct sr_ml_sb_model *out,
-			  struct sr_err *err)
-{
-	json_t *root = NULL, *cols, *trees;
-	const char *loss = NULL;
-	int64_t best = 0;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if ((rc = sr_json_parse(json, len, "secureboost model", &root, err)) ||
-	    (rc = check_kind(root, "secureboost-active", err)) ||
-	    (rc = sr_json_get_string(root, "model", "loss", 1, &loss, err)) ||
-	    (rc = sr_json_get_int(root, "model", "best_trees", 1, &best, err)) ||
-	    (rc = get_f64(json_object_get(root, "base_margin"), "base_margin", &out->base_margin, err)))
-		goto out;
-	if (strcmp(loss, "logistic") && strcmp(loss, "squared")) {
-		rc = sr_fail(err, SR_EINVAL, "secureboost model: loss \"%s\", expected logistic or squared", loss);
-		goto out;
-	}
-	out->loss = strcmp(loss, "logistic") ? SR_ML_SQUARED : SR_ML_LOGISTIC;
-	cols = json_object_get(root, "party_cols");
-	trees = json_object_get(root, "trees");
-	if (!json_is_array(cols) || json_array_size(cols) < 2 ||
-	    json_array_size(cols) > SR_ML_SB_PASSIVE_MAX + 1 || !json_is_array(trees) ||
-	    json_array_size(trees) < 1 || json_array_size(trees) > 10000 || best < 1 ||
-	    (size_t)best > json_array_size(trees)) {
-		rc = sr_fail(err, SR_EINVAL, "secureboost model: party_cols, trees or best_trees malformed");
-		goto out;
-	}
-	out->parties = (uint32_t)json_array_size(cols);
-	out->party_cols = sr_calloc(out->parties, sizeof(size_t));
-	out->ntrees = json_array_size(trees);
-	out->trees = sr_calloc(out->ntrees, sizeof(*out->trees));
-	out->best_trees = (size_t)best;
-	if (!out->party_cols || !out->trees) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < out->parties; i++) {
-		uint32_t c;
-		if ((rc = get_u32(json_array_get(cols, i), "party_cols", 1u << 20, &c, err)))
-			goto out;
-		if (c == 0) {
-			rc = sr_fail(err, SR_EINVAL, "secureboost model: party %zu has no features", i);
-			goto out;
-		}
-		out->party_cols[i] = c;
-	}
-	for (size_t t = 0; t < out->ntrees; t++) {
-		json_t *nodes = json_array_get(trees, t);
-		size_t nn = json_is_array(nodes) ? json_array_size(nodes) : 0;
-		if (nn == 0 || nn > (1u << 20)) {
-			rc = sr_fail(err, SR_EINVAL, "secureboost model: tree %zu: expected 1 to 2^20 nodes", t);
-			goto out;
-		}
-		out->trees[t].nodes = sr_calloc(nn, sizeof(struct sr_ml_sb_node));
-		if (!out->trees[t].nodes) {
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-			goto out;
-		}
-		out->trees[t].nnodes = nn;
-		for (size_t i = 0; i < nn; i++)
-			if ((rc = decode_node(json_array_get(nodes, i), out, i, nn,
-					      &out->trees[t].nodes[i], err))) {
-				sr_err_prefix(err, "tree %zu", t);
-				goto out;
-			}
-	}
-out:
-	json_decref(root);
-	if (rc)
-		sr_ml_sb_model_release(out);
-	return rc;
-}
-
-int sr_ml_sb_part_encode(const struct sr_ml_sb_part *part, struct sr_buf *out,
-			 struct sr_err *err)
-{
-	json_t *root = json_object(), *splits = json_array();
-	int bad = !root || !splits;
-
-	for (size_t i = 0; !bad && i < part->nsplits; i++) {
-		const struct sr_ml_sb_split *s = &part->splits[i];
-		json_t *a = json_pack("[IIoI]", (json_int_t)s->feature, (json_int_t)s->bin,
-				      json_f64(s->threshold), (json_int_t)s->missing_left);
-		bad |= !a || json_array_append_new(splits, a);
-	}
-	if (!bad) {
-		bad |= json_object_set_new(root, "version", json_integer(SR_ML_SB_VERSION));
-		bad |= json_object_set_new(root, "kind", json_string("secureboost-passive"));
-		bad |= json_object_set_new(root, "party", json_integer(part->party));
-		bad |= json_object_set_new(root, "cols", json_integer((json_int_t)part->cols));
-		bad |= json_object_set(root, "splits", splits);
-	}
-	json_decref(splits);
-	if (bad) {
-		json_decref(root);
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	}
-	return dump(root, out, err);
-}
-
-int sr_ml_sb_part_decode(const char *json, size_t len, struct sr_ml_sb_part *out,
-			 struct sr_err *err)
-{
-	json_t *root = NULL, *splits;
-	int64_t party = 0, cols = 0;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if ((rc = sr_json_parse(json, len, "secureboost model part", &root, err)) ||
-	    (rc = check_kind(root, "secureboost-passive", err)) ||
-	    (rc = sr_json_get_int(root, "model", "party", 1, &party, err)) ||
-	    (rc = sr_json_get_int(root, "model", "cols", 1, &cols, err)))
-		goto out;
-	splits = json_object_get(root, "splits");
-	if (party < 1 || party > SR_ML_SB_PASSIVE_MAX || cols < 1 || cols > (1 << 20) ||
-	    !json_is_array(splits) || json_array_size(splits) > (1u << 24)) {
-		rc = sr_fail(err, SR_EINVAL, "secureboost model part: party, cols or splits malformed");
-		goto out;
-	}
-	out->party = (uint32_t)party;
-	out->cols = (size_t)cols;
-	out->nsplits = json_array_size(splits);
-	out->splits = sr_calloc(out->nsplits ? out->nsplits : 1, sizeof(*out->splits));
-	if (!out->splits) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < out->nsplits; i++) {
-		json_t *a = json_array_get(splits, i);
-		struct sr_ml_sb_split *s = &out->splits[i];
-		uint32_t ml = 0;
-		char what[48];
-		snprintf(what, sizeof(what), "split %zu", i);
-		if (!json_is_array(a) || json_array_size(a) != 4) {
-			rc = sr_fail(err, SR_EINVAL, "secureboost model part: %s: expected an array of 4", what);
-			goto out;
-		}
-		if ((rc = get_u32(json_array_get(a, 0), what, out->cols - 1, &s->feature, err)) ||
-		    (rc = get_u32(json_array_get(a, 1), what, SR_ML_BINS_MAX, &s->bin, err)) ||
-		    (rc = get_f64(json_array_get(a, 2), what, &s->threshold, err)) ||
-		    (rc = get_u32(json_array_get(a, 3), what, 1, &ml, err)))
-			goto out;
-		s->missing_left = (int)ml;
-	}
-out:
-	json_decref(root);
-	if (rc)
-		sr_ml_sb_part_release(out);
-	return rc;
-}

@@ -915,6 +915,102 @@ static int keep_result(struct run *run, json_t *result,
 	return rc;
 }
 
+int node_models_list(struct sr_node *n, json_t **out, struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, step;
+
+	if (!(*out = json_array()))
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	if (sqlite3_prepare_v2(n->db, "SELECT job_id, project, name, created, length(sealed)"
+			       " FROM node_models ORDER BY created, job_id, name", -1, &st,
+			       NULL) != SQLITE_OK) {
+		json_decref(*out);
+		*out = NULL;
+		return sr_db_fail(n->db, "model parts", err);
+	}
+	rc = SR_OK;
+	while (rc == SR_OK && (step = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(*out, json_pack("{s:s,s:s,s:s,s:I,s:I}",
+				"job_id", (const char *)sqlite3_column_text(st, 0),
+				"project", (const char *)sqlite3_column_text(st, 1),
+				"name", (const char *)sqlite3_column_text(st, 2),
+				"created", (json_int_t)sqlite3_column_int64(st, 3),
+				"bytes", (json_int_t)sqlite3_column_int64(st, 4))))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	if (rc == SR_OK && step != SQLITE_DONE)
+		rc = sr_db_fail(n->db, "model parts", err);
+	sqlite3_finalize(st);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int node_job_models(struct sr_node *n, const char *job_hex, json_t **out,
+		    struct sr_err *err)
+{
+	char ad[sizeof(MODEL_AD_LABEL) + SR_EVENT_ID_HEX_LEN + KEEP_NAME_MAX + 2];
+	uint8_t key[32];
+	sqlite3_stmt *st = NULL;
+	json_t *parts = json_array();
+	int rc = SR_OK, step;
+
+	*out = NULL;
+	if (!parts)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	if (sqlite3_prepare_v2(n->db, "SELECT name, sealed FROM node_models WHERE job_id = ?"
+			       " ORDER BY name", -1, &st, NULL) != SQLITE_OK) {
+		json_decref(parts);
+		return sr_db_fail(n->db, "model parts", err);
+	}
+	sqlite3_bind_text(st, 1, job_hex, -1, SQLITE_STATIC);
+	sr_masterkey_subkey(n->mk, SR_SUBKEY_RESULTS, key);
+	while (rc == SR_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const uint8_t *sealed = sqlite3_column_blob(st, 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+		uint8_t *plain;
+		json_t *part = NULL;
+
+		if (len < SR_AEAD_NONCEBYTES + SR_AEAD_ABYTES || !(plain = sr_malloc(len))) {
+			rc = len < SR_AEAD_NONCEBYTES + SR_AEAD_ABYTES ?
+				sr_fail(err, SR_ECORRUPT, "job %.16s: stored model part %s is damaged",
+					job_hex, name) : sr_fail(err, SR_ENOMEM, "out of memory");
+			break;
+		}
+		snprintf(ad, sizeof(ad), "%s%s/%s", MODEL_AD_LABEL, job_hex, name);
+		if (sr_aead_open(plain, sealed + SR_AEAD_NONCEBYTES, len - SR_AEAD_NONCEBYTES,
+				 (const uint8_t *)ad, strlen(ad), sealed, key) != SR_OK)
+			rc = sr_fail(err, SR_ECORRUPT,
+				     "job %.16s: stored model part %s does not decrypt (damaged or swapped)",
+				     job_hex, name);
+		else
+			rc = sr_json_parse((const char *)plain,
+					   len - SR_AEAD_NONCEBYTES - SR_AEAD_ABYTES, "stored model part",
+					   &part, err);
+		sodium_memzero(plain, len);
+		sr_free(plain);
+		if (rc == SR_OK && json_array_append_new(parts, json_pack("{s:s,s:o}", "name", name,
+									  "part", part)))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	if (rc == SR_OK && step != SQLITE_DONE)
+		rc = sr_db_fail(n->db, "model parts", err);
+	sodium_memzero(key, sizeof(key));
+	sqlite3_finalize(st);
+	if (rc == SR_OK && json_array_size(parts) == 0)
+		rc = sr_fail(err, SR_ENOTFOUND,
+			     "job %.16s: this organization keeps no model part of it (not a party, or the job did not finish)",
+			     job_hex);
+	if (rc == SR_OK && !(*out = json_pack("{s:s,s:o}", "job_id", job_hex, "parts", parts)))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	else if (rc)
+		json_decref(parts);
+	return rc;
+}
+
 int node_job_result(struct sr_node *n, const char *job_hex, json_t **out,
 		    struct sr_err *err)
 {

@@ -31,6 +31,7 @@ struct queue {
 };
 
 kt_tamper_fn kt_tamper;
+int kt_no_keep;
 
 struct harness;
 
@@ -335,7 +336,7 @@ void kt_run(const struct kt_job *job, struct kt_outcome *out)
 		me->ctx.scan = party_scan;
 		me->ctx.pipe = party_pipe;
 		me->ctx.mask_key = party_mask_key;
-		me->ctx.keep = party_keep;
+		me->ctx.keep = kt_no_keep ? NULL : party_keep;
 		assert_int_equal(pthread_create(&threads[p], NULL, party_main, me), 0);
 	}
 	for (size_t p = 0; p < h->nparties; p++)

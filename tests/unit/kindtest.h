@@ -63,6 +63,9 @@ struct kt_outcome {
 typedef void (*kt_tamper_fn)(size_t from, size_t to, size_t nth, uint8_t *data, size_t *len,
 			     int *twice);
 extern kt_tamper_fn kt_tamper;
+/* When set, kt_run gives the parties no ctx->keep (a runner that keeps
+ * nothing). */
+extern int kt_no_keep;
 
 /* Run job both ways; fails the test only on harness errors (the kind's
  * own failures are in the outcome). */

@@ -23,6 +23,7 @@
 
 #include "base/alloc.h"
 #include "base/pool.h"
+#include "he/he.h"
 #include "ml/ml.h"
 #include "ml/secureboost.h"
 
@@ -905,9 +906,72 @@ static void test_bad_input(void **state)
 	table_free(&test);
 }
 
+/* The key holder's CRT encryption gives exactly sr_he_encrypt_with's
+ * ciphertexts, and its batches decrypt. */
+static void test_crt_encryption(void **state)
+{
+	struct sr_he_pk *pk;
+	struct sr_he_sk *sk;
+	struct sr_he_crt_enc *enc;
+	struct sr_err err = { 0 };
+	mpz_t m, r, c1, c2, *ms, *cs, *ds;
+	uint64_t s = 5;
+
+	(void)state;
+	assert_int_equal(sr_he_keygen_sized(KEY_BITS, NULL, &pk, &sk, &err), SR_OK);
+	assert_int_equal(sr_he_crt_enc_new(sk, NULL, &enc, &err), SR_OK);
+	mpz_inits(m, r, c1, c2, NULL);
+	for (int i = 0; i < 20; i++) {
+		if (i == 0) {
+			mpz_set_ui(m, 0);
+			mpz_set_ui(r, 0);
+		} else if (i == 1) {
+			mpz_sub_ui(m, sr_he_pk_n(pk), 1);
+			mpz_set_ui(r, 1);
+			mpz_mul_2exp(r, r, SR_HE_R_BITS(KEY_BITS));
+			mpz_sub_ui(r, r, 1);
+		} else {
+			mpz_set_ui(m, sr_test_rand(&s));
+			mpz_mul_2exp(m, m, 64 * (unsigned)(i % 15));
+			mpz_add_ui(m, m, sr_test_rand(&s));
+			mpz_mod(m, m, sr_he_pk_n(pk));
+			mpz_set_ui(r, sr_test_rand(&s));
+			for (int k = 0; k < 6; k++) {
+				mpz_mul_2exp(r, r, 64);
+				mpz_add_ui(r, r, sr_test_rand(&s));
+			}
+		}
+		assert_int_equal(sr_he_encrypt_with(pk, m, r, c1, &err), SR_OK);
+		assert_int_equal(sr_he_crt_encrypt_with(enc, m, r, c2, &err), SR_OK);
+		assert_int_equal(mpz_cmp(c1, c2), 0);
+	}
+	mpz_set(m, sr_he_pk_n(pk));
+	assert_int_equal(sr_he_crt_encrypt_with(enc, m, r, c2, &err), SR_EINVAL);
+	assert_int_equal(sr_he_cts_new(50, &ms, &err), SR_OK);
+	assert_int_equal(sr_he_cts_new(50, &cs, &err), SR_OK);
+	assert_int_equal(sr_he_cts_new(50, &ds, &err), SR_OK);
+	for (int i = 0; i < 50; i++)
+		mpz_set_ui(ms[i], sr_test_rand(&s));
+	assert_int_equal(sr_he_crt_encrypt_batch(enc, NULL, ms, cs, 50, &err), SR_OK);
+	assert_int_equal(sr_he_decrypt_batch(sk, NULL, cs, ds, 50, &err), SR_OK);
+	for (int i = 0; i < 50; i++) {
+		assert_int_equal(mpz_cmp(ms[i], ds[i]), 0);
+		if (i)
+			assert_int_not_equal(mpz_cmp(cs[i], cs[i - 1]), 0);
+	}
+	sr_he_cts_free(ms, 50);
+	sr_he_cts_free(cs, 50);
+	sr_he_cts_free(ds, 50);
+	mpz_clears(m, r, c1, c2, NULL);
+	sr_he_crt_enc_free(enc);
+	sr_he_sk_free(sk);
+	sr_he_pk_free(pk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_crt_encryption),
 		cmocka_unit_test(test_breast_cancer_three),
 		cmocka_unit_test(test_generated_nan_constant),
 		cmocka_unit_test(test_first_tree_active_only),

@@ -6,7 +6,7 @@
  * double, so they do not depend on the order rows are added in, and a
  * sibling by subtraction equals the sibling built directly, bit for bit:
  * the property that lets decrypted integer bin sums reproduce the central
- * trees.  The federated protocol itself is not built yet.
+ * trees.  The federated protocol is tested in test_sboost.c.
  */
 #include "testutil.h"
 

@@ -248,7 +248,7 @@ static size_t expected_aligned(size_t n)
 	return k;
 }
 
-static void run_federated_equals_central(size_t n)
+static void run_federated_equals_central(size_t n, const char *extra)
 {
 	static const char *const meta_keys[] = { "evaluation", "importance", "aligned_rows",
 						 "train_rows", "test_rows", "trees_kept", "params",
@@ -265,7 +265,7 @@ static void run_federated_equals_central(size_t n)
 		make_tab(&t[p], p, NULL);
 		pol[p] = policy(p, NULL, NULL, NULL);
 	}
-	s = spec(n, NULL);
+	s = spec(n, extra);
 	{
 		struct sr_verdict v = verdict_of(s, pol, n);
 		if (!v.accept)
@@ -296,8 +296,15 @@ static void run_federated_equals_central(size_t n)
 			 json_integer_value(json_object_get(meta, "test_rows")),
 			 (json_int_t)expected_aligned(n));
 	ev = json_object_get(meta, "evaluation");
-	assert_true(json_real_value(json_object_get(ev, "auc")) > 0.9);
-	assert_true(json_array_size(json_object_get(ev, "roc")) > 2);
+	if (extra && strstr(extra, "squared")) {
+		/* A regression of the 0/1 label: RMSE well under the 0.5 of
+		 * guessing the middle. */
+		assert_true(json_real_value(json_object_get(ev, "rmse")) < 0.35);
+		assert_true(json_real_value(json_object_get(ev, "mae")) > 0);
+	} else {
+		assert_true(json_real_value(json_object_get(ev, "auc")) > 0.9);
+		assert_true(json_array_size(json_object_get(ev, "roc")) > 2);
+	}
 	/* Passive parties' splits are named by party and number only. */
 	{
 		const json_t *row;
@@ -357,9 +364,10 @@ static void run_federated_equals_central(size_t n)
 				nodes -= g.trees[tr].nnodes;
 			assert_int_equal(nodes, 0);
 		}
-		print_message("%zu parties: %lld aligned rows, AUC %.4f, %zu nodes\n", n,
+		print_message("%zu parties: %lld aligned rows, %s %.4f, %zu nodes\n", n,
 			      (long long)json_integer_value(json_object_get(meta, "aligned_rows")),
-			      json_real_value(json_object_get(ev, "auc")),
+			      extra ? "RMSE" : "AUC",
+			      json_real_value(json_object_get(ev, extra ? "rmse" : "auc")),
 			      json_array_size(json_object_get(o.federated[0], "rows")));
 		sr_ml_gbdt_release(&g);
 		sr_ml_sb_model_release(&m);
@@ -377,13 +385,21 @@ static void run_federated_equals_central(size_t n)
 static void test_two_parties(void **state)
 {
 	(void)state;
-	run_federated_equals_central(2);
+	run_federated_equals_central(2, NULL);
+}
+
+/* The squared loss, row subsampling and early stopping on the test rows. */
+static void test_options(void **state)
+{
+	(void)state;
+	run_federated_equals_central(2, ", \"loss\": \"squared\", \"subsample\": \"0.7\", \"seed\": 5,"
+				     " \"trees\": 12, \"early_stopping_rounds\": 2, \"lambda\": \"0.5\"");
 }
 
 static void test_three_parties(void **state)
 {
 	(void)state;
-	run_federated_equals_central(3);
+	run_federated_equals_central(3, NULL);
 }
 
 static double three_values(size_t r)
@@ -435,6 +451,21 @@ static void test_bad_input_fails_everywhere(void **state)
 	assert_int_equal(o.central_rc[0], SR_EINVAL);
 	assert_non_null(strstr(o.central_msg[0], "zero aligned rows"));
 	assert_int_equal(o.nkept[0] + o.nkept[1], 0);
+	kt_outcome_release(&o);
+	/* A runner without the keep hook: refused at every party that would
+	 * hold a part, before anything is computed. */
+	for (size_t r = 0; r < t[1].cols[0].rows; r++)
+		t[1].cols[0].v.i64[r] -= 1;
+	kt_no_keep = 1;
+	setup(&job, s, t, pol, 2);
+	kt_run(&job, &o);
+	kt_no_keep = 0;
+	for (size_t p = 0; p < 2; p++) {
+		assert_int_equal(o.party_rc[p], SR_EINVAL);
+		assert_non_null(strstr(o.federated_msg[p], "cannot keep model parts"));
+	}
+	assert_null(o.federated[0]);
+	assert_int_equal(o.central_rc[0], SR_OK);
 	kt_outcome_release(&o);
 	json_decref(s);
 	for (size_t p = 0; p < 2; p++) {
@@ -581,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_checker_rules),
 		cmocka_unit_test(test_two_parties),
 		cmocka_unit_test(test_three_parties),
+		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_bad_input_fails_everywhere),
 	};
 
