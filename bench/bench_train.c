@@ -11,6 +11,13 @@
  *     share outside the local gradients (secure aggregation, including
  *     waiting for the slowest party), and the ratio to sr_ml_hlr_central
  *     on the 1,000,000 pooled rows, which gives the same weights.
+ * bench train_hgbdt  5 parties x 40,000 rows (--hgbdt-rows-per-party) x 20
+ *     features, horizontal GBDT (sr_ml_hgbdt_run), 10 trees, depth 6, 32
+ *     public equal-width bins, threads over the same in-memory pipes: wall
+ *     time, the share outside local computation (secure aggregation of the
+ *     per-level histograms, waiting included), the ratio to
+ *     sr_ml_hgbdt_central on the pooled rows, and whether the trees are
+ *     equal node for node (the run fails if not).
  * bench train_gbdt  our central GBDT against python3-xgboost (hist, the
  *     same depth 6, 50 trees, eta 0.3, lambda 1, 32 bins, nthread 1 and 2)
  *     on a generated 30,000 x 23 table (24,000 train, 6,000 test): training
@@ -37,6 +44,7 @@
 
 #include "base/alloc.h"
 #include "crypto/crypto.h"
+#include "ml/hgbdt.h"
 #include "ml/ml.h"
 #include "ml/secureboost.h"
 #include "base/pool.h"
@@ -46,6 +54,7 @@
 #define PARTIES 5
 #define FEATURES 20
 #define ROUNDS 20
+#define HGBDT_TREES 10
 
 static double now_s(void)
 {
@@ -91,6 +100,20 @@ struct end {
 };
 
 static struct end ends[PARTIES][PARTIES];
+
+static void mesh_init(void)
+{
+	static int done;
+
+	if (done)
+		return;
+	done = 1;
+	for (int i = 0; i < PARTIES; i++)
+		for (int j = 0; j < PARTIES; j++) {
+			pthread_mutex_init(&mesh[i][j].lock, NULL);
+			pthread_cond_init(&mesh[i][j].cond, NULL);
+		}
+}
 
 static int q_send(void *ctx, const uint8_t *data, size_t len, struct sr_err *err)
 {
@@ -140,6 +163,29 @@ static int q_recv(void *ctx, struct sr_buf *out, size_t max, struct sr_err *err)
 	return rc ? sr_fail(err, SR_ENOMEM, "out of memory") : SR_OK;
 }
 
+/* Party i's pipes to every other party. */
+static void wire(struct sr_pipe *pipes, int i)
+{
+	for (int j = 0; j < PARTIES; j++) {
+		ends[i][j] = (struct end){ i, j };
+		pipes[j] = (struct sr_pipe){ &ends[i][j], q_send, q_recv };
+	}
+}
+
+/* Run fn on each of the PARTIES structs of size bytes at pt in its own
+ * thread; the wall time. */
+static double run_threads(void *(*fn)(void *), void *pt, size_t size)
+{
+	pthread_t th[PARTIES];
+	double t0 = now_s();
+
+	for (int i = 0; i < PARTIES; i++)
+		pthread_create(&th[i], NULL, fn, (char *)pt + (size_t)i * size);
+	for (int i = 0; i < PARTIES; i++)
+		pthread_join(th[i], NULL);
+	return now_s() - t0;
+}
+
 /* ---- horizontal ------------------------------------------------------------ */
 
 struct party {
@@ -187,7 +233,6 @@ static int bench_horizontal(size_t per_party)
 	double *tx = malloc(ntest * FEATURES * sizeof(double)), *ty = malloc(ntest * sizeof(double));
 	double *xs[PARTIES], *ys[PARTIES], t0, fed_s, central_s, diff = 0;
 	uint64_t compute = 0, secagg = 0;
-	pthread_t th[PARTIES];
 	struct sr_ml_hlr_result central;
 	struct sr_ml_data dall, dtest;
 	struct sr_err err = { 0 };
@@ -205,11 +250,8 @@ static int bench_horizontal(size_t per_party)
 			memcpy(px + c * N + (size_t)i * ntrain, xs[i] + c * ntrain,
 			       ntrain * sizeof(double));
 		memcpy(py + (size_t)i * ntrain, ys[i], ntrain * sizeof(double));
-		for (int j = 0; j < PARTIES; j++) {
-			pthread_mutex_init(&mesh[i][j].lock, NULL);
-			pthread_cond_init(&mesh[i][j].cond, NULL);
-		}
 	}
+	mesh_init();
 	for (int i = 0; i < PARTIES; i++) {
 		memset(&pt[i], 0, sizeof(pt[i]));
 		sr_ml_lr_params_init(&pt[i].p.lr);
@@ -226,17 +268,9 @@ static int bench_horizontal(size_t per_party)
 		pt[i].train = (struct sr_ml_data){ ntrain, FEATURES, xs[i], ys[i] };
 		/* Every party holds the same test rows: only the time matters. */
 		pt[i].test = (struct sr_ml_data){ ntest, FEATURES, tx, ty };
-		for (int j = 0; j < PARTIES; j++) {
-			ends[i][j] = (struct end){ i, j };
-			pt[i].pipes[j] = (struct sr_pipe){ &ends[i][j], q_send, q_recv };
-		}
+		wire(pt[i].pipes, i);
 	}
-	t0 = now_s();
-	for (int i = 0; i < PARTIES; i++)
-		pthread_create(&th[i], NULL, party_main, &pt[i]);
-	for (int i = 0; i < PARTIES; i++)
-		pthread_join(th[i], NULL);
-	fed_s = now_s() - t0;
+	fed_s = run_threads(party_main, pt, sizeof(pt[0]));
 	for (int i = 0; i < PARTIES; i++) {
 		if (pt[i].rc) {
 			fprintf(stderr, "bench_train: party %d: %s\n", i, pt[i].err.msg);
@@ -289,6 +323,139 @@ static int bench_horizontal(size_t per_party)
 	free(tx);
 	free(ty);
 	return 0;
+}
+
+/* ---- horizontal GBDT ---------------------------------------------------------- */
+
+struct hparty {
+	struct sr_ml_hgbdt_params p;
+	struct sr_pipe pipes[PARTIES];
+	struct sr_ml_data train, test;
+	struct sr_ml_hgbdt_result out;
+	struct sr_ml_hgbdt_stats stats;
+	struct sr_err err;
+	int rc;
+};
+
+static void *hparty_main(void *arg)
+{
+	struct hparty *pt = arg;
+
+	pt->rc = sr_ml_hgbdt_run(&pt->p, pt->pipes, &pt->train, &pt->test, &pt->test, &pt->out,
+				 &pt->stats, &pt->err);
+	return NULL;
+}
+
+static int bench_hgbdt(size_t per_party)
+{
+	static struct hparty pt[PARTIES];
+	unsigned char receiver[PARTIES] = { 1, 0, 0, 0, 0 };
+	size_t ntest = per_party / 5, ntrain = per_party - ntest, N = ntrain * PARTIES;
+	size_t part_rows[PARTIES];
+	double *px = malloc(N * FEATURES * sizeof(double)), *py = malloc(N * sizeof(double));
+	double *tx = malloc(ntest * PARTIES * FEATURES * sizeof(double));
+	double *ty = malloc(ntest * PARTIES * sizeof(double));
+	double *xs[PARTIES], *ys[PARTIES], *txs[PARTIES], *tys[PARTIES], lo[FEATURES], hi[FEATURES];
+	double t0, fed_s, central_s;
+	uint64_t compute = 0, secagg = 0;
+	struct sr_ml_hgbdt_result central;
+	struct sr_ml_gbdt_params gp;
+	struct sr_ml_bins bins;
+	struct sr_ml_data dall, dtest;
+	struct sr_err err = { 0 };
+	int same = 1;
+
+	if (!px || !py || !tx || !ty)
+		return 1;
+	for (size_t c = 0; c < FEATURES; c++) {
+		lo[c] = 0;
+		hi[c] = 1;
+	}
+	if (sr_ml_bins_uniform(FEATURES, lo, hi, 32, &bins, &err))
+		return 1;
+	sr_ml_gbdt_params_init(&gp);
+	gp.trees = HGBDT_TREES;
+	gp.depth = 6;
+	gp.grad_frac_bits = 24;
+	mesh_init();
+	for (int i = 0; i < PARTIES; i++) {
+		xs[i] = malloc(ntrain * FEATURES * sizeof(double));
+		ys[i] = malloc(ntrain * sizeof(double));
+		txs[i] = malloc(ntest * FEATURES * sizeof(double));
+		tys[i] = malloc(ntest * sizeof(double));
+		if (!xs[i] || !ys[i] || !txs[i] || !tys[i])
+			return 1;
+		gen_lr(ntrain, 200 + (uint64_t)i, xs[i], ys[i]);
+		gen_lr(ntest, 300 + (uint64_t)i, txs[i], tys[i]);
+		part_rows[i] = ntrain;
+		for (size_t c = 0; c < FEATURES; c++) {
+			memcpy(px + c * N + (size_t)i * ntrain, xs[i] + c * ntrain,
+			       ntrain * sizeof(double));
+			memcpy(tx + c * ntest * PARTIES + (size_t)i * ntest, txs[i] + c * ntest,
+			       ntest * sizeof(double));
+		}
+		memcpy(py + (size_t)i * ntrain, ys[i], ntrain * sizeof(double));
+		memcpy(ty + (size_t)i * ntest, tys[i], ntest * sizeof(double));
+		memset(&pt[i], 0, sizeof(pt[i]));
+		pt[i].p.gbdt = gp;
+		pt[i].p.bins = &bins;
+		pt[i].p.run_id = (const uint8_t *)"bench_hgbdt";
+		pt[i].p.run_id_len = 11;
+		pt[i].p.parties = PARTIES;
+		pt[i].p.self = (uint32_t)i;
+		pt[i].p.aggregator = 0;
+		pt[i].p.receiver = receiver;
+		pt[i].train = (struct sr_ml_data){ ntrain, FEATURES, xs[i], ys[i] };
+		pt[i].test = (struct sr_ml_data){ ntest, FEATURES, txs[i], tys[i] };
+		wire(pt[i].pipes, i);
+	}
+	fed_s = run_threads(hparty_main, pt, sizeof(pt[0]));
+	for (int i = 0; i < PARTIES; i++) {
+		if (pt[i].rc) {
+			fprintf(stderr, "bench_train: hgbdt party %d: %s\n", i, pt[i].err.msg);
+			return 1;
+		}
+		compute += pt[i].stats.compute_ns;
+		secagg += pt[i].stats.secagg_ns;
+	}
+	dall = (struct sr_ml_data){ N, FEATURES, px, py };
+	dtest = (struct sr_ml_data){ ntest * PARTIES, FEATURES, tx, ty };
+	t0 = now_s();
+	if (sr_ml_hgbdt_central(&gp, &bins, part_rows, PARTIES, &dall, &dtest, &dtest, &central,
+				&err)) {
+		fprintf(stderr, "bench_train: hgbdt central: %s\n", err.msg);
+		return 1;
+	}
+	central_s = now_s() - t0;
+	/* The same trees, node for node. */
+	for (size_t t = 0; same && t < central.model.ntrees; t++) {
+		const struct sr_ml_tree *a = &central.model.trees[t], *b = &pt[0].out.model.trees[t];
+		same = a->nnodes == b->nnodes &&
+		       memcmp(a->nodes, b->nodes, a->nnodes * sizeof(*a->nodes)) == 0;
+	}
+	printf("bench train_hgbdt parties=%d rows_per_party=%zu features=%d trees=%d depth=6 bins=32 "
+	       "wall_s=%.3f secagg_share=%.3f secagg_s_mean=%.3f compute_s_mean=%.3f "
+	       "aggregations=%llu bytes_sent_aggregator=%llu central_s=%.3f ratio_to_central=%.2f "
+	       "trees_equal=%s auc=%.4f auc_central=%.4f\n",
+	       PARTIES, per_party, FEATURES, HGBDT_TREES, fed_s,
+	       1 - (double)compute / PARTIES / 1e9 / fed_s, (double)secagg / PARTIES / 1e9,
+	       (double)compute / PARTIES / 1e9, (unsigned long long)pt[0].stats.aggregations,
+	       (unsigned long long)pt[0].stats.bytes_sent, central_s, fed_s / central_s,
+	       same ? "yes" : "NO", pt[0].out.eval.auc, central.eval.auc);
+	sr_ml_hgbdt_result_release(&central);
+	sr_ml_bins_release(&bins);
+	for (int i = 0; i < PARTIES; i++) {
+		sr_ml_hgbdt_result_release(&pt[i].out);
+		free(xs[i]);
+		free(ys[i]);
+		free(txs[i]);
+		free(tys[i]);
+	}
+	free(px);
+	free(py);
+	free(tx);
+	free(ty);
+	return same ? 0 : 1;
 }
 
 /* ---- GBDT vs xgboost --------------------------------------------------------- */
@@ -575,13 +742,15 @@ static int bench_secureboost(unsigned trees, int xgboost)
 
 int main(int argc, char **argv)
 {
-	size_t per_party = 200000;
+	size_t per_party = 200000, hgbdt_per_party = 40000;
 	unsigned sb_trees = 5;
 	int xgboost = 1, only_sb = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--rows-per-party") == 0 && i + 1 < argc) {
 			per_party = strtoull(argv[++i], NULL, 10);
+		} else if (strcmp(argv[i], "--hgbdt-rows-per-party") == 0 && i + 1 < argc) {
+			hgbdt_per_party = strtoull(argv[++i], NULL, 10);
 		} else if (strcmp(argv[i], "--no-xgboost") == 0) {
 			xgboost = 0;
 		} else if (strcmp(argv[i], "--sb-trees") == 0 && i + 1 < argc) {
@@ -589,15 +758,18 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--only-secureboost") == 0) {
 			only_sb = 1;
 		} else {
-			fprintf(stderr, "usage: bench_train [--rows-per-party N] [--no-xgboost] "
-				"[--sb-trees N] [--only-secureboost]\n");
+			fprintf(stderr, "usage: bench_train [--rows-per-party N] [--hgbdt-rows-per-party N] "
+				"[--no-xgboost] [--sb-trees N] [--only-secureboost]\n");
 			return 2;
 		}
 	}
-	if (per_party < 10 || sb_trees < 1 || sr_crypto_init() != SR_OK)
+	if (per_party < 10 || hgbdt_per_party < 10 || sb_trees < 1 || sr_crypto_init() != SR_OK)
 		return 2;
 	if (!only_sb) {
 		if (bench_horizontal(per_party))
+			return 1;
+		fflush(stdout);
+		if (bench_hgbdt(hgbdt_per_party))
 			return 1;
 		fflush(stdout);
 		if (bench_gbdt(xgboost))

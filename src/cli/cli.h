@@ -122,6 +122,7 @@ int sr_cmd_node(int argc, char **argv);
 int sr_cmd_project(int argc, char **argv);
 int sr_cmd_job(int argc, char **argv);
 int sr_cmd_ledger(int argc, char **argv);
+int sr_cmd_model(int argc, char **argv);
 int sr_cmd_policy(int argc, char **argv);
 int sr_cmd_id(int argc, char **argv);
 int sr_cmd_completion(int argc, char **argv);

@@ -288,6 +288,22 @@ static const struct sr_help_entry entries[] = {
 	  "\n"
 	  "example:\n"
 	  "  sealroom ledger log \"$PROJECT\" --from 5\n" },
+	{ "model", "list", NODE_GLOBALS, "", "analyst",
+	  "usage: sealroom model list [--json]\n"
+	  "\n"
+	  "The model parts this organization keeps from finished training jobs.\n"
+	  "\n"
+	  "example:\n"
+	  "  sealroom model list\n" },
+	{ "model", "show", NODE_GLOBALS, "", "analyst",
+	  "usage: sealroom model show JOB [--json]\n"
+	  "\n"
+	  "Print this organization's parts of JOB's model: the label holder's\n"
+	  "trees with its own thresholds and \"party P split #k\" elsewhere, or\n"
+	  "a passive party's split thresholds.\n"
+	  "\n"
+	  "example:\n"
+	  "  sealroom model show 635effc9\n" },
 	{ "query", NULL, NODE_GLOBALS, "--project= --receiver= --epsilon= --delta=", "analyst",
 	  "usage: sealroom query --project P \"SELECT ...\" [--receiver ORG] [--epsilon E] [--delta D]\n"
 	  "\n"

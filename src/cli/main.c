@@ -36,6 +36,7 @@ static const char main_usage[] =
 	"  policy     write a starter policy for a data file (policy init)\n"
 	"  job        propose, approve, follow jobs and read their results\n"
 	"  ledger     verify and read a project's signed event log\n"
+	"  model      list and show the model parts kept here (train jobs)\n"
 	"  demo       run the whole story in a temporary directory\n"
 	"  psi        private set intersection with another organization\n"
 	"  query      propose a federated SQL query job (see also job explain)\n"
@@ -68,6 +69,7 @@ static const struct {
 	{ "project", sr_cmd_project },
 	{ "job", sr_cmd_job },
 	{ "ledger", sr_cmd_ledger },
+	{ "model", sr_cmd_model },
 	{ "completion", sr_cmd_completion },
 };
 

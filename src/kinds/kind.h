@@ -129,6 +129,14 @@ struct sr_kind_ctx {
 	 * Charging the same job twice charges once.  NULL: no budget is kept
 	 * (tests, run_central). */
 	int (*charge)(void *impl, size_t input, double epsilon, struct sr_err *err);
+	/* Keep a private artifact of this job at this party (a model part):
+	 * name is the kind's ("secureboost-model"), data is sealed in the
+	 * party's store tied to the job id, and kept only if the job
+	 * finishes; a failed job keeps nothing.  Calling it again with a name
+	 * replaces that artifact.  NULL: the runner keeps nothing, and a kind
+	 * that needs it fails with a clear error. */
+	int (*keep)(void *impl, const char *name, const void *data, size_t len,
+		    struct sr_err *err);
 };
 
 /* Shorthands for kinds. */

@@ -64,6 +64,11 @@ int sr_ml_gbdt_params_check(const struct sr_ml_gbdt_params *p, struct sr_err *er
 	return SR_OK;
 }
 
+int sr_ml_gbdt_subsample_keep(uint64_t *state, double subsample)
+{
+	return (double)(sr_ml_prng_next(state) >> 11) * 0x1p-53 < subsample;
+}
+
 uint64_t sr_ml_prng_next(uint64_t *state)
 {
 	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
@@ -209,8 +214,8 @@ static int grow(struct grower *gr, uint32_t index, uint32_t *rows, size_t n,
 }
 
 /* The leaf of a row given its codes (training) or raw values. */
-static double tree_value_codes(const struct sr_ml_tree *t, const struct sr_ml_layout *l,
-			       const uint16_t *codes, size_t total_rows, size_t r)
+double sr_ml_tree_value_codes(const struct sr_ml_tree *t, const struct sr_ml_layout *l,
+			      const uint16_t *codes, size_t total_rows, size_t r)
 {
 	const struct sr_ml_node *n = &t->nodes[0];
 
@@ -222,7 +227,7 @@ static double tree_value_codes(const struct sr_ml_tree *t, const struct sr_ml_la
 	return n->value;
 }
 
-static double tree_value(const struct sr_ml_tree *t, const struct sr_ml_data *d, size_t r)
+double sr_ml_tree_value(const struct sr_ml_tree *t, const struct sr_ml_data *d, size_t r)
 {
 	const struct sr_ml_node *n = &t->nodes[0];
 
@@ -265,6 +270,31 @@ double sr_ml_gbdt_valid_loss(enum sr_ml_loss loss, const double *margin, const d
 	return loss == SR_ML_LOGISTIC ? sum / (double)n : sqrt(sum / (double)n);
 }
 
+uint64_t sr_ml_gbdt_loss_fixed(enum sr_ml_loss loss, double y, double margin, unsigned bits)
+{
+	double l = loss == SR_ML_LOGISTIC ? sr_ml_logloss1(y, sr_ml_sigmoid(margin)) :
+		(margin - y) * (margin - y);
+
+	/* Clamped so the integer cannot overflow (a sum may wrap, but the
+	 * same way everywhere). */
+	return (uint64_t)llrint(ldexp(fmin(l, 0x1p30), (int)bits));
+}
+
+double sr_ml_gbdt_loss_from_fixed(enum sr_ml_loss loss, uint64_t sum, uint64_t n,
+				  unsigned bits)
+{
+	double mean = ldexp((double)sum, -(int)bits) / (double)n;
+
+	return loss == SR_ML_LOGISTIC ? mean : sqrt(mean);
+}
+
+uint64_t sr_ml_gbdt_party_stream(uint64_t seed, size_t party)
+{
+	uint64_t s = seed ^ ((uint64_t)party * 0xd1b54a32d192ed03ull);
+
+	return sr_ml_prng_next(&s);
+}
+
 void sr_ml_gbdt_release(struct sr_ml_gbdt *m)
 {
 	if (!m)
@@ -279,7 +309,17 @@ int sr_ml_gbdt_train(const struct sr_ml_gbdt_params *p, const struct sr_ml_data 
 		     const struct sr_ml_data *valid, struct sr_ml_gbdt *out,
 		     struct sr_err *err)
 {
-	struct sr_ml_bins bins = { 0 };
+	return sr_ml_gbdt_train_bins(p, NULL, train, valid, out, err);
+}
+
+int sr_ml_gbdt_train_bins(const struct sr_ml_gbdt_params *p, const struct sr_ml_gbdt_fixed *f,
+			  const struct sr_ml_data *train, const struct sr_ml_data *valid,
+			  struct sr_ml_gbdt *out, struct sr_err *err)
+{
+	struct sr_ml_bins fitted = { 0 };
+	const struct sr_ml_bins *bins = f && f->bins ? f->bins : &fitted;
+	uint64_t *streams = NULL;
+	size_t nparts = f && f->part_rows ? f->nparts : 0;
 	struct sr_ml_layout layout = { 0 };
 	struct sr_ml_hist root = { 0 };
 	struct grower gr;
@@ -301,8 +341,31 @@ int sr_ml_gbdt_train(const struct sr_ml_gbdt_params *p, const struct sr_ml_data 
 			       valid->cols, train->cols);
 	if (n > UINT32_MAX)
 		return sr_fail(err, SR_ELIMIT, "gbdt: %zu rows, at most %u", n, UINT32_MAX);
-	if ((rc = sr_ml_bins_fit(train, p->max_bins, &bins, err)) ||
-	    (rc = sr_ml_layout_from_bins(&bins, &layout, err)))
+	if (bins == &fitted && (rc = sr_ml_bins_fit(train, p->max_bins, &fitted, err)))
+		goto out;
+	if (bins->cols != train->cols) {
+		rc = sr_fail(err, SR_EINVAL, "gbdt: the bins have %zu features, the rows %zu",
+			     bins->cols, train->cols);
+		goto out;
+	}
+	if (nparts) {
+		size_t sum = 0;
+		streams = sr_calloc(nparts, sizeof(*streams));
+		if (!streams) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t q = 0; q < nparts; q++) {
+			streams[q] = sr_ml_gbdt_party_stream(p->seed, q);
+			sum += f->part_rows[q];
+		}
+		if (sum != n) {
+			rc = sr_fail(err, SR_EINVAL, "gbdt: the parties' blocks hold %zu rows, the table %zu",
+				     sum, n);
+			goto out;
+		}
+	}
+	if ((rc = sr_ml_layout_from_bins(bins, &layout, err)))
 		goto out;
 	codes = sr_calloc(n * train->cols, sizeof(*codes));
 	margin = sr_calloc(n, sizeof(*margin));
@@ -316,7 +379,7 @@ int sr_ml_gbdt_train(const struct sr_ml_gbdt_params *p, const struct sr_ml_data 
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto out;
 	}
-	sr_ml_bins_apply(&bins, train, codes);
+	sr_ml_bins_apply(bins, train, codes);
 	out->loss = p->loss;
 	out->cols = train->cols;
 	out->base_margin = p->loss == SR_ML_LOGISTIC ?
@@ -331,11 +394,14 @@ int sr_ml_gbdt_train(const struct sr_ml_gbdt_params *p, const struct sr_ml_data 
 		size_t nsel = 0;
 		double gs = 0, hs = 0;
 		uint32_t root_index;
+		size_t part = 0, part_end = nparts ? f->part_rows[0] : n;
 
 		sr_ml_gbdt_gradients(p->loss, p->grad_frac_bits, margin, train->y, n, g, h);
 		for (size_t r = 0; r < n; r++) {
+			while (nparts && r >= part_end && part + 1 < nparts)
+				part_end += f->part_rows[++part];
 			if (p->subsample < 1 &&
-			    (double)(sr_ml_prng_next(&prng) >> 11) * 0x1p-53 >= p->subsample)
+			    !sr_ml_gbdt_subsample_keep(nparts ? &streams[part] : &prng, p->subsample))
 				continue;
 			rows[nsel++] = (uint32_t)r;
 			gs += g[r];
@@ -343,7 +409,7 @@ int sr_ml_gbdt_train(const struct sr_ml_gbdt_params *p, const struct sr_ml_data 
 		}
 		memset(&gr, 0, sizeof(gr));
 		gr.p = p;
-		gr.bins = &bins;
+		gr.bins = bins;
 		gr.layout = &layout;
 		gr.codes = codes;
 		gr.total_rows = n;
@@ -367,12 +433,21 @@ int sr_ml_gbdt_train(const struct sr_ml_gbdt_params *p, const struct sr_ml_data 
 		if (rc)
 			goto out;
 		for (size_t r = 0; r < n; r++)
-			margin[r] += tree_value_codes(tree, &layout, codes, n, r);
+			margin[r] += sr_ml_tree_value_codes(tree, &layout, codes, n, r);
 		if (valid) {
 			double loss;
 			for (size_t r = 0; r < valid->rows; r++)
-				vmargin[r] += tree_value(tree, valid, r);
-			loss = sr_ml_gbdt_valid_loss(p->loss, vmargin, valid->y, valid->rows);
+				vmargin[r] += sr_ml_tree_value(tree, valid, r);
+			if (f && f->loss_bits) {
+				uint64_t sum = 0;
+				for (size_t r = 0; r < valid->rows; r++)
+					sum += sr_ml_gbdt_loss_fixed(p->loss, valid->y[r], vmargin[r],
+								     f->loss_bits);
+				loss = sr_ml_gbdt_loss_from_fixed(p->loss, sum, valid->rows,
+								  f->loss_bits);
+			} else {
+				loss = sr_ml_gbdt_valid_loss(p->loss, vmargin, valid->y, valid->rows);
+			}
 			if (loss < best_loss) {
 				best_loss = loss;
 				best_round = t;
@@ -388,7 +463,8 @@ out:
 		sr_ml_gbdt_release(out);
 	sr_ml_hist_release(&root);
 	sr_ml_layout_release(&layout);
-	sr_ml_bins_release(&bins);
+	sr_ml_bins_release(&fitted);
+	sr_free(streams);
 	sr_free(codes);
 	sr_free(margin);
 	sr_free(vmargin);
@@ -403,7 +479,7 @@ double sr_ml_gbdt_margin(const struct sr_ml_gbdt *m, const struct sr_ml_data *d,
 	double margin = m->base_margin;
 
 	for (size_t t = 0; t < m->best_trees; t++)
-		margin += tree_value(&m->trees[t], d, r);
+		margin += sr_ml_tree_value(&m->trees[t], d, r);
 	return margin;
 }
 

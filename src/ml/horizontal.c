@@ -25,15 +25,7 @@
 #define MSG_WEIGHTS 1
 #define MSG_EVAL 2
 /* The evaluation vector: train rows, test rows, pos[B], neg[B], loss. */
-#define EVAL_LEN (2 + 2 * SR_ML_EVAL_BUCKETS + 1)
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#define EVAL_LEN (2 + SR_ML_EVAL_LEN)
 
 void sr_ml_hlr_result_release(struct sr_ml_hlr_result *r)
 {
@@ -47,37 +39,18 @@ void sr_ml_hlr_result_release(struct sr_ml_hlr_result *r)
 static void eval_vector(const struct sr_ml_lr *m, const struct sr_ml_data *train,
 			const struct sr_ml_data *test, uint64_t *v, double *scratch)
 {
-	uint64_t *pos = v + 2, *neg = v + 2 + SR_ML_EVAL_BUCKETS;
-
 	v[0] += train->rows;
 	v[1] += test->rows;
 	sr_ml_lr_predict(m, test, scratch);
-	for (size_t r = 0; r < test->rows; r++) {
-		double p = scratch[r];
-		size_t b = (size_t)(p * SR_ML_EVAL_BUCKETS);
-		if (b >= SR_ML_EVAL_BUCKETS)
-			b = SR_ML_EVAL_BUCKETS - 1;
-		if (test->y[r] == 1)
-			pos[b]++;
-		else
-			neg[b]++;
-		v[EVAL_LEN - 1] += (uint64_t)llrint(ldexp(sr_ml_logloss1(test->y[r], p),
-							  SR_ML_EVAL_LOSS_BITS));
-	}
+	sr_ml_eval_vector_add(v + 2, test->y, scratch, test->rows);
 }
 
 /* The evaluation from the aggregated vector. */
 static int eval_finish(const uint64_t *v, struct sr_ml_hlr_result *out, struct sr_err *err)
 {
-	int rc;
-
 	out->train_rows = v[0];
 	out->test_rows = v[1];
-	rc = sr_ml_eval_counts(v + 2, v + 2 + SR_ML_EVAL_BUCKETS, SR_ML_EVAL_BUCKETS,
-			       SR_ML_EVAL_BUCKETS / 2,
-			       ldexp((double)v[EVAL_LEN - 1], -SR_ML_EVAL_LOSS_BITS),
-			       &out->eval, err);
-	return rc ? sr_err_prefix(err, "test split") : SR_OK;
+	return sr_ml_eval_vector_finish(v + 2, &out->eval, err);
 }
 
 int sr_ml_hlr_central(const struct sr_ml_lr_params *p, const struct sr_ml_data *train,
@@ -112,75 +85,6 @@ out:
 	return rc;
 }
 
-struct run {
-	const struct sr_ml_hlr_params *p;
-	const struct sr_pipe *pipes;
-	struct sr_ml_hlr_stats *stats;
-	uint8_t *run_id;              /* p->run_id then the round, 8 bytes */
-	uint64_t round;
-};
-
-/* One secure aggregation of v[0..len) (summed in place at the aggregator). */
-static int aggregate(struct run *R, uint64_t *v, size_t len, struct sr_err *err)
-{
-	struct sr_secagg_params sp;
-	struct sr_secagg_stats ss;
-	uint64_t t0 = now_ns();
-	int rc;
-
-	sr_store_u64le(R->run_id + R->p->run_id_len, R->round++);
-	sr_secagg_params_init(&sp);
-	sp.run_id = R->run_id;
-	sp.run_id_len = R->p->run_id_len + 8;
-	sp.parties = R->p->parties;
-	sp.self = R->p->self;
-	sp.aggregator = R->p->aggregator;
-	sp.length = len;
-	memset(&ss, 0, sizeof(ss));
-	rc = sr_secagg_run(&sp, R->pipes, v, R->p->self == R->p->aggregator ? v : NULL, &ss, err);
-	R->stats->secagg_ns += now_ns() - t0;
-	R->stats->bytes_sent += ss.bytes_sent;
-	R->stats->bytes_received += ss.bytes_received;
-	return rc ? sr_err_prefix(err, "secure aggregation, round %llu",
-				  (unsigned long long)R->round - 1) : SR_OK;
-}
-
-/* Send type + count u64 words (doubles as their bits) to party j. */
-static int send_words(struct run *R, uint32_t j, uint8_t type, const uint64_t *w,
-		      size_t count, struct sr_buf *msg, struct sr_err *err)
-{
-	int rc;
-
-	sr_buf_reset(msg);
-	rc = sr_buf_addch(msg, (char)type);
-	for (size_t i = 0; rc == SR_OK && i < count; i++)
-		rc = sr_buf_add_u64le(msg, w[i]);
-	if (rc)
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	R->stats->bytes_sent += msg->len;
-	rc = R->pipes[j].send(R->pipes[j].ctx, (const uint8_t *)msg->data, msg->len, err);
-	return rc ? sr_err_prefix(err, "party %u", j) : SR_OK;
-}
-
-static int recv_words(struct run *R, uint8_t type, uint64_t *w, size_t count,
-		      struct sr_buf *msg, struct sr_err *err)
-{
-	uint32_t a = R->p->aggregator;
-	int rc = R->pipes[a].recv(R->pipes[a].ctx, msg, 1 + count * 8, err);
-
-	if (rc)
-		return sr_err_prefix(err, "party %u", a);
-	R->stats->bytes_received += msg->len;
-	if (msg->len != 1 + count * 8 || (uint8_t)msg->data[0] != type)
-		return sr_fail(err, SR_EPROTO,
-			       "party %u: expected message type %u of %zu bytes, got type %u of %zu bytes",
-			       a, type, 1 + count * 8, msg->len ? (uint8_t)msg->data[0] : 0u,
-			       msg->len);
-	for (size_t i = 0; i < count; i++)
-		w[i] = sr_load_u64le(msg->data + 1 + 8 * i);
-	return SR_OK;
-}
-
 static void weights_to_words(const struct sr_ml_lr *m, uint64_t *w)
 {
 	memcpy(w, m->w, m->cols * sizeof(double));
@@ -205,9 +109,9 @@ int sr_ml_hlr_run(const struct sr_ml_hlr_params *p, const struct sr_pipe *pipes,
 	struct sr_ml_hlr_stats local_stats;
 	struct sr_ml_lr m = { 0 };
 	struct sr_buf msg;
-	struct run R;
+	struct sr_ml_fed R;
 	size_t cols = train->cols, len = cols + 1;
-	uint64_t *vec = NULL, *words = NULL, t0 = now_ns(), n_train = 0;
+	uint64_t *vec = NULL, *words = NULL, t0 = sr_ml_now_ns(), n_train = 0;
 	double *grad = NULL, *scratch = NULL;
 	int agg = p->self == p->aggregator, rc;
 
@@ -230,25 +134,23 @@ int sr_ml_hlr_run(const struct sr_ml_hlr_params *p, const struct sr_pipe *pipes,
 	if ((train->rows && (rc = sr_ml_lr_check_data(train, p->lr.frac_bits, err))) ||
 	    (test->rows && (rc = sr_ml_lr_check_data(test, 0, err))))
 		return rc;
-	R.p = p;
-	R.pipes = pipes;
-	R.stats = stats;
-	R.run_id = sr_calloc(p->run_id_len + 8, 1);
+	if ((rc = sr_ml_fed_init(&R, p->run_id, p->run_id_len, p->parties, p->self,
+				 p->aggregator, pipes, err)))
+		return rc;
 	vec = sr_calloc(EVAL_LEN > len ? EVAL_LEN : len, sizeof(*vec));
 	words = sr_calloc(len, sizeof(*words));
 	grad = sr_calloc(len, sizeof(*grad));
 	scratch = sr_calloc(test->rows + 1, sizeof(*scratch));
-	if (!R.run_id || !vec || !words || !grad || !scratch ||
+	if (!vec || !words || !grad || !scratch ||
 	    (rc = sr_ml_lr_init(&m, cols, err))) {
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto out;
 	}
-	memcpy(R.run_id, p->run_id, p->run_id_len);
 
 	/* Round 0: the number of training rows, which the step divides by
 	 * and the fixed-point range must hold. */
 	vec[0] = train->rows;
-	if ((rc = aggregate(&R, vec, 1, err)))
+	if ((rc = sr_ml_fed_aggregate(&R, vec, 1, err)))
 		goto out;
 	if (agg) {
 		n_train = vec[0];
@@ -262,13 +164,13 @@ int sr_ml_hlr_run(const struct sr_ml_hlr_params *p, const struct sr_pipe *pipes,
 			goto out;
 	}
 	for (unsigned round = 0; round < p->lr.epochs; round++) {
-		uint64_t t1 = now_ns();
+		uint64_t t1 = sr_ml_now_ns();
 		if (train->rows)
 			sr_ml_lr_gradient(&m, train, 0, train->rows, p->lr.frac_bits, grad, vec);
 		else
 			memset(vec, 0, len * sizeof(*vec));
-		stats->compute_ns += now_ns() - t1;
-		if ((rc = aggregate(&R, vec, len, err)))
+		stats->compute_ns += sr_ml_now_ns() - t1;
+		if ((rc = sr_ml_fed_aggregate(&R, vec, len, err)))
 			goto out;
 		if (agg) {
 			for (size_t c = 0; c < len; c++)
@@ -277,9 +179,9 @@ int sr_ml_hlr_run(const struct sr_ml_hlr_params *p, const struct sr_pipe *pipes,
 			weights_to_words(&m, words);
 			for (uint32_t j = 0; rc == SR_OK && j < p->parties; j++)
 				if (j != p->self)
-					rc = send_words(&R, j, MSG_WEIGHTS, words, len, &msg, err);
+					rc = sr_ml_fed_send(&R, j, MSG_WEIGHTS, words, len, &msg, err);
 		} else {
-			rc = recv_words(&R, MSG_WEIGHTS, words, len, &msg, err);
+			rc = sr_ml_fed_recv(&R, MSG_WEIGHTS, words, len, &msg, err);
 			if (rc == SR_OK)
 				rc = words_to_weights(words, &m, err);
 		}
@@ -291,14 +193,14 @@ int sr_ml_hlr_run(const struct sr_ml_hlr_params *p, const struct sr_pipe *pipes,
 	/* Evaluation on the test rows of every party. */
 	memset(vec, 0, EVAL_LEN * sizeof(*vec));
 	eval_vector(&m, train, test, vec, scratch);
-	if ((rc = aggregate(&R, vec, EVAL_LEN, err)))
+	if ((rc = sr_ml_fed_aggregate(&R, vec, EVAL_LEN, err)))
 		goto out;
 	if (agg) {
 		for (uint32_t j = 0; rc == SR_OK && j < p->parties; j++)
 			if (j != p->self && p->receiver[j])
-				rc = send_words(&R, j, MSG_EVAL, vec, EVAL_LEN, &msg, err);
+				rc = sr_ml_fed_send(&R, j, MSG_EVAL, vec, EVAL_LEN, &msg, err);
 	} else if (p->receiver[p->self]) {
-		rc = recv_words(&R, MSG_EVAL, vec, EVAL_LEN, &msg, err);
+		rc = sr_ml_fed_recv(&R, MSG_EVAL, vec, EVAL_LEN, &msg, err);
 	}
 	if (rc == SR_OK && p->receiver[p->self] && (rc = eval_finish(vec, out, err)) == SR_OK) {
 		out->model = m;
@@ -308,12 +210,15 @@ out:
 	if (rc)
 		sr_ml_hlr_result_release(out);
 	sr_ml_lr_release(&m);
-	sr_free(R.run_id);
+	stats->secagg_ns = R.secagg_ns;
+	stats->bytes_sent = R.bytes_sent;
+	stats->bytes_received = R.bytes_received;
+	sr_ml_fed_release(&R);
 	sr_free(vec);
 	sr_free(words);
 	sr_free(grad);
 	sr_free(scratch);
 	sr_buf_release(&msg);
-	stats->total_ns = now_ns() - t0;
+	stats->total_ns = sr_ml_now_ns() - t0;
 	return rc;
 }

@@ -238,6 +238,44 @@ int sr_ml_gbdt_train(const struct sr_ml_gbdt_params *p, const struct sr_ml_data 
 		     const struct sr_ml_data *valid, struct sr_ml_gbdt *out,
 		     struct sr_err *err) SR_WUR;
 void sr_ml_gbdt_release(struct sr_ml_gbdt *m);
+
+/*
+ * What a federated trainer fixes for its central oracle (horizontal GBDT,
+ * src/ml/hgbdt.h); NULL or zero fields keep sr_ml_gbdt_train's behaviour.
+ */
+struct sr_ml_gbdt_fixed {
+	/* Public bins (cols = train->cols) instead of quantiles of train. */
+	const struct sr_ml_bins *bins;
+	/* nparts > 0: the training rows are consecutive blocks of part_rows[q]
+	 * rows, one per party, and block q draws its row subsample from its
+	 * own stream sr_ml_gbdt_party_stream(seed, q), row after row, tree
+	 * after tree (instead of one stream from seed over all rows). */
+	const size_t *part_rows;
+	size_t nparts;
+	/* > 0: the validation loss is the integer sum of
+	 * sr_ml_gbdt_loss_fixed over the rows (what secure aggregation sums),
+	 * through sr_ml_gbdt_loss_from_fixed. */
+	unsigned loss_bits;
+};
+
+int sr_ml_gbdt_train_bins(const struct sr_ml_gbdt_params *p, const struct sr_ml_gbdt_fixed *f,
+			  const struct sr_ml_data *train, const struct sr_ml_data *valid,
+			  struct sr_ml_gbdt *out, struct sr_err *err) SR_WUR;
+/* The start of party q's subsample stream, and one draw of it (1: the row
+ * is in this tree's sample). */
+uint64_t sr_ml_gbdt_party_stream(uint64_t seed, size_t party);
+int sr_ml_gbdt_subsample_keep(uint64_t *state, double subsample);
+/* One row's loss (log-loss, or squared error) at margin, rounded to a
+ * multiple of 2^-bits (clamped at 2^30), as an integer; and the mean
+ * log-loss or the RMSE of n rows from the sum of those integers. */
+uint64_t sr_ml_gbdt_loss_fixed(enum sr_ml_loss loss, double y, double margin, unsigned bits);
+double sr_ml_gbdt_loss_from_fixed(enum sr_ml_loss loss, uint64_t sum, uint64_t n,
+				  unsigned bits);
+/* The leaf value of row r of one tree, from raw values or from codes
+ * (sr_ml_bins_apply over a table of total_rows rows, layout l). */
+double sr_ml_tree_value(const struct sr_ml_tree *t, const struct sr_ml_data *d, size_t r);
+double sr_ml_tree_value_codes(const struct sr_ml_tree *t, const struct sr_ml_layout *l,
+			      const uint16_t *codes, size_t total_rows, size_t r);
 /* The raw margin of row r of d (sum of leaves + base). */
 double sr_ml_gbdt_margin(const struct sr_ml_gbdt *m, const struct sr_ml_data *d, size_t r);
 /* Predictions of every row: probabilities (logistic) or values. */
@@ -402,6 +440,45 @@ int sr_svg_bars(struct sr_buf *out, const char *title, const char *const *names,
  */
 #define SR_ML_EVAL_BUCKETS 1000
 #define SR_ML_EVAL_LOSS_BITS 24          /* fixed point of the log-loss sum */
+
+/* The evaluation vector: pos[B], neg[B], then the log-loss sum. */
+#define SR_ML_EVAL_LEN (2 * SR_ML_EVAL_BUCKETS + 1)
+
+/* Add the bucket counts and fixed-point log-loss of n test rows (labels
+ * y, probabilities prob) into v[0..SR_ML_EVAL_LEN). */
+void sr_ml_eval_vector_add(uint64_t *v, const double *y, const double *prob, size_t n);
+/* The evaluation from a (summed) vector; SR_EINVAL without both labels. */
+int sr_ml_eval_vector_finish(const uint64_t *v, struct sr_ml_eval *out,
+			     struct sr_err *err) SR_WUR;
+
+/*
+ * A federated run's common state (fed.c): the pipes, the run id with a
+ * counter so every secure aggregation has its own, and what they cost.
+ */
+struct sr_ml_fed {
+	const struct sr_pipe *pipes;
+	uint8_t *run_id;                /* run_id_len + 8: the job's id, then the counter */
+	size_t run_id_len;
+	uint32_t parties, self, aggregator;
+	uint64_t round;                 /* aggregations so far */
+	uint64_t secagg_ns, bytes_sent, bytes_received;
+};
+
+uint64_t sr_ml_now_ns(void);
+/* SR_EINVAL for a run id of 0 or over SR_SECAGG_RUN_ID_MAX - 8 bytes. */
+int sr_ml_fed_init(struct sr_ml_fed *F, const uint8_t *run_id, size_t run_id_len,
+		   uint32_t parties, uint32_t self, uint32_t aggregator,
+		   const struct sr_pipe *pipes, struct sr_err *err) SR_WUR;
+void sr_ml_fed_release(struct sr_ml_fed *F);
+/* One secure aggregation of v[0..len), summed in place at the aggregator. */
+int sr_ml_fed_aggregate(struct sr_ml_fed *F, uint64_t *v, size_t len,
+			struct sr_err *err) SR_WUR;
+/* A message of type then count little-endian u64 words, to party j; and
+ * its receipt from the aggregator, exact in type and length (SR_EPROTO). */
+int sr_ml_fed_send(struct sr_ml_fed *F, uint32_t j, uint8_t type, const uint64_t *w,
+		   size_t count, struct sr_buf *msg, struct sr_err *err) SR_WUR;
+int sr_ml_fed_recv(struct sr_ml_fed *F, uint8_t type, uint64_t *w, size_t count,
+		   struct sr_buf *msg, struct sr_err *err) SR_WUR;
 
 struct sr_ml_hlr_params {
 	struct sr_ml_lr_params lr;      /* epochs = rounds; batch ignored; frac_bits >= 8 */

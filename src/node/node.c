@@ -134,6 +134,11 @@ static int db_open(struct sr_node *n, struct sr_err *err)
 		"  state TEXT NOT NULL, progress TEXT, error TEXT, updated INTEGER NOT NULL);"
 		"CREATE TABLE IF NOT EXISTS node_results (job_id TEXT PRIMARY KEY, project TEXT NOT NULL,"
 		"  sealed BLOB NOT NULL, output_hash TEXT NOT NULL, created INTEGER NOT NULL);"
+		/* Private artifacts a kind kept (ctx->keep: model parts),
+		 * sealed; only for jobs that finished. */
+		"CREATE TABLE IF NOT EXISTS node_models (job_id TEXT NOT NULL, project TEXT NOT NULL,"
+		"  name TEXT NOT NULL, sealed BLOB NOT NULL, created INTEGER NOT NULL,"
+		"  PRIMARY KEY (job_id, name));"
 		"CREATE TABLE IF NOT EXISTS node_access_log (id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
 		"  job_id TEXT NOT NULL, project TEXT NOT NULL, dataset TEXT NOT NULL,"
 		"  version_id TEXT NOT NULL, columns TEXT NOT NULL, rows INTEGER NOT NULL,"

@@ -676,6 +676,17 @@ static int route(struct sr_node *n, const struct sr_http_request *req,
 		}
 		return SR_OK;
 	}
+	if (match(&r, "GET", req, 2, "v1", "models")) {
+		json_t *list = NULL;
+		struct sr_err merr;
+		if (need_role(resp, role, SR_ROLE_ANALYST, "listing model parts"))
+			return SR_OK;
+		sr_err_clear(&merr);
+		if ((rc = node_models_list(n, &list, &merr)))
+			return fail(resp, rc, &merr);
+		resp->body = list;
+		return SR_OK;
+	}
 	if (match(&r, "GET", req, 2, "v1", "access-log")) {
 		if (role == SR_ROLE_ANALYST)
 			return sr_http_error(resp, 403,
@@ -809,6 +820,18 @@ static int route(struct sr_node *n, const struct sr_http_request *req,
 			if (need_role(resp, role, SR_ROLE_ANALYST, "cancelling a job"))
 				return SR_OK;
 			return api_vote(n, r.seg[2], "cancel", req, resp);
+		}
+		if (match(&r, "GET", req, 4, "v1", "jobs", NULL, "model")) {
+			json_t *res = NULL;
+			if (need_role(resp, role, SR_ROLE_ANALYST, "reading a job's model parts"))
+				return SR_OK;
+			rc = node_job_lookup(n, r.seg[2], &p, &job, &err);
+			if (rc == SR_OK)
+				rc = node_job_models(n, job->id_hex, &res, &err);
+			if (rc)
+				return fail(resp, rc, &err);
+			resp->body = res;
+			return SR_OK;
 		}
 		if (match(&r, "GET", req, 4, "v1", "jobs", NULL, "result")) {
 			json_t *res = NULL;

@@ -193,6 +193,12 @@ json_t *node_job_local(struct sr_node *n, const uint8_t job_id[SR_EVENT_ID_BYTES
 void node_jobs_join(struct sr_node *n);
 
 /* The stored result of a job for this organization, decrypted. */
+/* The model parts this node keeps (ctx->keep): [{job_id, project, name,
+ * created, bytes}], and one job's, decrypted: {job_id, parts: [{name,
+ * part}]} (SR_ENOTFOUND when there are none). */
+int node_models_list(struct sr_node *n, json_t **out, struct sr_err *err) SR_WUR;
+int node_job_models(struct sr_node *n, const char *job_hex, json_t **out,
+		    struct sr_err *err) SR_WUR;
 int node_job_result(struct sr_node *n, const char *job_hex, json_t **out,
 		    struct sr_err *err) SR_WUR;
 

@@ -37,6 +37,9 @@
 
 #define OUTPUT_DOMAIN "sealroom.output.v1"
 #define RESULT_AD_LABEL "sealroom.result.v1"
+#define MODEL_AD_LABEL "sealroom.model.v1"
+#define KEEP_MAX 8                          /* artifacts one run may keep */
+#define KEEP_NAME_MAX 64
 /* Sealed results larger than this are kept as files, not SQLite blobs
  * (whose length is an int and whose default limit is 10^9 bytes). */
 #define RESULT_INLINE_MAX (64u << 20)
@@ -174,6 +177,14 @@ struct run {
 	 * progress text) and when it began, in ms of CLOCK_MONOTONIC. */
 	char phase[128];
 	int64_t phase_ms, start_ms;
+	/* ctx->keep: staged here, sealed into node_models only once the
+	 * job finishes. */
+	struct run_kept {
+		char name[KEEP_NAME_MAX];
+		uint8_t *data;
+		size_t len;
+	} kept[KEEP_MAX];
+	size_t nkept;
 };
 
 static void run_free(struct run *run)
@@ -191,6 +202,10 @@ static void run_free(struct run *run)
 	sr_free(run->versions);
 	sr_free(run->inputs);
 	sr_free(run->links);
+	for (size_t k = 0; k < run->nkept; k++) {
+		sodium_memzero(run->kept[k].data, run->kept[k].len);
+		sr_free(run->kept[k].data);
+	}
 	sr_free(run);
 }
 
@@ -693,10 +708,111 @@ static int refunds_org(const struct sr_ledger_job *job, const char *org)
 	return 0;
 }
 
+/* Forget the artifacts kept for job_hex (the database is used as
+ * budget_refund uses it: under the ledger lock or n->lock). */
+static int models_forget(struct sr_node *n, const char *job_hex, struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(n->db, "DELETE FROM node_models WHERE job_id = ?", -1, &st,
+			       NULL) != SQLITE_OK)
+		return sr_db_fail(n->db, "model parts", err);
+	sqlite3_bind_text(st, 1, job_hex, -1, SQLITE_STATIC);
+	rc = sr_db_step_done(st, "model parts", err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int node_job_failed(struct sr_node *n, const struct sr_ledger_job *job,
 		    struct sr_err *err)
 {
-	return refunds_org(job, n->id.org_id) ? budget_refund(n, job->id_hex, err) : SR_OK;
+	/* A failed job keeps nothing: parts this party kept when its own
+	 * part completed go when the ledger says the job failed. */
+	int rc = models_forget(n, job->id_hex, err);
+
+	if (rc == SR_OK && refunds_org(job, n->id.org_id))
+		rc = budget_refund(n, job->id_hex, err);
+	return rc;
+}
+
+/* ctx->keep: a copy staged in the run. */
+static int ctx_keep(void *impl, const char *name, const void *data, size_t len,
+		    struct sr_err *err)
+{
+	struct run *run = impl;
+	size_t k;
+
+	if (!name[0] || strlen(name) >= KEEP_NAME_MAX)
+		return sr_fail(err, SR_EINVAL, "keep: the name must have 1 to %d bytes",
+			       KEEP_NAME_MAX - 1);
+	for (k = 0; k < run->nkept && strcmp(run->kept[k].name, name) != 0; k++)
+		;
+	if (k == KEEP_MAX)
+		return sr_fail(err, SR_ELIMIT, "keep: at most %d artifacts per job", KEEP_MAX);
+	if (k < run->nkept) {
+		sodium_memzero(run->kept[k].data, run->kept[k].len);
+		sr_free(run->kept[k].data);
+	}
+	if (!(run->kept[k].data = sr_malloc(len ? len : 1)))
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	memcpy(run->kept[k].data, data, len);
+	run->kept[k].len = len;
+	snprintf(run->kept[k].name, sizeof(run->kept[k].name), "%s", name);
+	if (k == run->nkept)
+		run->nkept++;
+	return SR_OK;
+}
+
+/* Seal the staged artifacts into node_models (the job finished here). */
+static int keep_models(struct run *run, struct sr_err *err)
+{
+	uint8_t key[32], nonce[SR_AEAD_NONCEBYTES];
+	char ad[sizeof(MODEL_AD_LABEL) + SR_EVENT_ID_HEX_LEN + KEEP_NAME_MAX + 2];
+	int rc = SR_OK;
+
+	sr_masterkey_subkey(run->n->mk, SR_SUBKEY_RESULTS, key);
+	pthread_mutex_lock(&run->n->lock);
+	for (size_t k = 0; rc == SR_OK && k < run->nkept; k++) {
+		size_t len = sizeof(nonce) + run->kept[k].len + SR_AEAD_ABYTES;
+		uint8_t *sealed = sr_malloc(len);
+		sqlite3_stmt *st = NULL;
+
+		if (!sealed) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			break;
+		}
+		snprintf(ad, sizeof(ad), "%s%s/%s", MODEL_AD_LABEL, run->job_hex, run->kept[k].name);
+		sr_random_buf(nonce, sizeof(nonce));
+		memcpy(sealed, nonce, sizeof(nonce));
+		sr_aead_seal(sealed + sizeof(nonce), run->kept[k].data, run->kept[k].len,
+			     (const uint8_t *)ad, strlen(ad), nonce, key);
+		if (len > RESULT_INLINE_MAX)
+			rc = sr_fail(err, SR_ELIMIT, "keep: %s is %zu bytes, over %d",
+				     run->kept[k].name, len, (int)RESULT_INLINE_MAX);
+		else if (sqlite3_prepare_v2(run->n->db, "INSERT OR REPLACE INTO node_models(job_id,"
+					    " project, name, sealed, created) VALUES (?,?,?,?,?)",
+					    -1, &st, NULL) != SQLITE_OK)
+			rc = sr_db_fail(run->n->db, "model parts", err);
+		else {
+			sqlite3_bind_text(st, 1, run->job_hex, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, run->project, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, run->kept[k].name, -1, SQLITE_STATIC);
+			sqlite3_bind_blob(st, 4, sealed, (int)len, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+			rc = sr_db_step_done(st, "model parts", err);
+		}
+		sqlite3_finalize(st);
+		sr_free(sealed);
+	}
+	if (rc) {
+		struct sr_err ferr;
+		sr_err_clear(&ferr);
+		(void)models_forget(run->n, run->job_hex, &ferr);
+	}
+	pthread_mutex_unlock(&run->n->lock);
+	sodium_memzero(key, sizeof(key));
+	return rc;
 }
 
 static void ctx_progress(void *impl, const char *phase, uint64_t done, uint64_t total)
@@ -796,6 +912,102 @@ static int keep_result(struct run *run, json_t *result,
 	sr_buf_release(&text);
 	sr_buf_release(&path);
 	sr_free(sealed);
+	return rc;
+}
+
+int node_models_list(struct sr_node *n, json_t **out, struct sr_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, step;
+
+	if (!(*out = json_array()))
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	if (sqlite3_prepare_v2(n->db, "SELECT job_id, project, name, created, length(sealed)"
+			       " FROM node_models ORDER BY created, job_id, name", -1, &st,
+			       NULL) != SQLITE_OK) {
+		json_decref(*out);
+		*out = NULL;
+		return sr_db_fail(n->db, "model parts", err);
+	}
+	rc = SR_OK;
+	while (rc == SR_OK && (step = sqlite3_step(st)) == SQLITE_ROW)
+		if (json_array_append_new(*out, json_pack("{s:s,s:s,s:s,s:I,s:I}",
+				"job_id", (const char *)sqlite3_column_text(st, 0),
+				"project", (const char *)sqlite3_column_text(st, 1),
+				"name", (const char *)sqlite3_column_text(st, 2),
+				"created", (json_int_t)sqlite3_column_int64(st, 3),
+				"bytes", (json_int_t)sqlite3_column_int64(st, 4))))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	if (rc == SR_OK && step != SQLITE_DONE)
+		rc = sr_db_fail(n->db, "model parts", err);
+	sqlite3_finalize(st);
+	if (rc) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int node_job_models(struct sr_node *n, const char *job_hex, json_t **out,
+		    struct sr_err *err)
+{
+	char ad[sizeof(MODEL_AD_LABEL) + SR_EVENT_ID_HEX_LEN + KEEP_NAME_MAX + 2];
+	uint8_t key[32];
+	sqlite3_stmt *st = NULL;
+	json_t *parts = json_array();
+	int rc = SR_OK, step;
+
+	*out = NULL;
+	if (!parts)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	if (sqlite3_prepare_v2(n->db, "SELECT name, sealed FROM node_models WHERE job_id = ?"
+			       " ORDER BY name", -1, &st, NULL) != SQLITE_OK) {
+		json_decref(parts);
+		return sr_db_fail(n->db, "model parts", err);
+	}
+	sqlite3_bind_text(st, 1, job_hex, -1, SQLITE_STATIC);
+	sr_masterkey_subkey(n->mk, SR_SUBKEY_RESULTS, key);
+	while (rc == SR_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const uint8_t *sealed = sqlite3_column_blob(st, 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+		uint8_t *plain;
+		json_t *part = NULL;
+
+		if (len < SR_AEAD_NONCEBYTES + SR_AEAD_ABYTES || !(plain = sr_malloc(len))) {
+			rc = len < SR_AEAD_NONCEBYTES + SR_AEAD_ABYTES ?
+				sr_fail(err, SR_ECORRUPT, "job %.16s: stored model part %s is damaged",
+					job_hex, name) : sr_fail(err, SR_ENOMEM, "out of memory");
+			break;
+		}
+		snprintf(ad, sizeof(ad), "%s%s/%s", MODEL_AD_LABEL, job_hex, name);
+		if (sr_aead_open(plain, sealed + SR_AEAD_NONCEBYTES, len - SR_AEAD_NONCEBYTES,
+				 (const uint8_t *)ad, strlen(ad), sealed, key) != SR_OK)
+			rc = sr_fail(err, SR_ECORRUPT,
+				     "job %.16s: stored model part %s does not decrypt (damaged or swapped)",
+				     job_hex, name);
+		else
+			rc = sr_json_parse((const char *)plain,
+					   len - SR_AEAD_NONCEBYTES - SR_AEAD_ABYTES, "stored model part",
+					   &part, err);
+		sodium_memzero(plain, len);
+		sr_free(plain);
+		if (rc == SR_OK && json_array_append_new(parts, json_pack("{s:s,s:o}", "name", name,
+									  "part", part)))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	if (rc == SR_OK && step != SQLITE_DONE)
+		rc = sr_db_fail(n->db, "model parts", err);
+	sodium_memzero(key, sizeof(key));
+	sqlite3_finalize(st);
+	if (rc == SR_OK && json_array_size(parts) == 0)
+		rc = sr_fail(err, SR_ENOTFOUND,
+			     "job %.16s: this organization keeps no model part of it (not a party, or the job did not finish)",
+			     job_hex);
+	if (rc == SR_OK && !(*out = json_pack("{s:s,s:o}", "job_id", job_hex, "parts", parts)))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	else if (rc)
+		json_decref(parts);
 	return rc;
 }
 
@@ -917,6 +1129,7 @@ static void fill_ctx(struct run *run, struct sr_kind_ctx *c)
 	c->progress = ctx_progress;
 	c->should_abort = should_abort;
 	c->charge = ctx_charge;
+	c->keep = ctx_keep;
 }
 
 /* meta.job_id and meta.kind of a result, then the kind's release checks. */
@@ -1015,6 +1228,10 @@ static void *runner_main(void *arg)
 		phase_next(run, "sealing the result");
 		rc = keep_result(run, result, hash_hex, &err);
 	}
+	if (rc == SR_OK && run->nkept) {
+		phase_next(run, "sealing the model parts");
+		rc = keep_models(run, &err);
+	}
 	if (rc == SR_OK && run->leader) {
 		phase_next(run, "recording job.finish");
 		/* The receipt is public to every member and the coordinator:
@@ -1040,6 +1257,14 @@ static void *runner_main(void *arg)
 		}
 		json_decref(charges);
 		rc = job_event(run, SR_EVENT_JOB_FINISH, body, &err);
+	}
+	if (rc && run->nkept) {
+		/* Nothing kept for a job that failed here. */
+		struct sr_err ferr;
+		sr_err_clear(&ferr);
+		pthread_mutex_lock(&n->lock);
+		(void)models_forget(n, run->job_hex, &ferr);
+		pthread_mutex_unlock(&n->lock);
 	}
 	if (rc && run->ch) {
 		/* Tell the peers at once rather than let them time out. */

@@ -138,3 +138,18 @@ project_setup() {
 		as "$o" admin project join "$PROJECT" >/dev/null
 	done
 }
+
+propose_job() {   # propose_job PROPOSER APPROVER...: $WORK/spec.json -> JOB, accepted, approved by each
+	local p=$1 o i
+	shift
+	run_expect 0 as "$p" analyst job propose --project "$PROJECT" --spec "$WORK/spec.json" --json
+	echo "$OUT" >"$WORK/prop.json"
+	contains "$OUT" '"accept": true'
+	JOB=$(json_get "$WORK/prop.json" job_id)
+	for o in "$@"; do
+		for i in $(seq 1 100); do
+			as "$o" steward job approve "$JOB" >/dev/null 2>&1 && break
+			sleep 0.2
+		done
+	done
+}

@@ -53,22 +53,10 @@ spec() {   # spec ROUNDS > spec.json
  "receivers": ["${ORG_ID[c0]}"]}
 JSON
 }
-propose() {   # propose -> JOB, approved by all three
-	run_expect 0 as c0 analyst job propose --project "$PROJECT" --spec "$WORK/spec.json" --json
-	echo "$OUT" >"$WORK/prop.json"
-	contains "$OUT" '"accept": true'
-	JOB=$(json_get "$WORK/prop.json" job_id)
-	for o in c0 c1 c2; do
-		for i in $(seq 1 100); do
-			as "$o" steward job approve "$JOB" >/dev/null 2>&1 && break
-			sleep 0.2
-		done
-	done
-}
 
 # --- a job to the end, against numpy ----------------------------------------
 spec 40
-propose
+propose_job c0 c0 c1 c2
 wait_state c0 "$JOB" finished 60
 as c0 analyst job result "$JOB" --json >"$WORK/result.json"
 /usr/bin/python3 - "$WORK/result.json" "$WORK"/c0.csv "$WORK"/c1.csv "$WORK"/c2.csv <<'PY' || fail "weights differ from gradient descent on the pooled rows"
@@ -118,7 +106,7 @@ ok
 
 # --- a clinic killed mid-training ---------------------------------------------
 spec 10000
-propose
+propose_job c0 c0 c1 c2
 for i in $(seq 1 150); do
 	as c0 analyst job show "$JOB" --json >"$WORK/j.json" 2>/dev/null || true
 	grep -q '"federated training"' "$WORK/j.json" && break

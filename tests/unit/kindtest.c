@@ -31,6 +31,7 @@ struct queue {
 };
 
 kt_tamper_fn kt_tamper;
+int kt_no_keep;
 
 struct harness;
 
@@ -50,6 +51,10 @@ struct party {
 	json_t *result;
 	int rc;
 	struct sr_err err;
+	size_t nkept;
+	char kept_name[KT_KEEP_MAX][64];
+	uint8_t *kept[KT_KEEP_MAX];
+	size_t kept_len[KT_KEEP_MAX];
 };
 
 struct harness {
@@ -223,6 +228,29 @@ static int party_scan(void *impl, size_t input, const char *const *columns,
 	return ctx_scan(me->h, input, columns, ncolumns, out, err);
 }
 
+/* ctx->keep: in memory, handed to the outcome if every party succeeds. */
+static int party_keep(void *impl, const char *name, const void *data, size_t len,
+		      struct sr_err *err)
+{
+	struct party *me = impl;
+	size_t k;
+
+	for (k = 0; k < me->nkept && strcmp(me->kept_name[k], name) != 0; k++)
+		;
+	if (k == KT_KEEP_MAX || strlen(name) >= sizeof(me->kept_name[k]))
+		return sr_fail(err, SR_ELIMIT, "test keep: too many artifacts or too long a name");
+	free(me->kept[k]);
+	if (!(me->kept[k] = malloc(len + 1)))
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	memcpy(me->kept[k], data, len);
+	me->kept[k][len] = 0;
+	me->kept_len[k] = len;
+	snprintf(me->kept_name[k], sizeof(me->kept_name[k]), "%s", name);
+	if (k == me->nkept)
+		me->nkept++;
+	return SR_OK;
+}
+
 static void base_ctx(struct harness *h, struct sr_kind_ctx *c,
 		     struct sr_kind_input *inputs, const char *self)
 {
@@ -308,6 +336,7 @@ void kt_run(const struct kt_job *job, struct kt_outcome *out)
 		me->ctx.scan = party_scan;
 		me->ctx.pipe = party_pipe;
 		me->ctx.mask_key = party_mask_key;
+		me->ctx.keep = kt_no_keep ? NULL : party_keep;
 		assert_int_equal(pthread_create(&threads[p], NULL, party_main, me), 0);
 	}
 	for (size_t p = 0; p < h->nparties; p++)
@@ -321,6 +350,21 @@ void kt_run(const struct kt_job *job, struct kt_outcome *out)
 		out->party_rc[p] = me->rc;
 		snprintf(out->federated_msg[p], sizeof(out->federated_msg[p]), "%s",
 			 me->rc ? me->err.msg : "");
+	}
+	out->nparties = h->nparties;
+	for (size_t p = 0; p < h->nparties; p++) {
+		struct party *me = &h->party[p];
+		out->party[p] = h->parties[p];
+		for (size_t k = 0; k < me->nkept; k++) {
+			if (out->federated_rc) {
+				free(me->kept[k]);
+				continue;
+			}
+			out->kept[p][k] = me->kept[k];
+			out->kept_len[p][k] = me->kept_len[k];
+			memcpy(out->kept_name[p][k], me->kept_name[k], sizeof(me->kept_name[k]));
+		}
+		out->nkept[p] = out->federated_rc ? 0 : me->nkept;
 	}
 	/* Central: run_central for each receiver on the pooled tables. */
 	for (size_t r = 0; r < h->nreceivers; r++) {
@@ -369,8 +413,24 @@ void kt_run(const struct kt_job *job, struct kt_outcome *out)
 	free(h);
 }
 
+const uint8_t *kt_kept(const struct kt_outcome *out, const char *org, const char *name,
+		       size_t *len)
+{
+	for (size_t p = 0; p < out->nparties; p++)
+		for (size_t k = 0; strcmp(out->party[p], org) == 0 && k < out->nkept[p]; k++)
+			if (strcmp(out->kept_name[p][k], name) == 0) {
+				*len = out->kept_len[p][k];
+				return out->kept[p][k];
+			}
+	*len = 0;
+	return NULL;
+}
+
 void kt_outcome_release(struct kt_outcome *out)
 {
+	for (size_t p = 0; p < KT_MAX * 2; p++)
+		for (size_t k = 0; k < KT_KEEP_MAX; k++)
+			free(out->kept[p][k]);
 	for (size_t r = 0; r < KT_MAX; r++) {
 		json_decref(out->federated[r]);
 		json_decref(out->central[r]);
@@ -452,4 +512,12 @@ void kt_policy_free(struct sr_policy *p)
 		return;
 	sr_policy_release(p);
 	free(p);
+}
+
+int kt_has_rule(const struct sr_verdict *v, const char *rule)
+{
+	for (size_t i = 0; i < v->count; i++)
+		if (strcmp(v->violations[i].rule, rule) == 0)
+			return 1;
+	return 0;
 }

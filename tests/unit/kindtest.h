@@ -19,6 +19,7 @@
 #include "policy/policy.h"
 
 #define KT_MAX 8
+#define KT_KEEP_MAX 4                  /* artifacts a party may keep */
 
 /* One input: its owner (an org id), the table and its bound policy. */
 struct kt_input {
@@ -45,6 +46,14 @@ struct kt_outcome {
 	int party_rc[KT_MAX * 2];          /* per party, in kt_job input order of owners */
 	char federated_msg[KT_MAX * 2][256];
 	char central_msg[KT_MAX][256];
+	/* What each party kept through ctx->keep (in party order), only when
+	 * every party succeeded: a failed job keeps nothing. */
+	size_t nkept[KT_MAX * 2];
+	char kept_name[KT_MAX * 2][KT_KEEP_MAX][64];
+	uint8_t *kept[KT_MAX * 2][KT_KEEP_MAX];
+	size_t kept_len[KT_MAX * 2][KT_KEEP_MAX];
+	size_t nparties;
+	const char *party[KT_MAX * 2];     /* org ids, the runner's party order */
 };
 
 /* When set, called (under the queue's lock) on every message a party
@@ -54,15 +63,24 @@ struct kt_outcome {
 typedef void (*kt_tamper_fn)(size_t from, size_t to, size_t nth, uint8_t *data, size_t *len,
 			     int *twice);
 extern kt_tamper_fn kt_tamper;
+/* When set, kt_run gives the parties no ctx->keep (a runner that keeps
+ * nothing). */
+extern int kt_no_keep;
 
 /* Run job both ways; fails the test only on harness errors (the kind's
  * own failures are in the outcome). */
 void kt_run(const struct kt_job *job, struct kt_outcome *out);
 void kt_outcome_release(struct kt_outcome *out);
+/* What party org kept under name (NULL if nothing); NUL-terminated. */
+const uint8_t *kt_kept(const struct kt_outcome *out, const char *org, const char *name,
+		       size_t *len);
 
 /* Results equal with rows compared as sets and meta ignored except the
  * keys listed (NULL-terminated, may be NULL). */
 int kt_same_result(const json_t *a, const json_t *b, const char *const *meta_keys);
+
+/* 1 if the verdict has a violation of rule. */
+int kt_has_rule(const struct sr_verdict *v, const char *rule);
 
 /* A bound policy from JSON text for names/types (fails the test on error). */
 struct sr_policy *kt_policy(const char *text, const char *const *names,

@@ -68,32 +68,9 @@ static void split(const struct table *all, size_t k, struct table *train, struct
 
 static void load_breast_cancer(struct table *t)
 {
-	const char *path = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv";
-	FILE *f = fopen(path, "r");
-	char line[4096];
-	size_t r = 0;
-
-	if (!f) {
-		print_message("skipped: %s is missing (python3-sklearn)\n", path);
-		skip();
-	}
-	assert_non_null(fgets(line, sizeof(line), f)); /* 569,30,malignant,benign */
-	table_alloc(t, 569, 30);
-	while (r < 569 && fgets(line, sizeof(line), f)) {
-		char *p = line, *end;
-		for (size_t c = 0; c <= 30; c++) {
-			double v = strtod(p, &end);
-			assert_true(end != p);
-			if (c < 30)
-				t->x[c * 569 + r] = v;
-			else
-				t->y[r] = v;
-			p = end + (*end == ',');
-		}
-		r++;
-	}
-	fclose(f);
-	assert_int_equal(r, 569);
+	t->rows = SR_TEST_BC_ROWS;
+	t->cols = SR_TEST_BC_COLS;
+	sr_test_breast_cancer(&t->x, &t->y);
 }
 
 static double gauss(uint64_t *s)

@@ -166,14 +166,6 @@ static struct sr_verdict verdict_of(const json_t *s, struct sr_policy **pol, siz
 	return v;
 }
 
-static int has_rule(const struct sr_verdict *v, const char *rule)
-{
-	for (size_t i = 0; i < v->count; i++)
-		if (strcmp(v->violations[i].rule, rule) == 0)
-			return 1;
-	return 0;
-}
-
 static void setup(struct kt_job *job, const json_t *s, struct clinic *cl,
 		  struct sr_policy **pol, size_t n)
 {
@@ -367,24 +359,24 @@ static void test_checker_rules(void **state)
 	s = spec(2, NULL);
 	v = verdict_of(s, pol, 2);
 	assert_false(v.accept);
-	assert_true(has_rule(&v, "train-feature-unbounded"));
+	assert_true(kt_has_rule(&v, "train-feature-unbounded"));
 	sr_verdict_release(&v);
 	kt_policy_free(pol[0]);
 	/* A label that does not allow `label`, one with three values. */
 	pol[0] = policy("{\"class\": \"sa\", \"allow\": [\"aggregate\"]}", NULL, 1);
 	v = verdict_of(s, pol, 2);
-	assert_true(has_rule(&v, "usage-not-allowed"));
+	assert_true(kt_has_rule(&v, "usage-not-allowed"));
 	sr_verdict_release(&v);
 	kt_policy_free(pol[0]);
 	pol[0] = policy("{\"class\": \"sa\", \"domain\": [0, 1, 2]}", NULL, 1);
 	v = verdict_of(s, pol, 2);
-	assert_true(has_rule(&v, "train-label-not-binary"));
+	assert_true(kt_has_rule(&v, "train-label-not-binary"));
 	sr_verdict_release(&v);
 	kt_policy_free(pol[0]);
 	/* train not among the jobs; a party the other input does not allow. */
 	pol[0] = policy(NULL, ", \"jobs\": [\"query\"]", 1);
 	v = verdict_of(s, pol, 2);
-	assert_true(has_rule(&v, "kind-not-allowed"));
+	assert_true(kt_has_rule(&v, "kind-not-allowed"));
 	sr_verdict_release(&v);
 	kt_policy_free(pol[0]);
 	{
@@ -401,7 +393,7 @@ static void test_checker_rules(void **state)
 	s = spec(2, NULL);
 	json_array_remove(json_object_get(s, "receivers"), 1);
 	v = verdict_of(s, pol, 2);
-	assert_true(has_rule(&v, "train-party-not-receiver"));
+	assert_true(kt_has_rule(&v, "train-party-not-receiver"));
 	sr_verdict_release(&v);
 	kt_policy_free(pol[0]);
 	json_decref(s);
@@ -411,8 +403,7 @@ static void test_checker_rules(void **state)
 	ds[1] = (struct sr_check_dataset){ names[1], orgs[1], pol[1], 200 };
 	{
 		static const char *const bad[][2] = {
-			{ ", \"mode\": \"vertical\"", "vertical training is not available yet" },
-			{ ", \"model\": \"gbdt\"", "horizontal gbdt is not available yet" },
+			{ ", \"mode\": \"vertical\"", "vertical lr is not available yet" },
 			{ ", \"test_ratio\": \"0.9\"", "spec.test_ratio" },
 			{ ", \"rounds\": 0", "spec.rounds" },
 			{ ", \"frac_bits\": 60", "spec.frac_bits" },
@@ -432,6 +423,78 @@ static void test_checker_rules(void **state)
 	}
 	kt_policy_free(pol[0]);
 	kt_policy_free(pol[1]);
+}
+
+/* The GBDT keys (train_spec_gbdt): defaults, every key, bad values. */
+static void test_gbdt_spec(void **state)
+{
+	struct train_spec s;
+	struct sr_err err = { 0 };
+	json_t *j;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	j = json_object();
+	assert_int_equal(train_spec_gbdt(j, &s, &err), SR_OK);
+	assert_int_equal(s.gbdt.loss, SR_ML_LOGISTIC);
+	assert_int_equal(s.gbdt.trees, 50);
+	assert_int_equal(s.gbdt.depth, 6);
+	assert_true(s.gbdt.learning_rate == 0.3);
+	assert_true(s.gbdt.tree.lambda == 1 && s.gbdt.tree.gamma == 0 &&
+		    s.gbdt.tree.min_child_weight == 1);
+	assert_true(s.gbdt.subsample == 1);
+	assert_int_equal(s.gbdt.seed, 0);
+	assert_int_equal(s.gbdt.max_bins, 32);
+	assert_int_equal(s.gbdt.early_stopping_rounds, 0);
+	assert_int_equal(s.gbdt.grad_frac_bits, TRAIN_GBDT_FRAC_BITS);
+	assert_false(s.first_tree_active_only);
+	json_decref(j);
+	j = json_loads("{\"trees\": 7, \"depth\": 3, \"learning_rate\": \"0.1\", \"lambda\": 2,"
+		       " \"gamma\": \"0.5\", \"min_child_weight\": \"0.25\", \"subsample\": \"0.8\","
+		       " \"seed\": 9, \"bins\": 64, \"loss\": \"squared\", \"early_stopping_rounds\": 4,"
+		       " \"first_tree_active_only\": true}", 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(train_spec_gbdt(j, &s, &err), SR_OK);
+	assert_int_equal(s.gbdt.loss, SR_ML_SQUARED);
+	assert_int_equal(s.gbdt.trees, 7);
+	assert_int_equal(s.gbdt.depth, 3);
+	assert_true(s.gbdt.learning_rate == 0.1);
+	assert_true(s.gbdt.tree.lambda == 2 && s.gbdt.tree.gamma == 0.5 &&
+		    s.gbdt.tree.min_child_weight == 0.25);
+	assert_true(s.gbdt.subsample == 0.8);
+	assert_int_equal(s.gbdt.seed, 9);
+	assert_int_equal(s.gbdt.max_bins, 64);
+	assert_int_equal(s.gbdt.early_stopping_rounds, 4);
+	assert_true(s.first_tree_active_only);
+	json_decref(j);
+	{
+		static const char *const bad[][2] = {
+			{ "{\"trees\": 0}", "spec.trees" },
+			{ "{\"trees\": 10001}", "spec.trees" },
+			{ "{\"depth\": 17}", "spec.depth" },
+			{ "{\"learning_rate\": \"1.5\"}", "spec.learning_rate" },
+			{ "{\"learning_rate\": 0}", "spec.learning_rate" },
+			{ "{\"lambda\": -1}", "spec.lambda" },
+			{ "{\"gamma\": \"x\"}", "spec.gamma" },
+			{ "{\"min_child_weight\": -1}", "spec.min_child_weight" },
+			{ "{\"subsample\": 0}", "spec.subsample" },
+			{ "{\"seed\": -1}", "spec.seed" },
+			{ "{\"bins\": 1}", "spec.bins" },
+			{ "{\"bins\": 257}", "spec.bins" },
+			{ "{\"loss\": \"hinge\"}", "spec.loss: 'hinge'" },
+			{ "{\"early_stopping_rounds\": -1}", "spec.early_stopping_rounds" },
+			{ "{\"first_tree_active_only\": 1}", "first_tree_active_only" },
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+			j = json_loads(bad[i][0], 0, NULL);
+			assert_non_null(j);
+			sr_err_clear(&err);
+			assert_int_equal(train_spec_gbdt(j, &s, &err), SR_EINVAL);
+			if (!strstr(err.msg, bad[i][1]))
+				fail_msg("%s: %s", bad[i][0], err.msg);
+			json_decref(j);
+		}
+	}
 }
 
 static void test_plots(void **state)
@@ -485,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_federated_equals_central),
 		cmocka_unit_test(test_bad_rows_fail_everywhere),
 		cmocka_unit_test(test_checker_rules),
+		cmocka_unit_test(test_gbdt_spec),
 		cmocka_unit_test(test_plots),
 	};
 

@@ -93,6 +93,38 @@ uint64_t sr_test_rand(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
+void sr_test_breast_cancer(double **x, double **y)
+{
+	const char *path = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv";
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	size_t r = 0;
+
+	if (!f) {
+		print_message("skipped: %s is missing (python3-sklearn)\n", path);
+		skip();
+	}
+	assert_non_null(fgets(line, sizeof(line), f)); /* 569,30,malignant,benign */
+	*x = calloc(SR_TEST_BC_ROWS * SR_TEST_BC_COLS, sizeof(double));
+	*y = calloc(SR_TEST_BC_ROWS, sizeof(double));
+	assert_true(*x && *y);
+	while (r < SR_TEST_BC_ROWS && fgets(line, sizeof(line), f)) {
+		char *p = line, *end;
+		for (size_t c = 0; c <= SR_TEST_BC_COLS; c++) {
+			double v = strtod(p, &end);
+			assert_true(end != p);
+			if (c < SR_TEST_BC_COLS)
+				(*x)[c * SR_TEST_BC_ROWS + r] = v;
+			else
+				(*y)[r] = v;
+			p = end + (*end == ',');
+		}
+		r++;
+	}
+	fclose(f);
+	assert_int_equal(r, SR_TEST_BC_ROWS);
+}
+
 static void *closer_main(void *arg)
 {
 	struct sr_test_closer *c = arg;

@@ -33,6 +33,13 @@ int sr_test_file_mode(const char *path);
 /* Deterministic generator for test data (splitmix64). */
 uint64_t sr_test_rand(uint64_t *state);
 
+/* sklearn's breast-cancer data, 569 rows: 30 features column-major in
+ * x[c * 569 + r], labels 0/1 in y (both malloc'd, caller frees).  Skips
+ * the test, naming the file, when python3-sklearn is missing. */
+#define SR_TEST_BC_ROWS 569
+#define SR_TEST_BC_COLS 30
+void sr_test_breast_cancer(double **x, double **y);
+
 /* A listener on 127.0.0.1 that accepts and closes every connection at
  * once, as an overloaded server does; its "HOST:PORT" in addr.  Asserts
  * on failure. */

@@ -13,14 +13,36 @@
 #include "ml/ml.h"
 #include "policy/policy.h"
 
+enum train_mode { TRAIN_HORIZONTAL = 0, TRAIN_VERTICAL = 1 };
+enum train_model { TRAIN_LR = 0, TRAIN_GBDT = 1 };
+
+/* One input of a vertical job: its join key and its features. */
+struct train_vinput {
+	const char *key;
+	const char **features;
+	size_t nfeatures;
+	size_t first;                   /* its first column in the pooled order */
+};
+
 /* The checked spec; strings are borrowed from the spec JSON. */
 struct train_spec {
+	enum train_mode mode;
+	enum train_model model;
 	const char **features;          /* nfeatures, distinct */
 	size_t nfeatures;
 	const char *label;
 	struct sr_ml_lr_params lr;      /* epochs = rounds, frac_bits */
+	struct sr_ml_gbdt_params gbdt;  /* model gbdt: train_spec_gbdt */
+	int first_tree_active_only;     /* vertical gbdt: tree 0 on the label holder's features */
 	double test_ratio;
 	double *lo, *hi;                /* per feature: the widest policy bounds */
+	/* Vertical: per input (ninputs); the input holding the label (the
+	 * active party) comes first in the pooled column order, then the
+	 * others in input order; features above is that pooled order. */
+	struct train_vinput *vin;
+	size_t nvin;
+	size_t active;                  /* the input with the label */
+	size_t *order;                  /* nvin input indices, pooled order */
 };
 
 /*
@@ -33,6 +55,18 @@ struct train_spec {
 int train_spec_parse(const json_t *spec, const struct sr_policy *const *policies,
 		     size_t npolicies, struct train_spec *out, struct sr_err *err) SR_WUR;
 void train_spec_release(struct train_spec *s);
+
+/*
+ * The GBDT keys of spec into out->gbdt and out->first_tree_active_only,
+ * defaults for absent keys (docs/protocols/train.md, spec table): trees,
+ * depth, learning_rate, lambda, gamma, min_child_weight, subsample, seed,
+ * bins (max_bins), loss ("logistic" | "squared"), early_stopping_rounds
+ * (on the test split), first_tree_active_only.  grad_frac_bits is not a
+ * key: it is TRAIN_GBDT_FRAC_BITS, what the federated modes sum exactly.
+ * SR_EINVAL naming the key and its range.
+ */
+#define TRAIN_GBDT_FRAC_BITS 24
+int train_spec_gbdt(const json_t *spec, struct train_spec *out, struct sr_err *err) SR_WUR;
 
 /* An owned table of scaled rows (column-major), for the learners. */
 struct train_table {
@@ -57,6 +91,33 @@ struct sr_ml_data train_table_view(const struct train_table *t);
 
 /* The result envelope of a trained model at a receiver. */
 json_t *train_result(const struct train_spec *s, const struct sr_ml_hlr_result *r);
+/* meta.evaluation of a binary evaluation (NULL when out of memory). */
+json_t *train_eval_json(const struct sr_ml_eval *e);
+
+/* The vertical `train` kind (train_vertical.c); the spec is vertical. */
+int train_vertical_run(const struct sr_kind_ctx *c, const struct train_spec *s,
+		       json_t **result, struct sr_err *err) SR_WUR;
+int train_vertical_central(const struct sr_kind_ctx *c, const struct train_spec *s,
+			   json_t **result, struct sr_err *err) SR_WUR;
+/* Paillier modulus bits of vertical SecureBoost (2048; tests lower it). */
+extern unsigned train_sb_key_bits;
+
+/*
+ * The pipes of a federated run (train_kind.c): *pipes to every other
+ * party on the train channel, *receiver a byte per party (1: a
+ * receiver), *aggregator the first receiver's party index.  Both arrays
+ * are the caller's to free, also on failure.
+ */
+int train_mesh(const struct sr_kind_ctx *c, struct sr_pipe **pipes, unsigned char **receiver,
+	       size_t *aggregator, struct sr_err *err) SR_WUR;
+
+/* Horizontal GBDT (train_hgbdt.c); the spec is horizontal gbdt.  check:
+ * its rules beyond train_spec_parse (SR_EINVAL naming the key). */
+int train_hgbdt_check(const struct train_spec *s, struct sr_err *err) SR_WUR;
+int train_hgbdt_run(const struct sr_kind_ctx *c, const struct train_spec *s,
+		    json_t **result, struct sr_err *err) SR_WUR;
+int train_hgbdt_central(const struct sr_kind_ctx *c, const struct train_spec *s,
+			json_t **result, struct sr_err *err) SR_WUR;
 
 /*
  * An SVG plot of a train result into out: "roc", "lift", "gains" or

@@ -105,6 +105,10 @@ int train_load(const struct sr_kind_ctx *c, size_t input, const struct train_spe
 			}
 			for (size_t f = 0; f < s->nfeatures; f++) {
 				double v;
+				if ((!cell(vecs[f], r, &v) || isnan(v)) && s->model == TRAIN_GBDT) {
+					x[f] = NAN;   /* gbdt: the missing bin */
+					continue;
+				}
 				if (!cell(vecs[f], r, &v) || isnan(v)) {
 					rc = sr_fail(err, SR_EINVAL,
 						     "%s row %llu: feature %s is missing; logistic regression needs complete rows",
@@ -148,6 +152,16 @@ static json_t *points(const struct sr_ml_point *p, size_t n)
 	return a;
 }
 
+json_t *train_eval_json(const struct sr_ml_eval *e)
+{
+	return json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:o*,s:o*,s:o*}",
+			 "auc", e->auc, "ks", e->ks, "accuracy", e->accuracy,
+			 "precision", e->precision, "recall", e->recall, "logloss", e->logloss,
+			 "rows", (json_int_t)e->rows, "positives", (json_int_t)e->positives,
+			 "roc", points(e->roc, e->nroc), "lift", points(e->lift, e->nlift),
+			 "gains", points(e->gains, e->ngains));
+}
+
 json_t *train_result(const struct train_spec *s, const struct sr_ml_hlr_result *r)
 {
 	const struct sr_ml_eval *e = &r->eval;
@@ -166,7 +180,7 @@ json_t *train_result(const struct train_spec *s, const struct sr_ml_hlr_result *
 		json_decref(rows);
 		rows = NULL;
 	}
-	meta = json_pack("{s:s,s:s,s:I,s:f,s:f,s:I,s:f,s:I,s:I,s:o,s:o,s:{s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:o*,s:o*,s:o*}}",
+	meta = json_pack("{s:s,s:s,s:I,s:f,s:f,s:I,s:f,s:I,s:I,s:o,s:o,s:o}",
 			 "model", "lr", "mode", "horizontal",
 			 "rounds", (json_int_t)s->lr.epochs,
 			 "learning_rate", s->lr.learning_rate, "l2", s->lr.l2,
@@ -174,11 +188,7 @@ json_t *train_result(const struct train_spec *s, const struct sr_ml_hlr_result *
 			 "fixed_point_bound", sr_ml_lr_fixed_bound(&s->lr, s->nfeatures, s->lr.epochs),
 			 "train_rows", (json_int_t)r->train_rows, "test_rows", (json_int_t)r->test_rows,
 			 "scaling", scaling, "importance", importance,
-			 "evaluation", "auc", e->auc, "ks", e->ks, "accuracy", e->accuracy,
-			 "precision", e->precision, "recall", e->recall, "logloss", e->logloss,
-			 "rows", (json_int_t)e->rows, "positives", (json_int_t)e->positives,
-			 "roc", points(e->roc, e->nroc), "lift", points(e->lift, e->nlift),
-			 "gains", points(e->gains, e->ngains));
+			 "evaluation", train_eval_json(e));
 	if (!rows || !meta) {
 		json_decref(rows);
 		json_decref(meta);
@@ -229,6 +239,7 @@ int train_plot(const json_t *result, const char *which, struct sr_buf *out,
 		return sr_fail(err, SR_EINVAL, "plot: the result has no meta.evaluation (not a train result)");
 	if (strcmp(which, "importance") == 0) {
 		const json_t *imp = json_object_get(meta, "importance"), *v;
+		const char *model = json_string_value(json_object_get(meta, "model"));
 		const char **names;
 		double *values;
 		const char *key;
@@ -247,7 +258,9 @@ int train_plot(const json_t *result, const char *which, struct sr_buf *out,
 			names[i] = key;
 			values[i++] = json_number_value(v);
 		}
-		rc = sr_svg_bars(out, "feature importance (|weight| on the scaled feature)",
+		rc = sr_svg_bars(out, model && strcmp(model, "gbdt") == 0 ?
+				 "feature importance (total split gain)" :
+				 "feature importance (|weight| on the scaled feature)",
 				 names, values, i, err);
 		sr_free(names);
 		sr_free(values);

@@ -2,8 +2,9 @@
  * train_kind.c - the `train` job kind (DESIGN §17, issue 12 §3),
  * horizontal mode: parties with the same schema train a logistic
  * regression by federated averaging with secure aggregation of
- * fixed-point updates (src/ml/horizontal.c).  Protocol and leakage
- * statement: docs/protocols/train.md.
+ * fixed-point updates (src/ml/horizontal.c), or gradient-boosted trees
+ * ("model": "gbdt", train_hgbdt.c).  Protocol and leakage statement:
+ * docs/protocols/train.md.
  *
  * Spec:
  *   { "kind": "train", "mode": "horizontal", "model": "lr",
@@ -36,40 +37,44 @@ static int numeric(const struct sr_policy_column *col)
 	return col && (col->type == SR_TYPE_INT64 || col->type == SR_TYPE_FLOAT64);
 }
 
-/* The kind's rules for input i (d its dataset). */
+/* The kind's rules for input d with these features and label (NULL: none
+ * here); bounded: features need bounds (horizontal scaling); binary: the
+ * label must be 0/1. */
 static int rules_of_input(struct sr_check *c, const struct sr_check_dataset *d,
-			  const struct train_spec *s, struct sr_err *err)
+			  const char *const *features, size_t nfeatures, const char *label_name,
+			  int bounded, int binary, struct sr_err *err)
 {
-	const struct sr_policy_column *label = sr_policy_column(d->policy, s->label);
+	const struct sr_policy_column *label = label_name ? sr_policy_column(d->policy, label_name) :
+							     NULL;
 	int rc = SR_OK;
 
-	for (size_t f = 0; rc == SR_OK && f < s->nfeatures; f++) {
-		const struct sr_policy_column *col = sr_policy_column(d->policy, s->features[f]);
+	for (size_t f = 0; rc == SR_OK && f < nfeatures; f++) {
+		const struct sr_policy_column *col = sr_policy_column(d->policy, features[f]);
 		if (!col)
 			continue;   /* unknown-column, from the generic rules */
 		if (!numeric(col))
-			rc = sr_check_violation(c, d->name, s->features[f], "feature", "train-not-numeric",
-						err, "%s.%s is not numeric", d->name, s->features[f]);
-		else if (!col->has_bounds)
-			rc = sr_check_violation(c, d->name, s->features[f], "feature",
+			rc = sr_check_violation(c, d->name, features[f], "feature", "train-not-numeric",
+						err, "%s.%s is not numeric", d->name, features[f]);
+		else if (bounded && !col->has_bounds)
+			rc = sr_check_violation(c, d->name, features[f], "feature",
 						"train-feature-unbounded", err,
 						"%s.%s has no bounds: horizontal training scales features by their public bounds",
-						d->name, s->features[f]);
+						d->name, features[f]);
 	}
 	if (rc == SR_OK && label && !numeric(label))
-		rc = sr_check_violation(c, d->name, s->label, "label", "train-not-numeric", err,
-					"%s.%s is not numeric (the label must be 0 or 1)", d->name,
-					s->label);
-	if (rc == SR_OK && label && label->domain) {
+		rc = sr_check_violation(c, d->name, label_name, "label", "train-not-numeric", err,
+					"%s.%s is not numeric (the label must be %s)", d->name,
+					label_name, binary ? "0 or 1" : "a number");
+	if (rc == SR_OK && binary && label && label->domain) {
 		const json_t *v;
 		size_t k;
 		json_array_foreach(label->domain, k, v) {
 			double x = json_number_value(v);
 			if (!json_is_number(v) || (x != 0 && x != 1)) {
-				rc = sr_check_violation(c, d->name, s->label, "label",
+				rc = sr_check_violation(c, d->name, label_name, "label",
 							"train-label-not-binary", err,
 							"%s.%s has values other than 0 and 1 in its domain",
-							d->name, s->label);
+							d->name, label_name);
 				break;
 			}
 		}
@@ -78,6 +83,36 @@ static int rules_of_input(struct sr_check *c, const struct sr_check_dataset *d,
 		rc = sr_check_violation(c, d->name, NULL, NULL, "train-no-dp", err,
 					"%s has a differential-privacy budget, which train jobs cannot charge yet",
 					d->name);
+	return rc;
+}
+
+/* Vertical: one input per party; the active party is a receiver (it
+ * learns the model and scores the test rows). */
+static int vertical_rules(struct sr_check *c, const struct train_spec *s, size_t i,
+			  struct sr_err *err)
+{
+	const struct sr_check_dataset *d = sr_check_input(c, i);
+	int rc = SR_OK, found = 0;
+
+	if (!d)
+		return SR_OK;
+	for (size_t j = 0; rc == SR_OK && j < i; j++) {
+		const struct sr_check_dataset *o = sr_check_input(c, j);
+		if (o && strcmp(o->owner, d->owner) == 0)
+			rc = sr_check_violation(c, d->name, NULL, NULL, "train-vertical-one-input-per-party",
+						err,
+						"%s and %s have the same owner: vertical training takes one input per party",
+						o->name, d->name);
+	}
+	if (rc == SR_OK && i == s->active) {
+		for (size_t k = 0; k < sr_check_nreceivers(c); k++)
+			found |= strcmp(sr_check_receiver(c, k), d->owner) == 0;
+		if (!found)
+			rc = sr_check_violation(c, d->name, s->label, "label", "train-active-not-receiver",
+						err,
+						"%s (owner of %s, which holds the label) must be a receiver: the active party learns the model and the evaluation",
+						d->owner, d->name);
+	}
 	return rc;
 }
 
@@ -96,17 +131,38 @@ static int train_check(struct sr_check *c, struct sr_err *err)
 	sr_free(policies);
 	if (rc)
 		return rc;
+	if (s.mode == TRAIN_HORIZONTAL && s.model == TRAIN_GBDT &&
+	    (rc = train_hgbdt_check(&s, err))) {
+		train_spec_release(&s);
+		return rc;
+	}
 	for (size_t i = 0; rc == SR_OK && i < n; i++) {
 		const struct sr_check_dataset *d = sr_check_input(c, i);
-		for (size_t f = 0; rc == SR_OK && f < s.nfeatures; f++)
-			rc = sr_check_use(c, i, s.features[f], SR_USE_FEATURE, err);
-		if (rc == SR_OK)
-			rc = sr_check_use(c, i, s.label, SR_USE_LABEL, err);
-		if (rc == SR_OK && d)
-			rc = rules_of_input(c, d, &s, err);
-		/* Every party learns the weights of every round (they compute
-		 * the next gradient on them), so each owner must be a receiver
-		 * every other input allows. */
+		if (s.mode == TRAIN_VERTICAL) {
+			const struct train_vinput *v = &s.vin[i];
+			const char *label = i == s.active ? s.label : NULL;
+			rc = sr_check_use(c, i, v->key, SR_USE_JOIN, err);
+			for (size_t f = 0; rc == SR_OK && f < v->nfeatures; f++)
+				rc = sr_check_use(c, i, v->features[f], SR_USE_FEATURE, err);
+			if (rc == SR_OK && label)
+				rc = sr_check_use(c, i, label, SR_USE_LABEL, err);
+			if (rc == SR_OK && d)
+				rc = rules_of_input(c, d, v->features, v->nfeatures, label, 0,
+						    s.gbdt.loss == SR_ML_LOGISTIC, err);
+			rc = rc ? rc : vertical_rules(c, &s, i, err);
+		} else {
+			for (size_t f = 0; rc == SR_OK && f < s.nfeatures; f++)
+				rc = sr_check_use(c, i, s.features[f], SR_USE_FEATURE, err);
+			if (rc == SR_OK)
+				rc = sr_check_use(c, i, s.label, SR_USE_LABEL, err);
+			if (rc == SR_OK && d)
+				rc = rules_of_input(c, d, s.features, s.nfeatures, s.label, 1, 1, err);
+		}
+		/* Horizontal: every party learns the weights of every round
+		 * (they compute the next gradient on them).  Vertical: the
+		 * aligned-mode PSI tells each party which of its rows the others
+		 * hold too.  So each owner must be a receiver every other input
+		 * allows. */
 		for (size_t j = 0; rc == SR_OK && d && j < n; j++) {
 			const struct sr_check_dataset *o = sr_check_input(c, j);
 			int allowed;
@@ -118,8 +174,11 @@ static int train_check(struct sr_check *c, struct sr_err *err)
 			if (!allowed)
 				rc = sr_check_violation(c, d->name, NULL, NULL, "train-party-not-receiver",
 							err,
-							"%s (owner of %s) learns the model of every round, but %s does not allow it as a receiver",
-							o->owner, o->name, d->name);
+							s.mode == TRAIN_VERTICAL ?
+							"%s (owner of %s) learns which rows of %s are aligned (PSI), but %s does not allow it as a receiver" :
+							"%s (owner of %s) learns the model of every round, but %s does not allow it as a receiver%s",
+							o->owner, o->name, d->name,
+							s.mode == TRAIN_VERTICAL ? d->name : "");
 		}
 	}
 	train_spec_release(&s);
@@ -168,6 +227,27 @@ static size_t party_index(const struct sr_kind_ctx *c, const char *org)
 	return SIZE_MAX;
 }
 
+int train_mesh(const struct sr_kind_ctx *c, struct sr_pipe **pipes, unsigned char **receiver,
+	       size_t *aggregator, struct sr_err *err)
+{
+	size_t agg = party_index(c, c->receivers[0]);
+	int rc = SR_OK;
+
+	*pipes = sr_calloc(c->nparties, sizeof(**pipes));
+	*receiver = sr_calloc(c->nparties, 1);
+	*aggregator = agg;
+	if (agg == SIZE_MAX || !*pipes || !*receiver)
+		return sr_fail(err, agg == SIZE_MAX ? SR_EINVAL : SR_ENOMEM,
+			       agg == SIZE_MAX ? "train: the receiver is not a party" : "out of memory");
+	for (size_t r = 0; r < c->nreceivers; r++)
+		if (party_index(c, c->receivers[r]) != SIZE_MAX)
+			(*receiver)[party_index(c, c->receivers[r])] = 1;
+	for (size_t j = 0; rc == SR_OK && j < c->nparties; j++)
+		if (j != c->self_index)
+			rc = sr_kind_pipe(c, c->parties[j], TRAIN_CHANNEL, &(*pipes)[j], err);
+	return rc;
+}
+
 static int train_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err *err)
 {
 	struct train_spec s;
@@ -184,6 +264,14 @@ static int train_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err
 	*result = NULL;
 	if ((rc = spec_of(c, &s, err)))
 		return rc;
+	if (s.mode == TRAIN_VERTICAL) {
+		rc = train_vertical_run(c, &s, result, err);
+		goto out;
+	}
+	if (s.model == TRAIN_GBDT) {
+		rc = train_hgbdt_run(c, &s, result, err);
+		goto out;
+	}
 	if ((rc = load_all(c, &s, 0, &train, &test, err)))
 		goto out;
 	dtr = train_table_view(&train);
@@ -192,21 +280,7 @@ static int train_run(const struct sr_kind_ctx *c, json_t **result, struct sr_err
 		rc = sr_ml_hlr_central(&s.lr, &dtr, &dte, &out, err);
 		goto done;
 	}
-	agg = party_index(c, c->receivers[0]);
-	pipes = sr_calloc(c->nparties, sizeof(*pipes));
-	receiver = sr_calloc(c->nparties, 1);
-	if (agg == SIZE_MAX || !pipes || !receiver) {
-		rc = sr_fail(err, agg == SIZE_MAX ? SR_EINVAL : SR_ENOMEM,
-			     agg == SIZE_MAX ? "train: the receiver is not a party" : "out of memory");
-		goto out;
-	}
-	for (size_t r = 0; r < c->nreceivers; r++)
-		if (party_index(c, c->receivers[r]) != SIZE_MAX)
-			receiver[party_index(c, c->receivers[r])] = 1;
-	for (size_t j = 0; rc == SR_OK && j < c->nparties; j++)
-		if (j != c->self_index)
-			rc = sr_kind_pipe(c, c->parties[j], TRAIN_CHANNEL, &pipes[j], err);
-	if (rc)
+	if ((rc = train_mesh(c, &pipes, &receiver, &agg, err)))
 		goto out;
 	memset(&p, 0, sizeof(p));
 	p.lr = s.lr;
@@ -255,6 +329,12 @@ static int train_run_central(const struct sr_kind_ctx *c, json_t **result, struc
 	*result = NULL;
 	if ((rc = spec_of(c, &s, err)))
 		return rc;
+	if (s.mode == TRAIN_VERTICAL || s.model == TRAIN_GBDT) {
+		rc = s.mode == TRAIN_VERTICAL ? train_vertical_central(c, &s, result, err) :
+			train_hgbdt_central(c, &s, result, err);
+		train_spec_release(&s);
+		return rc;
+	}
 	rc = load_all(c, &s, 1, &train, &test, err);
 	dtr = train_table_view(&train);
 	dte = train_table_view(&test);
@@ -285,8 +365,11 @@ static int train_release(const struct sr_kind_ctx *c, json_t *result, struct sr_
 
 static const char *const train_spec_keys[] = { "mode", "model", "features", "label", "rounds",
 					       "learning_rate", "l2", "test_ratio", "frac_bits",
-					       NULL };
-static const char *const train_input_keys[] = { NULL };
+					       "trees", "depth", "lambda", "gamma",
+					       "min_child_weight", "subsample", "seed", "bins",
+					       "loss", "early_stopping_rounds",
+					       "first_tree_active_only", NULL };
+static const char *const train_input_keys[] = { "key", "features", "label", NULL };
 
 const struct sr_job_kind sr_kind_train = {
 	.name = "train",

@@ -3,6 +3,7 @@
  * and the runner, so both read the same parameters.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "base/json.h"
 #include "base/limits.h"
 #include "kinds/train/train.h"
+#include "ml/secureboost.h"
 #include "base/banned.h"
 
 #define ROUNDS_DEFAULT 20
@@ -17,11 +19,19 @@
 #define LEARNING_RATE_DEFAULT 0.5
 #define TEST_RATIO_DEFAULT 0.2
 #define FRAC_BITS_DEFAULT 32
+#define GBDT_TREES_MAX 10000
+#define SR_TRAIN_PASSIVE_MAX SR_ML_SB_PASSIVE_MAX
+#define GBDT_DEPTH_MAX 16
+#define GBDT_REG_MAX 1e6        /* lambda, gamma, min_child_weight */
 
 void train_spec_release(struct train_spec *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; s->vin && i < s->nvin; i++)
+		sr_free(s->vin[i].features);
+	sr_free(s->vin);
+	sr_free(s->order);
 	sr_free(s->features);
 	sr_free(s->lo);
 	sr_free(s->hi);
@@ -76,6 +86,153 @@ static int string_or(const json_t *spec, const char *key, const char *dflt,
 	return SR_OK;
 }
 
+int train_spec_gbdt(const json_t *spec, struct train_spec *out, struct sr_err *err)
+{
+	struct sr_ml_gbdt_params *p = &out->gbdt;
+	const char *loss;
+	long trees, depth, seed, bins, early;
+	int first = 0, rc;
+
+	sr_ml_gbdt_params_init(p);
+	if ((rc = integer(spec, "trees", 1, GBDT_TREES_MAX, (long)p->trees, &trees, err)) ||
+	    (rc = integer(spec, "depth", 1, GBDT_DEPTH_MAX, (long)p->depth, &depth, err)) ||
+	    (rc = number(spec, "learning_rate", 0, 1, 1, p->learning_rate, &p->learning_rate,
+			 err)) ||
+	    (rc = number(spec, "lambda", 0, GBDT_REG_MAX, 0, p->tree.lambda, &p->tree.lambda,
+			 err)) ||
+	    (rc = number(spec, "gamma", 0, GBDT_REG_MAX, 0, p->tree.gamma, &p->tree.gamma,
+			 err)) ||
+	    (rc = number(spec, "min_child_weight", 0, GBDT_REG_MAX, 0, p->tree.min_child_weight,
+			 &p->tree.min_child_weight, err)) ||
+	    (rc = number(spec, "subsample", 0, 1, 1, p->subsample, &p->subsample, err)) ||
+	    (rc = integer(spec, "seed", 0, (long)INT32_MAX, 0, &seed, err)) ||
+	    (rc = integer(spec, "bins", 2, SR_ML_BINS_MAX, (long)p->max_bins, &bins, err)) ||
+	    (rc = integer(spec, "early_stopping_rounds", 0, GBDT_TREES_MAX, 0, &early, err)) ||
+	    (rc = string_or(spec, "loss", "logistic", &loss, err)) ||
+	    (rc = sr_json_get_bool(spec, "spec", "first_tree_active_only", 0, &first, err)))
+		return rc;
+	if (strcmp(loss, "logistic") == 0)
+		p->loss = SR_ML_LOGISTIC;
+	else if (strcmp(loss, "squared") == 0)
+		p->loss = SR_ML_SQUARED;
+	else
+		return sr_fail(err, SR_EINVAL, "spec.loss: '%s', expected \"logistic\" or \"squared\"",
+			       loss);
+	p->trees = (unsigned)trees;
+	p->depth = (unsigned)depth;
+	p->seed = (uint64_t)seed;
+	p->max_bins = (unsigned)bins;
+	p->early_stopping_rounds = (unsigned)early;
+	p->grad_frac_bits = TRAIN_GBDT_FRAC_BITS;
+	out->first_tree_active_only = first != 0;
+	return sr_ml_gbdt_params_check(p, err);
+}
+
+/* A column-name array at path (1 to SR_DATASET_COLUMNS_MAX distinct names). */
+static int names(const json_t *a, const char *path, const char ***out, size_t *n,
+		 struct sr_err *err)
+{
+	if (!json_is_array(a) || json_array_size(a) == 0 ||
+	    json_array_size(a) > SR_DATASET_COLUMNS_MAX)
+		return sr_fail(err, SR_EINVAL, "%s: expected an array of 1 to %d column names", path,
+			       SR_DATASET_COLUMNS_MAX);
+	*n = json_array_size(a);
+	if (!(*out = sr_calloc(*n, sizeof(**out))))
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t f = 0; f < *n; f++) {
+		const json_t *v = json_array_get(a, f);
+		if (!json_is_string(v))
+			return sr_fail(err, SR_EINVAL, "%s[%zu]: expected a column name", path, f);
+		(*out)[f] = json_string_value(v);
+		for (size_t k = 0; k < f; k++)
+			if (strcmp((*out)[k], (*out)[f]) == 0)
+				return sr_fail(err, SR_EINVAL, "%s[%zu]: '%s' is listed twice", path, f,
+					       (*out)[f]);
+	}
+	return SR_OK;
+}
+
+/* Vertical: per input its key, features and (one input) the label. */
+static int parse_vertical(const json_t *spec, struct train_spec *out, struct sr_err *err)
+{
+	const json_t *inputs = json_object_get(spec, "inputs");
+	size_t n = json_array_size(inputs), total = 0, k = 0;
+	char path[64];
+	int rc;
+
+	if (json_object_get(spec, "features") || json_object_get(spec, "label"))
+		return sr_fail(err, SR_EINVAL,
+			       "spec.%s: in vertical mode each input names its own (inputs[i].features, inputs[i].key, and inputs[i].label at the label holder)",
+			       json_object_get(spec, "features") ? "features" : "label");
+	if (n < 2 || n > 1 + SR_TRAIN_PASSIVE_MAX)
+		return sr_fail(err, SR_EINVAL,
+			       "spec.inputs: vertical training takes 2 to %d inputs, one per party",
+			       1 + SR_TRAIN_PASSIVE_MAX);
+	out->nvin = n;
+	out->active = SIZE_MAX;
+	out->vin = sr_calloc(n, sizeof(*out->vin));
+	out->order = sr_calloc(n, sizeof(*out->order));
+	if (!out->vin || !out->order)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const json_t *in = json_array_get(inputs, i);
+		const char *label = NULL;
+		snprintf(path, sizeof(path), "spec.inputs[%zu]", i);
+		if ((rc = sr_json_get_string(in, path, "key", 1, &out->vin[i].key, err)) ||
+		    (rc = sr_json_get_string(in, path, "label", 0, &label, err)))
+			return rc;
+		snprintf(path, sizeof(path), "spec.inputs[%zu].features", i);
+		if ((rc = names(json_object_get(in, "features"), path, &out->vin[i].features,
+				&out->vin[i].nfeatures, err)))
+			return rc;
+		if (label && out->active != SIZE_MAX)
+			return sr_fail(err, SR_EINVAL,
+				       "spec.inputs[%zu].label: inputs[%zu] has the label already; exactly one input (the active party) holds it",
+				       i, out->active);
+		for (size_t f = 0; f < out->vin[i].nfeatures; f++)
+			if (strcmp(out->vin[i].features[f], out->vin[i].key) == 0 ||
+			    (label && strcmp(out->vin[i].features[f], label) == 0))
+				return sr_fail(err, SR_EINVAL, "%s[%zu]: '%s' is the %s", path, f,
+					       out->vin[i].features[f],
+					       label && strcmp(out->vin[i].features[f], label) == 0 ? "label" : "key");
+		if (label) {
+			if (strcmp(label, out->vin[i].key) == 0)
+				return sr_fail(err, SR_EINVAL, "spec.inputs[%zu].label: '%s' is the key",
+					       i, label);
+			out->active = i;
+			out->label = label;
+		}
+		total += out->vin[i].nfeatures;
+	}
+	if (out->active == SIZE_MAX)
+		return sr_fail(err, SR_EINVAL,
+			       "spec.inputs: no input names a label; exactly one (the active party) must (inputs[i].label)");
+	if (total > SR_DATASET_COLUMNS_MAX)
+		return sr_fail(err, SR_EINVAL, "spec.inputs: %zu features in all, at most %d", total,
+			       SR_DATASET_COLUMNS_MAX);
+	out->order[k++] = out->active;
+	for (size_t i = 0; i < n; i++)
+		if (i != out->active)
+			out->order[k++] = i;
+	out->nfeatures = total;
+	out->features = sr_calloc(total, sizeof(*out->features));
+	out->lo = sr_calloc(total, sizeof(*out->lo));
+	out->hi = sr_calloc(total, sizeof(*out->hi));
+	if (!out->features || !out->lo || !out->hi)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	total = 0;
+	for (size_t j = 0; j < n; j++) {
+		struct train_vinput *v = &out->vin[out->order[j]];
+		v->first = total;
+		for (size_t f = 0; f < v->nfeatures; f++) {
+			out->features[total] = v->features[f];
+			out->lo[total] = out->hi[total] = NAN;   /* not scaled: binned */
+			total++;
+		}
+	}
+	return SR_OK;
+}
+
 int train_spec_parse(const json_t *spec, const struct sr_policy *const *policies,
 		     size_t npolicies, struct train_spec *out, struct sr_err *err)
 {
@@ -90,15 +247,43 @@ int train_spec_parse(const json_t *spec, const struct sr_policy *const *policies
 	    (rc = string_or(spec, "model", "lr", &model, err)))
 		return rc;
 	if (strcmp(mode, "vertical") == 0)
+		out->mode = TRAIN_VERTICAL;
+	else if (strcmp(mode, "horizontal") == 0)
+		out->mode = TRAIN_HORIZONTAL;
+	else
 		return sr_fail(err, SR_EINVAL,
-			       "spec.mode: vertical training is not available yet (only \"horizontal\")");
-	if (strcmp(mode, "horizontal") != 0)
-		return sr_fail(err, SR_EINVAL, "spec.mode: '%s', expected \"horizontal\"", mode);
+			       "spec.mode: '%s', expected \"horizontal\" or \"vertical\"", mode);
 	if (strcmp(model, "gbdt") == 0)
+		out->model = TRAIN_GBDT;
+	else if (strcmp(model, "lr") == 0)
+		out->model = TRAIN_LR;
+	else
+		return sr_fail(err, SR_EINVAL, "spec.model: '%s', expected \"lr\" or \"gbdt\"", model);
+	if (out->model == TRAIN_GBDT && (rc = train_spec_gbdt(spec, out, err)))
+		return rc;
+	if (out->mode == TRAIN_VERTICAL && out->model == TRAIN_LR)
 		return sr_fail(err, SR_EINVAL,
-			       "spec.model: horizontal gbdt is not available yet (only \"lr\")");
-	if (strcmp(model, "lr") != 0)
-		return sr_fail(err, SR_EINVAL, "spec.model: '%s', expected \"lr\"", model);
+			       "spec.model: vertical lr is not available yet (vertical mode trains \"gbdt\", SecureBoost)");
+	if (out->mode == TRAIN_VERTICAL) {
+		if (out->first_tree_active_only) {
+			rc = sr_fail(err, SR_EINVAL,
+				     "spec.first_tree_active_only: not available yet (the central oracle, sr_ml_gbdt_train, has no such option)");
+			goto out;
+		}
+		if ((rc = parse_vertical(spec, out, err)) ||
+		    (rc = number(spec, "test_ratio", 0, 0.5, 1, TEST_RATIO_DEFAULT, &out->test_ratio,
+				 err)))
+			goto out;
+		return SR_OK;
+	}
+	for (size_t i = 0; i < json_array_size(json_object_get(spec, "inputs")); i++) {
+		const json_t *in = json_array_get(json_object_get(spec, "inputs"), i);
+		if (json_object_get(in, "key") || json_object_get(in, "features") ||
+		    json_object_get(in, "label"))
+			return sr_fail(err, SR_EINVAL,
+				       "spec.inputs[%zu]: key, features and label are input keys in vertical mode only",
+				       i);
+	}
 	if (!json_is_array(features) || json_array_size(features) == 0 ||
 	    json_array_size(features) > SR_DATASET_COLUMNS_MAX)
 		return sr_fail(err, SR_EINVAL,
@@ -147,12 +332,15 @@ int train_spec_parse(const json_t *spec, const struct sr_policy *const *policies
 			out->hi[f] = fmax(out->hi[f], col->hi);
 		}
 	}
+	if ((rc = number(spec, "test_ratio", 0, 0.5, 1, TEST_RATIO_DEFAULT, &out->test_ratio, err)))
+		goto out;
+	if (out->model != TRAIN_LR)
+		goto out;
 	sr_ml_lr_params_init(&out->lr);
 	if ((rc = integer(spec, "rounds", 1, ROUNDS_MAX, ROUNDS_DEFAULT, &rounds, err)) ||
 	    (rc = integer(spec, "frac_bits", 16, 40, FRAC_BITS_DEFAULT, &frac_bits, err)) ||
 	    (rc = number(spec, "learning_rate", 0, 100, 1, LEARNING_RATE_DEFAULT, &rate, err)) ||
-	    (rc = number(spec, "l2", 0, 1000, 0, 0, &l2, err)) ||
-	    (rc = number(spec, "test_ratio", 0, 0.5, 1, TEST_RATIO_DEFAULT, &out->test_ratio, err)))
+	    (rc = number(spec, "l2", 0, 1000, 0, 0, &l2, err)))
 		goto out;
 	out->lr.epochs = (unsigned)rounds;
 	out->lr.frac_bits = (unsigned)frac_bits;

@@ -1,0 +1,1067 @@
+/*
+ * train_vertical.c - the `train` kind's vertical mode (docs/protocols/
+ * train.md, "Vertical mode"): parties hold different columns of the same
+ * people.  The input with the label is the active party A; the others are
+ * passive.  Rows are aligned inside the job by two-party PSI between A and
+ * each passive party (SR_PSI_TO_BOTH), A intersects the pairwise results,
+ * orders the aligned rows by its own scan order, splits them into training
+ * and test rows (stratified by label) and sends each passive party its
+ * positions and the test mask (ALIGN).  Then SecureBoost
+ * (src/ml/secureboost.h) trains on the training rows, joint prediction
+ * scores the test rows at A, A evaluates and sends the result envelope to
+ * the other receivers (RESULT).  Each party keeps its part of the model
+ * through ctx->keep.
+ *
+ * run_central is the oracle: the same alignment in plaintext, the same
+ * order and split, and sr_ml_gbdt_train on the pooled columns (A's, then
+ * each passive party's in input order) with the same bins and
+ * grad_frac_bits: the federated trees equal these.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "base/json.h"
+#include "kinds/train/train.h"
+#include "ml/secureboost.h"
+#include "psi/psi.h"
+#include "base/banned.h"
+
+#define CH_ALIGN 1              /* PSI, ALIGN, RESULT */
+#define CH_SB 2                 /* SecureBoost training */
+#define CH_PREDICT 3            /* joint prediction of the test rows */
+#define ALIGN_MAGIC "tvA1"
+#define RESULT_MAGIC "tvR1"
+#define RESULT_MAX ((size_t)64 << 20)
+
+unsigned train_sb_key_bits = 2048;
+
+/* ---- one input's rows at its owner ------------------------------------- */
+
+/* Every scanned row with a non-NULL, non-empty key, in scan order. */
+struct vrows {
+	size_t n, cap, cols;
+	double *x;                      /* row-major n * cols, NaN = missing */
+	double *y;                      /* labels (active input only) */
+	uint64_t *ids;                  /* dataset row numbers */
+	size_t *off;                    /* key i is text[off[i] .. off[i + 1]) */
+	struct sr_buf text;
+};
+
+static void vrows_release(struct vrows *v)
+{
+	sr_free(v->x);
+	sr_free(v->y);
+	sr_free(v->ids);
+	sr_free(v->off);
+	sr_buf_wipe(&v->text);
+	sr_buf_release(&v->text);
+	memset(v, 0, sizeof(*v));
+}
+
+static int vrows_grow(struct vrows *v)
+{
+	size_t cap = v->cap ? 2 * v->cap : 1024;
+	double *x = sr_realloc(v->x, cap * (v->cols ? v->cols : 1) * sizeof(*x));
+	double *y;
+	uint64_t *ids;
+	size_t *off;
+
+	if (!x)
+		return SR_ENOMEM;
+	v->x = x;
+	if (!(y = sr_realloc(v->y, cap * sizeof(*y))))
+		return SR_ENOMEM;
+	v->y = y;
+	if (!(ids = sr_realloc(v->ids, cap * sizeof(*ids))))
+		return SR_ENOMEM;
+	v->ids = ids;
+	if (!(off = sr_realloc(v->off, (cap + 1) * sizeof(*off))))
+		return SR_ENOMEM;
+	v->off = off;
+	v->cap = cap;
+	return SR_OK;
+}
+
+/*
+ * Scan input i: its key, its features and, at the active input, the
+ * label.  A NULL feature is NaN (the missing bin).  A NULL label, or one
+ * other than 0/1 for the logistic loss, fails naming the row.  Rows whose
+ * key is NULL or empty cannot be aligned and are skipped (as PSI skips
+ * empty keys).
+ */
+static int vrows_load(const struct sr_kind_ctx *c, const struct train_spec *s, size_t i,
+		      struct vrows *v, struct sr_err *err)
+{
+	const struct train_vinput *vi = &s->vin[i];
+	int with_label = i == s->active;
+	size_t ncols = vi->nfeatures + 1 + (size_t)with_label;
+	const char **cols = sr_calloc(ncols, sizeof(*cols));
+	struct sr_rows rows = { 0 };
+	int rc, eof = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->cols = vi->nfeatures;
+	sr_buf_init(&v->text, SR_BUF_UNBOUNDED);
+	if (!cols)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	cols[0] = vi->key;
+	memcpy(cols + 1, vi->features, vi->nfeatures * sizeof(*cols));
+	if (with_label)
+		cols[ncols - 1] = s->label;
+	rc = sr_kind_scan(c, i, cols, ncols, &rows, err);
+	while (rc == SR_OK && !eof) {
+		const struct sr_vec *vecs[SR_DATASET_COLUMNS_MAX + 2];
+		const uint64_t *ids;
+		size_t n;
+
+		if ((rc = sr_rows_next(&rows, vecs, &ids, &n, &eof, err)))
+			break;
+		for (size_t r = 0; rc == SR_OK && r < n; r++) {
+			size_t start = v->text.len;
+			double y = 0;
+			if (sr_vec_is_null(vecs[0], r))
+				continue;
+			if (v->n == v->cap && vrows_grow(v) != SR_OK) {
+				rc = sr_fail(err, SR_ENOMEM, "out of memory");
+				break;
+			}
+			if (sr_vec_format(vecs[0], r, &v->text) != SR_OK) {
+				rc = sr_fail(err, SR_ENOMEM, "out of memory");
+				break;
+			}
+			if (v->text.len == start)
+				continue;
+			if (with_label) {
+				const struct sr_vec *lv = vecs[ncols - 1];
+				int null = sr_vec_is_null(lv, r);
+				y = null ? NAN : lv->type == SR_TYPE_INT64 ? (double)lv->v.i64[r] : lv->v.f64[r];
+				if (null || !isfinite(y) ||
+				    (s->gbdt.loss == SR_ML_LOGISTIC && y != 0 && y != 1)) {
+					rc = sr_fail(err, SR_EINVAL,
+						     "%s row %llu: label %s is %s, expected %s",
+						     c->inputs[i].dataset, (unsigned long long)ids[r], s->label,
+						     null ? "NULL" : "another value",
+						     s->gbdt.loss == SR_ML_LOGISTIC ? "0 or 1 (logistic loss)" : "a finite number");
+					break;
+				}
+			}
+			for (size_t f = 0; f < vi->nfeatures; f++) {
+				const struct sr_vec *fv = vecs[1 + f];
+				v->x[v->n * v->cols + f] = sr_vec_is_null(fv, r) ? NAN :
+					fv->type == SR_TYPE_INT64 ? (double)fv->v.i64[r] : fv->v.f64[r];
+			}
+			v->off[v->n] = start;
+			v->y[v->n] = y;
+			v->ids[v->n] = ids[r];
+			v->n++;
+		}
+	}
+	sr_rows_close(&rows);
+	sr_free(cols);
+	if (rc == SR_OK && v->off)
+		v->off[v->n] = v->text.len;
+	return rc;
+}
+
+/*
+ * The aligned rows idx[0..n) of v into a column-major table: those with
+ * mask[k] == want (mask NULL: all).  y copied when labels is set.
+ */
+static int vrows_take(const struct vrows *v, const size_t *idx, const uint8_t *mask,
+		      size_t n, int want, int labels, struct train_table *t,
+		      struct sr_err *err)
+{
+	size_t m = 0, k = 0;
+
+	for (size_t j = 0; j < n; j++)
+		m += !mask || mask[j] == want;
+	memset(t, 0, sizeof(*t));
+	t->rows = t->cap = m;
+	t->cols = v->cols;
+	t->x = sr_calloc(m * v->cols + 1, sizeof(double));
+	t->y = sr_calloc(m + 1, sizeof(double));
+	if (!t->x || !t->y)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t j = 0; j < n; j++) {
+		if (mask && mask[j] != want)
+			continue;
+		for (size_t f = 0; f < v->cols; f++)
+			t->x[f * m + k] = v->x[idx[j] * v->cols + f];
+		t->y[k] = labels ? v->y[idx[j]] : 0;
+		k++;
+	}
+	return SR_OK;
+}
+
+/* The test mask of the aligned labels y[idx[j]]: the k-th row of each
+ * class goes to test when floor((k + 1) ratio) > floor(k ratio) (one
+ * class for the squared loss), as in horizontal mode. */
+static void test_mask(const struct train_spec *s, const struct vrows *a, const size_t *idx,
+		      size_t n, uint8_t *mask)
+{
+	uint64_t seen[2] = { 0, 0 };
+
+	for (size_t j = 0; j < n; j++) {
+		int cls = s->gbdt.loss == SR_ML_LOGISTIC && a->y[idx[j]] == 1;
+		mask[j] = floor((double)(seen[cls] + 1) * s->test_ratio) >
+			  floor((double)seen[cls] * s->test_ratio);
+		seen[cls]++;
+	}
+}
+
+/* ---- the result envelope ------------------------------------------------- */
+
+/* One node of either model, as the envelope shows it. */
+struct vnode {
+	int leaf;
+	uint32_t left, right;
+	size_t owner;                   /* position in s->order */
+	size_t feature;                 /* owner 0: A's column */
+	double value, gain, cover;
+};
+
+struct vview {
+	const struct sr_ml_sb_model *sb;        /* federated (A's part) */
+	const struct sr_ml_gbdt *g;             /* or central */
+	const struct train_spec *s;
+};
+
+static size_t vview_trees(const struct vview *v)
+{
+	return v->sb ? v->sb->best_trees : v->g->best_trees;
+}
+
+static size_t vview_nodes(const struct vview *v, size_t t)
+{
+	return v->sb ? v->sb->trees[t].nnodes : v->g->trees[t].nnodes;
+}
+
+static struct vnode vview_node(const struct vview *v, size_t t, size_t k)
+{
+	struct vnode o;
+
+	memset(&o, 0, sizeof(o));
+	if (v->sb) {
+		const struct sr_ml_sb_node *n = &v->sb->trees[t].nodes[k];
+		o.leaf = n->left == 0 && n->right == 0;
+		o.left = n->left;
+		o.right = n->right;
+		o.owner = n->owner;
+		o.feature = n->feature;
+		o.value = n->value;
+		o.gain = n->gain;
+		o.cover = n->cover;
+	} else {
+		const struct sr_ml_node *n = &v->g->trees[t].nodes[k];
+		o.leaf = n->left == 0 && n->right == 0;
+		o.left = n->left;
+		o.right = n->right;
+		o.value = n->value;
+		o.gain = n->gain;
+		o.cover = n->cover;
+		/* The pooled column's owner and its column there. */
+		for (size_t j = 0; j < v->s->nvin; j++) {
+			const struct train_vinput *vi = &v->s->vin[v->s->order[j]];
+			if (n->feature >= vi->first && n->feature < vi->first + vi->nfeatures) {
+				o.owner = j;
+				o.feature = n->feature - vi->first;
+			}
+		}
+	}
+	return o;
+}
+
+static const char *owner_org(const struct sr_kind_ctx *c, const struct train_spec *s,
+			     size_t owner)
+{
+	return c->inputs[s->order[owner]].owner;
+}
+
+/*
+ * The envelope: one row per node [tree, node, split, left, right, value,
+ * gain, cover]; split is A's feature name, "party ORG split #k" for a
+ * passive party's k-th split (numbered in tree and node order), null for
+ * a leaf.  No thresholds: they stay in the parts at their owners.
+ */
+static json_t *envelope(const struct sr_kind_ctx *c, const struct train_spec *s,
+			const struct vview *v, size_t aligned, size_t ntrain, size_t ntest,
+			json_t *evaluation)
+{
+	json_t *rows = json_array(), *imp = json_object(), *parties = json_array(), *meta;
+	size_t nsplit[SR_ML_SB_PASSIVE_MAX + 1] = { 0 };
+	double *gain_a = sr_calloc(s->vin[s->active].nfeatures + 1, sizeof(double));
+	double gain_p[SR_ML_SB_PASSIVE_MAX + 1] = { 0 };
+	char text[160];
+	int bad = !rows || !imp || !parties || !gain_a || !evaluation;
+
+	for (size_t t = 0; !bad && t < vview_trees(v); t++)
+		for (size_t k = 0; !bad && k < vview_nodes(v, t); k++) {
+			struct vnode n = vview_node(v, t, k);
+			json_t *split;
+			if (n.leaf) {
+				split = json_null();
+			} else if (n.owner == 0) {
+				split = json_string(s->vin[s->active].features[n.feature]);
+				gain_a[n.feature] += n.gain;
+			} else {
+				snprintf(text, sizeof(text), "party %s split #%zu", owner_org(c, s, n.owner),
+					 nsplit[n.owner]++);
+				split = json_string(text);
+				gain_p[n.owner] += n.gain;
+			}
+			bad = json_array_append_new(rows, json_pack("[I,I,o,I,I,f,f,f]", (json_int_t)t,
+								    (json_int_t)k, split,
+								    (json_int_t)n.left,
+								    (json_int_t)n.right, n.value,
+								    n.gain, n.cover)) != 0;
+		}
+	for (size_t f = 0; !bad && f < s->vin[s->active].nfeatures; f++)
+		bad = json_object_set_new(imp, s->vin[s->active].features[f], json_real(gain_a[f]));
+	for (size_t j = 0; !bad && j < s->nvin; j++) {
+		bad = json_array_append_new(parties, json_string(owner_org(c, s, j)));
+		if (!bad && j > 0) {
+			snprintf(text, sizeof(text), "party %s", owner_org(c, s, j));
+			bad = json_object_set_new(imp, text, json_real(gain_p[j]));
+		}
+	}
+	sr_free(gain_a);
+	meta = bad ? NULL :
+		json_pack("{s:s,s:s,s:s,s:o,s:{s:s,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:I},"
+			  "s:I,s:I,s:I,s:I,s:o,s:o}",
+			  "model", "gbdt", "mode", "vertical", "active", owner_org(c, s, 0),
+			  "parties", parties,
+			  "params", "loss", s->gbdt.loss == SR_ML_LOGISTIC ? "logistic" : "squared",
+			  "trees", (json_int_t)s->gbdt.trees, "depth", (json_int_t)s->gbdt.depth,
+			  "learning_rate", s->gbdt.learning_rate, "lambda", s->gbdt.tree.lambda,
+			  "gamma", s->gbdt.tree.gamma, "min_child_weight", s->gbdt.tree.min_child_weight,
+			  "subsample", s->gbdt.subsample, "seed", (json_int_t)s->gbdt.seed,
+			  "bins", (json_int_t)s->gbdt.max_bins,
+			  "early_stopping_rounds", (json_int_t)s->gbdt.early_stopping_rounds,
+			  "grad_frac_bits", (json_int_t)s->gbdt.grad_frac_bits,
+			  "trees_kept", (json_int_t)vview_trees(v),
+			  "aligned_rows", (json_int_t)aligned, "train_rows", (json_int_t)ntrain,
+			  "test_rows", (json_int_t)ntest, "importance", imp, "evaluation", evaluation);
+	if (!meta) {
+		if (bad) {
+			json_decref(parties);
+			json_decref(imp);
+			json_decref(evaluation);
+		}
+		json_decref(rows);
+		return NULL;
+	}
+	return sr_kind_envelope(json_pack("[s,s,s,s,s,s,s,s]", "tree", "node", "split", "left",
+					  "right", "value", "gain", "cover"),
+				rows, meta);
+}
+
+/* meta.evaluation of predictions p of the test labels y. */
+static json_t *evaluate(const struct train_spec *s, const double *y, const double *p, size_t n,
+			struct sr_err *err)
+{
+	json_t *e;
+
+	if (s->gbdt.loss == SR_ML_SQUARED) {
+		struct sr_ml_reg_eval r;
+		sr_ml_eval_regression(y, p, n, &r);
+		e = json_pack("{s:f,s:f,s:I}", "rmse", r.rmse, "mae", r.mae, "rows", (json_int_t)r.rows);
+	} else {
+		struct sr_ml_eval *ev = sr_calloc(1, sizeof(*ev));
+		if (!ev) {
+			sr_fail(err, SR_ENOMEM, "out of memory");
+			return NULL;
+		}
+		if (sr_ml_eval_scores(y, p, n, ev, err) != SR_OK) {
+			sr_err_prefix(err, "train: evaluation on the test split");
+			sr_free(ev);
+			return NULL;
+		}
+		e = train_eval_json(ev);
+		sr_free(ev);
+	}
+	if (!e)
+		sr_fail(err, SR_ENOMEM, "out of memory");
+	return e;
+}
+
+/* ---- messages ------------------------------------------------------------------- */
+
+static void put_u64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* ALIGN: magic, u64 n, then per aligned row a u64 position in the pair's
+ * PSI order and one byte (1 = test row). */
+static int send_align(const struct sr_pipe *p, const uint64_t *pos, const uint8_t *mask,
+		      size_t n, struct sr_err *err)
+{
+	size_t len = 12 + 9 * n;
+	uint8_t *m = sr_malloc(len);
+	int rc;
+
+	if (!m)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	memcpy(m, ALIGN_MAGIC, 4);
+	put_u64(m + 4, n);
+	for (size_t j = 0; j < n; j++) {
+		put_u64(m + 12 + 9 * j, pos[j]);
+		m[12 + 9 * j + 8] = mask[j];
+	}
+	rc = p->send(p->ctx, m, len, err);
+	sr_free(m);
+	return rc;
+}
+
+/* A passive party's ALIGN: positions into its PSI rows (count m). */
+static int recv_align(const struct sr_pipe *p, size_t m, uint64_t **pos, uint8_t **mask,
+		      size_t *n, struct sr_err *err)
+{
+	struct sr_buf b;
+	int rc;
+
+	*pos = NULL;
+	*mask = NULL;
+	*n = 0;
+	sr_buf_init(&b, 12 + 9 * (m + 1));
+	if ((rc = p->recv(p->ctx, &b, 12 + 9 * m, err)))
+		goto out;
+	if (b.len < 12 || memcmp(b.data, ALIGN_MAGIC, 4) != 0 ||
+	    get_u64((const uint8_t *)b.data + 4) > m ||
+	    b.len != 12 + 9 * get_u64((const uint8_t *)b.data + 4)) {
+		rc = sr_fail(err, SR_EPROTO, "train: malformed ALIGN message from the active party");
+		goto out;
+	}
+	*n = (size_t)get_u64((const uint8_t *)b.data + 4);
+	*pos = sr_calloc(*n + 1, sizeof(**pos));
+	*mask = sr_calloc(*n + 1, 1);
+	if (!*pos || !*mask) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t j = 0; j < *n; j++) {
+		const uint8_t *e = (const uint8_t *)b.data + 12 + 9 * j;
+		(*pos)[j] = get_u64(e);
+		(*mask)[j] = e[8];
+		if ((*pos)[j] >= m || e[8] > 1) {
+			rc = sr_fail(err, SR_EPROTO,
+				     "train: ALIGN entry %zu is out of range (position or mask)", j);
+			goto out;
+		}
+	}
+out:
+	sr_buf_release(&b);
+	if (rc) {
+		sr_free(*pos);
+		sr_free(*mask);
+		*pos = NULL;
+		*mask = NULL;
+	}
+	return rc;
+}
+
+static int no_rows(struct sr_err *err)
+{
+	return sr_fail(err, SR_EINVAL,
+		       "train: zero aligned rows (no key is common to every input): nothing to train on");
+}
+
+/* ---- the parties ------------------------------------------------------------------- */
+
+/* Key i of v as a PSI key, its row being its index in v. */
+static int psi_keys(const struct vrows *v, struct sr_psi_key **out, struct sr_err *err)
+{
+	*out = sr_calloc(v->n + 1, sizeof(**out));
+	if (!*out)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t i = 0; i < v->n; i++) {
+		(*out)[i].data = v->text.data + v->off[i];
+		(*out)[i].len = v->off[i + 1] - v->off[i];
+		(*out)[i].row = i;
+	}
+	return SR_OK;
+}
+
+/* The pair's PSI: A with passive j (position in s->order), TO_BOTH, under
+ * a session id of its own. */
+static int pair_psi(const struct sr_kind_ctx *c, size_t j, enum sr_psi_role role,
+		    const struct vrows *v, const struct sr_pipe *pipe, struct sr_psi_result *res,
+		    struct sr_err *err)
+{
+	struct sr_psi_params params;
+	struct sr_psi_source src;
+	struct sr_psi_array arr;
+	struct sr_psi_key *keys;
+	uint8_t sid[32];
+	crypto_generichash_state h;
+	uint8_t jb[8];
+	int rc;
+
+	if ((rc = psi_keys(v, &keys, err)))
+		return rc;
+	put_u64(jb, j);
+	crypto_generichash_init(&h, NULL, 0, sizeof(sid));
+	crypto_generichash_update(&h, (const uint8_t *)"sealroom train psi", 18);
+	crypto_generichash_update(&h, c->session_id, c->session_id_len);
+	crypto_generichash_update(&h, jb, sizeof(jb));
+	crypto_generichash_final(&h, sid, sizeof(sid));
+	sr_psi_params_init(&params);
+	params.session_id = sid;
+	params.session_id_len = sizeof(sid);
+	params.mode = SR_PSI_INTERSECTION;
+	params.output = SR_PSI_TO_BOTH;
+	params.parties = 2;
+	params.pool = c->pool;
+	sr_psi_source_array(&src, &arr, keys, v->n);
+	rc = sr_psi_run(role, &params, &src, pipe, res, err);
+	sr_free(keys);
+	if (rc)
+		sr_err_prefix(err, "train: aligning rows by PSI");
+	return rc;
+}
+
+static int keep(const struct sr_kind_ctx *c, const char *name, const struct sr_buf *b,
+		struct sr_err *err)
+{
+	if (!c->keep)
+		return sr_fail(err, SR_EINVAL,
+			       "train: this runner cannot keep model parts (no keep hook): vertical training is refused");
+	return c->keep(c->impl, name, b->data, b->len, err);
+}
+
+static void sb_params(const struct sr_kind_ctx *c, const struct train_spec *s,
+		      struct sr_ml_sb_params *p)
+{
+	sr_ml_sb_params_init(p);
+	p->gbdt = s->gbdt;
+	p->key_bits = train_sb_key_bits;
+	p->first_tree_active_only = s->first_tree_active_only;
+	p->pool = c->pool;
+}
+
+struct vrun {
+	const struct sr_kind_ctx *c;
+	const struct train_spec *s;
+	size_t role;                    /* position in s->order, SIZE_MAX: receiver only */
+	size_t a_party;                 /* A's index in c->parties */
+	struct sr_pipe *align;          /* A: per position j >= 1; others: [0] to A */
+	struct sr_pipe *sb, *pred;
+	struct vrows rows;
+	struct train_table train, test;
+	struct sr_ml_sb_model model;
+	struct sr_ml_sb_part part;
+	struct sr_ml_sb_stats stats;
+};
+
+static size_t party_of(const struct sr_kind_ctx *c, const char *org)
+{
+	for (size_t i = 0; i < c->nparties; i++)
+		if (strcmp(c->parties[i], org) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+static int run_active(struct vrun *r, json_t **result, struct sr_err *err)
+{
+	const struct train_spec *s = r->s;
+	const struct sr_kind_ctx *c = r->c;
+	size_t np = s->nvin - 1, n = 0;
+	struct sr_psi_result res[SR_ML_SB_PASSIVE_MAX];
+	int64_t *at[SR_ML_SB_PASSIVE_MAX] = { 0 };
+	size_t *idx = NULL;
+	uint64_t *pos = NULL;
+	uint8_t *mask = NULL;
+	double *pred = NULL;
+	struct sr_ml_sb_params p;
+	struct sr_ml_data dtr, dte;
+	struct sr_buf b;
+	json_t *eval;
+	int rc = SR_OK;
+
+	sr_buf_init(&b, SR_BUF_UNBOUNDED);
+	for (size_t j = 0; j < np; j++)
+		sr_psi_result_init(&res[j]);
+	sr_kind_progress(c, "aligning rows by PSI", 0, np);
+	for (size_t j = 0; rc == SR_OK && j < np; j++) {
+		rc = pair_psi(c, j + 1, SR_PSI_RECEIVER, &r->rows, &r->align[j + 1], &res[j], err);
+		if (rc == SR_OK && !(at[j] = sr_malloc((r->rows.n + 1) * sizeof(int64_t))))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		for (size_t i = 0; rc == SR_OK && i < r->rows.n; i++)
+			at[j][i] = -1;
+		for (size_t k = 0; rc == SR_OK && k < res[j].rows_len; k++)
+			at[j][res[j].rows[k]] = (int64_t)k;
+	}
+	if (rc)
+		goto out;
+	/* The aligned rows: A's rows in every pair's intersection, in A's
+	 * scan order (an order every run and run_central agree on). */
+	idx = sr_calloc(r->rows.n + 1, sizeof(*idx));
+	pos = sr_calloc(r->rows.n + 1, sizeof(*pos));
+	mask = sr_calloc(r->rows.n + 1, 1);
+	if (!idx || !pos || !mask) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < r->rows.n; i++) {
+		int all = 1;
+		for (size_t j = 0; j < np; j++)
+			all &= at[j][i] >= 0;
+		if (all)
+			idx[n++] = i;
+	}
+	test_mask(s, &r->rows, idx, n, mask);
+	for (size_t j = 0; rc == SR_OK && j < np; j++) {
+		for (size_t k = 0; k < n; k++)
+			pos[k] = (uint64_t)at[j][idx[k]];
+		rc = send_align(&r->align[j + 1], pos, mask, n, err);
+	}
+	if (rc == SR_OK && n == 0)
+		rc = no_rows(err);
+	if (rc == SR_OK)
+		rc = vrows_take(&r->rows, idx, mask, n, 0, 1, &r->train, err);
+	if (rc == SR_OK)
+		rc = vrows_take(&r->rows, idx, mask, n, 1, 1, &r->test, err);
+	if (rc)
+		goto out;
+	dtr = train_table_view(&r->train);
+	dte = train_table_view(&r->test);
+	sb_params(c, s, &p);
+	sr_kind_progress(c, "SecureBoost training", 0, s->gbdt.trees);
+	rc = sr_ml_sb_active(&p, &dtr, s->gbdt.early_stopping_rounds ? &dte : NULL, r->sb + 1, np,
+			     &r->model, &r->stats, err);
+	if (rc == SR_OK && !(pred = sr_calloc(dte.rows + 1, sizeof(*pred))))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	if (rc == SR_OK) {
+		sr_kind_progress(c, "scoring the test rows jointly", 0, 0);
+		rc = sr_ml_sb_predict_active(&r->model, &dte, r->pred + 1, np, pred, err);
+	}
+	if (rc == SR_OK && !(eval = evaluate(s, dte.y, pred, dte.rows, err)))
+		rc = err->code ? err->code : SR_ENOMEM;
+	if (rc == SR_OK) {
+		struct vview v = { &r->model, NULL, s };
+		if (!(*result = envelope(c, s, &v, n, r->train.rows, r->test.rows, eval)))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	if (rc == SR_OK &&
+	    json_object_set_new(json_object_get(*result, "meta"), "secureboost",
+				json_pack("{s:I,s:I,s:f,s:f,s:f,s:I}",
+					  "bytes_sent", (json_int_t)r->stats.bytes_sent,
+					  "bytes_received", (json_int_t)r->stats.bytes_received,
+					  "seconds", (double)r->stats.total_ns / 1e9,
+					  "encrypt_seconds", (double)r->stats.encrypt_ns / 1e9,
+					  "decrypt_seconds", (double)r->stats.decrypt_ns / 1e9,
+					  "key_bits", (json_int_t)p.key_bits)))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	/* The result to every other receiver. */
+	if (rc == SR_OK) {
+		sr_buf_reset(&b);
+		rc = sr_buf_add(&b, RESULT_MAGIC, 4) == SR_OK &&
+		     sr_json_dump(*result, 0, &b) == SR_OK ? SR_OK :
+			sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	for (size_t k = 0; rc == SR_OK && k < c->nreceivers; k++) {
+		size_t q = party_of(c, c->receivers[k]), j;
+		struct sr_pipe to;
+		if (q == SIZE_MAX || q == c->self_index)
+			continue;
+		/* A passive party's ALIGN pipe, or a new one to a receiver that
+		 * owns no input. */
+		for (j = 1; j < s->nvin && strcmp(owner_org(c, s, j), c->parties[q]) != 0; j++)
+			;
+		if (j < s->nvin)
+			to = r->align[j];
+		else
+			rc = sr_kind_pipe(c, c->parties[q], CH_ALIGN, &to, err);
+		if (rc == SR_OK)
+			rc = to.send(to.ctx, (const uint8_t *)b.data, b.len, err);
+	}
+	if (rc == SR_OK) {
+		sr_buf_reset(&b);
+		if ((rc = sr_ml_sb_model_encode(&r->model, &b, err)) == SR_OK)
+			rc = keep(c, "secureboost-model", &b, err);
+	}
+out:
+	for (size_t j = 0; j < np; j++) {
+		sr_psi_result_release(&res[j]);
+		sr_free(at[j]);
+	}
+	sr_free(idx);
+	sr_free(pos);
+	sr_free(mask);
+	sr_free(pred);
+	sr_buf_wipe(&b);
+	sr_buf_release(&b);
+	return rc;
+}
+
+static int run_passive(struct vrun *r, struct sr_err *err)
+{
+	const struct sr_kind_ctx *c = r->c;
+	struct sr_psi_result res;
+	struct sr_ml_sb_params p;
+	struct sr_ml_data dtr, dte;
+	uint64_t *pos = NULL;
+	uint8_t *mask = NULL;
+	size_t *idx = NULL, n = 0;
+	struct sr_buf b;
+	int rc;
+
+	sr_buf_init(&b, SR_BUF_UNBOUNDED);
+	sr_psi_result_init(&res);
+	sr_kind_progress(c, "aligning rows by PSI", 0, 0);
+	rc = pair_psi(c, r->role, SR_PSI_SENDER, &r->rows, &r->align[0], &res, err);
+	if (rc == SR_OK)
+		rc = recv_align(&r->align[0], res.rows_len, &pos, &mask, &n, err);
+	if (rc == SR_OK && n == 0)
+		rc = no_rows(err);
+	if (rc == SR_OK && !(idx = sr_calloc(n + 1, sizeof(*idx))))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t k = 0; rc == SR_OK && k < n; k++)
+		idx[k] = (size_t)res.rows[pos[k]];
+	if (rc == SR_OK)
+		rc = vrows_take(&r->rows, idx, mask, n, 0, 0, &r->train, err);
+	if (rc == SR_OK)
+		rc = vrows_take(&r->rows, idx, mask, n, 1, 0, &r->test, err);
+	if (rc)
+		goto out;
+	dtr = train_table_view(&r->train);
+	dte = train_table_view(&r->test);
+	dtr.y = dte.y = NULL;
+	sb_params(c, r->s, &p);
+	sr_kind_progress(c, "SecureBoost training", 0, r->s->gbdt.trees);
+	rc = sr_ml_sb_passive(&p, &dtr, r->s->gbdt.early_stopping_rounds ? &dte : NULL, &r->sb[0],
+			      &r->part, &r->stats, err);
+	if (rc == SR_OK) {
+		sr_kind_progress(c, "scoring the test rows jointly", 0, 0);
+		rc = sr_ml_sb_predict_passive(&r->part, &dte, &r->pred[0], err);
+	}
+	if (rc == SR_OK && (rc = sr_ml_sb_part_encode(&r->part, &b, err)) == SR_OK)
+		rc = keep(c, "secureboost-part", &b, err);
+out:
+	sr_psi_result_release(&res);
+	sr_free(pos);
+	sr_free(mask);
+	sr_free(idx);
+	sr_buf_wipe(&b);
+	sr_buf_release(&b);
+	return rc;
+}
+
+/* A receiver other than A: the envelope from A. */
+static int recv_result(struct vrun *r, json_t **result, struct sr_err *err)
+{
+	struct sr_buf b;
+	json_error_t je;
+	int rc;
+
+	sr_buf_init(&b, RESULT_MAX);
+	rc = r->align[0].recv(r->align[0].ctx, &b, RESULT_MAX, err);
+	if (rc == SR_OK && (b.len < 4 || memcmp(b.data, RESULT_MAGIC, 4) != 0 ||
+			    !(*result = json_loadb(b.data + 4, b.len - 4, 0, &je)) ||
+			    !json_is_object(*result)))
+		rc = sr_fail(err, SR_EPROTO, "train: malformed RESULT message from the active party");
+	sr_buf_release(&b);
+	return rc;
+}
+
+int train_vertical_run(const struct sr_kind_ctx *c, const struct train_spec *s,
+		       json_t **result, struct sr_err *err)
+{
+	struct vrun r;
+	int rc = SR_OK;
+
+	memset(&r, 0, sizeof(r));
+	r.c = c;
+	r.s = s;
+	r.role = SIZE_MAX;
+	for (size_t j = 0; j < s->nvin; j++)
+		if (c->inputs[s->order[j]].local)
+			r.role = j;
+	r.a_party = party_of(c, c->inputs[s->active].owner);
+	r.align = sr_calloc(s->nvin, sizeof(*r.align));
+	r.sb = sr_calloc(s->nvin, sizeof(*r.sb));
+	r.pred = sr_calloc(s->nvin, sizeof(*r.pred));
+	if (!r.align || !r.sb || !r.pred || r.a_party == SIZE_MAX) {
+		rc = sr_fail(err, r.a_party == SIZE_MAX ? SR_EINVAL : SR_ENOMEM,
+			     r.a_party == SIZE_MAX ? "train: the active party is not a participant" :
+			     "out of memory");
+		goto out;
+	}
+	if (r.role != SIZE_MAX && !c->keep) {
+		/* Refuse before anything is computed. */
+		struct sr_buf none = { 0 };
+		rc = keep(c, "", &none, err);
+		goto out;
+	}
+	if (r.role == 0) {
+		for (size_t j = 1; rc == SR_OK && j < s->nvin; j++) {
+			const char *peer = owner_org(c, s, j);
+			if ((rc = sr_kind_pipe(c, peer, CH_ALIGN, &r.align[j], err)) == SR_OK &&
+			    (rc = sr_kind_pipe(c, peer, CH_SB, &r.sb[j], err)) == SR_OK)
+				rc = sr_kind_pipe(c, peer, CH_PREDICT, &r.pred[j], err);
+		}
+	} else {
+		const char *a = c->parties[r.a_party];
+		rc = sr_kind_pipe(c, a, CH_ALIGN, &r.align[0], err);
+		if (rc == SR_OK && r.role != SIZE_MAX &&
+		    (rc = sr_kind_pipe(c, a, CH_SB, &r.sb[0], err)) == SR_OK)
+			rc = sr_kind_pipe(c, a, CH_PREDICT, &r.pred[0], err);
+	}
+	if (rc == SR_OK && r.role != SIZE_MAX) {
+		sr_kind_progress(c, "reading the input", 0, 0);
+		rc = vrows_load(c, s, s->order[r.role], &r.rows, err);
+	}
+	if (rc)
+		goto out;
+	if (r.role == 0)
+		rc = run_active(&r, result, err);
+	else if (r.role != SIZE_MAX)
+		rc = run_passive(&r, err);
+	if (rc == SR_OK && r.role != 0 && c->receiver)
+		rc = recv_result(&r, result, err);
+out:
+	vrows_release(&r.rows);
+	train_table_release(&r.train);
+	train_table_release(&r.test);
+	sr_ml_sb_model_release(&r.model);
+	sr_ml_sb_part_release(&r.part);
+	sr_free(r.align);
+	sr_free(r.sb);
+	sr_free(r.pred);
+	if (rc) {
+		json_decref(*result);
+		*result = NULL;
+	}
+	return rc;
+}
+
+/* ---- run_central ---------------------------------------------------------------------- */
+
+struct keyref {
+	const struct vrows *v;
+	size_t i;
+};
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct keyref *x = a, *y = b;
+	size_t lx = x->v->off[x->i + 1] - x->v->off[x->i];
+	size_t ly = y->v->off[y->i + 1] - y->v->off[y->i];
+	int c = memcmp(x->v->text.data + x->v->off[x->i], y->v->text.data + y->v->off[y->i],
+		       lx < ly ? lx : ly);
+
+	if (c == 0 && lx != ly)
+		c = lx < ly ? -1 : 1;
+	if (c == 0)
+		c = x->i < y->i ? -1 : x->i > y->i;
+	return c;
+}
+
+/* Sorted keys of v, one per distinct key: its first row (as PSI keeps). */
+static int sorted_keys(const struct vrows *v, struct keyref **out, size_t *n,
+		       struct sr_err *err)
+{
+	struct keyref *k = sr_calloc(v->n + 1, sizeof(*k));
+	size_t m = 0;
+
+	if (!k)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t i = 0; i < v->n; i++)
+		k[i] = (struct keyref){ v, i };
+	qsort(k, v->n, sizeof(*k), cmp_key);
+	for (size_t i = 0; i < v->n; i++) {
+		/* Sorted by key then row: the first of a run is its first row. */
+		if (m) {
+			size_t la = v->off[k[i].i + 1] - v->off[k[i].i];
+			size_t lb = v->off[k[m - 1].i + 1] - v->off[k[m - 1].i];
+			if (la == lb && memcmp(v->text.data + v->off[k[i].i],
+					       v->text.data + v->off[k[m - 1].i], la) == 0)
+				continue;
+		}
+		k[m++] = k[i];
+	}
+	*out = k;
+	*n = m;
+	return SR_OK;
+}
+
+/* The row of v with A's key i (SIZE_MAX: none). */
+static size_t find_key(const struct keyref *k, size_t n, const struct vrows *a, size_t i)
+{
+	size_t lo = 0, hi = n, la = a->off[i + 1] - a->off[i];
+	const char *ka = a->text.data + a->off[i];
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct vrows *v = k[mid].v;
+		size_t lv = v->off[k[mid].i + 1] - v->off[k[mid].i];
+		int c = memcmp(v->text.data + v->off[k[mid].i], ka, lv < la ? lv : la);
+		if (c == 0 && lv != la)
+			c = lv < la ? -1 : 1;
+		if (c == 0)
+			return k[mid].i;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return SIZE_MAX;
+}
+
+int train_vertical_central(const struct sr_kind_ctx *c, const struct train_spec *s,
+			   json_t **result, struct sr_err *err)
+{
+	size_t nv = s->nvin, n = 0;
+	struct vrows *rows = sr_calloc(nv, sizeof(*rows));
+	struct keyref **keys = sr_calloc(nv, sizeof(*keys));
+	size_t *nkeys = sr_calloc(nv, sizeof(*nkeys));
+	size_t **idx = sr_calloc(nv, sizeof(*idx));
+	uint8_t *mask = NULL;
+	struct train_table train = { 0 }, test = { 0 };
+	struct sr_ml_gbdt model = { 0 };
+	double *pred = NULL, *xtr = NULL, *xte = NULL;
+	json_t *eval;
+	int rc = SR_OK;
+
+	*result = NULL;
+	if (!rows || !keys || !nkeys || !idx) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t j = 0; rc == SR_OK && j < nv; j++)
+		rc = vrows_load(c, s, s->order[j], &rows[j], err);
+	for (size_t j = 1; rc == SR_OK && j < nv; j++)
+		rc = sorted_keys(&rows[j], &keys[j], &nkeys[j], err);
+	if (rc == SR_OK)
+		rc = sorted_keys(&rows[0], &keys[0], &nkeys[0], err);
+	for (size_t j = 0; rc == SR_OK && j < nv; j++)
+		if (!(idx[j] = sr_calloc(rows[0].n + 1, sizeof(**idx))))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	if (rc)
+		goto out;
+	/* A's first row of each key, in A's scan order, present everywhere. */
+	{
+		uint8_t *first = sr_calloc(rows[0].n + 1, 1);
+		if (!first) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t k = 0; k < nkeys[0]; k++)
+			first[keys[0][k].i] = 1;
+		for (size_t i = 0; i < rows[0].n; i++) {
+			size_t at[SR_ML_SB_PASSIVE_MAX + 1];
+			int all = first[i];
+			for (size_t j = 1; all && j < nv; j++)
+				all = (at[j] = find_key(keys[j], nkeys[j], &rows[0], i)) != SIZE_MAX;
+			if (!all)
+				continue;
+			idx[0][n] = i;
+			for (size_t j = 1; j < nv; j++)
+				idx[j][n] = at[j];
+			n++;
+		}
+		sr_free(first);
+	}
+	if (n == 0) {
+		rc = no_rows(err);
+		goto out;
+	}
+	if (!(mask = sr_calloc(n, 1))) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	test_mask(s, &rows[0], idx[0], n, mask);
+	/* The pooled columns: A's, then each passive party's. */
+	{
+		struct train_table part[2];
+		size_t ntr = 0, nte = 0, col = 0;
+		for (size_t k = 0; k < n; k++)
+			nte += mask[k];
+		ntr = n - nte;
+		xtr = sr_calloc(ntr * s->nfeatures + 1, sizeof(double));
+		xte = sr_calloc(nte * s->nfeatures + 1, sizeof(double));
+		if (!xtr || !xte) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			goto out;
+		}
+		for (size_t j = 0; rc == SR_OK && j < nv; j++) {
+			memset(part, 0, sizeof(part));
+			rc = vrows_take(&rows[j], idx[j], mask, n, 0, j == 0, &part[0], err);
+			if (rc == SR_OK)
+				rc = vrows_take(&rows[j], idx[j], mask, n, 1, j == 0, &part[1], err);
+			if (rc == SR_OK) {
+				memcpy(xtr + col * ntr, part[0].x, ntr * rows[j].cols * sizeof(double));
+				memcpy(xte + col * nte, part[1].x, nte * rows[j].cols * sizeof(double));
+				col += rows[j].cols;
+			}
+			if (rc == SR_OK && j == 0) {
+				train.y = part[0].y;
+				test.y = part[1].y;
+				part[0].y = part[1].y = NULL;
+			}
+			train_table_release(&part[0]);
+			train_table_release(&part[1]);
+		}
+		if (rc)
+			goto out;
+		train.rows = ntr;
+		test.rows = nte;
+		train.cols = test.cols = s->nfeatures;
+		train.x = xtr;
+		test.x = xte;
+		xtr = xte = NULL;
+	}
+	{
+		struct sr_ml_data dtr = train_table_view(&train), dte = train_table_view(&test);
+		rc = sr_ml_gbdt_train(&s->gbdt, &dtr, s->gbdt.early_stopping_rounds ? &dte : NULL,
+				      &model, err);
+		if (rc == SR_OK && !(pred = sr_calloc(dte.rows + 1, sizeof(*pred))))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		if (rc == SR_OK)
+			sr_ml_gbdt_predict(&model, &dte, pred);
+		if (rc == SR_OK && !(eval = evaluate(s, dte.y, pred, dte.rows, err)))
+			rc = err->code ? err->code : SR_ENOMEM;
+	}
+	if (rc == SR_OK) {
+		struct vview v = { NULL, &model, s };
+		if (!(*result = envelope(c, s, &v, n, train.rows, test.rows, eval)))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+out:
+	for (size_t j = 0; j < nv; j++) {
+		if (rows)
+			vrows_release(&rows[j]);
+		if (keys)
+			sr_free(keys[j]);
+		if (idx)
+			sr_free(idx[j]);
+	}
+	sr_free(rows);
+	sr_free(keys);
+	sr_free(nkeys);
+	sr_free(idx);
+	sr_free(mask);
+	sr_free(pred);
+	sr_free(xtr);
+	sr_free(xte);
+	train_table_release(&train);
+	train_table_release(&test);
+	sr_ml_gbdt_release(&model);
+	return rc;
+}
