@@ -278,7 +278,7 @@ static size_t value_size(enum sr_type type)
 
 /* 'B' rows [a, b) of the batch: u32 rows, u32 cols, row ids, then per
  * column u8 type, the null bits, values (strings: u32 length, bytes). */
-static int encode_slice(const struct sr_vec *cols, size_t ncols, const uint64_t *ids,
+static int encode_slice(const struct sr_vec *const *cols, size_t ncols, const uint64_t *ids,
 			size_t a, size_t b, struct sr_buf *out)
 {
 	size_t n = b - a;
@@ -288,7 +288,7 @@ static int encode_slice(const struct sr_vec *cols, size_t ncols, const uint64_t 
 	for (size_t r = a; !bad && r < b; r++)
 		bad = sr_buf_add_u64le(out, ids[r]);
 	for (size_t c = 0; !bad && c < ncols; c++) {
-		const struct sr_vec *v = &cols[c];
+		const struct sr_vec *v = cols[c];
 		uint8_t bits[SLICE_ROWS / 8] = { 0 };
 
 		for (size_t r = a; r < b; r++)
@@ -458,7 +458,8 @@ static int remote_next(void *impl, const struct sr_vec **cols, const uint64_t **
 		return sr_fail(err, SR_EPROTO, "tee: %s: expected a batch of rows", rr->dataset);
 	rc = decode_batch(rr, rows, err);
 	if (rc == SR_OK) {
-		*cols = rr->cols;
+		for (size_t c = 0; c < rr->ncols; c++)
+			cols[c] = &rr->cols[c];
 		*row_ids = rr->ids;
 	}
 	return rc;
@@ -566,6 +567,7 @@ static int serve_scan(struct node_tee *t, const struct sr_kind_ctx *kc, struct s
 	struct rd r = { (const uint8_t *)req->data + 1, req->len - 1, 0 };
 	size_t input = take_u32(&r), nc = take_u32(&r);
 	char **names = NULL;
+	const struct sr_vec **cols = NULL;
 	struct sr_rows rows;
 	struct sr_buf plain, sealed;
 	int rc = SR_OK, eof = 0;
@@ -588,12 +590,14 @@ static int serve_scan(struct node_tee *t, const struct sr_kind_ctx *kc, struct s
 	sr_buf_init(&sealed, MSG_MAX);
 	if (rc == SR_OK)
 		rc = sr_kind_scan(kc, input, (const char *const *)names, nc, &rows, err);
+	cols = rc == SR_OK ? sr_calloc(nc, sizeof(*cols)) : NULL;
+	if (rc == SR_OK && !cols)
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 	while (rc == SR_OK && !eof) {
-		const struct sr_vec *cols;
 		const uint64_t *ids;
 		size_t n;
 
-		rc = sr_rows_next(&rows, &cols, &ids, &n, &eof, err);
+		rc = sr_rows_next(&rows, cols, &ids, &n, &eof, err);
 		for (size_t a = 0; rc == SR_OK && a < n; a += SLICE_ROWS) {
 			size_t b = n - a > SLICE_ROWS ? a + SLICE_ROWS : n;
 			sr_buf_reset(&plain);
@@ -618,6 +622,7 @@ static int serve_scan(struct node_tee *t, const struct sr_kind_ctx *kc, struct s
 	for (size_t c = 0; c < nc; c++)
 		sr_free(names[c]);
 	sr_free(names);
+	sr_free(cols);
 	sr_buf_wipe(&plain);
 	sr_buf_release(&plain);
 	sr_buf_release(&sealed);
