@@ -335,7 +335,10 @@ static int generic_rules(struct sr_check *c, int64_t now, struct sr_err *err)
  * must allow tee (tee-not-allowed) and list every measurement
  * (tee-measurement-not-trusted); the executor may not receive the output
  * nor own an input (tee-executor-is-party): it is the one party that sees
- * plaintext, and its outputs go sealed to the receivers.
+ * plaintext, and its outputs go sealed to the receivers.  An input under
+ * a differential-privacy budget is refused (tee-dp-budget): the budget is
+ * charged by its owner's node in the federated run, and the executor keeps
+ * none.
  */
 static int is_org_id(const char *s)
 {
@@ -390,6 +393,10 @@ static int tee_rules(struct sr_check *c, struct sr_err *err)
 		if (strcmp(d->owner, json_string_value(ex)) == 0) {
 			rc = sr_check_violation(c, d->name, NULL, NULL, "tee-executor-is-party", err,
 				       "the executor may not own an input (%s)", d->name);
+		} else if (d->policy->dp.enabled) {
+			rc = sr_check_violation(c, d->name, NULL, NULL, "tee-dp-budget", err,
+				       "%s has a differential-privacy budget, which TEE mode does not charge: run it federated",
+				       d->name);
 		} else if (!d->policy->tee.allow) {
 			rc = sr_check_violation(c, d->name, NULL, NULL, "tee-not-allowed", err,
 				       "%s does not allow TEE mode (its policy has no \"tee\": {\"allow\": true})",

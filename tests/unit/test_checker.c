@@ -492,6 +492,16 @@ static void test_tee(void **state)
 	assert_string_equal(v.violations[0].rule, "tee-executor-is-party");
 	sr_verdict_release(&v);
 
+	/* An input under a DP budget: TEE mode keeps none. */
+	shop.dp.enabled = 1;
+	assert_int_equal(check(w, TEE_SPEC("{\"executor\": \"" EXECUTOR "\", \"measurements\": [\"" M1 "\"]}"),
+			       1700000000, &v, &err), SR_OK);
+	assert_false(v.accept);
+	assert_int_equal(v.count, 1);
+	assert_string_equal(v.violations[0].rule, "tee-dp-budget");
+	sr_verdict_release(&v);
+	shop.dp.enabled = 0;
+
 	/* A policy without tee (the setup's shop) refuses. */
 	w->ds[1].policy = &w->shop;
 	assert_int_equal(check(w, TEE_SPEC("{\"executor\": \"" EXECUTOR "\", \"measurements\": [\"" M1 "\"]}"),
