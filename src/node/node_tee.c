@@ -548,6 +548,15 @@ static int exec_abort(void *impl)
 	return x->run->should_abort ? x->run->should_abort(x->run->impl) : 0;
 }
 
+static int exec_pipe(void *impl, const char *peer, uint32_t channel, struct sr_pipe *out,
+		     struct sr_err *err)
+{
+	(void)impl;
+	(void)channel;
+	memset(out, 0, sizeof(*out));
+	return sr_fail(err, SR_EINTERNAL, "run_central asked for a pipe to %.16s: it runs alone", peer);
+}
+
 static int exec_mask_key(void *impl, size_t input, const char *dataset, const char *receiver,
 			 uint8_t key[32], struct sr_err *err)
 {
@@ -737,7 +746,7 @@ static int execute(struct node_tee *t, const struct sr_kind_ctx *kc,
 		c.receiver = 1;
 		c.impl = &x;
 		c.scan = remote_scan;
-		c.pipe = NULL;
+		c.pipe = exec_pipe;
 		c.mask_key = exec_mask_key;
 		c.progress = exec_progress;
 		c.should_abort = exec_abort;
