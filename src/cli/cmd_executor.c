@@ -77,7 +77,7 @@ static int executor_open(struct sr_tee_executor_config *cfg, const char *chain_p
 	if (rc == SR_OK) {
 		rc = sr_tee_executor_open(cfg, out, err);
 		if (rc)
-			sr_err_prefix(err, "executor: TPM %s", sr_tpm_tcti(cfg->tcti));
+			sr_err_prefix(err, "executor");
 	}
 	if (rc == SR_OK) {
 		const uint8_t (*m)[SR_TEE_DIGEST_BYTES] = sr_tee_executor_measurements(*out);
