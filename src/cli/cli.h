@@ -119,6 +119,18 @@ void sr_cli_print_release_meta(FILE *f, const json_t *meta);
 int sr_cmd_token(int argc, char **argv);
 int sr_cmd_coordinator(int argc, char **argv);
 int sr_cmd_node(int argc, char **argv);
+int sr_cmd_executor(int argc, char **argv);
+/* `sealroom executor`'s part of the node command (cmd_executor.c). */
+struct sr_tee_executor;
+struct sr_tee_executor_config;
+struct sr_cli_executor {
+	const char *usage;
+	int (*measure)(uint32_t pcr);          /* --measure: print, exit status */
+	int (*open)(struct sr_tee_executor_config *cfg, const char *chain_path,
+		    struct sr_tee_executor **out, struct sr_err *err);
+};
+/* `sealroom node`, or with exe `sealroom executor`. */
+int sr_cli_node_main(int argc, char **argv, const struct sr_cli_executor *exe);
 int sr_cmd_project(int argc, char **argv);
 int sr_cmd_job(int argc, char **argv);
 int sr_cmd_ledger(int argc, char **argv);

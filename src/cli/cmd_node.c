@@ -1,6 +1,7 @@
 /*
  * cmd_node.c - `sealroom node`: run an organization's node until SIGINT
- * or SIGTERM.
+ * or SIGTERM.  `sealroom executor` (cmd_executor.c) runs the same node
+ * with a TEE executor attached, through sr_cli_node_main.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "cli/cli.h"
 #include "net/http.h"
 #include "node/node.h"
+#include "tee/tee.h"
 #include "base/banned.h"
 
 static const char node_usage[] =
@@ -57,6 +59,11 @@ static const char node_usage[] =
 
 int sr_cmd_node(int argc, char **argv)
 {
+	return sr_cli_node_main(argc, argv, NULL);
+}
+
+int sr_cli_node_main(int argc, char **argv, const struct sr_cli_executor *exe)
+{
 	static const struct option opts[] = {
 		{ "coordinator", required_argument, NULL, 'c' },
 		{ "pin", required_argument, NULL, 'p' },
@@ -67,6 +74,10 @@ int sr_cmd_node(int argc, char **argv)
 		{ "append-deadline", required_argument, NULL, 'a' },
 		{ "data-listen", required_argument, NULL, 'D' },
 		{ "data-advertise", required_argument, NULL, 'A' },
+		{ "tcti", required_argument, NULL, 'T' },
+		{ "pcr", required_argument, NULL, 'P' },
+		{ "ek-chain", required_argument, NULL, 'C' },
+		{ "measure", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -76,10 +87,15 @@ int sr_cmd_node(int argc, char **argv)
 	struct sr_buf url, path;
 	struct sr_err err;
 	const char *listen_addr = "127.0.0.1:7701";
-	int c, rc;
+	const char *cmd = exe ? "executor" : "node", *chain_path = NULL;
+	struct sr_tee_executor_config tcfg;
+	struct sr_tee_executor *ex = NULL;
+	int c, rc, measure = 0;
 
 	memset(&cli, 0, sizeof(cli));
 	memset(&cfg, 0, sizeof(cfg));
+	memset(&tcfg, 0, sizeof(tcfg));
+	tcfg.pcr = SR_TEE_EXECUTOR_PCR;
 	sr_err_clear(&err);
 	cfg.coordinator = getenv("SEALROOM_COORDINATOR");
 	cfg.pin = getenv("SEALROOM_PIN");
@@ -95,7 +111,7 @@ int sr_cmd_node(int argc, char **argv)
 			char *end;
 			long s = strtol(optarg, &end, 10);
 			if (*end || s < 1 || s > 3600)
-				return sr_cli_usage_error("node", "--job-timeout must be 1 to 3600 seconds");
+				return sr_cli_usage_error(cmd, "--job-timeout must be 1 to 3600 seconds");
 			cfg.job_timeout_ms = (int)s * 1000;
 			break;
 		}
@@ -103,7 +119,7 @@ int sr_cmd_node(int argc, char **argv)
 			char *end;
 			long s = strtol(optarg, &end, 10);
 			if (*end || s < 1 || s > SR_APPEND_DEADLINE_MAX_MS / 1000)
-				return sr_cli_usage_error("node",
+				return sr_cli_usage_error(cmd,
 					"--append-deadline must be 1 to %d seconds",
 					SR_APPEND_DEADLINE_MAX_MS / 1000);
 			cfg.append_deadline_ms = (int)s * 1000;
@@ -111,19 +127,37 @@ int sr_cmd_node(int argc, char **argv)
 		}
 		case 'D': cfg.data_listen = optarg; break;
 		case 'A': cfg.data_advertise = optarg; break;
-		case 'h': fputs(node_usage, stdout); return SR_EXIT_OK;
-		default: return sr_cli_usage_error("node", "bad option");
+		case 'T': case 'P': case 'C': case 'M':
+			if (!exe)
+				return sr_cli_usage_error(cmd, "--%s is an option of 'sealroom executor'",
+							  c == 'T' ? "tcti" : c == 'P' ? "pcr" :
+							  c == 'C' ? "ek-chain" : "measure");
+			if (c == 'T')
+				tcfg.tcti = optarg;
+			else if (c == 'C')
+				chain_path = optarg;
+			else if (c == 'M')
+				measure = 1;
+			else if (strcmp(optarg, "16") == 0 || strcmp(optarg, "23") == 0)
+				tcfg.pcr = optarg[0] == '1' ? 16 : 23;
+			else
+				return sr_cli_usage_error(cmd, "--pcr must be 16 or 23 (the resettable PCRs)");
+			break;
+		case 'h': fputs(exe ? exe->usage : node_usage, stdout); return SR_EXIT_OK;
+		default: return sr_cli_usage_error(cmd, "bad option");
 		}
 	}
 	if (optind != argc)
-		return sr_cli_usage_error("node", "unexpected argument '%s'", argv[optind]);
+		return sr_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+	if (measure)
+		return exe->measure(tcfg.pcr);
 	if (!cfg.coordinator)
-		return sr_cli_usage_error("node", "--coordinator URL is required");
+		return sr_cli_usage_error(cmd, "--coordinator URL is required");
 	if (cfg.data_advertise && !cfg.data_listen)
-		return sr_cli_usage_error("node", "--data-advertise needs --data-listen");
+		return sr_cli_usage_error(cmd, "--data-advertise needs --data-listen");
 	if (strncmp(cfg.coordinator, "https://", 8) != 0 &&
 	    strncmp(cfg.coordinator, "http://", 7) != 0)
-		return sr_cli_usage_error("node", "--coordinator: expected https://HOST:PORT");
+		return sr_cli_usage_error(cmd, "--coordinator: expected https://HOST:PORT");
 	rc = sr_cli_resolve_home(&cli, &err);
 	if (rc == SR_OK)
 		rc = sr_cli_open_key(&cli, &err);
@@ -133,8 +167,14 @@ int sr_cmd_node(int argc, char **argv)
 	}
 	cfg.home = cli.home;
 	cfg.listen = listen_addr;
-	rc = sr_node_start(&cfg, &cli.mk, &node, &err);
+	if (exe) {
+		rc = exe->open(&tcfg, chain_path, &ex, &err);
+		cfg.executor = ex;
+	}
+	if (rc == SR_OK)
+		rc = sr_node_start(&cfg, &cli.mk, &node, &err);
 	if (rc) {
+		sr_tee_executor_free(ex);
 		sr_cli_release(&cli);
 		return sr_cli_report(&err);
 	}
@@ -148,21 +188,23 @@ int sr_cmd_node(int argc, char **argv)
 		sr_buf_release(&url);
 		sr_buf_release(&path);
 		sr_node_stop(node);
+		sr_tee_executor_free(ex);
 		sr_cli_release(&cli);
 		return sr_cli_report(&err);
 	}
 	sr_cli_catch_stop();
-	printf("node %s (%s) listening on %.*s, coordinator %s%s%s\n",
+	printf("%s %s (%s) listening on %.*s, coordinator %s%s%s\n", cmd,
 	       sr_node_name(node), sr_node_org_id(node), (int)url.len - 1, url.data,
 	       cfg.coordinator, sr_node_data_addr(node) ? ", direct path on " : "",
 	       sr_node_data_addr(node) ? sr_node_data_addr(node) : "");
 	fflush(stdout);
 	sr_cli_wait_stop();
 	sr_node_stop(node);
+	sr_tee_executor_free(ex);
 	(void)unlink(path.data);
 	sr_buf_release(&url);
 	sr_buf_release(&path);
 	sr_cli_release(&cli);
-	fprintf(stderr, "node stopped\n");
+	fprintf(stderr, "%s stopped\n", cmd);
 	return SR_EXIT_OK;
 }

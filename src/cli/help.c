@@ -49,6 +49,18 @@ static const struct sr_help_entry entries[] = {
 	  "\n"
 	  "example:\n"
 	  "  sealroom node --coordinator https://127.0.0.1:7443 --pin \"$PIN\" --listen 127.0.0.1:7701 --name bank\n" },
+	{ "executor", NULL, SR_GLOBAL_HOME,
+	  "--coordinator= --pin= --listen= --name= --job-timeout= --append-deadline="
+	  " --tcti= --pcr= --ek-chain= --measure", NULL,
+	  "usage: sealroom executor --coordinator URL --pin PIN [--tcti TCTI] [--pcr 16|23]\n"
+	  "                         [--ek-chain PEM] [node options]\n"
+	  "       sealroom executor --measure [--pcr 16|23]\n"
+	  "\n"
+	  "Run an attested TEE executor: a node that measures itself into a TPM\n"
+	  "PCR and runs the jobs whose spec names it in \"tee\" (docs/tee.md).\n"
+	  "\n"
+	  "example:\n"
+	  "  sealroom executor --coordinator https://127.0.0.1:7443 --pin \"$PIN\" --name enclave --tcti swtpm:host=127.0.0.1,port=2321\n" },
 	{ "token", "create", SR_GLOBAL_HOME | SR_GLOBAL_JSON, "--role=", NULL,
 	  "usage: sealroom token create NAME --role admin|steward|analyst [--json]\n"
 	  "\n"

@@ -31,6 +31,7 @@ static const char main_usage[] =
 	"  id         print this node's organization id and public keys\n"
 	"  coordinator  run the coordinator (signed project event logs)\n"
 	"  node         run this organization's node (follows projects, runs jobs)\n"
+	"  executor     run an attested TEE executor (a node that runs tee jobs)\n"
 	"  project    create, join and inspect projects (through the node)\n"
 	"  dataset    import, list, show, export, verify, remove and publish datasets\n"
 	"  policy     write a starter policy for a data file (policy init)\n"
@@ -66,6 +67,7 @@ static const struct {
 	{ "token", sr_cmd_token },
 	{ "coordinator", sr_cmd_coordinator },
 	{ "node", sr_cmd_node },
+	{ "executor", sr_cmd_executor },
 	{ "project", sr_cmd_project },
 	{ "job", sr_cmd_job },
 	{ "ledger", sr_cmd_ledger },

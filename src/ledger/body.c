@@ -566,13 +566,40 @@ static int body_job_vote(const json_t *body, const char *path, int reject,
 static int body_job_start(const json_t *body, const char *path,
 			  struct sr_err *err)
 {
-	static const char *const keys[] = { "job_id", "head", NULL };
+	static const char *const keys[] = { "job_id", "head", "tee", NULL };
+	static const char *const tee_keys[] = { "executor", "measurements", "quote_hash", NULL };
+	const json_t *tee = json_object_get(body, "tee"), *ms = NULL, *m;
+	char sub[PATH_MAX_LEN];
+	size_t i;
 	int rc = sr_json_check_keys(body, path, keys, err);
 
 	if (rc == SR_OK)
 		rc = hex_field(body, path, "job_id", 1, SR_EVENT_ID_BYTES, NULL, err);
 	if (rc == SR_OK)
 		rc = hex_field(body, path, "head", 1, SR_EVENT_ID_BYTES, NULL, err);
+	if (rc || !tee)
+		return rc;
+	/* TEE mode: the executor the leader verified, its measurements and
+	 * the hash of the quote it accepted. */
+	sr_ledger_subpath(sub, "%s.tee", path);
+	rc = need_object(tee, sub, err);
+	if (rc == SR_OK)
+		rc = sr_json_check_keys(tee, sub, tee_keys, err);
+	if (rc == SR_OK)
+		rc = org_id_field(tee, sub, "executor", NULL, err);
+	if (rc == SR_OK)
+		rc = hex_field(tee, sub, "quote_hash", 1, SR_HASH_BYTES, NULL, err);
+	if (rc == SR_OK)
+		rc = array_field(tee, sub, "measurements", 1, 32, &ms, err);
+	json_array_foreach(ms, i, m) {
+		const char *s = json_string_value(m);
+		if (rc)
+			break;
+		if (!s || strlen(s) != 71 || strncmp(s, "sha256:", 7) != 0 ||
+		    !sr_ledger_is_hex(s + 7, 64))
+			rc = sr_fail(err, SR_EINVAL, "%s.measurements[%zu]: expected \"sha256:\" and 64 hex digits",
+				     sub, i);
+	}
 	return rc;
 }
 

@@ -169,6 +169,13 @@ int sr_ledger_job_participant(const struct sr_ledger_job *job,
 	for (size_t i = 0; i < job->nreceivers; i++)
 		if (strcmp(job->receivers[i], org_id) == 0)
 			return 1;
+	/* TEE mode: the executor the approved spec names (docs/tee.md). */
+	{
+		const char *ex = json_string_value(json_object_get(
+			json_object_get(job->spec, "tee"), "executor"));
+		if (ex && strcmp(ex, org_id) == 0)
+			return 1;
+	}
 	return 0;
 }
 

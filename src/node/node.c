@@ -1023,6 +1023,7 @@ int sr_node_start(const struct sr_node_config *cfg, const struct sr_masterkey *m
 	sr_identity_init(&n->id);
 	n->mk = mk;
 	n->job_timeout_ms = cfg->job_timeout_ms > 0 ? cfg->job_timeout_ms : 60000;
+	n->executor = cfg->executor;
 	n->append_deadline_ms = cfg->append_deadline_ms > 0 ? cfg->append_deadline_ms :
 		SR_APPEND_DEADLINE_DEFAULT_MS;
 	if (!(n->home = sr_strdup(cfg->home)) ||

@@ -31,9 +31,13 @@ struct sr_node_config {
 				     * data_listen's (behind a NAT); NULL: that */
 	int append_deadline_ms;    /* how long an append keeps retrying while
 				    * the chain moves (0: 30 s) */
+	struct sr_tee_executor *executor; /* 'sealroom executor': this node runs
+					   * TEE-mode jobs that name it (tee.h;
+					   * borrowed, outlives the node), or NULL */
 };
 
 struct sr_node;
+struct sr_tee_executor;
 
 /* Open the home (mk borrowed, must outlive the node), register with the
  * coordinator, start following and serving.  The organization name is

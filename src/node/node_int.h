@@ -88,6 +88,7 @@ struct sr_node {
 	int follower_started;
 	struct sr_http_server *server;
 	int job_timeout_ms;
+	struct sr_tee_executor *executor;  /* or NULL (node.h) */
 };
 
 /* ---- node.c ---- */

@@ -32,6 +32,7 @@
 #include "kinds/kind.h"
 #include "kinds/mask.h"
 #include "kinds/rows.h"
+#include "node/node_tee.h"
 #include "store/vec.h"
 #include "base/banned.h"
 
@@ -166,6 +167,7 @@ struct run {
 	char **local_names;                 /* per input: local dataset name, or NULL */
 	char (*versions)[SR_EVENT_ID_HEX_LEN + 1];  /* per input: the version to read */
 	int leader;                         /* first receiver: starts, finishes */
+	int tee;                            /* TEE mode (node_tee.c) */
 	int receiver;
 	struct sr_jobchan *ch;
 	struct sr_jobchan_pipe_link *links; /* one per pipe handed out */
@@ -1143,7 +1145,8 @@ static int release_result(struct run *run, const struct sr_kind_ctx *c,
 	    !json_is_array(json_object_get(result, "rows")) || !json_is_object(meta))
 		return sr_fail(err, SR_EINTERNAL, "%s: the result is not an envelope",
 			       run->kind->name);
-	rc = run->kind->release ? run->kind->release(c, result, err) : SR_OK;
+	/* TEE mode: the executor applied them before it sealed the result. */
+	rc = run->kind->release && !run->tee ? run->kind->release(c, result, err) : SR_OK;
 	if (rc == SR_OK &&
 	    (json_object_set_new(meta, "job_id", json_string(run->job_hex)) ||
 	     json_object_set_new(meta, "kind", json_string(run->kind->name))))
@@ -1159,7 +1162,8 @@ static void *runner_main(void *arg)
 	struct sr_jobchan_params cp;
 	struct sr_kind_ctx kc;
 	struct sr_err err;
-	json_t *result = NULL;
+	struct node_tee *tee = NULL;
+	json_t *result = NULL, *tee_start = NULL;
 	char hash_hex[2 * SR_HASH_BYTES + 1] = "";
 	int rc, ran = 0;
 
@@ -1190,20 +1194,31 @@ static void *runner_main(void *arg)
 		if (rc == SR_OK)
 			rc = sr_jobchan_open(&cp, &run->ch, &err);
 	}
+	if (rc == SR_OK && run->tee) {
+		/* Attestation before anything else (node_tee.c). */
+		sr_jobchan_session_id(run->ch, run->session_id);
+		fill_ctx(run, &kc);
+		rc = node_tee_attest(n, &kc, &tee, &tee_start, &err);
+	}
 	if (rc == SR_OK && run->leader) {
 		char head_hex[SR_EVENT_ID_HEX_LEN + 1];
+		json_t *body;
 		phase_next(run, "recording job.start");
 		sr_hex(head_hex, run->head, sizeof(run->head));
-		rc = job_event(run, SR_EVENT_JOB_START,
-			       json_pack("{s:s,s:s}", "job_id", run->job_hex, "head", head_hex),
-			       &err);
+		body = json_pack("{s:s,s:s}", "job_id", run->job_hex, "head", head_hex);
+		if (body && tee_start && json_object_set(body, "tee", tee_start)) {
+			json_decref(body);
+			body = NULL;
+		}
+		rc = job_event(run, SR_EVENT_JOB_START, body, &err);
 	}
 	if (rc == SR_OK) {
 		/* Fresh for this run and the same at every party (it hashes
 		 * every hello): protocols separate their domains by it. */
 		sr_jobchan_session_id(run->ch, run->session_id);
 		fill_ctx(run, &kc);
-		rc = run->kind->run(&kc, &result, &err);
+		rc = run->tee ? node_tee_run(tee, &kc, run->kind, &result, &err) :
+			run->kind->run(&kc, &result, &err);
 		ran = rc == SR_OK;
 		if (rc == SR_OK && run->receiver && !result)
 			rc = sr_fail(&err, SR_EINTERNAL, "%s: no result at a receiver",
@@ -1277,6 +1292,8 @@ static void *runner_main(void *arg)
 		     (double)(mono_ms() - run->start_ms) / 1000.0);
 	sr_jobchan_free(run->ch);
 	run->ch = NULL;
+	node_tee_free(tee);
+	json_decref(tee_start);
 	json_decref(result);
 	node_mail_free(mail);
 	node_ledger_lock(n);   /* job.fail is an append */
@@ -1366,8 +1383,8 @@ static int run_prepare(struct sr_node *n, struct node_project *p,
 	run->spec = json_deep_copy(job->spec);
 	run->ninputs = ninputs;
 	run->nreceivers = nreceivers;
-	run->parties = sr_calloc(ninputs + nreceivers, sizeof(*run->parties));
-	run->party_ids = sr_calloc(ninputs + nreceivers, sizeof(*run->party_ids));
+	run->parties = sr_calloc(ninputs + nreceivers + 1, sizeof(*run->parties));
+	run->party_ids = sr_calloc(ninputs + nreceivers + 1, sizeof(*run->party_ids));
 	run->receivers = sr_calloc(nreceivers ? nreceivers : 1, sizeof(*run->receivers));
 	run->inputs = sr_calloc(ninputs ? ninputs : 1, sizeof(*run->inputs));
 	run->policies = sr_calloc(ninputs ? ninputs : 1, sizeof(*run->policies));
@@ -1429,6 +1446,13 @@ static int run_prepare(struct sr_node *n, struct node_project *p,
 			run->receiver = 1;
 			run->leader = i == 0;
 		}
+	}
+	/* TEE mode: the executor is a participant too (the last). */
+	if (node_tee_executor(run->spec)) {
+		run->tee = 1;
+		rc = add_party(run, &p->ledger, node_tee_executor(run->spec), err);
+		if (rc)
+			goto fail;
 	}
 	/* The fold's own records (run->inputs points into it) may move as
 	 * events are folded: keep copies of what the run needs. */

@@ -3,6 +3,7 @@
  */
 #include "policy/checker.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -147,7 +148,7 @@ find_dataset(const struct sr_check_dataset *ds, size_t n, const char *name)
 	return NULL;
 }
 
-static const char *const spec_keys[] = { "kind", "inputs", "receivers", NULL };
+static const char *const spec_keys[] = { "kind", "inputs", "receivers", "tee", NULL };
 static const char *const input_keys[] = { "dataset", "version_id", NULL };
 
 /* Unknown keys of obj: those in neither the generic nor the kind's list. */
@@ -325,6 +326,93 @@ static int generic_rules(struct sr_check *c, int64_t now, struct sr_err *err)
 	return rc;
 }
 
+/*
+ * TEE mode (docs/tee.md): a spec with "tee": {"executor": ORG,
+ * "measurements": ["sha256:...", ...]} runs at that attested executor;
+ * the approvals cover the executor's identity and the measurements it
+ * reports ('sealroom executor --measure' prints them).  ("mode" is taken:
+ * psi's own key.)  A malformed section is SR_EINVAL; every input's policy
+ * must allow tee (tee-not-allowed) and list every measurement
+ * (tee-measurement-not-trusted); the executor may not receive the output
+ * nor own an input (tee-executor-is-party): it is the one party that sees
+ * plaintext, and its outputs go sealed to the receivers.  An input under
+ * a differential-privacy budget is refused (tee-dp-budget): the budget is
+ * charged by its owner's node in the federated run, and the executor keeps
+ * none.
+ */
+static int is_org_id(const char *s)
+{
+	if (!s || strlen(s) != 36 || memcmp(s, "org_", 4) != 0)
+		return 0;
+	for (size_t i = 4; i < 36; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+static int tee_rules(struct sr_check *c, struct sr_err *err)
+{
+	static const char *const keys[] = { "executor", "measurements", NULL };
+	const json_t *tee = json_object_get(c->spec, "tee");
+	const json_t *ex = json_object_get(tee, "executor");
+	const json_t *ms = json_object_get(tee, "measurements");
+	uint8_t m[SR_POLICY_TEE_MEASUREMENTS_MAX][32];
+	size_t nm;
+	int rc = SR_OK;
+
+	if (!tee)
+		return SR_OK;
+	if (!json_is_object(tee))
+		return sr_fail(err, SR_EINVAL,
+			       "spec.tee: expected {\"executor\": ORG_ID, \"measurements\": [...]}");
+	if ((rc = sr_json_check_keys(tee, "spec.tee", keys, err)) != SR_OK)
+		return rc;
+	if (!is_org_id(json_string_value(ex)))
+		return sr_fail(err, SR_EINVAL,
+			       "spec.tee.executor: expected the executor's organization id (org_ and 32 lowercase hex digits)");
+	nm = json_array_size(ms);
+	if (!json_is_array(ms) || nm == 0 || nm > SR_POLICY_TEE_MEASUREMENTS_MAX)
+		return sr_fail(err, SR_EINVAL,
+			       "spec.tee.measurements: expected 1 to %d measurements of the executor (\"sha256:<64 hex>\")",
+			       SR_POLICY_TEE_MEASUREMENTS_MAX);
+	for (size_t k = 0; k < nm; k++) {
+		char path[48];
+		snprintf(path, sizeof(path), "measurements[%zu]", k);
+		if ((rc = sr_policy_measurement_parse(json_array_get(ms, k), "spec.tee", path, m[k], err)))
+			return rc;
+	}
+	for (size_t r = 0; rc == SR_OK && r < c->nreceivers; r++)
+		if (strcmp(c->receivers[r], json_string_value(ex)) == 0)
+			rc = sr_check_violation(c, NULL, NULL, NULL, "tee-executor-is-party", err,
+				       "the executor %s may not be a receiver", c->receivers[r]);
+	for (size_t i = 0; rc == SR_OK && i < c->ninputs; i++) {
+		const struct sr_check_dataset *d = c->inputs[i];
+
+		if (!d)
+			continue;
+		if (strcmp(d->owner, json_string_value(ex)) == 0) {
+			rc = sr_check_violation(c, d->name, NULL, NULL, "tee-executor-is-party", err,
+				       "the executor may not own an input (%s)", d->name);
+		} else if (d->policy->dp.enabled) {
+			rc = sr_check_violation(c, d->name, NULL, NULL, "tee-dp-budget", err,
+				       "%s has a differential-privacy budget, which TEE mode does not charge: run it federated",
+				       d->name);
+		} else if (!d->policy->tee.allow) {
+			rc = sr_check_violation(c, d->name, NULL, NULL, "tee-not-allowed", err,
+				       "%s does not allow TEE mode (its policy has no \"tee\": {\"allow\": true})",
+				       d->name);
+		} else {
+			for (size_t k = 0; rc == SR_OK && k < nm; k++)
+				if (!sr_policy_tee_trusts(d->policy, m[k]))
+					rc = sr_check_violation(c, d->name, NULL, NULL,
+						       "tee-measurement-not-trusted", err,
+						       "%s does not trust the executor measurement %.23s... (not in its tee.measurements)",
+						       d->name, json_string_value(json_array_get(ms, k)));
+		}
+	}
+	return rc;
+}
+
 int sr_check_job(const json_t *spec, const struct sr_check_dataset *datasets,
 		 size_t ndatasets, int64_t now, struct sr_verdict *out,
 		 struct sr_err *err)
@@ -358,6 +446,8 @@ int sr_check_job(const json_t *spec, const struct sr_check_dataset *datasets,
 		rc = c.kind->check(&c, err);
 	if (rc == SR_OK)
 		rc = generic_rules(&c, now, err);
+	if (rc == SR_OK)
+		rc = tee_rules(&c, err);
 out:
 	sr_free(c.inputs);
 	sr_free(c.usages);

@@ -117,6 +117,7 @@ void sr_policy_release(struct sr_policy *pol)
 	sr_free(pol->receivers);
 	sr_free(pol->row_filter);
 	free_tokens(pol->nulls, pol->nnulls);
+	sr_policy_tee_release(&pol->tee);
 	sr_policy_init(pol);
 }
 
@@ -839,7 +840,7 @@ static int parse_doc(const json_t *doc, const char *what,
 {
 	static const char *const keys[] = { "version", "columns",
 		"min_group_size", "dp", "receivers", "jobs", "row_filter",
-		"expires", "nulls", "ids_partitioned", NULL };
+		"expires", "nulls", "ids_partitioned", "tee", NULL };
 	char got[SR_POLICY_VALUE_SIZE];
 	json_t *v;
 	int rc;
@@ -886,6 +887,11 @@ static int parse_doc(const json_t *doc, const char *what,
 	}
 	if ((v = json_object_get(doc, "dp")) != NULL) {
 		rc = parse_dp(v, what, &pol->dp, err);
+		if (rc)
+			return rc;
+	}
+	if ((v = json_object_get(doc, "tee")) != NULL) {
+		rc = sr_policy_parse_tee(v, what, &pol->tee, err);
 		if (rc)
 			return rc;
 	}

@@ -98,6 +98,21 @@ struct sr_policy_dp {
 	double delta;
 };
 
+/* The "tee" section (docs/tee.md): whether the dataset may go to an
+ * attested executor (TEE mode), the CAs its EK certificate must chain to
+ * (PEM text, public) and the executor measurements trusted (SHA-256
+ * digests of what the executor extends into its PCR: binary, config). */
+#define SR_POLICY_TEE_CA_MAX 8
+#define SR_POLICY_TEE_CA_BYTES_MAX 8192
+#define SR_POLICY_TEE_MEASUREMENTS_MAX 32
+struct sr_policy_tee {
+	int allow;
+	char **ca;                /* nca PEM certificates */
+	size_t nca;
+	uint8_t (*measurements)[32];
+	size_t nmeasurements;
+};
+
 struct sr_policy {
 	struct sr_policy_column *columns;
 	size_t ncolumns;
@@ -107,6 +122,7 @@ struct sr_policy {
 	 * distinct identities across parties are a sum; default false. */
 	int ids_partitioned;
 	struct sr_policy_dp dp;
+	struct sr_policy_tee tee; /* allow 0 unless the section says so */
 	char **receivers;         /* org ids; none = only the owner */
 	size_t nreceivers;
 	unsigned jobs;            /* SR_JOB_* bits; default SR_JOB_ALL */
@@ -223,6 +239,17 @@ int sr_policy_set_hierarchy_csv(struct sr_policy *pol, const char *column,
  * SR_EINVAL naming what and path otherwise. */
 int sr_policy_number(const json_t *v, const char *what, const char *path,
 		     double *out, struct sr_err *err) SR_WUR;
+
+/* "sha256:" and 64 lowercase hex digits: a measurement as policies and
+ * specs write it.  SR_EINVAL naming what and path otherwise. */
+#define SR_POLICY_MEASUREMENT_TEXT_MAX 71
+int sr_policy_measurement_parse(const json_t *v, const char *what,
+				const char *path, uint8_t out[32],
+				struct sr_err *err) SR_WUR;
+void sr_policy_measurement_format(const uint8_t m[32],
+				  char out[SR_POLICY_MEASUREMENT_TEXT_MAX + 1]);
+/* 1 if m is in the policy's tee measurements. */
+int sr_policy_tee_trusts(const struct sr_policy *pol, const uint8_t m[32]);
 
 /* Column by name, or NULL. */
 const struct sr_policy_column *sr_policy_column(const struct sr_policy *pol,

@@ -93,4 +93,10 @@ int sr_policy_parse_hash_scope(const json_t *v, const char *what,
 			       struct sr_err *err) SR_WUR;
 const char *sr_policy_hash_scope_name(enum sr_hash_scope scope);
 
+/* policy_tee.c: the "tee" section. */
+int sr_policy_parse_tee(const json_t *v, const char *what,
+			struct sr_policy_tee *out, struct sr_err *err);
+json_t *sr_policy_tee_json(const struct sr_policy_tee *tee);
+void sr_policy_tee_release(struct sr_policy_tee *tee);
+
 #endif

@@ -277,6 +277,9 @@ int sr_policy_to_json(const struct sr_policy *pol, json_t **out,
 	if (pol->dp.enabled &&
 	    json_object_set_new(doc, "dp", dp_json(&pol->dp)))
 		goto fail;
+	if (pol->tee.allow &&
+	    json_object_set_new(doc, "tee", sr_policy_tee_json(&pol->tee)))
+		goto fail;
 	if (pol->row_filter &&
 	    json_object_set_new(doc, "row_filter", json_string(pol->row_filter)))
 		goto fail;

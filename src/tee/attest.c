@@ -355,6 +355,22 @@ int sr_tee_attester_measure(struct sr_tee_attester *att, uint32_t pcr,
 	return SR_OK;
 }
 
+int sr_tee_attester_reset_pcr(struct sr_tee_attester *att, uint32_t pcr,
+			      struct sr_err *err)
+{
+	TSS2_RC rc;
+
+	if (pcr != 16 && pcr != 23)
+		return sr_fail(err, SR_EINVAL,
+			       "tee: PCR %u cannot be reset (the executor measures into 16 or 23)", pcr);
+	rc = Esys_PCR_Reset(att->tpm->esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD,
+			    ESYS_TR_NONE, ESYS_TR_NONE);
+	if (rc != TSS2_RC_SUCCESS)
+		return sr_tpm_fail(err, SR_EIO, "Esys_PCR_Reset", rc);
+	att->n_events = 0;
+	return SR_OK;
+}
+
 void sr_tee_qualifying_data(const uint8_t *nonce, size_t nonce_len,
 			    const uint8_t key[32],
 			    uint8_t out[SR_TEE_DIGEST_BYTES])

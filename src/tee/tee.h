@@ -20,6 +20,7 @@
 
 #include "base/err.h"
 #include "base/limits.h"
+#include "net/pipe.h"
 
 /* The TCTI used when neither the caller nor $SEALROOM_TPM_TCTI names one:
  * the kernel's resource manager. */
@@ -210,6 +211,13 @@ int sr_tee_attester_quote(struct sr_tee_attester *att, uint32_t pcr_mask,
 			  const uint8_t key[32], struct sr_tee_evidence *ev,
 			  struct sr_err *err) SR_WUR;
 
+/*
+ * Reset PCR pcr (16 or 23, the resettable ones at locality 0) to zeros and
+ * empty the event log: a restarted executor measures from a clean PCR.
+ */
+int sr_tee_attester_reset_pcr(struct sr_tee_attester *att, uint32_t pcr,
+			      struct sr_err *err) SR_WUR;
+
 /* SHA-256(nonce ‖ key): the quote's qualifying data. */
 void sr_tee_qualifying_data(const uint8_t *nonce, size_t nonce_len,
 			    const uint8_t key[32],
@@ -269,5 +277,93 @@ int sr_tee_verify(const struct sr_tee_evidence *ev,
 		  const uint8_t expected[SR_TEE_SECRET_BYTES],
 		  struct sr_tee_counters *seen, enum sr_tee_check *failed,
 		  struct sr_err *err) SR_WUR;
+
+/* ------------------------------------------------------------------ */
+/* evidence.c: the handshake's wire forms (docs/protocols/tee.md).    */
+
+/* Append ev's wire form to out. */
+int sr_tee_evidence_encode(const struct sr_tee_evidence *ev, struct sr_buf *out,
+			   struct sr_err *err) SR_WUR;
+/* Parse an evidence bundle (untrusted): SR_EPROTO when malformed. */
+int sr_tee_evidence_decode(const uint8_t *data, size_t len,
+			   struct sr_tee_evidence *ev, struct sr_err *err) SR_WUR;
+int sr_tee_challenge_encode(const struct sr_tee_challenge *ch, struct sr_buf *out,
+			    struct sr_err *err) SR_WUR;
+int sr_tee_challenge_decode(const uint8_t *data, size_t len,
+			    struct sr_tee_challenge *ch, struct sr_err *err) SR_WUR;
+
+/* ------------------------------------------------------------------ */
+/* executor.c: the executor's TPM side and the handshake (docs/tee.md). */
+
+/* The PCR the executor measures into unless told otherwise (application
+ * support, resettable, used by no firmware or OS); tests use 16. */
+#define SR_TEE_EXECUTOR_PCR 23
+/* What the executor measures: its binary, then its configuration. */
+#define SR_TEE_EXECUTOR_MEASUREMENTS 2
+
+struct sr_tee_executor_config {
+	const char *tcti;          /* NULL: sr_tpm_tcti's default */
+	uint32_t pcr;              /* 16 or 23 */
+	const char *chain_pem;     /* the EK certificate's intermediates, PEM
+				    * (sent to verifiers), or NULL */
+	size_t chain_pem_len;
+};
+
+struct sr_tee_executor;
+
+/*
+ * The executor's measurements without a TPM (for owners' policies and
+ * 'sealroom executor --measure'): out[0] SHA-256 of the running binary
+ * (/proc/self/exe), out[1] SHA-256 of its configuration text (the PCR
+ * and the quoted PCR selection).
+ */
+int sr_tee_executor_measure(uint32_t pcr,
+			    uint8_t out[SR_TEE_EXECUTOR_MEASUREMENTS][SR_TEE_DIGEST_BYTES],
+			    struct sr_err *err) SR_WUR;
+
+/*
+ * Start the executor's TPM side: connect, make the EK and AK, read the EK
+ * certificate, reset cfg->pcr and extend the two measurements into it
+ * (event log "binary", "config").  Free with sr_tee_executor_free.
+ */
+int sr_tee_executor_open(const struct sr_tee_executor_config *cfg,
+			 struct sr_tee_executor **out, struct sr_err *err) SR_WUR;
+void sr_tee_executor_free(struct sr_tee_executor *ex);
+/* Its two measurements (binary, config). */
+const uint8_t (*sr_tee_executor_measurements(const struct sr_tee_executor *ex))[SR_TEE_DIGEST_BYTES];
+
+/*
+ * The handshake on pipe, executor side, for one verifier: take its hello
+ * (nonce, and the key it wants its output sealed to, zeros if none),
+ * send the key (this job's ephemeral X25519 public key) and the EK
+ * certificate, chain and AK, answer the activation challenge, quote with
+ * qualifying data SHA-256(nonce ‖ key), send the bundle and wait for the
+ * verdict.  A verifier that refuses aborts the job channel: the wait fails.
+ */
+int sr_tee_executor_attest(struct sr_tee_executor *ex, const struct sr_pipe *pipe,
+			   const uint8_t key[32], uint8_t receiver_key[32],
+			   struct sr_err *err) SR_WUR;
+
+/* What a verifier learned from a handshake that passed. */
+struct sr_tee_verified {
+	uint8_t executor_key[32];                  /* seal inputs to this */
+	uint8_t quote_hash[SR_TEE_DIGEST_BYTES];   /* SHA-256 of the attest bytes */
+	struct sr_tee_counters seen;               /* store as last_seen */
+	uint8_t measurements[SR_TEE_EVENTS_MAX][SR_TEE_DIGEST_BYTES];
+	size_t n_measurements;                     /* the event log's digests */
+};
+
+/*
+ * The handshake on pipe, verifier side: a fresh nonce (and receiver_key,
+ * or NULL), the activation challenge made in software, then the nine
+ * checks of sr_tee_verify under each of policies[0..npolicies) (every one
+ * must accept: an owner's inputs' policies, or a receiver's).  On success
+ * the verdict is sent and *out filled; on failure err names the check
+ * ("tee check 8 (measurements): ...") and nothing is sent.
+ */
+int sr_tee_handshake_verify(const struct sr_pipe *pipe,
+			    const struct sr_tee_policy *policies, size_t npolicies,
+			    const uint8_t receiver_key[32],
+			    struct sr_tee_verified *out, struct sr_err *err) SR_WUR;
 
 #endif

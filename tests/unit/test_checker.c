@@ -406,6 +406,157 @@ static void test_filter_and_group_size(void **state)
 	sr_policy_release(&filtered);
 }
 
+#define EXECUTOR "org_0000000000000000000000000000000e"
+#define M1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+#define M2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
+#define TEE_POLICY(ms) \
+	", \"tee\": {\"allow\": true, \"ca\": [\"-----BEGIN CERTIFICATE-----\\nAAAA\\n" \
+	"-----END CERTIFICATE-----\\n\"], \"measurements\": [" ms "]}}"
+#define TEE_SPEC(tee) \
+	"{\"kind\": \"psi\", \"mode\": \"intersection\", \"inputs\": [" \
+	"{\"dataset\": \"bank.customers\", \"column\": \"email\"}," \
+	"{\"dataset\": \"shop.members\", \"column\": \"email\"}]," \
+	"\"receivers\": [\"" BANK "\"], \"tee\": " tee "}"
+
+/* TEE mode: the policy's tee section against the spec's executor and
+ * measurements; each rule makes the verdict refuse, malformed sections
+ * are errors. */
+static void test_tee(void **state)
+{
+	static const char *const bank_cols[] = { "customer_id", "email", "balance" };
+	static const enum sr_type bank_types[] = { SR_TYPE_STRING, SR_TYPE_STRING, SR_TYPE_FLOAT64 };
+	static const char *const shop_cols[] = { "email", "spend" };
+	static const enum sr_type shop_types[] = { SR_TYPE_STRING, SR_TYPE_FLOAT64 };
+	static const char *const malformed[] = {
+		TEE_SPEC("\"yes\""),
+		TEE_SPEC("{\"executor\": \"nobody\", \"measurements\": [\"" M1 "\"]}"),
+		TEE_SPEC("{\"executor\": \"" EXECUTOR "\", \"measurements\": []}"),
+		TEE_SPEC("{\"executor\": \"" EXECUTOR "\", \"measurements\": [\"sha1:00\"]}"),
+		TEE_SPEC("{\"executor\": \"" EXECUTOR "\", \"measurements\": [\"" M1 "\"], \"x\": 1}"),
+	};
+	struct world *w = *state;
+	struct sr_policy bank, shop;
+	struct sr_verdict v;
+	struct sr_err err;
+
+	make_policy(&bank,
+		    "{\"columns\": {\"customer_id\": {\"class\": \"id\"},"
+		    " \"email\": {\"class\": \"id\"}, \"balance\": {\"class\": \"sa\"}},"
+		    " \"receivers\": [\"" SHOP "\"]" TEE_POLICY("\"" M1 "\", \"" M2 "\""),
+		    bank_cols, bank_types, 3);
+	make_policy(&shop,
+		    "{\"columns\": {\"email\": {\"class\": \"id\"}, \"spend\": {\"class\": \"sa\"}},"
+		    " \"receivers\": [\"" BANK "\"]" TEE_POLICY("\"" M1 "\""),
+		    shop_cols, shop_types, 2);
+	assert_true(bank.tee.allow);
+	assert_int_equal(bank.tee.nmeasurements, 2);
+	assert_int_equal(bank.tee.nca, 1);
+	/* The normalized form keeps the section and reads back equal. */
+	{
+		json_t *j = NULL;
+		char *text;
+		struct sr_policy back;
+		assert_int_equal(sr_policy_to_json(&bank, &j, &err), SR_OK);
+		text = json_dumps(j, JSON_COMPACT);
+		sr_policy_init(&back);
+		assert_int_equal(sr_policy_parse(text, strlen(text), "back", &back, &err), SR_OK);
+		assert_int_equal(back.tee.nmeasurements, 2);
+		assert_memory_equal(back.tee.measurements[1], bank.tee.measurements[1], 32);
+		assert_string_equal(back.tee.ca[0], bank.tee.ca[0]);
+		sr_policy_release(&back);
+		free(text);
+		json_decref(j);
+	}
+	w->ds[0].policy = &bank;
+	w->ds[1].policy = &shop;
+
+	/* Both allow tee and trust M1: accepted. */
+	assert_int_equal(check(w, TEE_SPEC("{\"executor\": \"" EXECUTOR "\", \"measurements\": [\"" M1 "\"]}"),
+			       1700000000, &v, &err), SR_OK);
+	assert_true(v.accept);
+	sr_verdict_release(&v);
+
+	/* M2 is trusted by the bank only. */
+	assert_int_equal(check(w, TEE_SPEC("{\"executor\": \"" EXECUTOR "\", \"measurements\": [\"" M1 "\", \"" M2 "\"]}"),
+			       1700000000, &v, &err), SR_OK);
+	assert_false(v.accept);
+	assert_int_equal(v.count, 1);
+	assert_string_equal(v.violations[0].rule, "tee-measurement-not-trusted");
+	assert_string_equal(v.violations[0].dataset, "shop.members");
+	sr_verdict_release(&v);
+
+	/* The executor as a receiver, or owning an input. */
+	assert_int_equal(check(w, TEE_SPEC("{\"executor\": \"" BANK "\", \"measurements\": [\"" M1 "\"]}"),
+			       1700000000, &v, &err), SR_OK);
+	assert_false(v.accept);
+	assert_string_equal(v.violations[0].rule, "tee-executor-is-party");
+	sr_verdict_release(&v);
+
+	/* An input under a DP budget: TEE mode keeps none. */
+	shop.dp.enabled = 1;
+	assert_int_equal(check(w, TEE_SPEC("{\"executor\": \"" EXECUTOR "\", \"measurements\": [\"" M1 "\"]}"),
+			       1700000000, &v, &err), SR_OK);
+	assert_false(v.accept);
+	assert_int_equal(v.count, 1);
+	assert_string_equal(v.violations[0].rule, "tee-dp-budget");
+	sr_verdict_release(&v);
+	shop.dp.enabled = 0;
+
+	/* A policy without tee (the setup's shop) refuses. */
+	w->ds[1].policy = &w->shop;
+	assert_int_equal(check(w, TEE_SPEC("{\"executor\": \"" EXECUTOR "\", \"measurements\": [\"" M1 "\"]}"),
+			       1700000000, &v, &err), SR_OK);
+	assert_false(v.accept);
+	assert_int_equal(v.count, 1);
+	assert_string_equal(v.violations[0].rule, "tee-not-allowed");
+	assert_string_equal(v.violations[0].dataset, "shop.members");
+	sr_verdict_release(&v);
+
+	for (size_t i = 0; i < sizeof(malformed) / sizeof(*malformed); i++) {
+		int rc = check(w, malformed[i], 1700000000, &v, &err);
+		if (rc != SR_EINVAL)
+			fail_msg("malformed tee case %zu: %d (%s)", i, rc, err.msg);
+		assert_non_null(strstr(err.msg, "spec.tee"));
+	}
+	w->ds[0].policy = &w->bank;
+	sr_policy_release(&bank);
+	sr_policy_release(&shop);
+}
+
+/* The policy's tee section: every malformed form fails naming its key. */
+static void test_tee_policy_errors(void **state)
+{
+	static const struct { const char *tee, *needle; } cases[] = {
+		{ "true", "tee: expected an object" },
+		{ "{\"allow\": 1}", "tee.allow" },
+		{ "{\"allow\": true, \"measurements\": [\"" M1 "\"]}", "tee.ca" },
+		{ "{\"allow\": true, \"ca\": [\"not pem\"], \"measurements\": [\"" M1 "\"]}", "tee.ca[0]" },
+		{ "{\"allow\": true, \"ca\": [\"-----BEGIN CERTIFICATE-----\"]}", "tee.measurements" },
+		{ "{\"allow\": true, \"ca\": [\"-----BEGIN CERTIFICATE-----\"], \"measurements\": [\"" M1 "\", \"" M1 "\"]}",
+		  "tee.measurements[1]: listed twice" },
+		{ "{\"allow\": true, \"ca\": [\"-----BEGIN CERTIFICATE-----\"], \"measurements\": [\"sha256:AB\"]}",
+		  "tee.measurements[0]" },
+		{ "{\"allow\": false, \"measurements\": [\"" M1 "\"]}", "allow\": true only" },
+		{ "{\"allow\": true, \"cas\": []}", "tee.cas: unknown key" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char text[1024];
+		struct sr_policy pol;
+		struct sr_err err;
+
+		snprintf(text, sizeof(text), "{\"columns\": {\"a\": {\"class\": \"id\"}}, \"tee\": %s}",
+			 cases[i].tee);
+		sr_policy_init(&pol);
+		sr_err_clear(&err);
+		assert_int_equal(sr_policy_parse(text, strlen(text), "p.json", &pol, &err), SR_EINVAL);
+		if (!strstr(err.msg, cases[i].needle))
+			fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, cases[i].needle);
+		assert_int_equal(pol.tee.allow, 0);
+		sr_policy_release(&pol);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -415,6 +566,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_psi_shapes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_filter_and_group_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tee, setup, teardown),
+		cmocka_unit_test(test_tee_policy_errors),
 	};
 
 	sr_alloc_setup_json();

@@ -98,7 +98,7 @@ static void test_parse_errors_document(void **state)
 		{ "3", SR_EINVAL, "p.json: line 1 column 1: '[' or '{' expected" },
 		{ "{}", SR_EINVAL, "p.json: columns: required key is missing" },
 		{ TOP("\"colums\": 1"), SR_EINVAL,
-		  "p.json: colums: unknown key (expected version, columns, min_group_size, dp, receivers, jobs, row_filter, expires, nulls or ids_partitioned)" },
+		  "p.json: colums: unknown key (expected version, columns, min_group_size, dp, receivers, jobs, row_filter, expires, nulls, ids_partitioned or tee)" },
 		{ TOP("\"a\\u0001b\": 1"), SR_EINVAL, "p.json: a?b: unknown key" },
 		{ "{\"columns\": []}", SR_EINVAL, "p.json: columns: expected an object with an entry per dataset column, got an array" },
 		{ "{\"columns\": {\"\": {\"class\": \"id\"}}}", SR_EINVAL, "p.json: columns: a column name is empty" },

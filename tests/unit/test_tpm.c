@@ -11,8 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <tss2/tss2_mu.h>
+#include <unistd.h>
 
+#include "base/buf.h"
 #include "crypto/crypto.h"
 #include "tee/tee_int.h"
 
@@ -427,6 +431,157 @@ static void test_unlisted_measurement(void **state)
 	free(ev);
 }
 
+/* ---- the executor and the handshake over a pipe (executor.c) ---------- */
+
+/* A pipe over one end of a socketpair: u32 length, bytes. */
+static int sock_send(void *ctx, const uint8_t *msg, size_t len, struct sr_err *err)
+{
+	int fd = *(int *)ctx;
+	uint32_t n = (uint32_t)len;
+
+	if (write(fd, &n, 4) != 4 || (len && write(fd, msg, len) != (ssize_t)len))
+		return sr_fail(err, SR_EIO, "test pipe: write");
+	return SR_OK;
+}
+
+static int read_full(int fd, void *p, size_t len)
+{
+	for (size_t got = 0; got < len;) {
+		ssize_t r = read(fd, (char *)p + got, len - got);
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static int sock_recv(void *ctx, struct sr_buf *msg, size_t max_len, struct sr_err *err)
+{
+	int fd = *(int *)ctx;
+	uint32_t n;
+
+	sr_buf_reset(msg);
+	if (read_full(fd, &n, 4) || n > max_len || sr_buf_grow(msg, n) ||
+	    read_full(fd, msg->data, n))
+		return sr_fail(err, SR_EIO, "test pipe: end of stream");
+	sr_buf_setlen(msg, n);
+	return SR_OK;
+}
+
+struct exec_side {
+	struct sr_tee_executor *ex;
+	int fd;
+	uint8_t key[32], rk[32];
+	int rc;
+	char msg[SR_ERR_MSG_MAX];
+};
+
+static void *exec_main(void *arg)
+{
+	struct exec_side *e = arg;
+	struct sr_pipe p = { &e->fd, sock_send, sock_recv };
+	struct sr_err err;
+
+	sr_err_clear(&err);
+	e->rc = sr_tee_executor_attest(e->ex, &p, e->key, e->rk, &err);
+	snprintf(e->msg, sizeof(e->msg), "%s", err.msg);
+	close(e->fd);
+	return NULL;
+}
+
+/* One handshake against e with policy; returns the verifier's status. */
+static int run_handshake(struct exec_side *e, const struct sr_tee_policy *pol,
+			 struct sr_tee_verified *out, struct sr_err *err)
+{
+	int sv[2], rc;
+	pthread_t th;
+	uint8_t rk[32];
+	struct sr_pipe p;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	e->fd = sv[1];
+	randombytes_buf(rk, sizeof(rk));
+	assert_int_equal(pthread_create(&th, NULL, exec_main, e), 0);
+	p.ctx = &sv[0];
+	p.send = sock_send;
+	p.recv = sock_recv;
+	sr_err_clear(err);
+	rc = sr_tee_handshake_verify(&p, pol, 1, rk, out, err);
+	close(sv[0]);
+	pthread_join(th, NULL);
+	if (rc == SR_OK)
+		assert_memory_equal(e->rk, rk, 32);
+	return rc;
+}
+
+static void test_executor_handshake(void **state)
+{
+	struct sr_tee_executor_config cfg = { 0 };
+	static struct exec_side e;
+	struct sr_tee_verified v;
+	struct sr_tee_policy pol = policy_for(&B);
+	uint8_t m[2][32];
+	char *issuer;
+	size_t len;
+	struct sr_err err;
+	struct sr_buf wire;
+	static struct sr_tee_evidence ev;
+
+	(void)state;
+	sr_err_clear(&err);
+	issuer = sr_test_read_file(need_env("SR_SWTPM_ISSUER_B"), &len);
+	cfg.tcti = need_env("SR_SWTPM_TCTI_B");
+	cfg.pcr = MEASURE_PCR;
+	cfg.chain_pem = issuer;
+	cfg.chain_pem_len = len;
+	/* Last test: resets B's PCR 16 and measures the test binary; B's
+	 * attester goes first (swtpm holds few loaded objects). */
+	sr_tee_attester_free(B.att);
+	B.att = NULL;
+	if (sr_tee_executor_open(&cfg, &e.ex, &err) != SR_OK)
+		fail_msg("%s", err.msg);
+	assert_int_equal(sr_tee_executor_measure(MEASURE_PCR, m, &err), SR_OK);
+	assert_memory_equal(sr_tee_executor_measurements(e.ex)[0], m[0], 32);
+	randombytes_buf(e.key, sizeof(e.key));
+	pol.measurements = (const uint8_t (*)[32])m;
+	pol.n_measurements = 2;
+	if (run_handshake(&e, &pol, &v, &err) != SR_OK)
+		fail_msg("%s", err.msg);
+	assert_int_equal(e.rc, SR_OK);
+	assert_memory_equal(v.executor_key, e.key, 32);
+	assert_int_equal(v.n_measurements, 2);
+	assert_memory_equal(v.measurements[1], m[1], 32);
+	/* The config is not trusted: check 8, and the executor's wait fails. */
+	pol.n_measurements = 1;
+	assert_int_not_equal(run_handshake(&e, &pol, &v, &err), SR_OK);
+	if (!strstr(err.msg, "tee check 8 (measurements)"))
+		fail_msg("%s", err.msg);
+	assert_int_not_equal(e.rc, SR_OK);
+	/* Another TPM's CA: check 1. */
+	pol = policy_for(&A);
+	pol.measurements = (const uint8_t (*)[32])m;
+	pol.n_measurements = 2;
+	assert_int_not_equal(run_handshake(&e, &pol, &v, &err), SR_OK);
+	if (!strstr(err.msg, "tee check 1 (ek-certificate)"))
+		fail_msg("%s", err.msg);
+	/* Wire forms: a bundle round-trips; cut short or padded, it is refused. */
+	sr_buf_init(&wire, SR_BUF_UNBOUNDED);
+	sr_tee_attester_identity(A.att, &ev);
+	ev.n_events = 1;
+	snprintf(ev.events[0].what, sizeof(ev.events[0].what), "binary");
+	assert_int_equal(sr_tee_evidence_encode(&ev, &wire, &err), SR_OK);
+	assert_int_equal(sr_tee_evidence_decode((const uint8_t *)wire.data, wire.len, &ev, &err), SR_OK);
+	assert_string_equal(ev.events[0].what, "binary");
+	assert_int_equal(sr_tee_evidence_decode((const uint8_t *)wire.data, wire.len - 1, &ev, &err),
+			 SR_EPROTO);
+	assert_int_equal(sr_buf_addch(&wire, 0), SR_OK);
+	assert_int_equal(sr_tee_evidence_decode((const uint8_t *)wire.data, wire.len, &ev, &err),
+			 SR_EPROTO);
+	sr_buf_release(&wire);
+	sr_tee_executor_free(e.ex);
+	free(issuer);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_altered_pcr_value),
 		cmocka_unit_test(test_altered_event_log),
 		cmocka_unit_test(test_unlisted_measurement),
+		cmocka_unit_test(test_executor_handshake),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
