@@ -25,8 +25,10 @@ N=131072
 # Its job timeout scales with it: ASan runs every step several times
 # slower, and with other tests beside it a 4 s wait for one message failed
 # there (an ECDH pair's points) though nothing was wrong.
-TIMEOUT=4
-if ldd "$SEALROOM" 2>/dev/null | grep -q libasan; then N=16384; TIMEOUT=20; fi
+# JOB_LIMIT bounds each job's wait in this script (alone, a job takes
+# about 10 s as built and 30 s under ASan).
+TIMEOUT=4 JOB_LIMIT=120
+if ldd "$SEALROOM" 2>/dev/null | grep -q libasan; then N=16384; TIMEOUT=20; JOB_LIMIT=150; fi
 coord_start
 for o in bank shop telco; do org_init "$o"; done
 gen_policy "$WORK/pol" "${ORG_ID[bank]}"
@@ -52,6 +54,18 @@ done
 
 ids() { tail -n +2 "$1" | cut -d, -f1 | sort -u; }
 
+# On a failure: what each node wrote to stderr (a sanitizer's report, a
+# job's error), so that a run in CI says why.
+nodes_report() {
+	local o
+	for o in bank shop telco; do
+		echo "--- $o's node (pid ${NODE_PID[$o]}, $(kill -0 "${NODE_PID[$o]}" 2>/dev/null && echo alive || echo exited)), stderr:" >&2
+		tail -n 60 "$WORK/$o.node.err" >&2 || true
+	done
+	echo "--- coordinator stderr:" >&2
+	tail -n 30 "$WORK/coord.err" >&2 || true
+}
+
 run_job() {   # run_job J PROTOCOL: the three-party job on keys J, checked
 	local j=$1 proto=$2 o key=''
 	[ "$proto" = auto ] || key="\"protocol\": \"$proto\","
@@ -70,14 +84,20 @@ JSON
 	JOB=$(json_get "$WORK/prop.json" job_id)
 	sleep 0.5
 	for o in bank shop telco; do as "$o" steward job approve "$JOB" >/dev/null; done
-	for _ in $(seq 1 1500); do
+	local deadline=$((SECONDS + JOB_LIMIT)) state=''
+	while [ "$SECONDS" -lt "$deadline" ]; do
 		as bank analyst job show "$JOB" --json >"$WORK/job.json" 2>/dev/null || true
 		state=$(json_get "$WORK/job.json" state 2>/dev/null || true)
 		[ "$state" = finished ] && break
-		[ "$state" = failed ] && { cat "$WORK/job.json" >&2; fail "job $j failed"; }
+		[ "$state" = failed ] && { cat "$WORK/job.json" >&2; nodes_report; fail "job $j ($proto) failed"; }
+		for o in bank shop telco; do
+			kill -0 "${NODE_PID[$o]}" 2>/dev/null ||
+				{ nodes_report; fail "job $j ($proto): $o's node exited while the job ran"; }
+		done
 		sleep 0.2
 	done
-	[ "$state" = finished ] || fail "job $j did not finish"
+	[ "$state" = finished ] ||
+		{ cat "$WORK/job.json" >&2; nodes_report; fail "job $j ($proto) not finished after $JOB_LIMIT s (state '$state')"; }
 	as bank analyst job result "$JOB" --output "$WORK/res$j-$proto.csv" >/dev/null
 	as bank analyst job result "$JOB" --json >"$WORK/res$j-$proto.json"
 	want_proto=$proto
