@@ -141,6 +141,20 @@ s["tee"] = {"executor": sys.argv[3], "measurements": sys.argv[4:]}
 json.dump(s, open(sys.argv[2], "w"))
 PY
 }
+# result_of ORG JOB FILE: ORG's result of JOB, as JSON.  The job is
+# finished at the bank once the ledger says so; another receiver's node
+# may store its copy a moment later, so this waits for it (20 s).
+result_of() {
+	local i
+	wait_state "$1" "$2" finished 60
+	for i in $(seq 1 100); do
+		as "$1" analyst job result "$2" --json >"$3" 2>"$WORK/result.err" && return 0
+		sleep 0.2
+	done
+	cat "$WORK/result.err" >&2
+	fail "no result of job $2 at $1"
+}
+
 # same SPECFILE NAME [exact|bound]: run SPECFILE federated and in TEE
 # mode; each receiver's two outputs must be equal but for the mode's own
 # meta (bound: numbers within the result's fixed_point_bound).
@@ -158,8 +172,8 @@ same() {
 	for o in $(/usr/bin/python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))["receivers"]))' "$spec"); do
 		local org=bank
 		[ "$o" = "${ORG_ID[shop]}" ] && org=shop
-		as "$org" analyst job result "$FED" --json >"$WORK/$name.$org.fed.json"
-		as "$org" analyst job result "$TJOB" --json >"$WORK/$name.$org.tee.json"
+		result_of "$org" "$FED" "$WORK/$name.$org.fed.json"
+		result_of "$org" "$TJOB" "$WORK/$name.$org.tee.json"
 		/usr/bin/python3 - "$WORK/$name.$org.fed.json" "$WORK/$name.$org.tee.json" "${ORG_ID[enclave]}" "${3:-exact}" <<'PY' ||
 import json, sys
 fed, tee = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
