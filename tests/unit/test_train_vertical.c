@@ -11,7 +11,8 @@
  * the evaluation) equals run_central's; the parts kept at their owners
  * put together (sr_ml_sb_to_gbdt) predict what the result says.  Also
  * bad input (a third label value, zero aligned rows: the job fails at
- * every party, nothing is kept) and every checker rule.
+ * every party, nothing is kept), every checker rule, and the secret test
+ * split's distribution.
  */
 #include "testutil.h"
 
@@ -606,10 +607,89 @@ static void test_checker_rules(void **state)
 		kt_policy_free(pol[p]);
 }
 
+/*
+ * The test split (train_split_mask): exactly floor(m r) test rows of each
+ * class; a function of the key (the same key, the same mask; another key,
+ * another mask); not the deterministic k-th-row rule; and, over many keys,
+ * each row a test row with probability t/m of its class whatever the
+ * label sequence, with pairs of a class both test at t(t-1)/(m(m-1)).
+ */
+static void test_split_mask(void **state)
+{
+	enum { N = 1000, TRIALS = 4000 };
+	static uint8_t cls[N], mask[N], again[N], other[N];
+	uint8_t key[32], key2[32];
+	struct sr_err err;
+	size_t test[2] = { 0, 0 }, m[2] = { 0, 0 }, rule_same = 1;
+	uint64_t seen[2] = { 0, 0 };
+
+	(void)state;
+	sr_err_clear(&err);
+	for (size_t j = 0; j < N; j++)
+		cls[j] = j % 3 == 0;
+	memset(key, 7, sizeof(key));
+	memset(key2, 8, sizeof(key2));
+	assert_int_equal(train_split_mask(key, cls, N, 0.2, mask, &err), SR_OK);
+	assert_int_equal(train_split_mask(key, cls, N, 0.2, again, &err), SR_OK);
+	assert_int_equal(train_split_mask(key2, cls, N, 0.2, other, &err), SR_OK);
+	for (size_t j = 0; j < N; j++) {
+		int rule;
+		m[cls[j]]++;
+		test[cls[j]] += mask[j];
+		rule = floor((double)(seen[cls[j]] + 1) * 0.2) > floor((double)seen[cls[j]] * 0.2);
+		seen[cls[j]]++;
+		rule_same &= rule == mask[j];
+	}
+	assert_int_equal(test[0], (size_t)floor(m[0] * 0.2));
+	assert_int_equal(test[1], (size_t)floor(m[1] * 0.2));
+	assert_memory_equal(mask, again, N);
+	assert_memory_not_equal(mask, other, N);
+	assert_false(rule_same);
+
+	/* Two label sequences of 10 rows, 5 of each class; r = 0.45: t = 2
+	 * of 5 per class. */
+	static const uint8_t seqs[2][10] = { { 0, 1, 0, 1, 0, 1, 0, 1, 0, 1 },
+					     { 1, 1, 1, 1, 1, 0, 0, 0, 0, 0 } };
+	for (size_t q = 0; q < 2; q++) {
+		size_t hits[10] = { 0 }, pair = 0;
+		size_t a = 0, b;
+		while (seqs[q][a] != 0)
+			a++;
+		for (b = a + 1; seqs[q][b] != 0; b++)
+			;
+		for (uint32_t k = 0; k < TRIALS; k++) {
+			memcpy(key, &k, sizeof(k));
+			assert_int_equal(train_split_mask(key, seqs[q], 10, 0.45, mask, &err), SR_OK);
+			for (size_t j = 0; j < 10; j++)
+				hits[j] += mask[j];
+			pair += mask[a] && mask[b];
+		}
+		/* p = 2/5: mean 1600, sd 31; pairs p = 1/10: mean 400, sd 19;
+		 * five sd either side. */
+		for (size_t j = 0; j < 10; j++) {
+			assert_in_range(hits[j], 1600 - 155, 1600 + 155);
+		}
+		assert_in_range(pair, 400 - 95, 400 + 95);
+	}
+
+	/* Edges: no rows; one class; a class too small for a test row. */
+	assert_int_equal(train_split_mask(key, cls, 0, 0.2, mask, &err), SR_OK);
+	memset(cls, 1, 10);
+	assert_int_equal(train_split_mask(key, cls, 10, 0.5, mask, &err), SR_OK);
+	test[0] = 0;
+	for (size_t j = 0; j < 10; j++)
+		test[0] += mask[j];
+	assert_int_equal(test[0], 5);
+	cls[0] = 0;
+	assert_int_equal(train_split_mask(key, cls, 2, 0.5, mask, &err), SR_OK);
+	assert_int_equal(mask[0] + mask[1], 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_checker_rules),
+		cmocka_unit_test(test_split_mask),
 		cmocka_unit_test(test_two_parties),
 		cmocka_unit_test(test_three_parties),
 		cmocka_unit_test(test_options),

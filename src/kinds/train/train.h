@@ -99,6 +99,15 @@ int train_vertical_run(const struct sr_kind_ctx *c, const struct train_spec *s,
 		       json_t **result, struct sr_err *err) SR_WUR;
 int train_vertical_central(const struct sr_kind_ctx *c, const struct train_spec *s,
 			   json_t **result, struct sr_err *err) SR_WUR;
+/*
+ * Vertical mode's test split (docs/protocols/train.md, "Vertical mode"):
+ * of the m rows j with cls[j] == c, for c = 0 and 1, floor(m ratio)
+ * chosen uniformly at random with a stream drawn from key get mask[j] = 1,
+ * the rest 0.  The same key gives the same mask; without the key the mask
+ * says nothing of which rows are in which class beyond the class sizes.
+ */
+int train_split_mask(const uint8_t key[32], const uint8_t *cls, size_t n, double ratio,
+		     uint8_t *mask, struct sr_err *err) SR_WUR;
 /* Paillier modulus bits of vertical SecureBoost (2048; tests lower it). */
 extern unsigned train_sb_key_bits;
 

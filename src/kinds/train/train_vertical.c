@@ -5,7 +5,8 @@
  * passive.  Rows are aligned inside the job by two-party PSI between A and
  * each passive party (SR_PSI_TO_BOTH), A intersects the pairwise results,
  * orders the aligned rows by its own scan order, splits them into training
- * and test rows (stratified by label) and sends each passive party its
+ * and test rows (stratified by label, at random from a key only A holds)
+ * and sends each passive party its
  * positions and the test mask (ALIGN).  Then SecureBoost
  * (src/ml/secureboost.h) trains on the training rows, joint prediction
  * scores the test rows at A, A evaluates and sends the result envelope to
@@ -199,20 +200,106 @@ static int vrows_take(const struct vrows *v, const size_t *idx, const uint8_t *m
 	return SR_OK;
 }
 
-/* The test mask of the aligned labels y[idx[j]]: the k-th row of each
- * class goes to test when floor((k + 1) ratio) > floor(k ratio) (one
- * class for the squared loss), as in horizontal mode. */
-static void test_mask(const struct train_spec *s, const struct vrows *a, const size_t *idx,
-		      size_t n, uint8_t *mask)
-{
-	uint64_t seen[2] = { 0, 0 };
+/*
+ * The key of the test split: a hash of A's mask secret (ctx->mask_key of
+ * A's input, for no receiver) and the approved spec.  Only A and a
+ * run_central given A's secret can compute it; the same job gives the
+ * same split.
+ */
+#define SPLIT_CONTEXT "sealroom train vertical split v1"
 
-	for (size_t j = 0; j < n; j++) {
-		int cls = s->gbdt.loss == SR_ML_LOGISTIC && a->y[idx[j]] == 1;
-		mask[j] = floor((double)(seen[cls] + 1) * s->test_ratio) >
-			  floor((double)seen[cls] * s->test_ratio);
-		seen[cls]++;
+static int split_key(const struct sr_kind_ctx *c, const struct train_spec *s,
+		     uint8_t key[32], struct sr_err *err)
+{
+	size_t in = s->order[0];
+	uint8_t secret[32];
+	crypto_generichash_state st;
+	char *text;
+	int rc;
+
+	if (!c->mask_key)
+		return sr_fail(err, SR_EINTERNAL,
+			       "train: the vertical test split is drawn with the active party's "
+			       "secret, and this runner has none");
+	rc = c->mask_key(c->impl, in, c->inputs[in].dataset, "", secret, err);
+	if (rc) {
+		sr_err_prefix(err, "train: the secret test split of %s", c->inputs[in].dataset);
+		return rc;
 	}
+	text = json_dumps(c->spec, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text) {
+		sodium_memzero(secret, sizeof(secret));
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	crypto_generichash_init(&st, secret, sizeof(secret), 32);
+	crypto_generichash_update(&st, (const uint8_t *)SPLIT_CONTEXT, sizeof(SPLIT_CONTEXT));
+	crypto_generichash_update(&st, (const uint8_t *)text, strlen(text));
+	crypto_generichash_final(&st, key, 32);
+	sodium_memzero(&st, sizeof(st));
+	sodium_memzero(secret, sizeof(secret));
+	free(text);
+	return SR_OK;
+}
+
+int train_split_mask(const uint8_t key[32], const uint8_t *cls, size_t n, double ratio,
+		     uint8_t *mask, struct sr_err *err)
+{
+	size_t *pos = sr_malloc((n ? n : 1) * sizeof(*pos));
+	uint64_t *rnd = sr_malloc((n ? n : 1) * sizeof(*rnd));
+	int rc = SR_OK;
+
+	if (!pos || !rnd) {
+		rc = sr_fail(err, SR_ENOMEM, "train: out of memory splitting %zu rows", n);
+		goto out;
+	}
+	memset(mask, 0, n);
+	for (uint8_t c = 0; c < 2; c++) {
+		uint8_t seed[randombytes_SEEDBYTES];
+		size_t m = 0, t;
+
+		for (size_t j = 0; j < n; j++)
+			if ((cls[j] != 0) == c)
+				pos[m++] = j;
+		if (m == 0)
+			continue;
+		/* floor(m r): as many as horizontal mode's rule takes. */
+		t = (size_t)floor((double)m * ratio);
+		crypto_generichash(seed, sizeof(seed), &c, 1, key, 32);
+		randombytes_buf_deterministic(rnd, m * sizeof(*rnd), seed);
+		sodium_memzero(seed, sizeof(seed));
+		/* Swap into place i < t a position drawn from [i, m): the
+		 * first t of a uniform shuffle (bias below m / 2^64). */
+		for (size_t i = 0; i < t; i++) {
+			size_t j = i + (size_t)(((unsigned __int128)rnd[i] * (m - i)) >> 64);
+			size_t x = pos[i];
+			pos[i] = pos[j];
+			pos[j] = x;
+			mask[pos[i]] = 1;
+		}
+	}
+out:
+	if (rnd)
+		sodium_memzero(rnd, (n ? n : 1) * sizeof(*rnd));
+	sr_free(pos);
+	sr_free(rnd);
+	return rc;
+}
+
+/* The test mask of the aligned rows (labels y[idx[j]]; one class for the
+ * squared loss), drawn with the split key. */
+static int test_mask(const struct train_spec *s, const struct vrows *a, const size_t *idx,
+		     size_t n, const uint8_t key[32], uint8_t *mask, struct sr_err *err)
+{
+	uint8_t *cls = sr_malloc(n ? n : 1);
+	int rc;
+
+	if (!cls)
+		return sr_fail(err, SR_ENOMEM, "train: out of memory splitting %zu rows", n);
+	for (size_t j = 0; j < n; j++)
+		cls[j] = s->gbdt.loss == SR_ML_LOGISTIC && a->y[idx[j]] == 1;
+	rc = train_split_mask(key, cls, n, s->test_ratio, mask, err);
+	sr_free(cls);
+	return rc;
 }
 
 /* ---- the result envelope ------------------------------------------------- */
@@ -586,7 +673,7 @@ static int run_active(struct vrun *r, json_t **result, struct sr_err *err)
 	int64_t *at[SR_ML_SB_PASSIVE_MAX] = { 0 };
 	size_t *idx = NULL;
 	uint64_t *pos = NULL;
-	uint8_t *mask = NULL;
+	uint8_t *mask = NULL, key[32];
 	double *pred = NULL;
 	struct sr_ml_sb_params p;
 	struct sr_ml_data dtr, dte;
@@ -625,7 +712,10 @@ static int run_active(struct vrun *r, json_t **result, struct sr_err *err)
 		if (all)
 			idx[n++] = i;
 	}
-	test_mask(s, &r->rows, idx, n, mask);
+	rc = split_key(c, s, key, err);
+	if (rc == SR_OK)
+		rc = test_mask(s, &r->rows, idx, n, key, mask, err);
+	sodium_memzero(key, sizeof(key));
 	for (size_t j = 0; rc == SR_OK && j < np; j++) {
 		for (size_t k = 0; k < n; k++)
 			pos[k] = (uint64_t)at[j][idx[k]];
@@ -986,7 +1076,15 @@ int train_vertical_central(const struct sr_kind_ctx *c, const struct train_spec 
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto out;
 	}
-	test_mask(s, &rows[0], idx[0], n, mask);
+	{
+		uint8_t key[32];
+		rc = split_key(c, s, key, err);
+		if (rc == SR_OK)
+			rc = test_mask(s, &rows[0], idx[0], n, key, mask, err);
+		sodium_memzero(key, sizeof(key));
+		if (rc)
+			goto out;
+	}
 	/* The pooled columns: A's, then each passive party's. */
 	{
 		struct train_table part[2];
