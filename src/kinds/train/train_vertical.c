@@ -237,7 +237,7 @@ static int split_key(const struct sr_kind_ctx *c, const struct train_spec *s,
 	crypto_generichash_final(&st, key, 32);
 	sodium_memzero(&st, sizeof(st));
 	sodium_memzero(secret, sizeof(secret));
-	free(text);
+	sr_free(text);
 	return SR_OK;
 }
 
@@ -287,17 +287,21 @@ out:
 
 /* The test mask of the aligned rows (labels y[idx[j]]; one class for the
  * squared loss), drawn with the split key. */
-static int test_mask(const struct train_spec *s, const struct vrows *a, const size_t *idx,
-		     size_t n, const uint8_t key[32], uint8_t *mask, struct sr_err *err)
+static int test_mask(const struct sr_kind_ctx *c, const struct train_spec *s,
+		     const struct vrows *a, const size_t *idx, size_t n, uint8_t *mask,
+		     struct sr_err *err)
 {
-	uint8_t *cls = sr_malloc(n ? n : 1);
+	uint8_t *cls = sr_malloc(n ? n : 1), key[32];
 	int rc;
 
 	if (!cls)
 		return sr_fail(err, SR_ENOMEM, "train: out of memory splitting %zu rows", n);
 	for (size_t j = 0; j < n; j++)
 		cls[j] = s->gbdt.loss == SR_ML_LOGISTIC && a->y[idx[j]] == 1;
-	rc = train_split_mask(key, cls, n, s->test_ratio, mask, err);
+	rc = split_key(c, s, key, err);
+	if (rc == SR_OK)
+		rc = train_split_mask(key, cls, n, s->test_ratio, mask, err);
+	sodium_memzero(key, sizeof(key));
 	sr_free(cls);
 	return rc;
 }
@@ -673,7 +677,7 @@ static int run_active(struct vrun *r, json_t **result, struct sr_err *err)
 	int64_t *at[SR_ML_SB_PASSIVE_MAX] = { 0 };
 	size_t *idx = NULL;
 	uint64_t *pos = NULL;
-	uint8_t *mask = NULL, key[32];
+	uint8_t *mask = NULL;
 	double *pred = NULL;
 	struct sr_ml_sb_params p;
 	struct sr_ml_data dtr, dte;
@@ -712,10 +716,7 @@ static int run_active(struct vrun *r, json_t **result, struct sr_err *err)
 		if (all)
 			idx[n++] = i;
 	}
-	rc = split_key(c, s, key, err);
-	if (rc == SR_OK)
-		rc = test_mask(s, &r->rows, idx, n, key, mask, err);
-	sodium_memzero(key, sizeof(key));
+	rc = test_mask(c, s, &r->rows, idx, n, mask, err);
 	for (size_t j = 0; rc == SR_OK && j < np; j++) {
 		for (size_t k = 0; k < n; k++)
 			pos[k] = (uint64_t)at[j][idx[k]];
@@ -1076,15 +1077,9 @@ int train_vertical_central(const struct sr_kind_ctx *c, const struct train_spec 
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto out;
 	}
-	{
-		uint8_t key[32];
-		rc = split_key(c, s, key, err);
-		if (rc == SR_OK)
-			rc = test_mask(s, &rows[0], idx[0], n, key, mask, err);
-		sodium_memzero(key, sizeof(key));
-		if (rc)
-			goto out;
-	}
+	rc = test_mask(c, s, &rows[0], idx[0], n, mask, err);
+	if (rc)
+		goto out;
 	/* The pooled columns: A's, then each passive party's. */
 	{
 		struct train_table part[2];
