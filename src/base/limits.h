@@ -20,6 +20,7 @@
 
 /* JSON and policies */
 #define SR_JSON_DEPTH_MAX 32               /* nesting of any JSON document */
+#define SR_JSON_DUMP_DEPTH_MAX 2048        /* nesting sr_json_dump writes (values built in code; a cycle fails) */
 #define SR_POLICY_BYTES_MAX (1u << 20)     /* bytes in a policy file */
 #define SR_POLICY_DOMAIN_MAX 65536         /* values in one column domain */
 #define SR_POLICY_LIST_MAX 1024            /* entries in receivers/jobs lists */

@@ -840,6 +840,145 @@ static void test_json_keys_and_getters(void **state)
 	json_decref(v);
 }
 
+/* ---- sr_json_dump against jansson's own compact writer ---- */
+
+static uint64_t rnd_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t rnd(void)
+{
+	/* xorshift64*: a fixed sequence, so a failure reproduces */
+	rnd_state ^= rnd_state >> 12;
+	rnd_state ^= rnd_state << 25;
+	rnd_state ^= rnd_state >> 27;
+	return rnd_state * 2685821657736338717u;
+}
+
+/* Text drawn from pieces that stress the escaper: ASCII, each control
+ * byte, quote, backslash, slash, DEL, 2-, 3- and 4-byte UTF-8, NUL. */
+static size_t rnd_text(char *out, size_t cap)
+{
+	static const char *const pieces[] = {
+		"a", "Z", " ", "\"", "\\", "/", "\x7f", "\xc3\xa9", "\xe2\x82\xac",
+		"\xf0\x9f\x98\x80", "\xef\xbf\xbf", "\xf4\x8f\xbf\xbf", "key", "0",
+	};
+	size_t len = 0, n = rnd() % 12;
+
+	for (size_t i = 0; i < n; i++) {
+		char ctl[2] = { (char)(rnd() % 32), 0 };
+		const char *p = rnd() % 5 == 0 ? ctl : pieces[rnd() % (sizeof(pieces) / sizeof(pieces[0]))];
+		size_t pl = ctl[0] == 0 && p == ctl ? 1 : strlen(p);
+		if (len + pl >= cap)
+			break;
+		memcpy(out + len, p, pl);
+		len += pl;
+	}
+	return len;
+}
+
+static json_t *rnd_value(int depth)
+{
+	static const double reals[] = { 0.0, -0.0, 1.0, -1.5, 0.1, 1e-5, 1e20, 1e300,
+					 -2.2250738585072014e-308, 123456789.125, 3.0e-320,
+					 1.7976931348623157e308, 5e-324, 100.0, 1e16 };
+	char text[64];
+	size_t len;
+	json_t *v;
+
+	switch (depth > 4 ? rnd() % 6 : rnd() % 8) {
+	case 0: return json_null();
+	case 1: return json_boolean(rnd() % 2);
+	case 2: {
+		int64_t picks[] = { 0, -1, INT64_MIN, INT64_MAX, (int64_t)(rnd() % 100000) };
+		return json_integer(picks[rnd() % 5]);
+	}
+	case 3:
+		return json_real(rnd() % 2 ? reals[rnd() % (sizeof(reals) / sizeof(reals[0]))] :
+				 (double)(int64_t)rnd() / (double)(rnd() | 1));
+	case 4:
+	case 5:
+		len = rnd_text(text, sizeof(text));
+		return json_stringn(text, len);
+	case 6:
+		v = json_array();
+		for (size_t n = rnd() % 6; n > 0; n--)
+			json_array_append_new(v, rnd_value(depth + 1));
+		return v;
+	default:
+		v = json_object();
+		for (size_t n = rnd() % 6; n > 0; n--) {
+			len = rnd_text(text, sizeof(text));
+			json_object_setn_new(v, text, len, rnd_value(depth + 1));
+		}
+		return v;
+	}
+}
+
+static int jansson_cb(const char *buffer, size_t size, void *data)
+{
+	return sr_buf_add(data, buffer, size) == SR_OK ? 0 : -1;
+}
+
+static void test_json_dump_is_janssons(void **state)
+{
+	struct sr_buf ours, theirs;
+	json_t *v;
+
+	(void)state;
+	sr_buf_init(&ours, 0);
+	sr_buf_init(&theirs, 0);
+	for (int i = 0; i < 5000; i++) {
+		v = rnd_value(0);
+		assert_non_null(v);
+		sr_buf_reset(&ours);
+		sr_buf_reset(&theirs);
+		assert_int_equal(sr_json_dump(v, 0, &ours), SR_OK);
+		assert_int_equal(json_dump_callback(v, jansson_cb, &theirs, JSON_COMPACT |
+						    JSON_SORT_KEYS | JSON_ENCODE_ANY), 0);
+		if (ours.len != theirs.len || memcmp(ours.data, theirs.data, ours.len) != 0)
+			fail_msg("document %d:\n ours   %s\n theirs %s", i, ours.data, theirs.data);
+		json_decref(v);
+	}
+	/* Keys that are prefixes of one another, and embedded NULs. */
+	v = json_object();
+	json_object_setn_new(v, "ab", 2, json_integer(1));
+	json_object_setn_new(v, "a", 1, json_integer(2));
+	json_object_setn_new(v, "a\0b", 3, json_integer(3));
+	json_object_setn_new(v, "", 0, json_integer(4));
+	sr_buf_reset(&ours);
+	assert_int_equal(sr_json_dump(v, 0, &ours), SR_OK);
+	assert_string_equal(ours.data, "{\"\":4,\"a\":2,\"a\\u0000b\":3,\"ab\":1}");
+	json_decref(v);
+	/* Invalid UTF-8 (only json_stringn_nocheck makes it) fails, as in
+	 * jansson, and leaves the buffer as it was. */
+	{
+		static const char *const bad[] = { "\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+						   "\x80", "\xe2\x82", "ok\xff" };
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			v = json_pack("[s,o]", "x", json_stringn_nocheck(bad[i], strlen(bad[i])));
+			sr_buf_reset(&ours);
+			assert_int_equal(sr_buf_addstr(&ours, "keep"), SR_OK);
+			assert_int_equal(sr_json_dump(v, 0, &ours), SR_ENOMEM);
+			assert_string_equal(ours.data, "keep");
+			sr_buf_reset(&theirs);
+			assert_int_not_equal(json_dump_callback(v, jansson_cb, &theirs,
+								JSON_COMPACT | JSON_ENCODE_ANY), 0);
+			json_decref(v);
+		}
+	}
+	/* A buffer at its cap fails without writing past it. */
+	{
+		struct sr_buf small;
+		v = json_pack("{s:[i,i,i]}", "abc", 1, 2, 3);
+		sr_buf_init(&small, 8);
+		assert_int_not_equal(sr_json_dump(v, 0, &small), SR_OK);
+		assert_true(small.len <= 8);
+		sr_buf_release(&small);
+		json_decref(v);
+	}
+	sr_buf_release(&ours);
+	sr_buf_release(&theirs);
+}
+
 static void test_json_canonical(void **state)
 {
 	struct sr_buf b;
@@ -1604,6 +1743,7 @@ int main(void)
 		cmocka_unit_test(test_json_parse),
 		cmocka_unit_test(test_json_keys_and_getters),
 		cmocka_unit_test(test_json_canonical),
+		cmocka_unit_test(test_json_dump_is_janssons),
 		cmocka_unit_test(test_pool_groups),
 		cmocka_unit_test(test_pool_inline),
 		cmocka_unit_test(test_pool_run),

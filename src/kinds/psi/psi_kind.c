@@ -395,11 +395,21 @@ static int result_of(const struct sr_kind_ctx *c, size_t input,
 			size_t mid = lo + (hi - lo) / 2;
 			if (k->rows[mid] < rows[i]) lo = mid + 1; else hi = mid;
 		}
-		if (lo < k->count && k->rows[lo] == rows[i] &&
-		    json_array_append_new(out_rows, json_pack("[I,o]", (json_int_t)rows[i],
-				key_json(col, key, k, lo, &masked)))) {
-			json_decref(out_rows);
-			out_rows = NULL;
+		if (lo < k->count && k->rows[lo] == rows[i]) {
+			/* Built directly: json_pack parses its format per row. */
+			json_t *row = json_array(), *kj = key_json(col, key, k, lo, &masked);
+			int bad = !row || !kj ||
+				  json_array_append_new(row, json_integer((json_int_t)rows[i])) ||
+				  json_array_append(row, kj);
+
+			json_decref(kj);
+			if (bad)
+				json_decref(row);
+			/* json_array_append_new drops row when it fails */
+			if (bad || json_array_append_new(out_rows, row)) {
+				json_decref(out_rows);
+				out_rows = NULL;
+			}
 		}
 	}
 	sodium_memzero(key, sizeof(key));
