@@ -42,4 +42,24 @@ void sr_aes_ctr_stream(struct sr_aes *a, uint8_t *out, size_t len);
 /* Free the context; NULL-safe, idempotent. */
 void sr_aes_release(struct sr_aes *a);
 
+/*
+ * AES-256-GCM, the AEAD of bulk data in flight (job channel messages,
+ * docs/protocols/jobchan.md): about 4x libsodium's XChaCha20-Poly1305 on
+ * a CPU with AES-NI and carry-less multiply.  The nonce is 12 bytes and
+ * must never repeat under a key (callers use a message counter).  Seal
+ * writes len + SR_GCM_ABYTES bytes to out (out may equal msg); open
+ * writes ct_len - SR_GCM_ABYTES and fails with SR_ECRYPTO, out wiped,
+ * when the tag does not verify.  SR_ENOMEM when OpenSSL has no context.
+ */
+#define SR_GCM_KEYBYTES 32
+#define SR_GCM_NONCEBYTES 12
+#define SR_GCM_ABYTES 16
+
+int sr_gcm_seal(uint8_t *out, const uint8_t *msg, size_t len, const uint8_t *ad,
+		size_t ad_len, const uint8_t nonce[SR_GCM_NONCEBYTES],
+		const uint8_t key[SR_GCM_KEYBYTES], struct sr_err *err) SR_WUR;
+int sr_gcm_open(uint8_t *out, const uint8_t *ct, size_t ct_len, const uint8_t *ad,
+		size_t ad_len, const uint8_t nonce[SR_GCM_NONCEBYTES],
+		const uint8_t key[SR_GCM_KEYBYTES], struct sr_err *err) SR_WUR;
+
 #endif

@@ -56,6 +56,7 @@
 
 #include "base/alloc.h"
 #include "base/log.h"
+#include "crypto/aes.h"
 #include "crypto/crypto.h"
 #include "net/direct.h"
 #include "net/pipe.h"
@@ -76,6 +77,7 @@
 #define LABEL_HELLO "sealroom.jobchan.hello.v1"
 #define LABEL_KEY "sealroom.jobchan.key.v1"
 #define LABEL_DIRECT "sealroom.jobchan.direct.v1"
+#define LABEL_MASK "sealroom.jobchan.mask.v1"
 #define PATH_DIRECT 'D'
 #define PATH_RELAY 'R'
 /* How long a sender tries to reach a peer's listener before it takes the
@@ -92,6 +94,8 @@ _Static_assert(EPH_BYTES == 32 && crypto_scalarmult_SCALARBYTES == 32 &&
 _Static_assert(SR_AEAD_KEYBYTES == 32 && SR_AEAD_NONCEBYTES == 24 &&
 	       SR_AEAD_ABYTES == 16 && crypto_stream_xchacha20_KEYBYTES == 32 &&
 	       crypto_stream_xchacha20_NONCEBYTES == 24, "XChaCha20(-Poly1305) sizes");
+_Static_assert(SR_GCM_KEYBYTES == SR_AEAD_KEYBYTES && SR_GCM_ABYTES == SR_AEAD_ABYTES,
+	       "the channel keys and tags fit AES-256-GCM");
 _Static_assert(SR_HASH_BYTES == ID_BYTES, "job ids and heads are hashes");
 _Static_assert(SR_PROJECT_ID_MAX <= 255, "project length fits a byte");
 _Static_assert(HELLO_FIXED + SR_PROJECT_ID_MAX + SR_JOBCHAN_ADDR_MAX <= SR_JOBCHAN_HELLO_MAX,
@@ -109,6 +113,8 @@ struct keys {                  /* in sodium_malloc memory */
 	uint8_t recv[SR_AEAD_KEYBYTES];
 	uint8_t dsend[SR_AEAD_KEYBYTES];   /* kd(self -> peer): direct-path proofs */
 	uint8_t drecv[SR_AEAD_KEYBYTES];   /* kd(peer -> self) */
+	uint8_t msend[SR_AEAD_KEYBYTES];   /* km(self -> peer): channel masks */
+	uint8_t mrecv[SR_AEAD_KEYBYTES];   /* km(peer -> self) */
 };
 
 struct peer {
@@ -191,21 +197,20 @@ static void prefix(uint8_t *out, uint8_t type)
 	out[5] = type;
 }
 
-static void nonce_of(uint8_t nonce[SR_AEAD_NONCEBYTES], uint64_t seq)
+static void nonce_of(uint8_t nonce[SR_GCM_NONCEBYTES], uint64_t seq)
 {
-	memset(nonce, 0, SR_AEAD_NONCEBYTES);
+	memset(nonce, 0, SR_GCM_NONCEBYTES);
 	sr_store_u64le(nonce, seq);
 }
 
-/* The channel number's mask for seq: a keystream block under a nonce the
- * AEAD never uses (byte 8 is 1, not 0). */
+/* The channel number's mask for seq: a keystream block under the
+ * direction's mask key km (its own key: the AEAD key seals only). */
 static uint32_t channel_mask(const uint8_t key[SR_AEAD_KEYBYTES], uint64_t seq)
 {
 	uint8_t nonce[crypto_stream_xchacha20_NONCEBYTES], mask[4] = { 0 };
 
 	memset(nonce, 0, sizeof(nonce));
 	sr_store_u64le(nonce, seq);
-	nonce[8] = 1;
 	crypto_stream_xchacha20_xor(mask, mask, sizeof(mask), nonce, key);
 	return sr_load_u32le(mask);
 }
@@ -570,6 +575,8 @@ static int derive_keys(const struct sr_jobchan *ch, struct peer *p,
 	direction_key(p->keys->recv, LABEL_KEY, shared, t, p->org_id, ch->self_org);
 	direction_key(p->keys->dsend, LABEL_DIRECT, shared, t, ch->self_org, p->org_id);
 	direction_key(p->keys->drecv, LABEL_DIRECT, shared, t, p->org_id, ch->self_org);
+	direction_key(p->keys->msend, LABEL_MASK, shared, t, ch->self_org, p->org_id);
+	direction_key(p->keys->mrecv, LABEL_MASK, shared, t, p->org_id, ch->self_org);
 	sodium_memzero(shared, sizeof(shared));
 	return SR_OK;
 }
@@ -925,7 +932,7 @@ static int post_sealed(struct sr_jobchan *ch, struct peer *p, uint8_t type,
 		       uint32_t channel, uint32_t total, uint32_t offset,
 		       const uint8_t *data, size_t len, struct sr_err *err)
 {
-	uint8_t ad[AD_MAX], nonce[SR_AEAD_NONCEBYTES];
+	uint8_t ad[AD_MAX], nonce[SR_GCM_NONCEBYTES];
 	size_t n = HDR_BYTES + len + SR_AEAD_ABYTES, ad_len;
 	struct sr_err inner;
 	uint64_t seq = p->send_seq;
@@ -942,11 +949,13 @@ static int post_sealed(struct sr_jobchan *ch, struct peer *p, uint8_t type,
 			       "job channel: no room for a message of %zu bytes to %s",
 			       n, p->org_id);
 	out = (uint8_t *)p->out.data;
-	header_write(out, type, channel ^ channel_mask(p->keys->send, seq), seq, total,
+	header_write(out, type, channel ^ channel_mask(p->keys->msend, seq), seq, total,
 		     offset);
 	ad_len = ad_build(ad, ch, out, ch->self_org, p->org_id);
 	nonce_of(nonce, seq);
-	sr_aead_seal(out + HDR_BYTES, data, len, ad, ad_len, nonce, p->keys->send);
+	rc = sr_gcm_seal(out + HDR_BYTES, data, len, ad, ad_len, nonce, p->keys->send, err);
+	if (rc)
+		return rc;
 	sr_buf_setlen(&p->out, n);
 	p->send_seq = seq + 1;
 	sr_err_clear(&inner);
@@ -1044,7 +1053,7 @@ static int header_parse(const struct peer *p, uint64_t claimed, struct header *h
 			       (unsigned long long)p->recv_seq, p->org_id, len);
 	h->type = m[5];
 	h->seq = sr_load_u64le(m + 12);
-	h->channel = sr_load_u32le(m + 8) ^ channel_mask(p->keys->recv, h->seq);
+	h->channel = sr_load_u32le(m + 8) ^ channel_mask(p->keys->mrecv, h->seq);
 	h->total = sr_load_u32le(m + 20);
 	h->offset = sr_load_u32le(m + 24);
 	h->raw = m;
@@ -1067,11 +1076,17 @@ static int header_parse(const struct peer *p, uint64_t claimed, struct header *h
 static int open_sealed(struct sr_jobchan *ch, struct peer *p, const struct header *h,
 		       uint8_t *out, struct sr_err *err)
 {
-	uint8_t ad[AD_MAX], nonce[SR_AEAD_NONCEBYTES];
+	uint8_t ad[AD_MAX], nonce[SR_GCM_NONCEBYTES];
 	size_t ad_len = ad_build(ad, ch, h->raw, p->org_id, ch->self_org);
+	struct sr_err inner;
+	int rc;
 
 	nonce_of(nonce, p->recv_seq);
-	if (sr_aead_open(out, h->ct, h->ct_len, ad, ad_len, nonce, p->keys->recv) != SR_OK)
+	sr_err_clear(&inner);
+	rc = sr_gcm_open(out, h->ct, h->ct_len, ad, ad_len, nonce, p->keys->recv, &inner);
+	if (rc == SR_ENOMEM)
+		return sr_fail(err, rc, "job channel: %s", inner.msg);
+	if (rc)
 		return sr_fail(err, SR_ECRYPTO,
 			       "job channel: message %llu from %s does not authenticate (altered, or not sealed by %s)",
 			       (unsigned long long)p->recv_seq, p->org_id, p->org_id);

@@ -48,7 +48,7 @@
 
 struct sr_direct;
 
-#define SR_JOBCHAN_VERSION 2
+#define SR_JOBCHAN_VERSION 3
 /* The logical channel of the PATH messages of the direct path (jobchan.c);
  * callers may not use it. */
 #define SR_JOBCHAN_PATH_CHANNEL UINT32_MAX

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/aes.h"
 #include "crypto/crypto.h"
 #include "crypto/identity.h"
 
@@ -328,6 +329,71 @@ static void expect_open_fails(const uint8_t *ct, size_t ct_len,
 	for (size_t i = 0; ct_len >= SR_AEAD_ABYTES &&
 	     i < ct_len - SR_AEAD_ABYTES; i++)
 		assert_int_equal(out[i], 0);
+}
+
+/* AES-256-GCM (crypto/aes.h), the job channel's AEAD. */
+static void test_gcm_kat(void **state)
+{
+	(void)state;
+	for (int i = 1; i <= 2; i++) {
+		char name[32];
+		uint8_t key[SR_GCM_KEYBYTES], nonce[SR_GCM_NONCEBYTES];
+		uint8_t *ad, *msg, *ct, *out, *back;
+		size_t ad_len, msg_len, ct_len;
+		struct sr_err err;
+
+		snprintf(name, sizeof(name), "gcm.%d.key", i);
+		kat_fixed(name, key, sizeof(key));
+		snprintf(name, sizeof(name), "gcm.%d.nonce", i);
+		kat_fixed(name, nonce, sizeof(nonce));
+		snprintf(name, sizeof(name), "gcm.%d.ad", i);
+		ad = kat_bytes(name, &ad_len);
+		snprintf(name, sizeof(name), "gcm.%d.msg", i);
+		msg = kat_bytes(name, &msg_len);
+		snprintf(name, sizeof(name), "gcm.%d.ct", i);
+		ct = kat_bytes(name, &ct_len);
+		assert_int_equal(ct_len, msg_len + SR_GCM_ABYTES);
+		out = malloc(ct_len);
+		back = malloc(ct_len);
+		assert_non_null(out);
+		assert_non_null(back);
+		assert_int_equal(sr_gcm_seal(out, msg, msg_len, ad, ad_len, nonce, key, &err), SR_OK);
+		assert_memory_equal(out, ct, ct_len);
+		/* in place */
+		memcpy(back, msg, msg_len);
+		assert_int_equal(sr_gcm_seal(back, back, msg_len, ad, ad_len, nonce, key, &err), SR_OK);
+		assert_memory_equal(back, ct, ct_len);
+		assert_int_equal(sr_gcm_open(back, ct, ct_len, ad, ad_len, nonce, key, &err), SR_OK);
+		if (msg_len)
+			assert_memory_equal(back, msg, msg_len);
+		/* every single-bit change of ciphertext, tag, AD, nonce or key fails */
+		for (size_t b = 0; b < 8 * ct_len; b += 7) {
+			out[b / 8] ^= (uint8_t)(1u << (b % 8));
+			assert_int_equal(sr_gcm_open(back, out, ct_len, ad, ad_len, nonce, key, &err),
+					 SR_ECRYPTO);
+			out[b / 8] ^= (uint8_t)(1u << (b % 8));
+		}
+		if (ad_len) {
+			ad[0] ^= 1;
+			assert_int_equal(sr_gcm_open(back, ct, ct_len, ad, ad_len, nonce, key, &err),
+					 SR_ECRYPTO);
+			ad[0] ^= 1;
+		}
+		nonce[11] ^= 1;
+		assert_int_equal(sr_gcm_open(back, ct, ct_len, ad, ad_len, nonce, key, &err), SR_ECRYPTO);
+		nonce[11] ^= 1;
+		key[0] ^= 1;
+		assert_int_equal(sr_gcm_open(back, ct, ct_len, ad, ad_len, nonce, key, &err), SR_ECRYPTO);
+		assert_non_null(strstr(err.msg, "does not authenticate"));
+		/* shorter than a tag */
+		assert_int_equal(sr_gcm_open(back, ct, SR_GCM_ABYTES - 1, ad, ad_len, nonce, key, &err),
+				 SR_ECRYPTO);
+		free(ad);
+		free(msg);
+		free(ct);
+		free(out);
+		free(back);
+	}
 }
 
 static void test_aead_tamper(void **state)
@@ -686,6 +752,7 @@ int main(void)
 		cmocka_unit_test(test_org_id_kat),
 		cmocka_unit_test(test_sign_kat),
 		cmocka_unit_test(test_random),
+		cmocka_unit_test(test_gcm_kat),
 	};
 
 	return cmocka_run_group_tests(tests, kat_setup, kat_teardown);

@@ -310,7 +310,7 @@ static const struct attack_case cases[] = {
 	{ "hello signature altered", 2, AT_FLIP, B, A, 0, 0, 0, SIZE_MAX, 0, 1, 1, 10, 100, 0, 2000, 1,
 	  SR_ECRYPTO, "does not verify with org_" },
 	{ "hello of another version", 2, AT_FLIP, B, A, 0, 0, 0, 4, 0, 1, 1, 10, 100, 0, 2000, 1,
-	  SR_EPROTO, "speaks job channel version 3, this node speaks 2" },
+	  SR_EPROTO, "speaks job channel version 2, this node speaks 3" },
 	{ "outsider's hello", 2, AT_REDIRECT, B, A, O, A, 0, 0, 1, 1, 1, 10, 100, 0, 2000, 1,
 	  SR_ECRYPTO, "claims to come from org_" },
 	{ "outsider's hello posing as B", 2, AT_REDIRECT_PATCH, B, A, O, A, 0, 0, 1, 1, 1, 10, 100, 0, 2000, 1,
