@@ -26,9 +26,11 @@ N=131072
 # slower, and with other tests beside it a 4 s wait for one message failed
 # there (an ECDH pair's points) though nothing was wrong.
 # JOB_LIMIT bounds each job's wait in this script (alone, a job takes
-# about 10 s as built and 30 s under ASan).
+# about 10 s as built and 30 s under ASan; PSI_MULTI_JOB_LIMIT overrides
+# it, for hunting hangs on a loaded machine).
 TIMEOUT=4 JOB_LIMIT=120
 if ldd "$SEALROOM" 2>/dev/null | grep -q libasan; then N=16384; TIMEOUT=20; JOB_LIMIT=150; fi
+JOB_LIMIT=${PSI_MULTI_JOB_LIMIT:-$JOB_LIMIT}
 coord_start
 for o in bank shop telco; do org_init "$o"; done
 gen_policy "$WORK/pol" "${ORG_ID[bank]}"
@@ -61,6 +63,15 @@ nodes_report() {
 	for o in bank shop telco; do
 		echo "--- $o's node (pid ${NODE_PID[$o]}, $(kill -0 "${NODE_PID[$o]}" 2>/dev/null && echo alive || echo exited)), stderr:" >&2
 		tail -n 60 "$WORK/$o.node.err" >&2 || true
+		echo "--- $o's node, stdout (its log):" >&2
+		tail -n 40 "$WORK/$o.node.out" >&2 || true
+		# Where every thread of a live node waits (a job stuck without a
+		# transport timeout is a wait inside the node).
+		if command -v gdb >/dev/null && kill -0 "${NODE_PID[$o]}" 2>/dev/null; then
+			echo "--- $o's node threads:" >&2
+			timeout 60 gdb -p "${NODE_PID[$o]}" -batch -nx -ex 'set pagination off' \
+				-ex 'thread apply all bt' 2>/dev/null | grep -E '^(Thread|#)' >&2 || true
+		fi
 	done
 	echo "--- coordinator stderr:" >&2
 	tail -n 30 "$WORK/coord.err" >&2 || true
