@@ -8,11 +8,15 @@
 #include <string.h>
 
 #include "crypto/crypto.h"
+#include "crypto/sha256.h"
 #include "store/value.h"
 #include "base/banned.h"
 
-#define REQ_LABEL "sealroom.request.v1\n"
-#define BODY_DOMAIN "sealroom.request.body.v1"
+/* v2: the body hash is SHA-256 (v1 was BLAKE2b), because each mailbox
+ * post is hashed in full by its sender and by the coordinator, and SHA-256
+ * runs at twice BLAKE2b's speed on CPUs with SHA extensions. */
+#define REQ_LABEL "sealroom.request.v2\n"
+#define BODY_DOMAIN "sealroom.request.body.v2"
 /* Longest method and path we sign; longer ones never verify. */
 #define SIGNED_MAX 2048
 
@@ -21,11 +25,12 @@ static size_t signed_message(char out[SIGNED_MAX], const char *method,
 			     const char *path, const void *body,
 			     size_t body_len, int64_t time)
 {
-	uint8_t h[SR_HASH_BYTES];
-	char hex[2 * SR_HASH_BYTES + 1];
+	uint8_t h[SR_SHA256_BYTES];
+	char hex[2 * SR_SHA256_BYTES + 1];
 	int n;
 
-	sr_hash(h, BODY_DOMAIN, body ? body : "", body ? body_len : 0);
+	if (sr_sha256(h, BODY_DOMAIN, body ? body : "", body ? body_len : 0) != SR_OK)
+		return 0;   /* signs the empty message: never verifies */
 	sr_hex(hex, h, sizeof(h));
 	n = snprintf(out, SIGNED_MAX, REQ_LABEL "%s\n%s\n%" PRId64 "\n%s",
 		     method, path, time, hex);
