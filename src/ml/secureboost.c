@@ -489,6 +489,18 @@ static int packing_init(struct packing *pk, unsigned value_bits, size_t rows, un
 
 /* ---- the passive party ---------------------------------------------------- */
 
+/* A pair of features (c1, c2), or c1 alone (c2 = SB_ALONE). */
+#define SB_ALONE SIZE_MAX
+struct sb_group {
+	size_t c1, c2, cell_off;
+};
+
+/* Pairs of at most this many cells (up to 44 bins and the missing bin
+ * each), at most this many cells in all: a cell holds a ciphertext once a
+ * row reaches it, 64 MB at 2048 bits; other features go alone. */
+#define SB_PAIR_CELLS_MAX 2048u
+#define SB_CELLS_MAX ((size_t)1 << 17)
+
 struct passive {
 	const struct sr_ml_sb_params *p;
 	struct sr_ml_gbdt_params g;
@@ -505,9 +517,10 @@ struct passive {
 	mpz_t *slot_ct;
 	uint32_t *slot_cnt;
 	size_t slots;
-	/* Cell sums of feature pairs (2q, 2q + 1): cell (b1, b2) of pair q at
-	 * cell_off[q] + b1 (slots of 2q + 1) + b2 (hist_cells). */
-	size_t npairs, *cell_off;
+	/* The features in groups of a pair or one (hist_cells); cell (b1, b2)
+	 * of a pair at its cell_off + b1 * slots(c2) + b2. */
+	struct sb_group *groups;
+	size_t ngroups, ncells;
 	mpz_t *cell_ct;
 	uint32_t *cell_cnt;
 	mpz_t *hist_ct;
@@ -641,9 +654,9 @@ static int passive_tree(struct passive *s, const uint8_t *b, size_t len, struct 
  * The node's bin sums are built in two passes so that a row costs one
  * ciphertext addition per pair of features, not one per feature: pass 1
  * (hist_cells) adds each row into the cell of its two bins of a feature
- * pair (a lone last feature straight into its bins); pass 2 (hist_bins)
- * adds each non-empty cell into its bin of either feature.  A pair's cost
- * is T - cells + 2 cells - bins instead of 2 (T - bins) for T rows and
+ * pair (a feature alone straight into its bins); pass 2 (hist_bins) adds
+ * each non-empty cell into its bin of either feature.  A pair's cost is
+ * T - cells + 2 cells - bins instead of 2 (T - bins) for T rows and
  * `cells` non-empty cells (at most 33^2 = 1089 with 32 bins), never more.
  * The sums are the same products mod n^2, so the same ciphertexts.
  */
@@ -662,53 +675,88 @@ static void ct_accumulate(const struct sr_he_pk *pk, mpz_t sum, uint32_t *cnt, c
 	*cnt += terms - 1;
 }
 
-/* Task 2 g + half: group g (a pair, or the lone last feature), the rows
- * whose first feature's bin is in the lower (half 0) or upper half. */
+/* Task 2 g + half: group g, the rows whose first feature's bin is in the
+ * lower (half 0) or upper half of its bins. */
 static int hist_cells(void *ctx, size_t task, struct sr_err *err)
 {
 	struct passive *s = ctx;
 	const struct span *sp = &s->t.nodes[s->hist_node];
-	size_t q = task / 2, c1 = 2 * q, n1 = slots_of(s, c1), mid = n1 / 2;
-	const uint16_t *col1 = s->f.codes + c1 * s->f.rows;
+	const struct sb_group *g = &s->groups[task / 2];
+	size_t mid = slots_of(s, g->c1) / 2;
+	const uint16_t *col1 = s->f.codes + g->c1 * s->f.rows;
+	const uint16_t *col2 = g->c2 == SB_ALONE ? NULL : s->f.codes + g->c2 * s->f.rows;
 	int upper = (int)(task % 2);
 
 	(void)err;
 	for (size_t i = 0; i < sp->sel_cnt; i++) {
 		uint32_t r = s->t.sel[sp->sel_off + i];
 		size_t b1 = col1[r], at;
-		mpz_t *sum;
-		uint32_t *cnt;
 		if ((b1 >= mid) != upper)
 			continue;
-		if (q < s->npairs) {
-			at = s->cell_off[q] + b1 * slots_of(s, c1 + 1) + s->f.codes[(c1 + 1) * s->f.rows + r];
-			sum = &s->cell_ct[at];
-			cnt = &s->cell_cnt[at];
+		if (col2) {
+			at = g->cell_off + b1 * slots_of(s, g->c2) + col2[r];
+			ct_accumulate(s->pk, s->cell_ct[at], &s->cell_cnt[at], s->row_ct[r], 1);
 		} else {
-			at = s->f.layout.offset[c1] + b1;
-			sum = &s->slot_ct[at];
-			cnt = &s->slot_cnt[at];
+			at = s->f.layout.offset[g->c1] + b1;
+			ct_accumulate(s->pk, s->slot_ct[at], &s->slot_cnt[at], s->row_ct[r], 1);
 		}
-		ct_accumulate(s->pk, *sum, cnt, s->row_ct[r], 1);
 	}
 	return SR_OK;
 }
 
-/* Feature c of a pair: its bins from the pair's cells. */
-static int hist_bins(void *ctx, size_t c, struct sr_err *err)
+/* Task 2 g + second: the bins of a pair's first or second feature from
+ * its cells (nothing for a feature alone). */
+static int hist_bins(void *ctx, size_t task, struct sr_err *err)
 {
 	struct passive *s = ctx;
-	size_t q = c / 2, n1 = slots_of(s, 2 * q), n2 = slots_of(s, 2 * q + 1);
-	size_t off = s->f.layout.offset[c], nb = c % 2 ? n2 : n1, nother = c % 2 ? n1 : n2;
+	const struct sb_group *g = &s->groups[task / 2];
+	int second = (int)(task % 2);
+	size_t n1, n2, off, nb, nother;
 
 	(void)err;
+	if (g->c2 == SB_ALONE)
+		return SR_OK;
+	n1 = slots_of(s, g->c1);
+	n2 = slots_of(s, g->c2);
+	off = s->f.layout.offset[second ? g->c2 : g->c1];
+	nb = second ? n2 : n1;
+	nother = second ? n1 : n2;
 	for (size_t b = 0; b < nb; b++)
 		for (size_t o = 0; o < nother; o++) {
-			size_t at = s->cell_off[q] + (c % 2 ? o * n2 + b : b * n2 + o);
+			size_t at = g->cell_off + (second ? o * n2 + b : b * n2 + o);
 			if (s->cell_cnt[at])
 				ct_accumulate(s->pk, s->slot_ct[off + b], &s->slot_cnt[off + b],
 					      s->cell_ct[at], s->cell_cnt[at]);
 		}
+	return SR_OK;
+}
+
+/* Group the features: neighbours in pairs while the caps allow. */
+static int groups_init(struct passive *s, struct sr_err *err)
+{
+	size_t cols = s->f.layout.cols, c = 0;
+	int rc;
+
+	s->groups = sr_calloc(cols ? cols : 1, sizeof(*s->groups));
+	if (!s->groups)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	while (c < cols) {
+		struct sb_group *g = &s->groups[s->ngroups++];
+		size_t cells = c + 1 < cols ? slots_of(s, c) * slots_of(s, c + 1) : 0;
+		if (cells && cells <= SB_PAIR_CELLS_MAX && s->ncells + cells <= SB_CELLS_MAX) {
+			*g = (struct sb_group){ c, c + 1, s->ncells };
+			s->ncells += cells;
+			c += 2;
+		} else {
+			*g = (struct sb_group){ c, SB_ALONE, 0 };
+			c++;
+		}
+	}
+	if ((rc = sr_he_cts_new(s->ncells ? s->ncells : 1, &s->cell_ct, err)))
+		return rc;
+	s->cell_cnt = sr_calloc(s->ncells ? s->ncells : 1, sizeof(*s->cell_cnt));
+	if (!s->cell_cnt)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
 	return SR_OK;
 }
 
@@ -762,9 +810,9 @@ static int passive_hist(struct passive *s, uint32_t node, struct sr_err *err)
 
 	s->hist_node = node;
 	memset(s->slot_cnt, 0, s->slots * sizeof(*s->slot_cnt));
-	memset(s->cell_cnt, 0, (s->cell_off[s->npairs] ? s->cell_off[s->npairs] : 1) * sizeof(*s->cell_cnt));
-	if ((rc = sr_pool_run(s->p->pool, 2 * ((s->f.layout.cols + 1) / 2), hist_cells, s, err)) ||
-	    (rc = sr_pool_run(s->p->pool, 2 * s->npairs, hist_bins, s, err)) ||
+	memset(s->cell_cnt, 0, s->ncells * sizeof(*s->cell_cnt));
+	if ((rc = sr_pool_run(s->p->pool, 2 * s->ngroups, hist_cells, s, err)) ||
+	    (rc = sr_pool_run(s->p->pool, 2 * s->ngroups, hist_bins, s, err)) ||
 	    (rc = sr_pool_run(s->p->pool, nct, hist_pack, s, err)))
 		return rc;
 	if (s->stats)
@@ -901,17 +949,10 @@ int sr_ml_sb_passive(const struct sr_ml_sb_params *p,
 	    (rc = sr_he_cts_new(s.slots, &s.slot_ct, err)) ||
 	    (rc = sr_he_cts_new(s.slots, &s.hist_ct, err)))
 		goto out;
-	s.npairs = s.f.layout.cols / 2;
-	s.cell_off = sr_calloc(s.npairs + 1, sizeof(*s.cell_off));
-	for (size_t q = 0; s.cell_off && q < s.npairs; q++)
-		s.cell_off[q + 1] = s.cell_off[q] + slots_of(&s, 2 * q) * slots_of(&s, 2 * q + 1);
-	if (s.cell_off && (rc = sr_he_cts_new(s.cell_off[s.npairs] ? s.cell_off[s.npairs] : 1,
-					      &s.cell_ct, err)))
+	if ((rc = groups_init(&s, err)))
 		goto out;
 	s.slot_cnt = sr_calloc(s.slots, sizeof(*s.slot_cnt));
-	s.cell_cnt = s.cell_off ? sr_calloc(s.cell_off[s.npairs] ? s.cell_off[s.npairs] : 1,
-					    sizeof(*s.cell_cnt)) : NULL;
-	if (!s.slot_cnt || !s.cell_cnt) {
+	if (!s.slot_cnt) {
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 		goto out;
 	}
@@ -983,9 +1024,9 @@ out:
 		sr_he_cts_free(s.hist_ct, s.slots);
 	sr_free(s.slot_cnt);
 	if (s.cell_ct)
-		sr_he_cts_free(s.cell_ct, s.cell_off[s.npairs] ? s.cell_off[s.npairs] : 1);
+		sr_he_cts_free(s.cell_ct, s.ncells ? s.ncells : 1);
 	sr_free(s.cell_cnt);
-	sr_free(s.cell_off);
+	sr_free(s.groups);
 	sr_he_pk_free(s.pk);
 	feats_release(&s.f);
 	sr_buf_release(&s.out);
