@@ -126,6 +126,16 @@ int sr_he_encrypt_with(const struct sr_he_pk *pk, const mpz_t m,
  */
 int sr_he_sk_encrypt_prepare(struct sr_he_sk *sk, struct sr_pool *pool,
 			     struct sr_err *err) SR_WUR;
+/*
+ * The same with windows of `window` bits, 10 (sr_he_sk_encrypt_prepare's)
+ * to SR_HE_CRT_WINDOW_MAX: 12 bits take 38 windows of 4,095 entries (79.7
+ * MB at 2048 bits, 3.4 times 10 bits' build), 37 multiplications per
+ * exponent instead of 44; worth it from about 2^15 encryptions under one
+ * key.  SR_EINVAL for another width; a prepared key is left as it is.
+ */
+#define SR_HE_CRT_WINDOW_MAX 12u
+int sr_he_sk_encrypt_prepare_window(struct sr_he_sk *sk, struct sr_pool *pool,
+				    unsigned window, struct sr_err *err) SR_WUR;
 int sr_he_encrypt_sk(const struct sr_he_sk *sk, const mpz_t m, mpz_t c,
 		     struct sr_err *err) SR_WUR;
 /* The same with the given exponent r ∈ [0, 2^R_BITS): equal to

@@ -639,14 +639,23 @@ int sr_he_encrypt_textbook(const struct sr_he_pk *pk, const mpz_t m, mpz_t c,
 int sr_he_sk_encrypt_prepare(struct sr_he_sk *sk, struct sr_pool *pool,
 			     struct sr_err *err)
 {
+	return sr_he_sk_encrypt_prepare_window(sk, pool, HE_CRT_TABLE_WINDOW, err);
+}
+
+int sr_he_sk_encrypt_prepare_window(struct sr_he_sk *sk, struct sr_pool *pool,
+				    unsigned window, struct sr_err *err)
+{
 	const struct sr_he_pk *pk = sk->pk;
 	int rc;
 
+	if (window < HE_CRT_TABLE_WINDOW || window > SR_HE_CRT_WINDOW_MAX)
+		return sr_fail(err, SR_EINVAL, "paillier: CRT table window of %u bits, expected %u to %u",
+			       window, HE_CRT_TABLE_WINDOW, SR_HE_CRT_WINDOW_MAX);
 	if (sk->table_p.entries)
 		return SR_OK;
-	rc = table_build_for(&sk->table_p, pk->hs, sk->p2, pk->r_bits, HE_CRT_TABLE_WINDOW, pool, err);
+	rc = table_build_for(&sk->table_p, pk->hs, sk->p2, pk->r_bits, window, pool, err);
 	if (rc == SR_OK &&
-	    (rc = table_build_for(&sk->table_q, pk->hs, sk->q2, pk->r_bits, HE_CRT_TABLE_WINDOW, pool, err)) != SR_OK)
+	    (rc = table_build_for(&sk->table_q, pk->hs, sk->q2, pk->r_bits, window, pool, err)) != SR_OK)
 		table_release(&sk->table_p);
 	return rc;
 }

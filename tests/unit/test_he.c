@@ -275,8 +275,9 @@ static void test_homomorphic_random(void **state)
 /* Encryption by the key's owner (CRT tables mod p², q²) against the public
  * table path with the same exponent, before and after the tables exist,
  * at the edges of m and r; fresh encryptions decrypt and differ; bad m and
- * r refused. */
-static void check_encrypt_sk(struct sr_he_sk *sk)
+ * r refused.  window 0: sr_he_sk_encrypt_prepare's tables, else
+ * sr_he_sk_encrypt_prepare_window's of that width. */
+static void check_encrypt_sk(struct sr_he_sk *sk, unsigned window)
 {
 	const struct sr_he_pk *pk = sr_he_sk_pk(sk);
 	unsigned r_bits = SR_HE_R_BITS(sr_he_pk_bits(pk));
@@ -290,7 +291,10 @@ static void check_encrypt_sk(struct sr_he_sk *sk)
 	assert_int_equal(sr_he_encrypt_with(pk, m, r, want, &err), SR_OK);
 	assert_int_equal(sr_he_encrypt_sk_with(sk, m, r, got, &err), SR_OK);
 	assert_int_equal(mpz_cmp(got, want), 0);
-	assert_int_equal(sr_he_sk_encrypt_prepare(sk, pool, &err), SR_OK);
+	if (window)
+		assert_int_equal(sr_he_sk_encrypt_prepare_window(sk, pool, window, &err), SR_OK);
+	else
+		assert_int_equal(sr_he_sk_encrypt_prepare(sk, pool, &err), SR_OK);
 	assert_int_equal(sr_he_sk_encrypt_prepare(sk, NULL, &err), SR_OK);  /* once */
 	for (int i = 0; i < RANDOM_CASES; i++) {
 		switch (i) {
@@ -341,11 +345,23 @@ static void test_encrypt_sk(void **state)
 	/* the KAT's 1024-bit primes in a key of its own (no tables yet) */
 	assert_int_equal(sr_he_keygen_from(1024, kat_p[0], kat_q[0], kat_x[0], NULL,
 					   NULL, &sk, &err), SR_OK);
-	check_encrypt_sk(sk);
+	check_encrypt_sk(sk, 0);
 	sr_he_sk_free(sk);
+	/* wider windows (11, 12 bits), and widths outside 10..12 refused */
+	for (unsigned w = 11; w <= SR_HE_CRT_WINDOW_MAX; w++) {
+		assert_int_equal(sr_he_keygen_from(1024, kat_p[0], kat_q[0], kat_x[0], NULL,
+						   NULL, &sk, &err), SR_OK);
+		sr_err_clear(&err);
+		assert_int_equal(sr_he_sk_encrypt_prepare_window(sk, NULL, 9, &err), SR_EINVAL);
+		assert_non_null(strstr(err.msg, "window of 9 bits"));
+		assert_int_equal(sr_he_sk_encrypt_prepare_window(sk, NULL, SR_HE_CRT_WINDOW_MAX + 1,
+								 &err), SR_EINVAL);
+		check_encrypt_sk(sk, w);
+		sr_he_sk_free(sk);
+	}
 	/* a fresh 2048-bit key, the join's size */
 	assert_int_equal(sr_he_keygen(2048, pool, NULL, &sk, &err), SR_OK);
-	check_encrypt_sk(sk);
+	check_encrypt_sk(sk, 0);
 	sr_he_sk_free(sk);
 }
 
