@@ -1151,11 +1151,17 @@ static int ctx_load_model(void *impl, const char *job_hex, const char *owner,
 	for (size_t i = 0; rc == SR_OK && i < job->nowners; i++)
 		if (json_array_append_new(owners, json_string(job->owners[i])))
 			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-	if (rc == SR_OK && !(*train = json_pack("{s:O,s:o}", "spec", job->spec, "owners", owners)))
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-	owners = rc == SR_OK ? NULL : owners;
+	if (rc == SR_OK) {
+		/* json_pack takes owners, also when it fails. */
+		*train = json_pack("{s:O,s:o}", "spec", job->spec, "owners", owners);
+		owners = NULL;
+		if (!*train)
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	}
 	if (rc == SR_OK && name) {
 		uint8_t key[32];
+		int step;
+
 		if (sqlite3_prepare_v2(n->db, "SELECT sealed FROM node_models WHERE job_id = ? AND"
 				       " project = ? AND name = ?", -1, &st, NULL) != SQLITE_OK) {
 			rc = sr_db_fail(n->db, "model parts", err);
@@ -1163,7 +1169,7 @@ static int ctx_load_model(void *impl, const char *job_hex, const char *owner,
 			sqlite3_bind_text(st, 1, job_hex, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, run->project, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-			int step = sqlite3_step(st);
+			step = sqlite3_step(st);
 			if (step == SQLITE_ROW) {
 				sr_masterkey_subkey(n->mk, SR_SUBKEY_RESULTS, key);
 				rc = model_open(job_hex, name, sqlite3_column_blob(st, 0),
