@@ -10,7 +10,8 @@
  * parts put together (sr_ml_sb_to_gbdt) on the pooled rows this test
  * builds itself.  Bad input: an unknown model, wrong features, inputs[0]
  * not the active party, a party without its part, zero aligned rows (each
- * fails at every party, nothing released), and the checker's rules.
+ * fails at every party, nothing released), fewer rows than min_group_size
+ * (refused at release), and the checker's rules.
  */
 #include "testutil.h"
 
@@ -497,6 +498,18 @@ static void test_bad_input(void **state)
 	run_predict(&w, s, NULL, &model, &o);
 	fails_everywhere(&o, 2, "is not a finished train job");
 	kt_outcome_release(&o);
+	/* Fewer aligned rows than min_group_size: refused at release. */
+	kt_policy_free(w.ppol[0]);
+	w.ppol[0] = policy_of(&w.pred[0], ", \"min_group_size\": 1000");
+	run_predict(&w, s, NULL, NULL, &o);
+	assert_int_equal(o.party_rc[0], SR_EPOLICY);
+	assert_non_null(strstr(o.federated_msg[0], "fewer than min_group_size 1000"));
+	assert_null(o.federated[0]);
+	assert_null(o.federated[1]);
+	assert_int_equal(o.central_rc[0], SR_EPOLICY);
+	kt_outcome_release(&o);
+	kt_policy_free(w.ppol[0]);
+	w.ppol[0] = policy_of(&w.pred[0], NULL);
 	/* Zero aligned rows: the applicants' ids are nobody else's. */
 	free_tab(&w.pred[0]);
 	make_tab(&w.pred[0], 0, TRAINED, ROWS, 1, 0, 1);
