@@ -36,6 +36,7 @@
 #include "cli/demo_join.h"
 #include "cli/demo_data.h"
 #include "cli/demo_query.h"
+#include "cli/demo_train.h"
 #include "crypto/crypto.h"
 #include "base/banned.h"
 
@@ -48,7 +49,9 @@ static const char demo_usage[] =
 	"private set intersection approved by every owner and run over\n"
 	"encrypted mailboxes, its result checked against the plaintext\n"
 	"answer, the ledger verified, and a proposal the security checker\n"
-	"refuses.  Prints every command and its output, then cleans up.\n"
+	"refuses; then the later chapters (anonymize, query, join, and a\n"
+	"SecureBoost model trained by the bank and the shop that scores new\n"
+	"applicants).  Prints every command and its output, then cleans up.\n"
 	"\n"
 	"  --rows N   rows of the bank's customer table (default 20000; the\n"
 	"             shop and the insurer get 3/4 and 3/5 of it)\n"
@@ -573,9 +576,13 @@ static int story(struct demo *d, unsigned long rows)
 		{ d->org[0].token[STEWARD], d->org[1].token[STEWARD], d->org[2].token[STEWARD] },
 		d->org[0].token[ANALYST], d->org[0].id }))
 		return 0;
-	return sr_demo_join(&(const struct sr_demo_join_env){ { d, say, note, run, run_json }, d->dir,
+	if (!sr_demo_join(&(const struct sr_demo_join_env){ { d, say, note, run, run_json }, d->dir,
 		project, d->org[0].home, d->org[0].token[STEWARD], d->org[0].token[ANALYST], d->org[0].id,
-		d->org[1].home, d->org[1].token[STEWARD], d->org[1].token[ANALYST] });
+		d->org[1].home, d->org[1].token[STEWARD], d->org[1].token[ANALYST] }))
+		return 0;
+	return sr_demo_train(&(const struct sr_demo_train_env){ { d, say, note, run, run_json }, d->dir,
+		project, d->org[0].home, d->org[0].token[STEWARD], d->org[0].token[ANALYST], d->org[0].id,
+		d->org[1].home, d->org[1].token[STEWARD], d->org[1].id });
 }
 
 int sr_cmd_demo(int argc, char **argv)

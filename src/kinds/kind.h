@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "base/err.h"
 #include "base/pool.h"
 #include "net/pipe.h"
@@ -137,6 +138,17 @@ struct sr_kind_ctx {
 	 * that needs it fails with a clear error. */
 	int (*keep)(void *impl, const char *name, const void *data, size_t len,
 		    struct sr_err *err);
+	/* Read what an earlier job of this project kept (a model part):
+	 * job is its id (hex).  *train is a new reference to
+	 * {"spec": its approved spec, "owners": [each input's owner]};
+	 * then, when name is not NULL, *data gets the artifact name that
+	 * owner kept of it, in plaintext (the caller wipes it).  The node
+	 * reads only its own (owner = self); run_central in the test
+	 * harness any input owner's.  SR_ENOTFOUND: "job J is not a
+	 * finished train job in this project", "this node holds no part
+	 * of model J".  NULL: the runner reads no kept artifact. */
+	int (*load_model)(void *impl, const char *job, const char *owner, const char *name,
+			  json_t **train, struct sr_buf *data, struct sr_err *err);
 };
 
 /* Shorthands for kinds. */

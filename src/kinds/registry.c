@@ -13,12 +13,14 @@ extern const struct sr_job_kind sr_kind_psi;
 extern const struct sr_job_kind sr_kind_anonymize;
 extern const struct sr_job_kind sr_kind_query;
 extern const struct sr_job_kind sr_kind_train;
+extern const struct sr_job_kind sr_kind_predict;
 
 static const struct sr_job_kind *const builtin[] = {
 	&sr_kind_psi,
 	&sr_kind_anonymize,
 	&sr_kind_query,
 	&sr_kind_train,
+	&sr_kind_predict,
 };
 #define NBUILTIN (sizeof(builtin) / sizeof(*builtin))
 #define EXTRA_MAX 8

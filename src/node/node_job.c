@@ -950,10 +950,33 @@ int node_models_list(struct sr_node *n, json_t **out, struct sr_err *err)
 	return rc;
 }
 
+/* A sealed model part of job_hex (keep_models) into out, in plaintext. */
+static int model_open(const char *job_hex, const char *name, const uint8_t *sealed, size_t len,
+		      const uint8_t key[32], struct sr_buf *out, struct sr_err *err)
+{
+	char ad[sizeof(MODEL_AD_LABEL) + SR_EVENT_ID_HEX_LEN + KEEP_NAME_MAX + 2];
+	size_t plen = len - SR_AEAD_NONCEBYTES - SR_AEAD_ABYTES;
+
+	if (len < SR_AEAD_NONCEBYTES + SR_AEAD_ABYTES)
+		return sr_fail(err, SR_ECORRUPT, "job %.16s: stored model part %s is damaged",
+			       job_hex, name);
+	sr_buf_reset(out);
+	if (sr_buf_grow(out, plen + 1) != SR_OK)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	snprintf(ad, sizeof(ad), "%s%s/%s", MODEL_AD_LABEL, job_hex, name);
+	if (sr_aead_open((uint8_t *)out->data, sealed + SR_AEAD_NONCEBYTES,
+			 len - SR_AEAD_NONCEBYTES, (const uint8_t *)ad, strlen(ad), sealed,
+			 key) != SR_OK)
+		return sr_fail(err, SR_ECORRUPT,
+			       "job %.16s: stored model part %s does not decrypt (damaged or swapped)",
+			       job_hex, name);
+	sr_buf_setlen(out, plen);
+	return SR_OK;
+}
+
 int node_job_models(struct sr_node *n, const char *job_hex, json_t **out,
 		    struct sr_err *err)
 {
-	char ad[sizeof(MODEL_AD_LABEL) + SR_EVENT_ID_HEX_LEN + KEEP_NAME_MAX + 2];
 	uint8_t key[32];
 	sqlite3_stmt *st = NULL;
 	json_t *parts = json_array();
@@ -971,29 +994,18 @@ int node_job_models(struct sr_node *n, const char *job_hex, json_t **out,
 	sr_masterkey_subkey(n->mk, SR_SUBKEY_RESULTS, key);
 	while (rc == SR_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const uint8_t *sealed = sqlite3_column_blob(st, 1);
-		size_t len = (size_t)sqlite3_column_bytes(st, 1);
-		uint8_t *plain;
+		struct sr_buf plain;
 		json_t *part = NULL;
 
-		if (len < SR_AEAD_NONCEBYTES + SR_AEAD_ABYTES || !(plain = sr_malloc(len))) {
-			rc = len < SR_AEAD_NONCEBYTES + SR_AEAD_ABYTES ?
-				sr_fail(err, SR_ECORRUPT, "job %.16s: stored model part %s is damaged",
-					job_hex, name) : sr_fail(err, SR_ENOMEM, "out of memory");
+		sr_buf_init(&plain, SR_BUF_UNBOUNDED);
+		rc = model_open(job_hex, name, sqlite3_column_blob(st, 1),
+				(size_t)sqlite3_column_bytes(st, 1), key, &plain, err);
+		if (rc == SR_OK)
+			rc = sr_json_parse(plain.data, plain.len, "stored model part", &part, err);
+		sr_buf_wipe(&plain);
+		sr_buf_release(&plain);
+		if (rc)
 			break;
-		}
-		snprintf(ad, sizeof(ad), "%s%s/%s", MODEL_AD_LABEL, job_hex, name);
-		if (sr_aead_open(plain, sealed + SR_AEAD_NONCEBYTES, len - SR_AEAD_NONCEBYTES,
-				 (const uint8_t *)ad, strlen(ad), sealed, key) != SR_OK)
-			rc = sr_fail(err, SR_ECORRUPT,
-				     "job %.16s: stored model part %s does not decrypt (damaged or swapped)",
-				     job_hex, name);
-		else
-			rc = sr_json_parse((const char *)plain,
-					   len - SR_AEAD_NONCEBYTES - SR_AEAD_ABYTES, "stored model part",
-					   &part, err);
-		sodium_memzero(plain, len);
-		sr_free(plain);
 		if (rc == SR_OK && json_array_append_new(parts, json_pack("{s:s,s:o}", "name", name,
 									  "part", part)))
 			rc = sr_fail(err, SR_ENOMEM, "out of memory");
@@ -1107,6 +1119,80 @@ static int ctx_mask_key(void *impl, size_t input, const char *dataset,
 	return SR_OK;
 }
 
+/*
+ * ctx->load_model: the training job job_hex of this run's project (it
+ * must be a finished train job) and, when name is given, this node's
+ * part of it, opened.
+ */
+static int ctx_load_model(void *impl, const char *job_hex, const char *owner,
+			  const char *name, json_t **train, struct sr_buf *data,
+			  struct sr_err *err)
+{
+	struct run *run = impl;
+	struct sr_node *n = run->n;
+	const struct node_project *p;
+	const struct sr_ledger_job *job;
+	sqlite3_stmt *st = NULL;
+	json_t *owners = NULL;
+	int rc = SR_OK;
+
+	*train = NULL;
+	if (strcmp(owner, n->id.org_id) != 0)
+		return sr_fail(err, SR_EPERM, "load model: a node reads only its own model parts");
+	pthread_mutex_lock(&n->lock);
+	p = node_project_find(n, run->project);
+	job = p ? sr_ledger_job_find_hex(&p->ledger, job_hex) : NULL;
+	if (!job || job->state != SR_JOB_FINISHED || !json_is_string(json_object_get(job->spec, "kind")) ||
+	    strcmp(json_string_value(json_object_get(job->spec, "kind")), "train") != 0)
+		rc = sr_fail(err, SR_ENOTFOUND, "job %.16s is not a finished train job in this project",
+			     job_hex);
+	else if (!(owners = json_array()))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == SR_OK && i < job->nowners; i++)
+		if (json_array_append_new(owners, json_string(job->owners[i])))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	if (rc == SR_OK) {
+		/* json_pack takes owners, also when it fails. */
+		*train = json_pack("{s:O,s:o}", "spec", job->spec, "owners", owners);
+		owners = NULL;
+		if (!*train)
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	if (rc == SR_OK && name) {
+		uint8_t key[32];
+		int step;
+
+		if (sqlite3_prepare_v2(n->db, "SELECT sealed FROM node_models WHERE job_id = ? AND"
+				       " project = ? AND name = ?", -1, &st, NULL) != SQLITE_OK) {
+			rc = sr_db_fail(n->db, "model parts", err);
+		} else {
+			sqlite3_bind_text(st, 1, job_hex, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, run->project, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
+			step = sqlite3_step(st);
+			if (step == SQLITE_ROW) {
+				sr_masterkey_subkey(n->mk, SR_SUBKEY_RESULTS, key);
+				rc = model_open(job_hex, name, sqlite3_column_blob(st, 0),
+						(size_t)sqlite3_column_bytes(st, 0), key, data, err);
+				sodium_memzero(key, sizeof(key));
+			} else if (step == SQLITE_DONE) {
+				rc = sr_fail(err, SR_ENOTFOUND, "this node holds no part of model %.16s (%s)",
+					     job_hex, name);
+			} else {
+				rc = sr_db_fail(n->db, "model parts", err);
+			}
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&n->lock);
+	json_decref(owners);
+	if (rc) {
+		json_decref(*train);
+		*train = NULL;
+	}
+	return rc;
+}
+
 /* The kind's context for this party. */
 static void fill_ctx(struct run *run, struct sr_kind_ctx *c)
 {
@@ -1132,6 +1218,7 @@ static void fill_ctx(struct run *run, struct sr_kind_ctx *c)
 	c->should_abort = should_abort;
 	c->charge = ctx_charge;
 	c->keep = ctx_keep;
+	c->load_model = ctx_load_model;
 }
 
 /* meta.job_id and meta.kind of a result, then the kind's release checks. */

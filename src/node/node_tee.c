@@ -751,6 +751,9 @@ static int execute(struct node_tee *t, const struct sr_kind_ctx *kc,
 		c.progress = exec_progress;
 		c.should_abort = exec_abort;
 		c.charge = NULL;
+		/* The executor holds no party's model parts (predict fails
+		 * saying so); kc's hook would read the node's own. */
+		c.load_model = NULL;
 		sr_kind_progress(kc, "running the job centrally", 0, 0);
 		rc = kind->run_central(&c, &res, err);
 		if (rc == SR_OK && !res)

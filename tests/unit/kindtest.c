@@ -251,6 +251,52 @@ static int party_keep(void *impl, const char *name, const void *data, size_t len
 	return SR_OK;
 }
 
+/* ctx->load_model from the job's model_job, model_of and model. */
+static int load_model(const struct harness *h, const char *self, const char *job,
+		      const char *owner, const char *name, json_t **train, struct sr_buf *data,
+		      struct sr_err *err)
+{
+	const struct kt_job *m = h->job->model_of;
+	const uint8_t *part;
+	json_t *owners;
+	size_t len;
+
+	*train = NULL;
+	if (self && strcmp(owner, self) != 0)
+		return sr_fail(err, SR_EPERM, "test load_model: a party reads only its own parts");
+	if (!h->job->model_job || strcmp(job, h->job->model_job) != 0 || !m ||
+	    h->job->model->federated_rc)
+		return sr_fail(err, SR_ENOTFOUND, "job %.16s is not a finished train job in this project",
+			       job);
+	if (name && !(part = kt_kept(h->job->model, owner, name, &len)))
+		return sr_fail(err, SR_ENOTFOUND, "this node holds no part of model %.16s (%s)", job,
+			       name);
+	if (name) {
+		sr_buf_reset(data);
+		if (sr_buf_add(data, part, len) != SR_OK)
+			return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	owners = json_array();
+	for (size_t i = 0; owners && i < m->ninputs; i++)
+		json_array_append_new(owners, json_string(m->inputs[i].owner));
+	*train = json_pack("{s:O,s:o}", "spec", m->spec, "owners", owners);
+	return *train ? SR_OK : sr_fail(err, SR_ENOMEM, "out of memory");
+}
+
+static int ctx_load_model(void *impl, const char *job, const char *owner, const char *name,
+			  json_t **train, struct sr_buf *data, struct sr_err *err)
+{
+	return load_model(impl, NULL, job, owner, name, train, data, err);
+}
+
+static int party_load_model(void *impl, const char *job, const char *owner, const char *name,
+			    json_t **train, struct sr_buf *data, struct sr_err *err)
+{
+	struct party *me = impl;
+
+	return load_model(me->h, me->ctx.self, job, owner, name, train, data, err);
+}
+
 static void base_ctx(struct harness *h, struct sr_kind_ctx *c,
 		     struct sr_kind_input *inputs, const char *self)
 {
@@ -337,6 +383,7 @@ void kt_run(const struct kt_job *job, struct kt_outcome *out)
 		me->ctx.pipe = party_pipe;
 		me->ctx.mask_key = party_mask_key;
 		me->ctx.keep = kt_no_keep ? NULL : party_keep;
+		me->ctx.load_model = job->model_job ? party_load_model : NULL;
 		assert_int_equal(pthread_create(&threads[p], NULL, party_main, me), 0);
 	}
 	for (size_t p = 0; p < h->nparties; p++)
@@ -386,6 +433,7 @@ void kt_run(const struct kt_job *job, struct kt_outcome *out)
 		c.impl = h;
 		c.scan = ctx_scan;
 		c.mask_key = ctx_mask_key;
+		c.load_model = job->model_job ? ctx_load_model : NULL;
 		sr_err_clear(&err);
 		out->central_rc[r] = h->kind->run_central(&c, &out->central[r], &err);
 		if (out->central_rc[r] == SR_OK && h->kind->release)

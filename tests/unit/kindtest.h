@@ -33,6 +33,13 @@ struct kt_job {
 	const json_t *spec;
 	struct kt_input inputs[KT_MAX];
 	size_t ninputs;
+	/* ctx->load_model (NULL model_job: none): the earlier job of that id
+	 * is model_of (its spec and inputs' owners), finished unless its
+	 * outcome model failed, and its parts are what model kept.  A party
+	 * reads its own; run_central any. */
+	const char *model_job;
+	const struct kt_job *model_of;
+	const struct kt_outcome *model;
 };
 
 /* Per receiver (in spec order): the federated and the central result

@@ -29,6 +29,7 @@
 #include "base/buf.h"
 #include "base/json.h"
 #include "kinds/train/train.h"
+#include "kinds/train/vertical.h"
 #include "ml/secureboost.h"
 #include "psi/psi.h"
 #include "base/banned.h"
@@ -44,17 +45,7 @@ unsigned train_sb_key_bits = 2048;
 
 /* ---- one input's rows at its owner ------------------------------------- */
 
-/* Every scanned row with a non-NULL, non-empty key, in scan order. */
-struct vrows {
-	size_t n, cap, cols;
-	double *x;                      /* row-major n * cols, NaN = missing */
-	double *y;                      /* labels (active input only) */
-	uint64_t *ids;                  /* dataset row numbers */
-	size_t *off;                    /* key i is text[off[i] .. off[i + 1]) */
-	struct sr_buf text;
-};
-
-static void vrows_release(struct vrows *v)
+void vrows_release(struct vrows *v)
 {
 	sr_free(v->x);
 	sr_free(v->y);
@@ -96,7 +87,7 @@ static int vrows_grow(struct vrows *v)
  * key is NULL or empty cannot be aligned and are skipped (as PSI skips
  * empty keys).
  */
-static int vrows_load(const struct sr_kind_ctx *c, const struct train_spec *s, size_t i,
+int vrows_load(const struct sr_kind_ctx *c, const struct train_spec *s, size_t i,
 		      struct vrows *v, struct sr_err *err)
 {
 	const struct train_vinput *vi = &s->vin[i];
@@ -174,7 +165,7 @@ static int vrows_load(const struct sr_kind_ctx *c, const struct train_spec *s, s
  * The aligned rows idx[0..n) of v into a column-major table: those with
  * mask[k] == want (mask NULL: all).  y copied when labels is set.
  */
-static int vrows_take(const struct vrows *v, const size_t *idx, const uint8_t *mask,
+int vrows_take(const struct vrows *v, const size_t *idx, const uint8_t *mask,
 		      size_t n, int want, int labels, struct train_table *t,
 		      struct sr_err *err)
 {
@@ -673,10 +664,7 @@ static int run_active(struct vrun *r, json_t **result, struct sr_err *err)
 	const struct train_spec *s = r->s;
 	const struct sr_kind_ctx *c = r->c;
 	size_t np = s->nvin - 1, n = 0;
-	struct sr_psi_result res[SR_ML_SB_PASSIVE_MAX];
-	int64_t *at[SR_ML_SB_PASSIVE_MAX] = { 0 };
 	size_t *idx = NULL;
-	uint64_t *pos = NULL;
 	uint8_t *mask = NULL;
 	double *pred = NULL;
 	struct sr_ml_sb_params p;
@@ -686,42 +674,7 @@ static int run_active(struct vrun *r, json_t **result, struct sr_err *err)
 	int rc = SR_OK;
 
 	sr_buf_init(&b, SR_BUF_UNBOUNDED);
-	for (size_t j = 0; j < np; j++)
-		sr_psi_result_init(&res[j]);
-	sr_kind_progress(c, "aligning rows by PSI", 0, np);
-	for (size_t j = 0; rc == SR_OK && j < np; j++) {
-		rc = pair_psi(c, j + 1, SR_PSI_RECEIVER, &r->rows, &r->align[j + 1], &res[j], err);
-		if (rc == SR_OK && !(at[j] = sr_malloc((r->rows.n + 1) * sizeof(int64_t))))
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		for (size_t i = 0; rc == SR_OK && i < r->rows.n; i++)
-			at[j][i] = -1;
-		for (size_t k = 0; rc == SR_OK && k < res[j].rows_len; k++)
-			at[j][res[j].rows[k]] = (int64_t)k;
-	}
-	if (rc)
-		goto out;
-	/* The aligned rows: A's rows in every pair's intersection, in A's
-	 * scan order (an order every run and run_central agree on). */
-	idx = sr_calloc(r->rows.n + 1, sizeof(*idx));
-	pos = sr_calloc(r->rows.n + 1, sizeof(*pos));
-	mask = sr_calloc(r->rows.n + 1, 1);
-	if (!idx || !pos || !mask) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < r->rows.n; i++) {
-		int all = 1;
-		for (size_t j = 0; j < np; j++)
-			all &= at[j][i] >= 0;
-		if (all)
-			idx[n++] = i;
-	}
-	rc = test_mask(c, s, &r->rows, idx, n, mask, err);
-	for (size_t j = 0; rc == SR_OK && j < np; j++) {
-		for (size_t k = 0; k < n; k++)
-			pos[k] = (uint64_t)at[j][idx[k]];
-		rc = send_align(&r->align[j + 1], pos, mask, n, err);
-	}
+	rc = vertical_align_active(c, s, &r->rows, r->align, test_mask, &idx, &mask, &n, err);
 	if (rc == SR_OK && n == 0)
 		rc = no_rows(err);
 	if (rc == SR_OK)
@@ -760,40 +713,15 @@ static int run_active(struct vrun *r, json_t **result, struct sr_err *err)
 					  "key_bits", (json_int_t)p.key_bits)))
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 	/* The result to every other receiver. */
-	if (rc == SR_OK) {
-		sr_buf_reset(&b);
-		rc = sr_buf_add(&b, RESULT_MAGIC, 4) == SR_OK &&
-		     sr_json_dump(*result, 0, &b) == SR_OK ? SR_OK :
-			sr_fail(err, SR_ENOMEM, "out of memory");
-	}
-	for (size_t k = 0; rc == SR_OK && k < c->nreceivers; k++) {
-		size_t q = party_of(c, c->receivers[k]), j;
-		struct sr_pipe to;
-		if (q == SIZE_MAX || q == c->self_index)
-			continue;
-		/* A passive party's ALIGN pipe, or a new one to a receiver that
-		 * owns no input. */
-		for (j = 1; j < s->nvin && strcmp(owner_org(c, s, j), c->parties[q]) != 0; j++)
-			;
-		if (j < s->nvin)
-			to = r->align[j];
-		else
-			rc = sr_kind_pipe(c, c->parties[q], CH_ALIGN, &to, err);
-		if (rc == SR_OK)
-			rc = to.send(to.ctx, (const uint8_t *)b.data, b.len, err);
-	}
+	if (rc == SR_OK)
+		rc = vertical_send_result(c, s, r->align, CH_ALIGN, RESULT_MAGIC, *result, err);
 	if (rc == SR_OK) {
 		sr_buf_reset(&b);
 		if ((rc = sr_ml_sb_model_encode(&r->model, &b, err)) == SR_OK)
 			rc = keep(c, "secureboost-model", &b, err);
 	}
 out:
-	for (size_t j = 0; j < np; j++) {
-		sr_psi_result_release(&res[j]);
-		sr_free(at[j]);
-	}
 	sr_free(idx);
-	sr_free(pos);
 	sr_free(mask);
 	sr_free(pred);
 	sr_buf_wipe(&b);
@@ -804,27 +732,17 @@ out:
 static int run_passive(struct vrun *r, struct sr_err *err)
 {
 	const struct sr_kind_ctx *c = r->c;
-	struct sr_psi_result res;
 	struct sr_ml_sb_params p;
 	struct sr_ml_data dtr, dte;
-	uint64_t *pos = NULL;
 	uint8_t *mask = NULL;
 	size_t *idx = NULL, n = 0;
 	struct sr_buf b;
 	int rc;
 
 	sr_buf_init(&b, SR_BUF_UNBOUNDED);
-	sr_psi_result_init(&res);
-	sr_kind_progress(c, "aligning rows by PSI", 0, 0);
-	rc = pair_psi(c, r->role, SR_PSI_SENDER, &r->rows, &r->align[0], &res, err);
-	if (rc == SR_OK)
-		rc = recv_align(&r->align[0], res.rows_len, &pos, &mask, &n, err);
+	rc = vertical_align_passive(c, r->role, &r->rows, &r->align[0], &idx, &mask, &n, err);
 	if (rc == SR_OK && n == 0)
 		rc = no_rows(err);
-	if (rc == SR_OK && !(idx = sr_calloc(n + 1, sizeof(*idx))))
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-	for (size_t k = 0; rc == SR_OK && k < n; k++)
-		idx[k] = (size_t)res.rows[pos[k]];
 	if (rc == SR_OK)
 		rc = vrows_take(&r->rows, idx, mask, n, 0, 0, &r->train, err);
 	if (rc == SR_OK)
@@ -845,8 +763,6 @@ static int run_passive(struct vrun *r, struct sr_err *err)
 	if (rc == SR_OK && (rc = sr_ml_sb_part_encode(&r->part, &b, err)) == SR_OK)
 		rc = keep(c, "secureboost-part", &b, err);
 out:
-	sr_psi_result_release(&res);
-	sr_free(pos);
 	sr_free(mask);
 	sr_free(idx);
 	sr_buf_wipe(&b);
@@ -857,18 +773,7 @@ out:
 /* A receiver other than A: the envelope from A. */
 static int recv_result(struct vrun *r, json_t **result, struct sr_err *err)
 {
-	struct sr_buf b;
-	json_error_t je;
-	int rc;
-
-	sr_buf_init(&b, RESULT_MAX);
-	rc = r->align[0].recv(r->align[0].ctx, &b, RESULT_MAX, err);
-	if (rc == SR_OK && (b.len < 4 || memcmp(b.data, RESULT_MAGIC, 4) != 0 ||
-			    !(*result = json_loadb(b.data + 4, b.len - 4, 0, &je)) ||
-			    !json_is_object(*result)))
-		rc = sr_fail(err, SR_EPROTO, "train: malformed RESULT message from the active party");
-	sr_buf_release(&b);
-	return rc;
+	return vertical_recv_result(&r->align[0], RESULT_MAGIC, "train", result, err);
 }
 
 int train_vertical_run(const struct sr_kind_ctx *c, const struct train_spec *s,
@@ -1015,60 +920,241 @@ static size_t find_key(const struct keyref *k, size_t n, const struct vrows *a, 
 	return SIZE_MAX;
 }
 
+/* ---- the alignment, shared with the predict kind (vertical.h) ----------------- */
+
+int vertical_align_active(const struct sr_kind_ctx *c, const struct train_spec *s,
+			  const struct vrows *rows, const struct sr_pipe *align,
+			  vertical_mask_fn mask_of, size_t **idx, uint8_t **mask, size_t *n,
+			  struct sr_err *err)
+{
+	size_t np = s->nvin - 1;
+	struct sr_psi_result res[SR_ML_SB_PASSIVE_MAX];
+	int64_t *at[SR_ML_SB_PASSIVE_MAX] = { 0 };
+	uint64_t *pos = NULL;
+	int rc = SR_OK;
+
+	*idx = NULL;
+	*mask = NULL;
+	*n = 0;
+	for (size_t j = 0; j < np; j++)
+		sr_psi_result_init(&res[j]);
+	sr_kind_progress(c, "aligning rows by PSI", 0, np);
+	for (size_t j = 0; rc == SR_OK && j < np; j++) {
+		rc = pair_psi(c, j + 1, SR_PSI_RECEIVER, rows, &align[j + 1], &res[j], err);
+		if (rc == SR_OK && !(at[j] = sr_malloc((rows->n + 1) * sizeof(int64_t))))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		for (size_t i = 0; rc == SR_OK && i < rows->n; i++)
+			at[j][i] = -1;
+		for (size_t k = 0; rc == SR_OK && k < res[j].rows_len; k++)
+			at[j][res[j].rows[k]] = (int64_t)k;
+	}
+	if (rc)
+		goto out;
+	/* The aligned rows: A's rows in every pair's intersection, in A's
+	 * scan order (an order every run and run_central agree on). */
+	*idx = sr_calloc(rows->n + 1, sizeof(**idx));
+	pos = sr_calloc(rows->n + 1, sizeof(*pos));
+	*mask = sr_calloc(rows->n + 1, 1);
+	if (!*idx || !pos || !*mask) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < rows->n; i++) {
+		int all = 1;
+		for (size_t j = 0; j < np; j++)
+			all &= at[j][i] >= 0;
+		if (all)
+			(*idx)[(*n)++] = i;
+	}
+	if (mask_of)
+		rc = mask_of(c, s, rows, *idx, *n, *mask, err);
+	for (size_t j = 0; rc == SR_OK && j < np; j++) {
+		for (size_t k = 0; k < *n; k++)
+			pos[k] = (uint64_t)at[j][(*idx)[k]];
+		rc = send_align(&align[j + 1], pos, *mask, *n, err);
+	}
+out:
+	for (size_t j = 0; j < np; j++) {
+		sr_psi_result_release(&res[j]);
+		sr_free(at[j]);
+	}
+	sr_free(pos);
+	if (rc) {
+		sr_free(*idx);
+		sr_free(*mask);
+		*idx = NULL;
+		*mask = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int vertical_align_passive(const struct sr_kind_ctx *c, size_t j, const struct vrows *rows,
+			   const struct sr_pipe *align, size_t **idx, uint8_t **mask, size_t *n,
+			   struct sr_err *err)
+{
+	struct sr_psi_result res;
+	uint64_t *pos = NULL;
+	int rc;
+
+	*idx = NULL;
+	*mask = NULL;
+	*n = 0;
+	sr_psi_result_init(&res);
+	sr_kind_progress(c, "aligning rows by PSI", 0, 0);
+	rc = pair_psi(c, j, SR_PSI_SENDER, rows, align, &res, err);
+	if (rc == SR_OK)
+		rc = recv_align(align, res.rows_len, &pos, mask, n, err);
+	if (rc == SR_OK && !(*idx = sr_calloc(*n + 1, sizeof(**idx))))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t k = 0; rc == SR_OK && k < *n; k++)
+		(*idx)[k] = (size_t)res.rows[pos[k]];
+	sr_psi_result_release(&res);
+	sr_free(pos);
+	if (rc) {
+		sr_free(*idx);
+		sr_free(*mask);
+		*idx = NULL;
+		*mask = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int vertical_send_result(const struct sr_kind_ctx *c, const struct train_spec *s,
+			 const struct sr_pipe *align, uint32_t channel, const char *magic,
+			 const json_t *result, struct sr_err *err)
+{
+	struct sr_buf b;
+	int rc;
+
+	sr_buf_init(&b, SR_BUF_UNBOUNDED);
+	rc = sr_buf_add(&b, magic, 4) == SR_OK && sr_json_dump(result, 0, &b) == SR_OK ? SR_OK :
+		sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t k = 0; rc == SR_OK && k < c->nreceivers; k++) {
+		size_t q = party_of(c, c->receivers[k]), j;
+		struct sr_pipe to;
+		if (q == SIZE_MAX || q == c->self_index)
+			continue;
+		/* A passive party's ALIGN pipe, or a new one to a receiver that
+		 * owns no input. */
+		for (j = 1; j < s->nvin && strcmp(owner_org(c, s, j), c->parties[q]) != 0; j++)
+			;
+		if (j < s->nvin)
+			to = align[j];
+		else
+			rc = sr_kind_pipe(c, c->parties[q], channel, &to, err);
+		if (rc == SR_OK)
+			rc = to.send(to.ctx, (const uint8_t *)b.data, b.len, err);
+	}
+	sr_buf_wipe(&b);
+	sr_buf_release(&b);
+	return rc;
+}
+
+int vertical_recv_result(const struct sr_pipe *from, const char *magic, const char *kind,
+			 json_t **result, struct sr_err *err)
+{
+	struct sr_buf b;
+	json_error_t je;
+	int rc;
+
+	sr_buf_init(&b, RESULT_MAX);
+	rc = from->recv(from->ctx, &b, RESULT_MAX, err);
+	if (rc == SR_OK && (b.len < 4 || memcmp(b.data, magic, 4) != 0 ||
+			    !(*result = json_loadb(b.data + 4, b.len - 4, 0, &je)) ||
+			    !json_is_object(*result)))
+		rc = sr_fail(err, SR_EPROTO, "%s: malformed RESULT message from the active party", kind);
+	sr_buf_wipe(&b);
+	sr_buf_release(&b);
+	return rc;
+}
+
+/* The alignment of rows[0..nv): idx[j][k] is the row of rows[j] of
+ * aligned row k (idx[j] allocated here). */
+static int align_central(const struct vrows *rows, size_t nv, size_t **idx, size_t *n,
+			 struct sr_err *err)
+{
+	struct keyref **keys = sr_calloc(nv, sizeof(*keys));
+	size_t *nkeys = sr_calloc(nv, sizeof(*nkeys));
+	uint8_t *first = sr_calloc(rows[0].n + 1, 1);
+	int rc = keys && nkeys && first ? SR_OK : sr_fail(err, SR_ENOMEM, "out of memory");
+
+	*n = 0;
+	for (size_t j = 0; rc == SR_OK && j < nv; j++)
+		rc = sorted_keys(&rows[j], &keys[j], &nkeys[j], err);
+	for (size_t j = 0; rc == SR_OK && j < nv; j++)
+		if (!(idx[j] = sr_calloc(rows[0].n + 1, sizeof(**idx))))
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	/* A's first row of each key, in A's scan order, present everywhere. */
+	for (size_t k = 0; rc == SR_OK && k < nkeys[0]; k++)
+		first[keys[0][k].i] = 1;
+	for (size_t i = 0; rc == SR_OK && i < rows[0].n; i++) {
+		size_t at[SR_ML_SB_PASSIVE_MAX + 1];
+		int all = first[i];
+		for (size_t j = 1; all && j < nv; j++)
+			all = (at[j] = find_key(keys[j], nkeys[j], &rows[0], i)) != SIZE_MAX;
+		if (!all)
+			continue;
+		idx[0][*n] = i;
+		for (size_t j = 1; j < nv; j++)
+			idx[j][*n] = at[j];
+		(*n)++;
+	}
+	for (size_t j = 0; keys && j < nv; j++)
+		sr_free(keys[j]);
+	sr_free(keys);
+	sr_free(nkeys);
+	sr_free(first);
+	return rc;
+}
+
+int vertical_central_rows(const struct sr_kind_ctx *c, const struct train_spec *s,
+			  struct vrows **rows, size_t ***idx, size_t *n, struct sr_err *err)
+{
+	int rc = SR_OK;
+
+	*n = 0;
+	*rows = sr_calloc(s->nvin, sizeof(**rows));
+	*idx = sr_calloc(s->nvin, sizeof(**idx));
+	if (!*rows || !*idx)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t j = 0; rc == SR_OK && j < s->nvin; j++)
+		rc = vrows_load(c, s, s->order[j], &(*rows)[j], err);
+	if (rc == SR_OK)
+		rc = align_central(*rows, s->nvin, *idx, n, err);
+	return rc;
+}
+
+void vertical_central_release(struct vrows *rows, size_t **idx, size_t nv)
+{
+	for (size_t j = 0; j < nv; j++) {
+		if (rows)
+			vrows_release(&rows[j]);
+		if (idx)
+			sr_free(idx[j]);
+	}
+	sr_free(rows);
+	sr_free(idx);
+}
+
 int train_vertical_central(const struct sr_kind_ctx *c, const struct train_spec *s,
 			   json_t **result, struct sr_err *err)
 {
 	size_t nv = s->nvin, n = 0;
-	struct vrows *rows = sr_calloc(nv, sizeof(*rows));
-	struct keyref **keys = sr_calloc(nv, sizeof(*keys));
-	size_t *nkeys = sr_calloc(nv, sizeof(*nkeys));
-	size_t **idx = sr_calloc(nv, sizeof(*idx));
+	struct vrows *rows = NULL;
+	size_t **idx = NULL;
 	uint8_t *mask = NULL;
 	struct train_table train = { 0 }, test = { 0 };
 	struct sr_ml_gbdt model = { 0 };
 	double *pred = NULL, *xtr = NULL, *xte = NULL;
 	json_t *eval;
-	int rc = SR_OK;
+	int rc;
 
 	*result = NULL;
-	if (!rows || !keys || !nkeys || !idx) {
-		rc = sr_fail(err, SR_ENOMEM, "out of memory");
-		goto out;
-	}
-	for (size_t j = 0; rc == SR_OK && j < nv; j++)
-		rc = vrows_load(c, s, s->order[j], &rows[j], err);
-	for (size_t j = 1; rc == SR_OK && j < nv; j++)
-		rc = sorted_keys(&rows[j], &keys[j], &nkeys[j], err);
-	if (rc == SR_OK)
-		rc = sorted_keys(&rows[0], &keys[0], &nkeys[0], err);
-	for (size_t j = 0; rc == SR_OK && j < nv; j++)
-		if (!(idx[j] = sr_calloc(rows[0].n + 1, sizeof(**idx))))
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	rc = vertical_central_rows(c, s, &rows, &idx, &n, err);
 	if (rc)
 		goto out;
-	/* A's first row of each key, in A's scan order, present everywhere. */
-	{
-		uint8_t *first = sr_calloc(rows[0].n + 1, 1);
-		if (!first) {
-			rc = sr_fail(err, SR_ENOMEM, "out of memory");
-			goto out;
-		}
-		for (size_t k = 0; k < nkeys[0]; k++)
-			first[keys[0][k].i] = 1;
-		for (size_t i = 0; i < rows[0].n; i++) {
-			size_t at[SR_ML_SB_PASSIVE_MAX + 1];
-			int all = first[i];
-			for (size_t j = 1; all && j < nv; j++)
-				all = (at[j] = find_key(keys[j], nkeys[j], &rows[0], i)) != SIZE_MAX;
-			if (!all)
-				continue;
-			idx[0][n] = i;
-			for (size_t j = 1; j < nv; j++)
-				idx[j][n] = at[j];
-			n++;
-		}
-		sr_free(first);
-	}
 	if (n == 0) {
 		rc = no_rows(err);
 		goto out;
@@ -1137,18 +1223,7 @@ int train_vertical_central(const struct sr_kind_ctx *c, const struct train_spec 
 			rc = sr_fail(err, SR_ENOMEM, "out of memory");
 	}
 out:
-	for (size_t j = 0; j < nv; j++) {
-		if (rows)
-			vrows_release(&rows[j]);
-		if (keys)
-			sr_free(keys[j]);
-		if (idx)
-			sr_free(idx[j]);
-	}
-	sr_free(rows);
-	sr_free(keys);
-	sr_free(nkeys);
-	sr_free(idx);
+	vertical_central_release(rows, idx, nv);
 	sr_free(mask);
 	sr_free(pred);
 	sr_free(xtr);
