@@ -18,6 +18,8 @@
  *                   components, big-endian, slot bytes each
  *   EPOCH   A -> P  u8 action: 0 continue, 1 best so far, 2 stop and go
  *                   back to the best epoch's weights
+ *   SCORES  P -> A  after training, with validation rows: their scores
+ *                   under the final weights (epoch 0xffffffff)
  *   DONE    P -> A  u32 epochs run
  *
  * Pairwise masks: P_i and P_j derive a 32-byte seed from X25519 on the
@@ -57,6 +59,7 @@ static const char *const msg_names[] = {
 
 #define PARAMS_LEN (4 + 4 + 8 + 8 + 7 * 4 + 2 * 8)
 #define VALID_BATCH 0xffffffffu
+#define FINAL_EPOCH 0xffffffffu         /* the final scores of the validation rows */
 #define KX_BYTES 32u
 #define MSG_MAX ((size_t)80 << 20)
 #define ACT_CONTINUE 0
@@ -624,6 +627,9 @@ static int passive_run(struct passive *ps, struct sr_err *err)
 			break;
 		}
 	}
+	if (ps->s.valid_rows &&
+	    (rc = send_scores(ps, ps->valid, FINAL_EPOCH, VALID_BATCH, 0, ps->valid->rows, err)))
+		return rc;
 	if ((rc = msg_start(&ps->l, MSG_DONE, err)) ||
 	    (rc = add_u32(&ps->l, ps->w.epochs_run, err)))
 		return rc;
@@ -702,6 +708,7 @@ struct active {
 	struct sr_ml_lr w;
 	double *z, *grad;
 	mpz_t *m, *c;
+	double *valid_pred;
 	struct sr_ml_vlr_stats *stats;
 };
 
@@ -889,10 +896,14 @@ static int active_run(struct active *a, struct sr_err *err)
 	size_t len;
 	int rc;
 
+	uint64_t t0 = now_ns();
+
 	if ((rc = sr_he_keygen_sized(p->key_bits, p->pool, &a->pk, &a->sk, err)))
 		return rc;
 	if (a->s.rows >= 1000 && (rc = sr_he_sk_encrypt_prepare(a->sk, p->pool, err)))
 		return rc;
+	if (a->stats)
+		a->stats->keygen_ns += now_ns() - t0;
 	a->z = sr_calloc(maxrows, sizeof(*a->z));
 	a->grad = sr_calloc(a->train->cols + 1, sizeof(*a->grad));
 	best_w = sr_calloc(a->train->cols + 1, sizeof(*best_w));
@@ -965,6 +976,14 @@ static int active_run(struct active *a, struct sr_err *err)
 		if (action == ACT_REVERT)
 			break;
 	}
+	/* The final model's scores of the validation rows (A only). */
+	if (a->s.valid_rows) {
+		own_margins(a, a->valid, 0, a->s.valid_rows);
+		if ((rc = recv_scores(a, FINAL_EPOCH, VALID_BATCH, a->s.valid_rows, err)))
+			goto out;
+		for (size_t r = 0; a->valid_pred && r < a->s.valid_rows; r++)
+			a->valid_pred[r] = sr_ml_sigmoid(a->z[r]);
+	}
 	for (size_t i = 0; i < a->np; i++) {
 		if ((rc = link_recv(&a->l[i], MSG_DONE, 4, &body, &len, err)))
 			goto out;
@@ -983,7 +1002,7 @@ out:
 int sr_ml_vlr_active(const struct sr_ml_vlr_params *p,
 		     const struct sr_ml_data *train, const struct sr_ml_data *valid,
 		     const struct sr_pipe *passive, size_t npassive,
-		     struct sr_ml_lr *out, struct sr_ml_vlr_stats *stats,
+		     struct sr_ml_lr *out, double *valid_pred, struct sr_ml_vlr_stats *stats,
 		     struct sr_err *err)
 {
 	struct active a;
@@ -1011,6 +1030,7 @@ int sr_ml_vlr_active(const struct sr_ml_vlr_params *p,
 	a.valid = valid;
 	a.np = npassive;
 	a.stats = stats;
+	a.valid_pred = valid_pred;
 	shape_init(&a.s, p, train->rows, valid ? valid->rows : 0);
 	if (slots_of(p, a.s.batch) < 1)
 		return sr_fail(err, SR_EINVAL, "vertical lr: a %u-bit key cannot hold one gradient component",

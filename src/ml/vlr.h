@@ -74,6 +74,7 @@ int sr_ml_vlr_params_check(const struct sr_ml_vlr_params *p, struct sr_err *err)
 /* What a run measured (either side; zero it or pass NULL). */
 struct sr_ml_vlr_stats {
 	uint64_t total_ns;
+	uint64_t keygen_ns;             /* A: the run's key and encryption tables */
 	uint64_t encrypt_ns;            /* A: encrypting residuals */
 	uint64_t decrypt_ns;            /* A: decrypting masked gradients */
 	uint64_t gradient_ns;           /* P: multi-exponentiations and packing */
@@ -87,7 +88,10 @@ struct sr_ml_vlr_stats {
  * The active party: train (labels 0/1, every |x| <= 1) and valid
  * (optional; needed for early stopping, its rows aligned with the passive
  * parties' validation rows) are A's columns; passive[i - 1] goes to P_i.
- * On success *out holds A's weights and the intercept (epochs_run set).
+ * On success *out holds A's weights and the intercept (epochs_run set)
+ * and, when valid_pred is not NULL, valid_pred[0..valid->rows) the
+ * probabilities of the validation rows under the final weights (the
+ * passive parties send their scores of those rows once more, masked).
  * Any failure (bad data or parameters, a malformed message: SR_EPROTO
  * naming it, a party that goes away) leaves *out zeroed; the caller then
  * aborts the pipes so the passive parties fail too.
@@ -95,7 +99,7 @@ struct sr_ml_vlr_stats {
 int sr_ml_vlr_active(const struct sr_ml_vlr_params *p,
 		     const struct sr_ml_data *train, const struct sr_ml_data *valid,
 		     const struct sr_pipe *passive, size_t npassive,
-		     struct sr_ml_lr *out, struct sr_ml_vlr_stats *stats,
+		     struct sr_ml_lr *out, double *valid_pred, struct sr_ml_vlr_stats *stats,
 		     struct sr_err *err) SR_WUR;
 
 /*

@@ -326,6 +326,9 @@ struct run {
 	int rc;
 };
 
+/* Where A's run puts the validation rows' final probabilities (or NULL). */
+static double *valid_pred;
+
 /* A has cols [0, cut[0]), P_i has [cut[i-1], cut[i]); valid may be NULL.
  * tamper_side: 0 A's first link, 1 P_1's side. */
 static void run_vlr(struct run *run, const struct sr_ml_vlr_params *p, const struct table *train,
@@ -365,7 +368,8 @@ static void run_vlr(struct run *run, const struct sr_ml_vlr_params *p, const str
 	}
 	for (size_t i = 0; i < np; i++)
 		assert_int_equal(pthread_create(&run->pp[i].th, NULL, passive_main, &run->pp[i]), 0);
-	run->rc = sr_ml_vlr_active(p, &da, valid ? &dva : NULL, pipes, np, &run->wa, NULL, &run->err);
+	run->rc = sr_ml_vlr_active(p, &da, valid ? &dva : NULL, pipes, np, &run->wa, valid_pred, NULL,
+				    &run->err);
 	if (run->rc)
 		for (size_t i = 0; i < np; i++)
 			duplex_abort(&run->d[i]);
@@ -465,6 +469,7 @@ static void test_breast_cancer_three(void **state)
 	struct sr_ml_vlr_params p;
 	struct run run;
 	size_t cut[] = { 10, 20, 30 };
+	double *got;
 
 	(void)state;
 	load_breast_cancer(&all);
@@ -474,6 +479,9 @@ static void test_breast_cancer_three(void **state)
 	p.lr.learning_rate = 0.2;
 	p.lr.early_stopping_rounds = 1;
 	p.lr.l2 = 0;
+	got = calloc(valid.rows, sizeof(double));
+	assert_non_null(got);
+	valid_pred = got;
 	run_vlr(&run, &p, &train, &valid, cut, 2, 0, T_NONE, 0, 0);
 	if (run.rc)
 		fail_msg("active: %s; passive: %s / %s", run.err.msg, run.pp[0].err.msg,
@@ -481,6 +489,27 @@ static void test_breast_cancer_three(void **state)
 	assert_int_equal(run.pp[0].rc, SR_OK);
 	assert_int_equal(run.pp[1].rc, SR_OK);
 	compare_central(&run, &p, &train, &valid, cut);
+	/* The final scores of the validation rows are the joint model's. */
+	{
+		struct sr_ml_data dv = view(&valid);
+		struct sr_ml_lr joint;
+		double *want = calloc(valid.rows, sizeof(double));
+		struct sr_err err;
+
+		assert_non_null(want);
+		assert_int_equal(sr_ml_lr_init(&joint, 30, &err), SR_OK);
+		joint.bias = run.wa.bias;
+		memcpy(joint.w, run.wa.w, 10 * sizeof(double));
+		memcpy(joint.w + 10, run.pp[0].w.w, 10 * sizeof(double));
+		memcpy(joint.w + 20, run.pp[1].w.w, 10 * sizeof(double));
+		sr_ml_lr_predict(&joint, &dv, want);
+		for (size_t r = 0; r < valid.rows; r++)
+			assert_true(fabs(want[r] - got[r]) < 1e-8);
+		sr_ml_lr_release(&joint);
+		free(want);
+	}
+	valid_pred = NULL;
+	free(got);
 	run_release(&run);
 	table_free(&train);
 	table_free(&valid);
