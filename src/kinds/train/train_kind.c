@@ -368,7 +368,7 @@ static const char *const train_spec_keys[] = { "mode", "model", "features", "lab
 					       "trees", "depth", "lambda", "gamma",
 					       "min_child_weight", "subsample", "seed", "bins",
 					       "loss", "early_stopping_rounds",
-					       "first_tree_active_only", NULL };
+					       "first_tree_active_only", "epochs", "batch", NULL };
 static const char *const train_input_keys[] = { "key", "features", "label", NULL };
 
 const struct sr_job_kind sr_kind_train = {
