@@ -10,7 +10,8 @@
  * skipped with its reason when sklearn is not importable).  Faults: a
  * truncated message either way, a wrong version, a tampered masked
  * gradient, a pipe closed mid-epoch, a label 2, a feature outside
- * [-1, 1], mismatched parameters: both sides fail, no model.
+ * [-1, 1], parameters out of range or differing between the parties:
+ * both sides fail, no model.
  * Keys are 1024-bit (sr_he_keygen_sized) to keep the test short.
  */
 #include "testutil.h"
@@ -328,6 +329,8 @@ struct run {
 
 /* Where A's run puts the validation rows' final probabilities (or NULL). */
 static double *valid_pred;
+/* The passive parties' parameters when they differ from A's (or NULL). */
+static const struct sr_ml_vlr_params *passive_params;
 
 /* A has cols [0, cut[0]), P_i has [cut[i-1], cut[i]); valid may be NULL.
  * tamper_side: 0 A's first link, 1 P_1's side. */
@@ -350,7 +353,7 @@ static void run_vlr(struct run *run, const struct sr_ml_vlr_params *p, const str
 	for (size_t i = 0; i < np; i++) {
 		duplex_open(&run->d[i]);
 		columns(train, cut[i], cut[i + 1], &parts[i]);
-		run->pp[i].p = p;
+		run->pp[i].p = passive_params ? passive_params : p;
 		run->pp[i].train = view(&parts[i]);
 		if (valid) {
 			columns(valid, cut[i], cut[i + 1], &vparts[i]);
@@ -714,6 +717,22 @@ static void test_bad_input(void **state)
 	params(&p);
 	p.lr.frac_bits = 16;
 	assert_int_equal(sr_ml_vlr_params_check(&p, &run.err), SR_EINVAL);
+	/* A passive party with another learning rate refuses A's PARAMS. */
+	{
+		struct sr_ml_vlr_params q;
+		params(&p);
+		p.lr.epochs = 1;
+		q = p;
+		q.lr.learning_rate = 0.5;
+		passive_params = &q;
+		run_vlr(&run, &p, &all, NULL, cut, 1, 0, T_NONE, 0, 0);
+		passive_params = NULL;
+		assert_int_equal(run.pp[0].rc, SR_EINVAL);
+		assert_non_null(strstr(run.pp[0].err.msg, "parameters differ"));
+		assert_int_not_equal(run.rc, SR_OK);
+		assert_null(run.wa.w);
+		run_release(&run);
+	}
 	table_free(&all);
 }
 
