@@ -475,6 +475,7 @@ static int random_mask(mpz_t r, unsigned value_bits)
 	unsigned bits = value_bits + SR_ML_VLR_MASK_SIGMA;
 	size_t n = (bits + 7) / 8;
 	uint8_t buf[64];
+	mpz_t low;
 
 	if (n > sizeof(buf))
 		return SR_ELIMIT;
@@ -482,9 +483,12 @@ static int random_mask(mpz_t r, unsigned value_bits)
 	mpz_import(r, n, 1, 1, 1, 0, buf);
 	sodium_memzero(buf, n);
 	mpz_fdiv_r_2exp(r, r, bits);
-	mpz_setbit(r, value_bits);      /* r in [2^vb, 2^vb + 2^(vb+σ)) */
-	if (mpz_tstbit(r, value_bits) == 0)
-		return SR_EINVAL;
+	/* r uniform in [2^vb, 2^vb + 2^(vb+σ)): G + r > 0 for |G| < 2^vb,
+	 * and G + r for two values of G are within 2^(1−σ) of each other. */
+	mpz_init(low);
+	mpz_setbit(low, value_bits);
+	mpz_add(r, r, low);
+	mpz_clear(low);
 	return SR_OK;
 }
 
@@ -496,7 +500,7 @@ static int passive_batch(struct passive *ps, uint32_t epoch, size_t b, struct sr
 	size_t len;
 	unsigned vb;
 	uint64_t t0;
-	mpz_t sum, tmp, k;
+	mpz_t sum, k, v;
 	int rc;
 
 	ps->first = b * ps->s.batch;
@@ -518,7 +522,7 @@ static int passive_batch(struct passive *ps, uint32_t epoch, size_t b, struct sr
 	ps->slots = slots_of(p, ps->count);
 	npacked = (cols + ps->slots - 1) / ps->slots;
 	/* tinv = [[ΣD]]^(−2^x), undoing the offset that keeps exponents >= 0. */
-	mpz_inits(sum, tmp, k, NULL);
+	mpz_inits(sum, k, NULL);
 	mpz_set(sum, ps->cts[0]);
 	for (size_t i = 1; i < ps->count; i++)
 		sr_he_add(ps->pk, sum, ps->cts[i], sum);
@@ -531,7 +535,7 @@ static int passive_batch(struct passive *ps, uint32_t epoch, size_t b, struct sr
 		rc = sr_pool_run(p->pool, cols, grad_feature, ps, err);
 	if (rc == SR_OK)
 		rc = sr_pool_run(p->pool, npacked, grad_pack, ps, err);
-	mpz_clears(sum, tmp, k, NULL);
+	mpz_clears(sum, k, NULL);
 	if (ps->l.stats)
 		ps->l.stats->gradient_ns += now_ns() - t0;
 	if (rc)
@@ -555,22 +559,22 @@ static int passive_batch(struct passive *ps, uint32_t epoch, size_t b, struct sr
 			     sr_load_u32le(body), sr_load_u32le(body + 4), cols, slot_bytes);
 		goto out_cts;
 	}
-	mpz_init(tmp);
+	mpz_init(v);
 	for (size_t c = 0; c < cols; c++) {
 		double grad;
 
-		mpz_import(tmp, slot_bytes, 1, 1, 1, 0, body + 8 + c * slot_bytes);
-		mpz_sub(tmp, tmp, ps->mask[c]);
-		if (mpz_sgn(tmp) && mpz_sizeinbase(tmp, 2) > vb) {
+		mpz_import(v, slot_bytes, 1, 1, 1, 0, body + 8 + c * slot_bytes);
+		mpz_sub(v, v, ps->mask[c]);
+		if (mpz_sgn(v) && mpz_sizeinbase(v, 2) > vb) {
 			rc = sr_fail(err, SR_EPROTO,
 				     "vertical lr: MASKED from the active party: feature %zu's gradient is out of range",
 				     c);
 			break;
 		}
-		grad = ldexp(mpz_get_d(tmp), -(int)(p->d_frac_bits + p->x_frac_bits));
+		grad = ldexp(mpz_get_d(v), -(int)(p->d_frac_bits + p->x_frac_bits));
 		ps->w.w[c] -= p->lr.learning_rate * (grad / (double)ps->count + p->lr.l2 * ps->w.w[c]);
 	}
-	mpz_clear(tmp);
+	mpz_clear(v);
 out_cts:
 	sr_he_cts_free(ps->cts, ncts);
 	ps->cts = NULL;
