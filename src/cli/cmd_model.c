@@ -158,6 +158,31 @@ static void show_passive(const json_t *part, const json_t *spec)
 		       json_integer_value(json_array_get(sp, 3)) ? "left" : "right");
 }
 
+/* A vertical lr part: this party's weights on its scaled features (and,
+ * at the label holder, the intercept). */
+static void show_vlr(const json_t *part, const json_t *spec)
+{
+	json_int_t party = json_integer_value(json_object_get(part, "party"));
+	const json_t *me = party_input(spec, (size_t)party);
+	const json_t *w = json_object_get(part, "weights");
+	char text[128];
+	size_t k;
+
+	printf("logistic regression weights of party %lld (%s), %lld epochs%s:\n", (long long)party,
+	       sr_nodeclient_clean(text, 60, sr_nodeclient_str(me, "dataset", "?")),
+	       (long long)json_integer_value(json_object_get(part, "epochs_run")),
+	       party ? "; the other parties' weights stay with them" : "");
+	if (party == 0)
+		printf("  intercept %.9g\n", num(json_object_get(part, "intercept")));
+	for (k = 0; k < json_array_size(w); k++)
+		printf("  %s  %.9g  (x scaled from [%.6g, %.6g] to [-1, 1])\n",
+		       sr_nodeclient_clean(text, 60, json_string_value(json_array_get(
+						json_object_get(part, "features"), k)) ?: "?"),
+		       num(json_array_get(w, k)),
+		       num(json_array_get(json_object_get(part, "lo"), k)),
+		       num(json_array_get(json_object_get(part, "hi"), k)));
+}
+
 static int cmd_show(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 		    struct sr_err *err)
 {
@@ -198,6 +223,8 @@ static int cmd_show(struct sr_nodeclient_args *a, struct sr_nodeclient *nc,
 			show_active(part, json_object_get(job, "spec"));
 		else if (strcmp(kind, "secureboost-passive") == 0)
 			show_passive(part, json_object_get(job, "spec"));
+		else if (strcmp(kind, "vlr-active") == 0 || strcmp(kind, "vlr-passive") == 0)
+			show_vlr(part, json_object_get(job, "spec"));
 		else
 			printf("  (a %s part; see --json)\n", sr_nodeclient_clean(text, 40, kind));
 	}

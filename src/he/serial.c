@@ -270,7 +270,10 @@ int sr_he_batch_decode(const struct sr_he_pk *pk, const uint8_t *in,
 
 	*cts_out = NULL;
 	*count_out = 0;
-	rc = read_header(in, len, HE_MAGIC_BATCH, "ciphertext batch", &bits, err);
+	/* Either wire size, or a test-sized key's own size. */
+	rc = read_header_bits(in, len, HE_MAGIC_BATCH, "ciphertext batch",
+			      pk->bits == SR_HE_BITS_DEFAULT || pk->bits == SR_HE_BITS_STRONG ?
+			      0 : pk->bits, &bits, err);
 	if (rc)
 		return rc;
 	if (bits != pk->bits)

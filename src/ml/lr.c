@@ -213,15 +213,15 @@ void sr_ml_lr_predict(const struct sr_ml_lr *m, const struct sr_ml_data *d, doub
 		out[r] = sr_ml_sigmoid(margin_of(m, d, r));
 }
 
-double sr_ml_lr_fixed_bound(const struct sr_ml_lr_params *p, size_t cols,
-			    unsigned long steps)
+double sr_ml_lr_error_bound(const struct sr_ml_lr_params *p, size_t cols,
+			    unsigned long steps, double step_error)
 {
-	double per_step = p->learning_rate * ldexp(1.0, -(int)p->frac_bits - 1);
+	double per_step = p->learning_rate * step_error;
 	double lipschitz = (double)(cols + 1) / 4 + p->l2;
 	/* Double rounding of both trainers, per step (generous). */
 	double slack = 1e-13 * (double)steps;
 
-	if (!p->frac_bits)
+	if (step_error <= 0)
 		return slack;
 	/* The loss is convex and lipschitz-smooth in the 2-norm, so with
 	 * lr <= 2 / L a gradient step does not grow an earlier difference:
@@ -233,4 +233,11 @@ double sr_ml_lr_fixed_bound(const struct sr_ml_lr_params *p, size_t cols,
 		double a = 1 + p->learning_rate * lipschitz;
 		return per_step * (pow(a, (double)steps) - 1) / (a - 1) + slack;
 	}
+}
+
+double sr_ml_lr_fixed_bound(const struct sr_ml_lr_params *p, size_t cols,
+			    unsigned long steps)
+{
+	return sr_ml_lr_error_bound(p, cols, steps,
+				    p->frac_bits ? ldexp(1.0, -(int)p->frac_bits - 1) : 0);
 }

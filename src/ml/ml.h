@@ -353,6 +353,11 @@ void sr_ml_lr_predict(const struct sr_ml_lr *m, const struct sr_ml_data *d, doub
  */
 double sr_ml_lr_fixed_bound(const struct sr_ml_lr_params *p, size_t cols,
 			    unsigned long steps);
+/* The same for any per-step error: step_error bounds each coordinate of
+ * the error of one step's mean gradient (the rest of the argument is
+ * sr_ml_lr_fixed_bound's; src/ml/vlr.c uses it). */
+double sr_ml_lr_error_bound(const struct sr_ml_lr_params *p, size_t cols,
+			    unsigned long steps, double step_error);
 
 double sr_ml_sigmoid(double z);
 

@@ -10,6 +10,10 @@
 #  - each party keeps its own model part, sealed in its node.db, and
 #    `sealroom model list|show` prints it (own thresholds, "party P
 #    split #k" for the other's);
+#  - vertical logistic regression ("model": "lr", Paillier): the result
+#    has the bank's weight and the shop's features without weights, each
+#    party keeps its weights (`model show`), a NULL feature fails the job
+#    at both naming it;
 #  - the shop killed mid-training fails the job at both parties, with no
 #    model part kept anywhere.
 . "$(dirname "$0")/lib.sh"
@@ -122,6 +126,66 @@ echo "$OUT" | grep -Eq "(income|debt) < " || fail "the bank's own thresholds are
 run_expect 0 as shop analyst model show "$JOB"
 contains "$OUT" "splits of party 1 (shop.members)"
 echo "$OUT" | grep -Eq "split #0: (spend|visits) < " || fail "the shop's thresholds are not shown: $OUT"
+ok
+
+# --- vertical logistic regression ("model": "lr") ------------------------------------
+lr_spec() {   # lr_spec BANK_FEATURES > spec.json
+	cat >"$WORK/spec.json" <<JSON
+{"kind": "train", "mode": "vertical", "model": "lr",
+ "epochs": 6, "batch": 64, "learning_rate": "0.25", "l2": "0.001", "test_ratio": "0.25",
+ "inputs": [{"dataset": "bank.customers", "key": "id", "features": [$1],
+             "label": "default"},
+            {"dataset": "shop.members", "key": "cid", "features": ["spend", "visits"]}],
+ "receivers": ["${ORG_ID[bank]}"]}
+JSON
+}
+lr_spec '"income"'
+propose
+wait_state bank "$JOB" finished 180
+as bank analyst job result "$JOB" --json >"$WORK/result.json"
+/usr/bin/python3 - "$WORK/result.json" "$WORK/bank.csv" "$WORK/shop.csv" "${ORG_ID[bank]}" "${ORG_ID[shop]}" <<'PY' || fail "the vertical lr result is not what the data says"
+import csv, json, sys
+res = json.load(open(sys.argv[1]))
+meta = res["meta"]
+bank = [int(r["id"]) for r in csv.DictReader(open(sys.argv[2]))]
+shop = {int(r["cid"]) for r in csv.DictReader(open(sys.argv[3]))}
+common = [i for i in bank if i in shop]
+assert meta["model"] == "lr" and meta["mode"] == "vertical", meta
+assert meta["aligned_rows"] == len(common), (meta["aligned_rows"], len(common))
+assert meta["train_rows"] + meta["test_rows"] == len(common), meta
+assert meta["epochs_run"] == 6 and meta["vertical_lr"]["ciphertexts_decrypted"] > 0, meta
+rows = {r[0]: r for r in res["rows"]}
+assert set(rows) == {"(intercept)", "income", "spend", "visits"}, rows
+assert rows["income"][1] == sys.argv[4] and isinstance(rows["income"][2], float), rows
+# The label falls with income: a negative weight on the scaled income.
+assert rows["income"][2] < 0, rows
+# The shop's weights stay at the shop.
+assert rows["spend"][1] == sys.argv[5] and rows["spend"][2] is None and rows["visits"][2] is None, rows
+ev = meta["evaluation"]
+assert 0.6 < ev["auc"] <= 1 and len(ev["roc"]) > 2, ev
+print("vertical lr: aligned %d rows, AUC %.4f, income weight %.4f" % (len(common), ev["auc"], rows["income"][2]))
+PY
+ok
+wait_state shop "$JOB" finished 30
+[ "$(parts bank "$JOB")" = "vlr-model" ] || fail "bank keeps: '$(parts bank "$JOB")'"
+[ "$(parts shop "$JOB")" = "vlr-part" ] || fail "shop keeps: '$(parts shop "$JOB")'"
+run_expect 0 as bank analyst model show "$JOB"
+contains "$OUT" "logistic regression weights of party 0 (bank.customers)"
+contains "$OUT" "intercept"
+echo "$OUT" | grep -Eq "^  income  -" || fail "the bank's weight is not shown: $OUT"
+run_expect 0 as shop analyst model show "$JOB"
+contains "$OUT" "logistic regression weights of party 1 (shop.members)"
+echo "$OUT" | grep -q "intercept" && fail "the shop shows an intercept: $OUT"
+echo "$OUT" | grep -Eq "^  (spend|visits)  " || fail "the shop's weights are not shown: $OUT"
+ok
+# A NULL feature (the bank's debt) fails the job at both, nothing kept.
+lr_spec '"income", "debt"'
+propose
+wait_state bank "$JOB" failed 120
+wait_state shop "$JOB" failed 60
+as bank analyst job show "$JOB" --json >"$WORK/j.json"
+grep -q "missing value" "$WORK/j.json" || fail "the failure does not name the missing value: $(cat "$WORK/j.json")"
+[ -z "$(parts bank "$JOB")" ] && [ -z "$(parts shop "$JOB")" ] || fail "a part of a failed lr job was kept"
 ok
 
 # --- the shop killed mid-training ------------------------------------------------------

@@ -403,7 +403,7 @@ static void test_checker_rules(void **state)
 	ds[1] = (struct sr_check_dataset){ names[1], orgs[1], pol[1], 200 };
 	{
 		static const char *const bad[][2] = {
-			{ ", \"mode\": \"vertical\"", "vertical lr is not available yet" },
+			{ ", \"mode\": \"vertical\"", "spec.rounds: not a key of vertical lr" },
 			{ ", \"test_ratio\": \"0.9\"", "spec.test_ratio" },
 			{ ", \"rounds\": 0", "spec.rounds" },
 			{ ", \"frac_bits\": 60", "spec.frac_bits" },

@@ -12,7 +12,10 @@
  * put together (sr_ml_sb_to_gbdt) predict what the result says.  Also
  * bad input (a third label value, zero aligned rows: the job fails at
  * every party, nothing is kept), every checker rule, and the secret test
- * split's distribution.
+ * split's distribution.  Vertical logistic regression ("model": "lr",
+ * complete rows): the result against run_central (A's weights and the
+ * intercept within 1e-4, the evaluation within 1e-3), the parts kept at
+ * their owners, and its spec keys.
  */
 #include "testutil.h"
 
@@ -90,6 +93,9 @@ static int holds(size_t p, size_t r)
 	return p == 0 ? r % 9 != 4 : p == 1 ? r % 7 != 2 : r % 5 != 3;
 }
 
+/* Logistic regression needs complete rows: no NULL cells then. */
+static int complete_rows;
+
 static void add_row(struct tab *t, size_t p, size_t r, int garbage)
 {
 	for (size_t c = 0; c < ncols[p]; c++) {
@@ -101,7 +107,7 @@ static void add_row(struct tab *t, size_t p, size_t r, int garbage)
 			x = csv[r][30];
 		} else if (source[p][c] == 200) {
 			x = 1;
-		} else if (p == 1 && c == 1 && r % 13 == 0) {
+		} else if (p == 1 && c == 1 && r % 13 == 0 && !complete_rows) {
 			assert_int_equal(sr_vec_append_null(v), SR_OK);
 			continue;
 		} else {
@@ -397,6 +403,173 @@ static void test_options(void **state)
 				     " \"trees\": 12, \"early_stopping_rounds\": 2, \"lambda\": \"0.5\"");
 }
 
+/* A's weights of a vertical lr envelope, by feature name. */
+static double lr_weight(const json_t *result, const char *feature)
+{
+	const json_t *row;
+	size_t i;
+
+	json_array_foreach(json_object_get(result, "rows"), i, row)
+		if (strcmp(json_string_value(json_array_get(row, 0)), feature) == 0)
+			return json_is_null(json_array_get(row, 2)) ? NAN :
+				json_real_value(json_array_get(row, 2));
+	fail_msg("no row for %s", feature);
+	return NAN;
+}
+
+/*
+ * Vertical lr ("model": "lr"): the federated result against run_central
+ * (the parties' scaling and sr_ml_lr_train in double with the same
+ * schedule): the same rows, A's weights and the intercept within 1e-4,
+ * the passive parties' weights absent (null) from both, the evaluation
+ * within 1e-3; the parts kept at their owners, each with its own
+ * weights only.
+ */
+static void run_lr(size_t n, const char *extra)
+{
+	struct tab t[3];
+	struct sr_policy *pol[3];
+	struct kt_job job;
+	struct kt_outcome o;
+	char text[4096];
+	json_t *s, *base;
+	json_error_t je;
+
+	load_data();
+	complete_rows = 1;
+	for (size_t p = 0; p < n; p++) {
+		make_tab(&t[p], p, NULL);
+		pol[p] = policy(p, NULL, NULL, NULL);
+	}
+	complete_rows = 0;
+	base = spec(n, NULL);
+	for (size_t k = 0; k < 4; k++)
+		json_object_del(base, (const char *const[]){ "trees", "depth", "bins", "learning_rate" }[k]);
+	snprintf(text, sizeof(text),
+		 "{\"model\": \"lr\", \"epochs\": 5, \"batch\": 64, \"learning_rate\": \"0.25\", \"l2\": \"0.001\"%s}",
+		 extra ? extra : "");
+	s = json_loads(text, 0, &je);
+	assert_non_null(s);
+	assert_int_equal(json_object_update(base, s), 0);
+	json_decref(s);
+	s = base;
+	{
+		struct sr_verdict v = verdict_of(s, pol, n);
+		if (!v.accept)
+			fail_msg("refused: %s", v.count ? v.violations[0].message : "?");
+		sr_verdict_release(&v);
+	}
+	setup(&job, s, t, pol, n);
+	kt_run(&job, &o);
+	if (o.federated_rc)
+		fail_msg("federated: %s | %s | %s (central: %s, %s)", o.federated_msg[0],
+			 o.federated_msg[1], o.federated_msg[2], o.central_rc[0] ? "failed" : "ok",
+			 o.central_msg[0]);
+	if (o.central_rc[0])
+		fail_msg("central: %s", o.central_msg[0]);
+	for (size_t r = 0; r < o.nreceivers; r++) {
+		const json_t *f = o.federated[r], *c = o.central[r];
+		const json_t *fm = json_object_get(f, "meta"), *cm = json_object_get(c, "meta");
+		const json_t *fe = json_object_get(fm, "evaluation"), *ce = json_object_get(cm, "evaluation");
+		double maxdiff = 0;
+
+		assert_string_equal(json_string_value(json_object_get(fm, "model")), "lr");
+		assert_int_equal(json_array_size(json_object_get(f, "rows")),
+				 json_array_size(json_object_get(c, "rows")));
+		assert_int_equal(json_array_size(json_object_get(f, "rows")), 1 + 4 + 3 + (n > 2 ? 3 : 0));
+		assert_int_equal(json_integer_value(json_object_get(fm, "epochs_run")),
+				 json_integer_value(json_object_get(cm, "epochs_run")));
+		for (const char *const *k = (const char *const[]){ "aligned_rows", "train_rows", "test_rows", NULL }; *k; k++)
+			assert_int_equal(json_integer_value(json_object_get(fm, *k)),
+					 json_integer_value(json_object_get(cm, *k)));
+		assert_int_equal(json_integer_value(json_object_get(fm, "aligned_rows")),
+				 (json_int_t)expected_aligned(n));
+		maxdiff = fabs(lr_weight(f, "(intercept)") - lr_weight(c, "(intercept)"));
+		for (size_t ci = 1; ci < 5; ci++)
+			maxdiff = fmax(maxdiff, fabs(lr_weight(f, col_names[0][ci]) - lr_weight(c, col_names[0][ci])));
+		assert_true(maxdiff <= 1e-4);
+		assert_true(isnan(lr_weight(f, col_names[1][1])) && isnan(lr_weight(c, col_names[1][1])));
+		for (const char *const *k = (const char *const[]){ "auc", "ks", "accuracy", "logloss", NULL }; *k; k++)
+			assert_true(fabs(json_real_value(json_object_get(fe, *k)) -
+					 json_real_value(json_object_get(ce, *k))) <= 1e-3);
+		assert_true(json_real_value(json_object_get(fe, "auc")) > 0.9);
+		assert_true(json_array_size(json_object_get(fe, "roc")) > 2);
+		print_message("vertical lr, %zu parties, receiver %zu: AUC %.4f (central %.4f), max |w - w_central| %.3g\n",
+			      n, r, json_real_value(json_object_get(fe, "auc")),
+			      json_real_value(json_object_get(ce, "auc")), maxdiff);
+	}
+	/* The parts at their owners: A's weights and intercept, each passive
+	 * party's own weights only. */
+	for (size_t p = 0; p < n; p++) {
+		size_t len;
+		const uint8_t *data = kt_kept(&o, orgs[p], p ? "vlr-part" : "vlr-model", &len);
+		json_t *part;
+
+		assert_non_null(data);
+		part = json_loadb((const char *)data, len, 0, &je);
+		assert_non_null(part);
+		assert_string_equal(json_string_value(json_object_get(part, "kind")),
+				    p ? "vlr-passive" : "vlr-active");
+		assert_int_equal(json_array_size(json_object_get(part, "weights")), p ? 3 : 4);
+		assert_int_equal(json_object_get(part, "intercept") != NULL, p == 0);
+		if (p == 0)
+			assert_true(json_real_value(json_object_get(part, "intercept")) ==
+				    lr_weight(o.federated[0], "(intercept)"));
+		assert_null(kt_kept(&o, orgs[p], p ? "vlr-model" : "vlr-part", &len));
+		json_decref(part);
+	}
+	kt_outcome_release(&o);
+	json_decref(s);
+	for (size_t p = 0; p < n; p++) {
+		kt_policy_free(pol[p]);
+		free_tab(&t[p], p);
+	}
+}
+
+static void test_lr_two_parties(void **state)
+{
+	(void)state;
+	run_lr(2, NULL);
+}
+
+/* Three parties (pairwise-masked scores) and early stopping on the test rows. */
+static void test_lr_three_parties(void **state)
+{
+	(void)state;
+	run_lr(3, ", \"early_stopping_rounds\": 1, \"epochs\": 8");
+}
+
+/* Keys of the other models are refused by name, batch is bounded, epochs
+ * and batch are refused outside vertical lr. */
+static void test_lr_spec(void **state)
+{
+	struct train_spec ts;
+	struct sr_err err = { 0 };
+	json_t *s = spec(2, NULL);
+
+	(void)state;
+	json_object_set_new(s, "model", json_string("lr"));
+	assert_int_equal(train_spec_parse(s, NULL, 0, &ts, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "spec.trees: not a key of vertical lr"));
+	for (size_t k = 0; k < 4; k++)
+		json_object_del(s, (const char *const[]){ "trees", "depth", "bins", "learning_rate" }[k]);
+	json_object_set_new(s, "batch", json_integer(70000));
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(train_spec_parse(s, NULL, 0, &ts, &err), SR_EINVAL);
+	if (!strstr(err.msg, "spec.batch: expected an integer from 0 to 65536"))
+		fail_msg("got %s", err.msg);
+	json_object_set_new(s, "batch", json_integer(32));
+	assert_int_equal(train_spec_parse(s, NULL, 0, &ts, &err), SR_OK);
+	assert_int_equal(ts.lr.batch, 32);
+	assert_int_equal(ts.lr.epochs, 10);
+	train_spec_release(&ts);
+	json_object_set_new(s, "model", json_string("gbdt"));
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(train_spec_parse(s, NULL, 0, &ts, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "spec.batch: a key of vertical lr only"));
+	json_decref(s);
+}
+
 static void test_three_parties(void **state)
 {
 	(void)state;
@@ -571,7 +744,7 @@ static void test_checker_rules(void **state)
 	/* Malformed specs. */
 	{
 		static const char *const bad[][2] = {
-			{ ", \"model\": \"lr\"", "vertical lr is not available yet" },
+			{ ", \"model\": \"lr\"", "spec.trees: not a key of vertical lr" },
 			{ ", \"first_tree_active_only\": true", "first_tree_active_only: not available yet" },
 			{ ", \"label\": \"bad\"", "each input names its own" },
 			{ ", \"features\": [\"radius\"]", "each input names its own" },
@@ -694,6 +867,9 @@ int main(void)
 		cmocka_unit_test(test_three_parties),
 		cmocka_unit_test(test_options),
 		cmocka_unit_test(test_bad_input_fails_everywhere),
+		cmocka_unit_test(test_lr_spec),
+		cmocka_unit_test(test_lr_two_parties),
+		cmocka_unit_test(test_lr_three_parties),
 	};
 
 	if (sr_crypto_init() != SR_OK)

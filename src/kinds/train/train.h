@@ -68,6 +68,14 @@ void train_spec_release(struct train_spec *s);
 #define TRAIN_GBDT_FRAC_BITS 24
 int train_spec_gbdt(const json_t *spec, struct train_spec *out, struct sr_err *err) SR_WUR;
 
+/*
+ * Vertical LR's keys (docs/protocols/train.md, spec table) into out->lr:
+ * epochs (10), batch (1024; 0 = all rows), learning_rate (0.1), l2 (0),
+ * early_stopping_rounds (0; on the test split).  The keys of the other
+ * models are refused by name.  SR_EINVAL naming the key and its range.
+ */
+int train_spec_vlr(const json_t *spec, struct train_spec *out, struct sr_err *err) SR_WUR;
+
 /* An owned table of scaled rows (column-major), for the learners. */
 struct train_table {
 	size_t rows, cols, cap;

@@ -368,14 +368,14 @@ static const char *const train_spec_keys[] = { "mode", "model", "features", "lab
 					       "trees", "depth", "lambda", "gamma",
 					       "min_child_weight", "subsample", "seed", "bins",
 					       "loss", "early_stopping_rounds",
-					       "first_tree_active_only", NULL };
+					       "first_tree_active_only", "epochs", "batch", NULL };
 static const char *const train_input_keys[] = { "key", "features", "label", NULL };
 
 const struct sr_job_kind sr_kind_train = {
 	.name = "train",
 	.policy_bit = SR_JOB_TRAIN,
 	.flags = SR_KIND_ROW_FILTER,
-	.summary = "joint model training: horizontal logistic regression by federated averaging with secure aggregation",
+	.summary = "joint model training: horizontal logistic regression and GBDT with secure aggregation, vertical SecureBoost and Paillier logistic regression",
 	.spec_keys = train_spec_keys,
 	.input_keys = train_input_keys,
 	.check = train_check,

@@ -12,6 +12,7 @@
 #include "base/limits.h"
 #include "kinds/train/train.h"
 #include "ml/secureboost.h"
+#include "ml/vlr.h"
 #include "base/banned.h"
 
 #define ROUNDS_DEFAULT 20
@@ -23,6 +24,10 @@
 #define SR_TRAIN_PASSIVE_MAX SR_ML_SB_PASSIVE_MAX
 #define GBDT_DEPTH_MAX 16
 #define GBDT_REG_MAX 1e6        /* lambda, gamma, min_child_weight */
+#define VLR_EPOCHS_DEFAULT 10
+#define VLR_EPOCHS_MAX 10000
+#define VLR_BATCH_DEFAULT 1024
+#define VLR_LEARNING_RATE_DEFAULT 0.1
 
 void train_spec_release(struct train_spec *s)
 {
@@ -126,6 +131,35 @@ int train_spec_gbdt(const json_t *spec, struct train_spec *out, struct sr_err *e
 	p->grad_frac_bits = TRAIN_GBDT_FRAC_BITS;
 	out->first_tree_active_only = first != 0;
 	return sr_ml_gbdt_params_check(p, err);
+}
+
+int train_spec_vlr(const json_t *spec, struct train_spec *out, struct sr_err *err)
+{
+	static const char *const others[] = { "rounds", "frac_bits", "trees", "depth", "lambda",
+					      "gamma", "min_child_weight", "subsample", "seed",
+					      "bins", "loss", "first_tree_active_only", NULL };
+	long epochs, batch, early;
+	int rc;
+
+	for (size_t k = 0; others[k]; k++)
+		if (json_object_get(spec, others[k]))
+			return sr_fail(err, SR_EINVAL,
+				       "spec.%s: not a key of vertical lr (its keys: epochs, batch, learning_rate, l2, early_stopping_rounds, test_ratio)",
+				       others[k]);
+	sr_ml_lr_params_init(&out->lr);
+	if ((rc = integer(spec, "epochs", 1, VLR_EPOCHS_MAX, VLR_EPOCHS_DEFAULT, &epochs, err)) ||
+	    (rc = integer(spec, "batch", 0, SR_ML_VLR_BATCH_MAX, VLR_BATCH_DEFAULT, &batch, err)) ||
+	    (rc = number(spec, "learning_rate", 0, 100, 1, VLR_LEARNING_RATE_DEFAULT,
+			 &out->lr.learning_rate, err)) ||
+	    (rc = number(spec, "l2", 0, 1000, 0, 0, &out->lr.l2, err)) ||
+	    (rc = integer(spec, "early_stopping_rounds", 0, VLR_EPOCHS_MAX, 0, &early, err)))
+		return rc;
+	out->lr.epochs = (unsigned)epochs;
+	out->lr.batch = (size_t)batch;
+	out->lr.early_stopping_rounds = (unsigned)early;
+	out->lr.frac_bits = 0;
+	out->gbdt.loss = SR_ML_LOGISTIC;        /* labels 0/1, a stratified split */
+	return SR_OK;
 }
 
 /* A column-name array at path (1 to SR_DATASET_COLUMNS_MAX distinct names). */
@@ -259,11 +293,16 @@ int train_spec_parse(const json_t *spec, const struct sr_policy *const *policies
 		out->model = TRAIN_LR;
 	else
 		return sr_fail(err, SR_EINVAL, "spec.model: '%s', expected \"lr\" or \"gbdt\"", model);
+	if (!(out->mode == TRAIN_VERTICAL && out->model == TRAIN_LR))
+		for (size_t k = 0; k < 2; k++)
+			if (json_object_get(spec, k ? "batch" : "epochs"))
+				return sr_fail(err, SR_EINVAL,
+					       "spec.%s: a key of vertical lr only (horizontal lr counts \"rounds\", gbdt \"trees\")",
+					       k ? "batch" : "epochs");
 	if (out->model == TRAIN_GBDT && (rc = train_spec_gbdt(spec, out, err)))
 		return rc;
-	if (out->mode == TRAIN_VERTICAL && out->model == TRAIN_LR)
-		return sr_fail(err, SR_EINVAL,
-			       "spec.model: vertical lr is not available yet (vertical mode trains \"gbdt\", SecureBoost)");
+	if (out->mode == TRAIN_VERTICAL && out->model == TRAIN_LR && (rc = train_spec_vlr(spec, out, err)))
+		return rc;
 	if (out->mode == TRAIN_VERTICAL) {
 		if (out->first_tree_active_only) {
 			rc = sr_fail(err, SR_EINVAL,

@@ -8,15 +8,20 @@
  * and test rows (stratified by label, at random from a key only A holds)
  * and sends each passive party its
  * positions and the test mask (ALIGN).  Then SecureBoost
- * (src/ml/secureboost.h) trains on the training rows, joint prediction
- * scores the test rows at A, A evaluates and sends the result envelope to
+ * (src/ml/secureboost.h, "model": "gbdt") or Paillier logistic regression
+ * (src/ml/vlr.h, "model": "lr") trains on the training rows, the test rows
+ * are scored jointly at A, A evaluates and sends the result envelope to
  * the other receivers (RESULT).  Each party keeps its part of the model
- * through ctx->keep.
+ * through ctx->keep.  For lr each party first scales its own features
+ * onto [-1, 1] by the range of its own training rows (test rows clamped);
+ * the scaling is kept with its weights.
  *
  * run_central is the oracle: the same alignment in plaintext, the same
  * order and split, and sr_ml_gbdt_train on the pooled columns (A's, then
  * each passive party's in input order) with the same bins and
- * grad_frac_bits: the federated trees equal these.
+ * grad_frac_bits: the federated trees equal these; for lr the same
+ * scaling and sr_ml_lr_train in double with the same schedule: the
+ * federated weights are within sr_ml_vlr_bound of these.
  */
 #include <math.h>
 #include <stdio.h>
@@ -31,6 +36,7 @@
 #include "kinds/train/train.h"
 #include "kinds/train/vertical.h"
 #include "ml/secureboost.h"
+#include "ml/vlr.h"
 #include "psi/psi.h"
 #include "base/banned.h"
 
@@ -649,6 +655,9 @@ struct vrun {
 	struct sr_ml_sb_model model;
 	struct sr_ml_sb_part part;
 	struct sr_ml_sb_stats stats;
+	struct sr_ml_lr lr;             /* lr: this party's weights */
+	struct sr_ml_vlr_stats lr_stats;
+	double *lo, *hi;                /* lr: this party's scaling */
 };
 
 static size_t party_of(const struct sr_kind_ctx *c, const char *org)
@@ -657,6 +666,194 @@ static size_t party_of(const struct sr_kind_ctx *c, const char *org)
 		if (strcmp(c->parties[i], org) == 0)
 			return i;
 	return SIZE_MAX;
+}
+
+/* ---- vertical lr ------------------------------------------------------------------ */
+
+static void vlr_params(const struct sr_kind_ctx *c, const struct train_spec *s,
+		       struct sr_ml_vlr_params *p)
+{
+	sr_ml_vlr_params_init(p);
+	p->lr = s->lr;
+	p->key_bits = train_sb_key_bits;
+	p->pool = c->pool;
+}
+
+/*
+ * Map each column of train onto [-1, 1] by its range over train's rows
+ * (a constant column to 0) and test's by the same map, clamped; *lo, *hi:
+ * the ranges (cols entries, the caller frees them).  NaN stays NaN (the
+ * learner refuses it, naming the row).
+ */
+static int scale_columns(struct train_table *train, struct train_table *test, double **lo,
+			 double **hi, struct sr_err *err)
+{
+	size_t cols = train->cols;
+
+	*lo = sr_calloc(cols + 1, sizeof(double));
+	*hi = sr_calloc(cols + 1, sizeof(double));
+	if (!*lo || !*hi)
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t c = 0; c < cols; c++) {
+		double a = INFINITY, b = -INFINITY;
+		for (size_t r = 0; r < train->rows; r++) {
+			a = fmin(a, train->x[c * train->rows + r]);
+			b = fmax(b, train->x[c * train->rows + r]);
+		}
+		(*lo)[c] = a;
+		(*hi)[c] = b;
+		for (int t = 0; t < 2; t++) {
+			struct train_table *tb = t ? test : train;
+			for (size_t r = 0; r < tb->rows; r++) {
+				double *x = &tb->x[c * tb->rows + r];
+				if (!isnan(*x))
+					*x = b > a ? fmin(1, fmax(-1, 2 * (*x - a) / (b - a) - 1)) : 0;
+			}
+		}
+	}
+	return SR_OK;
+}
+
+/* A party's lr part: {"version":1,"kind":"vlr-active"|"vlr-passive",
+ * "party":j,"features":[...],"weights":[...],"lo":[...],"hi":[...],
+ * "intercept":b (A only),"epochs_run":n}. */
+static int vlr_part_encode(const struct train_spec *s, size_t j, const struct sr_ml_lr *m,
+			   const double *lo, const double *hi, struct sr_buf *out,
+			   struct sr_err *err)
+{
+	const struct train_vinput *vi = &s->vin[s->order[j]];
+	json_t *o = json_pack("{s:i,s:s,s:I,s:[],s:[],s:[],s:[],s:I}", "version", 1, "kind",
+			      j ? "vlr-passive" : "vlr-active", "party", (json_int_t)j,
+			      "features", "weights", "lo", "hi", "epochs_run",
+			      (json_int_t)m->epochs_run);
+	int bad = !o, rc;
+
+	for (size_t f = 0; !bad && f < m->cols; f++)
+		bad = json_array_append_new(json_object_get(o, "features"),
+					    json_string(vi->features[f])) ||
+		      json_array_append_new(json_object_get(o, "weights"), json_real(m->w[f])) ||
+		      json_array_append_new(json_object_get(o, "lo"), json_real(lo[f])) ||
+		      json_array_append_new(json_object_get(o, "hi"), json_real(hi[f]));
+	if (!bad && j == 0)
+		bad = json_object_set_new(o, "intercept", json_real(m->bias));
+	rc = bad ? sr_fail(err, SR_ENOMEM, "out of memory") : sr_json_dump(o, 0, out);
+	if (rc && !bad)
+		rc = sr_fail(err, rc, "out of memory");
+	json_decref(o);
+	return rc;
+}
+
+/*
+ * The lr envelope: rows [feature, party, weight]: the intercept and A's
+ * weights (on its scaled features); each passive party's features by name
+ * with a null weight (its weights stay at it).
+ */
+static json_t *envelope_lr(const struct sr_kind_ctx *c, const struct train_spec *s,
+			   const struct sr_ml_lr *a, size_t aligned, size_t ntrain, size_t ntest,
+			   const struct sr_ml_vlr_stats *st, json_t *evaluation)
+{
+	json_t *rows = json_array(), *parties = json_array(), *meta;
+	int bad = !rows || !parties || !evaluation;
+
+	if (!bad)
+		bad = json_array_append_new(rows, json_pack("[s,s,f]", "(intercept)",
+							    owner_org(c, s, 0), a->bias)) != 0;
+	for (size_t j = 0; !bad && j < s->nvin; j++) {
+		const struct train_vinput *vi = &s->vin[s->order[j]];
+		bad = json_array_append_new(parties, json_string(owner_org(c, s, j))) != 0;
+		for (size_t f = 0; !bad && f < vi->nfeatures; f++)
+			bad = json_array_append_new(rows, json_pack("[s,s,o]", vi->features[f],
+								    owner_org(c, s, j),
+								    j ? json_null() :
+								    json_real(a->w[f]))) != 0;
+	}
+	meta = bad ? NULL :
+		json_pack("{s:s,s:s,s:s,s:o,s:{s:I,s:I,s:f,s:f,s:I,s:I,s:I,s:I,s:I},"
+			  "s:I,s:I,s:I,s:I,s:o}",
+			  "model", "lr", "mode", "vertical", "active", owner_org(c, s, 0),
+			  "parties", parties,
+			  "params", "epochs", (json_int_t)s->lr.epochs, "batch", (json_int_t)s->lr.batch,
+			  "learning_rate", s->lr.learning_rate, "l2", s->lr.l2,
+			  "early_stopping_rounds", (json_int_t)s->lr.early_stopping_rounds,
+			  "d_frac_bits", (json_int_t)SR_ML_VLR_D_FRAC_BITS,
+			  "x_frac_bits", (json_int_t)SR_ML_VLR_X_FRAC_BITS,
+			  "u_frac_bits", (json_int_t)SR_ML_VLR_U_FRAC_BITS,
+			  "key_bits", (json_int_t)(st ? train_sb_key_bits : 0),
+			  "epochs_run", (json_int_t)a->epochs_run,
+			  "aligned_rows", (json_int_t)aligned, "train_rows", (json_int_t)ntrain,
+			  "test_rows", (json_int_t)ntest, "evaluation", evaluation);
+	if (!meta) {
+		if (bad) {
+			json_decref(parties);
+			json_decref(evaluation);
+		}
+		json_decref(rows);
+		return NULL;
+	}
+	if (st && json_object_set_new(meta, "vertical_lr",
+				      json_pack("{s:I,s:I,s:f,s:f,s:f,s:I}",
+						"bytes_sent", (json_int_t)st->bytes_sent,
+						"bytes_received", (json_int_t)st->bytes_received,
+						"seconds", (double)st->total_ns / 1e9,
+						"encrypt_seconds", (double)st->encrypt_ns / 1e9,
+						"decrypt_seconds", (double)st->decrypt_ns / 1e9,
+						"ciphertexts_decrypted",
+						(json_int_t)st->ciphertexts_decrypted))) {
+		json_decref(meta);
+		json_decref(rows);
+		return NULL;
+	}
+	return sr_kind_envelope(json_pack("[s,s,s]", "feature", "party", "weight"), rows, meta);
+}
+
+/* A's lr training on the aligned rows: weights, test scores, envelope. */
+static int active_lr(struct vrun *r, size_t aligned, json_t **result, struct sr_err *err)
+{
+	const struct train_spec *s = r->s;
+	struct sr_ml_vlr_params p;
+	struct sr_ml_data dtr, dte;
+	double *pred = NULL;
+	json_t *eval;
+	int rc;
+
+	if ((rc = scale_columns(&r->train, &r->test, &r->lo, &r->hi, err)))
+		return rc;
+	dtr = train_table_view(&r->train);
+	dte = train_table_view(&r->test);
+	vlr_params(r->c, s, &p);
+	if (!(pred = sr_calloc(dte.rows + 1, sizeof(*pred))))
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	sr_kind_progress(r->c, "vertical logistic regression", 0, s->lr.epochs);
+	rc = sr_ml_vlr_active(&p, &dtr, dte.rows ? &dte : NULL, r->sb + 1, s->nvin - 1, &r->lr,
+			      pred, &r->lr_stats, err);
+	if (rc == SR_OK && !(eval = evaluate(s, dte.y, pred, dte.rows, err)))
+		rc = err->code ? err->code : SR_ENOMEM;
+	if (rc == SR_OK && !(*result = envelope_lr(r->c, s, &r->lr, aligned, dtr.rows, dte.rows,
+						   &r->lr_stats, eval)))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	sr_free(pred);
+	return rc;
+}
+
+/* A passive party's lr training: its weights, kept with its scaling. */
+static int passive_lr(struct vrun *r, struct sr_buf *b, struct sr_err *err)
+{
+	struct sr_ml_vlr_params p;
+	struct sr_ml_data dtr, dte;
+	int rc;
+
+	if ((rc = scale_columns(&r->train, &r->test, &r->lo, &r->hi, err)))
+		return rc;
+	dtr = train_table_view(&r->train);
+	dte = train_table_view(&r->test);
+	dtr.y = dte.y = NULL;
+	vlr_params(r->c, r->s, &p);
+	sr_kind_progress(r->c, "vertical logistic regression", 0, r->s->lr.epochs);
+	rc = sr_ml_vlr_passive(&p, &dtr, dte.rows ? &dte : NULL, &r->sb[0], &r->lr, &r->lr_stats,
+			       err);
+	if (rc == SR_OK && (rc = vlr_part_encode(r->s, r->role, &r->lr, r->lo, r->hi, b, err)) == SR_OK)
+		rc = keep(r->c, "vlr-part", b, err);
+	return rc;
 }
 
 static int run_active(struct vrun *r, json_t **result, struct sr_err *err)
@@ -683,6 +880,10 @@ static int run_active(struct vrun *r, json_t **result, struct sr_err *err)
 		rc = vrows_take(&r->rows, idx, mask, n, 1, 1, &r->test, err);
 	if (rc)
 		goto out;
+	if (s->model == TRAIN_LR) {
+		rc = active_lr(r, n, result, err);
+		goto send;
+	}
 	dtr = train_table_view(&r->train);
 	dte = train_table_view(&r->test);
 	sb_params(c, s, &p);
@@ -712,10 +913,15 @@ static int run_active(struct vrun *r, json_t **result, struct sr_err *err)
 					  "decrypt_seconds", (double)r->stats.decrypt_ns / 1e9,
 					  "key_bits", (json_int_t)p.key_bits)))
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+send:
 	/* The result to every other receiver. */
 	if (rc == SR_OK)
 		rc = vertical_send_result(c, s, r->align, CH_ALIGN, RESULT_MAGIC, *result, err);
-	if (rc == SR_OK) {
+	if (rc == SR_OK && s->model == TRAIN_LR) {
+		sr_buf_reset(&b);
+		if ((rc = vlr_part_encode(s, 0, &r->lr, r->lo, r->hi, &b, err)) == SR_OK)
+			rc = keep(c, "vlr-model", &b, err);
+	} else if (rc == SR_OK) {
 		sr_buf_reset(&b);
 		if ((rc = sr_ml_sb_model_encode(&r->model, &b, err)) == SR_OK)
 			rc = keep(c, "secureboost-model", &b, err);
@@ -749,6 +955,10 @@ static int run_passive(struct vrun *r, struct sr_err *err)
 		rc = vrows_take(&r->rows, idx, mask, n, 1, 0, &r->test, err);
 	if (rc)
 		goto out;
+	if (r->s->model == TRAIN_LR) {
+		rc = passive_lr(r, &b, err);
+		goto out;
+	}
 	dtr = train_table_view(&r->train);
 	dte = train_table_view(&r->test);
 	dtr.y = dte.y = NULL;
@@ -837,6 +1047,9 @@ out:
 	train_table_release(&r.test);
 	sr_ml_sb_model_release(&r.model);
 	sr_ml_sb_part_release(&r.part);
+	sr_ml_lr_release(&r.lr);
+	sr_free(r.lo);
+	sr_free(r.hi);
 	sr_free(r.align);
 	sr_free(r.sb);
 	sr_free(r.pred);
@@ -1138,6 +1351,38 @@ void vertical_central_release(struct vrows *rows, size_t **idx, size_t nv)
 	sr_free(idx);
 }
 
+/* The oracle of lr: the parties' scaling and sr_ml_lr_train on the pooled columns. */
+static int central_lr(const struct sr_kind_ctx *c, const struct train_spec *s,
+		      struct train_table *train, struct train_table *test, size_t aligned,
+		      json_t **result, struct sr_err *err)
+{
+	struct sr_ml_data dtr, dte;
+	struct sr_ml_lr m = { 0 };
+	double *lo = NULL, *hi = NULL, *pred = NULL;
+	json_t *eval;
+	int rc;
+
+	rc = scale_columns(train, test, &lo, &hi, err);
+	dtr = train_table_view(train);
+	dte = train_table_view(test);
+	if (rc == SR_OK)
+		rc = sr_ml_lr_train(&s->lr, &dtr,
+				    s->lr.early_stopping_rounds && dte.rows ? &dte : NULL, &m, err);
+	if (rc == SR_OK && !(pred = sr_calloc(dte.rows + 1, sizeof(*pred))))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	if (rc == SR_OK)
+		sr_ml_lr_predict(&m, &dte, pred);
+	if (rc == SR_OK && !(eval = evaluate(s, dte.y, pred, dte.rows, err)))
+		rc = err->code ? err->code : SR_ENOMEM;
+	if (rc == SR_OK && !(*result = envelope_lr(c, s, &m, aligned, dtr.rows, dte.rows, NULL, eval)))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	sr_ml_lr_release(&m);
+	sr_free(lo);
+	sr_free(hi);
+	sr_free(pred);
+	return rc;
+}
+
 int train_vertical_central(const struct sr_kind_ctx *c, const struct train_spec *s,
 			   json_t **result, struct sr_err *err)
 {
@@ -1205,6 +1450,10 @@ int train_vertical_central(const struct sr_kind_ctx *c, const struct train_spec 
 		train.x = xtr;
 		test.x = xte;
 		xtr = xte = NULL;
+	}
+	if (s->model == TRAIN_LR) {
+		rc = central_lr(c, s, &train, &test, n, result, err);
+		goto out;
 	}
 	{
 		struct sr_ml_data dtr = train_table_view(&train), dte = train_table_view(&test);
