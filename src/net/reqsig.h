@@ -6,9 +6,10 @@
  *
  * where sig is the org's Ed25519 signature of
  *
- *   "sealroom.request.v1\n" METHOD "\n" PATH "\n" TIME "\n" HEX(body hash)
+ *   "sealroom.request.v2\n" METHOD "\n" PATH "\n" TIME "\n" HEX(body hash)
  *
- * and the body hash is sr_hash("sealroom.request.body.v1", body).  The
+ * and the body hash is sr_sha256("sealroom.request.body.v2", body)
+ * (crypto/sha256.h: SHA-256 with sr_hash's framing).  The
  * text label keeps these signatures apart from every other signature in
  * sealroom (events sign a bare 32-byte id).
  */
