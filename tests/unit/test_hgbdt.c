@@ -190,53 +190,25 @@ static void run_parties(struct party *pts, uint32_t n)
 
 /* ---- tables ------------------------------------------------------------- */
 
-struct table {
-	size_t rows, cols;
-	double *x, *y;
-};
-
-static void table_alloc(struct table *t, size_t rows, size_t cols)
-{
-	t->rows = rows;
-	t->cols = cols;
-	t->x = calloc(rows * cols + 1, sizeof(double));
-	t->y = calloc(rows + 1, sizeof(double));
-	assert_true(t->x && t->y);
-}
-
-static void table_free(struct table *t)
-{
-	free(t->x);
-	free(t->y);
-	memset(t, 0, sizeof(*t));
-}
-
-static struct sr_ml_data view(const struct table *t)
+static struct sr_ml_data view(const struct sr_test_table *t)
 {
 	return (struct sr_ml_data){ t->rows, t->cols, t->x, t->y };
 }
 
-static void copy_row(struct table *to, size_t at, const struct table *from, size_t r)
+static void copy_row(struct sr_test_table *to, size_t at, const struct sr_test_table *from, size_t r)
 {
 	for (size_t c = 0; c < from->cols; c++)
 		to->x[c * to->rows + at] = from->x[c * from->rows + r];
 	to->y[at] = from->y[r];
 }
 
-static void load_breast_cancer(struct table *t)
-{
-	t->rows = SR_TEST_BC_ROWS;
-	t->cols = SR_TEST_BC_COLS;
-	sr_test_breast_cancer(&t->x, &t->y);
-}
-
 /* Rows with a NULL in about one cell in eight, a label from two
  * features and a missing-value effect; loss squared: y continuous. */
-static void generate(struct table *t, size_t rows, uint64_t seed, int squared)
+static void generate(struct sr_test_table *t, size_t rows, uint64_t seed, int squared)
 {
 	uint64_t s = seed;
 
-	table_alloc(t, rows, 4);
+	sr_test_table_alloc(t, rows, 4);
 	for (size_t r = 0; r < rows; r++) {
 		double v[4], z;
 		for (size_t c = 0; c < 4; c++) {
@@ -252,7 +224,7 @@ static void generate(struct table *t, size_t rows, uint64_t seed, int squared)
 }
 
 /* Per-feature bounds of t (the public bounds a policy would give). */
-static void bounds(const struct table *t, double *lo, double *hi)
+static void bounds(const struct sr_test_table *t, double *lo, double *hi)
 {
 	for (size_t c = 0; c < t->cols; c++) {
 		lo[c] = INFINITY;
@@ -271,8 +243,8 @@ static void bounds(const struct table *t, double *lo, double *hi)
 
 struct setup {
 	uint32_t n;
-	struct table train[MAXP], valid[MAXP], test[MAXP];
-	struct table ptrain, pvalid, ptest;  /* pooled, in party order */
+	struct sr_test_table train[MAXP], valid[MAXP], test[MAXP];
+	struct sr_test_table ptrain, pvalid, ptest;  /* pooled, in party order */
 	size_t part_rows[MAXP];
 	struct sr_ml_bins bins;
 	struct sr_ml_gbdt_params gp;
@@ -282,7 +254,7 @@ struct setup {
 /* Split all into n parties by rows: party q gets share[q] of every 10 rows
  * (0 = a party with zero rows); within a party, row k goes to test when
  * k % 5 == 0, to validation when k % 5 == 1. */
-static void setup_split(struct setup *S, const struct table *all, uint32_t n,
+static void setup_split(struct setup *S, const struct sr_test_table *all, uint32_t n,
 			const unsigned *share)
 {
 	size_t cnt[MAXP][3] = { { 0 } }, at[MAXP][3] = { { 0 } }, k[MAXP] = { 0 };
@@ -308,9 +280,9 @@ static void setup_split(struct setup *S, const struct table *all, uint32_t n,
 		}
 		if (pass == 0)
 			for (uint32_t q = 0; q < n; q++) {
-				table_alloc(&S->train[q], cnt[q][0], all->cols);
-				table_alloc(&S->valid[q], cnt[q][1], all->cols);
-				table_alloc(&S->test[q], cnt[q][2], all->cols);
+				sr_test_table_alloc(&S->train[q], cnt[q][0], all->cols);
+				sr_test_table_alloc(&S->valid[q], cnt[q][1], all->cols);
+				sr_test_table_alloc(&S->test[q], cnt[q][2], all->cols);
 			}
 	}
 	{
@@ -321,9 +293,9 @@ static void setup_split(struct setup *S, const struct table *all, uint32_t n,
 			te += S->test[q].rows;
 			S->part_rows[q] = S->train[q].rows;
 		}
-		table_alloc(&S->ptrain, tr, all->cols);
-		table_alloc(&S->pvalid, va, all->cols);
-		table_alloc(&S->ptest, te, all->cols);
+		sr_test_table_alloc(&S->ptrain, tr, all->cols);
+		sr_test_table_alloc(&S->pvalid, va, all->cols);
+		sr_test_table_alloc(&S->ptest, te, all->cols);
 		tr = va = te = 0;
 		for (uint32_t q = 0; q < n; q++) {
 			for (size_t r = 0; r < S->train[q].rows; r++)
@@ -369,14 +341,14 @@ static void setup_parties(struct setup *S, uint32_t aggregator, const unsigned c
 static void setup_free(struct setup *S)
 {
 	for (uint32_t q = 0; q < S->n; q++) {
-		table_free(&S->train[q]);
-		table_free(&S->valid[q]);
-		table_free(&S->test[q]);
+		sr_test_table_free(&S->train[q]);
+		sr_test_table_free(&S->valid[q]);
+		sr_test_table_free(&S->test[q]);
 		sr_ml_hgbdt_result_release(&S->pts[q].out);
 	}
-	table_free(&S->ptrain);
-	table_free(&S->pvalid);
-	table_free(&S->ptest);
+	sr_test_table_free(&S->ptrain);
+	sr_test_table_free(&S->pvalid);
+	sr_test_table_free(&S->ptest);
 	sr_ml_bins_release(&S->bins);
 }
 
@@ -473,10 +445,10 @@ static void test_breast_cancer(void **state)
 {
 	static const unsigned shares[3][MAXP] = { { 6, 4 }, { 3, 5, 2 }, { 1, 3, 2, 2, 2 } };
 	static const uint32_t ns[3] = { 2, 3, 5 };
-	struct table all;
+	struct sr_test_table all;
 
 	(void)state;
-	load_breast_cancer(&all);
+	sr_test_table_breast_cancer(&all);
 	for (int i = 0; i < 3; i++) {
 		struct setup S;
 		char what[64];
@@ -492,13 +464,13 @@ static void test_breast_cancer(void **state)
 		assert_true(S.pts[0].out.eval.auc > 0.95);
 		setup_free(&S);
 	}
-	table_free(&all);
+	sr_test_table_free(&all);
 }
 
 static void test_nulls_zero_rows(void **state)
 {
 	static const unsigned share[3] = { 4, 0, 5 };
-	struct table all;
+	struct sr_test_table all;
 	struct setup S;
 
 	(void)state;
@@ -512,7 +484,7 @@ static void test_nulls_zero_rows(void **state)
 	S.gp.early_stopping_rounds = 2;
 	check_oracle(&S, 1, "generated with NULLs, a party with zero rows aggregating");
 	setup_free(&S);
-	table_free(&all);
+	sr_test_table_free(&all);
 
 	generate(&all, 2000, 12, 1);
 	memset(&S, 0, sizeof(S));
@@ -528,7 +500,7 @@ static void test_nulls_zero_rows(void **state)
 	S.gp.seed = 5;
 	check_oracle(&S, 0, "generated, squared loss");
 	setup_free(&S);
-	table_free(&all);
+	sr_test_table_free(&all);
 }
 
 /* Every party failed and no receiver holds anything. */
@@ -544,7 +516,7 @@ static void assert_all_failed(struct setup *S)
 static void test_dropout(void **state)
 {
 	static const unsigned share[3] = { 3, 3, 4 };
-	struct table all;
+	struct sr_test_table all;
 
 	(void)state;
 	generate(&all, 1500, 21, 0);
@@ -580,13 +552,13 @@ static void test_dropout(void **state)
 			setup_free(&S);
 		}
 	}
-	table_free(&all);
+	sr_test_table_free(&all);
 }
 
 static void test_bad_input(void **state)
 {
 	static const unsigned share[2] = { 1, 1 };
-	struct table all;
+	struct sr_test_table all;
 	struct setup S;
 	struct sr_err err;
 	struct sr_ml_hgbdt_result r;
@@ -641,7 +613,7 @@ static void test_bad_input(void **state)
 	assert_all_failed(&S);
 	assert_non_null(strstr(S.pts[0].err.msg, "validation rows"));
 	setup_free(&S);
-	table_free(&all);
+	sr_test_table_free(&all);
 }
 
 static void test_bins_uniform(void **state)

@@ -22,55 +22,9 @@
 #include "base/alloc.h"
 #include "ml/ml.h"
 
-/* An owned table: column-major features and labels. */
-struct table {
-	size_t rows, cols;
-	double *x, *y;
-};
-
-static void table_alloc(struct table *t, size_t rows, size_t cols)
-{
-	t->rows = rows;
-	t->cols = cols;
-	t->x = calloc(rows * cols + 1, sizeof(double));
-	t->y = calloc(rows + 1, sizeof(double));
-	assert_non_null(t->x);
-	assert_non_null(t->y);
-}
-
-static void table_free(struct table *t)
-{
-	free(t->x);
-	free(t->y);
-	memset(t, 0, sizeof(*t));
-}
-
-static struct sr_ml_data view(const struct table *t)
+static struct sr_ml_data view(const struct sr_test_table *t)
 {
 	return (struct sr_ml_data){ t->rows, t->cols, t->x, t->y };
-}
-
-/* Rows with (r % k == 0) == take_test go to the test set. */
-static void split(const struct table *all, size_t k, struct table *train, struct table *test)
-{
-	size_t ntest = (all->rows + k - 1) / k, i = 0, j = 0;
-
-	table_alloc(train, all->rows - ntest, all->cols);
-	table_alloc(test, ntest, all->cols);
-	for (size_t r = 0; r < all->rows; r++) {
-		struct table *t = r % k == 0 ? test : train;
-		size_t *at = r % k == 0 ? &j : &i;
-		for (size_t c = 0; c < all->cols; c++)
-			t->x[c * t->rows + *at] = all->x[c * all->rows + r];
-		t->y[(*at)++] = all->y[r];
-	}
-}
-
-static void load_breast_cancer(struct table *t)
-{
-	t->rows = SR_TEST_BC_ROWS;
-	t->cols = SR_TEST_BC_COLS;
-	sr_test_breast_cancer(&t->x, &t->y);
 }
 
 static double gauss(uint64_t *s)
@@ -84,11 +38,11 @@ static double gauss(uint64_t *s)
 /* 30,000 x 23 like the vertical benchmark: features 0..12 at the label
  * holder, 13..22 at the other party; the label depends on both, with
  * interactions and thresholds a linear model misses. */
-static void generate(struct table *t, size_t rows, uint64_t seed)
+static void generate(struct sr_test_table *t, size_t rows, uint64_t seed)
 {
 	uint64_t s = seed;
 
-	table_alloc(t, rows, 23);
+	sr_test_table_alloc(t, rows, 23);
 	for (size_t r = 0; r < rows; r++) {
 		double x[23], z;
 		for (size_t c = 0; c < 23; c++)
@@ -100,7 +54,7 @@ static void generate(struct table *t, size_t rows, uint64_t seed)
 	}
 }
 
-static void write_csv(const char *path, const struct table *t)
+static void write_csv(const char *path, const struct sr_test_table *t)
 {
 	FILE *f = fopen(path, "w");
 
@@ -149,7 +103,7 @@ static void oracle(const char *args, double *out, size_t n)
 	}
 }
 
-static double auc_of(const struct table *t, const double *p)
+static double auc_of(const struct sr_test_table *t, const double *p)
 {
 	struct sr_ml_eval ev;
 	struct sr_err err = { 0 };
@@ -159,7 +113,7 @@ static double auc_of(const struct table *t, const double *p)
 }
 
 /* Our GBDT and xgboost with the same parameters, AUC on the test set. */
-static void gbdt_vs_xgboost(const struct table *train, const struct table *test,
+static void gbdt_vs_xgboost(const struct sr_test_table *train, const struct sr_test_table *test,
 			    const struct sr_ml_gbdt_params *p, double *ours, double *theirs)
 {
 	char *dir = sr_test_tmpdir(), a[512], b[512], args[2048];
@@ -186,12 +140,12 @@ static void gbdt_vs_xgboost(const struct table *train, const struct table *test,
 
 static void test_gbdt_breast_cancer(void **state)
 {
-	struct table all, train, test;
+	struct sr_test_table all, train, test;
 	struct sr_ml_gbdt_params p;
 	double ours, theirs;
 
-	load_breast_cancer(&all);
-	split(&all, 4, &train, &test);
+	sr_test_table_breast_cancer(&all);
+	sr_test_table_split(&all, 4, &train, &test);
 	sr_ml_gbdt_params_init(&p);
 	p.trees = 30;
 	p.depth = 3;
@@ -202,19 +156,19 @@ static void test_gbdt_breast_cancer(void **state)
 	print_message("breast cancer: AUC ours %.4f, xgboost %.4f\n", ours, theirs);
 	assert_true(ours > 0.95);
 	assert_true(fabs(ours - theirs) <= 0.01);
-	table_free(&all);
-	table_free(&train);
-	table_free(&test);
+	sr_test_table_free(&all);
+	sr_test_table_free(&train);
+	sr_test_table_free(&test);
 }
 
 static void test_gbdt_generated(void **state)
 {
-	struct table all, train, test;
+	struct sr_test_table all, train, test;
 	struct sr_ml_gbdt_params p;
 	double ours, theirs;
 
 	generate(&all, 30000, 12);
-	split(&all, 5, &train, &test);
+	sr_test_table_split(&all, 5, &train, &test);
 	sr_ml_gbdt_params_init(&p);
 	p.trees = 20;
 	p.depth = 5;
@@ -227,14 +181,14 @@ static void test_gbdt_generated(void **state)
 	print_message("30000 x 23: AUC ours %.4f, xgboost %.4f\n", ours, theirs);
 	assert_true(ours > 0.75);
 	assert_true(fabs(ours - theirs) <= 0.01);
-	table_free(&all);
-	table_free(&train);
-	table_free(&test);
+	sr_test_table_free(&all);
+	sr_test_table_free(&train);
+	sr_test_table_free(&test);
 }
 
 /* Standardize every feature by the training set's mean and deviation,
  * then divide by the largest |value| so that |x| <= 1 (fixed point). */
-static void standardize(struct table *train, struct table *test)
+static void standardize(struct sr_test_table *train, struct sr_test_table *test)
 {
 	for (size_t c = 0; c < train->cols; c++) {
 		double mean = 0, var = 0, top = 0;
@@ -258,7 +212,7 @@ static void standardize(struct table *train, struct table *test)
 
 static void test_lr_vs_sklearn(void **state)
 {
-	struct table all, train, test;
+	struct sr_test_table all, train, test;
 	struct sr_ml_lr_params p;
 	struct sr_ml_data dtr, dte;
 	struct sr_ml_lr m;
@@ -266,8 +220,8 @@ static void test_lr_vs_sklearn(void **state)
 	char *dir = sr_test_tmpdir(), a[512], b[512], args[2048];
 	double pred[200], ours, theirs;
 
-	load_breast_cancer(&all);
-	split(&all, 4, &train, &test);
+	sr_test_table_breast_cancer(&all);
+	sr_test_table_split(&all, 4, &train, &test);
 	standardize(&train, &test);
 	dtr = view(&train);
 	dte = view(&test);
@@ -292,14 +246,14 @@ static void test_lr_vs_sklearn(void **state)
 	assert_true(ours > 0.95);
 	assert_true(fabs(ours - theirs) <= 0.005);
 	sr_test_tmpdir_free(dir);
-	table_free(&all);
-	table_free(&train);
-	table_free(&test);
+	sr_test_table_free(&all);
+	sr_test_table_free(&train);
+	sr_test_table_free(&test);
 }
 
 static void test_lr_fixed_point(void **state)
 {
-	struct table all, train, test;
+	struct sr_test_table all, train, test;
 	struct sr_ml_lr_params p;
 	struct sr_ml_data dtr;
 	struct sr_ml_lr md, mf;
@@ -307,8 +261,8 @@ static void test_lr_fixed_point(void **state)
 	double diff = 0, bound;
 	unsigned long steps;
 
-	load_breast_cancer(&all);
-	split(&all, 4, &train, &test);
+	sr_test_table_breast_cancer(&all);
+	sr_test_table_split(&all, 4, &train, &test);
 	standardize(&train, &test);
 	dtr = view(&train);
 	sr_ml_lr_params_init(&p);
@@ -331,19 +285,19 @@ static void test_lr_fixed_point(void **state)
 	/* Too few bits for the rows: a clear limit, not a wrapped sum. */
 	p.frac_bits = 40;
 	{
-		struct table big;
+		struct sr_test_table big;
 		struct sr_ml_data d;
-		table_alloc(&big, (1u << 22) + 1, 1);
+		sr_test_table_alloc(&big, (1u << 22) + 1, 1);
 		d = view(&big);
 		sr_err_clear(&err);
 		assert_int_equal(sr_ml_lr_check_data(&d, 40, &err), SR_ELIMIT);
-		table_free(&big);
+		sr_test_table_free(&big);
 	}
 	sr_ml_lr_release(&md);
 	sr_ml_lr_release(&mf);
-	table_free(&all);
-	table_free(&train);
-	table_free(&test);
+	sr_test_table_free(&all);
+	sr_test_table_free(&train);
+	sr_test_table_free(&test);
 }
 
 /* Early stopping keeps the best validation epoch: never worse on the
@@ -351,19 +305,19 @@ static void test_lr_fixed_point(void **state)
  * overfit. */
 static void test_lr_early_stopping(void **state)
 {
-	struct table all, small, rest;
+	struct sr_test_table all, small, rest;
 	struct sr_ml_lr_params p;
 	struct sr_ml_data ds, dr;
 	struct sr_ml_lr stopped, full;
 	struct sr_err err = { 0 };
 	double pr[600], loss_stopped = 0, loss_full = 0;
 
-	load_breast_cancer(&all);
-	split(&all, 12, &small, &rest);    /* 48 rows to train on */
+	sr_test_table_breast_cancer(&all);
+	sr_test_table_split(&all, 12, &small, &rest);    /* 48 rows to train on */
 	standardize(&small, &rest);
 	{
-		/* split() put every 12th row in `rest`'s place: swap roles. */
-		struct table t = small;
+		/* sr_test_table_split() put every 12th row in `rest`'s place: swap roles. */
+		struct sr_test_table t = small;
 		small = rest;
 		rest = t;
 	}
@@ -389,14 +343,14 @@ static void test_lr_early_stopping(void **state)
 	assert_true(loss_stopped < loss_full);
 	sr_ml_lr_release(&stopped);
 	sr_ml_lr_release(&full);
-	table_free(&all);
-	table_free(&small);
-	table_free(&rest);
+	sr_test_table_free(&all);
+	sr_test_table_free(&small);
+	sr_test_table_free(&rest);
 }
 
 static void test_metrics_vs_sklearn(void **state)
 {
-	struct table t;
+	struct sr_test_table t;
 	struct sr_ml_eval ev;
 	struct sr_err err = { 0 };
 	uint64_t s = 99;
@@ -404,7 +358,7 @@ static void test_metrics_vs_sklearn(void **state)
 	double ref[3], *p;
 
 	/* Scores rounded to two places, so there are many ties. */
-	table_alloc(&t, 2000, 1);
+	sr_test_table_alloc(&t, 2000, 1);
 	p = t.x;
 	for (size_t r = 0; r < t.rows; r++) {
 		t.y[r] = sr_test_rand(&s) % 3 == 0;
@@ -464,13 +418,13 @@ static void test_metrics_vs_sklearn(void **state)
 		assert_true(fabs(re.rmse - sqrt((0.25 + 4) / 3)) < 1e-12);
 		assert_true(fabs(re.mae - 2.5 / 3) < 1e-12);
 	}
-	table_free(&t);
+	sr_test_table_free(&t);
 	sr_test_tmpdir_free(dir);
 }
 
 static void test_hist_subtraction_and_split(void **state)
 {
-	struct table t;
+	struct sr_test_table t;
 	struct sr_ml_data d;
 	struct sr_ml_bins bins;
 	struct sr_ml_layout l;
@@ -558,12 +512,12 @@ static void test_hist_subtraction_and_split(void **state)
 	sr_ml_layout_release(&l);
 	sr_ml_bins_release(&bins);
 	free(codes);
-	table_free(&t);
+	sr_test_table_free(&t);
 }
 
 static void test_gbdt_options(void **state)
 {
-	struct table all, train, valid;
+	struct sr_test_table all, train, valid;
 	struct sr_ml_gbdt_params p;
 	struct sr_ml_data dtr, dva;
 	struct sr_ml_gbdt a, b, c;
@@ -572,7 +526,7 @@ static void test_gbdt_options(void **state)
 	int differ = 0;
 
 	generate(&all, 6000, 8);
-	split(&all, 3, &train, &valid);
+	sr_test_table_split(&all, 3, &train, &valid);
 	dtr = view(&train);
 	dva = view(&valid);
 	sr_ml_gbdt_params_init(&p);
@@ -627,14 +581,14 @@ static void test_gbdt_options(void **state)
 		assert_true(re.rmse < 0.3);
 	}
 	sr_ml_gbdt_release(&c);
-	table_free(&all);
-	table_free(&train);
-	table_free(&valid);
+	sr_test_table_free(&all);
+	sr_test_table_free(&train);
+	sr_test_table_free(&valid);
 }
 
 static void test_bad_input(void **state)
 {
-	struct table t;
+	struct sr_test_table t;
 	struct sr_ml_gbdt_params p;
 	struct sr_ml_lr_params lp;
 	struct sr_ml_data d;
@@ -696,7 +650,7 @@ static void test_bad_input(void **state)
 	sr_err_clear(&err);
 	assert_int_equal(sr_ml_gbdt_train(&p, &d, NULL, &m, &err), SR_EINVAL);
 	assert_non_null(strstr(err.msg, "max_bins 257"));
-	table_free(&t);
+	sr_test_table_free(&t);
 }
 
 static void test_svg(void **state)

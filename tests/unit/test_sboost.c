@@ -224,94 +224,18 @@ static void link_close(struct link *l)
 
 /* ---- tables ------------------------------------------------------------------- */
 
-struct table {
-	size_t rows, cols;
-	double *x, *y;
-};
-
-static void table_alloc(struct table *t, size_t rows, size_t cols)
-{
-	t->rows = rows;
-	t->cols = cols;
-	t->x = calloc(rows * cols + 1, sizeof(double));
-	t->y = calloc(rows + 1, sizeof(double));
-	assert_non_null(t->x);
-	assert_non_null(t->y);
-}
-
-static void table_free(struct table *t)
-{
-	free(t->x);
-	free(t->y);
-	memset(t, 0, sizeof(*t));
-}
-
-static struct sr_ml_data view(const struct table *t)
+static struct sr_ml_data view(const struct sr_test_table *t)
 {
 	return (struct sr_ml_data){ t->rows, t->cols, t->x, t->y };
 }
 
-/* Columns [c0, c1) of t (labels kept). */
-static void columns(const struct table *t, size_t c0, size_t c1, struct table *out)
-{
-	table_alloc(out, t->rows, c1 - c0);
-	memcpy(out->x, t->x + c0 * t->rows, (c1 - c0) * t->rows * sizeof(double));
-	memcpy(out->y, t->y, t->rows * sizeof(double));
-}
-
-/* Rows with r % k == 0 go to second, the others to first. */
-static void split_rows(const struct table *all, size_t k, struct table *first, struct table *second)
-{
-	size_t n2 = (all->rows + k - 1) / k, i = 0, j = 0;
-
-	table_alloc(first, all->rows - n2, all->cols);
-	table_alloc(second, n2, all->cols);
-	for (size_t r = 0; r < all->rows; r++) {
-		struct table *t = r % k == 0 ? second : first;
-		size_t *at = r % k == 0 ? &j : &i;
-		for (size_t c = 0; c < all->cols; c++)
-			t->x[c * t->rows + *at] = all->x[c * all->rows + r];
-		t->y[(*at)++] = all->y[r];
-	}
-}
-
-static void load_breast_cancer(struct table *t)
-{
-	const char *path = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv";
-	FILE *f = fopen(path, "r");
-	char line[4096];
-	size_t r = 0;
-
-	if (!f) {
-		print_message("skipped: %s is missing (python3-sklearn)\n", path);
-		skip();
-	}
-	assert_non_null(fgets(line, sizeof(line), f)); /* 569,30,malignant,benign */
-	table_alloc(t, 569, 30);
-	while (r < 569 && fgets(line, sizeof(line), f)) {
-		char *p = line, *end;
-		for (size_t c = 0; c <= 30; c++) {
-			double v = strtod(p, &end);
-			assert_true(end != p);
-			if (c < 30)
-				t->x[c * 569 + r] = v;
-			else
-				t->y[r] = v;
-			p = end + (*end == ',');
-		}
-		r++;
-	}
-	fclose(f);
-	assert_int_equal(r, 569);
-}
-
 /* 1,500 rows x 9: NaN cells in columns 1 and 5, column 4 constant; the
  * label (0/1, or a value for the squared loss) depends on every party. */
-static void generate(struct table *t, size_t rows, int regression, uint64_t seed)
+static void generate(struct sr_test_table *t, size_t rows, int regression, uint64_t seed)
 {
 	uint64_t s = seed;
 
-	table_alloc(t, rows, 9);
+	sr_test_table_alloc(t, rows, 9);
 	for (size_t r = 0; r < rows; r++) {
 		double x[9], z;
 		for (size_t c = 0; c < 9; c++)
@@ -360,7 +284,7 @@ static void *passive_main(void *arg)
 }
 
 struct setup {
-	struct table train[MAXP], valid[MAXP];
+	struct sr_test_table train[MAXP], valid[MAXP];
 	size_t parties;
 	int has_valid;
 	struct link links[MAXP];
@@ -372,16 +296,16 @@ struct setup {
 
 /* Split train (and valid) by columns at cuts[0..parties): party i gets
  * [cuts[i], cuts[i+1]). */
-static void setup_data(struct setup *s, const struct table *train, const struct table *valid,
+static void setup_data(struct setup *s, const struct sr_test_table *train, const struct sr_test_table *valid,
 		       const size_t *cuts, size_t parties)
 {
 	memset(s, 0, sizeof(*s));
 	s->parties = parties;
 	s->has_valid = valid != NULL;
 	for (size_t i = 0; i < parties; i++) {
-		columns(train, cuts[i], cuts[i + 1], &s->train[i]);
+		sr_test_table_columns(train, cuts[i], cuts[i + 1], &s->train[i]);
 		if (valid)
-			columns(valid, cuts[i], cuts[i + 1], &s->valid[i]);
+			sr_test_table_columns(valid, cuts[i], cuts[i + 1], &s->valid[i]);
 	}
 }
 
@@ -429,8 +353,8 @@ static void setup_release(struct setup *s)
 {
 	sr_ml_sb_model_release(&s->model);
 	for (size_t i = 0; i < s->parties; i++) {
-		table_free(&s->train[i]);
-		table_free(&s->valid[i]);
+		sr_test_table_free(&s->train[i]);
+		sr_test_table_free(&s->valid[i]);
 		sr_ml_sb_part_release(&s->runs[i].part);
 	}
 }
@@ -464,9 +388,9 @@ static void *predict_main(void *arg)
 }
 
 static void joint_predict(const struct sr_ml_sb_model *m, const struct sr_ml_sb_part *parts,
-			  const struct table *t, const size_t *cuts, size_t parties, double *out)
+			  const struct sr_test_table *t, const size_t *cuts, size_t parties, double *out)
 {
-	struct table cols[MAXP];
+	struct sr_test_table cols[MAXP];
 	struct link links[MAXP];
 	struct predict_run runs[MAXP];
 	struct sr_pipe pipes[MAXP];
@@ -474,7 +398,7 @@ static void joint_predict(const struct sr_ml_sb_model *m, const struct sr_ml_sb_
 	struct sr_err err = { 0 };
 
 	for (size_t i = 0; i < parties; i++)
-		columns(t, cuts[i], cuts[i + 1], &cols[i]);
+		sr_test_table_columns(t, cuts[i], cuts[i + 1], &cols[i]);
 	for (size_t i = 1; i < parties; i++) {
 		link_open(&links[i]);
 		runs[i] = (struct predict_run){ &parts[i - 1], view(&cols[i]),
@@ -490,7 +414,7 @@ static void joint_predict(const struct sr_ml_sb_model *m, const struct sr_ml_sb_
 		link_close(&links[i]);
 	}
 	for (size_t i = 0; i < parties; i++)
-		table_free(&cols[i]);
+		sr_test_table_free(&cols[i]);
 }
 
 /* The federated model, assembled, equals central node by node. */
@@ -533,8 +457,8 @@ static size_t count_splits(const struct sr_ml_gbdt *m)
  * after a JSON round trip.  Returns the federated test predictions in
  * pred (test->rows) when pred is given.
  */
-static void check_equal(const struct table *train, const struct table *valid,
-			const struct table *test, const size_t *cuts, size_t parties,
+static void check_equal(const struct sr_test_table *train, const struct sr_test_table *valid,
+			const struct sr_test_table *test, const size_t *cuts, size_t parties,
 			const struct sr_ml_sb_params *p, double *pred_out, int want_stop)
 {
 	struct setup s;
@@ -616,16 +540,16 @@ static void params(struct sr_ml_sb_params *p)
 
 static void test_breast_cancer_three(void **state)
 {
-	struct table all, rest, train, valid, test;
+	struct sr_test_table all, rest, train, valid, test;
 	struct sr_ml_sb_params p;
 	size_t cuts[] = { 0, 8, 20, 30 };
 	struct sr_pool *pool;
 
 	(void)state;
 	assert_int_equal(sr_pool_new(2, &pool), SR_OK);
-	load_breast_cancer(&all);
-	split_rows(&all, 4, &rest, &test);
-	split_rows(&rest, 3, &train, &valid);
+	sr_test_table_breast_cancer(&all);
+	sr_test_table_split(&all, 4, &rest, &test);
+	sr_test_table_split(&rest, 3, &train, &valid);
 	params(&p);
 	p.pool = pool;
 	p.gbdt.trees = 8;
@@ -634,24 +558,24 @@ static void test_breast_cancer_three(void **state)
 	p.gbdt.learning_rate = 1.0;
 	p.gbdt.early_stopping_rounds = 1;
 	check_equal(&train, &valid, &test, cuts, 3, &p, NULL, 1);
-	table_free(&all);
-	table_free(&rest);
-	table_free(&train);
-	table_free(&valid);
-	table_free(&test);
+	sr_test_table_free(&all);
+	sr_test_table_free(&rest);
+	sr_test_table_free(&train);
+	sr_test_table_free(&valid);
+	sr_test_table_free(&test);
 	sr_pool_free(pool);
 }
 
 static void test_generated_nan_constant(void **state)
 {
-	struct table all, train, test;
+	struct sr_test_table all, train, test;
 	struct sr_ml_sb_params p;
 	size_t cuts3[] = { 0, 3, 6, 9 }, cuts2[] = { 0, 6, 9 };
 
 	(void)state;
 	for (int regression = 0; regression <= 1; regression++) {
 		generate(&all, 1500, regression, 17 + (uint64_t)regression);
-		split_rows(&all, 5, &train, &test);
+		sr_test_table_split(&all, 5, &train, &test);
 		params(&p);
 		p.gbdt.loss = regression ? SR_ML_SQUARED : SR_ML_LOGISTIC;
 		p.gbdt.base_score = regression ? 0.0 : 0.5;
@@ -667,9 +591,9 @@ static void test_generated_nan_constant(void **state)
 			p.gbdt.max_bins = 64;
 			check_equal(&train, NULL, &test, cuts3, 3, &p, NULL, 0);
 		}
-		table_free(&all);
-		table_free(&train);
-		table_free(&test);
+		sr_test_table_free(&all);
+		sr_test_table_free(&train);
+		sr_test_table_free(&test);
 	}
 }
 
@@ -677,7 +601,7 @@ static void test_generated_nan_constant(void **state)
  * A's columns alone. */
 static void test_first_tree_active_only(void **state)
 {
-	struct table all, train, test, own;
+	struct sr_test_table all, train, test, own;
 	struct sr_ml_sb_params p;
 	struct sr_ml_gbdt_params gp;
 	struct sr_ml_gbdt central;
@@ -687,8 +611,8 @@ static void test_first_tree_active_only(void **state)
 	size_t cuts[] = { 0, 10, 30 }, other = 0;
 
 	(void)state;
-	load_breast_cancer(&all);
-	split_rows(&all, 4, &train, &test);
+	sr_test_table_breast_cancer(&all);
+	sr_test_table_split(&all, 4, &train, &test);
 	params(&p);
 	p.first_tree_active_only = 1;
 	setup_data(&s, &train, NULL, cuts, 2);
@@ -701,7 +625,7 @@ static void test_first_tree_active_only(void **state)
 		for (size_t i = 0; i < s.model.trees[t].nnodes; i++)
 			other += s.model.trees[t].nodes[i].left && s.model.trees[t].nodes[i].owner;
 	assert_true(other > 0);
-	columns(&train, 0, 10, &own);
+	sr_test_table_columns(&train, 0, 10, &own);
 	gp = p.gbdt;
 	gp.trees = 1;
 	d = view(&own);
@@ -714,15 +638,15 @@ static void test_first_tree_active_only(void **state)
 	}
 	sr_ml_gbdt_release(&central);
 	setup_release(&s);
-	table_free(&own);
-	table_free(&all);
-	table_free(&train);
-	table_free(&test);
+	sr_test_table_free(&own);
+	sr_test_table_free(&all);
+	sr_test_table_free(&train);
+	sr_test_table_free(&test);
 }
 
 /* ---- xgboost sanity ----------------------------------------------------------------- */
 
-static void write_csv(const char *path, const struct table *t)
+static void write_csv(const char *path, const struct sr_test_table *t)
 {
 	FILE *f = fopen(path, "w");
 
@@ -739,7 +663,7 @@ static void write_csv(const char *path, const struct table *t)
 }
 
 /* oracle.py xgb: xgboost's test AUC; skips (with the reason) on exit 77. */
-static double xgboost_auc(const struct table *train, const struct table *test,
+static double xgboost_auc(const struct sr_test_table *train, const struct sr_test_table *test,
 			  const struct sr_ml_gbdt_params *p)
 {
 	char *dir = sr_test_tmpdir(), a[512], b[512], cmd[4096], text[512] = "";
@@ -776,7 +700,7 @@ static double xgboost_auc(const struct table *train, const struct table *test,
 /* Two parties, and the AUC against xgboost on the same data. */
 static void test_breast_cancer_two_xgboost(void **state)
 {
-	struct table all, train, test;
+	struct sr_test_table all, train, test;
 	struct sr_ml_sb_params p;
 	struct sr_ml_eval ev;
 	struct sr_err err = { 0 };
@@ -784,8 +708,8 @@ static void test_breast_cancer_two_xgboost(void **state)
 	double *pred, theirs;
 
 	(void)state;
-	load_breast_cancer(&all);
-	split_rows(&all, 4, &train, &test);
+	sr_test_table_breast_cancer(&all);
+	sr_test_table_split(&all, 4, &train, &test);
 	params(&p);
 	p.gbdt.trees = 10;
 	pred = calloc(test.rows, sizeof(double));
@@ -797,9 +721,9 @@ static void test_breast_cancer_two_xgboost(void **state)
 	assert_true(ev.auc > 0.95);
 	assert_true(fabs(ev.auc - theirs) <= 0.01);
 	free(pred);
-	table_free(&all);
-	table_free(&train);
-	table_free(&test);
+	sr_test_table_free(&all);
+	sr_test_table_free(&train);
+	sr_test_table_free(&test);
 }
 
 /* ---- faults ---------------------------------------------------------------------------- */
@@ -828,13 +752,13 @@ static void test_faults(void **state)
 		{ "passive closes mid-tree", 0, T_CLOSE, 3, 0, 0, NULL, NULL },
 		{ "active closes mid-tree", 1, T_CLOSE, 5, 0, 0, NULL, NULL },
 	};
-	struct table all, train, test;
+	struct sr_test_table all, train, test;
 	struct sr_ml_sb_params p;
 	size_t cuts[] = { 0, 15, 30 };
 
 	(void)state;
-	load_breast_cancer(&all);
-	split_rows(&all, 4, &train, &test);
+	sr_test_table_breast_cancer(&all);
+	sr_test_table_split(&all, 4, &train, &test);
 	params(&p);
 	p.gbdt.trees = 2;
 	for (size_t f = 0; f < sizeof(faults) / sizeof(faults[0]); f++) {
@@ -862,21 +786,21 @@ static void test_faults(void **state)
 		assert_int_equal(s.runs[1].part.nsplits, 0);
 		setup_release(&s);
 	}
-	table_free(&all);
-	table_free(&train);
-	table_free(&test);
+	sr_test_table_free(&all);
+	sr_test_table_free(&train);
+	sr_test_table_free(&test);
 }
 
 static void test_bad_input(void **state)
 {
-	struct table all, train, test;
+	struct sr_test_table all, train, test;
 	struct sr_ml_sb_params p, q;
 	struct setup s;
 	size_t cuts[] = { 0, 15, 30 };
 
 	(void)state;
-	load_breast_cancer(&all);
-	split_rows(&all, 4, &train, &test);
+	sr_test_table_breast_cancer(&all);
+	sr_test_table_split(&all, 4, &train, &test);
 	params(&p);
 	/* A label 2 in a binary task fails at A before anything is sent. */
 	train.y[7] = 2;
@@ -919,9 +843,9 @@ static void test_bad_input(void **state)
 		assert_non_null(strstr(err.msg, "feature 5"));
 		assert_null(m.trees);
 	}
-	table_free(&all);
-	table_free(&train);
-	table_free(&test);
+	sr_test_table_free(&all);
+	sr_test_table_free(&train);
+	sr_test_table_free(&test);
 }
 
 int main(void)

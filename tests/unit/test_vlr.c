@@ -180,58 +180,13 @@ static void duplex_close(struct duplex *d)
 
 /* ---- tables --------------------------------------------------------------------- */
 
-struct table {
-	size_t rows, cols;
-	double *x, *y;
-};
-
-static void table_alloc(struct table *t, size_t rows, size_t cols)
-{
-	t->rows = rows;
-	t->cols = cols;
-	t->x = calloc(rows * cols + 1, sizeof(double));
-	t->y = calloc(rows + 1, sizeof(double));
-	assert_non_null(t->x);
-	assert_non_null(t->y);
-}
-
-static void table_free(struct table *t)
-{
-	free(t->x);
-	free(t->y);
-	memset(t, 0, sizeof(*t));
-}
-
-static struct sr_ml_data view(const struct table *t)
+static struct sr_ml_data view(const struct sr_test_table *t)
 {
 	return (struct sr_ml_data){ t->rows, t->cols, t->x, t->y };
 }
 
-static void columns(const struct table *t, size_t c0, size_t c1, struct table *out)
-{
-	table_alloc(out, t->rows, c1 - c0);
-	memcpy(out->x, t->x + c0 * t->rows, (c1 - c0) * t->rows * sizeof(double));
-	memcpy(out->y, t->y, t->rows * sizeof(double));
-}
-
-/* Rows with r % k == 0 go to second, the others to first. */
-static void split_rows(const struct table *all, size_t k, struct table *first, struct table *second)
-{
-	size_t n2 = (all->rows + k - 1) / k, i = 0, j = 0;
-
-	table_alloc(first, all->rows - n2, all->cols);
-	table_alloc(second, n2, all->cols);
-	for (size_t r = 0; r < all->rows; r++) {
-		struct table *t = r % k == 0 ? second : first;
-		size_t *at = r % k == 0 ? &j : &i;
-		for (size_t c = 0; c < all->cols; c++)
-			t->x[c * t->rows + *at] = all->x[c * all->rows + r];
-		t->y[(*at)++] = all->y[r];
-	}
-}
-
 /* Every column mapped linearly onto [-1, 1]. */
-static void scale(struct table *t)
+static void scale(struct sr_test_table *t)
 {
 	for (size_t c = 0; c < t->cols; c++) {
 		double lo = INFINITY, hi = -INFINITY, *x = t->x + c * t->rows;
@@ -244,43 +199,18 @@ static void scale(struct table *t)
 	}
 }
 
-static void load_breast_cancer(struct table *t)
+static void load_breast_cancer(struct sr_test_table *t)
 {
-	const char *path = "/usr/lib/python3/dist-packages/sklearn/datasets/data/breast_cancer.csv";
-	FILE *f = fopen(path, "r");
-	char line[4096];
-	size_t r = 0;
-
-	if (!f) {
-		print_message("skipped: %s is missing (python3-sklearn)\n", path);
-		skip();
-	}
-	assert_non_null(fgets(line, sizeof(line), f)); /* 569,30,malignant,benign */
-	table_alloc(t, 569, 30);
-	while (r < 569 && fgets(line, sizeof(line), f)) {
-		char *p = line, *end;
-		for (size_t c = 0; c <= 30; c++) {
-			double v = strtod(p, &end);
-			assert_true(end != p);
-			if (c < 30)
-				t->x[c * 569 + r] = v;
-			else
-				t->y[r] = v;
-			p = end + (*end == ',');
-		}
-		r++;
-	}
-	fclose(f);
-	assert_int_equal(r, 569);
+	sr_test_table_breast_cancer(t);
 	scale(t);
 }
 
 /* rows x 23: 13 features at A, 10 at P; the label depends on both. */
-static void generate(struct table *t, size_t rows, uint64_t seed)
+static void generate(struct sr_test_table *t, size_t rows, uint64_t seed)
 {
 	uint64_t s = seed;
 
-	table_alloc(t, rows, 23);
+	sr_test_table_alloc(t, rows, 23);
 	for (size_t r = 0; r < rows; r++) {
 		double z = -0.3, u;
 		for (size_t c = 0; c < 23; c++) {
@@ -334,29 +264,29 @@ static const struct sr_ml_vlr_params *passive_params;
 
 /* A has cols [0, cut[0]), P_i has [cut[i-1], cut[i]); valid may be NULL.
  * tamper_side: 0 A's first link, 1 P_1's side. */
-static void run_vlr(struct run *run, const struct sr_ml_vlr_params *p, const struct table *train,
-		    const struct table *valid, const size_t *cut, size_t np,
+static void run_vlr(struct run *run, const struct sr_ml_vlr_params *p, const struct sr_test_table *train,
+		    const struct sr_test_table *valid, const size_t *cut, size_t np,
 		    int tamper_side, enum tamper tamper, size_t at, size_t flip_at)
 {
-	struct table ta, tva, parts[MAXP], vparts[MAXP];
+	struct sr_test_table ta, tva, parts[MAXP], vparts[MAXP];
 	struct sr_pipe pipes[MAXP];
 	struct sr_ml_data da, dva;
 
 	memset(run, 0, sizeof(*run));
 	run->np = np;
-	columns(train, 0, cut[0], &ta);
+	sr_test_table_columns(train, 0, cut[0], &ta);
 	da = view(&ta);
 	if (valid) {
-		columns(valid, 0, cut[0], &tva);
+		sr_test_table_columns(valid, 0, cut[0], &tva);
 		dva = view(&tva);
 	}
 	for (size_t i = 0; i < np; i++) {
 		duplex_open(&run->d[i]);
-		columns(train, cut[i], cut[i + 1], &parts[i]);
+		sr_test_table_columns(train, cut[i], cut[i + 1], &parts[i]);
 		run->pp[i].p = passive_params ? passive_params : p;
 		run->pp[i].train = view(&parts[i]);
 		if (valid) {
-			columns(valid, cut[i], cut[i + 1], &vparts[i]);
+			sr_test_table_columns(valid, cut[i], cut[i + 1], &vparts[i]);
 			run->pp[i].valid = view(&vparts[i]);
 			run->pp[i].has_valid = 1;
 		}
@@ -379,13 +309,13 @@ static void run_vlr(struct run *run, const struct sr_ml_vlr_params *p, const str
 	for (size_t i = 0; i < np; i++) {
 		pthread_join(run->pp[i].th, NULL);
 		duplex_close(&run->d[i]);
-		table_free(&parts[i]);
+		sr_test_table_free(&parts[i]);
 		if (valid)
-			table_free(&vparts[i]);
+			sr_test_table_free(&vparts[i]);
 	}
-	table_free(&ta);
+	sr_test_table_free(&ta);
 	if (valid)
-		table_free(&tva);
+		sr_test_table_free(&tva);
 }
 
 static void run_release(struct run *run)
@@ -397,7 +327,7 @@ static void run_release(struct run *run)
 
 /* Federated weights against sr_ml_lr_train on the pooled columns. */
 static double compare_central(const struct run *run, const struct sr_ml_vlr_params *p,
-			      const struct table *train, const struct table *valid,
+			      const struct sr_test_table *train, const struct sr_test_table *valid,
 			      const size_t *cut)
 {
 	struct sr_ml_data d = view(train), dv;
@@ -445,14 +375,14 @@ static void params(struct sr_ml_vlr_params *p)
 
 static void test_breast_cancer_two(void **state)
 {
-	struct table all, train, test;
+	struct sr_test_table all, train, test;
 	struct sr_ml_vlr_params p;
 	struct run run;
 	size_t cut[] = { 16, 30 };
 
 	(void)state;
 	load_breast_cancer(&all);
-	split_rows(&all, 5, &train, &test);
+	sr_test_table_split(&all, 5, &train, &test);
 	params(&p);
 	run_vlr(&run, &p, &train, NULL, cut, 1, 0, T_NONE, 0, 0);
 	if (run.rc)
@@ -460,15 +390,15 @@ static void test_breast_cancer_two(void **state)
 	assert_int_equal(run.pp[0].rc, SR_OK);
 	compare_central(&run, &p, &train, NULL, cut);
 	run_release(&run);
-	table_free(&train);
-	table_free(&test);
-	table_free(&all);
+	sr_test_table_free(&train);
+	sr_test_table_free(&test);
+	sr_test_table_free(&all);
 }
 
 /* Three parties, pairwise-masked scores, early stopping on a validation split. */
 static void test_breast_cancer_three(void **state)
 {
-	struct table all, train, valid;
+	struct sr_test_table all, train, valid;
 	struct sr_ml_vlr_params p;
 	struct run run;
 	size_t cut[] = { 10, 20, 30 };
@@ -476,7 +406,7 @@ static void test_breast_cancer_three(void **state)
 
 	(void)state;
 	load_breast_cancer(&all);
-	split_rows(&all, 4, &train, &valid);
+	sr_test_table_split(&all, 4, &train, &valid);
 	params(&p);
 	p.lr.epochs = 12;
 	p.lr.learning_rate = 0.2;
@@ -514,15 +444,15 @@ static void test_breast_cancer_three(void **state)
 	valid_pred = NULL;
 	free(got);
 	run_release(&run);
-	table_free(&train);
-	table_free(&valid);
-	table_free(&all);
+	sr_test_table_free(&train);
+	sr_test_table_free(&valid);
+	sr_test_table_free(&all);
 }
 
 /* The 13 + 10 shape of the standard vertical benchmark, 3,000 rows. */
 static void test_generated(void **state)
 {
-	struct table all;
+	struct sr_test_table all;
 	struct sr_ml_vlr_params p;
 	struct run run;
 	size_t cut[] = { 13, 23 };
@@ -538,10 +468,10 @@ static void test_generated(void **state)
 		fail_msg("active: %s; passive: %s", run.err.msg, run.pp[0].err.msg);
 	compare_central(&run, &p, &all, NULL, cut);
 	run_release(&run);
-	table_free(&all);
+	sr_test_table_free(&all);
 }
 
-static void write_csv(const char *path, const struct table *t)
+static void write_csv(const char *path, const struct sr_test_table *t)
 {
 	FILE *f = fopen(path, "w");
 
@@ -558,7 +488,7 @@ static void write_csv(const char *path, const struct table *t)
 }
 
 /* oracle.py lr: sklearn's test AUC at C; skips (with the reason) on exit 77. */
-static double sklearn_auc(const struct table *train, const struct table *test, double c)
+static double sklearn_auc(const struct sr_test_table *train, const struct sr_test_table *test, double c)
 {
 	char *dir = sr_test_tmpdir(), a[512], b[512], cmd[4096], text[512] = "";
 	char *script = sr_test_source_path("tests/ml/oracle.py");
@@ -588,7 +518,7 @@ static double sklearn_auc(const struct table *train, const struct table *test, d
 }
 
 /* Joint scores of the test rows: sigmoid(bias + Σ parties' X w). */
-static double federated_auc(const struct run *run, const struct table *test, const size_t *cut)
+static double federated_auc(const struct run *run, const struct sr_test_table *test, const size_t *cut)
 {
 	double *z = calloc(test->rows, sizeof(double));
 	struct sr_ml_eval ev;
@@ -611,7 +541,7 @@ static double federated_auc(const struct run *run, const struct table *test, con
 
 static void test_breast_cancer_sklearn(void **state)
 {
-	struct table all, train, test;
+	struct sr_test_table all, train, test;
 	struct sr_ml_vlr_params p;
 	struct run run;
 	size_t cut[] = { 16, 30 };
@@ -619,7 +549,7 @@ static void test_breast_cancer_sklearn(void **state)
 
 	(void)state;
 	load_breast_cancer(&all);
-	split_rows(&all, 5, &train, &test);
+	sr_test_table_split(&all, 5, &train, &test);
 	params(&p);
 	p.lr.epochs = 40;
 	p.lr.batch = 128;
@@ -634,15 +564,15 @@ static void test_breast_cancer_sklearn(void **state)
 	print_message("breast cancer, 2 parties: test AUC vertical lr %.4f, sklearn %.4f\n", ours, theirs);
 	assert_true(fabs(ours - theirs) <= 0.005);
 	run_release(&run);
-	table_free(&train);
-	table_free(&test);
-	table_free(&all);
+	sr_test_table_free(&train);
+	sr_test_table_free(&test);
+	sr_test_table_free(&all);
 }
 
 /* A fault on one link: both sides fail, nobody has weights. */
 static void expect_fault(int side, enum tamper t, size_t at, size_t flip_at, const char *want)
 {
-	struct table all;
+	struct sr_test_table all;
 	struct sr_ml_vlr_params p;
 	struct run run;
 	size_t cut[] = { 13, 23 };
@@ -661,7 +591,7 @@ static void expect_fault(int side, enum tamper t, size_t at, size_t flip_at, con
 	if (want)
 		assert_non_null(strstr(side ? run.err.msg : run.pp[0].err.msg, want));
 	run_release(&run);
-	table_free(&all);
+	sr_test_table_free(&all);
 }
 
 static void test_faults(void **state)
@@ -683,7 +613,7 @@ static void test_faults(void **state)
 
 static void test_bad_input(void **state)
 {
-	struct table all;
+	struct sr_test_table all;
 	struct sr_ml_vlr_params p;
 	struct run run;
 	size_t cut[] = { 13, 23 };
@@ -733,7 +663,7 @@ static void test_bad_input(void **state)
 		assert_null(run.wa.w);
 		run_release(&run);
 	}
-	table_free(&all);
+	sr_test_table_free(&all);
 }
 
 int main(void)

@@ -125,6 +125,54 @@ void sr_test_breast_cancer(double **x, double **y)
 	assert_int_equal(r, SR_TEST_BC_ROWS);
 }
 
+void sr_test_table_alloc(struct sr_test_table *t, size_t rows, size_t cols)
+{
+	t->rows = rows;
+	t->cols = cols;
+	t->x = calloc(rows * cols + 1, sizeof(double));
+	t->y = calloc(rows + 1, sizeof(double));
+	assert_non_null(t->x);
+	assert_non_null(t->y);
+}
+
+void sr_test_table_free(struct sr_test_table *t)
+{
+	free(t->x);
+	free(t->y);
+	memset(t, 0, sizeof(*t));
+}
+
+void sr_test_table_columns(const struct sr_test_table *t, size_t c0, size_t c1,
+			   struct sr_test_table *out)
+{
+	sr_test_table_alloc(out, t->rows, c1 - c0);
+	memcpy(out->x, t->x + c0 * t->rows, (c1 - c0) * t->rows * sizeof(double));
+	memcpy(out->y, t->y, t->rows * sizeof(double));
+}
+
+void sr_test_table_split(const struct sr_test_table *all, size_t k,
+			 struct sr_test_table *first, struct sr_test_table *second)
+{
+	size_t n2 = (all->rows + k - 1) / k, i = 0, j = 0;
+
+	sr_test_table_alloc(first, all->rows - n2, all->cols);
+	sr_test_table_alloc(second, n2, all->cols);
+	for (size_t r = 0; r < all->rows; r++) {
+		struct sr_test_table *t = r % k == 0 ? second : first;
+		size_t *at = r % k == 0 ? &j : &i;
+		for (size_t c = 0; c < all->cols; c++)
+			t->x[c * t->rows + *at] = all->x[c * all->rows + r];
+		t->y[(*at)++] = all->y[r];
+	}
+}
+
+void sr_test_table_breast_cancer(struct sr_test_table *t)
+{
+	t->rows = SR_TEST_BC_ROWS;
+	t->cols = SR_TEST_BC_COLS;
+	sr_test_breast_cancer(&t->x, &t->y);
+}
+
 static void *closer_main(void *arg)
 {
 	struct sr_test_closer *c = arg;

@@ -40,6 +40,24 @@ uint64_t sr_test_rand(uint64_t *state);
 #define SR_TEST_BC_COLS 30
 void sr_test_breast_cancer(double **x, double **y);
 
+/* An owned table for the ML tests: column-major features x[c * rows + r]
+ * and labels y, both calloc'd (one spare element, so 0 rows is valid). */
+struct sr_test_table {
+	size_t rows, cols;
+	double *x, *y;
+};
+
+void sr_test_table_alloc(struct sr_test_table *t, size_t rows, size_t cols);
+void sr_test_table_free(struct sr_test_table *t);
+/* Columns [c0, c1) of t into out, labels kept. */
+void sr_test_table_columns(const struct sr_test_table *t, size_t c0, size_t c1,
+			   struct sr_test_table *out);
+/* Rows with r % k == 0 go to second, the others to first, in order. */
+void sr_test_table_split(const struct sr_test_table *all, size_t k,
+			 struct sr_test_table *first, struct sr_test_table *second);
+/* sr_test_breast_cancer as a table (skips the same way). */
+void sr_test_table_breast_cancer(struct sr_test_table *t);
+
 /* A listener on 127.0.0.1 that accepts and closes every connection at
  * once, as an overloaded server does; its "HOST:PORT" in addr.  Asserts
  * on failure. */
