@@ -152,6 +152,12 @@ result_of() {
 		sleep 0.2
 	done
 	cat "$WORK/result.err" >&2
+	# What the receiver's own node says of the job, and its log.
+	as "$1" analyst job show "$2" --json >&2 || true
+	echo "--- $1's node log:" >&2
+	tail -n 40 "$WORK/$1.node.out" "$WORK/$1.node.err" >&2 || true
+	echo "--- executor's log:" >&2
+	tail -n 40 "$WORK/enclave.node.out" "$WORK/enclave.node.err" >&2 || true
 	fail "no result of job $2 at $1"
 }
 
