@@ -220,15 +220,29 @@ static int job_ended(struct sr_node *n, const char *project, const uint8_t *job_
 	return !job || job->state >= SR_JOB_FINISHED || (p && p->error);
 }
 
+/*
+ * A run stops when its node stops or the job ended otherwise than
+ * finished.  job.finish is no reason to stop: the leader records it after
+ * flushing its last messages, so a receiver still reading (the result of
+ * a two-receiver PSI, say) finds them in its mailbox.  A party that waits
+ * for a message that never comes still ends at the channel's timeout.
+ * (Stopping at job.finish failed the shop's part in CI when its node
+ * folded the finish before it read the bank's last message.)
+ */
 static int should_abort(void *ctx)
 {
 	struct run *run = ctx;
-	int ended;
+	const struct node_project *p;
+	const struct sr_ledger_job *job;
+	int stop;
 
 	pthread_mutex_lock(&run->n->lock);
-	ended = run->n->stopping || job_ended(run->n, run->project, run->job_id);
+	p = node_project_find(run->n, run->project);
+	job = p ? sr_ledger_job_find(&p->ledger, run->job_id) : NULL;
+	stop = run->n->stopping || !job || (p && p->error) ||
+	       (job->state > SR_JOB_FINISHED);
 	pthread_mutex_unlock(&run->n->lock);
-	return ended;
+	return stop;
 }
 
 static int64_t mono_ms(void)
