@@ -9,22 +9,25 @@
 #include <stdatomic.h>
 
 #include "he/he.h"
+#include "he/mont.h"
 
 /* Bits per digit of the public fixed-base table: 2^8 − 1 entries per
- * window (56 windows, 7.3 MB at 2048 bits). */
+ * window (56 windows, 9.1 MB at 2048 bits). */
 #define HE_TABLE_WINDOW 8u
 /* The owner's tables mod p² and q² (sr_he_sk_encrypt_prepare): entries
  * are half the size, so wider windows: 45 windows of 2^10 − 1 entries,
- * 11.8 MB each at 2048 bits, 44 multiplications per exponent. */
+ * 14.7 MB each at 2048 bits, 44 multiplications per exponent. */
 #define HE_CRT_TABLE_WINDOW 10u
 /* Randomizers computed per filler task before it yields its thread. */
 #define HE_POOL_CHUNK 32u
 
-/* hs^(d · 2^(w·i)) for window i, digit d ∈ [1, 2^w): entry i·(2^w − 1) + d−1. */
+/* hs^(d · 2^(w·i)) for window i, digit d ∈ [1, 2^w): entry i·(2^w − 1) + d−1,
+ * in Montgomery form under m (m->limbs limbs each). */
 struct he_table {
 	size_t windows;
 	unsigned window;   /* w */
-	mpz_t *entries;
+	const struct he_mont *m;
+	uint64_t *limbs;
 };
 
 struct sr_he_pk {
@@ -33,6 +36,7 @@ struct sr_he_pk {
 	unsigned r_bits;   /* short exponent length */
 	mpz_t n, n2, hs;   /* hs = h^n mod n², h = −x² mod n */
 	mpz_t half_n;      /* (n − 1) / 2: the largest signed plaintext */
+	struct he_mont mont;  /* mod n² */
 	struct he_table table;
 
 	/* The randomizer pool (hs^r values), under lock. */
@@ -56,6 +60,7 @@ struct sr_he_sk {
 	/* hs's table mod p² and mod q² (sr_he_sk_encrypt_prepare; empty
 	 * until then): secret, wiped when freed. */
 	struct he_table table_p, table_q;
+	struct he_mont mont_p, mont_q;  /* mod p², q²: secret */
 };
 
 /* Install the wiping GMP allocation functions (idempotent, thread-safe). */
@@ -68,6 +73,9 @@ int he_pk_finish(struct sr_he_pk *pk, struct sr_pool *pool,
 /* out = a · b mod n². */
 void he_mulmod(const struct sr_he_pk *pk, mpz_t out, const mpz_t a,
 	       const mpz_t b);
+/* out = base^e mod n² for a public e >= 0 (Montgomery, variable time). */
+void he_powm(const struct sr_he_pk *pk, mpz_t out, const mpz_t base,
+	     const mpz_t e);
 /* Whether c ∈ Z*_{n²}: 0 < c < n², gcd(c, n) = 1; else fills err. */
 int he_check_ct(const struct sr_he_pk *pk, const mpz_t c, const char *what,
 		struct sr_err *err) SR_WUR;

@@ -1,6 +1,7 @@
 /*
- * multiexp.c - Π ct_i^{k_i} mod n² by Pippenger's bucket method, and the
- * naive product of powers it is tested and benchmarked against.
+ * multiexp.c - Π ct_i^{k_i} mod n² by Pippenger's bucket method, in
+ * Montgomery form (mont.h), and the naive product of powers it is tested
+ * and benchmarked against.
  *
  * With b-bit exponents and a window of c bits, Pippenger costs about
  * ⌈b/c⌉ · (count + 2^(c+1)) multiplications plus b squarings, against
@@ -65,7 +66,7 @@ int sr_he_multiexp_naive(const struct sr_he_pk *pk, mpz_t *cts,
 	mpz_init_set_ui(acc, 1);
 	mpz_init(p);
 	for (size_t i = 0; i < count; i++) {
-		mpz_powm(p, t.base[i], t.e[i], pk->n2);
+		he_powm(pk, p, t.base[i], t.e[i]);
 		he_mulmod(pk, acc, acc, p);
 	}
 	mpz_swap(out, acc);
@@ -105,11 +106,12 @@ static unsigned digit_at(const mpz_t e, size_t at, unsigned c)
 int sr_he_multiexp(const struct sr_he_pk *pk, mpz_t *cts, mpz_t *scalars,
 		   size_t count, mpz_t out, struct sr_err *err)
 {
+	const struct he_mont *m = &pk->mont;
+	const size_t K = m->limbs, bytes = K * sizeof(uint64_t);
 	struct terms t;
 	size_t bits = 0, windows, nbuckets;
 	unsigned c;
-	mpz_t acc, run, total;
-	mpz_t *bucket = NULL;
+	uint64_t *base = NULL, *bucket = NULL, *acc = NULL, *run, *total;
 	unsigned char *used = NULL;
 	int rc;
 
@@ -127,29 +129,37 @@ int sr_he_multiexp(const struct sr_he_pk *pk, mpz_t *cts, mpz_t *scalars,
 	c = best_window(count, bits ? bits : 1);
 	windows = (bits + c - 1) / c;
 	nbuckets = ((size_t)1 << c) - 1;
-	rc = sr_he_cts_new(nbuckets, &bucket, err);
+	/* Everything in Montgomery form, converted once. */
+	base = he_mont_alloc(m, count);
+	bucket = he_mont_alloc(m, nbuckets);
+	acc = he_mont_alloc(m, 3);
 	used = sr_calloc(nbuckets, 1);
-	if (rc || !used) {
-		rc = sr_fail(err, SR_ENOMEM, "multiexp: %zu buckets", nbuckets);
+	if (!base || !bucket || !acc || !used) {
+		rc = sr_fail(err, SR_ENOMEM, "multiexp: %zu terms, %zu buckets", count, nbuckets);
 		goto out_free;
 	}
-	mpz_inits(acc, run, total, NULL);
-	mpz_set_ui(acc, 1);
+	run = acc + K;
+	total = run + K;
+	for (size_t i = 0; i < count; i++)
+		he_mont_to(m, base + i * K, t.base[i]);
+	memcpy(acc, m->one, bytes);
 	for (size_t w = windows; w-- > 0;) {
 		int run_set = 0, total_set = 0;
 
 		for (unsigned s = 0; s < c && w + 1 < windows; s++)
-			he_mulmod(pk, acc, acc, acc);
+			he_mont_mul(m, acc, acc, acc);
 		memset(used, 0, nbuckets);
 		for (size_t i = 0; i < count; i++) {
 			unsigned d = digit_at(t.e[i], w * c, c);
+			uint64_t *bk;
 
 			if (!d)
 				continue;
+			bk = bucket + (d - 1) * K;
 			if (used[d - 1]) {
-				he_mulmod(pk, bucket[d - 1], bucket[d - 1], t.base[i]);
+				he_mont_mul(m, bk, bk, base + i * K);
 			} else {
-				mpz_set(bucket[d - 1], t.base[i]);
+				memcpy(bk, base + i * K, bytes);
 				used[d - 1] = 1;
 			}
 		}
@@ -157,26 +167,27 @@ int sr_he_multiexp(const struct sr_he_pk *pk, mpz_t *cts, mpz_t *scalars,
 		for (size_t d = nbuckets; d >= 1; d--) {
 			if (used[d - 1]) {
 				if (run_set)
-					he_mulmod(pk, run, run, bucket[d - 1]);
+					he_mont_mul(m, run, run, bucket + (d - 1) * K);
 				else
-					mpz_set(run, bucket[d - 1]);
+					memcpy(run, bucket + (d - 1) * K, bytes);
 				run_set = 1;
 			}
 			if (!run_set)
 				continue;
 			if (total_set)
-				he_mulmod(pk, total, total, run);
+				he_mont_mul(m, total, total, run);
 			else
-				mpz_set(total, run);
+				memcpy(total, run, bytes);
 			total_set = 1;
 		}
 		if (total_set)
-			he_mulmod(pk, acc, acc, total);
+			he_mont_mul(m, acc, acc, total);
 	}
-	mpz_swap(out, acc);
-	mpz_clears(acc, run, total, NULL);
+	he_mont_from(m, out, acc);
 out_free:
-	sr_he_cts_free(bucket, nbuckets);
+	he_mont_free(m, base, count);
+	he_mont_free(m, bucket, nbuckets);
+	he_mont_free(m, acc, 3);
 	sr_free(used);
 	terms_release(&t);
 	return rc;

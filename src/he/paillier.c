@@ -77,8 +77,23 @@ void he_gmp_setup(void)
 void he_mulmod(const struct sr_he_pk *pk, mpz_t out, const mpz_t a,
 	       const mpz_t b)
 {
+	if (mpz_sgn(a) >= 0 && mpz_sgn(b) >= 0 && mpz_cmp(a, pk->n2) < 0 &&
+	    mpz_cmp(b, pk->n2) < 0) {
+		he_mont_mulmod(&pk->mont, out, a, b);
+		return;
+	}
 	mpz_mul(out, a, b);
-	mpz_tdiv_r(out, out, pk->n2);
+	mpz_mod(out, out, pk->n2);
+}
+
+void he_powm(const struct sr_he_pk *pk, mpz_t out, const mpz_t base,
+	     const mpz_t e)
+{
+	uint64_t x[HE_MONT_MAX_LIMBS];
+
+	he_mont_to(&pk->mont, x, base);
+	he_mont_powm(&pk->mont, x, x, e);
+	he_mont_from(&pk->mont, out, x);
 }
 
 int he_check_ct(const struct sr_he_pk *pk, const mpz_t c, const char *what,
@@ -154,78 +169,76 @@ static void he_random_bits(mpz_t v, unsigned bits)
 
 struct table_build {
 	struct he_table *t;
-	mpz_srcptr mod;
-	mpz_t *bases;  /* base^(2^(w·i)) */
+	uint64_t *bases;  /* base^(2^(w·i)), Montgomery form */
 };
 
-static void mulmod_by(mpz_t out, const mpz_t a, const mpz_t b, const mpz_t mod)
+static uint64_t *table_entry(const struct he_table *t, size_t i)
 {
-	mpz_mul(out, a, b);
-	mpz_tdiv_r(out, out, mod);
+	return t->limbs + i * t->m->limbs;
 }
 
 static int table_row(void *ctx, size_t i, struct sr_err *err)
 {
 	struct table_build *tb = ctx;
-	size_t digits = ((size_t)1 << tb->t->window) - 1;
-	mpz_t *row = tb->t->entries + i * digits;
+	const struct he_table *t = tb->t;
+	size_t digits = ((size_t)1 << t->window) - 1;
+	const uint64_t *base = tb->bases + i * t->m->limbs;
 
 	(void)err;
-	mpz_set(row[0], tb->bases[i]);
+	memcpy(table_entry(t, i * digits), base, t->m->limbs * sizeof(uint64_t));
 	for (size_t d = 1; d < digits; d++)
-		mulmod_by(row[d], row[d - 1], tb->bases[i], tb->mod);
+		he_mont_mul(t->m, table_entry(t, i * digits + d),
+			    table_entry(t, i * digits + d - 1), base);
 	return SR_OK;
+}
+
+static size_t table_total(const struct he_table *t)
+{
+	return t->windows * (((size_t)1 << t->window) - 1);
 }
 
 static void table_release(struct he_table *t)
 {
-	if (!t->entries)
+	if (!t->limbs)
 		return;
-	for (size_t i = 0; i < t->windows * (((size_t)1 << t->window) - 1); i++)
-		mpz_clear(t->entries[i]);  /* wiped by the GMP free hook */
-	sr_free(t->entries);
-	t->entries = NULL;
+	he_mont_free(t->m, t->limbs, table_total(t));  /* wiped */
+	t->limbs = NULL;
 	t->windows = 0;
 }
 
-/* t: base^(d · 2^(w·i)) mod `mod` for exponents of r_bits bits, windows
- * of w bits. */
-static int table_build_for(struct he_table *t, const mpz_t base, const mpz_t mod,
-			   unsigned r_bits, unsigned w, struct sr_pool *pool,
-			   struct sr_err *err)
+/* t: base^(d · 2^(w·i)) mod m's modulus for exponents of r_bits bits,
+ * windows of w bits, in Montgomery form. */
+static int table_build_for(struct he_table *t, const mpz_t base,
+			   const struct he_mont *m, unsigned r_bits, unsigned w,
+			   struct sr_pool *pool, struct sr_err *err)
 {
-	struct table_build tb = { t, mod, NULL };
+	struct table_build tb = { t, NULL };
 	size_t windows = (r_bits + w - 1) / w;
-	size_t total = windows * (((size_t)1 << w) - 1);
 	int rc;
 
-	t->entries = sr_calloc(total, sizeof(mpz_t));
-	tb.bases = sr_calloc(windows, sizeof(mpz_t));
-	if (!t->entries || !tb.bases) {
-		sr_free(t->entries);
-		t->entries = NULL;
-		sr_free(tb.bases);
-		return sr_fail(err, SR_ENOMEM, "paillier: fixed-base table");
-	}
+	t->m = m;
 	t->windows = windows;
 	t->window = w;
-	for (size_t i = 0; i < total; i++)
-		mpz_init2(t->entries[i], mpz_sizeinbase(mod, 2));
+	t->limbs = he_mont_alloc(m, table_total(t));
+	tb.bases = he_mont_alloc(m, windows);
+	if (!t->limbs || !tb.bases) {
+		he_mont_free(m, t->limbs, table_total(t));
+		he_mont_free(m, tb.bases, windows);
+		t->limbs = NULL;
+		t->windows = 0;
+		return sr_fail(err, SR_ENOMEM, "paillier: fixed-base table");
+	}
 	/* The bases are a chain of squarings; the rows are independent. */
-	for (size_t i = 0; i < windows; i++) {
-		mpz_init(tb.bases[i]);
-		if (i == 0) {
-			mpz_mod(tb.bases[0], base, mod);
-			continue;
-		}
-		mpz_set(tb.bases[i], tb.bases[i - 1]);
+	he_mont_to(m, tb.bases, base);
+	for (size_t i = 1; i < windows; i++) {
+		uint64_t *b = tb.bases + i * m->limbs;
+
+		memcpy(b, b - m->limbs, m->limbs * sizeof(uint64_t));
 		for (unsigned s = 0; s < w; s++)
-			mulmod_by(tb.bases[i], tb.bases[i], tb.bases[i], mod);
+			he_mont_mul(m, b, b, b);
 	}
 	rc = sr_pool_run(pool, windows, table_row, &tb, err);
-	for (size_t i = 0; i < windows; i++)
-		mpz_clear(tb.bases[i]);
-	sr_free(tb.bases);
+	he_mont_free(m, tb.bases, windows);
 	if (rc)
 		table_release(t);
 	return rc;
@@ -234,13 +247,21 @@ static int table_build_for(struct he_table *t, const mpz_t base, const mpz_t mod
 static int table_build(struct sr_he_pk *pk, struct sr_pool *pool,
 		       struct sr_err *err)
 {
-	return table_build_for(&pk->table, pk->hs, pk->n2, pk->r_bits, HE_TABLE_WINDOW, pool, err);
+	return table_build_for(&pk->table, pk->hs, &pk->mont, pk->r_bits,
+			       HE_TABLE_WINDOW, pool, err);
 }
 
-/* out = base^r mod `mod` from table t; r < 2^(w · windows). */
-static void table_pow_in(const struct he_table *t, const mpz_t mod, const mpz_t r, mpz_t out)
+/*
+ * out = base^r · g mod N from table t (r < 2^(w · windows), 0 <= g < N).
+ * The walk stays in Montgomery form; multiplying by g as it is (not in
+ * Montgomery form) leaves it, so g costs no extra step.
+ */
+static void table_pow_times(const struct he_table *t, const mpz_t r,
+			    const mpz_t g, mpz_t out)
 {
+	const struct he_mont *m = t->m;
 	size_t digits = ((size_t)1 << t->window) - 1;
+	uint64_t acc[HE_MONT_MAX_LIMBS], x[HE_MONT_MAX_LIMBS];
 	int started = 0;
 
 	for (size_t i = 0; i < t->windows; i++) {
@@ -252,20 +273,30 @@ static void table_pow_in(const struct he_table *t, const mpz_t mod, const mpz_t 
 		if (!digit)
 			continue;
 		if (!started) {
-			mpz_set(out, t->entries[i * digits + digit - 1]);
+			memcpy(acc, table_entry(t, i * digits + digit - 1),
+			       m->limbs * sizeof(uint64_t));
 			started = 1;
 		} else {
-			mulmod_by(out, out, t->entries[i * digits + digit - 1], mod);
+			he_mont_mul(m, acc, acc, table_entry(t, i * digits + digit - 1));
 		}
 	}
 	if (!started)
-		mpz_set_ui(out, 1);
+		memcpy(acc, m->one, m->limbs * sizeof(uint64_t));
+	he_mont_to_limbs(m, x, g);
+	he_mont_mul(m, acc, acc, x);
+	he_mont_canonical(m, out, acc);
+	sodium_memzero(acc, sizeof(acc));
+	sodium_memzero(x, sizeof(x));
 }
 
 /* out = hs^r mod n² from the key's table; r < 2^r_bits. */
 static void table_pow(const struct sr_he_pk *pk, const mpz_t r, mpz_t out)
 {
-	table_pow_in(&pk->table, pk->n2, r, out);
+	mpz_t one;
+
+	mpz_init_set_ui(one, 1);
+	table_pow_times(&pk->table, r, one, out);
+	mpz_clear(one);
 }
 
 /* out = hs^r for a fresh random short exponent r. */
@@ -308,6 +339,7 @@ void sr_he_pk_free(struct sr_he_pk *pk)
 		mpz_clear(pk->rand[i]);
 	sr_free(pk->rand);
 	table_release(&pk->table);
+	he_mont_release(&pk->mont);
 	mpz_clears(pk->n, pk->n2, pk->hs, pk->half_n, NULL);
 	sr_pool_group_release(&pk->group);
 	pthread_mutex_destroy(&pk->lock);
@@ -321,6 +353,12 @@ int he_pk_finish(struct sr_he_pk *pk, struct sr_pool *pool, struct sr_err *err)
 	mpz_mul(pk->n2, pk->n, pk->n);
 	mpz_sub_ui(pk->half_n, pk->n, 1);
 	mpz_fdiv_q_2exp(pk->half_n, pk->half_n, 1);
+	if (!pk->mont.n) {
+		int rc = he_mont_init(&pk->mont, pk->n2, 0, err);
+
+		if (rc)
+			return rc;
+	}
 	return table_build(pk, pool, err);
 }
 
@@ -337,6 +375,8 @@ void sr_he_sk_free(struct sr_he_sk *sk)
 	sr_he_pk_free(sk->pk);
 	table_release(&sk->table_p);
 	table_release(&sk->table_q);
+	he_mont_release(&sk->mont_p);
+	he_mont_release(&sk->mont_q);
 	/* The free hook wipes every limb. */
 	mpz_clears(sk->p, sk->q, sk->x, sk->p2, sk->q2, sk->pm1, sk->qm1,
 		   sk->hp, sk->hq, sk->q_inv_p, sk->q2_inv_p2, NULL);
@@ -449,6 +489,9 @@ int sr_he_keygen_from(unsigned bits, const mpz_t p, const mpz_t q,
 		rc = sr_fail(err, SR_EINVAL, "paillier key: CRT values not invertible");
 		goto out;
 	}
+	if ((rc = he_mont_init(&sk->mont_p, sk->p2, 1, err)) ||
+	    (rc = he_mont_init(&sk->mont_q, sk->q2, 1, err)))
+		goto out;
 	rc = he_pk_finish(pk, pool, err);
 	if (rc)
 		goto out;
@@ -569,38 +612,54 @@ static int check_plain(const struct sr_he_pk *pk, const mpz_t m,
 	return SR_OK;
 }
 
+/* g = 1 + m·n (< n² for m < n), initialised here. */
+static void init_g(const struct sr_he_pk *pk, mpz_t g, const mpz_t m)
+{
+	mpz_init2(g, 2 * pk->bits + 64);
+	mpz_mul(g, m, pk->n);
+	mpz_add_ui(g, g, 1);
+}
+
 /* c = (1 + m·n) · rnd mod n². */
 static void encrypt_with_randomizer(const struct sr_he_pk *pk, const mpz_t m,
 				    const mpz_t rnd, mpz_t c)
 {
 	mpz_t g;
 
-	mpz_init2(g, 2 * pk->bits + 64);
-	mpz_mul(g, m, pk->n);
-	mpz_add_ui(g, g, 1);
+	init_g(pk, g, m);
 	he_mulmod(pk, c, g, rnd);
+	mpz_clear(g);
+}
+
+/* c = (1 + m·n) · hs^r mod n² in one walk of the table. */
+static void encrypt_table(const struct sr_he_pk *pk, const mpz_t m,
+			  const mpz_t r, mpz_t c)
+{
+	mpz_t g;
+
+	init_g(pk, g, m);
+	table_pow_times(&pk->table, r, g, c);
 	mpz_clear(g);
 }
 
 int sr_he_encrypt(const struct sr_he_pk *pk, const mpz_t m, mpz_t c,
 		  struct sr_err *err)
 {
-	mpz_t rnd;
+	mpz_t r;
 	int rc = check_plain(pk, m, err);
 
 	if (rc)
 		return rc;
-	mpz_init(rnd);
-	fresh_randomizer(pk, rnd);
-	encrypt_with_randomizer(pk, m, rnd, c);
-	mpz_clear(rnd);
+	mpz_init(r);
+	he_random_bits(r, pk->r_bits);
+	encrypt_table(pk, m, r, c);
+	mpz_clear(r);  /* wiped by the GMP free hook */
 	return SR_OK;
 }
 
 int sr_he_encrypt_with(const struct sr_he_pk *pk, const mpz_t m,
 		       const mpz_t r, mpz_t c, struct sr_err *err)
 {
-	mpz_t rnd;
 	int rc = check_plain(pk, m, err);
 
 	if (rc)
@@ -608,10 +667,7 @@ int sr_he_encrypt_with(const struct sr_he_pk *pk, const mpz_t m,
 	if (mpz_sgn(r) < 0 || mpz_sizeinbase(r, 2) > pk->r_bits)
 		return sr_fail(err, SR_EINVAL,
 			       "paillier randomizer: expected 0 <= r < 2^%u", pk->r_bits);
-	mpz_init(rnd);
-	table_pow(pk, r, rnd);
-	encrypt_with_randomizer(pk, m, rnd, c);
-	mpz_clear(rnd);
+	encrypt_table(pk, m, r, c);
 	return SR_OK;
 }
 
@@ -651,11 +707,11 @@ int sr_he_sk_encrypt_prepare_window(struct sr_he_sk *sk, struct sr_pool *pool,
 	if (window < HE_CRT_TABLE_WINDOW || window > SR_HE_CRT_WINDOW_MAX)
 		return sr_fail(err, SR_EINVAL, "paillier: CRT table window of %u bits, expected %u to %u",
 			       window, HE_CRT_TABLE_WINDOW, SR_HE_CRT_WINDOW_MAX);
-	if (sk->table_p.entries)
+	if (sk->table_p.limbs)
 		return SR_OK;
-	rc = table_build_for(&sk->table_p, pk->hs, sk->p2, pk->r_bits, window, pool, err);
+	rc = table_build_for(&sk->table_p, pk->hs, &sk->mont_p, pk->r_bits, window, pool, err);
 	if (rc == SR_OK &&
-	    (rc = table_build_for(&sk->table_q, pk->hs, sk->q2, pk->r_bits, window, pool, err)) != SR_OK)
+	    (rc = table_build_for(&sk->table_q, pk->hs, &sk->mont_q, pk->r_bits, window, pool, err)) != SR_OK)
 		table_release(&sk->table_p);
 	return rc;
 }
@@ -665,11 +721,10 @@ static void crt_encrypt_half(const struct sr_he_pk *pk, const struct he_table *t
 			     const mpz_t p2, const mpz_t m, const mpz_t r, mpz_t g,
 			     mpz_t out)
 {
-	table_pow_in(t, p2, r, out);
 	mpz_mul(g, m, pk->n);
 	mpz_add_ui(g, g, 1);
 	mpz_tdiv_r(g, g, p2);
-	mulmod_by(out, out, g, p2);
+	table_pow_times(t, r, g, out);
 }
 
 /* c from the CRT tables with exponent r (r < 2^r_bits, m checked). */
@@ -685,9 +740,8 @@ static void encrypt_crt(const struct sr_he_sk *sk, const mpz_t m, const mpz_t r,
 	crt_encrypt_half(pk, &sk->table_q, sk->q2, m, r, g, cq);
 	/* c = cq + q² · ((cp − cq) · (q²)^−1 mod p²) */
 	mpz_sub(cp, cp, cq);
-	mulmod_by(g, cp, sk->q2_inv_p2, sk->p2);
-	if (mpz_sgn(g) < 0)
-		mpz_add(g, g, sk->p2);
+	mpz_mod(cp, cp, sk->p2);
+	he_mont_mulmod(&sk->mont_p, g, cp, sk->q2_inv_p2);
 	mpz_mul(g, g, sk->q2);
 	mpz_add(c, g, cq);
 	mpz_clears(cp, cq, g, NULL);  /* wiped by the GMP free hook */
@@ -701,7 +755,7 @@ int sr_he_encrypt_sk(const struct sr_he_sk *sk, const mpz_t m, mpz_t c,
 
 	if (rc)
 		return rc;
-	if (!sk->table_p.entries)
+	if (!sk->table_p.limbs)
 		return sr_he_encrypt(sk->pk, m, c, err);
 	mpz_init(r);
 	he_random_bits(r, sk->pk->r_bits);
@@ -717,7 +771,7 @@ int sr_he_encrypt_sk_with(const struct sr_he_sk *sk, const mpz_t m, const mpz_t 
 
 	if (rc)
 		return rc;
-	if (!sk->table_p.entries)
+	if (!sk->table_p.limbs)
 		return sr_he_encrypt_with(sk->pk, m, r, c, err);
 	if (mpz_sgn(r) < 0 || mpz_sizeinbase(r, 2) > sk->pk->r_bits)
 		return sr_fail(err, SR_EINVAL,
@@ -915,15 +969,19 @@ int sr_he_encrypt_fast(struct sr_he_pk *pk, const mpz_t m, mpz_t c,
 
 /* ---- decryption ---------------------------------------------------------- */
 
-/* m_p = L_p(c^(p−1) mod p²) · h_p mod p, all exponents secret. */
-static void crt_half(const mpz_t c, const mpz_t p, const mpz_t p2,
+/* m_p = L_p(c^(p−1) mod p²) · h_p mod p, all exponents secret; mp is
+ * Montgomery mod p², and p's length is public. */
+static void crt_half(const mpz_t c, const struct he_mont *mp, const mpz_t p,
 		     const mpz_t pm1, const mpz_t h, mpz_t out)
 {
+	uint64_t x[HE_MONT_MAX_LIMBS];
 	mpz_t u;
 
 	mpz_init(u);
-	mpz_mod(u, c, p2);
-	mpz_powm_sec(u, u, pm1, p2);
+	he_mont_to(mp, x, c);
+	he_mont_powm_sec(mp, x, x, pm1, mpz_sizeinbase(p, 2));
+	he_mont_from(mp, u, x);
+	sodium_memzero(x, sizeof(x));
 	mpz_sub_ui(u, u, 1);
 	mpz_divexact(u, u, p);
 	mpz_mul(u, u, h);
@@ -941,8 +999,8 @@ int sr_he_decrypt(const struct sr_he_sk *sk, const mpz_t c, mpz_t m,
 	if (rc)
 		return rc;
 	mpz_inits(mp, mq, NULL);
-	crt_half(c, sk->p, sk->p2, sk->pm1, sk->hp, mp);
-	crt_half(c, sk->q, sk->q2, sk->qm1, sk->hq, mq);
+	crt_half(c, &sk->mont_p, sk->p, sk->pm1, sk->hp, mp);
+	crt_half(c, &sk->mont_q, sk->q, sk->qm1, sk->hq, mq);
 	/* m = m_q + q · ((m_p − m_q) · q^−1 mod p) */
 	mpz_sub(mp, mp, mq);
 	mpz_mul(mp, mp, sk->q_inv_p);
@@ -983,7 +1041,7 @@ int sr_he_mul_plain(const struct sr_he_pk *pk, const mpz_t a, const mpz_t k,
 	mpz_inits(base, e, NULL);
 	rc = he_signed_exponent(pk, a, k, base, e, err);
 	if (rc == SR_OK)
-		mpz_powm(out, base, e, pk->n2);
+		he_powm(pk, out, base, e);
 	mpz_clears(base, e, NULL);
 	return rc;
 }

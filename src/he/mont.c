@@ -1,0 +1,511 @@
+/*
+ * mont.c - Montgomery multiplication modulo an odd N in radix 2^52: the
+ * word-by-word (operand scanning) algorithm with lazy carries, on
+ * AVX-512 IFMA (vpmadd52luq/vpmadd52huq: 8 products of 52-bit limbs per
+ * instruction) where the CPU has it, and a portable kernel with the same
+ * steps on unsigned __int128 elsewhere.  Both give the same limbs.
+ *
+ * Step i adds a·b_i and m·N, with m chosen so that the lowest limb
+ * becomes 0 mod 2^52, then drops that limb.  The 52-bit halves of every
+ * product go into 64-bit accumulators without carrying: each accumulator
+ * takes at most 4 halves per step (< 4·2^52) for at most `limbs` steps,
+ * below 2^61 for 160 limbs, so carries wait until the end.
+ */
+#include "he/mont.h"
+
+#include <string.h>
+
+#include "base/alloc.h"
+#include "crypto/crypto.h"
+
+#include "base/banned.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HE_MONT_IFMA 1
+#include <immintrin.h>
+#endif
+
+#define M52 ((UINT64_C(1) << 52) - 1)
+
+typedef void (*amm_fn)(uint64_t *out, const uint64_t *a, const uint64_t *b,
+		       const uint64_t *n, uint64_t k0);
+
+/* Carry an accumulator of `limbs` 64-bit limbs into 52-bit limbs. */
+static void normalize(uint64_t *out, const uint64_t *acc, unsigned limbs)
+{
+	uint64_t c = 0;
+
+	for (unsigned k = 0; k < limbs; k++) {
+		uint64_t x = acc[k] + c;
+
+		out[k] = x & M52;
+		c = x >> 52;
+	}
+}
+
+/* ---- portable kernel ---------------------------------------------------- */
+
+static void amm_portable(uint64_t *out, const uint64_t *a, const uint64_t *b,
+			 const uint64_t *n, uint64_t k0, unsigned limbs)
+{
+	uint64_t acc[HE_MONT_MAX_LIMBS] = { 0 };
+	uint64_t hi_a[HE_MONT_MAX_LIMBS], hi_n[HE_MONT_MAX_LIMBS];
+
+	for (unsigned i = 0; i < limbs; i++) {
+		uint64_t bi = b[i], mi, carry;
+
+		for (unsigned k = 0; k < limbs; k++) {
+			unsigned __int128 p = (unsigned __int128)a[k] * bi;
+
+			acc[k] += (uint64_t)p & M52;
+			hi_a[k] = (uint64_t)(p >> 52);
+		}
+		mi = (acc[0] * k0) & M52;
+		for (unsigned k = 0; k < limbs; k++) {
+			unsigned __int128 p = (unsigned __int128)n[k] * mi;
+
+			acc[k] += (uint64_t)p & M52;
+			hi_n[k] = (uint64_t)(p >> 52);
+		}
+		/* acc[0] ≡ 0 mod 2^52: drop it, keeping its carry. */
+		carry = acc[0] >> 52;
+		memmove(acc, acc + 1, (limbs - 1) * sizeof(acc[0]));
+		acc[limbs - 1] = 0;
+		acc[0] += carry;
+		/* The high halves weigh one limb more: after the shift, limb k. */
+		for (unsigned k = 0; k < limbs; k++)
+			acc[k] += hi_a[k] + hi_n[k];
+	}
+	normalize(out, acc, limbs);
+	sodium_memzero(acc, sizeof(acc));
+	sodium_memzero(hi_a, sizeof(hi_a));
+	sodium_memzero(hi_n, sizeof(hi_n));
+}
+
+/* ---- AVX-512 IFMA kernel ------------------------------------------------ */
+
+#ifdef HE_MONT_IFMA
+/*
+ * The same steps with the accumulator in L registers of 8 limbs.  The
+ * step's m comes from scalar arithmetic on limb 0 (t0 + lo(a_0·b_i)), so
+ * the vector multiplications of a step do not wait on each other.
+ */
+#define AMM_IFMA(L)                                                            \
+	__attribute__((target("avx512f,avx512ifma"), optimize("O3")))          \
+	static void amm_ifma_##L(uint64_t *out, const uint64_t *a,            \
+				 const uint64_t *b, const uint64_t *n,         \
+				 uint64_t k0)                                  \
+	{                                                                      \
+		__m512i acc[L];                                                \
+		__m512i av[L], nv[L];                                          \
+		const __m512i zero = _mm512_setzero_si512();                   \
+		uint64_t tmp[8 * L];                                           \
+		const uint64_t a0 = a[0], n0 = n[0];                           \
+                                                                               \
+		_Pragma("GCC unroll 20") for (int v = 0; v < L; v++)           \
+		{                                                              \
+			acc[v] = zero;                                         \
+			av[v] = _mm512_loadu_si512(a + 8 * v);                 \
+			nv[v] = _mm512_loadu_si512(n + 8 * v);                 \
+		}                                                              \
+		for (int i = 0; i < 8 * L; i++) {                              \
+			const uint64_t bs = b[i];                              \
+			const __m512i bi = _mm512_set1_epi64((long long)bs);   \
+			uint64_t t0 = (uint64_t)_mm_cvtsi128_si64(             \
+				_mm512_castsi512_si128(acc[0]));               \
+			uint64_t ms, carry;                                    \
+			__m512i mv;                                            \
+                                                                               \
+			t0 += (a0 * bs) & M52;                                 \
+			ms = (t0 * k0) & M52;                                  \
+			carry = (t0 + ((ms * n0) & M52)) >> 52;                \
+			mv = _mm512_set1_epi64((long long)ms);                 \
+			_Pragma("GCC unroll 20") for (int v = 0; v < L; v++)   \
+				acc[v] = _mm512_madd52lo_epu64(acc[v], av[v], bi); \
+			_Pragma("GCC unroll 20") for (int v = 0; v < L; v++)   \
+				acc[v] = _mm512_madd52lo_epu64(acc[v], nv[v], mv); \
+			_Pragma("GCC unroll 20") for (int v = 0; v < L - 1; v++) \
+				acc[v] = _mm512_alignr_epi64(acc[v + 1], acc[v], 1); \
+			acc[L - 1] = _mm512_alignr_epi64(zero, acc[L - 1], 1); \
+			acc[0] = _mm512_mask_add_epi64(                        \
+				acc[0], 1, acc[0],                             \
+				_mm512_set1_epi64((long long)carry));          \
+			_Pragma("GCC unroll 20") for (int v = 0; v < L; v++)   \
+				acc[v] = _mm512_madd52hi_epu64(acc[v], av[v], bi); \
+			_Pragma("GCC unroll 20") for (int v = 0; v < L; v++)   \
+				acc[v] = _mm512_madd52hi_epu64(acc[v], nv[v], mv); \
+		}                                                              \
+		_Pragma("GCC unroll 20") for (int v = 0; v < L; v++)           \
+			_mm512_storeu_si512(tmp + 8 * v, acc[v]);              \
+		normalize(out, tmp, 8 * L);                                    \
+		sodium_memzero(tmp, sizeof(tmp));                              \
+	}
+
+AMM_IFMA(1)
+AMM_IFMA(2)
+AMM_IFMA(3)
+AMM_IFMA(4)
+AMM_IFMA(5)
+AMM_IFMA(6)
+AMM_IFMA(7)
+AMM_IFMA(8)
+AMM_IFMA(9)
+AMM_IFMA(10)
+AMM_IFMA(11)
+AMM_IFMA(12)
+AMM_IFMA(13)
+AMM_IFMA(14)
+AMM_IFMA(15)
+AMM_IFMA(16)
+AMM_IFMA(17)
+AMM_IFMA(18)
+AMM_IFMA(19)
+AMM_IFMA(20)
+
+static const amm_fn ifma_kernels[HE_MONT_MAX_VECS + 1] = {
+	NULL, amm_ifma_1, amm_ifma_2, amm_ifma_3, amm_ifma_4, amm_ifma_5,
+	amm_ifma_6, amm_ifma_7, amm_ifma_8, amm_ifma_9, amm_ifma_10,
+	amm_ifma_11, amm_ifma_12, amm_ifma_13, amm_ifma_14, amm_ifma_15,
+	amm_ifma_16, amm_ifma_17, amm_ifma_18, amm_ifma_19, amm_ifma_20,
+};
+#endif
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static _Atomic int force_portable;
+
+static int have_ifma(void)
+{
+#ifdef HE_MONT_IFMA
+	static _Atomic int cached = -1;
+	int v = cached;
+
+	if (v < 0) {
+		__builtin_cpu_init();
+		v = __builtin_cpu_supports("avx512f") &&
+		    __builtin_cpu_supports("avx512ifma");
+		cached = v;
+	}
+	return v && !force_portable;
+#else
+	return 0;
+#endif
+}
+
+const char *he_mont_kernel(void)
+{
+	return have_ifma() ? "avx512ifma" : "portable";
+}
+
+void he_mont_force_portable(int on)
+{
+	force_portable = on;
+}
+
+void he_mont_mul(const struct he_mont *m, uint64_t *out, const uint64_t *a,
+		 const uint64_t *b)
+{
+#ifdef HE_MONT_IFMA
+	if (have_ifma()) {
+		ifma_kernels[m->vecs](out, a, b, m->n, m->k0);
+		return;
+	}
+#endif
+	amm_portable(out, a, b, m->n, m->k0, m->limbs);
+}
+
+/* ---- conversions -------------------------------------------------------- */
+
+/* x (0 <= x < 2^(52·limbs)) as 52-bit limbs. */
+static void limbs_from_mpz(uint64_t *out, unsigned limbs, const mpz_t x)
+{
+	size_t nl = mpz_size(x);
+	const mp_limb_t *l = mpz_limbs_read(x);
+
+	for (unsigned k = 0; k < limbs; k++) {
+		size_t bit = (size_t)k * 52, w = bit / 64;
+		unsigned s = (unsigned)(bit % 64);
+		uint64_t v = 0;
+
+		if (w < nl)
+			v = (uint64_t)l[w] >> s;
+		if (s > 12 && w + 1 < nl)
+			v |= (uint64_t)l[w + 1] << (64 - s);
+		out[k] = v & M52;
+	}
+}
+
+/* 52-bit limbs as an mpz. */
+static void mpz_from_limbs(mpz_t out, const uint64_t *in, unsigned limbs)
+{
+	size_t nl = ((size_t)limbs * 52 + 63) / 64;
+	mp_limb_t *l = mpz_limbs_write(out, (mp_size_t)nl);
+
+	memset(l, 0, nl * sizeof(*l));
+	for (unsigned k = 0; k < limbs; k++) {
+		size_t bit = (size_t)k * 52, w = bit / 64;
+		unsigned s = (unsigned)(bit % 64);
+
+		l[w] |= (mp_limb_t)(in[k] << s);
+		if (s > 12 && w + 1 < nl)
+			l[w + 1] |= (mp_limb_t)(in[k] >> (64 - s));
+	}
+	mpz_limbs_finish(out, (mp_size_t)nl);
+}
+
+int he_mont_init(struct he_mont *m, const mpz_t N, int secret,
+		 struct sr_err *err)
+{
+	size_t bits = mpz_sizeinbase(N, 2);
+	unsigned limbs;
+	mpz_t t, b52;
+
+	memset(m, 0, sizeof(*m));
+	if (mpz_cmp_ui(N, 1) <= 0 || mpz_even_p(N))
+		return sr_fail(err, SR_EINVAL, "montgomery: the modulus must be odd and above 1");
+	/* R = 2^(52·limbs) > 4N. */
+	limbs = (unsigned)((bits + 2 + 51) / 52);
+	limbs = (limbs + 7) / 8 * 8;
+	if (limbs > HE_MONT_MAX_LIMBS)
+		return sr_fail(err, SR_EINVAL, "montgomery: a %zu-bit modulus is over %u bits",
+			       bits, 52 * HE_MONT_MAX_LIMBS - 2);
+	m->limbs = limbs;
+	m->vecs = limbs / 8;
+	m->secret = secret;
+	m->n = he_mont_alloc(m, 3);
+	if (!m->n)
+		return sr_fail(err, SR_ENOMEM, "montgomery: modulus");
+	m->rr = m->n + limbs;
+	m->one = m->rr + limbs;
+	mpz_init_set(m->mod, N);
+	mpz_inits(t, b52, NULL);
+	limbs_from_mpz(m->n, limbs, N);
+	/* k0 = −N^−1 mod 2^52 */
+	mpz_setbit(b52, 52);
+	if (!mpz_invert(t, N, b52))
+		SR_BUG("montgomery: an odd modulus has no inverse mod 2^52");
+	mpz_sub(t, b52, t);
+	m->k0 = (uint64_t)mpz_get_ui(t) & M52;
+	mpz_set_ui(t, 0);
+	mpz_setbit(t, (mp_bitcnt_t)52 * limbs);
+	mpz_mod(t, t, N);
+	limbs_from_mpz(m->one, limbs, t);
+	mpz_set_ui(t, 0);
+	mpz_setbit(t, (mp_bitcnt_t)104 * limbs);
+	mpz_mod(t, t, N);
+	limbs_from_mpz(m->rr, limbs, t);
+	mpz_clears(t, b52, NULL);  /* wiped by src/he's GMP free hook */
+	return SR_OK;
+}
+
+void he_mont_release(struct he_mont *m)
+{
+	if (!m->n)
+		return;
+	he_mont_free(m, m->n, 3);
+	mpz_clear(m->mod);
+	memset(m, 0, sizeof(*m));
+}
+
+uint64_t *he_mont_alloc(const struct he_mont *m, size_t count)
+{
+	size_t bytes;
+	unsigned char *raw;
+	uintptr_t at;
+
+	if (count > (SIZE_MAX - 128) / (m->limbs * sizeof(uint64_t)))
+		return NULL;
+	bytes = count * m->limbs * sizeof(uint64_t);
+	raw = sr_calloc(1, bytes + 64);
+	if (!raw)
+		return NULL;
+	/* 8 to 64 bytes in front of the aligned block hold the raw pointer. */
+	at = ((uintptr_t)raw + 64) & ~(uintptr_t)63;
+	memcpy((void *)(at - sizeof(raw)), &raw, sizeof(raw));
+	return (uint64_t *)at;
+}
+
+void he_mont_free(const struct he_mont *m, uint64_t *p, size_t count)
+{
+	unsigned char *raw;
+
+	if (!p)
+		return;
+	sodium_memzero(p, count * m->limbs * sizeof(uint64_t));
+	memcpy(&raw, (unsigned char *)p - sizeof(raw), sizeof(raw));
+	sr_free(raw);
+}
+
+void he_mont_to(const struct he_mont *m, uint64_t *out, const mpz_t x)
+{
+	uint64_t t[HE_MONT_MAX_LIMBS];
+
+	if (mpz_sgn(x) < 0 || mpz_cmp(x, m->mod) >= 0) {
+		mpz_t r;
+
+		mpz_init(r);
+		mpz_mod(r, x, m->mod);
+		limbs_from_mpz(t, m->limbs, r);
+		mpz_clear(r);
+	} else {
+		limbs_from_mpz(t, m->limbs, x);
+	}
+	he_mont_mul(m, out, t, m->rr);
+	sodium_memzero(t, sizeof(t));
+}
+
+void he_mont_to_limbs(const struct he_mont *m, uint64_t *out, const mpz_t x)
+{
+	if (mpz_sgn(x) < 0 || mpz_cmp(x, m->mod) >= 0)
+		SR_BUG("he_mont_to_limbs: a value outside [0, N)");
+	limbs_from_mpz(out, m->limbs, x);
+}
+
+void he_mont_canonical(const struct he_mont *m, mpz_t out, const uint64_t *v)
+{
+	mpz_from_limbs(out, v, m->limbs);
+	if (mpz_cmp(out, m->mod) >= 0)
+		mpz_sub(out, out, m->mod);
+}
+
+void he_mont_from(const struct he_mont *m, mpz_t out, const uint64_t *x)
+{
+	uint64_t one[HE_MONT_MAX_LIMBS] = { 1 };
+	uint64_t t[HE_MONT_MAX_LIMBS];
+
+	he_mont_mul(m, t, x, one);
+	he_mont_canonical(m, out, t);
+	sodium_memzero(t, sizeof(t));
+}
+
+void he_mont_mulmod(const struct he_mont *m, mpz_t out, const mpz_t a,
+		    const mpz_t b)
+{
+	uint64_t x[HE_MONT_MAX_LIMBS], y[HE_MONT_MAX_LIMBS];
+
+	limbs_from_mpz(x, m->limbs, a);
+	limbs_from_mpz(y, m->limbs, b);
+	he_mont_mul(m, x, x, y);       /* a·b·R^−1 */
+	he_mont_mul(m, x, x, m->rr);   /* a·b */
+	he_mont_canonical(m, out, x);
+	sodium_memzero(x, sizeof(x));
+	sodium_memzero(y, sizeof(y));
+}
+
+/* ---- exponentiation ----------------------------------------------------- */
+
+/* The w-bit digit of the exponent limbs e (nl limbs) at bit `at`. */
+static unsigned exp_digit(const mp_limb_t *e, size_t nl, size_t at, unsigned w)
+{
+	size_t word = at / 64;
+	unsigned s = (unsigned)(at % 64);
+	uint64_t v = 0;
+
+	if (word < nl)
+		v = (uint64_t)e[word] >> s;
+	if (s + w > 64 && word + 1 < nl)
+		v |= (uint64_t)e[word + 1] << (64 - s);
+	return (unsigned)(v & ((UINT64_C(1) << w) - 1));
+}
+
+#define HE_POWM_WINDOW 4u
+
+void he_mont_powm(const struct he_mont *m, uint64_t *out, const uint64_t *base,
+		  const mpz_t e)
+{
+	const unsigned w = HE_POWM_WINDOW;
+	size_t bits = mpz_sgn(e) ? mpz_sizeinbase(e, 2) : 0;
+	size_t windows = (bits + w - 1) / w, nl = mpz_size(e);
+	const mp_limb_t *el = mpz_limbs_read(e);
+	uint64_t table[(1u << HE_POWM_WINDOW) * HE_MONT_MAX_LIMBS];
+	uint64_t acc[HE_MONT_MAX_LIMBS];
+	unsigned K = m->limbs;
+	int started = 0;
+
+	if (!bits) {
+		memcpy(out, m->one, K * sizeof(uint64_t));
+		return;
+	}
+	/* table[d] = base^d, d in [1, 2^w) */
+	memcpy(table + K, base, K * sizeof(uint64_t));
+	for (unsigned d = 2; d < (1u << w); d++)
+		he_mont_mul(m, table + d * K, table + (d - 1) * K, base);
+	for (size_t i = windows; i-- > 0;) {
+		unsigned d = exp_digit(el, nl, i * w, w);
+
+		if (started)
+			for (unsigned s = 0; s < w; s++)
+				he_mont_mul(m, acc, acc, acc);
+		if (!d)
+			continue;
+		if (started) {
+			he_mont_mul(m, acc, acc, table + d * K);
+		} else {
+			memcpy(acc, table + d * K, K * sizeof(uint64_t));
+			started = 1;
+		}
+	}
+	memcpy(out, acc, K * sizeof(uint64_t));
+	if (m->secret) {
+		sodium_memzero(table, sizeof(table));
+		sodium_memzero(acc, sizeof(acc));
+	}
+}
+
+#define HE_POWM_SEC_WINDOW 5u
+#define HE_POWM_SEC_MAX_WORDS 64u  /* exponents up to 4096 bits */
+
+/* out = table[idx] reading every entry: no address depends on idx. */
+static void select_ct(uint64_t *out, const uint64_t *table, unsigned count,
+		      unsigned idx, unsigned K)
+{
+	memset(out, 0, K * sizeof(uint64_t));
+	for (unsigned i = 0; i < count; i++) {
+		uint64_t d = (uint64_t)(i ^ idx);
+		/* all ones when d == 0, else 0, without a branch */
+		uint64_t mask = ((d | (0 - d)) >> 63) - 1;
+
+		for (unsigned k = 0; k < K; k++)
+			out[k] |= table[(size_t)i * K + k] & mask;
+	}
+}
+
+void he_mont_powm_sec(const struct he_mont *m, uint64_t *out,
+		      const uint64_t *base, const mpz_t e, size_t ebits)
+{
+	const unsigned w = HE_POWM_SEC_WINDOW, count = 1u << HE_POWM_SEC_WINDOW;
+	size_t windows = (ebits + w - 1) / w;
+	size_t nl = (ebits + 63) / 64;
+	mp_limb_t el[HE_POWM_SEC_MAX_WORDS] = { 0 };
+	uint64_t table[(1u << HE_POWM_SEC_WINDOW) * HE_MONT_MAX_LIMBS];
+	uint64_t acc[HE_MONT_MAX_LIMBS], sel[HE_MONT_MAX_LIMBS];
+	unsigned K = m->limbs;
+
+	if (nl > HE_POWM_SEC_MAX_WORDS || mpz_sgn(e) < 0 ||
+	    mpz_sizeinbase(e, 2) > (ebits ? ebits : 1))
+		SR_BUG("he_mont_powm_sec: exponent outside [0, 2^ebits)");
+	/* The exponent's limbs into a fixed-size buffer (its length is public). */
+	memcpy(el, mpz_limbs_read(e), mpz_size(e) * sizeof(mp_limb_t));
+	memcpy(table, m->one, K * sizeof(uint64_t));
+	memcpy(table + K, base, K * sizeof(uint64_t));
+	for (unsigned d = 2; d < count; d++)
+		he_mont_mul(m, table + d * K, table + (d - 1) * K, base);
+	memcpy(acc, m->one, K * sizeof(uint64_t));
+	for (size_t i = windows; i-- > 0;) {
+		unsigned d = exp_digit(el, nl, i * w, w);
+
+		if (i + 1 < windows)
+			for (unsigned s = 0; s < w; s++)
+				he_mont_mul(m, acc, acc, acc);
+		select_ct(sel, table, count, d, K);
+		if (i + 1 < windows)
+			he_mont_mul(m, acc, acc, sel);
+		else
+			memcpy(acc, sel, K * sizeof(uint64_t));
+	}
+	memcpy(out, acc, K * sizeof(uint64_t));
+	sodium_memzero(el, sizeof(el));
+	sodium_memzero(table, sizeof(table));
+	sodium_memzero(acc, sizeof(acc));
+	sodium_memzero(sel, sizeof(sel));
+}
