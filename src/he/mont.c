@@ -162,6 +162,92 @@ AMM_IFMA(18)
 AMM_IFMA(19)
 AMM_IFMA(20)
 
+/*
+ * Two products under two moduli of the same size, interleaved: at 2048
+ * bits one product's steps wait on each other (the step's m), and the
+ * other's fill the gaps.  The operands are read from memory (the
+ * registers hold the two accumulators).
+ */
+typedef void (*amm2_fn)(uint64_t *out1, const uint64_t *a1, const uint64_t *b1,
+			const uint64_t *n1, uint64_t k1, uint64_t *out2,
+			const uint64_t *a2, const uint64_t *b2,
+			const uint64_t *n2, uint64_t k2);
+
+#define AMM2_STEP(L, acc, a, n, bs, k0)                                           \
+	do {                                                                   \
+		const __m512i bi = _mm512_set1_epi64((long long)(bs));         \
+		uint64_t t0 = (uint64_t)_mm_cvtsi128_si64(                     \
+			_mm512_castsi512_si128(acc[0]));                       \
+		uint64_t ms, carry;                                            \
+		__m512i mv;                                                    \
+                                                                               \
+		t0 += (a[0] * (bs)) & M52;                                     \
+		ms = (t0 * (k0)) & M52;                                        \
+		carry = (t0 + ((ms * n[0]) & M52)) >> 52;                      \
+		mv = _mm512_set1_epi64((long long)ms);                         \
+		_Pragma("GCC unroll 10") for (int v = 0; v < L; v++)           \
+			acc[v] = _mm512_madd52lo_epu64(                        \
+				acc[v], _mm512_loadu_si512(a + 8 * v), bi);    \
+		_Pragma("GCC unroll 10") for (int v = 0; v < L; v++)           \
+			acc[v] = _mm512_madd52lo_epu64(                        \
+				acc[v], _mm512_loadu_si512(n + 8 * v), mv);    \
+		_Pragma("GCC unroll 10") for (int v = 0; v < L - 1; v++)       \
+			acc[v] = _mm512_alignr_epi64(acc[v + 1], acc[v], 1);   \
+		acc[L - 1] = _mm512_alignr_epi64(zero, acc[L - 1], 1);         \
+		acc[0] = _mm512_mask_add_epi64(                                \
+			acc[0], 1, acc[0], _mm512_set1_epi64((long long)carry)); \
+		_Pragma("GCC unroll 10") for (int v = 0; v < L; v++)           \
+			acc[v] = _mm512_madd52hi_epu64(                        \
+				acc[v], _mm512_loadu_si512(a + 8 * v), bi);    \
+		_Pragma("GCC unroll 10") for (int v = 0; v < L; v++)           \
+			acc[v] = _mm512_madd52hi_epu64(                        \
+				acc[v], _mm512_loadu_si512(n + 8 * v), mv);    \
+	} while (0)
+
+#define AMM2_IFMA(L)                                                           \
+	__attribute__((target("avx512f,avx512ifma"), optimize("O3")))          \
+	static void amm2_ifma_##L(uint64_t *out1, const uint64_t *a1,         \
+				  const uint64_t *b1, const uint64_t *n1,      \
+				  uint64_t k1, uint64_t *out2,                 \
+				  const uint64_t *a2, const uint64_t *b2,      \
+				  const uint64_t *n2, uint64_t k2)             \
+	{                                                                      \
+		__m512i x[L], y[L];                                            \
+		const __m512i zero = _mm512_setzero_si512();                   \
+		uint64_t tmp[8 * L];                                           \
+                                                                               \
+		_Pragma("GCC unroll 10") for (int v = 0; v < L; v++)           \
+			x[v] = y[v] = zero;                                    \
+		for (int i = 0; i < 8 * L; i++) {                              \
+			AMM2_STEP(L, x, a1, n1, b1[i], k1);                       \
+			AMM2_STEP(L, y, a2, n2, b2[i], k2);                       \
+		}                                                              \
+		_Pragma("GCC unroll 10") for (int v = 0; v < L; v++)           \
+			_mm512_storeu_si512(tmp + 8 * v, x[v]);                \
+		normalize(out1, tmp, 8 * L);                                   \
+		_Pragma("GCC unroll 10") for (int v = 0; v < L; v++)           \
+			_mm512_storeu_si512(tmp + 8 * v, y[v]);                \
+		normalize(out2, tmp, 8 * L);                                   \
+		sodium_memzero(tmp, sizeof(tmp));                              \
+	}
+
+#define HE_MONT2_MAX_VECS 10u
+AMM2_IFMA(1)
+AMM2_IFMA(2)
+AMM2_IFMA(3)
+AMM2_IFMA(4)
+AMM2_IFMA(5)
+AMM2_IFMA(6)
+AMM2_IFMA(7)
+AMM2_IFMA(8)
+AMM2_IFMA(9)
+AMM2_IFMA(10)
+
+static const amm2_fn ifma2_kernels[HE_MONT2_MAX_VECS + 1] = {
+	NULL, amm2_ifma_1, amm2_ifma_2, amm2_ifma_3, amm2_ifma_4, amm2_ifma_5,
+	amm2_ifma_6, amm2_ifma_7, amm2_ifma_8, amm2_ifma_9, amm2_ifma_10,
+};
+
 static const amm_fn ifma_kernels[HE_MONT_MAX_VECS + 1] = {
 	NULL, amm_ifma_1, amm_ifma_2, amm_ifma_3, amm_ifma_4, amm_ifma_5,
 	amm_ifma_6, amm_ifma_7, amm_ifma_8, amm_ifma_9, amm_ifma_10,
@@ -212,6 +298,23 @@ void he_mont_mul(const struct he_mont *m, uint64_t *out, const uint64_t *a,
 	}
 #endif
 	amm_portable(out, a, b, m->n, m->k0, m->limbs);
+}
+
+void he_mont_mul2(const struct he_mont *m1, uint64_t *out1, const uint64_t *a1,
+		  const uint64_t *b1, const struct he_mont *m2, uint64_t *out2,
+		  const uint64_t *a2, const uint64_t *b2)
+{
+	if (m1->vecs != m2->vecs)
+		SR_BUG("he_mont_mul2: moduli of different sizes");
+#ifdef HE_MONT_IFMA
+	if (have_ifma() && m1->vecs <= HE_MONT2_MAX_VECS) {
+		ifma2_kernels[m1->vecs](out1, a1, b1, m1->n, m1->k0, out2, a2, b2,
+					m2->n, m2->k0);
+		return;
+	}
+#endif
+	he_mont_mul(m1, out1, a1, b1);
+	he_mont_mul(m2, out2, a2, b2);
 }
 
 /* ---- conversions -------------------------------------------------------- */
@@ -470,42 +573,103 @@ static void select_ct(uint64_t *out, const uint64_t *table, unsigned count,
 	}
 }
 
+/* One fixed-window exponentiation, or two in lockstep (ways = 2). */
+struct powm_sec_way {
+	const struct he_mont *m;
+	uint64_t *out;
+	const uint64_t *base;
+	mp_limb_t el[HE_POWM_SEC_MAX_WORDS];
+	uint64_t table[(1u << HE_POWM_SEC_WINDOW) * HE_MONT_MAX_LIMBS];
+	uint64_t acc[HE_MONT_MAX_LIMBS], sel[HE_MONT_MAX_LIMBS];
+};
+
+/* acc_i = a_i · b_i for each way. */
+static void ways_mul(struct powm_sec_way *w, unsigned ways, uint64_t *const out[2],
+		     const uint64_t *const a[2], const uint64_t *const b[2])
+{
+	if (ways == 2)
+		he_mont_mul2(w[0].m, out[0], a[0], b[0], w[1].m, out[1], a[1], b[1]);
+	else
+		he_mont_mul(w[0].m, out[0], a[0], b[0]);
+}
+
+static void powm_sec_ways(struct powm_sec_way *w, unsigned ways,
+			  mpz_srcptr const e[2], size_t ebits)
+{
+	const unsigned win = HE_POWM_SEC_WINDOW, count = 1u << HE_POWM_SEC_WINDOW;
+	const unsigned K = w[0].m->limbs;
+	size_t windows = (ebits + win - 1) / win;
+	size_t nl = (ebits + 63) / 64;
+
+	for (unsigned j = 0; j < ways; j++) {
+		if (nl > HE_POWM_SEC_MAX_WORDS || mpz_sgn(e[j]) < 0 ||
+		    mpz_sizeinbase(e[j], 2) > (ebits ? ebits : 1))
+			SR_BUG("he_mont_powm_sec: exponent outside [0, 2^ebits)");
+		/* The exponent's limbs in a fixed-size buffer (its length is public). */
+		memset(w[j].el, 0, sizeof(w[j].el));
+		memcpy(w[j].el, mpz_limbs_read(e[j]), mpz_size(e[j]) * sizeof(mp_limb_t));
+		memcpy(w[j].table, w[j].m->one, K * sizeof(uint64_t));
+		memcpy(w[j].table + K, w[j].base, K * sizeof(uint64_t));
+	}
+	for (unsigned d = 2; d < count; d++) {
+		uint64_t *const out[2] = { w[0].table + d * K, w[1 % ways].table + d * K };
+		const uint64_t *const a[2] = { out[0] - K, out[1] - K };
+		const uint64_t *const b[2] = { w[0].base, w[1 % ways].base };
+
+		ways_mul(w, ways, out, a, b);
+	}
+	for (size_t i = windows; i-- > 0;) {
+		uint64_t *const acc[2] = { w[0].acc, w[1 % ways].acc };
+		const uint64_t *const accr[2] = { w[0].acc, w[1 % ways].acc };
+		const uint64_t *const sel[2] = { w[0].sel, w[1 % ways].sel };
+
+		if (i + 1 < windows)
+			for (unsigned s = 0; s < win; s++)
+				ways_mul(w, ways, acc, accr, accr);
+		for (unsigned j = 0; j < ways; j++)
+			select_ct(w[j].sel, w[j].table, count,
+				  exp_digit(w[j].el, nl, i * win, win), K);
+		if (i + 1 < windows) {
+			ways_mul(w, ways, acc, accr, sel);
+		} else {
+			for (unsigned j = 0; j < ways; j++)
+				memcpy(w[j].acc, w[j].sel, K * sizeof(uint64_t));
+		}
+	}
+	for (unsigned j = 0; j < ways; j++) {
+		memcpy(w[j].out, w[j].acc, K * sizeof(uint64_t));
+		sodium_memzero(w[j].el, sizeof(w[j].el));
+		sodium_memzero(w[j].table, sizeof(w[j].table));
+		sodium_memzero(w[j].acc, sizeof(w[j].acc));
+		sodium_memzero(w[j].sel, sizeof(w[j].sel));
+	}
+}
+
 void he_mont_powm_sec(const struct he_mont *m, uint64_t *out,
 		      const uint64_t *base, const mpz_t e, size_t ebits)
 {
-	const unsigned w = HE_POWM_SEC_WINDOW, count = 1u << HE_POWM_SEC_WINDOW;
-	size_t windows = (ebits + w - 1) / w;
-	size_t nl = (ebits + 63) / 64;
-	mp_limb_t el[HE_POWM_SEC_MAX_WORDS] = { 0 };
-	uint64_t table[(1u << HE_POWM_SEC_WINDOW) * HE_MONT_MAX_LIMBS];
-	uint64_t acc[HE_MONT_MAX_LIMBS], sel[HE_MONT_MAX_LIMBS];
-	unsigned K = m->limbs;
+	struct powm_sec_way w;  /* 43 KB at most: on the stack, wiped */
+	mpz_srcptr const es[2] = { e, e };
 
-	if (nl > HE_POWM_SEC_MAX_WORDS || mpz_sgn(e) < 0 ||
-	    mpz_sizeinbase(e, 2) > (ebits ? ebits : 1))
-		SR_BUG("he_mont_powm_sec: exponent outside [0, 2^ebits)");
-	/* The exponent's limbs into a fixed-size buffer (its length is public). */
-	memcpy(el, mpz_limbs_read(e), mpz_size(e) * sizeof(mp_limb_t));
-	memcpy(table, m->one, K * sizeof(uint64_t));
-	memcpy(table + K, base, K * sizeof(uint64_t));
-	for (unsigned d = 2; d < count; d++)
-		he_mont_mul(m, table + d * K, table + (d - 1) * K, base);
-	memcpy(acc, m->one, K * sizeof(uint64_t));
-	for (size_t i = windows; i-- > 0;) {
-		unsigned d = exp_digit(el, nl, i * w, w);
+	w.m = m;
+	w.out = out;
+	w.base = base;
+	powm_sec_ways(&w, 1, es, ebits);
+}
 
-		if (i + 1 < windows)
-			for (unsigned s = 0; s < w; s++)
-				he_mont_mul(m, acc, acc, acc);
-		select_ct(sel, table, count, d, K);
-		if (i + 1 < windows)
-			he_mont_mul(m, acc, acc, sel);
-		else
-			memcpy(acc, sel, K * sizeof(uint64_t));
-	}
-	memcpy(out, acc, K * sizeof(uint64_t));
-	sodium_memzero(el, sizeof(el));
-	sodium_memzero(table, sizeof(table));
-	sodium_memzero(acc, sizeof(acc));
-	sodium_memzero(sel, sizeof(sel));
+void he_mont_powm_sec2(const struct he_mont *m1, uint64_t *out1,
+		       const uint64_t *base1, const mpz_t e1,
+		       const struct he_mont *m2, uint64_t *out2,
+		       const uint64_t *base2, const mpz_t e2, size_t ebits)
+{
+	struct powm_sec_way w[2];
+	mpz_srcptr const es[2] = { e1, e2 };
+
+	w[0].m = m1;
+	w[0].out = out1;
+	w[0].base = base1;
+	w[1].m = m2;
+	w[1].out = out2;
+	w[1].base = base2;
+	powm_sec_ways(w, 2, es, ebits);
 }

@@ -45,6 +45,11 @@ void he_mont_free(const struct he_mont *m, uint64_t *p, size_t count);
 /* out = a·b·R^−1 mod N (< 2N for a, b < 2N); out may be a or b. */
 void he_mont_mul(const struct he_mont *m, uint64_t *out, const uint64_t *a,
 		 const uint64_t *b);
+/* he_mont_mul under m1 and under m2 at once (the same limb count):
+ * faster than two calls where one product alone leaves the CPU idle. */
+void he_mont_mul2(const struct he_mont *m1, uint64_t *out1, const uint64_t *a1,
+		  const uint64_t *b1, const struct he_mont *m2, uint64_t *out2,
+		  const uint64_t *a2, const uint64_t *b2);
 /* out = x·R mod N for 0 <= x (reduced first when x >= N). */
 void he_mont_to(const struct he_mont *m, uint64_t *out, const mpz_t x);
 /* x (0 <= x < N) as m's limbs, not converted: a Montgomery-form y times
@@ -68,6 +73,12 @@ void he_mont_powm(const struct he_mont *m, uint64_t *out, const uint64_t *base,
 void he_mont_powm_sec(const struct he_mont *m, uint64_t *out,
 		      const uint64_t *base, const mpz_t e, size_t ebits);
 
+/* he_mont_powm_sec under m1 and m2 at once (the same limb count), with
+ * exponents of the same public length, through he_mont_mul2. */
+void he_mont_powm_sec2(const struct he_mont *m1, uint64_t *out1,
+		       const uint64_t *base1, const mpz_t e1,
+		       const struct he_mont *m2, uint64_t *out2,
+		       const uint64_t *base2, const mpz_t e2, size_t ebits);
 /* Which kernel runs: "avx512ifma" or "portable". */
 const char *he_mont_kernel(void);
 /* Tests only: 1 forces the portable kernel for the whole process, 0 picks

@@ -103,92 +103,147 @@ static unsigned digit_at(const mpz_t e, size_t at, unsigned c)
 	return d;
 }
 
-int sr_he_multiexp(const struct sr_he_pk *pk, mpz_t *cts, mpz_t *scalars,
-		   size_t count, mpz_t out, struct sr_err *err)
-{
-	const struct he_mont *m = &pk->mont;
-	const size_t K = m->limbs, bytes = K * sizeof(uint64_t);
-	struct terms t;
-	size_t bits = 0, windows, nbuckets;
+/* Pippenger's buckets over the terms whose sign is `neg`. */
+struct pippenger {
+	const struct he_mont *m;
+	const uint64_t *base;   /* the terms' bases, Montgomery form */
+	mpz_t *e;               /* |k| */
+	const unsigned char *neg;
+	size_t count, windows, nbuckets;
 	unsigned c;
-	uint64_t *base = NULL, *bucket = NULL, *acc = NULL, *run, *total;
-	unsigned char *used = NULL;
-	int rc;
+	uint64_t *bucket, *run, *total;
+	unsigned char *used;
+};
 
-	if (count < HE_MULTIEXP_MIN_TERMS)
-		return sr_he_multiexp_naive(pk, cts, scalars, count, out, err);
-	rc = terms_init(pk, cts, scalars, count, &t, err);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < count; i++) {
-		size_t b = mpz_sgn(t.e[i]) ? mpz_sizeinbase(t.e[i], 2) : 0;
+/* out = Π base_i^{e_i} over the terms of sign neg, Montgomery form. */
+static void pippenger_run(const struct pippenger *p, unsigned char neg, uint64_t *out)
+{
+	const struct he_mont *m = p->m;
+	const size_t K = m->limbs, bytes = K * sizeof(uint64_t);
 
-		if (b > bits)
-			bits = b;
-	}
-	c = best_window(count, bits ? bits : 1);
-	windows = (bits + c - 1) / c;
-	nbuckets = ((size_t)1 << c) - 1;
-	/* Everything in Montgomery form, converted once. */
-	base = he_mont_alloc(m, count);
-	bucket = he_mont_alloc(m, nbuckets);
-	acc = he_mont_alloc(m, 3);
-	used = sr_calloc(nbuckets, 1);
-	if (!base || !bucket || !acc || !used) {
-		rc = sr_fail(err, SR_ENOMEM, "multiexp: %zu terms, %zu buckets", count, nbuckets);
-		goto out_free;
-	}
-	run = acc + K;
-	total = run + K;
-	for (size_t i = 0; i < count; i++)
-		he_mont_to(m, base + i * K, t.base[i]);
-	memcpy(acc, m->one, bytes);
-	for (size_t w = windows; w-- > 0;) {
+	memcpy(out, m->one, bytes);
+	for (size_t w = p->windows; w-- > 0;) {
 		int run_set = 0, total_set = 0;
 
-		for (unsigned s = 0; s < c && w + 1 < windows; s++)
-			he_mont_mul(m, acc, acc, acc);
-		memset(used, 0, nbuckets);
-		for (size_t i = 0; i < count; i++) {
-			unsigned d = digit_at(t.e[i], w * c, c);
+		for (unsigned s = 0; s < p->c && w + 1 < p->windows; s++)
+			he_mont_mul(m, out, out, out);
+		memset(p->used, 0, p->nbuckets);
+		for (size_t i = 0; i < p->count; i++) {
+			unsigned d;
 			uint64_t *bk;
 
-			if (!d)
+			if (p->neg[i] != neg || !(d = digit_at(p->e[i], w * p->c, p->c)))
 				continue;
-			bk = bucket + (d - 1) * K;
-			if (used[d - 1]) {
-				he_mont_mul(m, bk, bk, base + i * K);
+			bk = p->bucket + (d - 1) * K;
+			if (p->used[d - 1]) {
+				he_mont_mul(m, bk, bk, p->base + i * K);
 			} else {
-				memcpy(bk, base + i * K, bytes);
-				used[d - 1] = 1;
+				memcpy(bk, p->base + i * K, bytes);
+				p->used[d - 1] = 1;
 			}
 		}
 		/* Σ d·B_d as running products from the top digit down. */
-		for (size_t d = nbuckets; d >= 1; d--) {
-			if (used[d - 1]) {
+		for (size_t d = p->nbuckets; d >= 1; d--) {
+			if (p->used[d - 1]) {
 				if (run_set)
-					he_mont_mul(m, run, run, bucket + (d - 1) * K);
+					he_mont_mul(m, p->run, p->run, p->bucket + (d - 1) * K);
 				else
-					memcpy(run, bucket + (d - 1) * K, bytes);
+					memcpy(p->run, p->bucket + (d - 1) * K, bytes);
 				run_set = 1;
 			}
 			if (!run_set)
 				continue;
 			if (total_set)
-				he_mont_mul(m, total, total, run);
+				he_mont_mul(m, p->total, p->total, p->run);
 			else
-				memcpy(total, run, bytes);
+				memcpy(p->total, p->run, bytes);
 			total_set = 1;
 		}
 		if (total_set)
-			he_mont_mul(m, acc, acc, total);
+			he_mont_mul(m, out, out, p->total);
 	}
-	he_mont_from(m, out, acc);
+}
+
+/*
+ * Negative scalars are not inverted term by term (an inversion mod n²
+ * costs some 30 multiplications): the positive and the negative terms go
+ * through Pippenger apart, and the product of the negative ones is
+ * inverted once.
+ */
+int sr_he_multiexp(const struct sr_he_pk *pk, mpz_t *cts, mpz_t *scalars,
+		   size_t count, mpz_t out, struct sr_err *err)
+{
+	const struct he_mont *m = &pk->mont;
+	const size_t K = m->limbs;
+	struct pippenger p = { 0 };
+	size_t bits = 0, negs = 0;
+	uint64_t *base = NULL, *acc = NULL;
+	unsigned char *neg = NULL;
+	mpz_t *e = NULL, pos_v, neg_v;
+	int rc;
+
+	if (count < HE_MULTIEXP_MIN_TERMS)
+		return sr_he_multiexp_naive(pk, cts, scalars, count, out, err);
+	if ((rc = sr_he_cts_new(count, &e, err)))
+		return rc;
+	neg = sr_calloc(count, 1);
+	base = he_mont_alloc(m, count);
+	if (!neg || !base) {
+		rc = sr_fail(err, SR_ENOMEM, "multiexp: %zu terms", count);
+		goto out_free;
+	}
+	for (size_t i = 0; i < count; i++) {
+		size_t b;
+
+		mpz_mod(e[i], scalars[i], pk->n);
+		if (mpz_cmp(e[i], pk->half_n) > 0) {
+			mpz_sub(e[i], pk->n, e[i]);
+			neg[i] = 1;
+			negs++;
+		}
+		b = mpz_sgn(e[i]) ? mpz_sizeinbase(e[i], 2) : 0;
+		if (b > bits)
+			bits = b;
+		he_mont_to(m, base + i * K, cts[i]);
+	}
+	p.m = m;
+	p.base = base;
+	p.e = e;
+	p.neg = neg;
+	p.count = count;
+	p.c = best_window(count, bits ? bits : 1);
+	p.windows = (bits + p.c - 1) / p.c;
+	p.nbuckets = ((size_t)1 << p.c) - 1;
+	p.bucket = he_mont_alloc(m, p.nbuckets);
+	acc = he_mont_alloc(m, 4);
+	p.used = sr_calloc(p.nbuckets, 1);
+	if (!p.bucket || !acc || !p.used) {
+		rc = sr_fail(err, SR_ENOMEM, "multiexp: %zu buckets", p.nbuckets);
+		goto out_free;
+	}
+	p.run = acc + 2 * K;
+	p.total = acc + 3 * K;
+	pippenger_run(&p, 0, acc);
+	mpz_inits(pos_v, neg_v, NULL);
+	he_mont_from(m, pos_v, acc);
+	if (negs) {
+		pippenger_run(&p, 1, acc + K);
+		he_mont_from(m, neg_v, acc + K);
+		if (!mpz_invert(neg_v, neg_v, pk->n2))
+			rc = sr_fail(err, SR_EINVAL,
+				     "multiexp: a ciphertext with a negative scalar is not invertible mod n^2");
+		else
+			he_mulmod(pk, pos_v, pos_v, neg_v);
+	}
+	if (rc == SR_OK)
+		mpz_swap(out, pos_v);
+	mpz_clears(pos_v, neg_v, NULL);
 out_free:
 	he_mont_free(m, base, count);
-	he_mont_free(m, bucket, nbuckets);
-	he_mont_free(m, acc, 3);
-	sr_free(used);
-	terms_release(&t);
+	he_mont_free(m, p.bucket, p.nbuckets);
+	he_mont_free(m, acc, 4);
+	sr_free(p.used);
+	sr_free(neg);
+	sr_he_cts_free(e, count);
 	return rc;
 }

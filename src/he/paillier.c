@@ -252,41 +252,61 @@ static int table_build(struct sr_he_pk *pk, struct sr_pool *pool,
 }
 
 /*
- * out = base^r · g mod N from table t (r < 2^(w · windows), 0 <= g < N).
- * The walk stays in Montgomery form; multiplying by g as it is (not in
- * Montgomery form) leaves it, so g costs no extra step.
+ * out_j = base_j^r · g_j mod N_j from table t[j], for one table or two
+ * walked in lockstep (ways = 2: the owner's tables mod p² and q², whose
+ * products he_mont_mul2 interleaves); r < 2^(w · windows), 0 <= g_j < N_j.
+ * The walk stays in Montgomery form; multiplying by g_j as it is (not in
+ * Montgomery form) leaves it, so g_j costs no extra step.
  */
-static void table_pow_times(const struct he_table *t, const mpz_t r,
-			    const mpz_t g, mpz_t out)
+static void table_pow_ways(const struct he_table *const t[2], unsigned ways,
+			   const mpz_t r, mpz_srcptr const g[2], mpz_ptr const out[2])
 {
-	const struct he_mont *m = t->m;
-	size_t digits = ((size_t)1 << t->window) - 1;
-	uint64_t acc[HE_MONT_MAX_LIMBS], x[HE_MONT_MAX_LIMBS];
+	const size_t digits = ((size_t)1 << t[0]->window) - 1;
+	uint64_t acc[2][HE_MONT_MAX_LIMBS], x[2][HE_MONT_MAX_LIMBS];
 	int started = 0;
 
-	for (size_t i = 0; i < t->windows; i++) {
+	for (size_t i = 0; i < t[0]->windows; i++) {
 		unsigned digit = 0;
 
-		for (unsigned b = 0; b < t->window; b++)
-			if (mpz_tstbit(r, i * t->window + b))
+		for (unsigned b = 0; b < t[0]->window; b++)
+			if (mpz_tstbit(r, i * t[0]->window + b))
 				digit |= 1u << b;
 		if (!digit)
 			continue;
+		for (unsigned j = 0; j < ways && !started; j++)
+			memcpy(acc[j], table_entry(t[j], i * digits + digit - 1),
+			       t[j]->m->limbs * sizeof(uint64_t));
 		if (!started) {
-			memcpy(acc, table_entry(t, i * digits + digit - 1),
-			       m->limbs * sizeof(uint64_t));
 			started = 1;
+		} else if (ways == 2) {
+			he_mont_mul2(t[0]->m, acc[0], acc[0], table_entry(t[0], i * digits + digit - 1),
+				     t[1]->m, acc[1], acc[1], table_entry(t[1], i * digits + digit - 1));
 		} else {
-			he_mont_mul(m, acc, acc, table_entry(t, i * digits + digit - 1));
+			he_mont_mul(t[0]->m, acc[0], acc[0], table_entry(t[0], i * digits + digit - 1));
 		}
 	}
-	if (!started)
-		memcpy(acc, m->one, m->limbs * sizeof(uint64_t));
-	he_mont_to_limbs(m, x, g);
-	he_mont_mul(m, acc, acc, x);
-	he_mont_canonical(m, out, acc);
+	for (unsigned j = 0; j < ways; j++) {
+		const struct he_mont *m = t[j]->m;
+
+		if (!started)
+			memcpy(acc[j], m->one, m->limbs * sizeof(uint64_t));
+		he_mont_to_limbs(m, x[j], g[j]);
+		he_mont_mul(m, acc[j], acc[j], x[j]);
+		he_mont_canonical(m, out[j], acc[j]);
+	}
 	sodium_memzero(acc, sizeof(acc));
 	sodium_memzero(x, sizeof(x));
+}
+
+/* out = base^r · g mod N from table t (one table of table_pow_ways). */
+static void table_pow_times(const struct he_table *t, const mpz_t r,
+			    const mpz_t g, mpz_t out)
+{
+	const struct he_table *const ts[2] = { t, t };
+	mpz_srcptr const gs[2] = { g, g };
+	mpz_ptr const outs[2] = { out, out };
+
+	table_pow_ways(ts, 1, r, gs, outs);
 }
 
 /* out = hs^r mod n² from the key's table; r < 2^r_bits. */
@@ -716,35 +736,32 @@ int sr_he_sk_encrypt_prepare_window(struct sr_he_sk *sk, struct sr_pool *pool,
 	return rc;
 }
 
-/* c mod p² = (1 + m·n) · hs^r mod p² from the table mod p². */
-static void crt_encrypt_half(const struct sr_he_pk *pk, const struct he_table *t,
-			     const mpz_t p2, const mpz_t m, const mpz_t r, mpz_t g,
-			     mpz_t out)
-{
-	mpz_mul(g, m, pk->n);
-	mpz_add_ui(g, g, 1);
-	mpz_tdiv_r(g, g, p2);
-	table_pow_times(t, r, g, out);
-}
-
-/* c from the CRT tables with exponent r (r < 2^r_bits, m checked). */
+/* c from the CRT tables with exponent r (r < 2^r_bits, m checked):
+ * c mod p² = (1 + m·n) · hs^r mod p², the same mod q², then CRT. */
 static void encrypt_crt(const struct sr_he_sk *sk, const mpz_t m, const mpz_t r, mpz_t c)
 {
 	const struct sr_he_pk *pk = sk->pk;
-	mpz_t cp, cq, g;
+	const struct he_table *const ts[2] = { &sk->table_p, &sk->table_q };
+	mpz_t cp, cq, g, gp, gq;
+	mpz_srcptr const gs[2] = { gp, gq };
+	mpz_ptr const outs[2] = { cp, cq };
 
 	mpz_init2(cp, 2 * pk->bits + 64);
 	mpz_init2(cq, 2 * pk->bits + 64);
 	mpz_init2(g, 2 * pk->bits + 64);
-	crt_encrypt_half(pk, &sk->table_p, sk->p2, m, r, g, cp);
-	crt_encrypt_half(pk, &sk->table_q, sk->q2, m, r, g, cq);
+	mpz_inits(gp, gq, NULL);
+	mpz_mul(g, m, pk->n);
+	mpz_add_ui(g, g, 1);
+	mpz_tdiv_r(gp, g, sk->p2);
+	mpz_tdiv_r(gq, g, sk->q2);
+	table_pow_ways(ts, 2, r, gs, outs);
 	/* c = cq + q² · ((cp − cq) · (q²)^−1 mod p²) */
 	mpz_sub(cp, cp, cq);
 	mpz_mod(cp, cp, sk->p2);
 	he_mont_mulmod(&sk->mont_p, g, cp, sk->q2_inv_p2);
 	mpz_mul(g, g, sk->q2);
 	mpz_add(c, g, cq);
-	mpz_clears(cp, cq, g, NULL);  /* wiped by the GMP free hook */
+	mpz_clears(cp, cq, g, gp, gq, NULL);  /* wiped by the GMP free hook */
 }
 
 int sr_he_encrypt_sk(const struct sr_he_sk *sk, const mpz_t m, mpz_t c,
@@ -969,24 +986,35 @@ int sr_he_encrypt_fast(struct sr_he_pk *pk, const mpz_t m, mpz_t c,
 
 /* ---- decryption ---------------------------------------------------------- */
 
-/* m_p = L_p(c^(p−1) mod p²) · h_p mod p, all exponents secret; mp is
- * Montgomery mod p², and p's length is public. */
-static void crt_half(const mpz_t c, const struct he_mont *mp, const mpz_t p,
-		     const mpz_t pm1, const mpz_t h, mpz_t out)
+/* out = L_p(u) · h_p mod p for u = c^(p−1) mod p² in Montgomery form x. */
+static void crt_finish(const struct he_mont *mp, const uint64_t *x, const mpz_t p,
+		       const mpz_t h, mpz_t out)
 {
-	uint64_t x[HE_MONT_MAX_LIMBS];
 	mpz_t u;
 
 	mpz_init(u);
-	he_mont_to(mp, x, c);
-	he_mont_powm_sec(mp, x, x, pm1, mpz_sizeinbase(p, 2));
 	he_mont_from(mp, u, x);
-	sodium_memzero(x, sizeof(x));
 	mpz_sub_ui(u, u, 1);
 	mpz_divexact(u, u, p);
 	mpz_mul(u, u, h);
 	mpz_mod(out, u, p);
-	mpz_clear(u);
+	mpz_clear(u);  /* wiped by the GMP free hook */
+}
+
+/* m_p and m_q: the two exponentiations (secret exponents p − 1, q − 1 of
+ * the public length |p| = |q|) run in lockstep. */
+static void crt_halves(const struct sr_he_sk *sk, const mpz_t c, mpz_t mp, mpz_t mq)
+{
+	uint64_t x[HE_MONT_MAX_LIMBS], y[HE_MONT_MAX_LIMBS];
+
+	he_mont_to(&sk->mont_p, x, c);
+	he_mont_to(&sk->mont_q, y, c);
+	he_mont_powm_sec2(&sk->mont_p, x, x, sk->pm1, &sk->mont_q, y, y, sk->qm1,
+			  mpz_sizeinbase(sk->p, 2));
+	crt_finish(&sk->mont_p, x, sk->p, sk->hp, mp);
+	crt_finish(&sk->mont_q, y, sk->q, sk->hq, mq);
+	sodium_memzero(x, sizeof(x));
+	sodium_memzero(y, sizeof(y));
 }
 
 int sr_he_decrypt(const struct sr_he_sk *sk, const mpz_t c, mpz_t m,
@@ -999,8 +1027,7 @@ int sr_he_decrypt(const struct sr_he_sk *sk, const mpz_t c, mpz_t m,
 	if (rc)
 		return rc;
 	mpz_inits(mp, mq, NULL);
-	crt_half(c, &sk->mont_p, sk->p, sk->pm1, sk->hp, mp);
-	crt_half(c, &sk->mont_q, sk->q, sk->qm1, sk->hq, mq);
+	crt_halves(sk, c, mp, mq);
 	/* m = m_q + q · ((m_p − m_q) · q^−1 mod p) */
 	mpz_sub(mp, mp, mq);
 	mpz_mul(mp, mp, sk->q_inv_p);

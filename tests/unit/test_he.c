@@ -395,6 +395,60 @@ static void check_multiexp(size_t count, unsigned scalar_bits)
 	sr_he_cts_free(ks, count);
 }
 
+/* Every scalar of one sign: one of the two Pippenger passes is empty. */
+static void check_multiexp_one_sign(size_t count, int sign)
+{
+	const struct sr_he_pk *pk = kat_pk[0];
+	mpz_t *cts, *ks, m, want, got;
+	struct sr_err err = { 0 };
+
+	assert_int_equal(sr_he_cts_new(count, &cts, &err), SR_OK);
+	assert_int_equal(sr_he_cts_new(count, &ks, &err), SR_OK);
+	mpz_inits(m, want, got, NULL);
+	mpz_set_ui(want, 0);
+	for (size_t i = 0; i < count; i++) {
+		random_below(m, sr_he_pk_n(pk));
+		enc(pk, m, cts[i]);
+		mpz_set_si(ks[i], sign * (long)(i + 1) * 1000003);
+		mpz_addmul(want, m, ks[i]);
+	}
+	assert_int_equal(sr_he_multiexp(pk, cts, ks, count, got, &err), SR_OK);
+	dec_equals(kat_sk[0], got, want);
+	mpz_clears(m, want, got, NULL);
+	sr_he_cts_free(cts, count);
+	sr_he_cts_free(ks, count);
+}
+
+/* A value sharing p with n under a negative scalar cannot be inverted:
+ * refused by both paths, out unchanged. */
+static void check_multiexp_not_invertible(void)
+{
+	const struct sr_he_pk *pk = kat_pk[0];
+	mpz_t *cts, *ks, m, got;
+	struct sr_err err = { 0 };
+
+	assert_int_equal(sr_he_cts_new(8, &cts, &err), SR_OK);
+	assert_int_equal(sr_he_cts_new(8, &ks, &err), SR_OK);
+	mpz_inits(m, got, NULL);
+	for (size_t i = 0; i < 8; i++) {
+		random_below(m, sr_he_pk_n(pk));
+		enc(pk, m, cts[i]);
+		mpz_set_si(ks[i], (long)i + 1);
+	}
+	mpz_set(cts[5], kat_p[0]);
+	mpz_set_si(ks[5], -7);
+	mpz_set_ui(got, 12345);
+	assert_int_equal(sr_he_multiexp(pk, cts, ks, 8, got, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "not invertible"));
+	assert_int_equal(mpz_cmp_ui(got, 12345), 0);
+	sr_err_clear(&err);
+	assert_int_equal(sr_he_multiexp_naive(pk, cts, ks, 8, got, &err), SR_EINVAL);
+	assert_non_null(strstr(err.msg, "not invertible"));
+	mpz_clears(m, got, NULL);
+	sr_he_cts_free(cts, 8);
+	sr_he_cts_free(ks, 8);
+}
+
 static void test_multiexp(void **state)
 {
 	(void)state;
@@ -407,6 +461,9 @@ static void test_multiexp(void **state)
 	check_multiexp(50, 1024);
 	check_multiexp(30, 1500);  /* above n: reduced mod n */
 	check_multiexp(200, 8);
+	check_multiexp_one_sign(8, 1);
+	check_multiexp_one_sign(8, -1);
+	check_multiexp_not_invertible();
 }
 
 static void test_signed_fixed(void **state)

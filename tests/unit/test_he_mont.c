@@ -185,6 +185,67 @@ static void check_powm(unsigned bits, int portable)
 	he_mont_force_portable(0);
 }
 
+/* Two moduli of one size at once: the same as one at a time. */
+static void check_pairs(unsigned bits, int portable)
+{
+	struct he_mont m1, m2;
+	struct sr_err err;
+	mpz_t N1, N2, a1, a2, e1, e2, got, want;
+	uint64_t *x, *y, *z1, *z2;
+	unsigned eb;
+
+	he_mont_force_portable(portable);
+	mpz_inits(N1, N2, a1, a2, e1, e2, got, want, NULL);
+	random_modulus(N1, bits);
+	random_modulus(N2, bits);
+	assert_int_equal(he_mont_init(&m1, N1, 1, &err), SR_OK);
+	assert_int_equal(he_mont_init(&m2, N2, 1, &err), SR_OK);
+	x = he_mont_alloc(&m1, 2);
+	y = he_mont_alloc(&m2, 2);
+	assert_true(x && y);
+	z1 = x + m1.limbs;
+	z2 = y + m2.limbs;
+	for (int it = 0; it < 10; it++) {
+		random_below_2n(&m1, a1, x);
+		random_below_2n(&m2, a2, y);
+		he_mont_mul2(&m1, z1, x, x, &m2, z2, y, y);
+		he_mont_mul(&m1, x, x, x);
+		he_mont_mul(&m2, y, y, y);
+		assert_memory_equal(x, z1, m1.limbs * sizeof(uint64_t));
+		assert_memory_equal(y, z2, m2.limbs * sizeof(uint64_t));
+	}
+	mpz_urandomm(a1, rs, N1);
+	mpz_urandomm(a2, rs, N2);
+	eb = bits / 2 ? bits / 2 : 1;
+	mpz_urandomb(e1, rs, eb);
+	mpz_urandomb(e2, rs, eb > 9 ? eb - 9 : eb);
+	he_mont_to(&m1, x, a1);
+	he_mont_to(&m2, y, a2);
+	he_mont_powm_sec2(&m1, x, x, e1, &m2, y, y, e2, eb);
+	he_mont_from(&m1, got, x);
+	mpz_powm(want, a1, e1, N1);
+	assert_true(mpz_cmp(got, want) == 0);
+	he_mont_from(&m2, got, y);
+	mpz_powm(want, a2, e2, N2);
+	assert_true(mpz_cmp(got, want) == 0);
+	he_mont_free(&m1, x, 2);
+	he_mont_free(&m2, y, 2);
+	he_mont_release(&m1);
+	he_mont_release(&m2);
+	mpz_clears(N1, N2, a1, a2, e1, e2, got, want, NULL);
+	he_mont_force_portable(0);
+}
+
+static void test_pairs(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+		if (sizes[i] <= 4158)  /* the paired kernels go to 10 vectors */
+			check_pairs(sizes[i], 0);
+	check_pairs(6144, 0);  /* above: two single products */
+	check_pairs(2048, 1);
+}
+
 static void test_powm(void **state)
 {
 	(void)state;
@@ -236,6 +297,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_products),
 		cmocka_unit_test(test_powm),
+		cmocka_unit_test(test_pairs),
 		cmocka_unit_test(test_refusals),
 	};
 
