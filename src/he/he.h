@@ -348,4 +348,26 @@ int sr_he_batch_decode(const struct sr_he_pk *pk, const uint8_t *in,
 int sr_he_cts_new(size_t count, mpz_t **cts, struct sr_err *err) SR_WUR;
 void sr_he_cts_free(mpz_t *cts, size_t count);
 
+/*
+ * Ciphertexts in Montgomery form (src/he/mont.h), for long chains of
+ * additions such as a histogram's bins: an addition is one modular
+ * multiplication, where sr_he_add on canonical values takes two plus
+ * conversions.  They live only in memory; sr_he_mcts_get gives the
+ * canonical ciphertext back, for the wire.  The key must outlive them.
+ * Different slots may be used from different threads at once.
+ */
+struct sr_he_mcts;
+int sr_he_mcts_new(const struct sr_he_pk *pk, size_t count,
+		   struct sr_he_mcts **out, struct sr_err *err) SR_WUR;
+void sr_he_mcts_free(struct sr_he_mcts *v);
+/* Slot i = ct (0 <= ct < n², a checked ciphertext). */
+void sr_he_mcts_set(struct sr_he_mcts *v, size_t i, const mpz_t ct);
+/* ct = slot i, canonical. */
+void sr_he_mcts_get(const struct sr_he_mcts *v, size_t i, mpz_t ct);
+/* dst slot i = src slot j (copy) / dst slot i ⊕= src slot j (addition). */
+void sr_he_mcts_copy(struct sr_he_mcts *dst, size_t i,
+		     const struct sr_he_mcts *src, size_t j);
+void sr_he_mcts_add(struct sr_he_mcts *dst, size_t i,
+		    const struct sr_he_mcts *src, size_t j);
+
 #endif

@@ -1155,3 +1155,71 @@ void sr_he_cts_free(mpz_t *cts, size_t count)
 		mpz_clear(cts[i]);
 	sr_free(cts);
 }
+
+/* ---- ciphertexts in Montgomery form ------------------------------------- */
+
+struct sr_he_mcts {
+	const struct he_mont *m;
+	size_t count;
+	uint64_t *limbs;
+};
+
+int sr_he_mcts_new(const struct sr_he_pk *pk, size_t count,
+		   struct sr_he_mcts **out, struct sr_err *err)
+{
+	struct sr_he_mcts *v = sr_calloc(1, sizeof(*v));
+
+	*out = NULL;
+	if (!v)
+		return sr_fail(err, SR_ENOMEM, "montgomery ciphertexts: %zu", count);
+	v->m = &pk->mont;
+	v->count = count;
+	v->limbs = he_mont_alloc(v->m, count ? count : 1);
+	if (!v->limbs) {
+		sr_free(v);
+		return sr_fail(err, SR_ENOMEM, "montgomery ciphertexts: %zu", count);
+	}
+	*out = v;
+	return SR_OK;
+}
+
+void sr_he_mcts_free(struct sr_he_mcts *v)
+{
+	if (!v)
+		return;
+	he_mont_free(v->m, v->limbs, v->count ? v->count : 1);
+	sr_free(v);
+}
+
+static uint64_t *mct_at(const struct sr_he_mcts *v, size_t i)
+{
+	if (i >= v->count)
+		SR_BUG("montgomery ciphertext index out of range");
+	return v->limbs + i * v->m->limbs;
+}
+
+void sr_he_mcts_set(struct sr_he_mcts *v, size_t i, const mpz_t ct)
+{
+	he_mont_to(v->m, mct_at(v, i), ct);
+}
+
+void sr_he_mcts_get(const struct sr_he_mcts *v, size_t i, mpz_t ct)
+{
+	he_mont_from(v->m, ct, mct_at(v, i));
+}
+
+void sr_he_mcts_copy(struct sr_he_mcts *dst, size_t i,
+		     const struct sr_he_mcts *src, size_t j)
+{
+	if (dst->m != src->m)
+		SR_BUG("montgomery ciphertexts under two keys");
+	memcpy(mct_at(dst, i), mct_at(src, j), dst->m->limbs * sizeof(uint64_t));
+}
+
+void sr_he_mcts_add(struct sr_he_mcts *dst, size_t i,
+		    const struct sr_he_mcts *src, size_t j)
+{
+	if (dst->m != src->m)
+		SR_BUG("montgomery ciphertexts under two keys");
+	he_mont_mul(dst->m, mct_at(dst, i), mct_at(dst, i), mct_at(src, j));
+}

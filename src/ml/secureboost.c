@@ -508,20 +508,20 @@ struct passive {
 	struct sb_link l;
 	struct sr_he_pk *pk;
 	struct sr_buf out;
-	mpz_t *row_ct;                  /* per training row; set for the sample */
+	struct sr_he_mcts *row_ct;      /* per training row; set for the sample */
 	struct tree_rows t;
 	struct packing pack;
 	struct sr_ml_sb_part *part;
 	size_t splits_cap;
 	/* histogram scratch */
-	mpz_t *slot_ct;
+	struct sr_he_mcts *slot_ct;     /* Montgomery form: one product per addition */
 	uint32_t *slot_cnt;
 	size_t slots;
 	/* The features in groups of a pair or one (hist_cells); cell (b1, b2)
 	 * of a pair at its cell_off + b1 * slots(c2) + b2. */
 	struct sb_group *groups;
 	size_t ngroups, ncells;
-	mpz_t *cell_ct;
+	struct sr_he_mcts *cell_ct;
 	uint32_t *cell_cnt;
 	mpz_t *hist_ct;
 	size_t hist_n;
@@ -643,7 +643,7 @@ static int passive_tree(struct passive *s, const uint8_t *b, size_t len, struct 
 				       count, nsel - got);
 		}
 		for (size_t i = 0; i < count; i++)
-			mpz_swap(s->row_ct[s->t.sel[got + i]], cts[i]);
+			sr_he_mcts_set(s->row_ct, s->t.sel[got + i], cts[i]);
 		got += count;
 		cts_free(cts, count);
 	}
@@ -665,13 +665,14 @@ static size_t slots_of(const struct passive *s, size_t c)
 	return s->f.layout.offset[c + 1] - s->f.layout.offset[c];
 }
 
-static void ct_accumulate(const struct sr_he_pk *pk, mpz_t sum, uint32_t *cnt, const mpz_t ct,
-			  uint32_t terms)
+/* sum slot i ⊕= ct slot j, which holds `terms` rows. */
+static void ct_accumulate(struct sr_he_mcts *sum, size_t i, uint32_t *cnt,
+			  const struct sr_he_mcts *ct, size_t j, uint32_t terms)
 {
 	if ((*cnt)++ == 0)
-		mpz_set(sum, ct);
+		sr_he_mcts_copy(sum, i, ct, j);
 	else
-		sr_he_add(pk, sum, ct, sum);
+		sr_he_mcts_add(sum, i, ct, j);
 	*cnt += terms - 1;
 }
 
@@ -695,10 +696,10 @@ static int hist_cells(void *ctx, size_t task, struct sr_err *err)
 			continue;
 		if (col2) {
 			at = g->cell_off + b1 * slots_of(s, g->c2) + col2[r];
-			ct_accumulate(s->pk, s->cell_ct[at], &s->cell_cnt[at], s->row_ct[r], 1);
+			ct_accumulate(s->cell_ct, at, &s->cell_cnt[at], s->row_ct, r, 1);
 		} else {
 			at = s->f.layout.offset[g->c1] + b1;
-			ct_accumulate(s->pk, s->slot_ct[at], &s->slot_cnt[at], s->row_ct[r], 1);
+			ct_accumulate(s->slot_ct, at, &s->slot_cnt[at], s->row_ct, r, 1);
 		}
 	}
 	return SR_OK;
@@ -725,8 +726,8 @@ static int hist_bins(void *ctx, size_t task, struct sr_err *err)
 		for (size_t o = 0; o < nother; o++) {
 			size_t at = g->cell_off + (second ? o * n2 + b : b * n2 + o);
 			if (s->cell_cnt[at])
-				ct_accumulate(s->pk, s->slot_ct[off + b], &s->slot_cnt[off + b],
-					      s->cell_ct[at], s->cell_cnt[at]);
+				ct_accumulate(s->slot_ct, off + b, &s->slot_cnt[off + b],
+					      s->cell_ct, at, s->cell_cnt[at]);
 		}
 	return SR_OK;
 }
@@ -752,7 +753,7 @@ static int groups_init(struct passive *s, struct sr_err *err)
 			c++;
 		}
 	}
-	if ((rc = sr_he_cts_new(s->ncells ? s->ncells : 1, &s->cell_ct, err)))
+	if ((rc = sr_he_mcts_new(s->pk, s->ncells, &s->cell_ct, err)))
 		return rc;
 	s->cell_cnt = sr_calloc(s->ncells ? s->ncells : 1, sizeof(*s->cell_cnt));
 	if (!s->cell_cnt)
@@ -767,12 +768,12 @@ static int hist_pack(void *ctx, size_t j, struct sr_err *err)
 	const struct span *sp = &s->t.nodes[s->hist_node];
 	size_t first = j * s->pack.per, last = first + s->pack.per;
 	unsigned sb = s->pack.slot_bits;
-	mpz_t shift, pad, term;
+	mpz_t shift, pad, term, slot;
 	int rc = SR_OK;
 
 	if (last > s->slots)
 		last = s->slots;
-	mpz_inits(shift, pad, term, NULL);
+	mpz_inits(shift, pad, term, slot, NULL);
 	mpz_set_ui(shift, 1);
 	mpz_mul_2exp(shift, shift, 2 * sb);
 	mpz_set_ui(s->hist_ct[j], 1);
@@ -784,8 +785,10 @@ static int hist_pack(void *ctx, size_t j, struct sr_err *err)
 			if (rc)
 				break;
 		}
-		if (s->slot_cnt[k])
-			sr_he_add(s->pk, s->hist_ct[j], s->slot_ct[k], s->hist_ct[j]);
+		if (s->slot_cnt[k]) {
+			sr_he_mcts_get(s->slot_ct, k, slot);
+			sr_he_add(s->pk, s->hist_ct[j], slot, s->hist_ct[j]);
+		}
 		/* pad = pad 2^(2 sb) + missing off (1 + 2^sb) */
 		mpz_mul_2exp(pad, pad, 2 * sb);
 		mpz_set_ui(term, missing);
@@ -798,7 +801,7 @@ static int hist_pack(void *ctx, size_t j, struct sr_err *err)
 		sr_he_add_plain(s->pk, s->hist_ct[j], pad, s->hist_ct[j]);
 		rc = sr_he_rerandomize(s->pk, s->hist_ct[j], s->hist_ct[j], err);
 	}
-	mpz_clears(shift, pad, term, NULL);
+	mpz_clears(shift, pad, term, slot, NULL);
 	return rc;
 }
 
@@ -945,8 +948,8 @@ int sr_ml_sb_passive(const struct sr_ml_sb_params *p,
 			goto out;
 		}
 	}
-	if ((rc = sr_he_cts_new(s.f.rows ? s.f.rows : 1, &s.row_ct, err)) ||
-	    (rc = sr_he_cts_new(s.slots, &s.slot_ct, err)) ||
+	if ((rc = sr_he_mcts_new(s.pk, s.f.rows, &s.row_ct, err)) ||
+	    (rc = sr_he_mcts_new(s.pk, s.slots, &s.slot_ct, err)) ||
 	    (rc = sr_he_cts_new(s.slots, &s.hist_ct, err)))
 		goto out;
 	if ((rc = groups_init(&s, err)))
@@ -1016,15 +1019,12 @@ out:
 	if (rc)
 		sr_ml_sb_part_release(out);
 	tree_rows_release(&s.t);
-	if (s.row_ct)
-		sr_he_cts_free(s.row_ct, s.f.rows ? s.f.rows : 1);
-	if (s.slot_ct)
-		sr_he_cts_free(s.slot_ct, s.slots);
+	sr_he_mcts_free(s.row_ct);
+	sr_he_mcts_free(s.slot_ct);
 	if (s.hist_ct)
 		sr_he_cts_free(s.hist_ct, s.slots);
 	sr_free(s.slot_cnt);
-	if (s.cell_ct)
-		sr_he_cts_free(s.cell_ct, s.ncells ? s.ncells : 1);
+	sr_he_mcts_free(s.cell_ct);
 	sr_free(s.cell_cnt);
 	sr_free(s.groups);
 	sr_he_pk_free(s.pk);
