@@ -7,8 +7,11 @@
  *                    tables there (sr_he_encrypt_sk), and its ratio to the above
  *   encrypt_pool     Enc with a precomputed randomizer (the online cost)
  *   encrypt_textbook Enc with ρ^n mod n² (GMP mpz_powm_sec, full exponent)
- *   decrypt          CRT decryption (mpz_powm_sec mod p² and q²)
- *   add              ct · ct mod n²
+ *   decrypt          CRT decryption (constant-time fixed windows mod p² and
+ *                    q², in lockstep on the IFMA kernel)
+ *   add              ct · ct mod n² on canonical values (sr_he_add)
+ *   add_mont         the same on ciphertexts kept in Montgomery form
+ *                    (sr_he_mcts_add: how long sums run, e.g. histograms)
  *   mul_plain        ct^k for a signed 64-bit k
  *   multiexp         Π ct_i^k_i over 1024 terms, 64-bit signed k, per term,
  *                    Pippenger against one mpz_powm per term (naive)
@@ -48,6 +51,7 @@ struct bench {
 	struct sr_he_sk *sk;
 	mpz_t m, c, acc, k;
 	mpz_t *cts, *ks;
+	struct sr_he_mcts *mcts;  /* slot 0: the sum, slot 1: c */
 };
 typedef int (*bench_op)(struct bench *b, struct sr_err *err);
 
@@ -148,6 +152,13 @@ static int op_add(struct bench *b, struct sr_err *err)
 	return SR_OK;
 }
 
+static int op_add_mont(struct bench *b, struct sr_err *err)
+{
+	(void)err;
+	sr_he_mcts_add(b->mcts, 0, b->mcts, 1);
+	return SR_OK;
+}
+
 static int op_mul_plain(struct bench *b, struct sr_err *err)
 {
 	return sr_he_mul_plain(b->pk, b->c, b->k, b->acc, err);
@@ -224,6 +235,16 @@ int main(int argc, char **argv)
 	mpz_mul_ui(want, b.m, (unsigned long)(100000 * scale) + 1);
 	check(b.sk, b.acc, want);
 	line("add", bits, t, 4, NULL);
+
+	if (sr_he_mcts_new(b.pk, 2, &b.mcts, &err))
+		die("montgomery ciphertexts", &err);
+	sr_he_mcts_set(b.mcts, 0, b.c);
+	sr_he_mcts_set(b.mcts, 1, b.c);
+	t = time_op(&b, 100000 * scale, op_add_mont, "add_mont");
+	sr_he_mcts_get(b.mcts, 0, b.acc);
+	check(b.sk, b.acc, want);
+	sr_he_mcts_free(b.mcts);
+	line("add_mont", bits, t, 4, NULL);
 
 	mpz_urandomb(b.k, rs, 63);
 	mpz_neg(b.k, b.k);

@@ -99,7 +99,6 @@ static void amm_portable(uint64_t *out, const uint64_t *a, const uint64_t *b,
 		__m512i acc[L];                                                \
 		__m512i av[L], nv[L];                                          \
 		const __m512i zero = _mm512_setzero_si512();                   \
-		uint64_t tmp[8 * L];                                           \
 		const uint64_t a0 = a[0], n0 = n[0];                           \
                                                                                \
 		_Pragma("GCC unroll 20") for (int v = 0; v < L; v++)           \
@@ -135,10 +134,10 @@ static void amm_portable(uint64_t *out, const uint64_t *a, const uint64_t *b,
 			_Pragma("GCC unroll 20") for (int v = 0; v < L; v++)   \
 				acc[v] = _mm512_madd52hi_epu64(acc[v], nv[v], mv); \
 		}                                                              \
+		/* a and b are read: out may be one of them. */               \
 		_Pragma("GCC unroll 20") for (int v = 0; v < L; v++)           \
-			_mm512_storeu_si512(tmp + 8 * v, acc[v]);              \
-		normalize(out, tmp, 8 * L);                                    \
-		sodium_memzero(tmp, sizeof(tmp));                              \
+			_mm512_storeu_si512(out + 8 * v, acc[v]);              \
+		normalize(out, out, 8 * L);                                    \
 	}
 
 AMM_IFMA(1)
@@ -214,7 +213,6 @@ typedef void (*amm2_fn)(uint64_t *out1, const uint64_t *a1, const uint64_t *b1,
 	{                                                                      \
 		__m512i x[L], y[L];                                            \
 		const __m512i zero = _mm512_setzero_si512();                   \
-		uint64_t tmp[8 * L];                                           \
                                                                                \
 		_Pragma("GCC unroll 10") for (int v = 0; v < L; v++)           \
 			x[v] = y[v] = zero;                                    \
@@ -222,13 +220,12 @@ typedef void (*amm2_fn)(uint64_t *out1, const uint64_t *a1, const uint64_t *b1,
 			AMM2_STEP(L, x, a1, n1, b1[i], k1);                       \
 			AMM2_STEP(L, y, a2, n2, b2[i], k2);                       \
 		}                                                              \
-		_Pragma("GCC unroll 10") for (int v = 0; v < L; v++)           \
-			_mm512_storeu_si512(tmp + 8 * v, x[v]);                \
-		normalize(out1, tmp, 8 * L);                                   \
-		_Pragma("GCC unroll 10") for (int v = 0; v < L; v++)           \
-			_mm512_storeu_si512(tmp + 8 * v, y[v]);                \
-		normalize(out2, tmp, 8 * L);                                   \
-		sodium_memzero(tmp, sizeof(tmp));                              \
+		_Pragma("GCC unroll 10") for (int v = 0; v < L; v++) {         \
+			_mm512_storeu_si512(out1 + 8 * v, x[v]);               \
+			_mm512_storeu_si512(out2 + 8 * v, y[v]);               \
+		}                                                              \
+		normalize(out1, out1, 8 * L);                                  \
+		normalize(out2, out2, 8 * L);                                  \
 	}
 
 #define HE_MONT2_MAX_VECS 10u
@@ -454,7 +451,8 @@ void he_mont_to(const struct he_mont *m, uint64_t *out, const mpz_t x)
 		limbs_from_mpz(t, m->limbs, x);
 	}
 	he_mont_mul(m, out, t, m->rr);
-	sodium_memzero(t, sizeof(t));
+	if (m->secret)
+		sodium_memzero(t, sizeof(t));
 }
 
 void he_mont_to_limbs(const struct he_mont *m, uint64_t *out, const mpz_t x)
@@ -478,7 +476,8 @@ void he_mont_from(const struct he_mont *m, mpz_t out, const uint64_t *x)
 
 	he_mont_mul(m, t, x, one);
 	he_mont_canonical(m, out, t);
-	sodium_memzero(t, sizeof(t));
+	if (m->secret)
+		sodium_memzero(t, sizeof(t));
 }
 
 void he_mont_mulmod(const struct he_mont *m, mpz_t out, const mpz_t a,
@@ -491,8 +490,10 @@ void he_mont_mulmod(const struct he_mont *m, mpz_t out, const mpz_t a,
 	he_mont_mul(m, x, x, y);       /* a·b·R^−1 */
 	he_mont_mul(m, x, x, m->rr);   /* a·b */
 	he_mont_canonical(m, out, x);
-	sodium_memzero(x, sizeof(x));
-	sodium_memzero(y, sizeof(y));
+	if (m->secret) {
+		sodium_memzero(x, sizeof(x));
+		sodium_memzero(y, sizeof(y));
+	}
 }
 
 /* ---- exponentiation ----------------------------------------------------- */
