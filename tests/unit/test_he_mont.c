@@ -68,7 +68,7 @@ static void random_below_2n(const struct he_mont *m, mpz_t v, uint64_t *limbs)
 static void check_products(unsigned bits)
 {
 	struct he_mont m;
-	struct sr_err err;
+	struct sr_err err = { 0 };
 	mpz_t N, a, b, got, want, rinv, r, twice;
 	uint64_t *x, *y, *z1, *z2;
 
@@ -147,7 +147,7 @@ static void test_products(void **state)
 static void check_powm(unsigned bits, int portable)
 {
 	struct he_mont m;
-	struct sr_err err;
+	struct sr_err err = { 0 };
 	mpz_t N, base, e, got, want;
 	uint64_t *x, *y;
 	size_t ebits_list[] = { 0, 1, 2, 5, 6, 63, 64, 65, 127, 1024, 2048 };
@@ -189,7 +189,7 @@ static void check_powm(unsigned bits, int portable)
 static void check_pairs(unsigned bits, int portable)
 {
 	struct he_mont m1, m2;
-	struct sr_err err;
+	struct sr_err err = { 0 };
 	mpz_t N1, N2, a1, a2, e1, e2, got, want;
 	uint64_t *x, *y, *z1, *z2;
 	unsigned eb;
@@ -260,7 +260,7 @@ static void test_powm(void **state)
 static void test_refusals(void **state)
 {
 	struct he_mont m;
-	struct sr_err err;
+	struct sr_err err = { 0 };
 	mpz_t N;
 
 	(void)state;
