@@ -32,7 +32,8 @@
  *   release      fewer aligned rows than min_group_size: refused.
  *
  * A model type is a struct pmodel (the part names it keeps and its three
- * functions); SecureBoost is the one there is.
+ * functions): SecureBoost, and vertical LR (sr_ml_vlr_predict_*: masked
+ * fixed-point partial scores summed at A; run_central bit-equal).
  */
 #include <math.h>
 #include <stdio.h>
