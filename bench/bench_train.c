@@ -39,6 +39,9 @@
  *     python3-sklearn), the weight difference to central and its bound.
  * bench train_vlr_wide  the same on 100,000 x (30 + 300): --vlr-batches
  *     batches of 16,384 rows timed and scaled to the 100,000-row epoch.
+ * bench train_predict  joint prediction of 2^17 aligned rows (13 + 10),
+ *     SecureBoost (50 trees, depth 6) and vertical LR, through the
+ *     functions the predict kind calls (--only-predict).
  */
 #include <math.h>
 #include <pthread.h>
@@ -923,12 +926,167 @@ static int bench_vlr(const char *name, size_t ntr, size_t per_epoch_rows, size_t
 	return 0;
 }
 
+
+/* ---- joint prediction ---------------------------------------------------------- */
+
+struct lr_predict {
+	const struct sr_ml_lr *m;
+	struct sr_ml_data d;
+	struct sr_pipe pipe;
+	struct sr_err err;
+	int rc;
+};
+
+static void *lr_predict_main(void *arg)
+{
+	struct lr_predict *pp = arg;
+
+	pp->rc = sr_ml_vlr_predict_passive(pp->m, &pp->d, &pp->pipe, &pp->err);
+	return NULL;
+}
+
+/*
+ * bench train_predict: 2^17 aligned rows of the 13 + 10 shape scored
+ * jointly through the functions the predict kind calls, A and P as
+ * threads over in-memory pipes: a 50-tree depth-6 SecureBoost model
+ * (trained once on 4,000 rows, 2048-bit keys; training not timed) and
+ * a vertical LR model (weights from sr_ml_lr_train on the same shape in
+ * [-1, 1]); scores_equal_central compares with the pooled plaintext
+ * model (sr_ml_gbdt_predict on sr_ml_sb_to_gbdt; sr_ml_vlr_predict_central).
+ */
+static int bench_predict(void)
+{
+	size_t n = (size_t)1 << 17, ntr = 4000, ca = 13, cp = 10;
+	double *xtr = malloc(ntr * 23 * sizeof(double)), *ytr = malloc(ntr * sizeof(double));
+	double *x = malloc(n * 23 * sizeof(double)), *y = malloc(n * sizeof(double));
+	double *pf = malloc(n * sizeof(double)), *pc = malloc(n * sizeof(double)), t0, secs;
+	struct sr_ml_sb_params p;
+	struct sr_ml_sb_model m = { 0 };
+	struct sr_ml_sb_stats st = { 0 };
+	struct sb_passive ps = { 0 };
+	struct sb_predict pp = { 0 };
+	struct sr_ml_gbdt g = { 0 };
+	struct sr_pool *pool = NULL;
+	struct sr_err err = { 0 };
+	struct sr_pipe to_passive = { &ends[0][1], q_send, q_recv };
+	pthread_t th;
+	int same = 1;
+
+	if (!xtr || !ytr || !x || !y || !pf || !pc || sr_pool_new(2, &pool))
+		return 1;
+	ends[0][1] = (struct end){ 0, 1 };
+	ends[1][0] = (struct end){ 1, 0 };
+	gen_gbdt(ntr, 5, xtr, ytr);
+	gen_gbdt(n, 6, x, y);
+	sr_ml_sb_params_init(&p);
+	p.gbdt.trees = 50;
+	p.pool = pool;
+	ps.p = &p;
+	ps.train = (struct sr_ml_data){ ntr, cp, xtr + ca * ntr, NULL };
+	ps.pipe = (struct sr_pipe){ &ends[1][0], q_send, q_recv };
+	if (pthread_create(&th, NULL, sb_passive_main, &ps))
+		return 1;
+	{
+		struct sr_ml_data da = { ntr, ca, xtr, ytr };
+		if (sr_ml_sb_active(&p, &da, NULL, &to_passive, 1, &m, &st, &err)) {
+			fprintf(stderr, "bench_train: predict: secureboost: %s\n", err.msg);
+			return 1;
+		}
+	}
+	pthread_join(th, NULL);
+	if (ps.rc)
+		return 1;
+	pp.part = &ps.part;
+	pp.d = (struct sr_ml_data){ n, cp, x + ca * n, NULL };
+	pp.pipe = ps.pipe;
+	t0 = now_s();
+	if (pthread_create(&th, NULL, sb_predict_main, &pp))
+		return 1;
+	{
+		struct sr_ml_data da = { n, ca, x, NULL };
+		if (sr_ml_sb_predict_active(&m, &da, &to_passive, 1, pf, &err))
+			return 1;
+	}
+	pthread_join(th, NULL);
+	secs = now_s() - t0;
+	if (pp.rc || sr_ml_sb_to_gbdt(&m, &ps.part, 1, &g, &err))
+		return 1;
+	{
+		struct sr_ml_data dall = { n, 23, x, NULL };
+		sr_ml_gbdt_predict(&g, &dall, pc);
+	}
+	for (size_t r = 0; r < n; r++)
+		same &= pf[r] == pc[r];
+	printf("bench train_predict model=secureboost rows=%zu features=%zu+%zu trees=%u depth=%u "
+	       "threads=2 s_per_2^17_rows=%.3f splits_at_passive=%zu scores_equal_central=%s\n",
+	       n, ca, cp, p.gbdt.trees, p.gbdt.depth, secs, ps.part.nsplits, same ? "yes" : "no");
+	fflush(stdout);
+	sr_ml_gbdt_release(&g);
+	sr_ml_sb_model_release(&m);
+	sr_ml_sb_part_release(&ps.part);
+	/* Vertical LR: weights trained centrally on the same shape in [-1, 1]. */
+	{
+		struct sr_ml_lr_params lp;
+		struct sr_ml_lr w = { 0 }, parts[2] = { { 0 } };
+		struct lr_predict lpp = { 0 };
+		struct sr_ml_data dtr = { ntr, 23, xtr, ytr }, dall = { n, 23, x, NULL };
+
+		gen_vlr(ntr, 23, 31, xtr, ytr);
+		gen_vlr(n, 23, 32, x, y);
+		sr_ml_lr_params_init(&lp);
+		lp.epochs = 3;
+		lp.batch = 1024;
+		lp.learning_rate = 0.25;
+		if (sr_ml_lr_train(&lp, &dtr, NULL, &w, &err) || sr_ml_lr_init(&parts[0], ca, &err) ||
+		    sr_ml_lr_init(&parts[1], cp, &err))
+			return 1;
+		parts[0].bias = w.bias;
+		memcpy(parts[0].w, w.w, ca * sizeof(double));
+		memcpy(parts[1].w, w.w + ca, cp * sizeof(double));
+		lpp.m = &parts[1];
+		lpp.d = (struct sr_ml_data){ n, cp, x + ca * n, NULL };
+		lpp.pipe = ps.pipe;
+		t0 = now_s();
+		if (pthread_create(&th, NULL, lr_predict_main, &lpp))
+			return 1;
+		{
+			struct sr_ml_data da = { n, ca, x, NULL };
+			if (sr_ml_vlr_predict_active(&parts[0], &da, &to_passive, 1, pf, &err)) {
+				fprintf(stderr, "bench_train: predict: lr: %s\n", err.msg);
+				return 1;
+			}
+		}
+		pthread_join(th, NULL);
+		secs = now_s() - t0;
+		if (lpp.rc || sr_ml_vlr_predict_central(parts, 2, &dall, pc, &err))
+			return 1;
+		same = 1;
+		for (size_t r = 0; r < n; r++)
+			same &= pf[r] == pc[r];
+		printf("bench train_predict model=lr rows=%zu features=%zu+%zu threads=2 "
+		       "s_per_2^17_rows=%.3f scores_equal_central=%s\n", n, ca, cp, secs,
+		       same ? "yes" : "no");
+		fflush(stdout);
+		sr_ml_lr_release(&w);
+		sr_ml_lr_release(&parts[0]);
+		sr_ml_lr_release(&parts[1]);
+	}
+	sr_pool_free(pool);
+	free(xtr);
+	free(ytr);
+	free(x);
+	free(y);
+	free(pf);
+	free(pc);
+	return same ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	size_t per_party = 200000, hgbdt_per_party = 40000;
 	unsigned sb_trees = 5;
 	size_t vlr_batches = 1;
-	int xgboost = 1, only_sb = 0, only_vlr = 0;
+	int xgboost = 1, only_sb = 0, only_vlr = 0, only_predict = 0, only_horizontal = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--rows-per-party") == 0 && i + 1 < argc) {
@@ -941,20 +1099,32 @@ int main(int argc, char **argv)
 			sb_trees = (unsigned)strtoul(argv[++i], NULL, 10);
 		} else if (strcmp(argv[i], "--only-secureboost") == 0) {
 			only_sb = 1;
+		} else if (strcmp(argv[i], "--only-predict") == 0) {
+			only_predict = 1;
+		} else if (strcmp(argv[i], "--only-horizontal") == 0) {
+			only_horizontal = 1;
 		} else if (strcmp(argv[i], "--only-vlr") == 0) {
 			only_vlr = 1;
 		} else if (strcmp(argv[i], "--vlr-batches") == 0 && i + 1 < argc) {
 			vlr_batches = strtoull(argv[++i], NULL, 10);
 		} else {
 			fprintf(stderr, "usage: bench_train [--rows-per-party N] [--hgbdt-rows-per-party N] "
-				"[--no-xgboost] [--sb-trees N] [--only-secureboost] [--only-vlr] [--vlr-batches N]\n");
+				"[--no-xgboost] [--sb-trees N] [--only-secureboost] [--only-vlr] [--only-predict] "
+				"[--only-horizontal] [--vlr-batches N]\n");
 			return 2;
 		}
 	}
 	if (per_party < 10 || hgbdt_per_party < 10 || sb_trees < 1 || vlr_batches < 1 ||
 	    vlr_batches > 6 || sr_crypto_init() != SR_OK)
 		return 2;
+	if (only_predict)
+		return bench_predict();
+	if (only_horizontal)
+		return bench_horizontal(per_party);
 	if (!only_sb && !only_vlr) {
+		if (bench_predict())
+			return 1;
+		fflush(stdout);
 		if (bench_horizontal(per_party))
 			return 1;
 		fflush(stdout);

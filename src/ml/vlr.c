@@ -50,11 +50,12 @@ enum {
 	MSG_MASKED = 7,
 	MSG_EPOCH = 8,
 	MSG_DONE = 9,
+	MSG_PREDICT = 10,
 };
 
 static const char *const msg_names[] = {
 	"?", "PARAMS", "HELLO", "KEYS", "SCORES", "RESID", "GRAD", "MASKED",
-	"EPOCH", "DONE",
+	"EPOCH", "DONE", "PREDICT",
 };
 
 #define PARAMS_LEN (4 + 4 + 8 + 8 + 7 * 4 + 2 * 8)
@@ -296,6 +297,7 @@ struct passive {
 	struct shape s;
 	struct sr_he_pk *pk;
 	uint32_t party, npassive;
+	const char *mask_context;       /* 20 bytes: training's or prediction's seeds */
 	uint8_t kx_sk[KX_BYTES], kx_pk[KX_BYTES];
 	uint8_t (*seeds)[32];           /* npassive seeds; own index unused */
 	struct link l;
@@ -367,7 +369,7 @@ static int keys_decode(struct passive *ps, const uint8_t *b, struct sr_err *err)
 			return sr_fail(err, SR_EPROTO, "vertical lr: KEYS: passive party %u's key is invalid", j);
 		}
 		crypto_generichash_init(&h, NULL, 0, 32);
-		crypto_generichash_update(&h, (const uint8_t *)"sealroom vlr mask v1", 20);
+		crypto_generichash_update(&h, (const uint8_t *)ps->mask_context, 20);
 		crypto_generichash_update(&h, shared, sizeof(shared));
 		crypto_generichash_update(&h, j < ps->party ? other : ps->kx_pk, KX_BYTES);
 		crypto_generichash_update(&h, j < ps->party ? ps->kx_pk : other, KX_BYTES);
@@ -377,25 +379,35 @@ static int keys_decode(struct passive *ps, const uint8_t *b, struct sr_err *err)
 	return SR_OK;
 }
 
-/* Send the masked fixed-point scores of rows [first, first + count) of d. */
-static int send_scores(struct passive *ps, const struct sr_ml_data *d, uint32_t epoch,
-		       uint32_t batch, size_t first, size_t count, struct sr_err *err)
+/* u[i] = round(2^ufb · x_r·w) mod 2^64 for rows r = first + i of d. */
+static int quantize_scores(const double *w, const struct sr_ml_data *d, size_t first,
+			   size_t count, unsigned ufb, uint64_t *u, struct sr_err *err)
 {
-	double lim = ldexp(1.0, 62 - (int)ps->p->u_frac_bits);
-	uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
-	uint64_t *mask = NULL;
-	int rc;
+	double lim = ldexp(1.0, 62 - (int)ufb);
 
 	for (size_t i = 0; i < count; i++) {
 		double z = 0;
 		for (size_t c = 0; c < d->cols; c++)
-			z += ps->w.w[c] * d->x[c * d->rows + first + i];
+			z += w[c] * d->x[c * d->rows + first + i];
 		if (!(fabs(z) < lim))
 			return sr_fail(err, SR_ELIMIT,
 				       "vertical lr: partial score %g of row %zu is outside the fixed-point range (|u| < %g)",
 				       z, first + i, lim);
-		ps->u[i] = (uint64_t)llrint(ldexp(z, (int)ps->p->u_frac_bits));
+		u[i] = (uint64_t)llrint(ldexp(z, (int)ufb));
 	}
+	return SR_OK;
+}
+
+/* Send the masked fixed-point scores of rows [first, first + count) of d. */
+static int send_scores(struct passive *ps, const struct sr_ml_data *d, uint32_t epoch,
+		       uint32_t batch, size_t first, size_t count, struct sr_err *err)
+{
+	uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
+	uint64_t *mask = NULL;
+	int rc;
+
+	if ((rc = quantize_scores(ps->w.w, d, first, count, ps->p->u_frac_bits, ps->u, err)))
+		return rc;
 	if (ps->npassive > 1) {
 		mask = sr_calloc(count, sizeof(*mask));
 		if (!mask)
@@ -668,6 +680,7 @@ int sr_ml_vlr_passive(const struct sr_ml_vlr_params *p,
 	ps.p = p;
 	ps.train = train;
 	ps.valid = valid;
+	ps.mask_context = "sealroom vlr mask v1";
 	mpz_init(ps.tinv);
 	link_init(&ps.l, active, stats, "the active party");
 	if ((rc = sr_ml_lr_init(&ps.w, cols, err)) == SR_OK)
@@ -1074,4 +1087,222 @@ int sr_ml_vlr_active(const struct sr_ml_vlr_params *p,
 	}
 	*out = a.w;
 	return SR_OK;
+}
+
+/* ---- joint prediction ------------------------------------------------------------
+ *
+ *   PREDICT A -> P  u32 party, u32 npassive, u64 rows, u32 u_frac_bits
+ *   HELLO   P -> A  u32 features, a fresh X25519 public key
+ *   KEYS    A -> P  as in training (seeds under their own context string)
+ *   SCORES  P -> A  per chunk k of PREDICT_CHUNK rows: epoch k, batch
+ *                   PREDICT_BATCH, the masked fixed-point partial scores
+ *   DONE    A -> P  u32 chunks
+ */
+
+#define PREDICT_CHUNK ((size_t)SR_ML_VLR_BATCH_MAX)
+#define PREDICT_BATCH 0xfffffffeu
+#define PREDICT_LEN (4 + 4 + 8 + 4)
+
+static size_t chunks_of(size_t rows)
+{
+	return (rows + PREDICT_CHUNK - 1) / PREDICT_CHUNK;
+}
+
+int sr_ml_vlr_predict_passive(const struct sr_ml_lr *m, const struct sr_ml_data *d,
+			      const struct sr_pipe *active, struct sr_err *err)
+{
+	struct sr_ml_vlr_params p;
+	struct passive ps;
+	const uint8_t *body;
+	size_t len, nchunks = chunks_of(d->rows);
+	int rc;
+
+	memset(&ps, 0, sizeof(ps));
+	sr_ml_vlr_params_init(&p);
+	if (m->cols != d->cols || d->cols == 0)
+		return sr_fail(err, SR_EINVAL, "vertical lr predict: the part has %zu weights, the rows %zu features",
+			       m->cols, d->cols);
+	if ((rc = check_features(d, "prediction", err)))
+		return rc;
+	ps.p = &p;
+	ps.w = *m;                      /* borrowed: never released here */
+	ps.mask_context = "sealroom vlrpred mk1";
+	link_init(&ps.l, active, NULL, "the active party");
+	if ((rc = link_recv(&ps.l, MSG_PREDICT, PREDICT_LEN, &body, &len, err)))
+		goto out;
+	ps.party = sr_load_u32le(body);
+	ps.npassive = sr_load_u32le(body + 4);
+	if (ps.npassive < 1 || ps.npassive > SR_ML_VLR_PASSIVE_MAX || ps.party < 1 ||
+	    ps.party > ps.npassive) {
+		rc = sr_fail(err, SR_EPROTO, "vertical lr predict: PREDICT: party %u of %u passive parties",
+			     ps.party, ps.npassive);
+		goto out;
+	}
+	if (sr_load_u64le(body + 8) != d->rows || sr_load_u32le(body + 16) != p.u_frac_bits) {
+		rc = sr_fail(err, SR_EINVAL,
+			     "vertical lr predict: the active party scores %llu rows at %u fractional bits, this party %zu at %u",
+			     (unsigned long long)sr_load_u64le(body + 8), sr_load_u32le(body + 16),
+			     d->rows, p.u_frac_bits);
+		goto out;
+	}
+	crypto_box_keypair(ps.kx_pk, ps.kx_sk);
+	ps.seeds = sr_calloc(ps.npassive, sizeof(*ps.seeds));
+	ps.u = sr_calloc(d->rows < PREDICT_CHUNK ? d->rows + 1 : PREDICT_CHUNK, sizeof(*ps.u));
+	if (!ps.seeds || !ps.u) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = msg_start(&ps.l, MSG_HELLO, err)) || (rc = add_u32(&ps.l, (uint32_t)d->cols, err)) ||
+	    (rc = add_bytes(&ps.l, ps.kx_pk, KX_BYTES, err)) || (rc = link_send(&ps.l, MSG_HELLO, err)))
+		goto out;
+	if ((rc = link_recv(&ps.l, MSG_KEYS, (size_t)ps.npassive * KX_BYTES, &body, &len, err)) ||
+	    (rc = keys_decode(&ps, body, err)))
+		goto out;
+	for (size_t k = 0; rc == SR_OK && k < nchunks; k++) {
+		size_t first = k * PREDICT_CHUNK;
+		size_t count = d->rows - first < PREDICT_CHUNK ? d->rows - first : PREDICT_CHUNK;
+		rc = send_scores(&ps, d, (uint32_t)k, PREDICT_BATCH, first, count, err);
+	}
+	if (rc == SR_OK && (rc = link_recv(&ps.l, MSG_DONE, 4, &body, &len, err)) == SR_OK &&
+	    sr_load_u32le(body) != nchunks)
+		rc = sr_fail(err, SR_EPROTO, "vertical lr predict: DONE from the active party: %u chunks, expected %zu",
+			     sr_load_u32le(body), nchunks);
+out:
+	sodium_memzero(ps.kx_sk, sizeof(ps.kx_sk));
+	if (ps.seeds) {
+		sodium_memzero(ps.seeds, ps.npassive * sizeof(*ps.seeds));
+		sr_free(ps.seeds);
+	}
+	sr_free(ps.u);
+	link_release(&ps.l);
+	return rc;
+}
+
+int sr_ml_vlr_predict_active(const struct sr_ml_lr *m, const struct sr_ml_data *d,
+			     const struct sr_pipe *passive, size_t npassive, double *out,
+			     struct sr_err *err)
+{
+	struct sr_ml_vlr_params p;
+	struct active a;
+	uint8_t *kx = NULL;
+	const uint8_t *body;
+	size_t len, nchunks = chunks_of(d->rows);
+	int rc = SR_OK;
+
+	memset(&a, 0, sizeof(a));
+	sr_ml_vlr_params_init(&p);
+	if (npassive < 1 || npassive > SR_ML_VLR_PASSIVE_MAX)
+		return sr_fail(err, SR_EINVAL, "vertical lr predict: %zu passive parties, expected 1 to %d",
+			       npassive, SR_ML_VLR_PASSIVE_MAX);
+	if (m->cols != d->cols || d->cols == 0)
+		return sr_fail(err, SR_EINVAL, "vertical lr predict: the model has %zu weights, the rows %zu features",
+			       m->cols, d->cols);
+	if ((rc = check_features(d, "prediction", err)))
+		return rc;
+	a.p = &p;
+	a.train = d;
+	a.np = npassive;
+	a.w = *m;                       /* borrowed: never released here */
+	a.l = sr_calloc(npassive, sizeof(*a.l));
+	a.z = sr_calloc(d->rows < PREDICT_CHUNK ? d->rows + 1 : PREDICT_CHUNK, sizeof(*a.z));
+	kx = sr_calloc(npassive, KX_BYTES);
+	if (!a.l || !a.z || !kx) {
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < npassive; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "passive party %zu", i + 1);
+		link_init(&a.l[i], &passive[i], NULL, name);
+	}
+	for (size_t i = 0; rc == SR_OK && i < npassive; i++)
+		if ((rc = msg_start(&a.l[i], MSG_PREDICT, err)) == SR_OK &&
+		    (rc = add_u32(&a.l[i], (uint32_t)(i + 1), err)) == SR_OK &&
+		    (rc = add_u32(&a.l[i], (uint32_t)npassive, err)) == SR_OK &&
+		    (rc = add_u64(&a.l[i], d->rows, err)) == SR_OK &&
+		    (rc = add_u32(&a.l[i], p.u_frac_bits, err)) == SR_OK)
+			rc = link_send(&a.l[i], MSG_PREDICT, err);
+	for (size_t i = 0; rc == SR_OK && i < npassive; i++)
+		if ((rc = link_recv(&a.l[i], MSG_HELLO, 4 + KX_BYTES, &body, &len, err)) == SR_OK)
+			memcpy(kx + i * KX_BYTES, body + 4, KX_BYTES);
+	for (size_t i = 0; rc == SR_OK && i < npassive; i++)
+		if ((rc = msg_start(&a.l[i], MSG_KEYS, err)) == SR_OK)
+			rc = add_bytes(&a.l[i], kx, npassive * KX_BYTES, err);
+	if (rc == SR_OK)
+		rc = send_all(&a, MSG_KEYS, err);
+	for (size_t k = 0; rc == SR_OK && k < nchunks; k++) {
+		size_t first = k * PREDICT_CHUNK;
+		size_t count = d->rows - first < PREDICT_CHUNK ? d->rows - first : PREDICT_CHUNK;
+
+		own_margins(&a, d, first, count);
+		if ((rc = recv_scores(&a, (uint32_t)k, PREDICT_BATCH, count, err)))
+			break;
+		for (size_t r = 0; r < count; r++)
+			out[first + r] = sr_ml_sigmoid(a.z[r]);
+	}
+	for (size_t i = 0; rc == SR_OK && i < npassive; i++)
+		if ((rc = msg_start(&a.l[i], MSG_DONE, err)) == SR_OK &&
+		    (rc = add_u32(&a.l[i], (uint32_t)nchunks, err)) == SR_OK)
+			rc = link_send(&a.l[i], MSG_DONE, err);
+out:
+	for (size_t i = 0; a.l && i < npassive; i++)
+		link_release(&a.l[i]);
+	if (a.z)
+		sodium_memzero(a.z, (d->rows < PREDICT_CHUNK ? d->rows + 1 : PREDICT_CHUNK) * sizeof(*a.z));
+	sr_free(a.l);
+	sr_free(a.z);
+	sr_free(kx);
+	return rc;
+}
+
+int sr_ml_vlr_predict_central(const struct sr_ml_lr *parts, size_t nparts,
+			      const struct sr_ml_data *d, double *out, struct sr_err *err)
+{
+	unsigned ufb = SR_ML_VLR_U_FRAC_BITS;
+	uint64_t *u = NULL, *sum = sr_calloc(d->rows + 1, sizeof(*sum));
+	size_t col = parts[0].cols;
+	int rc = SR_OK;
+
+	if (!sum || !(u = sr_calloc(d->rows + 1, sizeof(*u)))) {
+		sr_free(sum);
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	for (size_t i = 1; i < nparts; i++)
+		col += parts[i].cols;
+	if (nparts < 2 || col != d->cols)
+		rc = sr_fail(err, SR_EINVAL, "vertical lr predict: %zu parts with %zu weights, the rows %zu features",
+			     nparts, col, d->cols);
+	col = parts[0].cols;
+	for (size_t i = 1; rc == SR_OK && i < nparts; i++) {
+		struct sr_ml_data di = { d->rows, parts[i].cols, d->x + col * d->rows, NULL };
+		if ((rc = check_features(&di, "prediction", err)) == SR_OK &&
+		    (rc = quantize_scores(parts[i].w, &di, 0, d->rows, ufb, u, err)) == SR_OK)
+			for (size_t r = 0; r < d->rows; r++)
+				sum[r] += u[r];
+		col += parts[i].cols;
+	}
+	if (rc == SR_OK) {
+		struct sr_ml_data da = { d->rows, parts[0].cols, d->x, NULL };
+		rc = check_features(&da, "prediction", err);
+	}
+	/* The active party's arithmetic, in its order. */
+	for (size_t r = 0; rc == SR_OK && r < d->rows; r++) {
+		double z = parts[0].bias;
+		for (size_t c = 0; c < parts[0].cols; c++)
+			z += parts[0].w[c] * d->x[c * d->rows + r];
+		z += ldexp((double)(int64_t)sum[r], -(int)ufb);
+		out[r] = sr_ml_sigmoid(z);
+	}
+	sr_free(u);
+	sr_free(sum);
+	return rc;
+}
+
+double sr_ml_vlr_predict_bound(size_t npassive, size_t cols, double magnitude)
+{
+	/* Each partial score is rounded to 2^-(u+1); double sums of cols + 2
+	 * terms of total magnitude S differ by at most (cols + 2)·2^-52·S;
+	 * σ' <= 1/4; one rounding of σ either side. */
+	return ((double)npassive * ldexp(1.0, -(int)SR_ML_VLR_U_FRAC_BITS - 1) +
+		(double)(cols + 2) * ldexp(magnitude, -52)) / 4 + ldexp(1.0, -51);
 }

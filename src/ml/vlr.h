@@ -124,4 +124,33 @@ int sr_ml_vlr_passive(const struct sr_ml_vlr_params *p,
 double sr_ml_vlr_bound(const struct sr_ml_vlr_params *p, size_t cols,
 		       size_t npassive, unsigned long steps);
 
+/*
+ * Joint prediction (docs/protocols/predict.md): the same aligned rows d
+ * at every party, each party's columns on its model's scale (|x| <= 1,
+ * no NaN: SR_EINVAL naming the row).  A holds m = its weights and the
+ * intercept; P_i its weights.  Each P_i sends U_i,r = round(2^u x_i,r·w_i)
+ * (u = SR_ML_VLR_U_FRAC_BITS) plus pairwise masks that cancel in Σ_i U_i
+ * mod 2^64 (fresh X25519 keys relayed by A, seeds under a prediction
+ * context; none with one passive party), in chunks of
+ * SR_ML_VLR_BATCH_MAX rows.  A: out[r] = σ(b + x_A,r·w_A + Σ_i U_i,r/2^u)
+ * (d->rows entries).  m is borrowed.  A malformed message: SR_EPROTO.
+ */
+int sr_ml_vlr_predict_active(const struct sr_ml_lr *m, const struct sr_ml_data *d,
+			     const struct sr_pipe *passive, size_t npassive, double *out,
+			     struct sr_err *err) SR_WUR;
+int sr_ml_vlr_predict_passive(const struct sr_ml_lr *m, const struct sr_ml_data *d,
+			      const struct sr_pipe *active, struct sr_err *err) SR_WUR;
+/*
+ * The plaintext oracle: parts[0] A's, parts[i] P_i's, d the pooled columns
+ * in that order; the protocol's arithmetic, so out equals the federated
+ * scores bit for bit.
+ */
+int sr_ml_vlr_predict_central(const struct sr_ml_lr *parts, size_t nparts,
+			      const struct sr_ml_data *d, double *out, struct sr_err *err) SR_WUR;
+/*
+ * A bound on |score - σ(b + Σ_all w·x)| (exact pooled double) per row,
+ * magnitude = |b| + Σ|w_c x_c| of the row.
+ */
+double sr_ml_vlr_predict_bound(size_t npassive, size_t cols, double magnitude);
+
 #endif

@@ -9,6 +9,9 @@
 #    for exactly the applicants the shop also knows, in the bank's order;
 #  - a spec naming other features than the part was trained on, or a job
 #    that is not a finished train job, fails the job at both parties;
+#  - a vertical LR model trained through the same processes scores the
+#    new applicants within the fixed-point bound of the parts' weights
+#    (`model show --json`) evaluated in Python;
 #  - the shop killed mid-predict fails the job at both parties, nothing
 #    released.
 . "$(dirname "$0")/lib.sh"
@@ -38,6 +41,15 @@ with open(sys.argv[1] + "/applicants.csv", "w") as f:
     f.write("id,income,debt,default\n")
     for p in reversed(people[600:]):
         f.write(bank_row(p, True))
+# Complete rows for the logistic-regression model.
+with open(sys.argv[1] + "/bank-lr.csv", "w") as f:
+    f.write("id,income,debt,default\n")
+    for p in people[:600]:
+        f.write("%d,%.2f,%.2f,%d\n" % (p[0], p[1], p[2], p[5]))
+with open(sys.argv[1] + "/applicants-lr.csv", "w") as f:
+    f.write("id,income,debt,default\n")
+    for p in reversed(people[600:]):
+        f.write("%d,%.2f,%.2f,%d\n" % (p[0], p[1], p[2], p[5]))
 with open(sys.argv[1] + "/applicants-big.csv", "w") as f:
     f.write("id,income,debt\n")
     for p in people[600:] + big:
@@ -64,11 +76,13 @@ cat >"$WORK/shop-pol.json" <<JSON
 JSON
 sr dataset import customers "$WORK/bank.csv" --policy "$WORK/bank-pol.json" --home "$WORK/bank" >/dev/null
 sr dataset import applicants "$WORK/applicants.csv" --policy "$WORK/bank-pol.json" --home "$WORK/bank" >/dev/null
+sr dataset import customerslr "$WORK/bank-lr.csv" --policy "$WORK/bank-pol.json" --home "$WORK/bank" >/dev/null
+sr dataset import applicantslr "$WORK/applicants-lr.csv" --policy "$WORK/bank-pol.json" --home "$WORK/bank" >/dev/null
 sr dataset import bigapplicants "$WORK/applicants-big.csv" --policy "$WORK/big-pol.json" --home "$WORK/bank" >/dev/null
 sr dataset import members "$WORK/shop.csv" --policy "$WORK/shop-pol.json" --home "$WORK/shop" >/dev/null
 for o in bank shop; do node_start "$o" --job-timeout 5; done
 project_setup bank shop
-for d in customers applicants bigapplicants; do
+for d in customers applicants customerslr applicantslr bigapplicants; do
 	as bank steward dataset publish "$d" --project "$PROJECT" >/dev/null
 done
 as shop steward dataset publish members --project "$PROJECT" >/dev/null
@@ -170,6 +184,58 @@ propose_job bank bank shop
 wait_state bank "$JOB" failed 60
 grep -q "is not a finished train job in this project" "$WORK/job.json" ||
 	fail "a failed job as the model: $(cat "$WORK/job.json")"
+ok
+
+# --- a vertical logistic-regression model ---------------------------------------------------
+cat >"$WORK/spec.json" <<JSON
+{"kind": "train", "mode": "vertical", "model": "lr", "epochs": 5, "batch": 64,
+ "learning_rate": "0.25", "test_ratio": "0.25",
+ "inputs": [{"dataset": "bank.customerslr", "key": "id", "features": ["income", "debt"],
+             "label": "default"},
+            {"dataset": "shop.members", "key": "cid", "features": ["spend", "visits"]}],
+ "receivers": ["${ORG_ID[bank]}"]}
+JSON
+propose_job bank bank shop
+LRMODEL=$JOB
+wait_state bank "$LRMODEL" finished 180
+wait_state shop "$LRMODEL" finished 30
+as bank analyst model show "$LRMODEL" --json >"$WORK/bank-lr-model.json"
+as shop analyst model show "$LRMODEL" --json >"$WORK/shop-lr-model.json"
+pspec applicantslr '["spend", "visits"]' "$LRMODEL"
+propose_job bank bank shop
+wait_state bank "$JOB" finished 60
+wait_state shop "$JOB" finished 30
+as bank analyst job result "$JOB" --json >"$WORK/result-lr.json"
+as shop analyst job result "$JOB" --json >"$WORK/result-lr-shop.json"
+/usr/bin/python3 - "$WORK" <<'PY' || fail "the LR scores are not the model's"
+import csv, json, math, sys
+w = sys.argv[1]
+res = json.load(open(w + "/result-lr.json"))
+assert res["rows"] == json.load(open(w + "/result-lr-shop.json"))["rows"], "the receivers differ"
+assert res["meta"]["model_type"] == "lr", res["meta"]
+def part(f, kind):
+    parts = json.load(open(f))["parts"]
+    assert len(parts) == 1 and parts[0]["part"]["kind"] == kind, parts
+    return parts[0]["part"]
+a = part(w + "/bank-lr-model.json", "vlr-active")
+p = part(w + "/shop-lr-model.json", "vlr-passive")
+def scaled(m, f, x):
+    lo, hi = m["lo"][f], m["hi"][f]
+    return max(-1.0, min(1.0, 2 * (x - lo) / (hi - lo) - 1)) if hi > lo else 0.0
+bank = [(int(r["id"]), float(r["income"]), float(r["debt"])) for r in csv.DictReader(open(w + "/applicants-lr.csv"))]
+shop = {int(r["cid"]): (float(r["spend"]), float(r["visits"])) for r in csv.DictReader(open(w + "/shop.csv"))}
+def score(b, s):
+    z = a["intercept"] + sum(a["weights"][f] * scaled(a, f, b[1 + f]) for f in range(2))
+    z += sum(p["weights"][f] * scaled(p, f, s[f]) for f in range(2))
+    return 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z))
+want = [[i, score(b, shop[b[0]])] for i, b in enumerate(bank) if b[0] in shop]
+got = res["rows"]
+assert len(got) == len(want) == res["meta"]["aligned_rows"], (len(got), len(want))
+assert [g[0] for g in got] == [x[0] for x in want], "rows not in the bank's order"
+worst = max(abs(g[1] - x[1]) for g, x in zip(got, want))
+assert worst <= 1e-9, worst   # sr_ml_vlr_predict_bound: about 1e-10 here
+print("LR: scored %d applicants as the parts' weights say, max difference %.3g" % (len(got), worst))
+PY
 ok
 
 # --- the shop killed mid-predict ---------------------------------------------------------------

@@ -24,6 +24,7 @@
 #include "kinds/train/train.h"
 #include "ml/ml.h"
 #include "ml/secureboost.h"
+#include "ml/vlr.h"
 #include "policy/checker.h"
 
 #define ROWS 569
@@ -45,6 +46,8 @@ static const size_t nfeat[3] = { 3, 2, 1 };
 static const int source[3][3] = { { 0, 1, 7 }, { 21, 24, 0 }, { 23, 0, 0 } };
 
 static double csv[ROWS][31];
+static int complete_rows;       /* no NULLs (a logistic-regression model) */
+static int lr_model;            /* train "model": "lr" */
 
 static void load_data(void)
 {
@@ -116,7 +119,7 @@ static void make_tab(struct tab *t, size_t p, size_t lo, size_t hi, int reverse,
 		size_t r = t->person[i];
 		for (size_t c = 0; c < t->ncols; c++) {
 			struct sr_vec *v = &t->cols[c];
-			if (c >= 1 && c <= nfeat[p] && p == 1 && c == 1 && r % 13 == 0) {
+			if (!complete_rows && c >= 1 && c <= nfeat[p] && p == 1 && c == 1 && r % 13 == 0) {
 				assert_int_equal(sr_vec_append_null(v), SR_OK);
 				continue;
 			}
@@ -196,10 +199,16 @@ static json_t *train_spec(size_t n)
 	char text[4096], in[2048];
 
 	inputs_text(in, sizeof(in), n, train_names, 1, NULL);
-	snprintf(text, sizeof(text),
-		 "{\"kind\": \"train\", \"mode\": \"vertical\", \"model\": \"gbdt\", \"trees\": 5,"
-		 " \"depth\": 3, \"bins\": 16, \"learning_rate\": \"0.3\", \"test_ratio\": \"0.2\","
-		 " \"inputs\": [%s], \"receivers\": [\"%s\"]}", in, orgs[0]);
+	if (lr_model)
+		snprintf(text, sizeof(text),
+			 "{\"kind\": \"train\", \"mode\": \"vertical\", \"model\": \"lr\", \"epochs\": 5,"
+			 " \"batch\": 64, \"learning_rate\": \"0.25\", \"l2\": \"0.001\", \"test_ratio\": \"0.2\","
+			 " \"inputs\": [%s], \"receivers\": [\"%s\"]}", in, orgs[0]);
+	else
+		snprintf(text, sizeof(text),
+			 "{\"kind\": \"train\", \"mode\": \"vertical\", \"model\": \"gbdt\", \"trees\": 5,"
+			 " \"depth\": 3, \"bins\": 16, \"learning_rate\": \"0.3\", \"test_ratio\": \"0.2\","
+			 " \"inputs\": [%s], \"receivers\": [\"%s\"]}", in, orgs[0]);
 	return load_json(text);
 }
 
@@ -522,6 +531,154 @@ static void test_bad_input(void **state)
 	world_free(&w);
 }
 
+
+/* ---- a vertical logistic-regression model --------------------------------------- */
+
+/* x on party p's kept scale (train_vertical.c's scale_columns). */
+static double lr_scaled(const json_t *part, size_t f, double x)
+{
+	double lo = json_number_value(json_array_get(json_object_get(part, "lo"), f));
+	double hi = json_number_value(json_array_get(json_object_get(part, "hi"), f));
+
+	return hi > lo ? fmin(1, fmax(-1, 2 * (x - lo) / (hi - lo) - 1)) : 0;
+}
+
+/* Federated == run_central bit for bit, and within sr_ml_vlr_predict_bound
+ * of σ(b + Σ w·x) in double on the pooled rows this test builds. */
+static void lr_federated_equals_central(size_t n)
+{
+	static const char *const meta_keys[] = { "aligned_rows", "parties", "active", "model",
+						 "model_type", NULL };
+	struct world w;
+	struct kt_outcome o;
+	json_t *s, *parts[3];
+	const json_t *row;
+	size_t k, m = 0, ncols = 0;
+	uint64_t rows[ROWS];
+	double y[ROWS], score[ROWS], worst = 0;
+	struct sr_ml_eval ev;
+	struct sr_err err = { 0 };
+
+	lr_model = complete_rows = 1;
+	world_init(&w, n);
+	s = predict_spec(n, JOB, NULL, NULL, NULL);
+	run_predict(&w, s, NULL, NULL, &o);
+	if (o.federated_rc)
+		fail_msg("federated: %s | %s | %s", o.federated_msg[0], o.federated_msg[1],
+			 o.federated_msg[2]);
+	for (size_t r = 0; r < o.nreceivers; r++) {
+		if (o.central_rc[r])
+			fail_msg("central: %s", o.central_msg[r]);
+		assert_true(kt_same_result(o.federated[r], o.central[r], meta_keys));
+		assert_true(json_equal(json_object_get(o.federated[r], "rows"),
+				       json_object_get(o.central[r], "rows")));
+	}
+	assert_string_equal(json_string_value(json_object_get(json_object_get(o.federated[0], "meta"),
+							       "model_type")), "lr");
+	for (size_t p = 0; p < n; p++) {
+		size_t len;
+		const uint8_t *data = kt_kept(&w.tout, orgs[p], p ? "vlr-part" : "vlr-model", &len);
+		json_error_t je;
+		assert_non_null(data);
+		parts[p] = json_loadb((const char *)data, len, 0, &je);
+		assert_non_null(parts[p]);
+		ncols += nfeat[p];
+	}
+	for (size_t i = 0; i < w.pred[0].cols[0].rows; i++) {
+		size_t r = w.pred[0].person[i];
+		int all = 1;
+		for (size_t p = 1; p < n; p++)
+			all &= holds(p, r);
+		if (all)
+			rows[m++] = i;
+	}
+	assert_int_equal(json_array_size(json_object_get(o.federated[0], "rows")), m);
+	json_array_foreach(json_object_get(o.federated[0], "rows"), k, row) {
+		size_t r = w.pred[0].person[rows[k]];
+		double z = json_number_value(json_object_get(parts[0], "intercept")), mag = fabs(z);
+		double got = json_real_value(json_array_get(row, 1)), want, bound;
+		for (size_t p = 0; p < n; p++)
+			for (size_t f = 0; f < nfeat[p]; f++) {
+				double t = json_number_value(json_array_get(json_object_get(parts[p], "weights"), f)) *
+					   lr_scaled(parts[p], f, csv[r][source[p][f]]);
+				z += t;
+				mag += fabs(t);
+			}
+		want = sr_ml_sigmoid(z);
+		bound = sr_ml_vlr_predict_bound(n - 1, ncols, mag);
+		assert_int_equal(json_integer_value(json_array_get(row, 0)), rows[k]);
+		if (!(fabs(got - want) <= bound))
+			fail_msg("row %zu: score %.17g, the pooled model's %.17g, bound %.3g", k, got, want,
+				 bound);
+		worst = fmax(worst, fabs(got - want));
+		score[k] = got;
+		y[k] = csv[r][30];
+	}
+	assert_int_equal(sr_ml_eval_scores(y, score, m, &ev, &err), SR_OK);
+	print_message("lr, %zu parties: %zu new rows scored, AUC %.4f, max |score - exact| %.3g\n", n,
+		      m, ev.auc, worst);
+	assert_true(ev.auc > 0.9);
+	assert_true(json_equal(json_object_get(o.federated[0], "rows"),
+			       json_object_get(o.federated[1], "rows")));
+	for (size_t p = 0; p < o.nparties; p++)
+		assert_int_equal(o.nkept[p], 0);
+	kt_outcome_release(&o);
+	/* Bad input at the lr path: wrong features, a part missing, a NULL
+	 * feature, zero aligned rows; each fails at every party. */
+	if (n == 2) {
+		struct kt_outcome model = w.tout;
+		json_t *bad = predict_spec(2, JOB, "[\"wsmooth\", \"wtexture\"]", NULL, NULL);
+		run_predict(&w, bad, NULL, NULL, &o);
+		fails_everywhere(&o, 2, "must be exactly the features");
+		kt_outcome_release(&o);
+		json_decref(bad);
+		for (size_t p = 0; p < model.nparties; p++)
+			if (strcmp(model.party[p], orgs[1]) == 0)
+				model.nkept[p] = 0;
+		run_predict(&w, s, NULL, &model, &o);
+		assert_int_not_equal(o.party_rc[0], SR_OK);
+		assert_int_not_equal(o.party_rc[1], SR_OK);
+		assert_non_null(strstr(o.federated_msg[1], "this node holds no part of model"));
+		assert_null(o.federated[0]);
+		assert_null(o.federated[1]);
+		kt_outcome_release(&o);
+		free_tab(&w.pred[0]);
+		complete_rows = 0;
+		make_tab(&w.pred[0], 0, TRAINED, ROWS, 1, 0, 0);
+		/* The shop's table with NULLs. */
+		free_tab(&w.pred[1]);
+		make_tab(&w.pred[1], 1, 0, ROWS, 0, 0, 0);
+		w.train[1] = w.pred[1];
+		run_predict(&w, s, NULL, NULL, &o);
+		assert_int_not_equal(o.party_rc[1], SR_OK);
+		assert_non_null(strstr(o.federated_msg[1], "needs complete rows"));
+		fails_everywhere(&o, 2, "");
+		kt_outcome_release(&o);
+		free_tab(&w.pred[0]);
+		make_tab(&w.pred[0], 0, TRAINED, ROWS, 1, 0, 1);
+		run_predict(&w, s, NULL, NULL, &o);
+		fails_everywhere(&o, 2, "zero aligned rows");
+		kt_outcome_release(&o);
+	}
+	for (size_t p = 0; p < n; p++)
+		json_decref(parts[p]);
+	json_decref(s);
+	world_free(&w);
+	lr_model = complete_rows = 0;
+}
+
+static void test_lr_two_parties(void **state)
+{
+	(void)state;
+	lr_federated_equals_central(2);
+}
+
+static void test_lr_three_parties(void **state)
+{
+	(void)state;
+	lr_federated_equals_central(3);
+}
+
 static struct sr_verdict verdict_of(const json_t *s, struct sr_policy **pol, size_t n)
 {
 	struct sr_check_dataset ds[3];
@@ -610,6 +767,8 @@ int main(void)
 		cmocka_unit_test(test_two_parties),
 		cmocka_unit_test(test_three_parties),
 		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_lr_two_parties),
+		cmocka_unit_test(test_lr_three_parties),
 	};
 
 	train_sb_key_bits = 1024;

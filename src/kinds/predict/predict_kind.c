@@ -32,7 +32,8 @@
  *   release      fewer aligned rows than min_group_size: refused.
  *
  * A model type is a struct pmodel (the part names it keeps and its three
- * functions); SecureBoost is the one there is.
+ * functions): SecureBoost, and vertical LR (sr_ml_vlr_predict_*: masked
+ * fixed-point partial scores summed at A; run_central bit-equal).
  */
 #include <math.h>
 #include <stdio.h>
@@ -49,6 +50,7 @@
 #include "kinds/train/train.h"
 #include "kinds/train/vertical.h"
 #include "ml/secureboost.h"
+#include "ml/vlr.h"
 #include "base/banned.h"
 
 #define CH_ALIGN 1              /* PSI, ALIGN, RESULT */
@@ -203,6 +205,7 @@ static int predict_check(struct sr_check *c, struct sr_err *err)
 struct prun;
 struct pmodel {
 	const char *name;               /* the train spec's "model" */
+	const char *type;               /* the result's meta.model_type */
 	const char *active_part, *passive_part;
 	int (*active)(struct prun *r, const struct sr_ml_data *d, double *out,
 		      struct sr_err *err);
@@ -435,8 +438,133 @@ static int sb_central(const struct sr_kind_ctx *c, const struct pspec *p,
 	return rc;
 }
 
+
+/* ---- vertical logistic regression ------------------------------------------------- */
+
+/*
+ * Party j's lr part (train_vertical.c's vlr_part_encode) as weights, and
+ * the columns xs (rows each) put on the part's scale in place (train_vertical.c's
+ * scale_columns: [lo, hi] onto [-1, 1], clamped, a constant feature 0).
+ * The part must be party j's, on exactly the spec's features.  A NULL
+ * feature is refused (the model needs complete rows).
+ */
+static int lr_part_of(const struct pspec *p, size_t j, const struct sr_buf *b, double *xs,
+		      size_t rows, struct sr_ml_lr *m, struct sr_err *err)
+{
+	const struct train_vinput *v = &p->ts.vin[p->ts.order[j]];
+	json_error_t je;
+	json_t *o = json_loadb(b->data, b->len, 0, &je);
+	const json_t *fs = json_object_get(o, "features"), *ws = json_object_get(o, "weights");
+	const json_t *lo = json_object_get(o, "lo"), *hi = json_object_get(o, "hi");
+	const char *kind = json_string_value(json_object_get(o, "kind"));
+	int rc = SR_OK;
+
+	memset(m, 0, sizeof(*m));
+	if (!o || !kind || strcmp(kind, j ? "vlr-passive" : "vlr-active") != 0 ||
+	    json_integer_value(json_object_get(o, "party")) != (json_int_t)j ||
+	    json_array_size(fs) != v->nfeatures || json_array_size(ws) != v->nfeatures ||
+	    json_array_size(lo) != v->nfeatures || json_array_size(hi) != v->nfeatures ||
+	    (j == 0 && !json_is_number(json_object_get(o, "intercept"))))
+		rc = sr_fail(err, SR_EINVAL,
+			     "predict: the part of model %.16s is not party %zu's logistic-regression part on %zu features",
+			     p->model, j, v->nfeatures);
+	for (size_t f = 0; rc == SR_OK && f < v->nfeatures; f++)
+		if (!json_is_string(json_array_get(fs, f)) ||
+		    strcmp(json_string_value(json_array_get(fs, f)), v->features[f]) != 0 ||
+		    !json_is_number(json_array_get(ws, f)) || !json_is_number(json_array_get(lo, f)) ||
+		    !json_is_number(json_array_get(hi, f)))
+			rc = sr_fail(err, SR_EINVAL, "predict: the part of model %.16s: feature %zu is not '%s' with a weight and a range",
+				     p->model, f, v->features[f]);
+	if (rc == SR_OK)
+		rc = sr_ml_lr_init(m, v->nfeatures, err);
+	if (rc == SR_OK)
+		m->bias = j == 0 ? json_number_value(json_object_get(o, "intercept")) : 0;
+	for (size_t f = 0; rc == SR_OK && f < v->nfeatures; f++) {
+		double a = json_number_value(json_array_get(lo, f));
+		double z = json_number_value(json_array_get(hi, f));
+
+		m->w[f] = json_number_value(json_array_get(ws, f));
+		for (size_t r = 0; rc == SR_OK && r < rows; r++) {
+			double *x = &xs[f * rows + r];
+			if (isnan(*x))
+				rc = sr_fail(err, SR_EINVAL,
+					     "predict: aligned row %zu: %s is NULL; a logistic-regression model needs complete rows",
+					     r, v->features[f]);
+			else
+				*x = z > a ? fmin(1, fmax(-1, 2 * (*x - a) / (z - a) - 1)) : 0;
+		}
+	}
+	json_decref(o);
+	if (rc)
+		sr_ml_lr_release(m);
+	return rc;
+}
+
+static int lr_active(struct prun *r, const struct sr_ml_data *d, double *out, struct sr_err *err)
+{
+	struct sr_ml_data own = *d;
+	struct sr_ml_lr m;
+	int rc = lr_part_of(r->p, 0, &r->part, r->t.x, r->t.rows, &m, err);
+
+	if (rc == SR_OK)
+		rc = sr_ml_vlr_predict_active(&m, &own, r->pred + 1, r->p->ts.nvin - 1, out, err);
+	sr_ml_lr_release(&m);
+	return rc;
+}
+
+static int lr_passive(struct prun *r, const struct sr_ml_data *d, struct sr_err *err)
+{
+	struct sr_ml_data own = *d;
+	struct sr_ml_lr m;
+	int rc = lr_part_of(r->p, r->role, &r->part, r->t.x, r->t.rows, &m, err);
+
+	if (rc == SR_OK)
+		rc = sr_ml_vlr_predict_passive(&m, &own, &r->pred[0], err);
+	sr_ml_lr_release(&m);
+	return rc;
+}
+
+/* Every party's part (the harness's load_model), each party's block of
+ * the pooled columns scaled by it, the protocol's arithmetic. */
+static int lr_central(const struct sr_kind_ctx *c, const struct pspec *p,
+		      const struct sr_ml_data *d, double *out, struct sr_err *err)
+
+{
+	struct sr_ml_lr parts[SR_ML_VLR_PASSIVE_MAX + 1];
+	struct sr_buf b;
+	size_t nv = p->ts.nvin, col = 0;
+	double *x = sr_calloc(d->rows * d->cols + 1, sizeof(*x));
+	struct sr_ml_data scaled = { d->rows, d->cols, x, NULL };
+	int rc = x ? SR_OK : sr_fail(err, SR_ENOMEM, "out of memory");
+
+	memset(parts, 0, sizeof(parts));
+	if (x)
+		memcpy(x, d->x, d->rows * d->cols * sizeof(*x));
+	sr_buf_init(&b, SR_BUF_UNBOUNDED);
+	for (size_t j = 0; rc == SR_OK && j < nv; j++) {
+		size_t nf = p->ts.vin[p->ts.order[j]].nfeatures;
+
+		sr_buf_wipe(&b);
+		sr_buf_reset(&b);
+		rc = load_part(c, p, owner_at(c, p, j), j ? "vlr-part" : "vlr-model", &b, err);
+		if (rc == SR_OK)
+			rc = lr_part_of(p, j, &b, x + col * d->rows, d->rows, &parts[j], err);
+		col += nf;
+	}
+	if (rc == SR_OK)
+		rc = sr_ml_vlr_predict_central(parts, nv, &scaled, out, err);
+	sr_free(x);
+	for (size_t j = 0; j < nv; j++)
+		sr_ml_lr_release(&parts[j]);
+	sr_buf_wipe(&b);
+	sr_buf_release(&b);
+	return rc;
+}
+
 static const struct pmodel models[] = {
-	{ "gbdt", "secureboost-model", "secureboost-part", sb_active, sb_passive, sb_central },
+	{ "gbdt", "secureboost", "secureboost-model", "secureboost-part", sb_active, sb_passive,
+	  sb_central },
+	{ "lr", "lr", "vlr-model", "vlr-part", lr_active, lr_passive, lr_central },
 };
 
 static const struct pmodel *pmodel_find(const char *name)
@@ -450,8 +578,8 @@ static const struct pmodel *pmodel_find(const char *name)
 /* ---- the result ------------------------------------------------------------------- */
 
 /* [[A's dataset row, score], ...] in A's scan order. */
-static json_t *envelope(const struct sr_kind_ctx *c, const struct pspec *p, const uint64_t *ids,
-			const double *score, size_t n)
+static json_t *envelope(const struct sr_kind_ctx *c, const struct pspec *p, const char *type,
+			const uint64_t *ids, const double *score, size_t n)
 {
 	json_t *rows = json_array(), *parties = json_array(), *meta;
 	int bad = !rows || !parties;
@@ -461,7 +589,7 @@ static json_t *envelope(const struct sr_kind_ctx *c, const struct pspec *p, cons
 	for (size_t j = 0; !bad && j < p->ts.nvin; j++)
 		bad = json_array_append_new(parties, json_string(owner_at(c, p, j))) != 0;
 	meta = bad ? NULL :
-		json_pack("{s:s,s:s,s:s,s:o,s:I}", "model", p->model, "model_type", "secureboost",
+		json_pack("{s:s,s:s,s:s,s:o,s:I}", "model", p->model, "model_type", type,
 			  "active", owner_at(c, p, 0), "parties", parties, "aligned_rows",
 			  (json_int_t)n);
 	if (!meta) {
@@ -509,7 +637,7 @@ static int run_active(struct prun *r, const struct pmodel *pm, json_t **result,
 	}
 	for (size_t k = 0; rc == SR_OK && k < n; k++)
 		ids[k] = r->rows.ids[idx[k]];
-	if (rc == SR_OK && !(*result = envelope(c, r->p, ids, score, n)))
+	if (rc == SR_OK && !(*result = envelope(c, r->p, pm->type, ids, score, n)))
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 	if (rc == SR_OK)
 		rc = vertical_send_result(c, &r->p->ts, r->align, CH_ALIGN, RESULT_MAGIC, *result, err);
@@ -667,7 +795,7 @@ static int predict_central(const struct sr_kind_ctx *c, json_t **result, struct 
 	}
 	for (size_t k = 0; rc == SR_OK && k < n; k++)
 		ids[k] = rows[0].ids[idx[0][k]];
-	if (rc == SR_OK && !(*result = envelope(c, &p, ids, score, n)))
+	if (rc == SR_OK && !(*result = envelope(c, &p, pm->type, ids, score, n)))
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
 out:
 	vertical_central_release(rows, idx, nv);
