@@ -149,6 +149,16 @@ struct sr_kind_ctx {
 	 * of model J".  NULL: the runner reads no kept artifact. */
 	int (*load_model)(void *impl, const char *job, const char *owner, const char *name,
 			  json_t **train, struct sr_buf *data, struct sr_err *err);
+	/* run_central in TEE mode: hand the party owner (an input's owner)
+	 * the private artifact its own run would have kept through
+	 * ctx->keep (a model part).  The executor seals it to that owner,
+	 * which keeps it through its keep path, kept only if the job
+	 * finishes.  A kind whose run keeps artifacts calls it from
+	 * run_central for every owner, once per artifact name (calling it
+	 * again replaces).  NULL: the runner hands nothing out (the test
+	 * oracle): run_central then keeps nothing. */
+	int (*keep_at)(void *impl, const char *owner, const char *name, const void *data,
+		       size_t len, struct sr_err *err);
 };
 
 /* Shorthands for kinds. */
