@@ -705,6 +705,71 @@ static int exec_load_model(void *impl, const char *job, const char *owner, const
 	return rc;
 }
 
+/* ctx->owner_key at the executor: asked of the owner ('Q' -> sealed 'k'). */
+static int exec_owner_key(void *impl, size_t input, const char *label, uint8_t key[32],
+			  struct sr_err *err)
+{
+	struct exec_ctx *x = impl;
+	size_t p = party_index(x->run, x->run->inputs[input].owner), len = 0;
+	struct sr_buf req, msg, plain;
+	struct sr_pipe *pipe;
+	int rc;
+
+	sr_buf_init(&req, MSG_MAX);
+	sr_buf_init(&msg, MSG_MAX);
+	sr_buf_init(&plain, MSG_MAX);
+	rc = p == SIZE_MAX ? sr_fail(err, SR_EINVAL, "tee: input %zu has no owner here", input) : SR_OK;
+	if (rc == SR_OK && (sr_buf_addch(&req, 'Q') || sr_buf_add_u32le(&req, (uint32_t)input) ||
+			    sr_buf_addstr(&req, label)))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	if (rc == SR_OK)
+		rc = get_pipe(x->t, x->run, p, &pipe, err);
+	if (rc == SR_OK)
+		rc = pipe->send(pipe->ctx, (const uint8_t *)req.data, req.len, err);
+	if (rc == SR_OK)
+		rc = pipe->recv(pipe->ctx, &msg, MSG_MAX, err);
+	if (rc == SR_OK && (msg.len < 1 || msg.data[0] != 'k'))
+		rc = sr_fail(err, SR_EPROTO, "tee: %.16s sent no job key", x->run->parties[p]);
+	if (rc == SR_OK)
+		rc = open_sealed(&msg, x->t->pk, x->t->sk, &plain, "a job key", &len, err);
+	if (rc == SR_OK && len != 32)
+		rc = sr_fail(err, SR_EPROTO, "tee: a job key of %zu bytes", len);
+	if (rc == SR_OK)
+		memcpy(key, plain.data, 32);
+	if (plain.data)
+		sodium_memzero(plain.data, plain.cap);
+	sr_buf_release(&plain);
+	sr_buf_release(&msg);
+	sr_buf_release(&req);
+	return rc;
+}
+
+/* An owner computes a job key of its input for the executor ('Q'). */
+static int serve_owner_key(struct node_tee *t, const struct sr_kind_ctx *kc, struct sr_pipe *pipe,
+			   const struct sr_buf *req, struct sr_err *err)
+{
+	struct rd r = { (const uint8_t *)req->data + 1, req->len - 1, 0 };
+	size_t input = take_u32(&r);
+	char label[129];
+	uint8_t key[32];
+	struct sr_buf sealed;
+	int rc;
+
+	if (r.bad || input >= kc->ninputs || !kc->inputs[input].local || r.left >= sizeof(label))
+		return sr_fail(err, SR_EPROTO, "tee: the executor asked for a key of an input this node does not hold");
+	memcpy(label, r.p, r.left);
+	label[r.left] = 0;
+	sr_buf_init(&sealed, MSG_MAX);
+	rc = sr_kind_owner_key(kc, input, label, key, err);
+	if (rc == SR_OK)
+		rc = seal_tagged('k', key, sizeof(key), t->verified.executor_key, &sealed, "a job key", err);
+	sodium_memzero(key, sizeof(key));
+	if (rc == SR_OK)
+		rc = pipe->send(pipe->ctx, (const uint8_t *)sealed.data, sealed.len, err);
+	sr_buf_release(&sealed);
+	return rc;
+}
+
 /* An owner serves one scan request of the executor. */
 static int serve_scan(struct node_tee *t, const struct sr_kind_ctx *kc, struct sr_pipe *pipe,
 		      const struct sr_buf *req, struct sr_err *err)
@@ -873,6 +938,8 @@ static int verifier_loop(struct node_tee *t, const struct sr_kind_ctx *kc, json_
 			break;
 		if (msg.len >= 1 && msg.data[0] == 'S') {
 			rc = serve_scan(t, kc, pipe, &msg, err);
+		} else if (msg.len >= 1 && msg.data[0] == 'Q') {
+			rc = serve_owner_key(t, kc, pipe, &msg, err);
 		} else if (msg.len >= 1 && msg.data[0] == 'M') {
 			rc = serve_model(t, kc, pipe, &msg, err);
 		} else if (msg.len >= 1 && msg.data[0] == 'K') {
@@ -978,6 +1045,7 @@ static int execute(struct node_tee *t, const struct sr_kind_ctx *kc,
 		 * owner its own (once, on the first receiver's run). */
 		c.load_model = exec_load_model;
 		c.keep_at = r == 0 ? exec_keep_at : NULL;
+		c.owner_key = exec_owner_key;
 		sr_kind_progress(kc, "running the job centrally", 0, 0);
 		rc = kind->run_central(&c, &res, err);
 		if (rc == SR_OK && !res)

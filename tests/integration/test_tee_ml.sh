@@ -120,10 +120,15 @@ import json, sys
 fed, tee = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 assert tee["meta"].get("executor") == sys.argv[3], tee["meta"]
 for r in (fed, tee):
+    r.pop("salt", None)
     for k in ("job_id", "output_hash", "executor", "secureboost", "model"):
         r["meta"].pop(k, None)
 a, b = json.dumps(fed, sort_keys=True), json.dumps(tee, sort_keys=True)
-assert a == b, "federated:\n%s\ntee:\n%s" % (a[:3000], b[:3000])
+if a != b:
+    diff = [k for k in set(fed["meta"]) | set(tee["meta"]) if fed["meta"].get(k) != tee["meta"].get(k)]
+    rows = [(x, y) for x, y in zip(fed["rows"], tee["rows"]) if x != y] + [len(fed["rows"]), len(tee["rows"])]
+    rows += [k for k in set(fed) | set(tee) if fed.get(k) != tee.get(k)]
+    sys.exit("differs: meta %s %s; rows %s" % (diff, [(fed["meta"].get(k), tee["meta"].get(k)) for k in diff][:3], rows[:4]))
 PY
 }
 

@@ -209,33 +209,11 @@ static int split_key(const struct sr_kind_ctx *c, const struct train_spec *s,
 		     uint8_t key[32], struct sr_err *err)
 {
 	size_t in = s->order[0];
-	uint8_t secret[32];
-	crypto_generichash_state st;
-	char *text;
-	int rc;
+	int rc = sr_kind_owner_key(c, in, SPLIT_CONTEXT, key, err);
 
-	if (!c->mask_key)
-		return sr_fail(err, SR_EINTERNAL,
-			       "train: the vertical test split is drawn with the active party's "
-			       "secret, and this runner has none");
-	rc = c->mask_key(c->impl, in, c->inputs[in].dataset, "", secret, err);
-	if (rc) {
+	if (rc)
 		sr_err_prefix(err, "train: the secret test split of %s", c->inputs[in].dataset);
-		return rc;
-	}
-	text = json_dumps(c->spec, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!text) {
-		sodium_memzero(secret, sizeof(secret));
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	}
-	crypto_generichash_init(&st, secret, sizeof(secret), 32);
-	crypto_generichash_update(&st, (const uint8_t *)SPLIT_CONTEXT, sizeof(SPLIT_CONTEXT));
-	crypto_generichash_update(&st, (const uint8_t *)text, strlen(text));
-	crypto_generichash_final(&st, key, 32);
-	sodium_memzero(&st, sizeof(st));
-	sodium_memzero(secret, sizeof(secret));
-	sr_free(text);
-	return SR_OK;
+	return rc;
 }
 
 int train_split_mask(const uint8_t key[32], const uint8_t *cls, size_t n, double ratio,
