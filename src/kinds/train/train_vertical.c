@@ -21,7 +21,11 @@
  * each passive party's in input order) with the same bins and
  * grad_frac_bits: the federated trees equal these; for lr the same
  * scaling and sr_ml_lr_train in double with the same schedule: the
- * federated weights are within sr_ml_vlr_bound of these.
+ * federated weights are within sr_ml_vlr_bound of these.  In TEE mode
+ * (ctx->keep_at) run_central also hands each owner the part its run would
+ * have kept: the central model split into A's sr_ml_sb_model and each
+ * passive party's sr_ml_sb_part (central_sb_parts), or each party's slice
+ * of the lr weights and scaling.
  */
 #include <math.h>
 #include <stdio.h>
