@@ -3,6 +3,10 @@
  */
 #include "kinds/kind.h"
 
+#include <sodium.h>
+
+#include "base/alloc.h"
+
 #include <string.h>
 
 #include "base/banned.h"
@@ -79,6 +83,45 @@ json_t *sr_kind_envelope(json_t *columns, json_t *rows, json_t *meta)
 	}
 	return json_pack("{s:o,s:o,s:o}", "columns", columns, "rows", rows,
 			 "meta", meta);
+}
+
+int sr_kind_owner_key(const struct sr_kind_ctx *c, size_t input, const char *label,
+		      uint8_t key[32], struct sr_err *err)
+{
+	crypto_generichash_state st;
+	uint8_t secret[32];
+	json_t *spec;
+	char *text;
+	int rc;
+
+	if (strncmp(label, "sealroom ", 9) != 0 || strlen(label) > 128)
+		return sr_fail(err, SR_EINVAL, "owner key: a label must start \"sealroom \"");
+	if (input >= c->ninputs)
+		return sr_fail(err, SR_EINVAL, "owner key: no input %zu", input);
+	if (c->owner_key)
+		return c->owner_key(c->impl, input, label, key, err);
+	if (!c->mask_key)
+		return sr_fail(err, SR_EINTERNAL, "owner key: this runner has no owner's secret");
+	rc = c->mask_key(c->impl, input, c->inputs[input].dataset, "", secret, err);
+	if (rc)
+		return rc;
+	spec = json_deep_copy(c->spec);
+	if (spec)
+		json_object_del(spec, "tee");
+	text = spec ? json_dumps(spec, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(spec);
+	if (!text) {
+		sodium_memzero(secret, sizeof(secret));
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	}
+	crypto_generichash_init(&st, secret, sizeof(secret), 32);
+	crypto_generichash_update(&st, (const uint8_t *)label, strlen(label) + 1);
+	crypto_generichash_update(&st, (const uint8_t *)text, strlen(text));
+	crypto_generichash_final(&st, key, 32);
+	sodium_memzero(&st, sizeof(st));
+	sodium_memzero(secret, sizeof(secret));
+	sr_free(text);
+	return SR_OK;
 }
 
 int sr_kind_charge(const struct sr_kind_ctx *c, size_t input, double epsilon,

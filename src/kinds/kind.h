@@ -149,6 +149,21 @@ struct sr_kind_ctx {
 	 * of model J".  NULL: the runner reads no kept artifact. */
 	int (*load_model)(void *impl, const char *job, const char *owner, const char *name,
 			  json_t **train, struct sr_buf *data, struct sr_err *err);
+	/* run_central in TEE mode: hand the party owner (an input's owner)
+	 * the private artifact its own run would have kept through
+	 * ctx->keep (a model part).  The executor seals it to that owner,
+	 * which keeps it through its keep path, kept only if the job
+	 * finishes.  A kind whose run keeps artifacts calls it from
+	 * run_central for every owner, once per artifact name (calling it
+	 * again replaces).  NULL: the runner hands nothing out (the test
+	 * oracle): run_central then keeps nothing. */
+	int (*keep_at)(void *impl, const char *owner, const char *name, const void *data,
+		       size_t len, struct sr_err *err);
+	/* The job key of local input i (sr_kind_owner_key): computed where
+	 * the owner's mask secret is.  The executor sets it (it asks the
+	 * owner); NULL: sr_kind_owner_key computes it through mask_key. */
+	int (*owner_key)(void *impl, size_t input, const char *label, uint8_t key[32],
+			 struct sr_err *err);
 };
 
 /* Shorthands for kinds. */
@@ -163,6 +178,12 @@ void sr_kind_progress(const struct sr_kind_ctx *c, const char *phase,
 /* c->charge, or SR_OK when the runner keeps no budget. */
 int sr_kind_charge(const struct sr_kind_ctx *c, size_t input, double epsilon,
 		   struct sr_err *err) SR_WUR;
+/* A 32-byte key of this job only input i's owner can compute: BLAKE2b
+ * keyed with its mask key of the dataset (receiver "") over label (with
+ * its NUL) and the approved spec without "tee" (compact, sorted keys),
+ * so both modes of a spec get the same key.  label starts "sealroom ". */
+int sr_kind_owner_key(const struct sr_kind_ctx *c, size_t input, const char *label,
+		      uint8_t key[32], struct sr_err *err) SR_WUR;
 /* Index of input i's owner in c->parties. */
 size_t sr_kind_party_of_input(const struct sr_kind_ctx *c, size_t input);
 /* The strictest min_group_size of the inputs' policies (>= 1). */

@@ -18,11 +18,20 @@
  *                  the access log written) and sends batches 'B' sealed
  *                  to the executor's ephemeral key (crypto_box_seal),
  *                  then 'E';
+ *       'K' an artifact (name, data) sealed to the party's ephemeral key,
+ *                  which it keeps through its keep path (TEE train: the
+ *                  model part federated training would leave it);
+ *       'M' model  job, name     -> an owner reads its kept artifact of
+ *                  that job (the spec's "model" only) through its
+ *                  load_model and sends it 'P' sealed to the executor, or
+ *                  'X' with its error, and then fails itself;
  *       'R' result sealed to the receiver's ephemeral key;
  *       'D' done.
  *   executor - serves one handshake per party, runs the kind's
- *     run_central and release once per receiver, with scans that ask the
- *     owners, seals each result to its receiver, then says done to all.
+ *     run_central and release once per receiver, with scans (and model
+ *     parts, ctx->load_model) that ask the owners and ctx->keep_at that
+ *     hands each owner its artifacts (first receiver's run only), seals
+ *     each result to its receiver, then says done to all.
  *     Inputs arrive batch by batch and each batch is wiped when the next
  *     comes or the scan closes.
  */
@@ -225,8 +234,9 @@ static int verify_executor(struct node_tee *t, const struct sr_kind_ctx *kc, jso
 		rc = get_pipe(t, kc, ex, &pipe, err);
 	if (rc == SR_OK) {
 		sr_kind_progress(kc, "verifying the executor's attestation", 0, 0);
-		rc = sr_tee_handshake_verify(pipe, pols, np, kc->receiver ? t->rpk : NULL,
-					     &t->verified, err);
+		/* Every verifier sends a key: receivers get the result sealed to
+		 * it, owners the artifacts they keep ('K'). */
+		rc = sr_tee_handshake_verify(pipe, pols, np, t->rpk, &t->verified, err);
 		if (rc)
 			sr_err_prefix(err, "the executor %.16s is refused", t->executor);
 	}
@@ -569,6 +579,197 @@ static int exec_mask_key(void *impl, size_t input, const char *dataset, const ch
 		       dataset);
 }
 
+/* Open msg ('K' or 'P' + sealed) with pk/sk into plain; its length. */
+static int open_sealed(const struct sr_buf *msg, const uint8_t *pk, const uint8_t *sk,
+		       struct sr_buf *plain, const char *what, size_t *len, struct sr_err *err)
+{
+	if (msg->len < 1 + SEALBYTES)
+		return sr_fail(err, SR_EPROTO, "tee: %s is cut short", what);
+	if (sr_buf_grow(plain, msg->len))
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	if (crypto_box_seal_open((uint8_t *)plain->data, (const uint8_t *)msg->data + 1,
+				 msg->len - 1, pk, sk) != 0)
+		return sr_fail(err, SR_ECRYPTO, "tee: %s is not sealed to this party's key", what);
+	*len = msg->len - 1 - SEALBYTES;
+	return SR_OK;
+}
+
+/* Seal plain (len bytes) to pk behind the tag byte into out. */
+static int seal_tagged(char tag, const void *plain, size_t len, const uint8_t pk[32],
+		       struct sr_buf *out, const char *what, struct sr_err *err)
+{
+	sr_buf_reset(out);
+	if (len + SEALBYTES + 1 > MSG_MAX)
+		return sr_fail(err, SR_ELIMIT, "tee: %s is too large to send", what);
+	if (sr_buf_grow(out, len + SEALBYTES + 1))
+		return sr_fail(err, SR_ENOMEM, "out of memory");
+	out->data[0] = tag;
+	crypto_box_seal((uint8_t *)out->data + 1, plain, len, pk);
+	sr_buf_setlen(out, len + SEALBYTES + 1);
+	return SR_OK;
+}
+
+/* The party index of org if it owns an input, else SIZE_MAX. */
+static size_t owner_party(const struct sr_kind_ctx *kc, const char *org)
+{
+	for (size_t i = 0; i < kc->ninputs; i++)
+		if (strcmp(kc->inputs[i].owner, org) == 0)
+			return party_index(kc, org);
+	return SIZE_MAX;
+}
+
+/* ctx->keep_at at the executor: the artifact sealed to its owner ('K'). */
+static int exec_keep_at(void *impl, const char *owner, const char *name, const void *data,
+			size_t len, struct sr_err *err)
+{
+	struct exec_ctx *x = impl;
+	size_t p = owner_party(x->run, owner), nl = strlen(name);
+	struct sr_buf plain, sealed;
+	struct sr_pipe *pipe;
+	int rc;
+
+	if (p == SIZE_MAX)
+		return sr_fail(err, SR_EINVAL, "tee: keep at %.16s: not an input's owner", owner);
+	if (nl == 0 || nl >= 64)
+		return sr_fail(err, SR_EINVAL, "tee: keep: the name must have 1 to 63 bytes");
+	sr_buf_init(&plain, MSG_MAX);
+	sr_buf_init(&sealed, MSG_MAX);
+	rc = sr_buf_add_u32le(&plain, (uint32_t)nl) || sr_buf_add(&plain, name, nl) ||
+		sr_buf_add(&plain, data, len) ? sr_fail(err, SR_ELIMIT, "tee: %s is too large to send", name) :
+		SR_OK;
+	if (rc == SR_OK)
+		rc = seal_tagged('K', plain.data, plain.len, x->t->receiver_keys[p], &sealed, name, err);
+	if (rc == SR_OK)
+		rc = get_pipe(x->t, x->run, p, &pipe, err);
+	if (rc == SR_OK)
+		rc = pipe->send(pipe->ctx, (const uint8_t *)sealed.data, sealed.len, err);
+	sr_buf_wipe(&plain);
+	sr_buf_release(&plain);
+	sr_buf_release(&sealed);
+	return rc;
+}
+
+/* ctx->load_model at the executor: the training job from its own ledger,
+ * the part from its owner ('M', then 'P' or 'X'). */
+static int exec_load_model(void *impl, const char *job, const char *owner, const char *name,
+			   json_t **train, struct sr_buf *data, struct sr_err *err)
+{
+	struct exec_ctx *x = impl;
+	const struct sr_kind_ctx *kc = x->run;
+	size_t p = name ? owner_party(kc, owner) : 0, len = 0;
+	struct sr_buf req, msg, plain;
+	struct sr_pipe *pipe;
+	int rc;
+
+	*train = NULL;
+	if (!kc->load_model)
+		return sr_fail(err, SR_EINVAL, "tee: this executor reads no kept models");
+	if ((rc = kc->load_model(kc->impl, job, kc->self, NULL, train, NULL, err)) || !name)
+		return rc;
+	if (p == SIZE_MAX) {
+		json_decref(*train);
+		*train = NULL;
+		return sr_fail(err, SR_EINVAL, "tee: %.16s owns no input of this job: no part to ask for",
+			       owner);
+	}
+	sr_buf_init(&req, MSG_MAX);
+	sr_buf_init(&msg, MSG_MAX);
+	sr_buf_init(&plain, MSG_MAX);
+	rc = sr_buf_addch(&req, 'M') || sr_buf_add_u32le(&req, (uint32_t)strlen(job)) ||
+		sr_buf_addstr(&req, job) || sr_buf_add_u32le(&req, (uint32_t)strlen(name)) ||
+		sr_buf_addstr(&req, name) ? sr_fail(err, SR_ENOMEM, "out of memory") : SR_OK;
+	if (rc == SR_OK)
+		rc = get_pipe(x->t, kc, p, &pipe, err);
+	if (rc == SR_OK)
+		rc = pipe->send(pipe->ctx, (const uint8_t *)req.data, req.len, err);
+	if (rc == SR_OK)
+		rc = pipe->recv(pipe->ctx, &msg, MSG_MAX, err);
+	if (rc == SR_OK && msg.len >= 1 && msg.data[0] == 'X')
+		rc = sr_fail(err, SR_ENOTFOUND, "%.16s: %.*s", owner, (int)(msg.len - 1), msg.data + 1);
+	else if (rc == SR_OK && (msg.len < 1 || msg.data[0] != 'P'))
+		rc = sr_fail(err, SR_EPROTO, "tee: %.16s: expected a model part", owner);
+	else if (rc == SR_OK)
+		rc = open_sealed(&msg, x->t->pk, x->t->sk, &plain, "a model part", &len, err);
+	if (rc == SR_OK && sr_buf_add(data, plain.data, len))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	if (plain.data)
+		sodium_memzero(plain.data, len);
+	sr_buf_release(&plain);
+	sr_buf_wipe(&msg);
+	sr_buf_release(&msg);
+	sr_buf_release(&req);
+	if (rc) {
+		json_decref(*train);
+		*train = NULL;
+	}
+	return rc;
+}
+
+/* ctx->owner_key at the executor: asked of the owner ('Q' -> sealed 'k'). */
+static int exec_owner_key(void *impl, size_t input, const char *label, uint8_t key[32],
+			  struct sr_err *err)
+{
+	struct exec_ctx *x = impl;
+	size_t p = party_index(x->run, x->run->inputs[input].owner), len = 0;
+	struct sr_buf req, msg, plain;
+	struct sr_pipe *pipe;
+	int rc;
+
+	sr_buf_init(&req, MSG_MAX);
+	sr_buf_init(&msg, MSG_MAX);
+	sr_buf_init(&plain, MSG_MAX);
+	rc = p == SIZE_MAX ? sr_fail(err, SR_EINVAL, "tee: input %zu has no owner here", input) : SR_OK;
+	if (rc == SR_OK && (sr_buf_addch(&req, 'Q') || sr_buf_add_u32le(&req, (uint32_t)input) ||
+			    sr_buf_addstr(&req, label)))
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	if (rc == SR_OK)
+		rc = get_pipe(x->t, x->run, p, &pipe, err);
+	if (rc == SR_OK)
+		rc = pipe->send(pipe->ctx, (const uint8_t *)req.data, req.len, err);
+	if (rc == SR_OK)
+		rc = pipe->recv(pipe->ctx, &msg, MSG_MAX, err);
+	if (rc == SR_OK && (msg.len < 1 || msg.data[0] != 'k'))
+		rc = sr_fail(err, SR_EPROTO, "tee: %.16s sent no job key", x->run->parties[p]);
+	if (rc == SR_OK)
+		rc = open_sealed(&msg, x->t->pk, x->t->sk, &plain, "a job key", &len, err);
+	if (rc == SR_OK && len != 32)
+		rc = sr_fail(err, SR_EPROTO, "tee: a job key of %zu bytes", len);
+	if (rc == SR_OK)
+		memcpy(key, plain.data, 32);
+	if (plain.data)
+		sodium_memzero(plain.data, plain.cap);
+	sr_buf_release(&plain);
+	sr_buf_release(&msg);
+	sr_buf_release(&req);
+	return rc;
+}
+
+/* An owner computes a job key of its input for the executor ('Q'). */
+static int serve_owner_key(struct node_tee *t, const struct sr_kind_ctx *kc, struct sr_pipe *pipe,
+			   const struct sr_buf *req, struct sr_err *err)
+{
+	struct rd r = { (const uint8_t *)req->data + 1, req->len - 1, 0 };
+	size_t input = take_u32(&r);
+	char label[129];
+	uint8_t key[32];
+	struct sr_buf sealed;
+	int rc;
+
+	if (r.bad || input >= kc->ninputs || !kc->inputs[input].local || r.left >= sizeof(label))
+		return sr_fail(err, SR_EPROTO, "tee: the executor asked for a key of an input this node does not hold");
+	memcpy(label, r.p, r.left);
+	label[r.left] = 0;
+	sr_buf_init(&sealed, MSG_MAX);
+	rc = sr_kind_owner_key(kc, input, label, key, err);
+	if (rc == SR_OK)
+		rc = seal_tagged('k', key, sizeof(key), t->verified.executor_key, &sealed, "a job key", err);
+	sodium_memzero(key, sizeof(key));
+	if (rc == SR_OK)
+		rc = pipe->send(pipe->ctx, (const uint8_t *)sealed.data, sealed.len, err);
+	sr_buf_release(&sealed);
+	return rc;
+}
+
 /* An owner serves one scan request of the executor. */
 static int serve_scan(struct node_tee *t, const struct sr_kind_ctx *kc, struct sr_pipe *pipe,
 		      const struct sr_buf *req, struct sr_err *err)
@@ -638,6 +839,88 @@ static int serve_scan(struct node_tee *t, const struct sr_kind_ctx *kc, struct s
 	return rc;
 }
 
+/* An owner takes an artifact the executor hands it ('K'): keeps it. */
+static int take_artifact(struct node_tee *t, const struct sr_kind_ctx *kc, const struct sr_buf *msg,
+			 struct sr_buf *plain, struct sr_err *err)
+{
+	size_t len, nl;
+	char name[64];
+	int rc, owner = 0;
+
+	for (size_t i = 0; i < kc->ninputs; i++)
+		owner |= kc->inputs[i].local;
+	if (!owner || !kc->keep)
+		return sr_fail(err, SR_EPROTO, "tee: the executor handed an artifact to a party that owns no input");
+	rc = open_sealed(msg, t->rpk, t->rsk, plain, "an artifact from the executor", &len, err);
+	if (rc)
+		return rc;
+	nl = len >= 4 ? ((const uint8_t *)plain->data)[0] | (size_t)((const uint8_t *)plain->data)[1] << 8 |
+		(size_t)((const uint8_t *)plain->data)[2] << 16 | (size_t)((const uint8_t *)plain->data)[3] << 24 : 0;
+	if (len < 4 || nl == 0 || nl >= sizeof(name) || nl > len - 4)
+		rc = sr_fail(err, SR_EPROTO, "tee: a malformed artifact from the executor");
+	if (rc == SR_OK) {
+		memcpy(name, plain->data + 4, nl);
+		name[nl] = 0;
+		rc = kc->keep(kc->impl, name, plain->data + 4 + nl, len - 4 - nl, err);
+		if (rc == SR_OK)
+			sr_log_info("tee: kept %s from the executor (%zu bytes)", name, len - 4 - nl);
+	}
+	sodium_memzero(plain->data, len);
+	return rc;
+}
+
+/* An owner serves the executor's request for a kept artifact ('M'). */
+static int serve_model(struct node_tee *t, const struct sr_kind_ctx *kc, struct sr_pipe *pipe,
+		       const struct sr_buf *req, struct sr_err *err)
+{
+	struct rd r = { (const uint8_t *)req->data + 1, req->len - 1, 0 };
+	size_t jl = take_u32(&r);
+	const uint8_t *job = take(&r, jl);
+	size_t nl = take_u32(&r);
+	const uint8_t *name = take(&r, nl);
+	const char *model = json_string_value(json_object_get(kc->spec, "model"));
+	char jhex[80], nm[64];
+	json_t *train = NULL;
+	struct sr_buf data, sealed;
+	int rc = SR_OK, owner = 0;
+
+	for (size_t i = 0; i < kc->ninputs; i++)
+		owner |= kc->inputs[i].local;
+	if (r.bad || r.left || jl >= sizeof(jhex) || nl == 0 || nl >= sizeof(nm))
+		return sr_fail(err, SR_EPROTO, "tee: a malformed model request from the executor");
+	memcpy(jhex, job, jl);
+	jhex[jl] = 0;
+	memcpy(nm, name, nl);
+	nm[nl] = 0;
+	sr_buf_init(&data, SR_BUF_UNBOUNDED);
+	sr_buf_init(&sealed, MSG_MAX);
+	if (!owner || !kc->load_model || !model || strcmp(model, jhex) != 0)
+		rc = sr_fail(err, SR_EPERM, "tee: the executor asked for model %.16s, not the spec's model",
+			     jhex);
+	else
+		rc = kc->load_model(kc->impl, jhex, kc->self, nm, &train, &data, err);
+	json_decref(train);
+	if (rc == SR_OK)
+		rc = seal_tagged('P', data.data, data.len, t->verified.executor_key, &sealed,
+				 "a model part", err);
+	if (rc == SR_OK) {
+		rc = pipe->send(pipe->ctx, (const uint8_t *)sealed.data, sealed.len, err);
+	} else {
+		/* The executor fails saying why; so does this party. */
+		struct sr_err ignore;
+		char x[1 + SR_ERR_MSG_MAX];
+		size_t ml = strlen(err->msg);
+		x[0] = 'X';
+		memcpy(x + 1, err->msg, ml);
+		sr_err_clear(&ignore);
+		(void)pipe->send(pipe->ctx, (const uint8_t *)x, ml + 1, &ignore);
+	}
+	sr_buf_wipe(&data);
+	sr_buf_release(&data);
+	sr_buf_release(&sealed);
+	return rc;
+}
+
 /* A verifier after the handshake: serve scans, take the result, until done. */
 static int verifier_loop(struct node_tee *t, const struct sr_kind_ctx *kc, json_t **result,
 			 struct sr_err *err)
@@ -655,6 +938,12 @@ static int verifier_loop(struct node_tee *t, const struct sr_kind_ctx *kc, json_
 			break;
 		if (msg.len >= 1 && msg.data[0] == 'S') {
 			rc = serve_scan(t, kc, pipe, &msg, err);
+		} else if (msg.len >= 1 && msg.data[0] == 'Q') {
+			rc = serve_owner_key(t, kc, pipe, &msg, err);
+		} else if (msg.len >= 1 && msg.data[0] == 'M') {
+			rc = serve_model(t, kc, pipe, &msg, err);
+		} else if (msg.len >= 1 && msg.data[0] == 'K') {
+			rc = take_artifact(t, kc, &msg, &plain, err);
 		} else if (msg.len > 1 + SEALBYTES && msg.data[0] == 'R' && kc->receiver && !*result) {
 			if (sr_buf_grow(&plain, msg.len)) {
 				rc = sr_fail(err, SR_ENOMEM, "out of memory");
@@ -751,9 +1040,12 @@ static int execute(struct node_tee *t, const struct sr_kind_ctx *kc,
 		c.progress = exec_progress;
 		c.should_abort = exec_abort;
 		c.charge = NULL;
-		/* The executor holds no party's model parts (predict fails
-		 * saying so); kc's hook would read the node's own. */
-		c.load_model = NULL;
+		/* Kept artifacts: the training job from the executor's ledger,
+		 * each part asked of its owner; the central run hands each
+		 * owner its own (once, on the first receiver's run). */
+		c.load_model = exec_load_model;
+		c.keep_at = r == 0 ? exec_keep_at : NULL;
+		c.owner_key = exec_owner_key;
 		sr_kind_progress(kc, "running the job centrally", 0, 0);
 		rc = kind->run_central(&c, &res, err);
 		if (rc == SR_OK && !res)

@@ -21,7 +21,11 @@
  * each passive party's in input order) with the same bins and
  * grad_frac_bits: the federated trees equal these; for lr the same
  * scaling and sr_ml_lr_train in double with the same schedule: the
- * federated weights are within sr_ml_vlr_bound of these.
+ * federated weights are within sr_ml_vlr_bound of these.  In TEE mode
+ * (ctx->keep_at) run_central also hands each owner the part its run would
+ * have kept: the central model split into A's sr_ml_sb_model and each
+ * passive party's sr_ml_sb_part (central_sb_parts), or each party's slice
+ * of the lr weights and scaling.
  */
 #include <math.h>
 #include <stdio.h>
@@ -209,33 +213,11 @@ static int split_key(const struct sr_kind_ctx *c, const struct train_spec *s,
 		     uint8_t key[32], struct sr_err *err)
 {
 	size_t in = s->order[0];
-	uint8_t secret[32];
-	crypto_generichash_state st;
-	char *text;
-	int rc;
+	int rc = sr_kind_owner_key(c, in, SPLIT_CONTEXT, key, err);
 
-	if (!c->mask_key)
-		return sr_fail(err, SR_EINTERNAL,
-			       "train: the vertical test split is drawn with the active party's "
-			       "secret, and this runner has none");
-	rc = c->mask_key(c->impl, in, c->inputs[in].dataset, "", secret, err);
-	if (rc) {
+	if (rc)
 		sr_err_prefix(err, "train: the secret test split of %s", c->inputs[in].dataset);
-		return rc;
-	}
-	text = json_dumps(c->spec, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!text) {
-		sodium_memzero(secret, sizeof(secret));
-		return sr_fail(err, SR_ENOMEM, "out of memory");
-	}
-	crypto_generichash_init(&st, secret, sizeof(secret), 32);
-	crypto_generichash_update(&st, (const uint8_t *)SPLIT_CONTEXT, sizeof(SPLIT_CONTEXT));
-	crypto_generichash_update(&st, (const uint8_t *)text, strlen(text));
-	crypto_generichash_final(&st, key, 32);
-	sodium_memzero(&st, sizeof(st));
-	sodium_memzero(secret, sizeof(secret));
-	sr_free(text);
-	return SR_OK;
+	return rc;
 }
 
 int train_split_mask(const uint8_t key[32], const uint8_t *cls, size_t n, double ratio,
@@ -1351,6 +1333,178 @@ void vertical_central_release(struct vrows *rows, size_t **idx, size_t nv)
 	sr_free(idx);
 }
 
+/* ---- TEE mode: the central model handed out in parts ---------------------------------- */
+
+/*
+ * The parts federated training would have left at each party, from the
+ * central model g over the pooled columns: A's struct sr_ml_sb_model
+ * (every tree's shape and leaves, its own splits) and each passive
+ * party's struct sr_ml_sb_part (its splits, numbered as sr_ml_sb_active
+ * numbers them: per party, in tree order, each tree depth first, left
+ * before right).  parts has s->nvin - 1 entries.
+ */
+static int central_sb_parts(const struct train_spec *s, const struct sr_ml_gbdt *g,
+			    struct sr_ml_sb_model *m, struct sr_ml_sb_part *parts,
+			    struct sr_err *err)
+{
+	size_t nv = s->nvin, cap = 64;
+	uint32_t *stack = NULL;
+	int rc = SR_OK;
+
+	memset(m, 0, sizeof(*m));
+	m->loss = g->loss;
+	m->parties = (uint32_t)nv;
+	m->base_margin = g->base_margin;
+	m->best_trees = g->best_trees;
+	m->party_cols = sr_calloc(nv, sizeof(*m->party_cols));
+	m->trees = sr_calloc(g->ntrees ? g->ntrees : 1, sizeof(*m->trees));
+	stack = sr_calloc(cap, sizeof(*stack));
+	if (!m->party_cols || !m->trees || !stack)
+		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	for (size_t j = 0; rc == SR_OK && j < nv; j++) {
+		m->party_cols[j] = s->vin[s->order[j]].nfeatures;
+		if (j > 0) {
+			parts[j - 1].party = (uint32_t)j;
+			parts[j - 1].cols = m->party_cols[j];
+		}
+	}
+	for (size_t t = 0; rc == SR_OK && t < g->ntrees; t++) {
+		const struct sr_ml_tree *gt = &g->trees[t];
+		struct sr_ml_sb_tree *st = &m->trees[t];
+		size_t top = 0;
+
+		m->ntrees = t + 1;
+		if (!(st->nodes = sr_calloc(gt->nnodes ? gt->nnodes : 1, sizeof(*st->nodes)))) {
+			rc = sr_fail(err, SR_ENOMEM, "out of memory");
+			break;
+		}
+		st->nnodes = gt->nnodes;
+		if (gt->nnodes)
+			stack[top++] = 0;
+		while (rc == SR_OK && top > 0) {
+			uint32_t k = stack[--top];
+			const struct sr_ml_node *gn = &gt->nodes[k];
+			struct sr_ml_sb_node *sn = &st->nodes[k];
+			size_t owner = 0, first = 0;
+
+			sn->left = gn->left;
+			sn->right = gn->right;
+			sn->value = gn->value;
+			sn->gain = gn->gain;
+			sn->cover = gn->cover;
+			if (!gn->left)
+				continue;
+			if (gn->left >= gt->nnodes || gn->right >= gt->nnodes) {
+				rc = sr_fail(err, SR_EINTERNAL, "train: tree %zu node %u: a child out of range",
+					     t, k);
+				break;
+			}
+			if (top + 2 > cap) {
+				uint32_t *ns = sr_realloc(stack, 2 * cap * sizeof(*ns));
+				if (!ns) {
+					rc = sr_fail(err, SR_ENOMEM, "out of memory");
+					break;
+				}
+				stack = ns;
+				cap *= 2;
+			}
+			for (size_t j = 0, f = 0; j < nv; f += m->party_cols[j], j++)
+				if (gn->feature >= f && gn->feature < f + m->party_cols[j]) {
+					owner = j;
+					first = f;
+				}
+			sn->owner = (uint32_t)owner;
+			if (owner == 0) {
+				sn->feature = gn->feature;
+				sn->bin = gn->bin;
+				sn->threshold = gn->threshold;
+				sn->missing_left = gn->missing_left;
+			} else {
+				struct sr_ml_sb_part *pt = &parts[owner - 1];
+				struct sr_ml_sb_split *sp = sr_realloc(pt->splits, (pt->nsplits + 1) *
+								       sizeof(*sp));
+				if (!sp) {
+					rc = sr_fail(err, SR_ENOMEM, "out of memory");
+					break;
+				}
+				pt->splits = sp;
+				sp[pt->nsplits].feature = (uint32_t)(gn->feature - first);
+				sp[pt->nsplits].bin = gn->bin;
+				sp[pt->nsplits].threshold = gn->threshold;
+				sp[pt->nsplits].missing_left = gn->missing_left;
+				sn->split_id = (uint32_t)pt->nsplits++;
+			}
+			/* Depth first, left first: right below left on the stack. */
+			stack[top++] = gn->right;
+			stack[top++] = gn->left;
+		}
+	}
+	sr_free(stack);
+	return rc;
+}
+
+/* run_central in TEE mode (c->keep_at): each party's SecureBoost part. */
+static int keep_sb_parts(const struct sr_kind_ctx *c, const struct train_spec *s,
+			 const struct sr_ml_gbdt *g, struct sr_err *err)
+{
+	struct sr_ml_sb_model m;
+	struct sr_ml_sb_part parts[SR_ML_SB_PASSIVE_MAX];
+	struct sr_buf b;
+	int rc;
+
+	memset(parts, 0, sizeof(parts));
+	if (s->nvin - 1 > SR_ML_SB_PASSIVE_MAX)
+		return sr_fail(err, SR_ELIMIT, "train: more than %d passive parties",
+			       SR_ML_SB_PASSIVE_MAX);
+	sr_buf_init(&b, SR_BUF_UNBOUNDED);
+	rc = central_sb_parts(s, g, &m, parts, err);
+	if (rc == SR_OK)
+		rc = sr_ml_sb_model_encode(&m, &b, err);
+	if (rc == SR_OK)
+		rc = c->keep_at(c->impl, owner_org(c, s, 0), "secureboost-model", b.data, b.len, err);
+	for (size_t j = 1; rc == SR_OK && j < s->nvin; j++) {
+		sr_buf_wipe(&b);
+		sr_buf_reset(&b);
+		rc = sr_ml_sb_part_encode(&parts[j - 1], &b, err);
+		if (rc == SR_OK)
+			rc = c->keep_at(c->impl, owner_org(c, s, j), "secureboost-part", b.data, b.len,
+					err);
+	}
+	sr_ml_sb_model_release(&m);
+	for (size_t j = 0; j + 1 < s->nvin && j < SR_ML_SB_PASSIVE_MAX; j++)
+		sr_ml_sb_part_release(&parts[j]);
+	sr_buf_wipe(&b);
+	sr_buf_release(&b);
+	return rc;
+}
+
+/* run_central in TEE mode (c->keep_at): each party's lr part, its slice of
+ * the pooled weights and scaling. */
+static int keep_lr_parts(const struct sr_kind_ctx *c, const struct train_spec *s,
+			 const struct sr_ml_lr *m, const double *lo, const double *hi,
+			 struct sr_err *err)
+{
+	struct sr_buf b;
+	int rc = SR_OK;
+
+	sr_buf_init(&b, SR_BUF_UNBOUNDED);
+	for (size_t j = 0, first = 0; rc == SR_OK && j < s->nvin; j++) {
+		size_t nf = s->vin[s->order[j]].nfeatures;
+		struct sr_ml_lr part = { nf, m->w + first, j ? 0 : m->bias, m->epochs_run };
+
+		sr_buf_wipe(&b);
+		sr_buf_reset(&b);
+		rc = vlr_part_encode(s, j, &part, lo + first, hi + first, &b, err);
+		if (rc == SR_OK)
+			rc = c->keep_at(c->impl, owner_org(c, s, j), j ? "vlr-part" : "vlr-model",
+					b.data, b.len, err);
+		first += nf;
+	}
+	sr_buf_wipe(&b);
+	sr_buf_release(&b);
+	return rc;
+}
+
 /* The oracle of lr: the parties' scaling and sr_ml_lr_train on the pooled columns. */
 static int central_lr(const struct sr_kind_ctx *c, const struct train_spec *s,
 		      struct train_table *train, struct train_table *test, size_t aligned,
@@ -1376,6 +1530,8 @@ static int central_lr(const struct sr_kind_ctx *c, const struct train_spec *s,
 		rc = err->code ? err->code : SR_ENOMEM;
 	if (rc == SR_OK && !(*result = envelope_lr(c, s, &m, aligned, dtr.rows, dte.rows, NULL, eval)))
 		rc = sr_fail(err, SR_ENOMEM, "out of memory");
+	if (rc == SR_OK && c->keep_at)
+		rc = keep_lr_parts(c, s, &m, lo, hi, err);
 	sr_ml_lr_release(&m);
 	sr_free(lo);
 	sr_free(hi);
@@ -1471,6 +1627,9 @@ int train_vertical_central(const struct sr_kind_ctx *c, const struct train_spec 
 		if (!(*result = envelope(c, s, &v, n, train.rows, test.rows, eval)))
 			rc = sr_fail(err, SR_ENOMEM, "out of memory");
 	}
+	/* TEE mode: every party keeps the part federated training leaves it. */
+	if (rc == SR_OK && c->keep_at)
+		rc = keep_sb_parts(c, s, &model, err);
 out:
 	vertical_central_release(rows, idx, nv);
 	sr_free(mask);
