@@ -370,6 +370,29 @@ static size_t expected(const struct world *w, uint64_t *rows, double *score)
 	return n;
 }
 
+/* The predict spec of n parties run federated and centrally on w: both
+ * succeed, and every receiver's results agree but for meta_keys. */
+static json_t *run_both_equal(struct world *w, size_t n, const char *const *meta_keys,
+			      struct kt_outcome *o)
+{
+	json_t *s;
+
+	world_init(w, n);
+	s = predict_spec(n, JOB, NULL, NULL, NULL);
+	run_predict(w, s, NULL, NULL, o);
+	if (o->federated_rc)
+		fail_msg("federated: %s | %s | %s", o->federated_msg[0], o->federated_msg[1],
+			 o->federated_msg[2]);
+	for (size_t r = 0; r < o->nreceivers; r++) {
+		if (o->central_rc[r])
+			fail_msg("central: %s", o->central_msg[r]);
+		assert_true(kt_same_result(o->federated[r], o->central[r], meta_keys));
+		assert_true(json_equal(json_object_get(o->federated[r], "rows"),
+				       json_object_get(o->central[r], "rows")));
+	}
+	return s;
+}
+
 static void federated_equals_central(size_t n)
 {
 	static const char *const meta_keys[] = { "aligned_rows", "parties", "active", "model", NULL };
@@ -384,19 +407,7 @@ static void federated_equals_central(size_t n)
 	struct sr_err err = { 0 };
 
 	assert_non_null(ev);
-	world_init(&w, n);
-	s = predict_spec(n, JOB, NULL, NULL, NULL);
-	run_predict(&w, s, NULL, NULL, &o);
-	if (o.federated_rc)
-		fail_msg("federated: %s | %s | %s", o.federated_msg[0], o.federated_msg[1],
-			 o.federated_msg[2]);
-	for (size_t r = 0; r < o.nreceivers; r++) {
-		if (o.central_rc[r])
-			fail_msg("central: %s", o.central_msg[r]);
-		assert_true(kt_same_result(o.federated[r], o.central[r], meta_keys));
-		assert_true(json_equal(json_object_get(o.federated[r], "rows"),
-				       json_object_get(o.central[r], "rows")));
-	}
+	s = run_both_equal(&w, n, meta_keys, &o);
 	/* Bit for bit the pooled model's scores, in the applicants' order. */
 	m = expected(&w, rows, score);
 	assert_true(m > 50);
@@ -560,19 +571,7 @@ static void lr_federated_equals_central(size_t n)
 	struct sr_err err = { 0 };
 
 	lr_model = complete_rows = 1;
-	world_init(&w, n);
-	s = predict_spec(n, JOB, NULL, NULL, NULL);
-	run_predict(&w, s, NULL, NULL, &o);
-	if (o.federated_rc)
-		fail_msg("federated: %s | %s | %s", o.federated_msg[0], o.federated_msg[1],
-			 o.federated_msg[2]);
-	for (size_t r = 0; r < o.nreceivers; r++) {
-		if (o.central_rc[r])
-			fail_msg("central: %s", o.central_msg[r]);
-		assert_true(kt_same_result(o.federated[r], o.central[r], meta_keys));
-		assert_true(json_equal(json_object_get(o.federated[r], "rows"),
-				       json_object_get(o.central[r], "rows")));
-	}
+	s = run_both_equal(&w, n, meta_keys, &o);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(o.federated[0], "meta"),
 							       "model_type")), "lr");
 	for (size_t p = 0; p < n; p++) {
